@@ -1,0 +1,3 @@
+/* ntio compat: include before a header full of DEFINE_GUID to define (not just declare) them. */
+#define INITGUID
+#include "guiddef.h"

@@ -1,0 +1,47 @@
+/* ntio compat, kernel side: executive pool with per-tag accounting. Part of <wdm.h>. */
+#ifndef NTIO_COMPAT_KERNEL_EX_H
+#define NTIO_COMPAT_KERNEL_EX_H
+
+NTIO_EXTERN_C_BEGIN
+
+typedef enum _POOL_TYPE {
+    NonPagedPool = 0,
+    NonPagedPoolExecute = 0,
+    PagedPool = 1,
+    NonPagedPoolMustSucceed = 2,
+    DontUseThisType = 3,
+    NonPagedPoolCacheAligned = 4,
+    PagedPoolCacheAligned = 5,
+    NonPagedPoolCacheAlignedMustS = 6,
+    MaxPoolType = 7,
+    NonPagedPoolNx = 512,
+    NonPagedPoolNxCacheAligned = 516,
+    NonPagedPoolSession = 32,
+    PagedPoolSession = 33
+} POOL_TYPE;
+
+typedef ULONG64 POOL_FLAGS;
+#define POOL_FLAG_REQUIRED_START         0x0000000000000001ULL
+#define POOL_FLAG_USE_QUOTA              0x0000000000000001ULL
+#define POOL_FLAG_UNINITIALIZED          0x0000000000000002ULL
+#define POOL_FLAG_SESSION                0x0000000000000004ULL
+#define POOL_FLAG_CACHE_ALIGNED          0x0000000000000008ULL
+#define POOL_FLAG_RAISE_ON_FAILURE       0x0000000000000020ULL
+#define POOL_FLAG_NON_PAGED              0x0000000000000040ULL
+#define POOL_FLAG_NON_PAGED_EXECUTE      0x0000000000000080ULL
+#define POOL_FLAG_PAGED                  0x0000000000000100ULL
+#define POOL_FLAG_REQUIRED_END           0x0000000080000000ULL
+#define POOL_FLAG_OPTIONAL_START         0x0000000100000000ULL
+#define POOL_FLAG_SPECIAL_POOL           0x0000000100000000ULL
+#define POOL_FLAG_OPTIONAL_END           0x8000000000000000ULL
+
+NTIO_API PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+NTIO_API PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag);
+NTIO_API PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+NTIO_API PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+NTIO_API PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes);
+NTIO_API VOID ExFreePoolWithTag(PVOID P, ULONG Tag);
+NTIO_API VOID ExFreePool(PVOID P);
+
+NTIO_EXTERN_C_END
+#endif

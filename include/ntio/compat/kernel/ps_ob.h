@@ -1,0 +1,62 @@
+/* ntio compat, kernel side: system threads, object references and handles. Part of <wdm.h>. */
+#ifndef NTIO_COMPAT_KERNEL_PS_OB_H
+#define NTIO_COMPAT_KERNEL_PS_OB_H
+
+NTIO_EXTERN_C_BEGIN
+
+typedef struct _OBJECT_TYPE *POBJECT_TYPE;
+typedef struct _OBJECT_HANDLE_INFORMATION {
+    ULONG HandleAttributes;
+    ACCESS_MASK GrantedAccess;
+} OBJECT_HANDLE_INFORMATION, *POBJECT_HANDLE_INFORMATION;
+
+/* As in the WDK these are pointers to the type pointer: pass *PsThreadType. */
+NTIO_API extern POBJECT_TYPE *PsThreadType;
+NTIO_API extern POBJECT_TYPE *PsProcessType;
+NTIO_API extern POBJECT_TYPE *ExEventObjectType;
+NTIO_API extern POBJECT_TYPE *ExSemaphoreObjectType;
+NTIO_API extern POBJECT_TYPE *IoFileObjectType;
+NTIO_API extern POBJECT_TYPE *IoDeviceObjectType;
+NTIO_API extern POBJECT_TYPE *IoDriverObjectType;
+
+NTIO_API NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess, POBJECT_TYPE ObjectType,
+                                            KPROCESSOR_MODE AccessMode, PVOID *Object,
+                                            POBJECT_HANDLE_INFORMATION HandleInformation);
+NTIO_API NTSTATUS ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess, POBJECT_TYPE ObjectType,
+                                             KPROCESSOR_MODE AccessMode);
+NTIO_API LONG_PTR ObfReferenceObject(PVOID Object);
+NTIO_API LONG_PTR ObfDereferenceObject(PVOID Object);
+#define ObReferenceObject(Object) ObfReferenceObject(Object)
+#define ObDereferenceObject(Object) ObfDereferenceObject(Object)
+
+NTIO_API NTSTATUS ZwClose(HANDLE Handle);
+NTIO_API NTSTATUS ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout);
+NTIO_API NTSTATUS ZwCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                                EVENT_TYPE EventType, BOOLEAN InitialState);
+NTIO_API NTSTATUS ZwSetEvent(HANDLE EventHandle, PLONG PreviousState);
+NTIO_API NTSTATUS ZwCreateDirectoryObject(PHANDLE DirectoryHandle, ACCESS_MASK DesiredAccess,
+                                          POBJECT_ATTRIBUTES ObjectAttributes);
+
+typedef VOID KSTART_ROUTINE(PVOID StartContext);
+typedef KSTART_ROUTINE *PKSTART_ROUTINE;
+
+NTIO_API NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                                       HANDLE ProcessHandle, PCLIENT_ID ClientId, PKSTART_ROUTINE StartRoutine,
+                                       PVOID StartContext);
+NTIO_API NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus);
+NTIO_API PETHREAD PsGetCurrentThread(VOID);
+NTIO_API PKTHREAD KeGetCurrentThread(VOID);
+NTIO_API HANDLE PsGetCurrentThreadId(VOID);
+NTIO_API HANDLE PsGetCurrentProcessId(VOID);
+NTIO_API HANDLE PsGetThreadId(PETHREAD Thread);
+NTIO_API BOOLEAN PsIsSystemThread(PETHREAD Thread);
+NTIO_API PEPROCESS PsGetCurrentProcess(VOID);
+NTIO_API KPROCESSOR_MODE ExGetPreviousMode(VOID);
+#define IoGetCurrentProcess PsGetCurrentProcess
+#define NtCurrentProcess() ((HANDLE)(LONG_PTR)-1)
+#define ZwCurrentProcess() NtCurrentProcess()
+#define NtCurrentThread() ((HANDLE)(LONG_PTR)-2)
+#define ZwCurrentThread() NtCurrentThread()
+
+NTIO_EXTERN_C_END
+#endif

@@ -1,0 +1,52 @@
+/* ntio compat: generic-text mappings (<tchar.h>). Without _UNICODE, TCHAR is char
+ * and _tmain is main. With _UNICODE, TCHAR is wchar_t; _tmain then needs a wide
+ * entry point, which Linux does not have, so ntio maps _tmain to ntio_wmain and
+ * libntio's weak main() converts argv (see docs/compat.md). */
+#ifndef NTIO_COMPAT_TCHAR_H
+#define NTIO_COMPAT_TCHAR_H
+#include "ntdef.h"
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+#ifdef _UNICODE
+typedef wchar_t TCHAR, _TCHAR;
+#define __T(x) L##x
+#define _tmain ntio_wmain
+#define _tprintf wprintf
+#define _ftprintf fwprintf
+#define _stprintf swprintf
+#define _tcslen wcslen
+#define _tcscpy wcscpy
+#define _tcscmp wcscmp
+#define _tcsncpy wcsncpy
+#define _tcscat wcscat
+#define _tcschr wcschr
+#define _tcsstr wcsstr
+#define _ttoi(s) ((int)wcstol((s), NULL, 10))
+#define _tcstoul wcstoul
+#define _tcstol wcstol
+NTIO_EXTERN_C int ntio_wmain(int argc, wchar_t *argv[]);
+#else
+typedef char TCHAR, _TCHAR;
+#define __T(x) x
+#define _tmain main
+#define _tprintf printf
+#define _ftprintf fprintf
+#define _stprintf sprintf
+#define _tcslen strlen
+#define _tcscpy strcpy
+#define _tcscmp strcmp
+#define _tcsncpy strncpy
+#define _tcscat strcat
+#define _tcschr strchr
+#define _tcsstr strstr
+#define _ttoi atoi
+#define _tcstoul strtoul
+#define _tcstol strtol
+#endif
+#define _T(x) __T(x)
+#define _TEXT(x) __T(x)
+typedef TCHAR *PTCHAR, *LPTSTR, *PTSTR;
+typedef const TCHAR *LPCTSTR, *PCTSTR;
+#endif

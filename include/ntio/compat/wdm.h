@@ -1,0 +1,19 @@
+/* ntio compat: the driver-side header, as in the WDK. A driver file includes
+ * <wdm.h> or <ntddk.h> and links against ntio (pkg-config ntio). */
+#ifndef NTIO_COMPAT_WDM_H
+#define NTIO_COMPAT_WDM_H
+
+#include "ntdef.h"
+#include "ntstatus.h"
+#include "kernel/ke.h"
+#include "kernel/ex.h"
+#include "kernel/ps_ob.h"
+#include "kernel/nt_services.h"
+
+#define ASSERT(e) ((e) ? (void)0 : ntio_assert_failed(#e, __FILE__, __LINE__))
+#define ASSERTMSG(msg, e) ((e) ? (void)0 : ntio_assert_failed(msg, __FILE__, __LINE__))
+#define NT_ASSERT(e) ASSERT(e)
+#define NT_VERIFY(e) ((e) ? TRUE : (ntio_assert_failed(#e, __FILE__, __LINE__), FALSE))
+NTIO_EXTERN_C NTIO_API VOID ntio_assert_failed(PCSTR Expression, PCSTR File, ULONG Line);
+
+#endif

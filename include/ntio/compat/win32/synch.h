@@ -1,0 +1,125 @@
+/* ntio compat, Win32 side: handles, events, semaphores, mutexes, waits,
+ * threads, time and last-error. Part of <windows.h>. */
+#ifndef NTIO_COMPAT_WIN32_SYNCH_H
+#define NTIO_COMPAT_WIN32_SYNCH_H
+
+NTIO_EXTERN_C_BEGIN
+
+typedef struct _SECURITY_ATTRIBUTES {
+    DWORD nLength;
+    LPVOID lpSecurityDescriptor;
+    BOOL bInheritHandle;
+} SECURITY_ATTRIBUTES, *PSECURITY_ATTRIBUTES, *LPSECURITY_ATTRIBUTES;
+
+typedef struct _FILETIME {
+    DWORD dwLowDateTime;
+    DWORD dwHighDateTime;
+} FILETIME, *PFILETIME, *LPFILETIME;
+
+typedef DWORD(WINAPI *PTHREAD_START_ROUTINE)(LPVOID lpThreadParameter);
+typedef PTHREAD_START_ROUTINE LPTHREAD_START_ROUTINE;
+
+#define INVALID_HANDLE_VALUE ((HANDLE)(LONG_PTR)-1)
+#define INFINITE 0xFFFFFFFFU
+#define WAIT_OBJECT_0 0x00000000U
+#define WAIT_ABANDONED 0x00000080U
+#define WAIT_ABANDONED_0 0x00000080U
+#define WAIT_IO_COMPLETION 0x000000C0U
+#define WAIT_TIMEOUT 258U
+#define WAIT_FAILED 0xFFFFFFFFU
+#define STILL_ACTIVE 259U
+#define CREATE_SUSPENDED 0x00000004U
+#define STACK_SIZE_PARAM_IS_A_RESERVATION 0x00010000U
+#define DUPLICATE_CLOSE_SOURCE 0x00000001U
+#define DUPLICATE_SAME_ACCESS 0x00000002U
+#define CREATE_EVENT_MANUAL_RESET 0x00000001U
+#define CREATE_EVENT_INITIAL_SET 0x00000002U
+#define CREATE_MUTEX_INITIAL_OWNER 0x00000001U
+
+/* Last error */
+NTIO_API DWORD GetLastError(VOID);
+NTIO_API VOID SetLastError(DWORD dwErrCode);
+
+/* Handles */
+NTIO_API BOOL CloseHandle(HANDLE hObject);
+NTIO_API BOOL DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle, HANDLE hTargetProcessHandle,
+                              LPHANDLE lpTargetHandle, DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwOptions);
+
+/* Events */
+NTIO_API HANDLE CreateEventA(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState, LPCSTR lpName);
+NTIO_API HANDLE CreateEventW(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState, LPCWSTR lpName);
+NTIO_API HANDLE CreateEventExA(LPSECURITY_ATTRIBUTES lpEventAttributes, LPCSTR lpName, DWORD dwFlags, DWORD dwDesiredAccess);
+NTIO_API HANDLE CreateEventExW(LPSECURITY_ATTRIBUTES lpEventAttributes, LPCWSTR lpName, DWORD dwFlags, DWORD dwDesiredAccess);
+NTIO_API HANDLE OpenEventA(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCSTR lpName);
+NTIO_API HANDLE OpenEventW(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCWSTR lpName);
+NTIO_API BOOL SetEvent(HANDLE hEvent);
+NTIO_API BOOL ResetEvent(HANDLE hEvent);
+NTIO_API BOOL PulseEvent(HANDLE hEvent);
+
+/* Semaphores and mutexes */
+NTIO_API HANDLE CreateSemaphoreA(LPSECURITY_ATTRIBUTES lpAttributes, LONG lInitialCount, LONG lMaximumCount, LPCSTR lpName);
+NTIO_API HANDLE CreateSemaphoreW(LPSECURITY_ATTRIBUTES lpAttributes, LONG lInitialCount, LONG lMaximumCount, LPCWSTR lpName);
+NTIO_API HANDLE OpenSemaphoreA(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCSTR lpName);
+NTIO_API HANDLE OpenSemaphoreW(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCWSTR lpName);
+NTIO_API BOOL ReleaseSemaphore(HANDLE hSemaphore, LONG lReleaseCount, LPLONG lpPreviousCount);
+NTIO_API HANDLE CreateMutexA(LPSECURITY_ATTRIBUTES lpMutexAttributes, BOOL bInitialOwner, LPCSTR lpName);
+NTIO_API HANDLE CreateMutexW(LPSECURITY_ATTRIBUTES lpMutexAttributes, BOOL bInitialOwner, LPCWSTR lpName);
+NTIO_API HANDLE OpenMutexA(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCSTR lpName);
+NTIO_API HANDLE OpenMutexW(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCWSTR lpName);
+NTIO_API BOOL ReleaseMutex(HANDLE hMutex);
+
+/* Waits */
+NTIO_API DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds);
+NTIO_API DWORD WaitForSingleObjectEx(HANDLE hHandle, DWORD dwMilliseconds, BOOL bAlertable);
+NTIO_API DWORD WaitForMultipleObjects(DWORD nCount, const HANDLE *lpHandles, BOOL bWaitAll, DWORD dwMilliseconds);
+NTIO_API DWORD WaitForMultipleObjectsEx(DWORD nCount, const HANDLE *lpHandles, BOOL bWaitAll, DWORD dwMilliseconds, BOOL bAlertable);
+NTIO_API VOID Sleep(DWORD dwMilliseconds);
+NTIO_API DWORD SleepEx(DWORD dwMilliseconds, BOOL bAlertable);
+
+/* Threads */
+NTIO_API HANDLE CreateThread(LPSECURITY_ATTRIBUTES lpThreadAttributes, SIZE_T dwStackSize,
+                             LPTHREAD_START_ROUTINE lpStartAddress, LPVOID lpParameter, DWORD dwCreationFlags,
+                             LPDWORD lpThreadId);
+NTIO_API DECLSPEC_NORETURN VOID ExitThread(DWORD dwExitCode);
+NTIO_API BOOL GetExitCodeThread(HANDLE hThread, LPDWORD lpExitCode);
+NTIO_API DWORD ResumeThread(HANDLE hThread);
+NTIO_API DWORD GetCurrentThreadId(VOID);
+NTIO_API DWORD GetCurrentProcessId(VOID);
+NTIO_API DWORD GetThreadId(HANDLE Thread);
+NTIO_API HANDLE GetCurrentThread(VOID);
+NTIO_API HANDLE GetCurrentProcess(VOID);
+NTIO_API BOOL SwitchToThread(VOID);
+
+/* Time (the runtime clock: real, or virtual under `ntio run --virtual-time`) */
+NTIO_API DWORD GetTickCount(VOID);
+NTIO_API ULONGLONG GetTickCount64(VOID);
+NTIO_API BOOL QueryPerformanceCounter(LARGE_INTEGER *lpPerformanceCount);
+NTIO_API BOOL QueryPerformanceFrequency(LARGE_INTEGER *lpFrequency);
+NTIO_API VOID GetSystemTimeAsFileTime(LPFILETIME lpSystemTimeAsFileTime);
+
+/* Debug output: the same channel as the kernel's DbgPrint. */
+NTIO_API VOID OutputDebugStringA(LPCSTR lpOutputString);
+NTIO_API VOID OutputDebugStringW(LPCWSTR lpOutputString);
+
+#ifdef UNICODE
+#define CreateEvent CreateEventW
+#define CreateEventEx CreateEventExW
+#define OpenEvent OpenEventW
+#define CreateSemaphore CreateSemaphoreW
+#define OpenSemaphore OpenSemaphoreW
+#define CreateMutex CreateMutexW
+#define OpenMutex OpenMutexW
+#define OutputDebugString OutputDebugStringW
+#else
+#define CreateEvent CreateEventA
+#define CreateEventEx CreateEventExA
+#define OpenEvent OpenEventA
+#define CreateSemaphore CreateSemaphoreA
+#define OpenSemaphore OpenSemaphoreA
+#define CreateMutex CreateMutexA
+#define OpenMutex OpenMutexA
+#define OutputDebugString OutputDebugStringA
+#endif
+
+NTIO_EXTERN_C_END
+#endif

@@ -1,0 +1,12 @@
+/* ntio compat: the application-side header, as in the Windows SDK. An app file
+ * includes <windows.h> and links against ntio (pkg-config ntio). Without UNICODE
+ * the generic names (CreateEvent, ...) map to the A variants, as on Windows. */
+#ifndef NTIO_COMPAT_WINDOWS_H
+#define NTIO_COMPAT_WINDOWS_H
+
+#include "ntdef.h"
+#include "ntstatus.h"
+#include "winerror.h"
+#include "win32/synch.h"
+
+#endif

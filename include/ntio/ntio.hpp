@@ -1,0 +1,101 @@
+// ntio C++ API: create a runtime, drive its clock, read its accounting.
+//
+// Driver and app code use the Windows names from the compat headers; this
+// header is for hosts and tests. A GoogleTest test typically does:
+//
+//   ntio::System sys({.clock = ntio::Clock::virtual_time});
+//   ... start threads, issue requests ...
+//   sys.advance(std::chrono::seconds(3));   // or let idle threads move time
+//
+// Exactly one System exists at a time. Programs that never create one get a
+// default System, configured from the environment (NTIO_CLOCK, ...), the first
+// time they call a Windows API.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ntio {
+
+enum class Clock {
+    real,          // the monotonic OS clock
+    virtual_time,  // stands still while any managed thread runs; jumps to the next deadline when all wait
+};
+
+struct Options {
+    Clock clock = Clock::real;
+    std::string debug_log;  // DbgPrint/KdPrint destination file; empty = stderr
+    bool debug_quiet = false;  // drop DbgPrint output entirely
+    // Options as `ntio run` and the documented environment variables set them
+    // (NTIO_CLOCK=virtual|real, NTIO_DBGPRINT_FILE=path, NTIO_DBGPRINT=off).
+    static Options from_environment();
+};
+
+struct PoolTagUsage {
+    uint32_t tag;
+    std::string tag_text;  // the tag as its four characters, e.g. "Drv1"
+    uint64_t allocations;  // live allocations
+    uint64_t bytes;        // live bytes
+};
+
+class System {
+public:
+    explicit System(const Options& options = {});
+    ~System();
+    System(const System&) = delete;
+    System& operator=(const System&) = delete;
+
+    static bool exists();
+
+    Clock clock() const;
+    // Virtual time since this System started (also valid for the real clock).
+    std::chrono::nanoseconds now() const;
+
+    // ---- virtual clock control (the real clock ignores pause/resume and refuses advance) ----
+    // pause(): time moves only through advance(); resume(): time jumps again whenever
+    // every managed thread waits.
+    void pause();
+    void resume();
+    // Moves time forward by `delta`, firing every timer and timeout due in between, in order.
+    void advance(std::chrono::nanoseconds delta);
+    // Waits until every other managed thread is blocked and nothing is due now;
+    // returns the number of timers still pending (deadlines in the future).
+    size_t run_until_idle();
+    // Managed threads currently counted as running (virtual-clock accounting).
+    int running_threads() const;
+
+    // ---- accounting ------------------------------------------------------------------
+    std::vector<PoolTagUsage> pool_usage() const;  // live pool by tag
+    size_t open_handles() const;
+    // Human-readable report of what is still allocated or open; empty when clean.
+    std::string leak_report() const;
+
+    class Impl;
+
+private:
+    Impl* m_impl;
+};
+
+// While alive, the virtual clock does not move (counts as one running thread).
+// Use it around work a thread not managed by ntio does on the runtime's behalf.
+class ClockInhibit {
+public:
+    ClockInhibit();
+    ~ClockInhibit();
+    ClockInhibit(const ClockInhibit&) = delete;
+    ClockInhibit& operator=(const ClockInhibit&) = delete;
+};
+
+// Marks the calling managed thread as blocked outside ntio (std::thread::join, a
+// pipe read, a std::mutex) so the virtual clock may move meanwhile. Without it a
+// managed thread blocked outside ntio holds virtual time still.
+class ExternalWait {
+public:
+    ExternalWait();
+    ~ExternalWait();
+    ExternalWait(const ExternalWait&) = delete;
+    ExternalWait& operator=(const ExternalWait&) = delete;
+};
+
+}  // namespace ntio

@@ -1,0 +1,173 @@
+#include "ex/pool.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "system.hpp"
+#include "verifier/report.hpp"
+
+namespace ntio::ex {
+namespace {
+
+constexpr uint64_t kLiveMagic = 0x4c4f4f506f69746eULL;  // "ntioPOOL"
+constexpr uint64_t kFreedMagic = 0x444545524669746eULL;
+
+struct alignas(16) PoolHeader {
+    uint64_t magic;
+    uint32_t tag;
+    uint32_t paged;
+    uint64_t bytes;
+    uint64_t reserved;
+};
+
+}  // namespace
+
+std::string Pool::tag_text(uint32_t tag) {
+    std::string s;
+    for (int i = 0; i < 4; ++i) {
+        char c = static_cast<char>((tag >> (8 * i)) & 0xff);
+        s += (c >= 0x20 && c < 0x7f) ? c : '.';
+    }
+    return s;
+}
+
+Pool::TagSlot* Pool::slot_for(uint32_t tag) {
+    size_t h = (tag * 2654435761u) % kSlots;
+    for (size_t i = 0; i < kSlots; ++i) {
+        TagSlot& s = m_slots[(h + i) % kSlots];
+        if (s.used.load(std::memory_order_acquire)) {
+            if (s.tag.load(std::memory_order_relaxed) == tag) return &s;
+            continue;
+        }
+        uint32_t expected = 0;
+        if (s.used.compare_exchange_strong(expected, 2, std::memory_order_acq_rel)) {
+            s.tag.store(tag, std::memory_order_relaxed);
+            s.used.store(1, std::memory_order_release);
+            return &s;
+        }
+        while (s.used.load(std::memory_order_acquire) == 2) ke::cpu_relax();
+        if (s.tag.load(std::memory_order_relaxed) == tag) return &s;
+    }
+    return nullptr;  // more than kSlots distinct tags: counted as untracked
+}
+
+void* Pool::allocate(size_t bytes, uint32_t tag, bool zero, bool paged) {
+    if (bytes > (SIZE_MAX >> 1)) return nullptr;
+    auto* h = static_cast<PoolHeader*>(zero ? std::calloc(1, sizeof(PoolHeader) + bytes)
+                                            : std::malloc(sizeof(PoolHeader) + bytes));
+    if (!h) return nullptr;
+    h->magic = kLiveMagic;
+    h->tag = tag;
+    h->paged = paged;
+    h->bytes = bytes;
+    if (TagSlot* s = slot_for(tag)) {
+        s->allocations.fetch_add(1, std::memory_order_relaxed);
+        s->bytes.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
+    } else {
+        m_untracked.fetch_add(1, std::memory_order_relaxed);
+    }
+    return h + 1;
+}
+
+void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
+    if (!p) {
+        verifier::driver_bug("BAD_POOL_CALLER", fmt::format("{}(NULL): freeing a NULL pool pointer", api));
+        return;
+    }
+    auto* h = static_cast<PoolHeader*>(p) - 1;
+    if (h->magic == kFreedMagic) {
+        verifier::driver_bug("BAD_POOL_CALLER",
+                             fmt::format("{}({}): double free of pool tagged '{}'", api, p, tag_text(h->tag)));
+        return;
+    }
+    if (h->magic != kLiveMagic) {
+        verifier::driver_bug("BAD_POOL_CALLER", fmt::format("{}({}): not a pool allocation", api, p));
+        return;
+    }
+    if (check_tag && tag != h->tag) {
+        // Windows ignores the tag unless the allocation was made with PROTECTED_POOL; report it all the same.
+        verifier::driver_warning("BAD_POOL_CALLER", fmt::format("{}({}): freed with tag '{}' but allocated with '{}'",
+                                                                api, p, tag_text(tag), tag_text(h->tag)));
+    }
+    if (TagSlot* s = slot_for(h->tag)) {
+        s->allocations.fetch_sub(1, std::memory_order_relaxed);
+        s->bytes.fetch_sub(static_cast<int64_t>(h->bytes), std::memory_order_relaxed);
+    } else {
+        m_untracked.fetch_sub(1, std::memory_order_relaxed);
+    }
+    h->magic = kFreedMagic;
+    std::free(h);
+}
+
+std::vector<PoolTagUsage> Pool::usage() const {
+    std::vector<PoolTagUsage> out;
+    for (const TagSlot& s : m_slots) {
+        if (s.used.load(std::memory_order_acquire) != 1) continue;
+        int64_t n = s.allocations.load(), b = s.bytes.load();
+        if (n == 0) continue;
+        uint32_t tag = s.tag.load();
+        out.push_back({tag, tag_text(tag), static_cast<uint64_t>(n), static_cast<uint64_t>(b)});
+    }
+    return out;
+}
+
+}  // namespace ntio::ex
+
+// ---- the Ex* pool API ------------------------------------------------------------
+using ntio::sys;
+
+namespace {
+bool is_paged(POOL_TYPE t) { return (t & 1) == 1 && t != NonPagedPoolMustSucceed; }
+constexpr ULONG kNoneTag = 0x656e6f4e;  // 'None', what ExAllocatePool uses
+}  // namespace
+
+extern "C" {
+
+PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
+    ntio::verifier::check_irql_at_most(is_paged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePoolWithTag");
+    return sys().pool.allocate(NumberOfBytes, Tag, false, is_paged(PoolType));
+}
+
+PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
+    ntio::verifier::check_irql_at_most(is_paged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePoolZero");
+    return sys().pool.allocate(NumberOfBytes, Tag, true, is_paged(PoolType));
+}
+
+PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
+    return ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag);
+}
+
+PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes) {
+    return ExAllocatePoolWithTag(PoolType, NumberOfBytes, kNoneTag);
+}
+
+PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) {
+    const POOL_FLAGS kinds = POOL_FLAG_NON_PAGED | POOL_FLAG_PAGED | POOL_FLAG_NON_PAGED_EXECUTE;
+    POOL_FLAGS kind = Flags & kinds;
+    // Exactly one pool kind is required; a zero tag is invalid (as documented for ExAllocatePool2).
+    if ((kind != POOL_FLAG_NON_PAGED && kind != POOL_FLAG_PAGED && kind != POOL_FLAG_NON_PAGED_EXECUTE) || Tag == 0) {
+        ntio::verifier::driver_bug("BAD_POOL_CALLER",
+                                   fmt::format("ExAllocatePool2(flags={:#x}, tag={:#x}): need exactly one of "
+                                               "POOL_FLAG_NON_PAGED/PAGED and a non-zero tag",
+                                               Flags, Tag));
+        return nullptr;
+    }
+    bool paged = kind == POOL_FLAG_PAGED;
+    ntio::verifier::check_irql_at_most(paged ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePool2");
+    void* p = sys().pool.allocate(NumberOfBytes, Tag, !(Flags & POOL_FLAG_UNINITIALIZED), paged);
+    if (!p && (Flags & POOL_FLAG_RAISE_ON_FAILURE))
+        ntio::verifier::driver_bug("POOL_RAISE", "ExAllocatePool2 failed with POOL_FLAG_RAISE_ON_FAILURE (would raise)");
+    return p;
+}
+
+VOID ExFreePoolWithTag(PVOID P, ULONG Tag) {
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "ExFreePoolWithTag");
+    sys().pool.free(P, Tag, true, "ExFreePoolWithTag");
+}
+
+VOID ExFreePool(PVOID P) {
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "ExFreePool");
+    sys().pool.free(P, 0, false, "ExFreePool");
+}
+
+}  // extern "C"

@@ -1,0 +1,197 @@
+// Nt* services for events, semaphores and mutants, and the handle-based waits
+// (S-KE-7 handle view of kernel events, S-W32-1..3 underneath the Win32 calls).
+#include "ke/objects.hpp"
+#include "ob/services.hpp"
+#include "ps/thread.hpp"
+#include "system.hpp"
+
+using ntio::sys;
+namespace ob = ntio::ob;
+namespace ke = ntio::ke;
+
+namespace ntio::ob {
+ObjectType g_event_type{"Event", true, EVENT_ALL_ACCESS, destroy_body<KEVENT>, nullptr};
+ObjectType g_semaphore_type{"Semaphore", true, SEMAPHORE_ALL_ACCESS, destroy_body<KSEMAPHORE>, nullptr};
+static void destroy_mutant(void* body) { ke::unlink_mutant_on_delete(static_cast<KMUTANT*>(body)); }
+ObjectType g_mutant_type{"Mutant", true, MUTANT_ALL_ACCESS, destroy_mutant, nullptr};
+}  // namespace ntio::ob
+
+extern "C" {
+static POBJECT_TYPE g_event_type_ptr = &ob::g_event_type;
+static POBJECT_TYPE g_semaphore_type_ptr = &ob::g_semaphore_type;
+POBJECT_TYPE* ExEventObjectType = &g_event_type_ptr;
+POBJECT_TYPE* ExSemaphoreObjectType = &g_semaphore_type_ptr;
+}
+
+namespace {
+
+template <typename T, typename F>
+NTSTATUS with_object(HANDLE h, const ob::ObjectType& type, ACCESS_MASK access, KPROCESSOR_MODE mode, F&& f) {
+    void* body = nullptr;
+    NTSTATUS s = ob::reference_by_handle(h, &type, mode, access, &body, nullptr);
+    if (!NT_SUCCESS(s)) return s;
+    s = f(static_cast<T*>(body));
+    ob::dereference(body);
+    return s;
+}
+
+// The Nt services are reached from application code (the Win32 layer) and from
+// drivers through Zw*, which switch the previous mode to KernelMode first.
+KPROCESSOR_MODE previous_mode() { return ntio::ps::previous_mode(); }
+
+}  // namespace
+
+extern "C" {
+
+NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                       EVENT_TYPE EventType, BOOLEAN InitialState) {
+    if (!EventHandle) return STATUS_ACCESS_VIOLATION;
+    if (EventType != NotificationEvent && EventType != SynchronizationEvent) return STATUS_INVALID_PARAMETER;
+    auto* e = ob::create<KEVENT>(ob::g_event_type);
+    KeInitializeEvent(e, EventType, InitialState);
+    return ob::insert_new_object(e, ObjectAttributes, DesiredAccess, EventHandle);
+}
+
+NTSTATUS ZwCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                       EVENT_TYPE EventType, BOOLEAN InitialState) {
+    ntio::ps::KernelModeScope kernel;
+    return NtCreateEvent(EventHandle, DesiredAccess, ObjectAttributes, EventType, InitialState);
+}
+
+NTSTATUS NtOpenEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes) {
+    if (!EventHandle || !ObjectAttributes) return STATUS_ACCESS_VIOLATION;
+    return ob::open_named_object(ObjectAttributes, ob::g_event_type, DesiredAccess, EventHandle);
+}
+
+NTSTATUS NtSetEvent(HANDLE EventHandle, PLONG PreviousState) {
+    return with_object<KEVENT>(EventHandle, ob::g_event_type, EVENT_MODIFY_STATE, previous_mode(), [&](KEVENT* e) {
+        LONG prev = ke::set_event(e);
+        if (PreviousState) *PreviousState = prev;
+        return STATUS_SUCCESS;
+    });
+}
+
+NTSTATUS ZwSetEvent(HANDLE EventHandle, PLONG PreviousState) {
+    ntio::ps::KernelModeScope kernel;
+    return NtSetEvent(EventHandle, PreviousState);
+}
+
+NTSTATUS NtResetEvent(HANDLE EventHandle, PLONG PreviousState) {
+    return with_object<KEVENT>(EventHandle, ob::g_event_type, EVENT_MODIFY_STATE, previous_mode(), [&](KEVENT* e) {
+        LONG prev = ke::reset_event(e);
+        if (PreviousState) *PreviousState = prev;
+        return STATUS_SUCCESS;
+    });
+}
+
+NTSTATUS NtClearEvent(HANDLE EventHandle) { return NtResetEvent(EventHandle, nullptr); }
+
+NTSTATUS NtPulseEvent(HANDLE EventHandle, PLONG PreviousState) {
+    return with_object<KEVENT>(EventHandle, ob::g_event_type, EVENT_MODIFY_STATE, previous_mode(), [&](KEVENT* e) {
+        LONG prev = ke::pulse_event(e);
+        if (PreviousState) *PreviousState = prev;
+        return STATUS_SUCCESS;
+    });
+}
+
+NTSTATUS NtCreateSemaphore(PHANDLE SemaphoreHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                           LONG InitialCount, LONG MaximumCount) {
+    if (!SemaphoreHandle) return STATUS_ACCESS_VIOLATION;
+    if (MaximumCount <= 0 || InitialCount < 0 || InitialCount > MaximumCount) return STATUS_INVALID_PARAMETER;
+    auto* s = ob::create<KSEMAPHORE>(ob::g_semaphore_type);
+    KeInitializeSemaphore(s, InitialCount, MaximumCount);
+    return ob::insert_new_object(s, ObjectAttributes, DesiredAccess, SemaphoreHandle);
+}
+
+NTSTATUS NtOpenSemaphore(PHANDLE SemaphoreHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes) {
+    if (!SemaphoreHandle || !ObjectAttributes) return STATUS_ACCESS_VIOLATION;
+    return ob::open_named_object(ObjectAttributes, ob::g_semaphore_type, DesiredAccess, SemaphoreHandle);
+}
+
+NTSTATUS NtReleaseSemaphore(HANDLE SemaphoreHandle, LONG ReleaseCount, PLONG PreviousCount) {
+    if (ReleaseCount <= 0) return STATUS_INVALID_PARAMETER;
+    return with_object<KSEMAPHORE>(SemaphoreHandle, ob::g_semaphore_type, SEMAPHORE_MODIFY_STATE, previous_mode(),
+                                   [&](KSEMAPHORE* s) { return ke::release_semaphore(s, ReleaseCount, PreviousCount); });
+}
+
+NTSTATUS NtCreateMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                        BOOLEAN InitialOwner) {
+    if (!MutantHandle) return STATUS_ACCESS_VIOLATION;
+    auto* m = ob::create<KMUTANT>(ob::g_mutant_type);
+    ke::init_mutant(m, nullptr);
+    NTSTATUS s = ob::insert_new_object(m, ObjectAttributes, DesiredAccess, MutantHandle);
+    // An existing named mutex is opened, not acquired; a new one may start owned.
+    if (s == STATUS_SUCCESS && InitialOwner) {
+        DISPATCHER_HEADER* h = &m->Header;
+        ke::wait_objects(1, &h, WaitAny, nullptr);
+    }
+    return s;
+}
+
+NTSTATUS NtOpenMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes) {
+    if (!MutantHandle || !ObjectAttributes) return STATUS_ACCESS_VIOLATION;
+    return ob::open_named_object(ObjectAttributes, ob::g_mutant_type, DesiredAccess, MutantHandle);
+}
+
+NTSTATUS NtReleaseMutant(HANDLE MutantHandle, PLONG PreviousCount) {
+    return with_object<KMUTANT>(MutantHandle, ob::g_mutant_type, 0, previous_mode(), [&](KMUTANT* m) {
+        return ke::release_mutant(m, ntio::ps::current_thread(), PreviousCount);
+    });
+}
+
+NTSTATUS NtWaitForMultipleObjects(ULONG Count, const HANDLE* Handles, WAIT_TYPE WaitType, BOOLEAN Alertable,
+                                  PLARGE_INTEGER Timeout) {
+    (void)Alertable;
+    if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS) return STATUS_INVALID_PARAMETER_1;
+    if (!Handles) return STATUS_ACCESS_VIOLATION;
+    if (WaitType != WaitAll && WaitType != WaitAny) return STATUS_INVALID_PARAMETER_3;
+    void* bodies[MAXIMUM_WAIT_OBJECTS];
+    DISPATCHER_HEADER* headers[MAXIMUM_WAIT_OBJECTS];
+    ULONG referenced = 0;
+    NTSTATUS s = STATUS_SUCCESS;
+    KPROCESSOR_MODE mode = previous_mode();
+    for (; referenced < Count; ++referenced) {
+        s = ob::reference_by_handle(Handles[referenced], nullptr, mode, SYNCHRONIZE, &bodies[referenced], nullptr);
+        if (!NT_SUCCESS(s)) break;
+        if (!ob::type_of(bodies[referenced])->waitable) {
+            ob::dereference(bodies[referenced]);
+            s = STATUS_OBJECT_TYPE_MISMATCH;
+            break;
+        }
+        headers[referenced] = static_cast<DISPATCHER_HEADER*>(bodies[referenced]);
+    }
+    if (NT_SUCCESS(s) && WaitType == WaitAll) {
+        // The same object twice in a wait-all cannot be satisfied atomically.
+        for (ULONG i = 0; i < Count && NT_SUCCESS(s); ++i)
+            for (ULONG j = i + 1; j < Count; ++j)
+                if (headers[i] == headers[j]) {
+                    s = STATUS_INVALID_PARAMETER_MIX;
+                    break;
+                }
+    }
+    if (NT_SUCCESS(s)) s = ke::wait_objects(Count, headers, WaitType, Timeout);
+    for (ULONG i = 0; i < referenced; ++i) ob::dereference(bodies[i]);
+    return s;
+}
+
+NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout) {
+    return NtWaitForMultipleObjects(1, &Handle, WaitAny, Alertable, Timeout);
+}
+
+NTSTATUS ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout) {
+    ntio::ps::KernelModeScope kernel;
+    return NtWaitForSingleObject(Handle, Alertable, Timeout);
+}
+
+NTSTATUS NtDelayExecution(BOOLEAN Alertable, PLARGE_INTEGER DelayInterval) {
+    (void)Alertable;
+    if (!DelayInterval) return STATUS_ACCESS_VIOLATION;
+    if (DelayInterval->QuadPart == 0) {
+        sched_yield();
+        return STATUS_SUCCESS;
+    }
+    NTSTATUS s = ke::wait_objects(0, nullptr, WaitAny, DelayInterval);
+    return s == STATUS_TIMEOUT ? STATUS_SUCCESS : s;
+}
+
+}  // extern "C"

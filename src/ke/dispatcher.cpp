@@ -1,0 +1,524 @@
+#include "ke/dispatcher.hpp"
+
+#include <ctime>
+#include <stdexcept>
+#include <thread>
+
+#include "ps/thread.hpp"
+#include "verifier/report.hpp"
+
+namespace ntio::ke {
+namespace {
+
+// Virtual interrupt time starts at a fixed value (1000 s "since boot") so that
+// runs are reproducible; differences are what programs measure.
+constexpr Ticks kVirtualOrigin = 1000 * 1000 * kTicksPerMs;
+// 100 ns intervals between 1601-01-01 and 1970-01-01.
+constexpr Ticks kUnixEpochAsNt = 116444736000000000LL;
+// Guard against an idle point that would advance forever (periodic timers nobody waits for).
+constexpr int kMaxExpiriesPerIdlePoint = 1 << 20;
+
+Ticks monotonic_ticks() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<Ticks>(ts.tv_sec) * 10000000 + ts.tv_nsec / 100;
+}
+
+Ticks wall_ticks_nt() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return kUnixEpochAsNt + static_cast<Ticks>(ts.tv_sec) * 10000000 + ts.tv_nsec / 100;
+}
+
+_KTHREAD* wait_timer_owner(KTIMER* t) { return reinterpret_cast<_KTHREAD*>(t->Dpc); }
+
+thread_local std::vector<_KTHREAD*> t_wakes;
+
+}  // namespace
+
+Dispatcher::Dispatcher(ClockMode mode) : m_mode(mode) {
+    InitializeListHead(&m_timers);
+    InitializeListHead(&m_dpcs);
+    m_dpc_event.Header.Type = kEventSynchronization;
+    m_dpc_event.Header.SignalState = 0;
+    InitializeListHead(&m_dpc_event.Header.WaitListHead);
+    m_interrupt_origin = is_virtual() ? kVirtualOrigin : monotonic_ticks();
+    m_virtual_now.store(kVirtualOrigin);
+    m_system_time_origin = wall_ticks_nt();
+    m_deferred_wakes.reserve(64);
+}
+
+Dispatcher::~Dispatcher() {
+    {
+        Guard g(*this);
+        m_clock_stop = true;
+        m_clock_seq.fetch_add(1);
+    }
+    futex_wake(m_clock_seq, 1);
+    if (auto* t = static_cast<std::thread*>(m_clock_thread)) {
+        t->join();
+        delete t;
+    }
+}
+
+Ticks Dispatcher::now() const {
+    return is_virtual() ? m_virtual_now.load(std::memory_order_acquire) : monotonic_ticks();
+}
+
+Ticks Dispatcher::deadline_for(LONGLONG timeout) const {
+    if (timeout < 0) {
+        Ticks n = now();
+        return (timeout == INT64_MIN || n > kNever + timeout) ? kNever : n - timeout;
+    }
+    // Absolute system time.
+    return m_interrupt_origin + (timeout - m_system_time_origin);
+}
+
+// ---- lock -----------------------------------------------------------------------
+
+void Dispatcher::lock() { m_lock.lock(); }
+
+void Dispatcher::unlock() {
+    bool kick_clock = false;
+    if (m_clock_seq_kick) {
+        m_clock_seq_kick = false;
+        kick_clock = true;
+    }
+    if (m_deferred_wakes.empty()) {
+        m_lock.unlock();
+    } else {
+        t_wakes.clear();
+        std::swap(t_wakes, m_deferred_wakes);
+        m_lock.unlock();
+        for (_KTHREAD* t : t_wakes) {
+            t->park.store(1, std::memory_order_release);
+            futex_wake(t->park, 1);
+            ps::dereference(t);
+        }
+        t_wakes.clear();
+    }
+    if (kick_clock) futex_wake(m_clock_seq, 1);
+}
+
+// ---- object state -------------------------------------------------------------------
+
+bool Dispatcher::is_signaled_locked(const DISPATCHER_HEADER* object, const _KTHREAD* thread) {
+    if (object->Type == kMutant)
+        return object->SignalState > 0 || reinterpret_cast<const KMUTANT*>(object)->OwnerThread == thread;
+    return object->SignalState > 0;
+}
+
+bool Dispatcher::consume_locked(DISPATCHER_HEADER* object, _KTHREAD* thread) {
+    switch (object->Type) {
+    case kEventSynchronization:
+    case kTimerSynchronization:
+        object->SignalState = 0;
+        return false;
+    case kSemaphore:
+        object->SignalState--;
+        return false;
+    case kMutant: {
+        auto* m = reinterpret_cast<KMUTANT*>(object);
+        if (--m->Header.SignalState == 0) {
+            m->OwnerThread = thread;
+            InsertTailList(&thread->owned_mutants, &m->MutantListEntry);
+        }
+        if (m->Abandoned) {
+            m->Abandoned = FALSE;
+            return true;
+        }
+        return false;
+    }
+    default:  // notification events and timers, threads: waiting does not consume
+        return false;
+    }
+}
+
+void Dispatcher::wait_test_locked(DISPATCHER_HEADER* object) {
+restart:
+    for (LIST_ENTRY* e = object->WaitListHead.Flink; e != &object->WaitListHead; e = e->Flink) {
+        if (object->SignalState <= 0 && object->Type != kMutant) return;
+        auto* wb = CONTAINING_RECORD(e, WaitBlock, entry);
+        _KTHREAD* t = wb->thread;
+        if (wb->wait_type == WaitAny) {
+            if (!is_signaled_locked(object, t)) continue;
+            bool abandoned = consume_locked(object, t);
+            unwait_locked(t, (abandoned ? STATUS_ABANDONED_WAIT_0 : STATUS_WAIT_0) + wb->key);
+            goto restart;
+        }
+        bool all = true;
+        for (uint32_t j = 0; j < t->wait_count && all; ++j) all = is_signaled_locked(t->wait_blocks[j].object, t);
+        if (!all) continue;
+        bool abandoned = false;
+        for (uint32_t j = 0; j < t->wait_count; ++j) abandoned |= consume_locked(t->wait_blocks[j].object, t);
+        unwait_locked(t, abandoned ? STATUS_ABANDONED_WAIT_0 : STATUS_SUCCESS);
+        goto restart;
+    }
+}
+
+void Dispatcher::unwait_locked(_KTHREAD* t, NTSTATUS status) {
+    for (uint32_t i = 0; i < t->wait_count; ++i) RemoveEntryList(&t->wait_blocks[i].entry);
+    t->wait_count = 0;
+    if (t->wait_timer.Header.Inserted) remove_timer_locked(&t->wait_timer);
+    t->wait_status = status;
+    t->waiting = false;
+    m_running.fetch_add(1, std::memory_order_relaxed);
+    ps::reference(t);
+    m_deferred_wakes.push_back(t);
+}
+
+// ---- waiting ------------------------------------------------------------------------
+
+NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type,
+                          Ticks deadline, bool poll) {
+    lock();
+    if (type == WaitAny) {
+        for (ULONG i = 0; i < count; ++i) {
+            if (is_signaled_locked(objects[i], self)) {
+                bool abandoned = consume_locked(objects[i], self);
+                unlock();
+                return static_cast<NTSTATUS>((abandoned ? STATUS_ABANDONED_WAIT_0 : STATUS_WAIT_0) + i);
+            }
+        }
+    } else if (count > 0) {
+        bool all = true;
+        for (ULONG i = 0; i < count && all; ++i) all = is_signaled_locked(objects[i], self);
+        if (all) {
+            bool abandoned = false;
+            for (ULONG i = 0; i < count; ++i) abandoned |= consume_locked(objects[i], self);
+            unlock();
+            return abandoned ? STATUS_ABANDONED_WAIT_0 : STATUS_SUCCESS;
+        }
+    }
+    if (poll || (deadline != kNever && deadline <= now())) {
+        unlock();
+        return STATUS_TIMEOUT;
+    }
+
+    for (ULONG i = 0; i < count; ++i) {
+        WaitBlock& wb = self->wait_blocks[i];
+        wb.object = objects[i];
+        wb.thread = self;
+        wb.key = static_cast<uint16_t>(i);
+        wb.wait_type = static_cast<uint8_t>(type);
+        InsertTailList(&objects[i]->WaitListHead, &wb.entry);
+    }
+    self->wait_count = count;
+    self->waiting = true;
+    self->wait_status = STATUS_PENDING;
+    self->park.store(0, std::memory_order_relaxed);
+    if (deadline != kNever && is_virtual()) {
+        self->wait_timer.DueTime.QuadPart = static_cast<ULONGLONG>(deadline);
+        insert_timer_locked(&self->wait_timer);
+    }
+    thread_blocked_locked();
+    unlock();
+
+    if (deadline != kNever && !is_virtual()) {
+        // Real clock: the waiter times itself out.
+        while (self->park.load(std::memory_order_acquire) == 0) {
+            Ticks left = deadline - now();
+            if (left <= 0) {
+                lock();
+                if (self->waiting) unwait_locked(self, STATUS_TIMEOUT);
+                unlock();
+                continue;
+            }
+            futex_wait(self->park, 0, left * 100);
+        }
+    } else {
+        while (self->park.load(std::memory_order_acquire) == 0) futex_wait(self->park, 0);
+    }
+    return self->wait_status;
+}
+
+// ---- timers -------------------------------------------------------------------------
+
+void Dispatcher::insert_timer_locked(KTIMER* timer) {
+    // Most new deadlines are the latest, so search from the tail.
+    LIST_ENTRY* pos = m_timers.Blink;
+    while (pos != &m_timers && CONTAINING_RECORD(pos, KTIMER, TimerListEntry)->DueTime.QuadPart > timer->DueTime.QuadPart)
+        pos = pos->Blink;
+    InsertHeadList(pos, &timer->TimerListEntry);
+    timer->Header.Inserted = TRUE;
+    ++m_timer_count;
+    if (!is_virtual() && timer->Header.Type != kWaitTimeout && m_timers.Flink == &timer->TimerListEntry) {
+        ensure_clock_thread_locked();
+        m_clock_seq.fetch_add(1, std::memory_order_relaxed);
+        m_clock_seq_kick = true;
+    }
+}
+
+void Dispatcher::remove_timer_locked(KTIMER* timer) {
+    RemoveEntryList(&timer->TimerListEntry);
+    timer->Header.Inserted = FALSE;
+    --m_timer_count;
+}
+
+bool Dispatcher::set_timer(KTIMER* timer, Ticks due, LONG period_ms, KDPC* dpc) {
+    Guard g(*this);
+    bool was_set = timer->Header.Inserted;
+    if (was_set) remove_timer_locked(timer);
+    timer->Header.SignalState = 0;
+    timer->Dpc = dpc;
+    timer->Period = period_ms > 0 ? period_ms : 0;
+    timer->DueTime.QuadPart = static_cast<ULONGLONG>(due);
+    insert_timer_locked(timer);
+    if (due <= now()) process_until_locked(now());
+    return was_set;
+}
+
+bool Dispatcher::cancel_timer(KTIMER* timer) {
+    Guard g(*this);
+    bool was_set = timer->Header.Inserted;
+    if (was_set) remove_timer_locked(timer);
+    return was_set;
+}
+
+size_t Dispatcher::pending_timers() const {
+    auto* self = const_cast<Dispatcher*>(this);
+    Guard g(*self);
+    return m_timer_count;
+}
+
+void Dispatcher::expire_locked(KTIMER* timer, Ticks now) {
+    if (timer->Header.Type == kWaitTimeout) {
+        _KTHREAD* t = wait_timer_owner(timer);
+        if (t->waiting) unwait_locked(t, STATUS_TIMEOUT);
+        return;
+    }
+    timer->Header.SignalState = 1;
+    wait_test_locked(&timer->Header);
+    Ticks expiry_system_time = m_system_time_origin + (now - m_interrupt_origin);
+    if (timer->Dpc)
+        queue_dpc_locked(timer->Dpc, reinterpret_cast<void*>(static_cast<uintptr_t>(expiry_system_time & 0xffffffff)),
+                         reinterpret_cast<void*>(static_cast<uintptr_t>(expiry_system_time >> 32)));
+    if (timer->Period > 0) {
+        timer->DueTime.QuadPart += static_cast<ULONGLONG>(timer->Period) * kTicksPerMs;
+        insert_timer_locked(timer);
+    }
+}
+
+void Dispatcher::process_until_locked(Ticks now) {
+    while (!IsListEmpty(&m_timers)) {
+        KTIMER* first = CONTAINING_RECORD(m_timers.Flink, KTIMER, TimerListEntry);
+        if (static_cast<Ticks>(first->DueTime.QuadPart) > now) break;
+        remove_timer_locked(first);
+        expire_locked(first, static_cast<Ticks>(first->DueTime.QuadPart));
+    }
+}
+
+// ---- DPCs ------------------------------------------------------------------------------
+
+bool Dispatcher::queue_dpc_locked(KDPC* dpc, void* arg1, void* arg2) {
+    if (dpc->DpcData) return false;
+    dpc->DpcData = this;
+    dpc->SystemArgument1 = arg1;
+    dpc->SystemArgument2 = arg2;
+    if (dpc->Importance == 2 /* HighImportance */)
+        InsertHeadList(&m_dpcs, &dpc->DpcListEntry);
+    else
+        InsertTailList(&m_dpcs, &dpc->DpcListEntry);
+    if (m_dpc_event.Header.SignalState == 0) {
+        m_dpc_event.Header.SignalState = 1;
+        wait_test_locked(&m_dpc_event.Header);
+    }
+    return true;
+}
+
+bool Dispatcher::queue_dpc(KDPC* dpc, void* arg1, void* arg2) {
+    Guard g(*this);
+    return queue_dpc_locked(dpc, arg1, arg2);
+}
+
+bool Dispatcher::remove_dpc(KDPC* dpc) {
+    Guard g(*this);
+    if (!dpc->DpcData) return false;
+    RemoveEntryList(&dpc->DpcListEntry);
+    dpc->DpcData = nullptr;
+    return true;
+}
+
+void Dispatcher::flush_dpcs() {
+    for (;;) {
+        {
+            Guard g(*this);
+            if (IsListEmpty(&m_dpcs) && m_dpc_active.load() == 0) return;
+        }
+        sched_yield();
+    }
+}
+
+void Dispatcher::dpc_loop(_KTHREAD* self) {
+    DISPATCHER_HEADER* event = &m_dpc_event.Header;
+    for (;;) {
+        lock();
+        while (IsListEmpty(&m_dpcs) && !m_dpc_stop) {
+            unlock();
+            wait(self, 1, &event, WaitAny, kNever, false);
+            lock();
+        }
+        if (IsListEmpty(&m_dpcs)) {
+            unlock();
+            return;
+        }
+        KDPC* dpc = CONTAINING_RECORD(RemoveHeadList(&m_dpcs), KDPC, DpcListEntry);
+        PKDEFERRED_ROUTINE routine = dpc->DeferredRoutine;
+        void *ctx = dpc->DeferredContext, *a1 = dpc->SystemArgument1, *a2 = dpc->SystemArgument2;
+        dpc->DpcData = nullptr;
+        m_dpc_active.fetch_add(1);
+        unlock();
+
+        KIRQL old = KfRaiseIrql(DISPATCH_LEVEL);
+        routine(dpc, ctx, a1, a2);
+        if (KeGetCurrentIrql() != DISPATCH_LEVEL)
+            verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
+                                 fmt::format("DPC routine {} returned at IRQL {} (entered at DISPATCH_LEVEL)",
+                                             reinterpret_cast<void*>(routine), KeGetCurrentIrql()));
+        KeLowerIrql(old);
+        m_dpc_active.fetch_sub(1);
+    }
+}
+
+void Dispatcher::stop_dpc_thread() {
+    Guard g(*this);
+    m_dpc_stop = true;
+    m_dpc_event.Header.SignalState = 1;
+    wait_test_locked(&m_dpc_event.Header);
+}
+
+// ---- real clock thread ----------------------------------------------------------------
+
+void Dispatcher::ensure_clock_thread_locked() {
+    if (m_clock_thread_started) return;
+    m_clock_thread_started = true;
+    m_clock_thread = new std::thread([this] { clock_loop(); });
+}
+
+void Dispatcher::clock_loop() {
+    lock();
+    while (!m_clock_stop) {
+        process_until_locked(now());
+        Ticks next = kNever;
+        for (LIST_ENTRY* e = m_timers.Flink; e != &m_timers; e = e->Flink) {
+            KTIMER* t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
+            if (t->Header.Type != kWaitTimeout) {
+                next = static_cast<Ticks>(t->DueTime.QuadPart);
+                break;
+            }
+        }
+        uint32_t seq = m_clock_seq.load(std::memory_order_relaxed);
+        unlock();
+        if (next == kNever) {
+            futex_wait(m_clock_seq, seq);
+        } else {
+            Ticks left = next - now();
+            if (left > 0) futex_wait(m_clock_seq, seq, left * 100);
+        }
+        lock();
+    }
+    unlock();
+}
+
+// ---- virtual clock ---------------------------------------------------------------------
+
+void Dispatcher::thread_blocked_locked() {
+    if (m_running.fetch_sub(1, std::memory_order_relaxed) == 1 && is_virtual()) idle_point_locked();
+}
+
+void Dispatcher::thread_started_locked(_KTHREAD*) { m_running.fetch_add(1, std::memory_order_relaxed); }
+
+void Dispatcher::thread_ended_locked(_KTHREAD*) { thread_blocked_locked(); }
+
+void Dispatcher::inhibit() {
+    Guard g(*this);
+    m_running.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Dispatcher::release_inhibit() {
+    Guard g(*this);
+    thread_blocked_locked();
+}
+
+void Dispatcher::idle_point_locked() {
+    // Everything due at the current instant fires first: that is not an advance.
+    process_until_locked(now());
+    if (m_running.load(std::memory_order_relaxed) > 0) return;
+    if (m_idle_waiter) {
+        _KTHREAD* t = m_idle_waiter;
+        m_idle_waiter = nullptr;
+        unwait_locked(t, STATUS_SUCCESS);
+        return;
+    }
+    if (!m_auto_advance) return;
+    for (int n = 0; m_running.load(std::memory_order_relaxed) == 0 && !IsListEmpty(&m_timers); ++n) {
+        if (n == kMaxExpiriesPerIdlePoint) {
+            std::fprintf(stderr,
+                         "ntio: virtual clock: every managed thread is blocked and only timers nobody waits for "
+                         "remain; stopped advancing at %.3f s\n",
+                         static_cast<double>(now() - m_interrupt_origin) / 1e7);
+            return;
+        }
+        Ticks next = static_cast<Ticks>(CONTAINING_RECORD(m_timers.Flink, KTIMER, TimerListEntry)->DueTime.QuadPart);
+        if (next > now()) m_virtual_now.store(next, std::memory_order_release);
+        process_until_locked(next);
+    }
+}
+
+void Dispatcher::set_auto_advance(bool on) {
+    Guard g(*this);
+    m_auto_advance = on;
+    if (on && m_running.load() == 0 && is_virtual()) idle_point_locked();
+}
+
+size_t Dispatcher::run_until_idle(_KTHREAD* self) {
+    lock();
+    if (m_idle_waiter) {
+        unlock();
+        throw std::logic_error("ntio: run_until_idle() called from two threads at once");
+    }
+    m_idle_waiter = self;
+    self->wait_count = 0;
+    self->waiting = true;
+    self->park.store(0, std::memory_order_relaxed);
+    // Idle means: every *other* managed thread is blocked; this thread counts as blocked too.
+    m_running.fetch_sub(1, std::memory_order_relaxed);
+    if (m_running.load(std::memory_order_relaxed) == 0) {
+        process_until_locked(now());
+        if (m_running.load(std::memory_order_relaxed) == 0) {
+            m_idle_waiter = nullptr;
+            unwait_locked(self, STATUS_SUCCESS);
+        }
+    }
+    unlock();
+    while (self->park.load(std::memory_order_acquire) == 0) futex_wait(self->park, 0);
+    return pending_timers();
+}
+
+void Dispatcher::advance(Ticks delta) {
+    if (!is_virtual()) throw std::logic_error("ntio: advance() needs the virtual clock (Options::clock)");
+    _KTHREAD* self = ps::current_thread();
+    Ticks target = now() + delta;
+    for (;;) {
+        {
+            Guard g(*this);
+            Ticks step = target;
+            if (!IsListEmpty(&m_timers)) {
+                Ticks next = static_cast<Ticks>(CONTAINING_RECORD(m_timers.Flink, KTIMER, TimerListEntry)->DueTime.QuadPart);
+                if (next < step) step = next;
+            }
+            if (step > now()) m_virtual_now.store(step, std::memory_order_release);
+            process_until_locked(step);
+        }
+        run_until_idle(self);
+        if (now() >= target) {
+            // Timers set exactly at the target by threads that just ran.
+            Guard g(*this);
+            bool more = !IsListEmpty(&m_timers) &&
+                        static_cast<Ticks>(CONTAINING_RECORD(m_timers.Flink, KTIMER, TimerListEntry)->DueTime.QuadPart) <= target;
+            if (!more) return;
+        }
+    }
+}
+
+}  // namespace ntio::ke

@@ -1,0 +1,170 @@
+// The dispatcher: one lock over every waitable object's state, wait blocks,
+// the timer queue, the DPC queue and the clock's running-thread count.
+//
+// Why one lock: NT's dispatcher database lock gives WaitAll atomicity and
+// race-free timeouts for free, and every critical section here is a few dozen
+// instructions. Nothing blocks or calls driver code while holding it.
+//
+// Virtual time (style.md point 10): the clock counts managed threads that are
+// not blocked in a runtime wait (m_running). The thread whose blocking brings
+// the count to zero is the single idle point: it moves virtual time to the
+// earliest deadline and fires everything due (process_until), which makes
+// waiters runnable again. Time never moves while any managed thread runs.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "ke/spin.hpp"
+#include "wdm.h"
+
+struct _KTHREAD;
+
+namespace ntio::ke {
+
+// KOBJECTS values kept in DISPATCHER_HEADER::Type.
+enum ObjectKind : uint8_t {
+    kEventNotification = 0,
+    kEventSynchronization = 1,
+    kMutant = 2,
+    kProcess = 3,
+    kSemaphore = 5,
+    kThread = 6,
+    kTimerNotification = 8,
+    kTimerSynchronization = 9,
+    kWaitTimeout = 0x20,  // a thread's private wait timer (virtual clock only)
+};
+
+enum class ClockMode { real, virtual_ };
+
+struct WaitBlock {
+    LIST_ENTRY entry;  // in the object's WaitListHead
+    DISPATCHER_HEADER* object;
+    _KTHREAD* thread;
+    uint16_t key;
+    uint8_t wait_type;  // WaitAny or WaitAll
+};
+
+// Time in 100 ns units ("interrupt time"), as NT counts it.
+using Ticks = int64_t;
+constexpr Ticks kTicksPerMs = 10000;
+constexpr Ticks kNever = INT64_MAX;
+
+class Dispatcher {
+public:
+    explicit Dispatcher(ClockMode mode);
+    ~Dispatcher();
+    Dispatcher(const Dispatcher&) = delete;
+    Dispatcher& operator=(const Dispatcher&) = delete;
+
+    ClockMode clock_mode() const { return m_mode; }
+    bool is_virtual() const { return m_mode == ClockMode::virtual_; }
+
+    // Interrupt time (100 ns since the clock's origin) and system time (100 ns since 1601).
+    Ticks now() const;
+    Ticks system_time() const { return m_system_time_origin + (now() - m_interrupt_origin); }
+    Ticks interrupt_origin() const { return m_interrupt_origin; }
+    // Deadline in interrupt time for an NT timeout (negative relative, positive absolute).
+    Ticks deadline_for(LONGLONG timeout) const;
+
+    // ---- the lock ---------------------------------------------------------
+    // Threads made runnable while the lock is held are woken after unlock.
+    class Guard {
+    public:
+        explicit Guard(Dispatcher& d) : m_d(d) { m_d.lock(); }
+        ~Guard() { m_d.unlock(); }
+        Guard(const Guard&) = delete;
+        Guard& operator=(const Guard&) = delete;
+
+    private:
+        Dispatcher& m_d;
+    };
+    void lock();
+    void unlock();
+
+    // ---- object state (caller holds the lock) --------------------------------
+    static bool is_signaled_locked(const DISPATCHER_HEADER* object, const _KTHREAD* thread);
+    // Consumes one signal for `thread`; returns true when a mutant was abandoned.
+    bool consume_locked(DISPATCHER_HEADER* object, _KTHREAD* thread);
+    // Satisfies waits on `object` now that it may be signaled.
+    void wait_test_locked(DISPATCHER_HEADER* object);
+    // Ends `thread`'s wait with `status`: unlinks its wait blocks and timer, counts it
+    // running again and schedules its wake-up for when the lock is released.
+    void unwait_locked(_KTHREAD* thread, NTSTATUS status);
+
+    // ---- waiting ------------------------------------------------------------
+    // The one wait primitive under KeWait*, NtWait*, Sleep and KeDelayExecutionThread.
+    // `deadline` is kNever for no timeout; a count of 0 with a deadline is a delay.
+    NTSTATUS wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, Ticks deadline,
+                  bool poll);
+
+    // ---- timers and DPCs (KTIMER/KDPC) ----------------------------------------------
+    bool set_timer(KTIMER* timer, Ticks due, LONG period_ms, KDPC* dpc);
+    bool cancel_timer(KTIMER* timer);
+    bool queue_dpc(KDPC* dpc, void* arg1, void* arg2);
+    bool remove_dpc(KDPC* dpc);
+    void flush_dpcs();
+
+    // ---- thread accounting for the virtual clock ---------------------------------
+    void thread_started_locked(_KTHREAD* thread);  // counts it running
+    void thread_ended_locked(_KTHREAD* thread);    // stops counting it
+    void inhibit();                                // one more "running" holder
+    void release_inhibit();
+    int running() const { return m_running.load(std::memory_order_relaxed); }
+
+    // ---- test control (virtual clock) --------------------------------------------------
+    void set_auto_advance(bool on);
+    bool auto_advance() const { return m_auto_advance; }
+    // Moves virtual time forward by `delta`, firing every expiry in between in order.
+    void advance(Ticks delta);
+    // Blocks the caller until every other managed thread is blocked and nothing is
+    // due at the current virtual time. Returns the number of timers still pending.
+    size_t run_until_idle(_KTHREAD* self);
+    size_t pending_timers() const;
+
+    // DPC worker body (runs on the runtime's DPC thread).
+    void dpc_loop(_KTHREAD* self);
+    void stop_dpc_thread();
+    // Real-clock timer thread body.
+    void clock_loop();
+
+private:
+    void idle_point_locked();
+    void process_until_locked(Ticks now);
+    void expire_locked(KTIMER* timer, Ticks now);
+    void insert_timer_locked(KTIMER* timer);
+    void remove_timer_locked(KTIMER* timer);
+    bool queue_dpc_locked(KDPC* dpc, void* arg1, void* arg2);
+    void thread_blocked_locked();
+    void wake_deferred();
+    void ensure_clock_thread_locked();
+
+    ClockMode m_mode;
+    SpinLock m_lock;
+    Ticks m_interrupt_origin;   // now() at construction
+    Ticks m_system_time_origin; // system time at construction
+    std::atomic<Ticks> m_virtual_now{0};
+
+    LIST_ENTRY m_timers;  // sorted by DueTime, KTIMERs and virtual wait timers
+    size_t m_timer_count = 0;
+    LIST_ENTRY m_dpcs;
+    KEVENT m_dpc_event;  // synchronization event the DPC thread waits on
+    bool m_dpc_stop = false;
+    std::atomic<uint32_t> m_dpc_active{0};
+
+    std::atomic<int> m_running{0};
+    bool m_auto_advance = true;
+    _KTHREAD* m_idle_waiter = nullptr;
+
+    // Wakes owed by the current lock holder, issued after unlock.
+    std::vector<_KTHREAD*> m_deferred_wakes;
+
+    // Real clock: a thread sleeping until the earliest KTIMER deadline.
+    std::atomic<uint32_t> m_clock_seq{0};
+    bool m_clock_seq_kick = false;
+    bool m_clock_thread_started = false;
+    bool m_clock_stop = false;
+    void* m_clock_thread = nullptr;  // std::thread*
+};
+
+}  // namespace ntio::ke

@@ -1,0 +1,256 @@
+// Kernel events, semaphores, mutexes and fast mutexes (S-KE-4..6, S-KE-16..18).
+#include "ke/objects.hpp"
+#include "ps/thread.hpp"
+#include "system.hpp"
+#include "verifier/report.hpp"
+
+using ntio::sys;
+using ntio::ke::Dispatcher;
+namespace ke = ntio::ke;
+
+namespace {
+
+void init_header(DISPATCHER_HEADER* h, uint8_t type, LONG state) {
+    h->Type = type;
+    h->Absolute = 0;
+    h->Size = 0;
+    h->Inserted = 0;
+    h->SignalState = state;
+    InitializeListHead(&h->WaitListHead);
+}
+
+}  // namespace
+
+namespace ntio::ke {
+
+LONG set_event(KEVENT* event) {
+    Dispatcher& d = sys().dispatcher;
+    Dispatcher::Guard g(d);
+    LONG previous = event->Header.SignalState;
+    if (previous == 0) {
+        event->Header.SignalState = 1;
+        d.wait_test_locked(&event->Header);
+    }
+    return previous;
+}
+
+LONG reset_event(KEVENT* event) {
+    Dispatcher& d = sys().dispatcher;
+    Dispatcher::Guard g(d);
+    LONG previous = event->Header.SignalState;
+    event->Header.SignalState = 0;
+    return previous;
+}
+
+LONG pulse_event(KEVENT* event) {
+    Dispatcher& d = sys().dispatcher;
+    Dispatcher::Guard g(d);
+    LONG previous = event->Header.SignalState;
+    if (previous == 0) {
+        event->Header.SignalState = 1;
+        d.wait_test_locked(&event->Header);
+    }
+    event->Header.SignalState = 0;
+    return previous;
+}
+
+// Returns STATUS_SEMAPHORE_LIMIT_EXCEEDED (count unchanged) or STATUS_SUCCESS with *previous.
+NTSTATUS release_semaphore(KSEMAPHORE* s, LONG adjustment, LONG* previous) {
+    Dispatcher& d = sys().dispatcher;
+    Dispatcher::Guard g(d);
+    LONG old = s->Header.SignalState;
+    if (adjustment <= 0 || old > s->Limit - adjustment) return STATUS_SEMAPHORE_LIMIT_EXCEEDED;
+    s->Header.SignalState = old + adjustment;
+    if (old == 0) d.wait_test_locked(&s->Header);
+    if (previous) *previous = old;
+    return STATUS_SUCCESS;
+}
+
+void init_mutant(KMUTANT* m, _KTHREAD* initial_owner) {
+    init_header(&m->Header, kMutant, 1);
+    m->OwnerThread = nullptr;
+    m->Abandoned = FALSE;
+    m->ApcDisable = 0;
+    InitializeListHead(&m->MutantListEntry);
+    if (initial_owner) {
+        Dispatcher::Guard g(sys().dispatcher);
+        m->Header.SignalState = 0;
+        m->OwnerThread = initial_owner;
+        InsertTailList(&initial_owner->owned_mutants, &m->MutantListEntry);
+    }
+}
+
+// Returns STATUS_MUTANT_NOT_OWNED or STATUS_SUCCESS with *previous (the signal state before).
+NTSTATUS release_mutant(KMUTANT* m, _KTHREAD* self, LONG* previous) {
+    Dispatcher& d = sys().dispatcher;
+    Dispatcher::Guard g(d);
+    if (m->OwnerThread != self || m->Header.SignalState > 0) return STATUS_MUTANT_NOT_OWNED;
+    LONG old = m->Header.SignalState;
+    if (++m->Header.SignalState == 1) {
+        m->OwnerThread = nullptr;
+        RemoveEntryList(&m->MutantListEntry);
+        InitializeListHead(&m->MutantListEntry);
+        d.wait_test_locked(&m->Header);
+    }
+    if (previous) *previous = old;
+    return STATUS_SUCCESS;
+}
+
+// A thread ends owning mutants: each is released and marked abandoned (S-W32-2).
+void abandon_mutants_locked(Dispatcher& d, _KTHREAD* t) {
+    while (!IsListEmpty(&t->owned_mutants)) {
+        KMUTANT* m = CONTAINING_RECORD(RemoveHeadList(&t->owned_mutants), KMUTANT, MutantListEntry);
+        InitializeListHead(&m->MutantListEntry);
+        m->OwnerThread = nullptr;
+        m->Header.SignalState = 1;
+        m->Abandoned = TRUE;
+        d.wait_test_locked(&m->Header);
+    }
+}
+
+void unlink_mutant_on_delete(KMUTANT* m) {
+    Dispatcher::Guard g(sys().dispatcher);
+    if (m->OwnerThread) {
+        RemoveEntryList(&m->MutantListEntry);
+        m->OwnerThread = nullptr;
+    }
+}
+
+}  // namespace ntio::ke
+
+extern "C" {
+
+VOID KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State) {
+    init_header(&Event->Header, Type == NotificationEvent ? ke::kEventNotification : ke::kEventSynchronization,
+                State ? 1 : 0);
+}
+
+LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait) {
+    (void)Increment;
+    // Wait=TRUE only promises that a wait follows at once; the effect on the event is the same (S-KE-6).
+    (void)Wait;
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "KeSetEvent");
+    return ke::set_event(Event);
+}
+
+LONG KeResetEvent(PRKEVENT Event) {
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "KeResetEvent");
+    return ke::reset_event(Event);
+}
+
+VOID KeClearEvent(PRKEVENT Event) {
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "KeClearEvent");
+    ke::reset_event(Event);
+}
+
+LONG KeReadStateEvent(PRKEVENT Event) { return __atomic_load_n(&Event->Header.SignalState, __ATOMIC_ACQUIRE); }
+
+LONG KePulseEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait) {
+    (void)Increment;
+    (void)Wait;
+    return ke::pulse_event(Event);
+}
+
+VOID KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit) {
+    init_header(&Semaphore->Header, ke::kSemaphore, Count);
+    Semaphore->Limit = Limit;
+}
+
+LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment, BOOLEAN Wait) {
+    (void)Increment;
+    (void)Wait;
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "KeReleaseSemaphore");
+    LONG previous = 0;
+    if (ke::release_semaphore(Semaphore, Adjustment, &previous) != STATUS_SUCCESS) {
+        // Windows raises STATUS_SEMAPHORE_LIMIT_EXCEEDED here; the count stays as it was.
+        ntio::verifier::driver_bug("STATUS_SEMAPHORE_LIMIT_EXCEEDED",
+                                   fmt::format("KeReleaseSemaphore({}, adjustment {}) would pass the limit {} "
+                                               "(count {})",
+                                               static_cast<void*>(Semaphore), Adjustment, Semaphore->Limit,
+                                               Semaphore->Header.SignalState));
+        return Semaphore->Header.SignalState;
+    }
+    return previous;
+}
+
+LONG KeReadStateSemaphore(PRKSEMAPHORE Semaphore) { return __atomic_load_n(&Semaphore->Header.SignalState, __ATOMIC_ACQUIRE); }
+
+VOID KeInitializeMutex(PRKMUTEX Mutex, ULONG Level) {
+    (void)Level;
+    ke::init_mutant(Mutex, nullptr);
+}
+
+LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait) {
+    (void)Wait;
+    LONG previous = 0;
+    if (ke::release_mutant(Mutex, ntio::ps::current_thread(), &previous) != STATUS_SUCCESS) {
+        ntio::verifier::driver_bug("THREAD_NOT_MUTEX_OWNER",
+                                   fmt::format("KeReleaseMutex({}) by a thread that does not own it",
+                                               static_cast<void*>(Mutex)));
+        return Mutex->Header.SignalState;
+    }
+    return previous;
+}
+
+LONG KeReadStateMutex(PRKMUTEX Mutex) { return __atomic_load_n(&Mutex->Header.SignalState, __ATOMIC_ACQUIRE); }
+
+// FAST_MUTEX: Count 1 = free; contenders wait on a synchronization event (S-KE-18).
+VOID ExInitializeFastMutex(PFAST_MUTEX FastMutex) {
+    FastMutex->Count = 1;
+    FastMutex->Owner = nullptr;
+    FastMutex->Contention = 0;
+    FastMutex->OldIrql = 0;
+    KeInitializeEvent(&FastMutex->Event, SynchronizationEvent, FALSE);
+}
+
+static void fast_mutex_acquire(PFAST_MUTEX m, const char* api) {
+    _KTHREAD* self = ntio::ps::current_thread();
+    if (__atomic_load_n(&m->Owner, __ATOMIC_RELAXED) == self)
+        ntio::verifier::driver_bug("FAST_MUTEX_RECURSION",
+                                   fmt::format("{}({}) by its owner: fast mutexes are not recursive; this deadlocks",
+                                               api, static_cast<void*>(m)));
+    if (__atomic_sub_fetch(&m->Count, 1, __ATOMIC_ACQUIRE) != 0) {
+        __atomic_add_fetch(&m->Contention, 1, __ATOMIC_RELAXED);
+        KeWaitForSingleObject(&m->Event, WrFastMutex, KernelMode, FALSE, nullptr);
+    }
+    __atomic_store_n(&m->Owner, static_cast<PVOID>(self), __ATOMIC_RELAXED);
+}
+
+static void fast_mutex_release(PFAST_MUTEX m, const char* api) {
+    if (__atomic_load_n(&m->Owner, __ATOMIC_RELAXED) != ntio::ps::current_thread())
+        ntio::verifier::driver_bug("FAST_MUTEX_NOT_OWNED",
+                                   fmt::format("{}({}) by a thread that does not own it", api, static_cast<void*>(m)));
+    __atomic_store_n(&m->Owner, static_cast<PVOID>(nullptr), __ATOMIC_RELAXED);
+    if (__atomic_add_fetch(&m->Count, 1, __ATOMIC_RELEASE) != 1) ke::set_event(&m->Event);
+}
+
+VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex) {
+    ntio::verifier::check_irql_at_most(APC_LEVEL, "ExAcquireFastMutex");
+    KIRQL old = KfRaiseIrql(APC_LEVEL);
+    fast_mutex_acquire(FastMutex, "ExAcquireFastMutex");
+    FastMutex->OldIrql = old;
+}
+
+VOID ExReleaseFastMutex(PFAST_MUTEX FastMutex) {
+    KIRQL old = static_cast<KIRQL>(FastMutex->OldIrql);
+    fast_mutex_release(FastMutex, "ExReleaseFastMutex");
+    KeLowerIrql(old);
+}
+
+BOOLEAN ExTryToAcquireFastMutex(PFAST_MUTEX FastMutex) {
+    ntio::verifier::check_irql_at_most(APC_LEVEL, "ExTryToAcquireFastMutex");
+    KIRQL old = KfRaiseIrql(APC_LEVEL);
+    LONG expected = 1;
+    if (!__atomic_compare_exchange_n(&FastMutex->Count, &expected, 0, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        KeLowerIrql(old);
+        return FALSE;
+    }
+    FastMutex->Owner = ntio::ps::current_thread();
+    FastMutex->OldIrql = old;
+    return TRUE;
+}
+
+VOID ExAcquireFastMutexUnsafe(PFAST_MUTEX FastMutex) { fast_mutex_acquire(FastMutex, "ExAcquireFastMutexUnsafe"); }
+VOID ExReleaseFastMutexUnsafe(PFAST_MUTEX FastMutex) { fast_mutex_release(FastMutex, "ExReleaseFastMutexUnsafe"); }
+
+}  // extern "C"

@@ -1,0 +1,77 @@
+// KTIMER and KDPC (S-KE-13..15). Expiry happens in the dispatcher: at the idle
+// point (virtual clock) or on the clock thread (real clock); timer DPCs run on
+// the runtime's DPC thread at DISPATCH_LEVEL.
+#include "ke/objects.hpp"
+#include "system.hpp"
+#include "verifier/report.hpp"
+
+using ntio::sys;
+namespace ke = ntio::ke;
+
+extern "C" {
+
+VOID KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type) {
+    Timer->Header.Type = Type == NotificationTimer ? ke::kTimerNotification : ke::kTimerSynchronization;
+    Timer->Header.Absolute = 0;
+    Timer->Header.Size = 0;
+    Timer->Header.Inserted = FALSE;
+    Timer->Header.SignalState = 0;
+    InitializeListHead(&Timer->Header.WaitListHead);
+    Timer->DueTime.QuadPart = 0;
+    InitializeListHead(&Timer->TimerListEntry);
+    Timer->Dpc = nullptr;
+    Timer->Period = 0;
+}
+
+VOID KeInitializeTimer(PKTIMER Timer) { KeInitializeTimerEx(Timer, NotificationTimer); }
+
+BOOLEAN KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dpc) {
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "KeSetTimerEx");
+    if (Period < 0) {
+        ntio::verifier::driver_bug("INVALID_PARAMETER", fmt::format("KeSetTimerEx with a negative period {}", Period));
+        Period = 0;
+    }
+    ke::Dispatcher& d = sys().dispatcher;
+    ke::Ticks due = DueTime.QuadPart == 0 ? d.now() : d.deadline_for(DueTime.QuadPart);
+    return d.set_timer(Timer, due, Period, Dpc);
+}
+
+BOOLEAN KeSetTimer(PKTIMER Timer, LARGE_INTEGER DueTime, PKDPC Dpc) { return KeSetTimerEx(Timer, DueTime, 0, Dpc); }
+
+BOOLEAN KeCancelTimer(PKTIMER Timer) {
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "KeCancelTimer");
+    return sys().dispatcher.cancel_timer(Timer);
+}
+
+BOOLEAN KeReadStateTimer(PKTIMER Timer) { return __atomic_load_n(&Timer->Header.SignalState, __ATOMIC_ACQUIRE) > 0; }
+
+VOID KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext) {
+    Dpc->Type = 19;  // DpcObject
+    Dpc->Importance = 1;  // MediumImportance
+    Dpc->Number = 0;
+    InitializeListHead(&Dpc->DpcListEntry);
+    Dpc->DeferredRoutine = DeferredRoutine;
+    Dpc->DeferredContext = DeferredContext;
+    Dpc->SystemArgument1 = nullptr;
+    Dpc->SystemArgument2 = nullptr;
+    Dpc->DpcData = nullptr;
+}
+
+// Threaded DPCs run at PASSIVE_LEVEL on Windows when threaded DPCs are enabled; ntio
+// runs them as ordinary DPCs, which Windows also does when they are disabled.
+VOID KeInitializeThreadedDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext) {
+    KeInitializeDpc(Dpc, DeferredRoutine, DeferredContext);
+}
+
+BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2) {
+    return sys().dispatcher.queue_dpc(Dpc, SystemArgument1, SystemArgument2);
+}
+
+BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc) { return sys().dispatcher.remove_dpc(Dpc); }
+
+VOID KeFlushQueuedDpcs(VOID) {
+    ntio::verifier::check_irql_at_most(PASSIVE_LEVEL, "KeFlushQueuedDpcs");
+    sys().dispatcher.flush_dpcs();
+}
+
+}  // extern "C"

@@ -1,0 +1,140 @@
+// Waits, delays and time (S-KE-3, S-KE-8..12).
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "ke/objects.hpp"
+#include "ps/thread.hpp"
+#include "system.hpp"
+#include "verifier/report.hpp"
+
+using ntio::sys;
+namespace ke = ntio::ke;
+
+namespace ntio::ke {
+
+NTSTATUS wait_objects(ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, const LARGE_INTEGER* timeout) {
+    Dispatcher& d = sys().dispatcher;
+    _KTHREAD* self = ps::current_thread();
+    bool poll = timeout && timeout->QuadPart == 0;
+    Ticks deadline = (!timeout || poll) ? kNever : d.deadline_for(timeout->QuadPart);
+    return d.wait(self, count, objects, type, deadline, poll);
+}
+
+}  // namespace ntio::ke
+
+namespace {
+
+void check_wait_irql(const char* api, PLARGE_INTEGER Timeout) {
+    bool poll = Timeout && Timeout->QuadPart == 0;
+    KIRQL irql = KeGetCurrentIrql();
+    if (irql > (poll ? DISPATCH_LEVEL : APC_LEVEL)) [[unlikely]]
+        ntio::verifier::driver_bug(
+            "IRQL_NOT_LESS_OR_EQUAL",
+            fmt::format("{} with a {} timeout at IRQL {}: a thread may only block at or below APC_LEVEL; at "
+                        "DISPATCH_LEVEL (spin lock held, StartIo, DPC, cancel routine) only a zero-timeout poll is "
+                        "allowed. Move the wait to a PASSIVE_LEVEL thread or work item.",
+                        api, Timeout ? "non-zero" : "infinite", irql));
+}
+
+}  // namespace
+
+extern "C" {
+
+NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                               PLARGE_INTEGER Timeout) {
+    (void)WaitReason;
+    (void)WaitMode;
+    (void)Alertable;  // ntio has no APCs to deliver, so an alertable wait is never alerted
+    check_wait_irql("KeWaitForSingleObject", Timeout);
+    auto* header = static_cast<DISPATCHER_HEADER*>(Object);
+    return ke::wait_objects(1, &header, WaitAny, Timeout);
+}
+
+NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, KWAIT_REASON WaitReason,
+                                  KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                  PKWAIT_BLOCK WaitBlockArray) {
+    (void)WaitReason;
+    (void)WaitMode;
+    (void)Alertable;
+    check_wait_irql("KeWaitForMultipleObjects", Timeout);
+    if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS) {
+        ntio::verifier::driver_bug("MAXIMUM_WAIT_OBJECTS_EXCEEDED",
+                                   fmt::format("KeWaitForMultipleObjects with Count {} (1..{} allowed)", Count,
+                                               MAXIMUM_WAIT_OBJECTS));
+        return STATUS_INVALID_PARAMETER_1;
+    }
+    if (Count > THREAD_WAIT_OBJECTS && !WaitBlockArray)
+        ntio::verifier::driver_bug("MAXIMUM_WAIT_OBJECTS_EXCEEDED",
+                                   fmt::format("KeWaitForMultipleObjects with Count {} > THREAD_WAIT_OBJECTS and no "
+                                               "WaitBlockArray; pass an array of Count KWAIT_BLOCKs",
+                                               Count));
+    if (WaitType != WaitAll && WaitType != WaitAny) return STATUS_INVALID_PARAMETER_3;
+    DISPATCHER_HEADER* headers[MAXIMUM_WAIT_OBJECTS];
+    for (ULONG i = 0; i < Count; ++i) headers[i] = static_cast<DISPATCHER_HEADER*>(Object[i]);
+    return ke::wait_objects(Count, headers, WaitType, Timeout);
+}
+
+NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Interval) {
+    (void)WaitMode;
+    (void)Alertable;
+    check_wait_irql("KeDelayExecutionThread", Interval);
+    if (!Interval) {
+        ntio::verifier::driver_bug("INVALID_PARAMETER", "KeDelayExecutionThread with a NULL interval");
+        return STATUS_INVALID_PARAMETER;
+    }
+    if (Interval->QuadPart == 0) {
+        sched_yield();
+        return STATUS_SUCCESS;
+    }
+    NTSTATUS s = ke::wait_objects(0, nullptr, WaitAny, Interval);
+    return s == STATUS_TIMEOUT ? STATUS_SUCCESS : s;
+}
+
+VOID KeQuerySystemTime(PLARGE_INTEGER CurrentTime) { CurrentTime->QuadPart = sys().dispatcher.system_time(); }
+VOID KeQuerySystemTimePrecise(PLARGE_INTEGER CurrentTime) { KeQuerySystemTime(CurrentTime); }
+ULONGLONG KeQueryInterruptTime(VOID) { return static_cast<ULONGLONG>(sys().dispatcher.now()); }
+ULONGLONG KeQueryInterruptTimePrecise(PULONGLONG QpcTimeStamp) {
+    ULONGLONG t = KeQueryInterruptTime();
+    if (QpcTimeStamp) *QpcTimeStamp = t;
+    return t;
+}
+
+// One tick is KeQueryTimeIncrement() = 156250 (15.625 ms), Windows' default clock interval.
+static constexpr ULONG kTimeIncrement = 156250;
+VOID KeQueryTickCount(PLARGE_INTEGER CurrentCount) {
+    CurrentCount->QuadPart = sys().dispatcher.now() / kTimeIncrement;
+}
+ULONG KeQueryTimeIncrement(VOID) { return kTimeIncrement; }
+
+LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency) {
+    if (PerformanceFrequency) PerformanceFrequency->QuadPart = 10000000;
+    LARGE_INTEGER li;
+    li.QuadPart = sys().dispatcher.now();
+    return li;
+}
+
+ULONG KeQueryActiveProcessorCount(PKAFFINITY ActiveProcessors) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+    if (ActiveProcessors) *ActiveProcessors = n >= 64 ? ~KAFFINITY(0) : ((KAFFINITY(1) << n) - 1);
+    return static_cast<ULONG>(n);
+}
+
+ULONG KeGetCurrentProcessorNumber(VOID) {
+    int cpu = sched_getcpu();
+    return cpu < 0 ? 0 : static_cast<ULONG>(cpu);
+}
+
+VOID KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3, ULONG_PTR P4) {
+    std::fprintf(stderr, "ntio: KeBugCheckEx(0x%X, 0x%lX, 0x%lX, 0x%lX, 0x%lX): the driver stopped the system\n",
+                 BugCheckCode, static_cast<unsigned long>(P1), static_cast<unsigned long>(P2),
+                 static_cast<unsigned long>(P3), static_cast<unsigned long>(P4));
+    std::fflush(stderr);
+    std::abort();
+}
+
+VOID KeBugCheck(ULONG BugCheckCode) { KeBugCheckEx(BugCheckCode, 0, 0, 0, 0); }
+
+}  // extern "C"

@@ -1,0 +1,217 @@
+#include "ob/object.hpp"
+
+#include <cwctype>
+
+#include "ke/dispatcher.hpp"
+#include "ke/spin.hpp"
+#include "ps/thread.hpp"
+#include "system.hpp"
+
+namespace ntio::ob {
+
+void reference(void* body) { ObjectHeader::of(body)->refs.fetch_add(1, std::memory_order_relaxed); }
+
+void dereference(void* body) {
+    ObjectHeader* h = ObjectHeader::of(body);
+    int64_t left = h->refs.fetch_sub(1, std::memory_order_acq_rel) - 1;
+    if (left > 0) return;
+    if (left < 0) {
+        std::fprintf(stderr, "ntio: object %p (%s) dereferenced below zero\n", body, h->type->name);
+        std::abort();
+    }
+    if (!h->name.empty())
+        if (System::Impl* s = sys_if_exists()) s->names.remove(h->name, body);
+    h->type->destroy(body);
+    h->~ObjectHeader();
+    ::operator delete(h);
+}
+
+// ---- handle table -----------------------------------------------------------------
+// User handles are small multiples of 4 as on Windows; kernel handles have the
+// high bits set (0xFFFFFFFF8xxxxxxx), so a kernel handle used from user mode is
+// recognisably foreign.
+namespace {
+constexpr uintptr_t kLockBit = 1;
+constexpr uintptr_t kKernelHandleBits = 0xFFFFFFFF80000000ULL;
+}  // namespace
+
+HandleTable::HandleTable() = default;
+
+HandleTable::~HandleTable() {
+    for (auto& c : m_chunks) delete[] c.load();
+}
+
+HandleEntry* HandleTable::entry(uint32_t index) const {
+    HandleEntry* chunk = m_chunks[index >> kChunkBits].load(std::memory_order_acquire);
+    return chunk ? &chunk[index & (kChunkSize - 1)] : nullptr;
+}
+
+bool HandleTable::decode(HANDLE handle, uint32_t* index, bool* kernel) const {
+    auto v = reinterpret_cast<uintptr_t>(handle);
+    *kernel = (v & kKernelHandleBits) == kKernelHandleBits;
+    if (*kernel) v &= ~kKernelHandleBits;
+    if (v == 0 || (v & 3) != 0) return false;
+    uint64_t i = (v >> 2) - 1;
+    if (i >= uint64_t(kChunks) * kChunkSize) return false;
+    *index = static_cast<uint32_t>(i);
+    return true;
+}
+
+NTSTATUS HandleTable::insert(void* body, ACCESS_MASK access, bool kernel, HANDLE* out) {
+    uint32_t index;
+    {
+        std::lock_guard g(m_alloc_lock);
+        if (!m_free.empty()) {
+            index = m_free.back();
+            m_free.pop_back();
+        } else {
+            if (m_next >= kChunks * kChunkSize) return STATUS_INSUFFICIENT_RESOURCES;
+            index = m_next++;
+            if (!m_chunks[index >> kChunkBits].load()) m_chunks[index >> kChunkBits].store(new HandleEntry[kChunkSize]);
+        }
+    }
+    ObjectHeader* h = ObjectHeader::of(body);
+    h->refs.fetch_add(1, std::memory_order_relaxed);
+    h->handles.fetch_add(1, std::memory_order_relaxed);
+    HandleEntry* e = entry(index);
+    e->access = access;
+    e->attributes = kernel ? kHandleAttrKernel : 0;
+    e->object.store(reinterpret_cast<uintptr_t>(h), std::memory_order_release);
+    m_count.fetch_add(1, std::memory_order_relaxed);
+    uintptr_t v = (uintptr_t(index) + 1) << 2;
+    if (kernel) v |= kKernelHandleBits;
+    *out = reinterpret_cast<HANDLE>(v);
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS HandleTable::reference(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode, ACCESS_MASK desired,
+                                void** body, ACCESS_MASK* granted) {
+    uint32_t index;
+    bool kernel;
+    if (!decode(handle, &index, &kernel)) return STATUS_INVALID_HANDLE;
+    HandleEntry* e = entry(index);
+    if (!e) return STATUS_INVALID_HANDLE;
+    // Pin the entry (lock bit) so the object cannot be closed and freed between
+    // reading the pointer and raising its reference count.
+    uintptr_t v = e->object.load(std::memory_order_acquire);
+    for (;;) {
+        if (v == 0) return STATUS_INVALID_HANDLE;
+        if (v & kLockBit) {
+            ke::cpu_relax();
+            v = e->object.load(std::memory_order_acquire);
+            continue;
+        }
+        if (e->object.compare_exchange_weak(v, v | kLockBit, std::memory_order_acquire)) break;
+    }
+    auto* h = reinterpret_cast<ObjectHeader*>(v);
+    ACCESS_MASK access = e->access;
+    bool kernel_entry = e->attributes & kHandleAttrKernel;
+    NTSTATUS status = STATUS_SUCCESS;
+    if (kernel_entry != kernel) status = STATUS_INVALID_HANDLE;
+    else if (mode == UserMode && kernel_entry) status = STATUS_INVALID_HANDLE;
+    else if (type && h->type != type) status = STATUS_OBJECT_TYPE_MISMATCH;
+    else if (mode == UserMode && (desired & ~access) != 0) status = STATUS_ACCESS_DENIED;
+    if (status == STATUS_SUCCESS) h->refs.fetch_add(1, std::memory_order_relaxed);
+    e->object.store(v, std::memory_order_release);
+    if (status != STATUS_SUCCESS) return status;
+    *body = h->body();
+    if (granted) *granted = access;
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS HandleTable::close(HANDLE handle, KPROCESSOR_MODE mode) {
+    uint32_t index;
+    bool kernel;
+    if (!decode(handle, &index, &kernel)) return STATUS_INVALID_HANDLE;
+    HandleEntry* e = entry(index);
+    if (!e) return STATUS_INVALID_HANDLE;
+    uintptr_t v = e->object.load(std::memory_order_acquire);
+    for (;;) {
+        if (v == 0) return STATUS_INVALID_HANDLE;
+        if (v & kLockBit) {
+            ke::cpu_relax();
+            v = e->object.load(std::memory_order_acquire);
+            continue;
+        }
+        if (e->object.compare_exchange_weak(v, v | kLockBit, std::memory_order_acquire)) break;
+    }
+    bool kernel_entry = e->attributes & kHandleAttrKernel;
+    if (kernel_entry != kernel || (kernel_entry && mode == UserMode)) {
+        e->object.store(v, std::memory_order_release);
+        return STATUS_INVALID_HANDLE;
+    }
+    e->object.store(0, std::memory_order_release);
+    {
+        std::lock_guard g(m_alloc_lock);
+        m_free.push_back(index);
+    }
+    m_count.fetch_sub(1, std::memory_order_relaxed);
+    auto* h = reinterpret_cast<ObjectHeader*>(v);
+    if (h->handles.fetch_sub(1, std::memory_order_acq_rel) == 1 && h->type->on_last_handle)
+        h->type->on_last_handle(h->body());
+    dereference(h->body());
+    return STATUS_SUCCESS;
+}
+
+size_t HandleTable::close_all() {
+    size_t closed = 0;
+    uint32_t limit;
+    {
+        std::lock_guard g(m_alloc_lock);
+        limit = m_next;
+    }
+    for (uint32_t i = 0; i < limit; ++i) {
+        HandleEntry* e = entry(i);
+        if (!e || e->object.load() == 0) continue;
+        uintptr_t v = (uintptr_t(i) + 1) << 2;
+        if (e->attributes & kHandleAttrKernel) v |= kKernelHandleBits;
+        if (close(reinterpret_cast<HANDLE>(v), KernelMode) == STATUS_SUCCESS) ++closed;
+    }
+    return closed;
+}
+
+// ---- namespace ----------------------------------------------------------------------
+
+std::wstring Namespace::key(const std::wstring& path) {
+    std::wstring k = path;
+    for (auto& c : k) c = static_cast<wchar_t>(std::towupper(static_cast<wint_t>(c)));
+    return k;
+}
+
+NTSTATUS Namespace::insert(const std::wstring& path, void* body, void** existing) {
+    std::lock_guard g(m_lock);
+    auto [it, inserted] = m_names.try_emplace(key(path), body);
+    if (!inserted) {
+        ObjectHeader* h = ObjectHeader::of(it->second);
+        // The object may be on its way out (refs reached zero, name not yet removed).
+        int64_t r = h->refs.load();
+        while (r > 0 && !h->refs.compare_exchange_weak(r, r + 1)) {
+        }
+        if (r > 0) {
+            *existing = it->second;
+            return STATUS_OBJECT_NAME_COLLISION;
+        }
+        it->second = body;
+    }
+    ObjectHeader::of(body)->name = path;
+    return STATUS_SUCCESS;
+}
+
+void* Namespace::lookup_referenced(const std::wstring& path) {
+    std::lock_guard g(m_lock);
+    auto it = m_names.find(key(path));
+    if (it == m_names.end()) return nullptr;
+    ObjectHeader* h = ObjectHeader::of(it->second);
+    int64_t r = h->refs.load();
+    while (r > 0 && !h->refs.compare_exchange_weak(r, r + 1)) {
+    }
+    return r > 0 ? it->second : nullptr;
+}
+
+void Namespace::remove(const std::wstring& path, void* body) {
+    std::lock_guard g(m_lock);
+    auto it = m_names.find(key(path));
+    if (it != m_names.end() && it->second == body) m_names.erase(it);
+}
+
+}  // namespace ntio::ob

@@ -1,0 +1,116 @@
+// Object manager: typed, reference-counted objects with a separate handle
+// count (style.md point 4), a handle table and a small namespace.
+//
+//   ObjectHeader { refs, handles, type, name } | body (KEVENT, _KTHREAD, ...)
+//
+// refs counts pointers (each handle holds one too); the body is destroyed when
+// refs reaches zero. handles counts open handles; when it reaches zero the
+// type's on_last_handle runs (the I/O manager's IRP_MJ_CLEANUP hook).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "wdm.h"
+
+struct _OBJECT_TYPE {
+    const char* name;
+    bool waitable;                       // body starts with a DISPATCHER_HEADER
+    ACCESS_MASK all_access;              // what GENERIC_ALL / MAXIMUM_ALLOWED grant
+    void (*destroy)(void* body);         // runs the body's destructor
+    void (*on_last_handle)(void* body);  // optional
+};
+
+namespace ntio::ob {
+
+using ObjectType = _OBJECT_TYPE;
+
+struct alignas(16) ObjectHeader {
+    std::atomic<int64_t> refs{1};
+    std::atomic<int64_t> handles{0};
+    const ObjectType* type = nullptr;
+    std::wstring name;  // full path in the namespace, empty if unnamed
+    void* body() { return this + 1; }
+    static ObjectHeader* of(const void* body) {
+        return const_cast<ObjectHeader*>(reinterpret_cast<const ObjectHeader*>(body) - 1);
+    }
+};
+
+extern ObjectType g_event_type, g_semaphore_type, g_mutant_type, g_thread_type, g_process_type, g_directory_type;
+
+template <typename T, typename... Args>
+T* create(const ObjectType& type, Args&&... args) {
+    void* mem = ::operator new(sizeof(ObjectHeader) + sizeof(T));
+    auto* header = new (mem) ObjectHeader();
+    header->type = &type;
+    return new (header->body()) T(std::forward<Args>(args)...);
+}
+template <typename T>
+void destroy_body(void* body) {
+    static_cast<T*>(body)->~T();
+}
+
+void reference(void* body);
+void dereference(void* body);
+inline const ObjectType* type_of(const void* body) { return ObjectHeader::of(body)->type; }
+
+// ---- handle table ---------------------------------------------------------------
+// Two levels of fixed-size chunks, so a lookup never races with growth. An entry
+// holds the header pointer with bit 0 as its lock (taken briefly to pin the object
+// while its reference count is raised, as NT's handle table does).
+constexpr uint32_t kHandleAttrKernel = 1;
+
+struct HandleEntry {
+    std::atomic<uintptr_t> object{0};
+    ACCESS_MASK access = 0;
+    uint32_t attributes = 0;
+};
+
+class HandleTable {
+public:
+    HandleTable();
+    ~HandleTable();
+    // Inserts a handle for `body`, taking a new reference and a handle count.
+    NTSTATUS insert(void* body, ACCESS_MASK access, bool kernel, HANDLE* out);
+    // References the object behind `handle`. Pseudo handles are resolved by the caller.
+    NTSTATUS reference(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode, ACCESS_MASK desired,
+                       void** body, ACCESS_MASK* granted);
+    NTSTATUS close(HANDLE handle, KPROCESSOR_MODE mode);
+    size_t count() const { return m_count.load(); }
+    // Closes every handle still open (runtime teardown); returns how many there were.
+    size_t close_all();
+
+private:
+    static constexpr uint32_t kChunkBits = 10, kChunkSize = 1u << kChunkBits, kChunks = 1024;
+    HandleEntry* entry(uint32_t index) const;
+    bool decode(HANDLE handle, uint32_t* index, bool* kernel) const;
+
+    std::atomic<HandleEntry*> m_chunks[kChunks] = {};
+    std::mutex m_alloc_lock;
+    std::vector<uint32_t> m_free;
+    uint32_t m_next = 0;
+    std::atomic<size_t> m_count{0};
+};
+
+// ---- namespace ------------------------------------------------------------------
+// Named objects by full NT path (case-insensitive). Entries do not hold references;
+// an object removes its name when it is destroyed.
+class Namespace {
+public:
+    // Inserts `body` under `path` unless the name exists: then returns the existing
+    // object referenced in *existing and STATUS_OBJECT_NAME_COLLISION.
+    NTSTATUS insert(const std::wstring& path, void* body, void** existing);
+    void* lookup_referenced(const std::wstring& path);
+    void remove(const std::wstring& path, void* body);
+
+private:
+    static std::wstring key(const std::wstring& path);
+    std::mutex m_lock;
+    std::unordered_map<std::wstring, void*> m_names;
+};
+
+}  // namespace ntio::ob

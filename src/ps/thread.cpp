@@ -1,0 +1,285 @@
+#include "ps/thread.hpp"
+
+#include <cxxabi.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ke/objects.hpp"
+#include "system.hpp"
+#include "verifier/report.hpp"
+
+_KTHREAD::_KTHREAD() {
+    Header.Type = ntio::ke::kThread;
+    Header.Absolute = 0;
+    Header.Size = 0;
+    Header.Inserted = 0;
+    Header.SignalState = 0;
+    InitializeListHead(&Header.WaitListHead);
+    wait_timer.Header.Type = ntio::ke::kWaitTimeout;
+    wait_timer.Header.Inserted = FALSE;
+    InitializeListHead(&wait_timer.Header.WaitListHead);
+    InitializeListHead(&wait_timer.TimerListEntry);
+    wait_timer.Dpc = reinterpret_cast<KDPC*>(this);  // owner, for the dispatcher's timeout expiry
+    InitializeListHead(&owned_mutants);
+    InitializeListHead(&registry_entry);
+    KeInitializeEvent(&resume_gate, NotificationEvent, FALSE);
+}
+
+namespace ntio::ob {
+
+static void destroy_thread(void* body) {
+    auto* t = static_cast<_ETHREAD*>(body);
+    if (System::Impl* s = t->system; s && s == sys_if_exists()) {
+        std::lock_guard g(s->threads_lock);
+        RemoveEntryList(&t->registry_entry);
+    }
+    t->~_ETHREAD();
+}
+ObjectType g_thread_type{"Thread", true, THREAD_ALL_ACCESS, destroy_thread, nullptr};
+
+}  // namespace ntio::ob
+
+extern "C" {
+static POBJECT_TYPE g_thread_type_ptr = &ntio::ob::g_thread_type;
+POBJECT_TYPE* PsThreadType = &g_thread_type_ptr;
+}
+
+namespace ntio::ps {
+namespace {
+
+uint32_t os_tid() {
+    thread_local uint32_t tid = static_cast<uint32_t>(syscall(SYS_gettid));
+    return tid;
+}
+
+// Ends a thread's life in the dispatcher: abandons its mutants, signals waiters
+// on the thread object and stops counting it for the virtual clock.
+void mark_terminated(_KTHREAD* t) {
+    ke::Dispatcher& d = t->system->dispatcher;
+    ke::Dispatcher::Guard g(d);
+    if (t->terminated) return;
+    ke::abandon_mutants_locked(d, t);
+    t->terminated = true;
+    t->Header.SignalState = 1;
+    d.wait_test_locked(&t->Header);
+    d.thread_ended_locked(t);
+}
+
+struct ThreadSlot {
+    _KTHREAD* thread = nullptr;
+    uint64_t generation = 0;
+    ~ThreadSlot() {
+        // A foreign thread the runtime adopted ends with its OS thread.
+        System::Impl* s = sys_if_exists();
+        if (thread && thread->adopted && s && s->generation == generation) {
+            if (thread->exit_code.load() == STILL_ACTIVE) thread->exit_code.store(0);
+            mark_terminated(thread);
+            dereference(thread);
+        }
+        thread = nullptr;
+    }
+};
+thread_local ThreadSlot t_slot;
+thread_local KPROCESSOR_MODE t_previous_mode = UserMode;
+
+void register_thread(System::Impl& s, _KTHREAD* t) {
+    std::lock_guard g(s.threads_lock);
+    InsertTailList(&s.threads, &t->registry_entry);
+}
+
+void run_entry(_KTHREAD* t) {
+    uint32_t code = 0;
+    switch (t->entry) {
+    case _KTHREAD::Entry::system:
+        reinterpret_cast<PKSTART_ROUTINE>(t->start)(t->context);
+        code = STATUS_SUCCESS;
+        if (KeGetCurrentIrql() != PASSIVE_LEVEL)
+            verifier::driver_bug("IRQL_NOT_LESS_OR_EQUAL",
+                                 fmt::format("system thread routine {} returned at IRQL {}", t->start,
+                                             KeGetCurrentIrql()));
+        break;
+    case _KTHREAD::Entry::win32:
+        code = reinterpret_cast<LPTHREAD_START_ROUTINE>(t->start)(t->context);
+        break;
+    case _KTHREAD::Entry::crt:
+        reinterpret_cast<void (*)(void*)>(t->start)(t->context);
+        break;
+    case _KTHREAD::Entry::crt_ex:
+        code = reinterpret_cast<unsigned (*)(void*)>(t->start)(t->context);
+        break;
+    case _KTHREAD::Entry::none:
+        break;
+    }
+    t->exit_code.store(code);
+}
+
+void finish(_KTHREAD* t) {
+    mark_terminated(t);
+    if (t->auto_close_handle && t->self_handle) t->system->handles.close(t->self_handle, KernelMode);
+    t_slot.thread = nullptr;
+    dereference(t);  // the OS thread's reference
+}
+
+void* trampoline(void* arg) {
+    auto* t = static_cast<_KTHREAD*>(arg);
+    t->tid.store(os_tid(), std::memory_order_release);
+    ke::futex_wake(t->tid, INT32_MAX);
+    t_slot.thread = t;
+    t_slot.generation = t->system->generation;
+    if (t->system_thread) t_previous_mode = KernelMode;
+    if (t->suspend_count > 0) {
+        DISPATCHER_HEADER* gate = &t->resume_gate.Header;
+        t->system->dispatcher.wait(t, 1, &gate, WaitAny, ke::kNever, false);
+    }
+    try {
+        run_entry(t);
+    } catch (abi::__forced_unwind&) {  // ExitThread / PsTerminateSystemThread
+        finish(t);
+        throw;
+    }
+    finish(t);
+    return nullptr;
+}
+
+}  // namespace
+
+KPROCESSOR_MODE previous_mode() { return t_previous_mode; }
+KernelModeScope::KernelModeScope() : m_saved(t_previous_mode) { t_previous_mode = KernelMode; }
+KernelModeScope::~KernelModeScope() { t_previous_mode = m_saved; }
+
+void reference(_KTHREAD* t) { ob::reference(t); }
+void dereference(_KTHREAD* t) { ob::dereference(t); }
+
+_KTHREAD* current_thread_if_known() {
+    System::Impl* s = sys_if_exists();
+    if (t_slot.thread && s && t_slot.generation == s->generation) return t_slot.thread;
+    return nullptr;
+}
+
+_KTHREAD* current_thread() {
+    System::Impl& s = sys();
+    if (t_slot.thread && t_slot.generation == s.generation) [[likely]]
+        return t_slot.thread;
+    // Adopt: the runtime has not seen this thread (main thread, a test's std::thread).
+    _ETHREAD* t = ob::create<_ETHREAD>(ob::g_thread_type);
+    t->system = &s;
+    t->tid = os_tid();
+    t->adopted = true;
+    register_thread(s, t);
+    {
+        ke::Dispatcher::Guard g(s.dispatcher);
+        s.dispatcher.thread_started_locked(t);
+    }
+    t_slot.thread = t;
+    t_slot.generation = s.generation;
+    return t;
+}
+
+NTSTATUS create_thread(System::Impl& s, const StartInfo& info, _KTHREAD** out, HANDLE* handle, ACCESS_MASK access,
+                       bool kernel_handle) {
+    _ETHREAD* t = ob::create<_ETHREAD>(ob::g_thread_type);
+    t->system = &s;
+    t->entry = info.entry;
+    t->start = info.start;
+    t->context = info.context;
+    t->system_thread = info.system_thread;
+    t->suspend_count = info.suspended ? 1 : 0;
+    if (handle) {
+        NTSTATUS st = s.handles.insert(t, access, kernel_handle, handle);
+        if (!NT_SUCCESS(st)) {
+            dereference(t);
+            return st;
+        }
+        if (t->entry == _KTHREAD::Entry::crt) {
+            t->auto_close_handle = true;
+            t->self_handle = *handle;
+        }
+    }
+    register_thread(s, t);
+    reference(t);  // for the OS thread
+    {
+        ke::Dispatcher::Guard g(s.dispatcher);
+        s.dispatcher.thread_started_locked(t);
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    size_t stack = info.stack_size ? info.stack_size : size_t(8) << 20;  // deep StartIo recursion needs room
+    if (stack < 256 * 1024) stack = 256 * 1024;
+    pthread_attr_setstacksize(&attr, stack);
+    pthread_t pt;
+    int rc = pthread_create(&pt, &attr, trampoline, t);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        {
+            ke::Dispatcher::Guard g(s.dispatcher);
+            t->terminated = true;
+            s.dispatcher.thread_ended_locked(t);
+        }
+        if (handle) s.handles.close(*handle, KernelMode);
+        dereference(t);
+        dereference(t);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    // Callers (CreateThread's lpThreadId, _beginthreadex) need the id at once. Both
+    // threads count as running meanwhile, so the virtual clock cannot move here.
+    while (t->tid.load(std::memory_order_acquire) == 0) ke::futex_wait(t->tid, 0);
+    *out = t;
+    return STATUS_SUCCESS;
+}
+
+void exit_current_thread(uint32_t code) {
+    _KTHREAD* t = current_thread();
+    t->exit_code.store(code);
+    pthread_exit(nullptr);
+}
+
+}  // namespace ntio::ps
+
+// ---- Ps* -----------------------------------------------------------------------------
+using ntio::sys;
+
+extern "C" {
+
+NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                              HANDLE ProcessHandle, PCLIENT_ID ClientId, PKSTART_ROUTINE StartRoutine,
+                              PVOID StartContext) {
+    (void)ProcessHandle;
+    ntio::verifier::check_irql_at_most(PASSIVE_LEVEL, "PsCreateSystemThread");
+    if (!ThreadHandle || !StartRoutine) return STATUS_INVALID_PARAMETER;
+    ntio::ps::StartInfo info{_KTHREAD::Entry::system, reinterpret_cast<void*>(StartRoutine), StartContext, true, false,
+                             0};
+    // Drivers pass OBJ_KERNEL_HANDLE; without it the handle would land in the current
+    // process's table, which in ntio is the same table, so only the flag differs.
+    bool kernel = ObjectAttributes ? (ObjectAttributes->Attributes & OBJ_KERNEL_HANDLE) != 0 : true;
+    _KTHREAD* t = nullptr;
+    NTSTATUS st = ntio::ps::create_thread(sys(), info, &t, ThreadHandle, DesiredAccess ? DesiredAccess | SYNCHRONIZE
+                                                                                          : THREAD_ALL_ACCESS,
+                                          kernel);
+    if (!NT_SUCCESS(st)) return st;
+    if (ClientId) {
+        ClientId->UniqueProcess = reinterpret_cast<HANDLE>(static_cast<uintptr_t>(getpid()));
+        ClientId->UniqueThread = reinterpret_cast<HANDLE>(static_cast<uintptr_t>(t->tid.load()));
+    }
+    ntio::ps::dereference(t);
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus) {
+    _KTHREAD* t = ntio::ps::current_thread_if_known();
+    if (!t || !t->system_thread) return STATUS_INVALID_PARAMETER;
+    ntio::ps::exit_current_thread(static_cast<uint32_t>(ExitStatus));
+}
+
+PKTHREAD KeGetCurrentThread(VOID) { return ntio::ps::current_thread(); }
+PETHREAD PsGetCurrentThread(VOID) { return static_cast<PETHREAD>(ntio::ps::current_thread()); }
+HANDLE PsGetCurrentThreadId(VOID) {
+    return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(ntio::ps::current_thread()->tid.load()));
+}
+HANDLE PsGetCurrentProcessId(VOID) { return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(getpid())); }
+HANDLE PsGetThreadId(PETHREAD Thread) { return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(Thread->tid.load())); }
+BOOLEAN PsIsSystemThread(PETHREAD Thread) { return Thread->system_thread; }
+KPROCESSOR_MODE ExGetPreviousMode(VOID) { return ntio::ps::previous_mode(); }
+
+}  // extern "C"

@@ -1,0 +1,93 @@
+// Threads: one _KTHREAD per OS thread the runtime knows. Created by
+// PsCreateSystemThread / CreateThread / _beginthread(ex), or adopted when a
+// foreign thread (the main thread, a test's std::thread) first calls in.
+//
+// Ownership:   handle(s) ──ref──┐
+//              running OS thread ─ref─► _KTHREAD ◄─ref── waker during unpark
+// The thread object is signaled (Header.SignalState = 1) when it terminates.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "ke/dispatcher.hpp"
+#include "windows.h"
+#include "ntio/ntio.hpp"
+
+
+struct _KTHREAD {
+    DISPATCHER_HEADER Header;  // must stay first: waits take the thread as a dispatcher object
+
+    ntio::System::Impl* system = nullptr;
+    std::atomic<uint32_t> tid{0};  // Linux tid, published by the thread as it starts
+    bool system_thread = false;  // PsCreateSystemThread
+    bool adopted = false;        // not created by ntio; ends when its OS thread exits
+    bool counted = false;        // counted in the clock's running total (guarded by the dispatcher lock)
+    bool terminated = false;
+    bool auto_close_handle = false;  // _beginthread
+    HANDLE self_handle = nullptr;    // _beginthread's handle, closed at exit
+
+    // Wait state, guarded by the dispatcher lock.
+    ntio::ke::WaitBlock wait_blocks[MAXIMUM_WAIT_OBJECTS];
+    uint32_t wait_count = 0;
+    bool waiting = false;
+    NTSTATUS wait_status = STATUS_SUCCESS;
+    KTIMER wait_timer{};  // virtual clock only: the wait's timeout in the timer queue
+    std::atomic<uint32_t> park{0};
+
+    LIST_ENTRY owned_mutants;  // KMUTANTs this thread owns
+    LIST_ENTRY registry_entry; // System::m_threads
+
+    // Start.
+    enum class Entry { none, system, win32, crt, crt_ex } entry = Entry::none;
+    void* start = nullptr;
+    void* context = nullptr;
+    KEVENT resume_gate;  // CREATE_SUSPENDED
+    LONG suspend_count = 0;
+
+    std::atomic<uint32_t> exit_code{STILL_ACTIVE};
+
+    _KTHREAD();
+};
+
+struct _ETHREAD : _KTHREAD {};
+
+namespace ntio::ps {
+
+// The calling thread's record, adopting the thread if the runtime has not seen it.
+_KTHREAD* current_thread();
+// Without adopting: nullptr for a thread the runtime has not seen.
+_KTHREAD* current_thread_if_known();
+
+void reference(_KTHREAD* t);
+void dereference(_KTHREAD* t);
+
+struct StartInfo {
+    _KTHREAD::Entry entry;
+    void* start;
+    void* context;
+    bool system_thread;
+    bool suspended;
+    size_t stack_size;
+};
+// Creates and starts a thread. With `handle`, a handle is inserted before the thread starts.
+// *out gets one reference for the caller.
+NTSTATUS create_thread(System::Impl& sys, const StartInfo& info, _KTHREAD** out, HANDLE* handle = nullptr,
+                       ACCESS_MASK access = THREAD_ALL_ACCESS, bool kernel_handle = false);
+// The previous mode of the current call: UserMode for requests from application
+// threads, KernelMode on system threads and inside Zw* calls (as on Windows).
+KPROCESSOR_MODE previous_mode();
+class KernelModeScope {
+public:
+    KernelModeScope();
+    ~KernelModeScope();
+    KernelModeScope(const KernelModeScope&) = delete;
+    KernelModeScope& operator=(const KernelModeScope&) = delete;
+
+private:
+    KPROCESSOR_MODE m_saved;
+};
+// Ends the calling thread (ExitThread, PsTerminateSystemThread).
+[[noreturn]] void exit_current_thread(uint32_t code);
+
+}  // namespace ntio::ps

@@ -1,0 +1,90 @@
+// DbgPrint / KdPrint / OutputDebugString, shown as DebugView shows them: a
+// sequence number, seconds since the runtime started (on the runtime clock, so
+// virtual time gives exact timestamps) and the text. One call is one record.
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "system.hpp"
+#include "windows.h"
+
+using ntio::sys;
+
+namespace {
+
+void emit(const char* text, size_t len) {
+    ntio::System::Impl& s = sys();
+    if (s.options.debug_quiet) return;
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) --len;
+    double seconds = static_cast<double>(s.dispatcher.now() - s.dispatcher.interrupt_origin()) / 1e7;
+    std::lock_guard g(s.debug_lock);
+    std::fprintf(s.debug_out, "%08u\t%.6f\t%.*s\n", ++s.debug_seq, seconds, static_cast<int>(len), text);
+    std::fflush(s.debug_out);
+}
+
+ULONG vprint(const char* format, va_list args) {
+    char stack_buf[512];
+    va_list copy;
+    va_copy(copy, args);
+    int n = std::vsnprintf(stack_buf, sizeof stack_buf, format, args);
+    if (n < 0) {
+        va_end(copy);
+        return static_cast<ULONG>(STATUS_INVALID_PARAMETER);
+    }
+    if (static_cast<size_t>(n) < sizeof stack_buf) {
+        emit(stack_buf, static_cast<size_t>(n));
+    } else {
+        std::string big(static_cast<size_t>(n) + 1, '\0');
+        std::vsnprintf(big.data(), big.size(), format, copy);
+        emit(big.data(), static_cast<size_t>(n));
+    }
+    va_end(copy);
+    return STATUS_SUCCESS;
+}
+
+}  // namespace
+
+extern "C" {
+
+ULONG DbgPrint(PCSTR Format, ...) {
+    va_list args;
+    va_start(args, Format);
+    ULONG r = vprint(Format, args);
+    va_end(args);
+    return r;
+}
+
+// Every component and level is shown: ntio is a test runtime, and hiding output by a
+// debugger filter mask that users cannot see would only confuse.
+ULONG vDbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, va_list arglist) {
+    (void)ComponentId;
+    (void)Level;
+    return vprint(Format, arglist);
+}
+
+ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...) {
+    va_list args;
+    va_start(args, Format);
+    ULONG r = vDbgPrintEx(ComponentId, Level, Format, args);
+    va_end(args);
+    return r;
+}
+
+VOID DbgBreakPoint(VOID) {
+    std::fprintf(stderr, "ntio: DbgBreakPoint() reached; raising SIGTRAP for an attached debugger\n");
+    __builtin_trap();
+}
+
+VOID OutputDebugStringA(LPCSTR lpOutputString) {
+    if (lpOutputString) emit(lpOutputString, strlen(lpOutputString));
+}
+
+VOID OutputDebugStringW(LPCWSTR lpOutputString) {
+    if (!lpOutputString) return;
+    std::string narrow;
+    for (const wchar_t* p = lpOutputString; *p; ++p) narrow += *p < 0x80 ? static_cast<char>(*p) : '?';
+    emit(narrow.data(), narrow.size());
+}
+
+}  // extern "C"

@@ -1,0 +1,259 @@
+#include "system.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "ps/thread.hpp"
+#include "verifier/report.hpp"
+
+struct _EPROCESS {
+    DISPATCHER_HEADER Header;  // never signaled: the process outlives every wait in it
+};
+
+namespace ntio {
+namespace {
+
+std::atomic<System::Impl*> g_current{nullptr};
+std::atomic<uint64_t> g_generation{0};
+std::mutex g_create_lock;
+System::Impl* g_default = nullptr;  // the environment-configured runtime, never destroyed
+
+void destroy_nothing(void*) {}
+
+void dpc_thread_main(void* context) {
+    auto* s = static_cast<System::Impl*>(context);
+    s->dispatcher.dpc_loop(ps::current_thread());
+}
+
+ke::ClockMode mode_of(const Options& o) {
+    return o.clock == Clock::virtual_time ? ke::ClockMode::virtual_ : ke::ClockMode::real;
+}
+
+}  // namespace
+
+
+namespace ob {
+ObjectType g_process_type{"Process", true, PROCESS_ALL_ACCESS, destroy_nothing, nullptr};
+}
+
+_EPROCESS* process_object() {
+    // An object-manager object so handles and references to it work like any other;
+    // it holds a permanent reference and is never signaled.
+    static _EPROCESS* process = [] {
+        auto* p = ob::create<_EPROCESS>(ob::g_process_type);
+        p->Header.Type = ke::kProcess;
+        p->Header.SignalState = 0;
+        InitializeListHead(&p->Header.WaitListHead);
+        return p;
+    }();
+    return process;
+}
+
+System::Impl* sys_if_exists() { return g_current.load(std::memory_order_acquire); }
+
+System::Impl& sys() {
+    if (System::Impl* s = g_current.load(std::memory_order_acquire)) [[likely]]
+        return *s;
+    std::lock_guard g(g_create_lock);
+    if (System::Impl* s = g_current.load(std::memory_order_acquire)) return *s;
+    g_default = new System::Impl(Options::from_environment());
+    return *g_default;
+}
+
+System::Impl::Impl(const Options& o)
+    : options(o), generation(g_generation.fetch_add(1) + 1), dispatcher(mode_of(o)) {
+    InitializeListHead(&threads);
+    if (!o.debug_log.empty()) {
+        if (FILE* f = std::fopen(o.debug_log.c_str(), "w")) {
+            debug_out = f;
+            debug_owned = true;
+        } else {
+            std::fprintf(stderr, "ntio: cannot open the debug log %s (%s); DbgPrint goes to stderr\n",
+                         o.debug_log.c_str(), std::strerror(errno));
+        }
+    }
+    g_current.store(this, std::memory_order_release);
+    // DPCs run on one runtime thread at DISPATCH_LEVEL.
+    ps::StartInfo info{_KTHREAD::Entry::system, reinterpret_cast<void*>(&dpc_thread_main), this, true, false, 0};
+    if (!NT_SUCCESS(ps::create_thread(*this, info, &dpc_thread)))
+        throw std::runtime_error("ntio: cannot start the DPC thread");
+}
+
+
+System::Impl::~Impl() {
+    if (debug_owned) std::fclose(debug_out);
+}
+
+namespace {
+
+// Threads the runtime started (not adopted) that have not ended yet.
+std::vector<_KTHREAD*> live_created_threads(System::Impl& s) {
+    std::vector<_KTHREAD*> out;
+    std::lock_guard g(s.threads_lock);
+    for (LIST_ENTRY* e = s.threads.Flink; e != &s.threads; e = e->Flink) {
+        auto* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
+        if (!t->adopted && !__atomic_load_n(&t->terminated, __ATOMIC_ACQUIRE)) out.push_back(t);
+    }
+    return out;
+}
+
+std::string describe_threads(const std::vector<_KTHREAD*>& threads) {
+    std::string s;
+    for (_KTHREAD* t : threads)
+        s += fmt::format("  thread tid {} ({}, start routine {})\n", t->tid.load(),
+                         t->system_thread ? "system thread" : "user thread", t->start);
+    return s;
+}
+
+// Stops the runtime's threads and closes what is left. Returns false when threads
+// started by the runtime are still running: the runtime must then stay allocated.
+bool shutdown(System::Impl& s) {
+    s.dispatcher.stop_dpc_thread();
+    bool counted = ps::current_thread_if_known() != nullptr;
+    if (counted) s.dispatcher.release_inhibit();  // let the clock move while we wait for other threads
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::vector<_KTHREAD*> live;
+    while (!(live = live_created_threads(s)).empty() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (counted) s.dispatcher.inhibit();
+    if (s.dpc_thread) {
+        ps::dereference(s.dpc_thread);
+        s.dpc_thread = nullptr;
+    }
+    if (!live.empty()) {
+        std::fprintf(stderr,
+                     "ntio: the runtime is being torn down while threads it started still run; they are left "
+                     "running and the runtime is not freed:\n%s",
+                     describe_threads(live).c_str());
+        return false;
+    }
+    // Adopted threads (this one, a test's std::threads) stop belonging to this runtime.
+    std::vector<_KTHREAD*> adopted;
+    {
+        std::lock_guard g(s.threads_lock);
+        for (LIST_ENTRY* e = s.threads.Flink; e != &s.threads; e = e->Flink) {
+            auto* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
+            if (t->adopted && !t->terminated) adopted.push_back(t);
+        }
+    }
+    for (_KTHREAD* t : adopted) {
+        {
+            ke::Dispatcher::Guard g(s.dispatcher);
+            t->terminated = true;
+            t->Header.SignalState = 1;
+            s.dispatcher.wait_test_locked(&t->Header);
+        }
+        ps::dereference(t);  // the OS thread's reference
+    }
+    return true;
+}
+
+}  // namespace
+
+// ---- ntio::System ------------------------------------------------------------------
+
+Options Options::from_environment() {
+    Options o;
+    if (const char* c = std::getenv("NTIO_CLOCK")) {
+        if (std::strcmp(c, "virtual") == 0) o.clock = Clock::virtual_time;
+        else if (std::strcmp(c, "real") == 0) o.clock = Clock::real;
+        else std::fprintf(stderr, "ntio: NTIO_CLOCK=%s is not 'virtual' or 'real'; using the real clock\n", c);
+    }
+    if (const char* f = std::getenv("NTIO_DBGPRINT_FILE")) o.debug_log = f;
+    if (const char* q = std::getenv("NTIO_DBGPRINT")) o.debug_quiet = std::strcmp(q, "off") == 0;
+    return o;
+}
+
+System::System(const Options& options) {
+    std::lock_guard g(g_create_lock);
+    if (g_current.load())
+        throw std::logic_error(g_current.load() == g_default
+                                   ? "ntio::System: a default runtime already exists (a Windows API was called before "
+                                     "this System was created); create the System first"
+                                   : "ntio::System: only one System may exist at a time");
+    m_impl = new Impl(options);
+    ps::current_thread();  // the creating thread is managed from now on
+}
+
+System::~System() {
+    std::string report = leak_report();
+    if (!report.empty()) std::fprintf(stderr, "ntio: at teardown:\n%s", report.c_str());
+    bool freeable = shutdown(*m_impl);
+    m_impl->handles.close_all();
+    std::lock_guard g(g_create_lock);
+    g_current.store(nullptr, std::memory_order_release);
+    if (freeable) delete m_impl;
+}
+
+bool System::exists() { return g_current.load() != nullptr; }
+
+Clock System::clock() const { return m_impl->options.clock; }
+
+std::chrono::nanoseconds System::now() const {
+    return std::chrono::nanoseconds((m_impl->dispatcher.now() - m_impl->dispatcher.interrupt_origin()) * 100);
+}
+
+void System::pause() { m_impl->dispatcher.set_auto_advance(false); }
+void System::resume() { m_impl->dispatcher.set_auto_advance(true); }
+
+void System::advance(std::chrono::nanoseconds delta) { m_impl->dispatcher.advance(delta.count() / 100); }
+
+size_t System::run_until_idle() {
+    if (!m_impl->dispatcher.is_virtual())
+        throw std::logic_error("ntio: run_until_idle() needs the virtual clock (Options::clock)");
+    return m_impl->dispatcher.run_until_idle(ps::current_thread());
+}
+
+int System::running_threads() const { return m_impl->dispatcher.running(); }
+
+std::vector<PoolTagUsage> System::pool_usage() const { return m_impl->pool.usage(); }
+size_t System::open_handles() const { return m_impl->handles.count(); }
+
+std::string System::leak_report() const {
+    std::string r;
+    for (const PoolTagUsage& u : m_impl->pool.usage())
+        r += fmt::format("  pool tag '{}' ({:#010x}): {} allocation(s), {} byte(s) not freed\n", u.tag_text, u.tag,
+                         u.allocations, u.bytes);
+    if (size_t n = m_impl->handles.count()) r += fmt::format("  {} handle(s) still open\n", n);
+    return r;
+}
+
+ClockInhibit::ClockInhibit() { sys().dispatcher.inhibit(); }
+ClockInhibit::~ClockInhibit() { sys().dispatcher.release_inhibit(); }
+
+ExternalWait::ExternalWait() {
+    ps::current_thread();
+    sys().dispatcher.release_inhibit();
+}
+ExternalWait::~ExternalWait() { sys().dispatcher.inhibit(); }
+
+// Programs started by `ntio run` (or with NTIO_CLOCK set) get their runtime before
+// main(), so the main thread is managed from its first instruction.
+__attribute__((constructor)) static void start_from_environment() {
+    if (std::getenv("NTIO_RUN") || std::getenv("NTIO_CLOCK")) {
+        sys();
+        ps::current_thread();
+    }
+}
+
+__attribute__((destructor)) static void report_at_exit() {
+    System::Impl* s = g_current.load();
+    if (!s || s != g_default) return;
+    std::string r;
+    for (const PoolTagUsage& u : s->pool.usage())
+        r += fmt::format("  pool tag '{}' ({:#010x}): {} allocation(s), {} byte(s) not freed\n", u.tag_text, u.tag,
+                         u.allocations, u.bytes);
+    if (!r.empty()) std::fprintf(stderr, "ntio: at exit:\n%s", r.c_str());
+}
+
+}  // namespace ntio
+
+extern "C" {
+static POBJECT_TYPE g_process_type_ptr = &ntio::ob::g_process_type;
+POBJECT_TYPE* PsProcessType = &g_process_type_ptr;
+PEPROCESS PsGetCurrentProcess(VOID) { return ntio::process_object(); }
+}

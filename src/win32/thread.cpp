@@ -1,0 +1,200 @@
+// Win32 and CRT threads, Sleep and time (the runtime clock: real or virtual).
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ke/objects.hpp"
+#include "ob/services.hpp"
+#include "process.h"
+#include "ps/thread.hpp"
+#include "system.hpp"
+#include "win32/win32.hpp"
+
+using ntio::sys;
+using namespace ntio::win32;
+namespace ps = ntio::ps;
+namespace ob = ntio::ob;
+
+namespace {
+
+HANDLE start_thread(_KTHREAD::Entry entry, void* start, void* arg, size_t stack, bool suspended, DWORD* tid,
+                    NTSTATUS* status) {
+    ps::StartInfo info{entry, start, arg, false, suspended, stack};
+    _KTHREAD* t = nullptr;
+    HANDLE h = nullptr;
+    *status = ps::create_thread(sys(), info, &t, &h, THREAD_ALL_ACCESS, false);
+    if (!NT_SUCCESS(*status)) return nullptr;
+    if (tid) *tid = t->tid.load();
+    ps::dereference(t);
+    return h;
+}
+
+// Runs `f` on the thread object behind `h`.
+template <typename F>
+NTSTATUS with_thread(HANDLE h, ACCESS_MASK access, F&& f) {
+    void* body = nullptr;
+    NTSTATUS s = ob::reference_by_handle(h, &ob::g_thread_type, UserMode, access, &body, nullptr);
+    if (!NT_SUCCESS(s)) return s;
+    f(static_cast<_KTHREAD*>(body));
+    ob::dereference(body);
+    return STATUS_SUCCESS;
+}
+
+}  // namespace
+
+extern "C" {
+
+HANDLE CreateThread(LPSECURITY_ATTRIBUTES, SIZE_T dwStackSize, LPTHREAD_START_ROUTINE lpStartAddress,
+                    LPVOID lpParameter, DWORD dwCreationFlags, LPDWORD lpThreadId) {
+    if (!lpStartAddress) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return nullptr;
+    }
+    NTSTATUS s;
+    DWORD tid = 0;
+    HANDLE h = start_thread(_KTHREAD::Entry::win32, reinterpret_cast<void*>(lpStartAddress), lpParameter, dwStackSize,
+                            (dwCreationFlags & CREATE_SUSPENDED) != 0, &tid, &s);
+    if (!h) {
+        set_error_from_status(s);
+        return nullptr;
+    }
+    if (lpThreadId) *lpThreadId = tid;
+    return h;
+}
+
+VOID ExitThread(DWORD dwExitCode) { ps::exit_current_thread(dwExitCode); }
+
+BOOL GetExitCodeThread(HANDLE hThread, LPDWORD lpExitCode) {
+    if (!lpExitCode) {
+        set_last_error(ERROR_NOACCESS);
+        return FALSE;
+    }
+    NTSTATUS s = with_thread(hThread, THREAD_QUERY_LIMITED_INFORMATION,
+                             [&](_KTHREAD* t) { *lpExitCode = t->exit_code.load(); });
+    if (!NT_SUCCESS(s)) {
+        set_error_from_status(s);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+DWORD ResumeThread(HANDLE hThread) {
+    DWORD previous = 0;
+    NTSTATUS s = with_thread(hThread, THREAD_SUSPEND_RESUME, [&](_KTHREAD* t) {
+        ntio::ke::Dispatcher::Guard g(sys().dispatcher);
+        previous = static_cast<DWORD>(t->suspend_count);
+        if (t->suspend_count > 0 && --t->suspend_count == 0) {
+            t->resume_gate.Header.SignalState = 1;
+            sys().dispatcher.wait_test_locked(&t->resume_gate.Header);
+        }
+    });
+    if (!NT_SUCCESS(s)) {
+        set_error_from_status(s);
+        return static_cast<DWORD>(-1);
+    }
+    return previous;
+}
+
+DWORD GetCurrentThreadId(VOID) {
+    thread_local DWORD tid = static_cast<DWORD>(syscall(SYS_gettid));
+    return tid;
+}
+
+DWORD GetCurrentProcessId(VOID) { return static_cast<DWORD>(getpid()); }
+
+DWORD GetThreadId(HANDLE Thread) {
+    DWORD tid = 0;
+    NTSTATUS s = with_thread(Thread, THREAD_QUERY_LIMITED_INFORMATION, [&](_KTHREAD* t) { tid = t->tid.load(); });
+    if (!NT_SUCCESS(s)) {
+        set_error_from_status(s);
+        return 0;
+    }
+    return tid;
+}
+
+HANDLE GetCurrentThread(VOID) { return NtCurrentThread(); }
+HANDLE GetCurrentProcess(VOID) { return NtCurrentProcess(); }
+
+BOOL SwitchToThread(VOID) {
+    sched_yield();
+    return TRUE;
+}
+
+DWORD SleepEx(DWORD dwMilliseconds, BOOL bAlertable) {
+    (void)bAlertable;
+    if (dwMilliseconds == 0) {
+        sched_yield();
+        return 0;
+    }
+    if (dwMilliseconds == INFINITE) {
+        // Sleep(INFINITE) never returns: a wait on nothing, without a deadline.
+        sys().dispatcher.wait(ps::current_thread(), 0, nullptr, WaitAny, ntio::ke::kNever, false);
+        return 0;
+    }
+    LARGE_INTEGER interval;
+    interval.QuadPart = -static_cast<LONGLONG>(dwMilliseconds) * 10000;
+    NtDelayExecution(FALSE, &interval);
+    return 0;
+}
+
+VOID Sleep(DWORD dwMilliseconds) { SleepEx(dwMilliseconds, FALSE); }
+
+DWORD GetTickCount(VOID) { return static_cast<DWORD>(sys().dispatcher.now() / ntio::ke::kTicksPerMs); }
+ULONGLONG GetTickCount64(VOID) { return static_cast<ULONGLONG>(sys().dispatcher.now() / ntio::ke::kTicksPerMs); }
+
+BOOL QueryPerformanceCounter(LARGE_INTEGER* lpPerformanceCount) {
+    lpPerformanceCount->QuadPart = sys().dispatcher.now();
+    return TRUE;
+}
+
+BOOL QueryPerformanceFrequency(LARGE_INTEGER* lpFrequency) {
+    lpFrequency->QuadPart = 10000000;  // 100 ns ticks, as Windows 10 reports on most machines
+    return TRUE;
+}
+
+VOID GetSystemTimeAsFileTime(LPFILETIME lpSystemTimeAsFileTime) {
+    auto t = static_cast<ULONGLONG>(sys().dispatcher.system_time());
+    lpSystemTimeAsFileTime->dwLowDateTime = static_cast<DWORD>(t);
+    lpSystemTimeAsFileTime->dwHighDateTime = static_cast<DWORD>(t >> 32);
+}
+
+// ---- MSVC CRT threads ----------------------------------------------------------------
+
+uintptr_t _beginthread(void (*start_address)(void*), unsigned stack_size, void* arglist) {
+    NTSTATUS s;
+    if (!start_address) {
+        errno = EINVAL;
+        return static_cast<uintptr_t>(-1);
+    }
+    HANDLE h = start_thread(_KTHREAD::Entry::crt, reinterpret_cast<void*>(start_address), arglist, stack_size, false,
+                            nullptr, &s);
+    if (!h) {
+        errno = EAGAIN;
+        return static_cast<uintptr_t>(-1);
+    }
+    return reinterpret_cast<uintptr_t>(h);
+}
+
+uintptr_t _beginthreadex(void* security, unsigned stack_size, unsigned (*start_address)(void*), void* arglist,
+                         unsigned initflag, unsigned* thrdaddr) {
+    (void)security;
+    NTSTATUS s;
+    if (!start_address) {
+        errno = EINVAL;
+        return 0;
+    }
+    DWORD tid = 0;
+    HANDLE h = start_thread(_KTHREAD::Entry::crt_ex, reinterpret_cast<void*>(start_address), arglist, stack_size,
+                            (initflag & CREATE_SUSPENDED) != 0, &tid, &s);
+    if (!h) {
+        errno = EAGAIN;
+        return 0;
+    }
+    if (thrdaddr) *thrdaddr = tid;
+    return reinterpret_cast<uintptr_t>(h);
+}
+
+void _endthread(void) { ps::exit_current_thread(0); }
+void _endthreadex(unsigned retval) { ps::exit_current_thread(retval); }
+
+}  // extern "C"
