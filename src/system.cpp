@@ -222,6 +222,9 @@ std::string System::leak_report() const {
     return r;
 }
 
+uint64_t driver_bug_count() { return verifier::bug_count(); }
+uint64_t driver_warning_count() { return verifier::warning_count(); }
+
 ClockInhibit::ClockInhibit() { sys().dispatcher.inhibit(); }
 ClockInhibit::~ClockInhibit() { sys().dispatcher.release_inhibit(); }
 

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#define NTIO_PUBLIC __attribute__((visibility("default")))
+
 namespace ntio {
 
 enum class Clock {
@@ -23,7 +25,7 @@ enum class Clock {
     virtual_time,  // stands still while any managed thread runs; jumps to the next deadline when all wait
 };
 
-struct Options {
+struct NTIO_PUBLIC Options {
     Clock clock = Clock::real;
     std::string debug_log;  // DbgPrint/KdPrint destination file; empty = stderr
     bool debug_quiet = false;  // drop DbgPrint output entirely
@@ -39,7 +41,7 @@ struct PoolTagUsage {
     uint64_t bytes;        // live bytes
 };
 
-class System {
+class NTIO_PUBLIC System {
 public:
     explicit System(const Options& options = {});
     ~System();
@@ -77,9 +79,14 @@ private:
     Impl* m_impl;
 };
 
+// Driver bugs and warnings reported so far in this process (DRIVER BUG rules of
+// nt-io-semantics.md: IRQL violations, spin lock misuse, bad pool calls, ...).
+NTIO_PUBLIC uint64_t driver_bug_count();
+NTIO_PUBLIC uint64_t driver_warning_count();
+
 // While alive, the virtual clock does not move (counts as one running thread).
 // Use it around work a thread not managed by ntio does on the runtime's behalf.
-class ClockInhibit {
+class NTIO_PUBLIC ClockInhibit {
 public:
     ClockInhibit();
     ~ClockInhibit();
@@ -90,7 +97,7 @@ public:
 // Marks the calling managed thread as blocked outside ntio (std::thread::join, a
 // pipe read, a std::mutex) so the virtual clock may move meanwhile. Without it a
 // managed thread blocked outside ntio holds virtual time still.
-class ExternalWait {
+class NTIO_PUBLIC ExternalWait {
 public:
     ExternalWait();
     ~ExternalWait();

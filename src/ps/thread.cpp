@@ -115,8 +115,10 @@ void run_entry(_KTHREAD* t) {
 }
 
 void finish(_KTHREAD* t) {
-    mark_terminated(t);
+    // The CRT closes _beginthread's handle as the routine returns, while the thread
+    // still runs (and still holds the virtual clock).
     if (t->auto_close_handle && t->self_handle) t->system->handles.close(t->self_handle, KernelMode);
+    mark_terminated(t);
     t_slot.thread = nullptr;
     dereference(t);  // the OS thread's reference
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "rtl/windows_format.hpp"
 #include "system.hpp"
 #include "windows.h"
 
@@ -24,22 +25,9 @@ void emit(const char* text, size_t len) {
 }
 
 ULONG vprint(const char* format, va_list args) {
-    char stack_buf[512];
-    va_list copy;
-    va_copy(copy, args);
-    int n = std::vsnprintf(stack_buf, sizeof stack_buf, format, args);
-    if (n < 0) {
-        va_end(copy);
-        return static_cast<ULONG>(STATUS_INVALID_PARAMETER);
-    }
-    if (static_cast<size_t>(n) < sizeof stack_buf) {
-        emit(stack_buf, static_cast<size_t>(n));
-    } else {
-        std::string big(static_cast<size_t>(n) + 1, '\0');
-        std::vsnprintf(big.data(), big.size(), format, copy);
-        emit(big.data(), static_cast<size_t>(n));
-    }
-    va_end(copy);
+    if (!format) return static_cast<ULONG>(STATUS_INVALID_PARAMETER);
+    std::string text = ntio::rtl::format_windows(format, args);
+    emit(text.data(), text.size());
     return STATUS_SUCCESS;
 }
 

@@ -1,1 +1,67 @@
-int main() { return 0; }
+// The ntio command. `ntio run` starts a program with the runtime configured
+// through the documented environment variables (docs/running.md), so that the
+// program's libntio picks the settings up before main().
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace {
+
+int run_program(const std::vector<std::string>& command) {
+    std::vector<char*> argv;
+    for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    int e = errno;
+    std::fprintf(stderr, "ntio run: cannot start '%s': %s\n", argv[0], std::strerror(e));
+    if (e == ENOENT && !std::strchr(argv[0], '/'))
+        std::fprintf(stderr, "  a program in the current directory needs ./%s; otherwise check PATH\n", argv[0]);
+    else if (e == ENOENT)
+        std::fprintf(stderr, "  check the path, or build the program first\n");
+    return e == ENOENT ? 127 : 126;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"ntio: the Windows NT asynchronous I/O model as a native runtime for Linux"};
+    app.set_version_flag("--version", "ntio " NTIO_VERSION);
+    app.require_subcommand(1);
+
+    auto* run = app.add_subcommand("run", "Run PROGRAM with the ntio runtime configured (clock, debug log)");
+    bool virtual_time = false, real_time = false;
+    std::string log_file;
+    std::string verifier = "report";
+    std::vector<std::string> command;
+    run->add_flag("--virtual-time", virtual_time,
+                  "Virtual clock: time stands still while any thread runs and jumps to the next deadline when all "
+                  "wait (NTIO_CLOCK=virtual)");
+    run->add_flag("--real-time", real_time, "Real clock (the default; NTIO_CLOCK=real)")->excludes("--virtual-time");
+    run->add_option("--log", log_file, "Write DbgPrint/KdPrint lines to FILE instead of stderr (NTIO_DBGPRINT_FILE)");
+    run->add_option("--verifier", verifier, "What a detected driver bug does: report (go on) or fail (stop) (NTIO_VERIFIER)")
+        ->check(CLI::IsMember({"report", "fail"}));
+    run->add_option("command", command, "PROGRAM [ARGS...] (put them after --)")->required();
+    run->footer("Example: ntio run --virtual-time -- ./myapp arg1\nExit status: PROGRAM's.");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e, std::cerr, std::cerr);  // ntio's own messages never go to stdout's program output
+    }
+
+    if (run->parsed()) {
+        setenv("NTIO_RUN", "1", 1);
+        setenv("NTIO_CLOCK", virtual_time ? "virtual" : "real", 1);
+        if (!log_file.empty()) setenv("NTIO_DBGPRINT_FILE", log_file.c_str(), 1);
+        setenv("NTIO_VERIFIER", verifier.c_str(), 1);
+        return run_program(command);
+    }
+    return 0;
+}

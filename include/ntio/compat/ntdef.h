@@ -200,6 +200,16 @@ typedef LARGE_INTEGER PHYSICAL_ADDRESS, *PPHYSICAL_ADDRESS;
 #define LOBYTE(w) ((BYTE)(((DWORD_PTR)(w)) & 0xff))
 #define HIBYTE(w) ((BYTE)((((DWORD_PTR)(w)) >> 8) & 0xff))
 
+#define HandleToULong(h) ((ULONG)(ULONG_PTR)(h))
+#define HandleToLong(h) ((LONG)(LONG_PTR)(h))
+#define ULongToHandle(ul) ((HANDLE)(ULONG_PTR)(ul))
+#define LongToHandle(l) ((HANDLE)(LONG_PTR)(l))
+#define PtrToUlong(p) ((ULONG)(ULONG_PTR)(p))
+#define PtrToLong(p) ((LONG)(LONG_PTR)(p))
+#define UlongToPtr(ul) ((PVOID)(ULONG_PTR)(ul))
+#define IntToPtr(i) ((PVOID)(INT_PTR)(i))
+#define PtrToInt(p) ((INT)(INT_PTR)(p))
+
 /* ---- doubly and singly linked lists (NT's LIST_ENTRY discipline) -------- */
 typedef struct _LIST_ENTRY {
     struct _LIST_ENTRY *Flink;
@@ -276,8 +286,15 @@ typedef struct _STRING {
 } STRING, *PSTRING, ANSI_STRING, *PANSI_STRING, OEM_STRING, *POEM_STRING;
 typedef const STRING *PCSTRING, *PCANSI_STRING, *PCOEM_STRING;
 
+#ifdef __cplusplus
+/* String literals are const in C++; the WDK's RTL_CONSTANT_STRING stores them anyway. */
+static inline __attribute__((unused)) wchar_t *ntio_literal_buffer(const wchar_t *s) { return const_cast<wchar_t *>(s); }
+static inline __attribute__((unused)) char *ntio_literal_buffer(const char *s) { return const_cast<char *>(s); }
+#define RTL_CONSTANT_STRING(s) {(USHORT)(sizeof(s) - sizeof((s)[0])), (USHORT)sizeof(s), ntio_literal_buffer(s)}
+#else
 #define RTL_CONSTANT_STRING(s) {(USHORT)(sizeof(s) - sizeof((s)[0])), (USHORT)sizeof(s), (s)}
-#define DECLARE_CONST_UNICODE_STRING(_var, _str) const UNICODE_STRING _var = {(USHORT)(sizeof(_str) - sizeof(WCHAR)), (USHORT)sizeof(_str), (PWSTR)(_str)}
+#endif
+#define DECLARE_CONST_UNICODE_STRING(_var, _str) const UNICODE_STRING _var = RTL_CONSTANT_STRING(_str)
 #define DECLARE_UNICODE_STRING_SIZE(_var, _size) \
     WCHAR _var##_buffer[_size];                  \
     UNICODE_STRING _var = {0, (USHORT)((_size) * sizeof(WCHAR)), _var##_buffer}
@@ -468,8 +485,11 @@ NTIO_EXTERN_C_END
 
 /* ---- debug output ------------------------------------------------------------ */
 NTIO_EXTERN_C_BEGIN
-NTIO_API ULONG DbgPrint(PCSTR Format, ...) __attribute__((format(printf, 1, 2)));
-NTIO_API ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...) __attribute__((format(printf, 3, 4)));
+/* Formats follow Windows, not glibc: %ld/%lu/%lx are 32-bit (LONG/ULONG), %I64d and %lld
+ * 64-bit, %Id pointer-sized, %ws/%S wide strings, %wZ a PUNICODE_STRING, %Z a PANSI_STRING.
+ * So the usual printf format checking is off for these. */
+NTIO_API ULONG DbgPrint(PCSTR Format, ...);
+NTIO_API ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...);
 NTIO_API ULONG vDbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, va_list arglist);
 NTIO_API VOID DbgBreakPoint(VOID);
 NTIO_EXTERN_C_END

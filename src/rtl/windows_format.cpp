@@ -1,0 +1,178 @@
+#include "rtl/windows_format.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <cwchar>
+
+#include "wdm.h"
+
+namespace ntio::rtl {
+namespace {
+
+enum class Size { normal, half, byte, long32, wide64, pointer, long_double, wide_text, narrow_text };
+
+void append_wide(std::string& out, const wchar_t* s, size_t n) {
+    for (size_t i = 0; i < n && s[i]; ++i) {
+        wchar_t c = s[i];
+        if (c < 0x80) {
+            out += static_cast<char>(c);
+        } else {  // UTF-8
+            char buf[8];
+            mbstate_t st{};
+            size_t k = wcrtomb(buf, c, &st);
+            if (k == static_cast<size_t>(-1)) out += '?';
+            else out.append(buf, k);
+        }
+    }
+}
+
+template <typename T>
+void append_formatted(std::string& out, const std::string& spec, T value) {
+    char buf[128];
+    int n = std::snprintf(buf, sizeof buf, spec.c_str(), value);
+    if (n < 0) return;
+    if (static_cast<size_t>(n) < sizeof buf) {
+        out.append(buf, static_cast<size_t>(n));
+    } else {
+        std::string big(static_cast<size_t>(n) + 1, '\0');
+        std::snprintf(big.data(), big.size(), spec.c_str(), value);
+        out.append(big.data(), static_cast<size_t>(n));
+    }
+}
+
+// Pads `text` to the field width and precision of a %s conversion.
+void append_string(std::string& out, const std::string& flags_width_precision, const std::string& text) {
+    append_formatted(out, "%" + flags_width_precision + "s", text.c_str());
+}
+
+}  // namespace
+
+std::string format_windows(const char* f, va_list args) {
+    std::string out;
+    while (*f) {
+        if (*f != '%') {
+            out += *f++;
+            continue;
+        }
+        const char* start = f++;
+        if (*f == '%') {
+            out += '%';
+            ++f;
+            continue;
+        }
+        std::string fwp;  // flags, width, precision (with '*' resolved)
+        while (*f && std::strchr("-+ #0", *f)) fwp += *f++;
+        if (*f == '*') {
+            fwp += std::to_string(va_arg(args, int));
+            ++f;
+        } else {
+            while (*f >= '0' && *f <= '9') fwp += *f++;
+        }
+        if (*f == '.') {
+            fwp += *f++;
+            if (*f == '*') {
+                fwp += std::to_string(va_arg(args, int));
+                ++f;
+            } else {
+                while (*f >= '0' && *f <= '9') fwp += *f++;
+            }
+        }
+        Size size = Size::normal;
+        if (f[0] == 'I' && f[1] == '6' && f[2] == '4') size = Size::wide64, f += 3;
+        else if (f[0] == 'I' && f[1] == '3' && f[2] == '2') size = Size::long32, f += 3;
+        else if (f[0] == 'I') size = Size::pointer, f += 1;
+        else if (f[0] == 'l' && f[1] == 'l') size = Size::wide64, f += 2;
+        else if (f[0] == 'h' && f[1] == 'h') size = Size::byte, f += 2;
+        else if (f[0] == 'l') size = Size::long32, f += 1;
+        else if (f[0] == 'w') size = Size::wide_text, f += 1;
+        else if (f[0] == 'h') size = Size::half, f += 1;
+        else if (f[0] == 'z' || f[0] == 't' || f[0] == 'j') size = Size::pointer, f += 1;
+        else if (f[0] == 'L') size = Size::long_double, f += 1;
+        char conv = *f ? *f++ : '\0';
+        switch (conv) {
+        case 'd':
+        case 'i':
+        case 'u':
+        case 'x':
+        case 'X':
+        case 'o': {
+            std::string spec = "%" + fwp;
+            if (size == Size::wide64 || size == Size::pointer) {
+                append_formatted(out, spec + "ll" + conv, va_arg(args, long long));
+            } else {
+                int v = va_arg(args, int);  // h, hh, l and plain: all promoted 32-bit on Windows
+                if (size == Size::half) v = (conv == 'd' || conv == 'i') ? static_cast<short>(v) : static_cast<unsigned short>(v);
+                if (size == Size::byte) v = (conv == 'd' || conv == 'i') ? static_cast<signed char>(v) : static_cast<unsigned char>(v);
+                append_formatted(out, spec + conv, v);
+            }
+            break;
+        }
+        case 'c':
+        case 'C': {
+            int c = va_arg(args, int);
+            if (conv == 'C' || size == Size::long32 || size == Size::wide_text) {
+                wchar_t w = static_cast<wchar_t>(c);
+                std::string s;
+                append_wide(s, &w, 1);
+                append_string(out, fwp, s);
+            } else {
+                append_formatted(out, "%" + fwp + "c", c);
+            }
+            break;
+        }
+        case 's':
+        case 'S': {
+            bool wide = conv == 'S' ? size != Size::half : (size == Size::long32 || size == Size::wide_text);
+            if (wide) {
+                const wchar_t* w = va_arg(args, const wchar_t*);
+                std::string s;
+                if (w) append_wide(s, w, SIZE_MAX);
+                else s = "(null)";
+                append_string(out, fwp, s);
+            } else {
+                const char* s = va_arg(args, const char*);
+                append_string(out, fwp, s ? s : "(null)");
+            }
+            break;
+        }
+        case 'Z': {
+            std::string s;
+            if (size == Size::wide_text) {
+                auto* us = va_arg(args, const UNICODE_STRING*);
+                if (us && us->Buffer) append_wide(s, us->Buffer, us->Length / sizeof(WCHAR));
+                else s = "(null)";
+            } else {
+                auto* as = va_arg(args, const ANSI_STRING*);
+                if (as && as->Buffer) s.assign(as->Buffer, as->Length);
+                else s = "(null)";
+            }
+            append_string(out, fwp, s);
+            break;
+        }
+        case 'p':
+            append_formatted(out, "%" + fwp + "p", va_arg(args, void*));
+            break;
+        case 'e':
+        case 'E':
+        case 'f':
+        case 'F':
+        case 'g':
+        case 'G':
+        case 'a':
+        case 'A':
+            if (size == Size::long_double) append_formatted(out, "%" + fwp + "L" + conv, va_arg(args, long double));
+            else append_formatted(out, "%" + fwp + conv, va_arg(args, double));
+            break;
+        case 'n':
+            (void)va_arg(args, int*);  // never written: a format string must not write memory
+            break;
+        default:
+            out.append(start, f);  // unknown conversion: shown as written
+            break;
+        }
+    }
+    return out;
+}
+
+}  // namespace ntio::rtl

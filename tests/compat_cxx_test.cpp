@@ -1,0 +1,39 @@
+// The compat headers as C++: a driver header and an app header in one file,
+// GUID definitions, TCHAR and SAL (issue 2, point 3). The C11 side is checked by
+// tests/c/, compiled with -Wall -Wextra -Werror -pedantic.
+#include <ntddk.h>
+#include <tchar.h>
+#include <windows.h>
+#include <initguid.h>
+
+#include <gtest/gtest.h>
+
+DEFINE_GUID(GUID_CXX_TEST, 0x12345678, 0x1234, 0x5678, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78);
+
+namespace {
+
+_Use_decl_annotations_ static NTSTATUS annotated(_In_ PVOID in, _Out_opt_ PULONG out, IN OPTIONAL PVOID unused) {
+    UNREFERENCED_PARAMETER(unused);
+    if (out) *out = in ? 1 : 0;
+    return STATUS_SUCCESS;
+}
+
+TEST(CompatCxx, HeadersWorkTogether) {
+    ULONG v = 0;
+    EXPECT_EQ(annotated(&v, &v, nullptr), STATUS_SUCCESS);
+    EXPECT_EQ(v, 1u);
+    DWORD d = v;
+    PULONG p = &d;  // DWORD* and ULONG* are the same type
+    EXPECT_EQ(*p, 1u);
+    const TCHAR* s = _T("text");
+    EXPECT_EQ(_tcslen(s), 4u);
+    EXPECT_EQ(GUID_CXX_TEST.Data1, 0x12345678u);
+    EXPECT_TRUE(IsEqualGUID(GUID_CXX_TEST, GUID_CXX_TEST));
+    EXPECT_EQ(INFINITE, 0xFFFFFFFFu);
+    EXPECT_EQ(WAIT_TIMEOUT, 258u);
+    EXPECT_EQ(ERROR_IO_PENDING, 997);
+    EXPECT_EQ(STATUS_PENDING, 0x103);
+    EXPECT_EQ(sizeof(KSPIN_LOCK), sizeof(void*));
+}
+
+}  // namespace

@@ -1,0 +1,191 @@
+// Kernel dispatcher objects: events (S-KE-4..6), semaphores (S-KE-16), mutexes
+// (S-KE-17) and fast mutexes (S-KE-18).
+#include "test_support.hpp"
+
+namespace {
+
+using ntio::testing::VirtualTimeTest;
+using ntio::testing::relative_ms;
+class KeObjects : public VirtualTimeTest {};
+
+LARGE_INTEGER zero() {
+    LARGE_INTEGER z;
+    z.QuadPart = 0;
+    return z;
+}
+
+TEST_F(KeObjects, S_KE_4_NotificationEventSatisfiesEveryWaiterAndStays) {
+    KEVENT e;
+    KeInitializeEvent(&e, NotificationEvent, FALSE);
+    LARGE_INTEGER z = zero();
+    EXPECT_EQ(KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, &z), STATUS_TIMEOUT);
+    std::atomic<int> woken{0};
+    HANDLE t1 = ntio::testing::spawn([&] {
+        EXPECT_EQ(KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, nullptr), STATUS_SUCCESS);
+        ++woken;
+    });
+    HANDLE t2 = ntio::testing::spawn([&] {
+        EXPECT_EQ(KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, nullptr), STATUS_SUCCESS);
+        ++woken;
+    });
+    sys.run_until_idle();
+    EXPECT_EQ(woken, 0);
+    KeSetEvent(&e, IO_NO_INCREMENT, FALSE);
+    ntio::testing::join(t1);
+    ntio::testing::join(t2);
+    EXPECT_EQ(woken, 2);
+    EXPECT_EQ(KeReadStateEvent(&e), 1);
+    EXPECT_EQ(KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, &z), STATUS_SUCCESS);
+    EXPECT_EQ(KeReadStateEvent(&e), 1) << "waiting does not consume a notification event";
+}
+
+TEST_F(KeObjects, S_KE_4_SynchronizationEventSatisfiesOneWaitAndDoesNotCount) {
+    KEVENT e;
+    KeInitializeEvent(&e, SynchronizationEvent, FALSE);
+    KeSetEvent(&e, IO_NO_INCREMENT, FALSE);
+    KeSetEvent(&e, IO_NO_INCREMENT, FALSE);  // no counting
+    LARGE_INTEGER z = zero();
+    EXPECT_EQ(KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, &z), STATUS_SUCCESS);
+    EXPECT_EQ(KeReadStateEvent(&e), 0);
+    EXPECT_EQ(KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, &z), STATUS_TIMEOUT);
+
+    // Two waiters, one set: exactly one wakes.
+    std::atomic<int> woken{0};
+    HANDLE a = ntio::testing::spawn([&] {
+        LARGE_INTEGER t = relative_ms(1000);
+        if (KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, &t) == STATUS_SUCCESS) ++woken;
+    });
+    HANDLE b = ntio::testing::spawn([&] {
+        LARGE_INTEGER t = relative_ms(1000);
+        if (KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, &t) == STATUS_SUCCESS) ++woken;
+    });
+    sys.run_until_idle();
+    KeSetEvent(&e, IO_NO_INCREMENT, FALSE);
+    ntio::testing::join(a);
+    ntio::testing::join(b);
+    EXPECT_EQ(woken, 1);
+    EXPECT_EQ(KeReadStateEvent(&e), 0);
+}
+
+TEST_F(KeObjects, S_KE_5_SetResetReturnPreviousState) {
+    KEVENT e;
+    KeInitializeEvent(&e, NotificationEvent, FALSE);
+    EXPECT_EQ(KeReadStateEvent(&e), 0);
+    EXPECT_EQ(KeSetEvent(&e, IO_NO_INCREMENT, FALSE), 0);
+    EXPECT_EQ(KeReadStateEvent(&e), 1);
+    EXPECT_NE(KeSetEvent(&e, IO_NO_INCREMENT, FALSE), 0);
+    EXPECT_NE(KeResetEvent(&e), 0);
+    EXPECT_EQ(KeResetEvent(&e), 0);
+    KeSetEvent(&e, IO_NO_INCREMENT, FALSE);
+    KeClearEvent(&e);
+    EXPECT_EQ(KeReadStateEvent(&e), 0);
+}
+
+TEST_F(KeObjects, S_KE_6_SetEventWithWaitTrueHasTheSameEffect) {
+    KEVENT e;
+    KeInitializeEvent(&e, SynchronizationEvent, FALSE);
+    EXPECT_EQ(KeSetEvent(&e, IO_NO_INCREMENT, TRUE), 0);
+    EXPECT_EQ(KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, nullptr), STATUS_SUCCESS);
+    EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+}
+
+TEST_F(KeObjects, S_KE_16_SemaphoreReleaseReturnsPreviousCount) {
+    KSEMAPHORE s;
+    KeInitializeSemaphore(&s, 0, 5);
+    EXPECT_EQ(KeReadStateSemaphore(&s), 0);
+    EXPECT_EQ(KeReleaseSemaphore(&s, IO_NO_INCREMENT, 1, FALSE), 0);
+    EXPECT_EQ(KeReleaseSemaphore(&s, IO_NO_INCREMENT, 2, FALSE), 1);
+    EXPECT_EQ(KeReadStateSemaphore(&s), 3);
+    LARGE_INTEGER z = zero();
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(KeWaitForSingleObject(&s, Executive, KernelMode, FALSE, &z), STATUS_SUCCESS);
+    EXPECT_EQ(KeWaitForSingleObject(&s, Executive, KernelMode, FALSE, &z), STATUS_TIMEOUT);
+}
+
+TEST_F(KeObjects, S_KE_16_SemaphorePastItsLimitIsADriverBugAndChangesNothing) {
+    KSEMAPHORE s;
+    KeInitializeSemaphore(&s, 4, 5);
+    uint64_t before = ntio::driver_bug_count();
+    KeReleaseSemaphore(&s, IO_NO_INCREMENT, 2, FALSE);
+    EXPECT_EQ(ntio::driver_bug_count(), before + 1);
+    EXPECT_EQ(KeReadStateSemaphore(&s), 4);
+}
+
+TEST_F(KeObjects, S_KE_17_MutexRecursionAndReleaseValues) {
+    KMUTEX m;
+    KeInitializeMutex(&m, 0);
+    EXPECT_EQ(KeReadStateMutex(&m), 1);
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(KeWaitForMutexObject(&m, Executive, KernelMode, FALSE, nullptr), STATUS_SUCCESS);
+    // Another thread cannot take it.
+    HANDLE other = ntio::testing::spawn([&] {
+        LARGE_INTEGER z = zero();
+        EXPECT_EQ(KeWaitForSingleObject(&m, Executive, KernelMode, FALSE, &z), STATUS_TIMEOUT);
+    });
+    ntio::testing::join(other);
+    for (LONG expected = -9; expected <= 0; ++expected) EXPECT_EQ(KeReleaseMutex(&m, FALSE), expected);
+    EXPECT_EQ(KeReadStateMutex(&m), 1);
+}
+
+TEST_F(KeObjects, S_KE_17_ReleaseByNonOwnerIsADriverBug) {
+    KMUTEX m;
+    KeInitializeMutex(&m, 0);
+    KeWaitForSingleObject(&m, Executive, KernelMode, FALSE, nullptr);
+    uint64_t before = ntio::driver_bug_count();
+    HANDLE other = ntio::testing::spawn([&] { KeReleaseMutex(&m, FALSE); });
+    ntio::testing::join(other);
+    EXPECT_EQ(ntio::driver_bug_count(), before + 1);
+    EXPECT_EQ(KeReadStateMutex(&m), 0) << "still owned by this thread";
+    EXPECT_EQ(KeReleaseMutex(&m, FALSE), 0);
+}
+
+TEST_F(KeObjects, S_KE_17_MutexHandsOverToAWaiterOnRelease) {
+    KMUTEX m;
+    KeInitializeMutex(&m, 0);
+    KeWaitForSingleObject(&m, Executive, KernelMode, FALSE, nullptr);
+    std::atomic<bool> got{false};
+    HANDLE t = ntio::testing::spawn([&] {
+        EXPECT_EQ(KeWaitForSingleObject(&m, Executive, KernelMode, FALSE, nullptr), STATUS_SUCCESS);
+        got = true;
+        KeReleaseMutex(&m, FALSE);
+    });
+    sys.run_until_idle();
+    EXPECT_FALSE(got);
+    KeReleaseMutex(&m, FALSE);
+    ntio::testing::join(t);
+    EXPECT_TRUE(got);
+}
+
+TEST_F(KeObjects, S_KE_18_FastMutexRaisesToApcLevelAndRestores) {
+    FAST_MUTEX fm;
+    ExInitializeFastMutex(&fm);
+    ExAcquireFastMutex(&fm);
+    EXPECT_EQ(KeGetCurrentIrql(), APC_LEVEL);
+    HANDLE other = ntio::testing::spawn([&] { EXPECT_FALSE(ExTryToAcquireFastMutex(&fm)); });
+    ntio::testing::join(other);
+    ExReleaseFastMutex(&fm);
+    EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+    EXPECT_TRUE(ExTryToAcquireFastMutex(&fm));
+    ExReleaseFastMutex(&fm);
+}
+
+TEST_F(KeObjects, S_KE_18_FastMutexSerializesContendedThreads) {
+    FAST_MUTEX fm;
+    ExInitializeFastMutex(&fm);
+    int counter = 0;  // protected by fm; TSan checks the claim
+    HANDLE threads[4];
+    for (auto& h : threads)
+        h = ntio::testing::spawn([&] {
+            for (int i = 0; i < 1000; ++i) {
+                ExAcquireFastMutex(&fm);
+                ++counter;
+                if (i % 100 == 0) {
+                    LARGE_INTEGER t = relative_ms(1);
+                    KeDelayExecutionThread(KernelMode, FALSE, &t);  // hold it across a wait (allowed at APC_LEVEL)
+                }
+                ExReleaseFastMutex(&fm);
+            }
+        });
+    for (HANDLE h : threads) ntio::testing::join(h);
+    EXPECT_EQ(counter, 4000);
+}
+
+}  // namespace

@@ -1,0 +1,131 @@
+// System threads and object references: S-KE-7 (one event, two views),
+// S-KE-21..24.
+#include "test_support.hpp"
+
+namespace {
+
+using ntio::testing::relative_ms;
+using ntio::testing::VirtualTimeTest;
+class PsOb : public VirtualTimeTest {};
+
+struct ThreadArgs {
+    KEVENT stop;
+    LONG ticks = 0;
+};
+
+VOID Ticker(PVOID ctx) {
+    auto* a = static_cast<ThreadArgs*>(ctx);
+    LARGE_INTEGER second = relative_ms(1000);
+    while (KeWaitForSingleObject(&a->stop, Executive, KernelMode, FALSE, &second) == STATUS_TIMEOUT) ++a->ticks;
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+TEST_F(PsOb, S_KE_21_SystemThreadJoinedThroughItsObject) {
+    ThreadArgs args;
+    KeInitializeEvent(&args.stop, NotificationEvent, FALSE);
+    HANDLE h;
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, nullptr, OBJ_KERNEL_HANDLE, nullptr, nullptr);
+    ASSERT_EQ(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, &oa, nullptr, nullptr, Ticker, &args), STATUS_SUCCESS);
+    PVOID thread;
+    ASSERT_EQ(ObReferenceObjectByHandle(h, SYNCHRONIZE, *PsThreadType, KernelMode, &thread, nullptr), STATUS_SUCCESS);
+    EXPECT_EQ(ZwClose(h), STATUS_SUCCESS);  // the reference keeps the thread object alive
+    LARGE_INTEGER d = relative_ms(5500);
+    KeDelayExecutionThread(KernelMode, FALSE, &d);
+    KeSetEvent(&args.stop, IO_NO_INCREMENT, FALSE);
+    EXPECT_EQ(KeWaitForSingleObject(thread, Executive, KernelMode, FALSE, nullptr), STATUS_SUCCESS);
+    ObDereferenceObject(thread);
+    EXPECT_EQ(args.ticks, 5);
+    EXPECT_EQ(sys.open_handles(), 0u);
+}
+
+TEST_F(PsOb, S_KE_22_TerminateFromANonSystemThreadFails) {
+    EXPECT_EQ(PsTerminateSystemThread(STATUS_SUCCESS), STATUS_INVALID_PARAMETER);
+}
+
+TEST_F(PsOb, S_KE_22_ReturningFromTheStartRoutineEndsTheThread) {
+    HANDLE h;
+    ASSERT_EQ(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr, [](PVOID) {}, nullptr),
+              STATUS_SUCCESS);
+    EXPECT_EQ(ZwWaitForSingleObject(h, FALSE, nullptr), STATUS_SUCCESS);
+    EXPECT_EQ(ZwClose(h), STATUS_SUCCESS);
+}
+
+TEST_F(PsOb, S_KE_23_ReferenceByHandleChecksTypeAccessAndMode) {
+    HANDLE ev = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+    PVOID obj = nullptr;
+    // Wrong type.
+    EXPECT_EQ(ObReferenceObjectByHandle(ev, SYNCHRONIZE, *PsThreadType, KernelMode, &obj, nullptr),
+              STATUS_OBJECT_TYPE_MISMATCH);
+    // NULL type accepts any object.
+    ASSERT_EQ(ObReferenceObjectByHandle(ev, SYNCHRONIZE, nullptr, KernelMode, &obj, nullptr), STATUS_SUCCESS);
+    ObDereferenceObject(obj);
+    // Invalid and closed handles.
+    EXPECT_EQ(ObReferenceObjectByHandle(reinterpret_cast<HANDLE>(0x7770), 0, nullptr, KernelMode, &obj, nullptr),
+              STATUS_INVALID_HANDLE);
+    HANDLE dup;
+    ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(), ev, GetCurrentProcess(), &dup, SYNCHRONIZE, FALSE, 0));
+    // UserMode checks the handle's granted access; KernelMode does not.
+    EXPECT_EQ(ObReferenceObjectByHandle(dup, EVENT_MODIFY_STATE, *ExEventObjectType, UserMode, &obj, nullptr),
+              STATUS_ACCESS_DENIED);
+    ASSERT_EQ(ObReferenceObjectByHandle(dup, EVENT_MODIFY_STATE, *ExEventObjectType, KernelMode, &obj, nullptr),
+              STATUS_SUCCESS);
+    ObDereferenceObject(obj);
+    CloseHandle(dup);
+    EXPECT_EQ(ObReferenceObjectByHandle(dup, 0, nullptr, KernelMode, &obj, nullptr), STATUS_INVALID_HANDLE);
+    CloseHandle(ev);
+}
+
+TEST_F(PsOb, S_KE_23_UserModeRejectsKernelHandles) {
+    HANDLE h;
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, nullptr, OBJ_KERNEL_HANDLE, nullptr, nullptr);
+    ASSERT_EQ(ZwCreateEvent(&h, EVENT_ALL_ACCESS, &oa, NotificationEvent, FALSE), STATUS_SUCCESS);
+    PVOID obj;
+    EXPECT_EQ(ObReferenceObjectByHandle(h, SYNCHRONIZE, nullptr, UserMode, &obj, nullptr), STATUS_INVALID_HANDLE);
+    EXPECT_FALSE(CloseHandle(h)) << "an application cannot close a kernel handle";
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    EXPECT_EQ(ZwClose(h), STATUS_SUCCESS);
+}
+
+TEST_F(PsOb, S_KE_7_KernelEventAndItsHandleAreOneObject) {
+    HANDLE h;
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, nullptr, OBJ_KERNEL_HANDLE, nullptr, nullptr);
+    ASSERT_EQ(ZwCreateEvent(&h, EVENT_ALL_ACCESS, &oa, SynchronizationEvent, FALSE), STATUS_SUCCESS);
+    PVOID obj;
+    ASSERT_EQ(ObReferenceObjectByHandle(h, SYNCHRONIZE, *ExEventObjectType, KernelMode, &obj, nullptr),
+              STATUS_SUCCESS);
+    LONG previous = -1;
+    EXPECT_EQ(ZwSetEvent(h, &previous), STATUS_SUCCESS);
+    EXPECT_EQ(previous, 0);
+    EXPECT_EQ(KeReadStateEvent(static_cast<PKEVENT>(obj)), 1);
+    LARGE_INTEGER z;
+    z.QuadPart = 0;
+    EXPECT_EQ(KeWaitForSingleObject(obj, Executive, KernelMode, FALSE, &z), STATUS_SUCCESS);
+    EXPECT_EQ(ZwWaitForSingleObject(h, FALSE, &z), STATUS_TIMEOUT) << "the auto-reset is consumed once";
+    ObDereferenceObject(obj);
+    ZwClose(h);
+}
+
+TEST_F(PsOb, S_KE_24_ObjectLivesWhileReferencedAfterZwClose) {
+    HANDLE h;
+    ASSERT_EQ(ZwCreateEvent(&h, EVENT_ALL_ACCESS, nullptr, NotificationEvent, FALSE), STATUS_SUCCESS);
+    PVOID obj;
+    ASSERT_EQ(ObReferenceObjectByHandle(h, 0, nullptr, KernelMode, &obj, nullptr), STATUS_SUCCESS);
+    EXPECT_EQ(ZwClose(h), STATUS_SUCCESS);
+    EXPECT_EQ(ZwClose(h), STATUS_INVALID_HANDLE);
+    KeSetEvent(static_cast<PKEVENT>(obj), IO_NO_INCREMENT, FALSE);  // still a valid object
+    EXPECT_EQ(KeReadStateEvent(static_cast<PKEVENT>(obj)), 1);
+    ObDereferenceObject(obj);
+}
+
+TEST_F(PsOb, CurrentThreadAndProcessIdentity) {
+    EXPECT_EQ(HandleToULong(PsGetCurrentThreadId()), GetCurrentThreadId());
+    EXPECT_EQ(PsGetThreadId(PsGetCurrentThread()), PsGetCurrentThreadId());
+    EXPECT_FALSE(PsIsSystemThread(PsGetCurrentThread()));
+    EXPECT_EQ(KeGetCurrentThread(), reinterpret_cast<PKTHREAD>(PsGetCurrentThread()));
+    EXPECT_EQ(HandleToULong(PsGetCurrentProcessId()), GetCurrentProcessId());
+}
+
+}  // namespace

@@ -1,0 +1,352 @@
+// Win32 synchronization: S-W32-1 (events and names), S-W32-2 (wait results),
+// S-W32-3 (multiple objects), threads, handles, and every bad input of issue 2.
+#include <process.h>
+#include <winternl.h>
+
+#include "test_support.hpp"
+
+namespace {
+
+using ntio::testing::VirtualTimeTest;
+class Win32Sync : public VirtualTimeTest {};
+
+TEST_F(Win32Sync, S_W32_1_ManualAndAutoResetEvents) {
+    HANDLE manual = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    HANDLE autoreset = CreateEventA(nullptr, FALSE, TRUE, nullptr);
+    ASSERT_NE(manual, nullptr);
+    ASSERT_NE(autoreset, nullptr);
+    EXPECT_EQ(WaitForSingleObject(manual, 0), WAIT_TIMEOUT);
+    EXPECT_TRUE(SetEvent(manual));
+    EXPECT_EQ(WaitForSingleObject(manual, 0), WAIT_OBJECT_0);
+    EXPECT_EQ(WaitForSingleObject(manual, 0), WAIT_OBJECT_0);
+    EXPECT_TRUE(ResetEvent(manual));
+    EXPECT_EQ(WaitForSingleObject(manual, 0), WAIT_TIMEOUT);
+    EXPECT_EQ(WaitForSingleObject(autoreset, 0), WAIT_OBJECT_0) << "initially signaled";
+    EXPECT_EQ(WaitForSingleObject(autoreset, 0), WAIT_TIMEOUT) << "auto-reset";
+    SetEvent(autoreset);
+    SetEvent(autoreset);  // no cumulative effect
+    EXPECT_EQ(WaitForSingleObject(autoreset, 0), WAIT_OBJECT_0);
+    EXPECT_EQ(WaitForSingleObject(autoreset, 0), WAIT_TIMEOUT);
+    CloseHandle(manual);
+    CloseHandle(autoreset);
+}
+
+TEST_F(Win32Sync, S_W32_1_NamedEventsShareOneObject) {
+    HANDLE a = CreateEventW(nullptr, TRUE, FALSE, L"ntio-test-event");
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_SUCCESS));
+    HANDLE b = CreateEventA(nullptr, FALSE, TRUE, "Global\\ntio-test-event");  // flags ignored for an existing event
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ALREADY_EXISTS));
+    EXPECT_EQ(WaitForSingleObject(b, 0), WAIT_TIMEOUT) << "still the manual-reset, non-signaled event";
+    SetEvent(a);
+    EXPECT_EQ(WaitForSingleObject(b, 0), WAIT_OBJECT_0);
+    EXPECT_EQ(WaitForSingleObject(b, 0), WAIT_OBJECT_0) << "manual reset";
+    HANDLE c = OpenEventA(EVENT_ALL_ACCESS, FALSE, "ntio-test-event");
+    ASSERT_NE(c, nullptr);
+    ResetEvent(c);
+    EXPECT_EQ(WaitForSingleObject(a, 0), WAIT_TIMEOUT);
+    // The name belongs to an event: a semaphore of that name fails with ERROR_INVALID_HANDLE.
+    EXPECT_EQ(CreateSemaphoreA(nullptr, 0, 1, "ntio-test-event"), nullptr);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    CloseHandle(a);
+    CloseHandle(b);
+    CloseHandle(c);
+    // Once every handle is closed the name is gone.
+    EXPECT_EQ(OpenEventA(EVENT_ALL_ACCESS, FALSE, "ntio-test-event"), nullptr);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_FILE_NOT_FOUND));
+}
+
+TEST_F(Win32Sync, S_W32_2_TimeoutAndObjectResults) {
+    HANDLE e = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    int64_t t0 = now_ms();
+    EXPECT_EQ(WaitForSingleObject(e, 6000), WAIT_TIMEOUT);
+    EXPECT_EQ(now_ms() - t0, 6000);
+    HANDLE setter = ntio::testing::spawn([&] {
+        Sleep(5000);
+        SetEvent(e);
+    });
+    t0 = now_ms();
+    EXPECT_EQ(WaitForSingleObject(e, 6000), WAIT_OBJECT_0);
+    EXPECT_EQ(now_ms() - t0, 5000);
+    ntio::testing::join(setter);
+    CloseHandle(e);
+}
+
+TEST_F(Win32Sync, S_W32_2_AbandonedMutexGivesWaitAbandonedOnce) {
+    HANDLE m = CreateMutexA(nullptr, FALSE, nullptr);
+    HANDLE owner = ntio::testing::spawn([&] { EXPECT_EQ(WaitForSingleObject(m, INFINITE), WAIT_OBJECT_0); });
+    ntio::testing::join(owner);  // the owner ended without ReleaseMutex
+    EXPECT_EQ(WaitForSingleObject(m, INFINITE), WAIT_ABANDONED);
+    EXPECT_TRUE(ReleaseMutex(m));
+    EXPECT_EQ(WaitForSingleObject(m, INFINITE), WAIT_OBJECT_0);
+    EXPECT_TRUE(ReleaseMutex(m));
+    CloseHandle(m);
+}
+
+TEST_F(Win32Sync, S_W32_2_InitialOwnerAndRecursion) {
+    HANDLE m = CreateMutexA(nullptr, TRUE, nullptr);
+    EXPECT_EQ(WaitForSingleObject(m, 0), WAIT_OBJECT_0);  // recursive
+    HANDLE other = ntio::testing::spawn([&] { EXPECT_EQ(WaitForSingleObject(m, 0), WAIT_TIMEOUT); });
+    ntio::testing::join(other);
+    EXPECT_TRUE(ReleaseMutex(m));
+    EXPECT_TRUE(ReleaseMutex(m));
+    EXPECT_FALSE(ReleaseMutex(m));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_NOT_OWNER));
+    CloseHandle(m);
+}
+
+TEST_F(Win32Sync, S_W32_3_WaitAnyLowestIndexAndWaitAll) {
+    HANDLE h[3];
+    for (auto& x : h) x = CreateEventA(nullptr, FALSE, FALSE, nullptr);
+    SetEvent(h[2]);
+    SetEvent(h[1]);
+    EXPECT_EQ(WaitForMultipleObjects(3, h, FALSE, 0), WAIT_OBJECT_0 + 1);
+    EXPECT_EQ(WaitForMultipleObjects(3, h, FALSE, 0), WAIT_OBJECT_0 + 2);
+    EXPECT_EQ(WaitForMultipleObjects(3, h, FALSE, 0), WAIT_TIMEOUT);
+    SetEvent(h[0]);
+    SetEvent(h[1]);
+    EXPECT_EQ(WaitForMultipleObjects(3, h, TRUE, 100), WAIT_TIMEOUT);
+    EXPECT_EQ(WaitForSingleObject(h[0], 0), WAIT_OBJECT_0) << "a failed wait-all consumed nothing";
+    SetEvent(h[0]);
+    HANDLE setter = ntio::testing::spawn([&] {
+        Sleep(250);
+        SetEvent(h[2]);
+    });
+    int64_t t0 = now_ms();
+    EXPECT_EQ(WaitForMultipleObjects(3, h, TRUE, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(now_ms() - t0, 250);
+    for (auto& x : h) EXPECT_EQ(WaitForSingleObject(x, 0), WAIT_TIMEOUT);
+    ntio::testing::join(setter);
+    for (auto& x : h) CloseHandle(x);
+}
+
+TEST_F(Win32Sync, S_W32_3_SixtyFourObjectsWork) {
+    HANDLE h[MAXIMUM_WAIT_OBJECTS];
+    for (auto& x : h) x = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    SetEvent(h[63]);
+    EXPECT_EQ(WaitForMultipleObjects(64, h, FALSE, INFINITE), WAIT_OBJECT_0 + 63);
+    for (auto& x : h) CloseHandle(x);
+}
+
+// ---- bad input -----------------------------------------------------------------------
+
+TEST_F(Win32Sync, BadHandlesGiveErrorInvalidHandle) {
+    HANDLE good = CreateEventA(nullptr, TRUE, TRUE, nullptr);
+    HANDLE e = CreateEventA(nullptr, TRUE, TRUE, nullptr);
+    CloseHandle(e);
+    for (HANDLE bad : {static_cast<HANDLE>(nullptr), e, reinterpret_cast<HANDLE>(0x123456), reinterpret_cast<HANDLE>(3)}) {
+        SetLastError(0);
+        EXPECT_EQ(WaitForSingleObject(bad, 0), WAIT_FAILED);
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+        EXPECT_FALSE(SetEvent(bad));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+        EXPECT_FALSE(CloseHandle(bad));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+        EXPECT_FALSE(ReleaseSemaphore(bad, 1, nullptr));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+        DWORD code;
+        EXPECT_FALSE(GetExitCodeThread(bad, &code));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    }
+    HANDLE pair[2] = {good, e};
+    EXPECT_EQ(WaitForMultipleObjects(2, pair, FALSE, 0), WAIT_FAILED) << "one closed handle fails the whole wait";
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    CloseHandle(good);
+}
+
+TEST_F(Win32Sync, WrongObjectTypeGivesErrorInvalidHandle) {
+    HANDLE sem = CreateSemaphoreA(nullptr, 0, 1, nullptr);
+    EXPECT_FALSE(SetEvent(sem));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    EXPECT_FALSE(ReleaseMutex(sem));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    CloseHandle(sem);
+}
+
+TEST_F(Win32Sync, WaitingOnANonWaitableHandleFails) {
+    HANDLE dir;
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, nullptr, OBJ_KERNEL_HANDLE, nullptr, nullptr);
+    ASSERT_EQ(ZwCreateDirectoryObject(&dir, DIRECTORY_ALL_ACCESS, &oa), STATUS_SUCCESS);
+    PVOID obj;
+    ASSERT_EQ(ObReferenceObjectByHandle(dir, 0, nullptr, KernelMode, &obj, nullptr), STATUS_SUCCESS);
+    ObDereferenceObject(obj);
+    // A kernel handle is invalid for the application.
+    EXPECT_EQ(WaitForSingleObject(dir, 0), WAIT_FAILED);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    // A user handle with SYNCHRONIZE access to a directory: not a waitable object.
+    HANDLE user;
+    ASSERT_EQ(NtDuplicateObject(NtCurrentProcess(), dir, NtCurrentProcess(), &user, SYNCHRONIZE | DIRECTORY_QUERY, 0, 0),
+              STATUS_SUCCESS);
+    EXPECT_EQ(WaitForSingleObject(user, 0), WAIT_FAILED);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    CloseHandle(user);
+    // Without SYNCHRONIZE access the wait is refused before the type is looked at.
+    ASSERT_EQ(NtDuplicateObject(NtCurrentProcess(), dir, NtCurrentProcess(), &user, DIRECTORY_QUERY, 0, 0),
+              STATUS_SUCCESS);
+    EXPECT_EQ(WaitForSingleObject(user, 0), WAIT_FAILED);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ACCESS_DENIED));
+    CloseHandle(user);
+    ZwClose(dir);
+}
+
+TEST_F(Win32Sync, WaitForMultipleObjectsCountLimits) {
+    HANDLE h[65];
+    for (auto& x : h) x = CreateEventA(nullptr, TRUE, TRUE, nullptr);
+    EXPECT_EQ(WaitForMultipleObjects(0, h, FALSE, 0), WAIT_FAILED);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    EXPECT_EQ(WaitForMultipleObjects(65, h, FALSE, 0), WAIT_FAILED);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    HANDLE same[2] = {h[0], h[0]};
+    EXPECT_EQ(WaitForMultipleObjects(2, same, TRUE, 0), WAIT_FAILED) << "the same object twice in a wait-all";
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    for (auto& x : h) CloseHandle(x);
+}
+
+TEST_F(Win32Sync, SemaphorePastItsMaximum) {
+    EXPECT_EQ(CreateSemaphoreA(nullptr, 2, 1, nullptr), nullptr);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    HANDLE s = CreateSemaphoreA(nullptr, 1, 2, nullptr);
+    LONG previous = -1;
+    EXPECT_TRUE(ReleaseSemaphore(s, 1, &previous));
+    EXPECT_EQ(previous, 1);
+    EXPECT_FALSE(ReleaseSemaphore(s, 1, &previous));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_TOO_MANY_POSTS));
+    EXPECT_FALSE(ReleaseSemaphore(s, 0, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    EXPECT_EQ(WaitForSingleObject(s, 0), WAIT_OBJECT_0);
+    EXPECT_EQ(WaitForSingleObject(s, 0), WAIT_OBJECT_0);
+    EXPECT_EQ(WaitForSingleObject(s, 0), WAIT_TIMEOUT) << "the failed release changed nothing";
+    CloseHandle(s);
+}
+
+TEST_F(Win32Sync, MutexReleasedByANonOwner) {
+    HANDLE m = CreateMutexA(nullptr, TRUE, nullptr);
+    HANDLE other = ntio::testing::spawn([&] {
+        EXPECT_FALSE(ReleaseMutex(m));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_NOT_OWNER));
+    });
+    ntio::testing::join(other);
+    EXPECT_TRUE(ReleaseMutex(m));
+    CloseHandle(m);
+}
+
+// ---- threads and handles -------------------------------------------------------------------
+
+TEST_F(Win32Sync, ThreadExitCodesAndStillActive) {
+    HANDLE gate = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    DWORD tid = 0;
+    HANDLE t = CreateThread(
+        nullptr, 0,
+        [](LPVOID g) -> DWORD {
+            WaitForSingleObject(g, INFINITE);
+            ExitThread(42);
+        },
+        gate, 0, &tid);
+    ASSERT_NE(t, nullptr);
+    EXPECT_NE(tid, 0u);
+    EXPECT_EQ(GetThreadId(t), tid);
+    DWORD code = 0;
+    EXPECT_TRUE(GetExitCodeThread(t, &code));
+    EXPECT_EQ(code, STILL_ACTIVE);
+    SetEvent(gate);
+    EXPECT_EQ(WaitForSingleObject(t, INFINITE), WAIT_OBJECT_0);
+    EXPECT_TRUE(GetExitCodeThread(t, &code));
+    EXPECT_EQ(code, 42u);
+    CloseHandle(t);
+    CloseHandle(gate);
+}
+
+TEST_F(Win32Sync, SuspendedThreadRunsAfterResume) {
+    static std::atomic<int> ran;
+    ran = 0;
+    HANDLE t = CreateThread(
+        nullptr, 0,
+        [](LPVOID) -> DWORD {
+            ++ran;
+            return 7;
+        },
+        nullptr, CREATE_SUSPENDED, nullptr);
+    Sleep(1000);
+    EXPECT_EQ(ran, 0);
+    EXPECT_EQ(ResumeThread(t), 1u);
+    EXPECT_EQ(WaitForSingleObject(t, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(ran, 1);
+    EXPECT_EQ(ResumeThread(t), 0u);
+    CloseHandle(t);
+}
+
+TEST_F(Win32Sync, CrtThreads) {
+    static std::atomic<int> ran;
+    ran = 0;
+    unsigned tid = 0;
+    auto h = reinterpret_cast<HANDLE>(_beginthreadex(
+        nullptr, 0,
+        [](void*) -> unsigned {
+            ++ran;
+            return 9;
+        },
+        nullptr, 0, &tid));
+    ASSERT_NE(h, nullptr);
+    EXPECT_EQ(WaitForSingleObject(h, INFINITE), WAIT_OBJECT_0);
+    DWORD code;
+    GetExitCodeThread(h, &code);
+    EXPECT_EQ(code, 9u);
+    CloseHandle(h);
+    // _beginthread: the runtime closes the handle when the thread ends.
+    size_t before = sys.open_handles();
+    HANDLE done = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    uintptr_t r = _beginthread([](void* e) { SetEvent(e); }, 0, done);
+    ASSERT_NE(r, static_cast<uintptr_t>(-1));
+    WaitForSingleObject(done, INFINITE);
+    CloseHandle(done);
+    for (int i = 0; i < 1000 && sys.open_handles() != before; ++i) Sleep(1);
+    EXPECT_EQ(sys.open_handles(), before);
+}
+
+TEST_F(Win32Sync, DuplicateHandleSharesTheObject) {
+    HANDLE e = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    HANDLE d = nullptr;
+    ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(), e, GetCurrentProcess(), &d, 0, FALSE, DUPLICATE_SAME_ACCESS));
+    EXPECT_NE(d, e);
+    SetEvent(d);
+    EXPECT_EQ(WaitForSingleObject(e, 0), WAIT_OBJECT_0);
+    HANDLE moved = nullptr;
+    ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(), d, GetCurrentProcess(), &moved, 0, FALSE,
+                                DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE));
+    EXPECT_FALSE(CloseHandle(d)) << "closed by DUPLICATE_CLOSE_SOURCE";
+    CloseHandle(moved);
+    CloseHandle(e);
+    // The current-thread pseudo handle duplicates into a real, waitable handle.
+    HANDLE self = nullptr;
+    ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(), &self, 0, FALSE,
+                                DUPLICATE_SAME_ACCESS));
+    EXPECT_EQ(GetThreadId(self), GetCurrentThreadId());
+    EXPECT_EQ(WaitForSingleObject(self, 0), WAIT_TIMEOUT) << "a running thread is not signaled";
+    CloseHandle(self);
+    EXPECT_FALSE(DuplicateHandle(reinterpret_cast<HANDLE>(0x44), e, GetCurrentProcess(), &d, 0, FALSE, 0));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    EXPECT_EQ(sys.open_handles(), 0u);
+}
+
+TEST_F(Win32Sync, TickCountAndPerformanceCounterFollowTheClock) {
+    DWORD t0 = GetTickCount();
+    ULONGLONG t64 = GetTickCount64();
+    LARGE_INTEGER q0, q1, f;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&q0);
+    Sleep(1234);
+    QueryPerformanceCounter(&q1);
+    EXPECT_EQ(GetTickCount() - t0, 1234u);
+    EXPECT_EQ(GetTickCount64() - t64, 1234u);
+    EXPECT_EQ((q1.QuadPart - q0.QuadPart) * 1000 / f.QuadPart, 1234);
+    LARGE_INTEGER ticks0, ticks1;
+    KeQueryTickCount(&ticks0);
+    Sleep(1000);
+    KeQueryTickCount(&ticks1);
+    // One tick is 15.625 ms, so a 1000 ms sleep spans 64 ticks give or take one.
+    EXPECT_NEAR(static_cast<double>(ticks1.QuadPart - ticks0.QuadPart), 64.0, 1.0);
+}
+
+}  // namespace
