@@ -96,7 +96,7 @@ std::vector<_KTHREAD*> live_created_threads(System::Impl& s) {
     std::lock_guard g(s.threads_lock);
     for (LIST_ENTRY* e = s.threads.Flink; e != &s.threads; e = e->Flink) {
         auto* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
-        if (!t->adopted && !__atomic_load_n(&t->terminated, __ATOMIC_ACQUIRE)) out.push_back(t);
+        if (!t->adopted && !t->terminated.load(std::memory_order_acquire)) out.push_back(t);
     }
     return out;
 }

@@ -1,6 +1,5 @@
 #include "ps/thread.hpp"
 
-#include <cxxabi.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -72,7 +71,7 @@ struct ThreadSlot {
     ~ThreadSlot() {
         // A foreign thread the runtime adopted ends with its OS thread.
         System::Impl* s = sys_if_exists();
-        if (thread && thread->adopted && s && s->generation == generation) {
+        if (thread && s && s->generation == generation && thread->adopted) {
             if (thread->exit_code.load() == STILL_ACTIVE) thread->exit_code.store(0);
             mark_terminated(thread);
             dereference(thread);
@@ -136,7 +135,7 @@ void* trampoline(void* arg) {
     }
     try {
         run_entry(t);
-    } catch (abi::__forced_unwind&) {  // ExitThread / PsTerminateSystemThread
+    } catch (...) {  // abi::__forced_unwind from ExitThread / PsTerminateSystemThread; must be rethrown
         finish(t);
         throw;
     }

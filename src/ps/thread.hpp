@@ -23,7 +23,7 @@ struct _KTHREAD {
     bool system_thread = false;  // PsCreateSystemThread
     bool adopted = false;        // not created by ntio; ends when its OS thread exits
     bool counted = false;        // counted in the clock's running total (guarded by the dispatcher lock)
-    bool terminated = false;
+    std::atomic<bool> terminated{false};
     bool auto_close_handle = false;  // _beginthread
     HANDLE self_handle = nullptr;    // _beginthread's handle, closed at exit
 

@@ -1,7 +1,7 @@
-/* App half of the foundation acceptance program, written against <windows.h>.
+/* Clock demo, application half, written against <windows.h>.
  * Run it under `ntio run --virtual-time`:
  *   - five threads sleep 3 s each in turn, chained by events: exactly 15000 ms;
- *   - a system thread (compat_driver.c) ticking every second: 5 ticks in 5.5 s;
+ *   - a system thread (ticker.c) ticking every second: 5 ticks in 5.5 s;
  *   - all of it in well under a second of wall time. */
 #include <windows.h>
 #include <process.h>

@@ -1,4 +1,4 @@
-/* Driver-style half of the foundation acceptance program: kernel code written
+/* Clock demo, kernel half: kernel code written
  * against <wdm.h> only. A system thread ticks on a 1-second KeWaitForSingleObject
  * timeout until its stop event is set; the caller joins it through the thread
  * object (ObReferenceObjectByHandle + KeWaitForSingleObject), as drivers do. */

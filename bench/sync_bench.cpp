@@ -1,0 +1,153 @@
+// Issue 2 performance: Win32 waits against their Linux floors, measured in the
+// same run.
+//   * cross-thread SetEvent -> WaitForSingleObject wake latency vs a raw futex
+//     ping-pong (target <= 1.2x);
+//   * an uncontended wait on a signaled event vs an uncontended std::mutex
+//     lock/unlock (target <= 2x).
+// bench/report.py turns the JSON output into those ratios.
+#include <benchmark/benchmark.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "ntio/ntio.hpp"
+#include "wdm.h"
+#include "windows.h"
+
+namespace {
+
+// ---- floors -----------------------------------------------------------------------
+
+void futex_wait(std::atomic<uint32_t>* w, uint32_t v) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(w), FUTEX_WAIT_PRIVATE, v, nullptr, nullptr, 0);
+}
+void futex_wake(std::atomic<uint32_t>* w) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(w), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+// Two threads hand a token back and forth through two futex words: one round trip
+// is two wake-ups, like the event ping-pong below.
+void BM_Floor_FutexPingPong(benchmark::State& state) {
+    std::atomic<uint32_t> ping{0}, pong{0};
+    std::atomic<bool> stop{false};
+    std::thread peer([&] {
+        for (;;) {
+            while (ping.load(std::memory_order_acquire) == 0) futex_wait(&ping, 0);
+            ping.store(0, std::memory_order_relaxed);
+            if (stop.load()) return;
+            pong.store(1, std::memory_order_release);
+            futex_wake(&pong);
+        }
+    });
+    for (auto _ : state) {
+        ping.store(1, std::memory_order_release);
+        futex_wake(&ping);
+        while (pong.load(std::memory_order_acquire) == 0) futex_wait(&pong, 0);
+        pong.store(0, std::memory_order_relaxed);
+    }
+    stop = true;
+    ping.store(1);
+    futex_wake(&ping);
+    peer.join();
+}
+BENCHMARK(BM_Floor_FutexPingPong)->UseRealTime();
+
+void BM_Floor_StdMutexUncontended(benchmark::State& state) {
+    std::mutex m;
+    for (auto _ : state) {
+        m.lock();
+        m.unlock();
+    }
+}
+BENCHMARK(BM_Floor_StdMutexUncontended);
+
+// ---- ntio -------------------------------------------------------------------------------
+
+struct PingPong {
+    HANDLE ping, pong;
+    std::atomic<bool> stop{false};
+};
+
+void BM_Ntio_EventPingPong(benchmark::State& state) {
+    ntio::System sys;
+    PingPong pp;
+    pp.ping = CreateEventA(nullptr, FALSE, FALSE, nullptr);
+    pp.pong = CreateEventA(nullptr, FALSE, FALSE, nullptr);
+    HANDLE peer = CreateThread(
+        nullptr, 0,
+        [](LPVOID p) -> DWORD {
+            auto* pp = static_cast<PingPong*>(p);
+            for (;;) {
+                WaitForSingleObject(pp->ping, INFINITE);
+                if (pp->stop.load()) return 0;
+                SetEvent(pp->pong);
+            }
+        },
+        &pp, 0, nullptr);
+    for (auto _ : state) {
+        SetEvent(pp.ping);
+        WaitForSingleObject(pp.pong, INFINITE);
+    }
+    pp.stop = true;
+    SetEvent(pp.ping);
+    WaitForSingleObject(peer, INFINITE);
+    CloseHandle(peer);
+    CloseHandle(pp.ping);
+    CloseHandle(pp.pong);
+}
+BENCHMARK(BM_Ntio_EventPingPong)->UseRealTime();
+
+void BM_Ntio_KeEventPingPong(benchmark::State& state) {
+    ntio::System sys;
+    struct KPingPong {
+        KEVENT ping, pong;
+        std::atomic<bool> stop{false};
+    } pp;
+    KeInitializeEvent(&pp.ping, SynchronizationEvent, FALSE);
+    KeInitializeEvent(&pp.pong, SynchronizationEvent, FALSE);
+    HANDLE peer;
+    PsCreateSystemThread(
+        &peer, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr,
+        [](PVOID p) {
+            auto* pp = static_cast<KPingPong*>(p);
+            for (;;) {
+                KeWaitForSingleObject(&pp->ping, Executive, KernelMode, FALSE, nullptr);
+                if (pp->stop.load()) return;
+                KeSetEvent(&pp->pong, IO_NO_INCREMENT, FALSE);
+            }
+        },
+        &pp);
+    for (auto _ : state) {
+        KeSetEvent(&pp.ping, IO_NO_INCREMENT, FALSE);
+        KeWaitForSingleObject(&pp.pong, Executive, KernelMode, FALSE, nullptr);
+    }
+    pp.stop = true;
+    KeSetEvent(&pp.ping, IO_NO_INCREMENT, FALSE);
+    ZwWaitForSingleObject(peer, FALSE, nullptr);
+    ZwClose(peer);
+}
+BENCHMARK(BM_Ntio_KeEventPingPong)->UseRealTime();
+
+void BM_Ntio_WaitSignaledEvent(benchmark::State& state) {
+    ntio::System sys;
+    HANDLE e = CreateEventA(nullptr, TRUE, TRUE, nullptr);
+    for (auto _ : state) benchmark::DoNotOptimize(WaitForSingleObject(e, INFINITE));
+    CloseHandle(e);
+}
+BENCHMARK(BM_Ntio_WaitSignaledEvent);
+
+void BM_Ntio_KeWaitSignaledEvent(benchmark::State& state) {
+    ntio::System sys;
+    KEVENT e;
+    KeInitializeEvent(&e, NotificationEvent, TRUE);
+    for (auto _ : state) benchmark::DoNotOptimize(KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, nullptr));
+}
+BENCHMARK(BM_Ntio_KeWaitSignaledEvent);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds and runs an outside program against an installed ntio (contract.md):
+# pkg-config for an app and a driver module, then find_package(ntio) with CMake.
+set -euo pipefail
+prefix=$1
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/$(gcc -print-multiarch 2>/dev/null)/pkgconfig:${PKG_CONFIG_PATH:-}"
+cc -Wall -Wextra -Werror "$here/app.c" "$here/driver.c" $(pkg-config --cflags --libs ntio) -o "$work/app"
+cc -Wall -Wextra -Werror -shared -fPIC "$here/driver.c" $(pkg-config --cflags --libs ntio) -o "$work/driver.so"
+out=$("$prefix/bin/ntio" run --virtual-time -- "$work/app")
+echo "$out"
+grep -q "wait: 258 after 3000 ms; driver side: 4" <<<"$out"
+cmake -S "$here" -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" > /dev/null
+cmake --build "$work/cmake" > /dev/null
+NTIO_CLOCK=virtual "$work/cmake/consumer_cmake" | grep -q "driver side: 4"
+test -f "$work/cmake/consumer_driver.so"
+echo "consumer: pkg-config and CMake builds against $prefix work"
+rm -rf "$work"
