@@ -29,8 +29,8 @@ def main():
                           f"--benchmark_repetitions={reps}", "--benchmark_report_aggregates_only=true"],
                          check=True, capture_output=True, text=True).stdout
     data = json.loads(out)
-    median = {b["run_name"]: b["real_time"] for b in data["benchmarks"] if b.get("aggregate_name") == "median"}
-    unit = {b["run_name"]: b["time_unit"] for b in data["benchmarks"]}
+    median = {b["run_name"].split("/")[0]: b["real_time"] for b in data["benchmarks"] if b.get("aggregate_name") == "median"}
+    unit = {b["run_name"].split("/")[0]: b["time_unit"] for b in data["benchmarks"]}
     ok = True
     print(f"{'measure':<80} {'ntio':>10} {'floor':>10} {'ratio':>6} {'target':>7}")
     for ours, floor, target, what in PAIRS:

@@ -46,7 +46,7 @@ _EPROCESS* process_object() {
     static _EPROCESS* process = [] {
         auto* p = ob::create<_EPROCESS>(ob::g_process_type);
         p->Header.Type = ke::kProcess;
-        p->Header.SignalState = 0;
+        ntio::ke::set_signal_state(&p->Header, 0);
         InitializeListHead(&p->Header.WaitListHead);
         return p;
     }();
@@ -144,7 +144,7 @@ bool shutdown(System::Impl& s) {
         {
             ke::Dispatcher::Guard g(s.dispatcher);
             t->terminated = true;
-            t->Header.SignalState = 1;
+            ntio::ke::set_signal_state(&t->Header, 1);
             s.dispatcher.wait_test_locked(&t->Header);
         }
         ps::dereference(t);  // the OS thread's reference

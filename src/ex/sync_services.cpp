@@ -175,7 +175,23 @@ NTSTATUS NtWaitForMultipleObjects(ULONG Count, const HANDLE* Handles, WAIT_TYPE 
 }
 
 NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout) {
-    return NtWaitForMultipleObjects(1, &Handle, WaitAny, Alertable, Timeout);
+    if (Handle == NtCurrentProcess() || Handle == NtCurrentThread())
+        return NtWaitForMultipleObjects(1, &Handle, WaitAny, Alertable, Timeout);
+    // Hot path: look at the object through a pinned handle entry and satisfy the wait
+    // without touching its reference count when it is already signaled.
+    ntio::System::Impl& s = sys();
+    ob::HandleTable::Pin pin;
+    NTSTATUS status = s.handles.pin(Handle, previous_mode(), SYNCHRONIZE, &pin);
+    if (!NT_SUCCESS(status)) return status;
+    if (!pin.type()->waitable) return STATUS_OBJECT_TYPE_MISMATCH;
+    auto* header = static_cast<DISPATCHER_HEADER*>(pin.body());
+    status = s.dispatcher.try_wait_one(header);
+    if (status != STATUS_PENDING) return status;
+    pin.take_reference();
+    pin.release();
+    status = ke::wait_objects(1, &header, WaitAny, Timeout);
+    ob::dereference(header);
+    return status;
 }
 
 NTSTATUS ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout) {

@@ -40,7 +40,7 @@ Dispatcher::Dispatcher(ClockMode mode) : m_mode(mode) {
     InitializeListHead(&m_timers);
     InitializeListHead(&m_dpcs);
     m_dpc_event.Header.Type = kEventSynchronization;
-    m_dpc_event.Header.SignalState = 0;
+    ntio::ke::set_signal_state(&m_dpc_event.Header, 0);
     InitializeListHead(&m_dpc_event.Header.WaitListHead);
     m_interrupt_origin = is_virtual() ? kVirtualOrigin : monotonic_ticks();
     m_virtual_now.store(kVirtualOrigin);
@@ -112,14 +112,15 @@ bool Dispatcher::consume_locked(DISPATCHER_HEADER* object, _KTHREAD* thread) {
     switch (object->Type) {
     case kEventSynchronization:
     case kTimerSynchronization:
-        object->SignalState = 0;
+        ntio::ke::set_signal_state(object, 0);
         return false;
     case kSemaphore:
-        object->SignalState--;
+        set_signal_state(object, object->SignalState - 1);
         return false;
     case kMutant: {
         auto* m = reinterpret_cast<KMUTANT*>(object);
-        if (--m->Header.SignalState == 0) {
+        set_signal_state(&m->Header, m->Header.SignalState - 1);
+        if (m->Header.SignalState == 0) {
             m->OwnerThread = thread;
             InsertTailList(&thread->owned_mutants, &m->MutantListEntry);
         }
@@ -168,6 +169,28 @@ void Dispatcher::unwait_locked(_KTHREAD* t, NTSTATUS status) {
 }
 
 // ---- waiting ------------------------------------------------------------------------
+
+NTSTATUS Dispatcher::try_wait_one(DISPATCHER_HEADER* object) {
+    switch (object->Type) {
+    case kEventNotification:
+    case kTimerNotification:
+    case kThread:
+    case kProcess:
+        return signal_state(object) > 0 ? STATUS_WAIT_0 : STATUS_PENDING;
+    case kEventSynchronization:
+    case kTimerSynchronization:
+    case kSemaphore: {
+        if (signal_state(object) <= 0) return STATUS_PENDING;
+        lock();
+        bool satisfied = object->SignalState > 0;
+        if (satisfied) consume_locked(object, nullptr);
+        unlock();
+        return satisfied ? STATUS_WAIT_0 : STATUS_PENDING;
+    }
+    default:  // mutants depend on the calling thread
+        return STATUS_PENDING;
+    }
+}
 
 NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type,
                           Ticks deadline, bool poll) {
@@ -259,7 +282,7 @@ bool Dispatcher::set_timer(KTIMER* timer, Ticks due, LONG period_ms, KDPC* dpc) 
     Guard g(*this);
     bool was_set = timer->Header.Inserted;
     if (was_set) remove_timer_locked(timer);
-    timer->Header.SignalState = 0;
+    ntio::ke::set_signal_state(&timer->Header, 0);
     timer->Dpc = dpc;
     timer->Period = period_ms > 0 ? period_ms : 0;
     timer->DueTime.QuadPart = static_cast<ULONGLONG>(due);
@@ -287,7 +310,7 @@ void Dispatcher::expire_locked(KTIMER* timer, Ticks now) {
         if (t->waiting) unwait_locked(t, STATUS_TIMEOUT);
         return;
     }
-    timer->Header.SignalState = 1;
+    ntio::ke::set_signal_state(&timer->Header, 1);
     wait_test_locked(&timer->Header);
     Ticks expiry_system_time = m_system_time_origin + (now - m_interrupt_origin);
     if (timer->Dpc)
@@ -320,7 +343,7 @@ bool Dispatcher::queue_dpc_locked(KDPC* dpc, void* arg1, void* arg2) {
     else
         InsertTailList(&m_dpcs, &dpc->DpcListEntry);
     if (m_dpc_event.Header.SignalState == 0) {
-        m_dpc_event.Header.SignalState = 1;
+        ntio::ke::set_signal_state(&m_dpc_event.Header, 1);
         wait_test_locked(&m_dpc_event.Header);
     }
     return true;
@@ -383,7 +406,7 @@ void Dispatcher::dpc_loop(_KTHREAD* self) {
 void Dispatcher::stop_dpc_thread() {
     Guard g(*this);
     m_dpc_stop = true;
-    m_dpc_event.Header.SignalState = 1;
+    ntio::ke::set_signal_state(&m_dpc_event.Header, 1);
     wait_test_locked(&m_dpc_event.Header);
 }
 

@@ -45,6 +45,12 @@ struct WaitBlock {
     uint8_t wait_type;  // WaitAny or WaitAll
 };
 
+// SignalState is written under the dispatcher lock but may be read without it (a
+// signaled notification object satisfies a wait with a plain load), hence the
+// release store.
+inline void set_signal_state(DISPATCHER_HEADER* h, LONG v) { __atomic_store_n(&h->SignalState, v, __ATOMIC_RELEASE); }
+inline LONG signal_state(const DISPATCHER_HEADER* h) { return __atomic_load_n(&h->SignalState, __ATOMIC_ACQUIRE); }
+
 // Time in 100 ns units ("interrupt time"), as NT counts it.
 using Ticks = int64_t;
 constexpr Ticks kTicksPerMs = 10000;
@@ -93,6 +99,11 @@ public:
     void unwait_locked(_KTHREAD* thread, NTSTATUS status);
 
     // ---- waiting ------------------------------------------------------------
+    // Satisfies a wait on one object at once when it can, without needing the
+    // calling thread: a signaled notification object (event, timer, thread) with a
+    // plain load, a signaled synchronization event/timer or semaphore under the
+    // lock. Returns STATUS_PENDING when the caller has to take the full path.
+    NTSTATUS try_wait_one(DISPATCHER_HEADER* object);
     // The one wait primitive under KeWait*, NtWait*, Sleep and KeDelayExecutionThread.
     // `deadline` is kNever for no timeout; a count of 0 with a deadline is a delay.
     NTSTATUS wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, Ticks deadline,

@@ -15,7 +15,7 @@ void init_header(DISPATCHER_HEADER* h, uint8_t type, LONG state) {
     h->Absolute = 0;
     h->Size = 0;
     h->Inserted = 0;
-    h->SignalState = state;
+    ntio::ke::set_signal_state(h, state);
     InitializeListHead(&h->WaitListHead);
 }
 
@@ -28,7 +28,7 @@ LONG set_event(KEVENT* event) {
     Dispatcher::Guard g(d);
     LONG previous = event->Header.SignalState;
     if (previous == 0) {
-        event->Header.SignalState = 1;
+        ntio::ke::set_signal_state(&event->Header, 1);
         d.wait_test_locked(&event->Header);
     }
     return previous;
@@ -38,7 +38,7 @@ LONG reset_event(KEVENT* event) {
     Dispatcher& d = sys().dispatcher;
     Dispatcher::Guard g(d);
     LONG previous = event->Header.SignalState;
-    event->Header.SignalState = 0;
+    ntio::ke::set_signal_state(&event->Header, 0);
     return previous;
 }
 
@@ -47,10 +47,10 @@ LONG pulse_event(KEVENT* event) {
     Dispatcher::Guard g(d);
     LONG previous = event->Header.SignalState;
     if (previous == 0) {
-        event->Header.SignalState = 1;
+        ntio::ke::set_signal_state(&event->Header, 1);
         d.wait_test_locked(&event->Header);
     }
-    event->Header.SignalState = 0;
+    ntio::ke::set_signal_state(&event->Header, 0);
     return previous;
 }
 
@@ -60,7 +60,7 @@ NTSTATUS release_semaphore(KSEMAPHORE* s, LONG adjustment, LONG* previous) {
     Dispatcher::Guard g(d);
     LONG old = s->Header.SignalState;
     if (adjustment <= 0 || old > s->Limit - adjustment) return STATUS_SEMAPHORE_LIMIT_EXCEEDED;
-    s->Header.SignalState = old + adjustment;
+    ntio::ke::set_signal_state(&s->Header, old + adjustment);
     if (old == 0) d.wait_test_locked(&s->Header);
     if (previous) *previous = old;
     return STATUS_SUCCESS;
@@ -74,7 +74,7 @@ void init_mutant(KMUTANT* m, _KTHREAD* initial_owner) {
     InitializeListHead(&m->MutantListEntry);
     if (initial_owner) {
         Dispatcher::Guard g(sys().dispatcher);
-        m->Header.SignalState = 0;
+        ntio::ke::set_signal_state(&m->Header, 0);
         m->OwnerThread = initial_owner;
         InsertTailList(&initial_owner->owned_mutants, &m->MutantListEntry);
     }
@@ -86,7 +86,8 @@ NTSTATUS release_mutant(KMUTANT* m, _KTHREAD* self, LONG* previous) {
     Dispatcher::Guard g(d);
     if (m->OwnerThread != self || m->Header.SignalState > 0) return STATUS_MUTANT_NOT_OWNED;
     LONG old = m->Header.SignalState;
-    if (++m->Header.SignalState == 1) {
+    ntio::ke::set_signal_state(&m->Header, old + 1);
+    if (old + 1 == 1) {
         m->OwnerThread = nullptr;
         RemoveEntryList(&m->MutantListEntry);
         InitializeListHead(&m->MutantListEntry);
@@ -102,7 +103,7 @@ void abandon_mutants_locked(Dispatcher& d, _KTHREAD* t) {
         KMUTANT* m = CONTAINING_RECORD(RemoveHeadList(&t->owned_mutants), KMUTANT, MutantListEntry);
         InitializeListHead(&m->MutantListEntry);
         m->OwnerThread = nullptr;
-        m->Header.SignalState = 1;
+        ntio::ke::set_signal_state(&m->Header, 1);
         m->Abandoned = TRUE;
         d.wait_test_locked(&m->Header);
     }

@@ -15,7 +15,7 @@ VOID KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type) {
     Timer->Header.Absolute = 0;
     Timer->Header.Size = 0;
     Timer->Header.Inserted = FALSE;
-    Timer->Header.SignalState = 0;
+    ntio::ke::set_signal_state(&Timer->Header, 0);
     InitializeListHead(&Timer->Header.WaitListHead);
     Timer->DueTime.QuadPart = 0;
     InitializeListHead(&Timer->TimerListEntry);

@@ -49,6 +49,8 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
     (void)Alertable;  // ntio has no APCs to deliver, so an alertable wait is never alerted
     check_wait_irql("KeWaitForSingleObject", Timeout);
     auto* header = static_cast<DISPATCHER_HEADER*>(Object);
+    NTSTATUS s = sys().dispatcher.try_wait_one(header);
+    if (s != STATUS_PENDING) return s;
     return ke::wait_objects(1, &header, WaitAny, Timeout);
 }
 

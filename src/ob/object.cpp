@@ -84,18 +84,16 @@ NTSTATUS HandleTable::insert(void* body, ACCESS_MASK access, bool kernel, HANDLE
     return STATUS_SUCCESS;
 }
 
-NTSTATUS HandleTable::reference(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode, ACCESS_MASK desired,
-                                void** body, ACCESS_MASK* granted) {
+HandleEntry* HandleTable::lock_entry(HANDLE handle, bool* kernel, uintptr_t* value) {
     uint32_t index;
-    bool kernel;
-    if (!decode(handle, &index, &kernel)) return STATUS_INVALID_HANDLE;
+    if (!decode(handle, &index, kernel)) return nullptr;
     HandleEntry* e = entry(index);
-    if (!e) return STATUS_INVALID_HANDLE;
-    // Pin the entry (lock bit) so the object cannot be closed and freed between
-    // reading the pointer and raising its reference count.
+    if (!e) return nullptr;
+    // The lock bit pins the entry, so the object cannot be closed and freed between
+    // reading the pointer and using it.
     uintptr_t v = e->object.load(std::memory_order_acquire);
     for (;;) {
-        if (v == 0) return STATUS_INVALID_HANDLE;
+        if (v == 0) return nullptr;
         if (v & kLockBit) {
             ke::cpu_relax();
             v = e->object.load(std::memory_order_acquire);
@@ -103,43 +101,54 @@ NTSTATUS HandleTable::reference(HANDLE handle, const ObjectType* type, KPROCESSO
         }
         if (e->object.compare_exchange_weak(v, v | kLockBit, std::memory_order_acquire)) break;
     }
-    auto* h = reinterpret_cast<ObjectHeader*>(v);
-    ACCESS_MASK access = e->access;
+    *value = v;
+    return e;
+}
+
+NTSTATUS HandleTable::pin(HANDLE handle, KPROCESSOR_MODE mode, ACCESS_MASK desired, Pin* pin) {
+    bool kernel;
+    uintptr_t v;
+    HandleEntry* e = lock_entry(handle, &kernel, &v);
+    if (!e) return STATUS_INVALID_HANDLE;
     bool kernel_entry = e->attributes & kHandleAttrKernel;
     NTSTATUS status = STATUS_SUCCESS;
-    if (kernel_entry != kernel) status = STATUS_INVALID_HANDLE;
-    else if (mode == UserMode && kernel_entry) status = STATUS_INVALID_HANDLE;
-    else if (type && h->type != type) status = STATUS_OBJECT_TYPE_MISMATCH;
-    else if (mode == UserMode && (desired & ~access) != 0) status = STATUS_ACCESS_DENIED;
-    if (status == STATUS_SUCCESS) h->refs.fetch_add(1, std::memory_order_relaxed);
-    e->object.store(v, std::memory_order_release);
+    if (kernel_entry != kernel || (mode == UserMode && kernel_entry)) status = STATUS_INVALID_HANDLE;
+    else if (mode == UserMode && (desired & ~e->access) != 0) status = STATUS_ACCESS_DENIED;
+    if (status != STATUS_SUCCESS) {
+        e->object.store(v, std::memory_order_release);
+        return status;
+    }
+    pin->m_entry = e;
+    pin->m_value = v;
+    pin->m_header = reinterpret_cast<ObjectHeader*>(v);
+    pin->m_access = e->access;
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS HandleTable::reference(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode, ACCESS_MASK desired,
+                                void** body, ACCESS_MASK* granted) {
+    Pin p;
+    NTSTATUS status = pin(handle, mode, desired, &p);
     if (status != STATUS_SUCCESS) return status;
-    *body = h->body();
-    if (granted) *granted = access;
+    if (type && p.type() != type) return STATUS_OBJECT_TYPE_MISMATCH;
+    p.take_reference();
+    *body = p.body();
+    if (granted) *granted = p.access();
     return STATUS_SUCCESS;
 }
 
 NTSTATUS HandleTable::close(HANDLE handle, KPROCESSOR_MODE mode) {
-    uint32_t index;
     bool kernel;
-    if (!decode(handle, &index, &kernel)) return STATUS_INVALID_HANDLE;
-    HandleEntry* e = entry(index);
+    uintptr_t v;
+    HandleEntry* e = lock_entry(handle, &kernel, &v);
     if (!e) return STATUS_INVALID_HANDLE;
-    uintptr_t v = e->object.load(std::memory_order_acquire);
-    for (;;) {
-        if (v == 0) return STATUS_INVALID_HANDLE;
-        if (v & kLockBit) {
-            ke::cpu_relax();
-            v = e->object.load(std::memory_order_acquire);
-            continue;
-        }
-        if (e->object.compare_exchange_weak(v, v | kLockBit, std::memory_order_acquire)) break;
-    }
     bool kernel_entry = e->attributes & kHandleAttrKernel;
     if (kernel_entry != kernel || (kernel_entry && mode == UserMode)) {
         e->object.store(v, std::memory_order_release);
         return STATUS_INVALID_HANDLE;
     }
+    uint32_t index = 0;
+    decode(handle, &index, &kernel);
     e->object.store(0, std::memory_order_release);
     {
         std::lock_guard g(m_alloc_lock);

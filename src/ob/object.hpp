@@ -72,6 +72,34 @@ struct HandleEntry {
 
 class HandleTable {
 public:
+    // A handle entry held locked: the object cannot be closed (nor freed) until
+    // release(). Lets a hot path look at an object without touching its
+    // reference count; take_reference() keeps it beyond the pin.
+    class Pin {
+    public:
+        Pin() = default;
+        ~Pin() { release(); }
+        Pin(const Pin&) = delete;
+        Pin& operator=(const Pin&) = delete;
+        void* body() const { return m_header->body(); }
+        const ObjectType* type() const { return m_header->type; }
+        ACCESS_MASK access() const { return m_access; }
+        void take_reference() { m_header->refs.fetch_add(1, std::memory_order_relaxed); }
+        void release() {
+            if (m_entry) m_entry->object.store(m_value, std::memory_order_release);
+            m_entry = nullptr;
+        }
+
+    private:
+        friend class HandleTable;
+        HandleEntry* m_entry = nullptr;
+        uintptr_t m_value = 0;
+        ObjectHeader* m_header = nullptr;
+        ACCESS_MASK m_access = 0;
+    };
+    // Pins the entry of `handle` after the same checks as reference().
+    NTSTATUS pin(HANDLE handle, KPROCESSOR_MODE mode, ACCESS_MASK desired, Pin* pin);
+
     HandleTable();
     ~HandleTable();
     // Inserts a handle for `body`, taking a new reference and a handle count.
@@ -85,6 +113,7 @@ public:
     size_t close_all();
 
 private:
+    HandleEntry* lock_entry(HANDLE handle, bool* kernel, uintptr_t* value);
     static constexpr uint32_t kChunkBits = 10, kChunkSize = 1u << kChunkBits, kChunks = 1024;
     HandleEntry* entry(uint32_t index) const;
     bool decode(HANDLE handle, uint32_t* index, bool* kernel) const;

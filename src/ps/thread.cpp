@@ -13,7 +13,7 @@ _KTHREAD::_KTHREAD() {
     Header.Absolute = 0;
     Header.Size = 0;
     Header.Inserted = 0;
-    Header.SignalState = 0;
+    ntio::ke::set_signal_state(&Header, 0);
     InitializeListHead(&Header.WaitListHead);
     wait_timer.Header.Type = ntio::ke::kWaitTimeout;
     wait_timer.Header.Inserted = FALSE;
@@ -60,7 +60,7 @@ void mark_terminated(_KTHREAD* t) {
     if (t->terminated) return;
     ke::abandon_mutants_locked(d, t);
     t->terminated = true;
-    t->Header.SignalState = 1;
+    ntio::ke::set_signal_state(&t->Header, 1);
     d.wait_test_locked(&t->Header);
     d.thread_ended_locked(t);
 }

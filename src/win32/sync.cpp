@@ -248,8 +248,11 @@ DWORD WaitForMultipleObjects(DWORD nCount, const HANDLE* lpHandles, BOOL bWaitAl
 
 DWORD WaitForSingleObjectEx(HANDLE hHandle, DWORD dwMilliseconds, BOOL bAlertable) {
     LARGE_INTEGER t;
-    return wait_result(NtWaitForSingleObject(hHandle, static_cast<BOOLEAN>(bAlertable ? TRUE : FALSE),
-                                             timeout_from_ms(dwMilliseconds, &t)));
+    NTSTATUS s = NtWaitForSingleObject(hHandle, static_cast<BOOLEAN>(bAlertable ? TRUE : FALSE),
+                                       timeout_from_ms(dwMilliseconds, &t));
+    if (s == STATUS_WAIT_0) [[likely]]
+        return WAIT_OBJECT_0;
+    return wait_result(s);
 }
 
 DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds) {

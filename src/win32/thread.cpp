@@ -84,7 +84,7 @@ DWORD ResumeThread(HANDLE hThread) {
         ntio::ke::Dispatcher::Guard g(sys().dispatcher);
         previous = static_cast<DWORD>(t->suspend_count);
         if (t->suspend_count > 0 && --t->suspend_count == 0) {
-            t->resume_gate.Header.SignalState = 1;
+            ntio::ke::set_signal_state(&t->resume_gate.Header, 1);
             sys().dispatcher.wait_test_locked(&t->resume_gate.Header);
         }
     });
