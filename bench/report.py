@@ -9,10 +9,14 @@ import sys
 
 # (ntio benchmark, floor benchmark, target ratio, what it measures)
 PAIRS = [
-    ("BM_Ntio_EventPingPong", "BM_Floor_FutexPingPong", 1.2,
-     "SetEvent -> WaitForSingleObject cross-thread round trip vs raw futex ping-pong"),
-    ("BM_Ntio_KeEventPingPong", "BM_Floor_FutexPingPong", 1.2,
-     "KeSetEvent -> KeWaitForSingleObject round trip vs raw futex ping-pong"),
+    ("BM_Ntio_EventPingPong/300", "BM_Floor_FutexPingPong", 1.2,
+     "SetEvent -> WaitForSingleObject round trip (default spin) vs futex ping-pong"),
+    ("BM_Ntio_EventPingPong/0", "BM_Floor_FutexPingPong", 1.2,
+     "SetEvent -> WaitForSingleObject round trip, every wait sleeps vs futex ping-pong"),
+    ("BM_Ntio_KeEventPingPong/300", "BM_Floor_FutexPingPong", 1.2,
+     "KeSetEvent -> KeWaitForSingleObject round trip (default spin) vs futex ping-pong"),
+    ("BM_Ntio_KeEventPingPong/0", "BM_Floor_FutexPingPong", 1.2,
+     "KeSetEvent -> KeWaitForSingleObject round trip, every wait sleeps vs futex ping-pong"),
     ("BM_Ntio_WaitSignaledEvent", "BM_Floor_StdMutexUncontended", 2.0,
      "WaitForSingleObject on a signaled event vs std::mutex lock+unlock"),
     ("BM_Ntio_KeWaitSignaledEvent", "BM_Floor_StdMutexUncontended", 2.0,
@@ -29,8 +33,10 @@ def main():
                           f"--benchmark_repetitions={reps}", "--benchmark_report_aggregates_only=true"],
                          check=True, capture_output=True, text=True).stdout
     data = json.loads(out)
-    median = {b["run_name"].split("/")[0]: b["real_time"] for b in data["benchmarks"] if b.get("aggregate_name") == "median"}
-    unit = {b["run_name"].split("/")[0]: b["time_unit"] for b in data["benchmarks"]}
+    def key(name):
+        return name.replace("/real_time", "")
+    median = {key(b["run_name"]): b["real_time"] for b in data["benchmarks"] if b.get("aggregate_name") == "median"}
+    unit = {key(b["run_name"]): b["time_unit"] for b in data["benchmarks"]}
     ok = True
     print(f"{'measure':<80} {'ntio':>10} {'floor':>10} {'ratio':>6} {'target':>7}")
     for ours, floor, target, what in PAIRS:

@@ -72,8 +72,11 @@ struct PingPong {
     std::atomic<bool> stop{false};
 };
 
+// range(0) is Options::wait_spin: 300 (the default) lets a quick hand-over skip the
+// sleep; 0 makes every wait sleep in the kernel, which measures ntio's overhead on
+// the futex path itself.
 void BM_Ntio_EventPingPong(benchmark::State& state) {
-    ntio::System sys;
+    ntio::System sys({.wait_spin = static_cast<int>(state.range(0))});
     PingPong pp;
     pp.ping = CreateEventA(nullptr, FALSE, FALSE, nullptr);
     pp.pong = CreateEventA(nullptr, FALSE, FALSE, nullptr);
@@ -99,10 +102,10 @@ void BM_Ntio_EventPingPong(benchmark::State& state) {
     CloseHandle(pp.ping);
     CloseHandle(pp.pong);
 }
-BENCHMARK(BM_Ntio_EventPingPong)->UseRealTime();
+BENCHMARK(BM_Ntio_EventPingPong)->Arg(300)->Arg(0)->UseRealTime();
 
 void BM_Ntio_KeEventPingPong(benchmark::State& state) {
-    ntio::System sys;
+    ntio::System sys({.wait_spin = static_cast<int>(state.range(0))});
     struct KPingPong {
         KEVENT ping, pong;
         std::atomic<bool> stop{false};
@@ -130,7 +133,7 @@ void BM_Ntio_KeEventPingPong(benchmark::State& state) {
     ZwWaitForSingleObject(peer, FALSE, nullptr);
     ZwClose(peer);
 }
-BENCHMARK(BM_Ntio_KeEventPingPong)->UseRealTime();
+BENCHMARK(BM_Ntio_KeEventPingPong)->Arg(300)->Arg(0)->UseRealTime();
 
 void BM_Ntio_WaitSignaledEvent(benchmark::State& state) {
     ntio::System sys;

@@ -29,8 +29,13 @@ struct NTIO_PUBLIC Options {
     Clock clock = Clock::real;
     std::string debug_log;  // DbgPrint/KdPrint destination file; empty = stderr
     bool debug_quiet = false;  // drop DbgPrint output entirely
+    // A thread about to block polls this many times (a few microseconds) before it
+    // sleeps in the kernel, so a quick hand-over between two threads costs no
+    // sleep/wake-up pair (like a critical section's spin count). 0 = always sleep.
+    int wait_spin = 300;
     // Options as `ntio run` and the documented environment variables set them
-    // (NTIO_CLOCK=virtual|real, NTIO_DBGPRINT_FILE=path, NTIO_DBGPRINT=off).
+    // (NTIO_CLOCK=virtual|real, NTIO_DBGPRINT_FILE=path, NTIO_DBGPRINT=off,
+    // NTIO_WAIT_SPIN=n).
     static Options from_environment();
 };
 

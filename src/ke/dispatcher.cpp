@@ -36,7 +36,7 @@ thread_local std::vector<_KTHREAD*> t_wakes;
 
 }  // namespace
 
-Dispatcher::Dispatcher(ClockMode mode) : m_mode(mode) {
+Dispatcher::Dispatcher(ClockMode mode, int wait_spin) : m_mode(mode), m_wait_spin(wait_spin < 0 ? 0 : wait_spin) {
     InitializeListHead(&m_timers);
     InitializeListHead(&m_dpcs);
     m_dpc_event.Header.Type = kEventSynchronization;
@@ -250,6 +250,7 @@ NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const*
             futex_wait(self->park, 0, left * 100);
         }
     } else {
+        for (int i = 0; i < m_wait_spin && self->park.load(std::memory_order_acquire) == 0; ++i) cpu_relax();
         while (self->park.load(std::memory_order_acquire) == 0) futex_wait(self->park, 0);
     }
     return self->wait_status;

@@ -58,7 +58,9 @@ constexpr Ticks kNever = INT64_MAX;
 
 class Dispatcher {
 public:
-    explicit Dispatcher(ClockMode mode);
+    // wait_spin: how many pause iterations a blocking wait polls before it parks in
+    // the kernel (see Options::wait_spin).
+    Dispatcher(ClockMode mode, int wait_spin);
     ~Dispatcher();
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;
@@ -151,6 +153,7 @@ private:
     void ensure_clock_thread_locked();
 
     ClockMode m_mode;
+    int m_wait_spin;
     SpinLock m_lock;
     Ticks m_interrupt_origin;   // now() at construction
     Ticks m_system_time_origin; // system time at construction
