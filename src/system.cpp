@@ -65,7 +65,7 @@ System::Impl& sys() {
 }
 
 System::Impl::Impl(const Options& o)
-    : options(o), generation(g_generation.fetch_add(1) + 1), dispatcher(mode_of(o), o.wait_spin) {
+    : options(o), generation(g_generation.fetch_add(1) + 1), dispatcher(mode_of(o), o.wait_spin, o.stall_warning_ms) {
     InitializeListHead(&threads);
     if (!o.debug_log.empty()) {
         if (FILE* f = std::fopen(o.debug_log.c_str(), "w")) {
@@ -166,6 +166,7 @@ Options Options::from_environment() {
     if (const char* f = std::getenv("NTIO_DBGPRINT_FILE")) o.debug_log = f;
     if (const char* q = std::getenv("NTIO_DBGPRINT")) o.debug_quiet = std::strcmp(q, "off") == 0;
     if (const char* w = std::getenv("NTIO_WAIT_SPIN")) o.wait_spin = std::atoi(w);
+    if (const char* w = std::getenv("NTIO_STALL_WARNING_MS")) o.stall_warning_ms = std::atoi(w);
     return o;
 }
 

@@ -3,6 +3,7 @@
 #include <process.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
@@ -183,6 +184,46 @@ TEST(RealClock, TimerFiresOnTheClockThread) {
 TEST(SystemLifecycle, OnlyOneSystemAtATime) {
     ntio::System a;
     EXPECT_THROW(ntio::System b, std::logic_error);
+}
+
+}  // namespace
+
+namespace {
+
+// Style point 10, "refuse rather than guess": a clock that cannot move is explained.
+TEST(VirtualClockStall, AManagedThreadBlockedOutsideNtioIsExplained) {
+    ntio::System sys({.clock = ntio::Clock::virtual_time, .stall_warning_ms = 100});
+    HANDLE e = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    HANDLE waiter = ntio::testing::spawn([&] { WaitForSingleObject(e, 1000); });
+    sys.run_until_idle();
+    ::testing::internal::CaptureStderr();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // blocked outside ntio, counted running
+    std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("virtual clock held still"), std::string::npos) << err;
+    EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(sys.now()).count(), 0);
+    {
+        ntio::ExternalWait outside;  // the same sleep, declared: time moves meanwhile
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ntio::testing::join(waiter);
+    EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(sys.now()).count(), 1000);
+    CloseHandle(e);
+}
+
+TEST(VirtualClockStall, ADeadlockIsReported) {
+    ntio::System sys({.clock = ntio::Clock::virtual_time, .stall_warning_ms = 100});
+    HANDLE e = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    ::testing::internal::CaptureStderr();
+    HANDLE waiter = ntio::testing::spawn([&] { WaitForSingleObject(e, INFINITE); });
+    {
+        ntio::ExternalWait outside;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("deadlocked"), std::string::npos) << err;
+    SetEvent(e);
+    ntio::testing::join(waiter);
+    CloseHandle(e);
 }
 
 }  // namespace

@@ -33,9 +33,12 @@ struct NTIO_PUBLIC Options {
     // sleeps in the kernel, so a quick hand-over between two threads costs no
     // sleep/wake-up pair (like a critical section's spin count). 0 = always sleep.
     int wait_spin = 300;
+    // Virtual clock: when time cannot move for this long in real time (a managed
+    // thread blocked outside ntio, or a deadlock), print why, once. 0 = never.
+    int stall_warning_ms = 5000;
     // Options as `ntio run` and the documented environment variables set them
     // (NTIO_CLOCK=virtual|real, NTIO_DBGPRINT_FILE=path, NTIO_DBGPRINT=off,
-    // NTIO_WAIT_SPIN=n).
+    // NTIO_WAIT_SPIN=n, NTIO_STALL_WARNING_MS=n).
     static Options from_environment();
 };
 

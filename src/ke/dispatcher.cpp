@@ -36,7 +36,8 @@ thread_local std::vector<_KTHREAD*> t_wakes;
 
 }  // namespace
 
-Dispatcher::Dispatcher(ClockMode mode, int wait_spin) : m_mode(mode), m_wait_spin(wait_spin < 0 ? 0 : wait_spin) {
+Dispatcher::Dispatcher(ClockMode mode, int wait_spin, int stall_warning_ms)
+    : m_mode(mode), m_wait_spin(wait_spin < 0 ? 0 : wait_spin), m_stall_warning_ms(stall_warning_ms) {
     InitializeListHead(&m_timers);
     InitializeListHead(&m_dpcs);
     m_dpc_event.Header.Type = kEventSynchronization;
@@ -46,9 +47,16 @@ Dispatcher::Dispatcher(ClockMode mode, int wait_spin) : m_mode(mode), m_wait_spi
     m_virtual_now.store(kVirtualOrigin);
     m_system_time_origin = wall_ticks_nt();
     m_deferred_wakes.reserve(64);
+    if (is_virtual() && m_stall_warning_ms > 0) m_watchdog = new std::thread([this] { watchdog_loop(); });
 }
 
 Dispatcher::~Dispatcher() {
+    if (auto* w = static_cast<std::thread*>(m_watchdog)) {
+        m_watchdog_stop.store(1);
+        futex_wake(m_watchdog_stop, 1);
+        w->join();
+        delete w;
+    }
     {
         Guard g(*this);
         m_clock_stop = true;
@@ -76,7 +84,10 @@ Ticks Dispatcher::deadline_for(LONGLONG timeout) const {
 
 // ---- lock -----------------------------------------------------------------------
 
-void Dispatcher::lock() { m_lock.lock(); }
+void Dispatcher::lock() {
+    m_lock.lock();
+    m_activity.store(m_activity.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
 
 void Dispatcher::unlock() {
     bool kick_clock = false;
@@ -445,6 +456,49 @@ void Dispatcher::clock_loop() {
 }
 
 // ---- virtual clock ---------------------------------------------------------------------
+
+void Dispatcher::watchdog_loop() {
+    uint64_t last = m_activity.load();
+    int quiet_ms = 0;
+    bool warned = false;
+    const int step_ms = m_stall_warning_ms < 200 ? m_stall_warning_ms : 200;
+    while (!m_watchdog_stop.load()) {
+        futex_wait(m_watchdog_stop, 0, int64_t(step_ms) * 1000000);
+        uint64_t now_activity = m_activity.load();
+        if (now_activity != last) {
+            last = now_activity;
+            quiet_ms = 0;
+            warned = false;
+            continue;
+        }
+        quiet_ms += step_ms;
+        if (warned || quiet_ms < m_stall_warning_ms) continue;
+        int running;
+        size_t timers;
+        {
+            Guard g(*this);
+            running = m_running.load();
+            timers = m_timer_count;
+            last = m_activity.load();  // our own lock acquisition is not activity
+        }
+        if (running > 0 && timers > 0) {
+            warned = true;
+            std::fprintf(stderr,
+                         "ntio: virtual clock held still for %d ms of real time: %d managed thread(s) count as running, "
+                         "%zu timer(s) wait to fire, and nothing happens. A managed thread blocked outside ntio "
+                         "(std::thread::join, a std::mutex, read(2), a pipe) holds virtual time; use the Windows wait "
+                         "functions, or wrap such a wait in ntio::ExternalWait (docs/virtual-time.md).\n",
+                         quiet_ms, running, timers);
+        } else if (running == 0 && timers == 0) {
+            warned = true;
+            std::fprintf(stderr,
+                         "ntio: every managed thread has waited for %d ms of real time with no timer pending: the "
+                         "program is deadlocked, as it would be on Windows (unless a thread ntio does not manage is "
+                         "about to signal something).\n",
+                         quiet_ms);
+        }
+    }
+}
 
 void Dispatcher::thread_blocked_locked() {
     if (m_running.fetch_sub(1, std::memory_order_relaxed) == 1 && is_virtual()) idle_point_locked();

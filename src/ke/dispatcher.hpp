@@ -60,7 +60,9 @@ class Dispatcher {
 public:
     // wait_spin: how many pause iterations a blocking wait polls before it parks in
     // the kernel (see Options::wait_spin).
-    Dispatcher(ClockMode mode, int wait_spin);
+    // stall_warning_ms: virtual clock only; after this much real time without any
+    // dispatcher activity while the clock cannot move, explain why once (0 = never).
+    Dispatcher(ClockMode mode, int wait_spin, int stall_warning_ms = 0);
     ~Dispatcher();
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;
@@ -151,6 +153,7 @@ private:
     void thread_blocked_locked();
     void wake_deferred();
     void ensure_clock_thread_locked();
+    void watchdog_loop();
 
     ClockMode m_mode;
     int m_wait_spin;
@@ -179,6 +182,13 @@ private:
     bool m_clock_thread_started = false;
     bool m_clock_stop = false;
     void* m_clock_thread = nullptr;  // std::thread*
+
+    // Virtual clock watchdog: a plain (unmanaged) thread that notices a clock that
+    // cannot move and says why, instead of leaving a silent hang.
+    int m_stall_warning_ms;
+    std::atomic<uint64_t> m_activity{0};  // bumped (without an RMW) by every lock holder
+    std::atomic<uint32_t> m_watchdog_stop{0};
+    void* m_watchdog = nullptr;  // std::thread*
 };
 
 }  // namespace ntio::ke

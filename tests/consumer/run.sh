@@ -6,6 +6,14 @@ prefix=$1
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/$(gcc -print-multiarch 2>/dev/null)/pkgconfig:${PKG_CONFIG_PATH:-}"
+samples=$(cd "$here/../../samples" && pwd)
+# Issue 2's acceptance program: an app file and a driver-style file, installed headers only.
+cc -std=c11 -Wall -Wextra -Werror -pedantic "$samples/clock_demo/app.c" "$samples/clock_demo/ticker.c" \
+   $(pkg-config --cflags --libs ntio) -o "$work/clock_demo"
+out=$("$prefix/bin/ntio" run --virtual-time -- "$work/clock_demo")
+echo "$out"
+grep -q "chain of 5 sleeps: 15000 ms" <<<"$out"
+grep -q "system thread ticks in 5500 ms: 5" <<<"$out"
 cc -Wall -Wextra -Werror "$here/app.c" "$here/driver.c" $(pkg-config --cflags --libs ntio) -o "$work/app"
 cc -Wall -Wextra -Werror -shared -fPIC "$here/driver.c" $(pkg-config --cflags --libs ntio) -o "$work/driver.so"
 out=$("$prefix/bin/ntio" run --virtual-time -- "$work/app")

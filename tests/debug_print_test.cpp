@@ -1,0 +1,59 @@
+// DbgPrint / KdPrint / OutputDebugString (issue 2, point 7): DebugView-style lines
+// (sequence, seconds on the runtime clock, text), Windows format rules, a log file.
+#include <fstream>
+#include <sstream>
+
+#include "test_support.hpp"
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+TEST(DebugPrint, LinesCarrySequenceAndVirtualTimeAndGoToTheLogFile) {
+    std::string path = ::testing::TempDir() + "ntio_dbgprint_test.log";
+    {
+        ntio::System sys({.clock = ntio::Clock::virtual_time, .debug_log = path});
+        DbgPrint("first %d\n", 1);
+        Sleep(1500);
+        KdPrint(("second %s\n", "line"));
+        OutputDebugStringA("from the app");
+    }
+    EXPECT_EQ(read_file(path),
+              "00000001\t0.000000\tfirst 1\n"
+              "00000002\t1.500000\tsecond line\n"
+              "00000003\t1.500000\tfrom the app\n");
+}
+
+TEST(DebugPrint, WindowsFormatRules) {
+    std::string path = ::testing::TempDir() + "ntio_dbgprint_format.log";
+    {
+        ntio::System sys({.clock = ntio::Clock::virtual_time, .debug_log = path});
+        LONG negative = -5;
+        ULONG big = 0xFFFFFFFFu;
+        ULONGLONG wide = 0x123456789ULL;
+        UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\Device\\Echo");
+        ANSI_STRING ansi = RTL_CONSTANT_STRING("ansi");
+        DbgPrint("%ld %lu %lx %I64x %llu %wZ %Z %ws %S %hs %C %5d|%-4s|%%", negative, big, big, wide, wide, &name,
+                 &ansi, L"wide", L"Wide", "narrow", L'W', 42, "ab");
+    }
+    std::string line = read_file(path);
+    EXPECT_NE(line.find("-5 4294967295 ffffffff 123456789 4886718345 \\Device\\Echo ansi wide Wide narrow W    42|ab  |%"),
+              std::string::npos)
+        << line;
+}
+
+TEST(DebugPrint, QuietDropsOutput) {
+    std::string path = ::testing::TempDir() + "ntio_dbgprint_quiet.log";
+    {
+        ntio::System sys({.clock = ntio::Clock::virtual_time, .debug_log = path, .debug_quiet = true});
+        DbgPrint("hidden\n");
+    }
+    EXPECT_EQ(read_file(path), "");
+}
+
+}  // namespace
