@@ -43,5 +43,35 @@ NTIO_API PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes);
 NTIO_API VOID ExFreePoolWithTag(PVOID P, ULONG Tag);
 NTIO_API VOID ExFreePool(PVOID P);
 
+/* ERESOURCE: a reader/writer lock for PASSIVE/APC-level code (S-KE-19). Acquire it
+ * inside KeEnterCriticalRegion (or at APC_LEVEL). Exclusive ownership is recursive,
+ * an exclusive owner may also acquire shared, and waiting exclusive requests are
+ * served before new shared ones. */
+typedef struct _ERESOURCE {
+    KSPIN_LOCK SpinLock;
+    PVOID OwnerTable; /* runtime-owned: owners and their counts */
+    struct _KTHREAD *ExclusiveOwner;
+    ULONG ExclusiveCount;
+    ULONG SharedOwnerCount;
+    LONG NumberOfSharedWaiters;
+    LONG NumberOfExclusiveWaiters;
+    BOOLEAN ExclusiveWakePending;
+    KSEMAPHORE SharedWaiters;
+    KEVENT ExclusiveWaiters;
+} ERESOURCE, *PERESOURCE;
+
+NTIO_API NTSTATUS ExInitializeResourceLite(PERESOURCE Resource);
+NTIO_API NTSTATUS ExReinitializeResourceLite(PERESOURCE Resource);
+NTIO_API NTSTATUS ExDeleteResourceLite(PERESOURCE Resource);
+NTIO_API BOOLEAN ExAcquireResourceExclusiveLite(PERESOURCE Resource, BOOLEAN Wait);
+NTIO_API BOOLEAN ExAcquireResourceSharedLite(PERESOURCE Resource, BOOLEAN Wait);
+NTIO_API VOID ExReleaseResourceLite(PERESOURCE Resource);
+NTIO_API VOID ExReleaseResourceForThreadLite(PERESOURCE Resource, ERESOURCE_THREAD ResourceThreadId);
+NTIO_API BOOLEAN ExIsResourceAcquiredExclusiveLite(PERESOURCE Resource);
+NTIO_API ULONG ExIsResourceAcquiredSharedLite(PERESOURCE Resource);
+NTIO_API ERESOURCE_THREAD ExGetCurrentResourceThread(VOID);
+#define ExReleaseResource ExReleaseResourceLite
+#define ExIsResourceAcquiredLite ExIsResourceAcquiredSharedLite
+
 NTIO_EXTERN_C_END
 #endif
