@@ -31,6 +31,19 @@ TEST_F(Win32Sync, S_W32_1_ManualAndAutoResetEvents) {
     CloseHandle(autoreset);
 }
 
+TEST_F(Win32Sync, S_W32_1_AnEmptyNameMakesAnUnnamedEvent) {
+    // The pending-IOCTL article creates its event with CreateEvent(NULL, TRUE, TRUE, "").
+    HANDLE a = CreateEventA(nullptr, TRUE, TRUE, "");
+    HANDLE b = CreateEventA(nullptr, TRUE, FALSE, "");
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_SUCCESS));
+    EXPECT_EQ(WaitForSingleObject(a, 0), WAIT_OBJECT_0);
+    EXPECT_EQ(WaitForSingleObject(b, 0), WAIT_TIMEOUT) << "two distinct events";
+    CloseHandle(a);
+    CloseHandle(b);
+}
+
 TEST_F(Win32Sync, S_W32_1_NamedEventsShareOneObject) {
     HANDLE a = CreateEventW(nullptr, TRUE, FALSE, L"ntio-test-event");
     ASSERT_NE(a, nullptr);

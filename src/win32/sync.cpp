@@ -72,7 +72,7 @@ HANDLE create_object(LPCWSTR name, ACCESS_MASK, CreateFn create, void* ctx) {
     UNICODE_STRING us;
     std::wstring path;
     OBJECT_ATTRIBUTES* poa = nullptr;
-    if (name) {
+    if (name && *name) {  // an empty name makes an unnamed object, as on Windows
         if (!named_object_attributes(name, &path, &us, &oa, OBJ_OPENIF)) {
             set_last_error(ERROR_BAD_PATHNAME);
             return nullptr;
