@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "io/iomgr.hpp"
+#include "ke/objects.hpp"
 #include "ps/thread.hpp"
 #include "verifier/report.hpp"
 
@@ -24,6 +26,11 @@ System::Impl* g_default = nullptr;  // the environment-configured runtime, never
 
 void destroy_nothing(void*) {}
 
+void worker_thread_main(void* context) {
+    auto* s = static_cast<System::Impl*>(context);
+    s->work_loop(ps::current_thread());
+}
+
 void dpc_thread_main(void* context) {
     auto* s = static_cast<System::Impl*>(context);
     s->dispatcher.dpc_loop(ps::current_thread());
@@ -37,7 +44,7 @@ ke::ClockMode mode_of(const Options& o) {
 
 
 namespace ob {
-ObjectType g_process_type{"Process", true, PROCESS_ALL_ACCESS, destroy_nothing, nullptr};
+ObjectType g_process_type{"Process", 0, PROCESS_ALL_ACCESS, destroy_nothing, nullptr};
 }
 
 _EPROCESS* process_object() {
@@ -67,6 +74,7 @@ System::Impl& sys() {
 System::Impl::Impl(const Options& o)
     : options(o), generation(g_generation.fetch_add(1) + 1), dispatcher(mode_of(o), o.wait_spin, o.stall_warning_ms) {
     InitializeListHead(&threads);
+    KeInitializeEvent(&work_event, SynchronizationEvent, FALSE);
     if (!o.debug_log.empty()) {
         if (FILE* f = std::fopen(o.debug_log.c_str(), "w")) {
             debug_out = f;
@@ -83,6 +91,46 @@ System::Impl::Impl(const Options& o)
         throw std::runtime_error("ntio: cannot start the DPC thread");
 }
 
+
+void System::Impl::post_work(std::function<void()> item) {
+    bool start = false;
+    work_lock.lock();
+    work.push_back(std::move(item));
+    if (!worker && !work_stop) {
+        worker = reinterpret_cast<_KTHREAD*>(1);  // claimed; the thread is started below
+        start = true;
+    }
+    work_lock.unlock();
+    if (start) {
+        ps::StartInfo info{_KTHREAD::Entry::system, reinterpret_cast<void*>(&worker_thread_main), this, true, false, 0};
+        _KTHREAD* t = nullptr;
+        if (!NT_SUCCESS(ps::create_thread(*this, info, &t))) {
+            std::fprintf(stderr, "ntio: cannot start the runtime's worker thread\n");
+            std::abort();
+        }
+        work_lock.lock();
+        worker = t;
+        work_lock.unlock();
+    }
+    ke::set_event(&work_event);
+}
+
+void System::Impl::work_loop(_KTHREAD*) {
+    for (;;) {
+        work_lock.lock();
+        if (work.empty()) {
+            bool stop = work_stop;
+            work_lock.unlock();
+            if (stop) return;
+            KeWaitForSingleObject(&work_event, Executive, KernelMode, FALSE, nullptr);
+            continue;
+        }
+        std::function<void()> item = std::move(work.front());
+        work.pop_front();
+        work_lock.unlock();
+        item();
+    }
+}
 
 System::Impl::~Impl() {
     if (debug_owned) std::fclose(debug_out);
@@ -112,6 +160,12 @@ std::string describe_threads(const std::vector<_KTHREAD*>& threads) {
 // Stops the runtime's threads and closes what is left. Returns false when threads
 // started by the runtime are still running: the runtime must then stay allocated.
 bool shutdown(System::Impl& s) {
+    io::unload_all_drivers();
+    s.work_lock.lock();
+    s.work_stop = true;
+    _KTHREAD* worker = s.worker;
+    s.work_lock.unlock();
+    if (worker) ke::set_event(&s.work_event);
     s.dispatcher.stop_dpc_thread();
     bool counted = ps::current_thread_if_known() != nullptr;
     if (counted) s.dispatcher.release_inhibit();  // let the clock move while we wait for other threads
@@ -123,6 +177,10 @@ bool shutdown(System::Impl& s) {
     if (s.dpc_thread) {
         ps::dereference(s.dpc_thread);
         s.dpc_thread = nullptr;
+    }
+    if (worker) {
+        ps::dereference(worker);
+        s.worker = nullptr;
     }
     if (!live.empty()) {
         std::fprintf(stderr,
@@ -215,12 +273,40 @@ int System::running_threads() const { return m_impl->dispatcher.running(); }
 std::vector<PoolTagUsage> System::pool_usage() const { return m_impl->pool.usage(); }
 size_t System::open_handles() const { return m_impl->handles.count(); }
 
+int32_t System::load_driver(const std::string& path) { return io::load_driver(path, nullptr); }
+
+int32_t System::load_driver(const std::string& name, DriverEntryFunction entry) {
+    return io::load_driver_entry(std::wstring(name.begin(), name.end()), reinterpret_cast<PDRIVER_INITIALIZE>(entry),
+                                 nullptr);
+}
+
+bool System::unload_driver(const std::string& name) {
+    std::wstring full = L"\\Driver\\" + std::wstring(name.begin(), name.end());
+    io::DriverBody* found = nullptr;
+    {
+        std::lock_guard g(m_impl->drivers_lock);
+        for (auto it = m_impl->drivers.begin(); it != m_impl->drivers.end(); ++it)
+            if ((*it)->name == full) {
+                found = *it;
+                m_impl->drivers.erase(it);
+                break;
+            }
+    }
+    if (!found) return false;
+    io::unload_driver(found);
+    ob::dereference(found);
+    return true;
+}
+
+int64_t System::live_irps() const { return io::live_irps(); }
+
 std::string System::leak_report() const {
     std::string r;
     for (const PoolTagUsage& u : m_impl->pool.usage())
         r += fmt::format("  pool tag '{}' ({:#010x}): {} allocation(s), {} byte(s) not freed\n", u.tag_text, u.tag,
                          u.allocations, u.bytes);
     if (size_t n = m_impl->handles.count()) r += fmt::format("  {} handle(s) still open\n", n);
+    if (int64_t n = io::live_irps()) r += fmt::format("  {} IRP(s) not completed or freed\n", n);
     return r;
 }
 
@@ -239,9 +325,21 @@ ExternalWait::~ExternalWait() { sys().dispatcher.inhibit(); }
 // Programs started by `ntio run` (or with NTIO_CLOCK set) get their runtime before
 // main(), so the main thread is managed from its first instruction.
 __attribute__((constructor)) static void start_from_environment() {
-    if (std::getenv("NTIO_RUN") || std::getenv("NTIO_CLOCK")) {
-        sys();
-        ps::current_thread();
+    if (!std::getenv("NTIO_RUN") && !std::getenv("NTIO_CLOCK") && !std::getenv("NTIO_DRIVERS")) return;
+    sys();
+    ps::current_thread();
+    // NTIO_DRIVERS=a.so:b.so: loaded in order before main, unloaded in reverse at exit.
+    if (const char* list = std::getenv("NTIO_DRIVERS"); list && *list) {
+        std::string all = list;
+        size_t start = 0;
+        while (start <= all.size()) {
+            size_t end = all.find(':', start);
+            std::string path = all.substr(start, end == std::string::npos ? std::string::npos : end - start);
+            if (!path.empty()) io::load_driver(path, nullptr);
+            if (end == std::string::npos) break;
+            start = end + 1;
+        }
+        std::atexit([] { io::unload_all_drivers(); });
     }
 }
 

@@ -3,6 +3,9 @@
 // C entry points find it with System::current(); tests create a fresh one each.
 #pragma once
 #include <atomic>
+#include <deque>
+#include <functional>
+#include <vector>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -14,6 +17,10 @@
 #include "ob/object.hpp"
 
 namespace ntio {
+
+namespace io {
+struct DriverBody;
+}
 
 class System::Impl {
 public:
@@ -30,6 +37,20 @@ public:
     std::mutex threads_lock;
     LIST_ENTRY threads;  // every _KTHREAD alive
     _KTHREAD* dpc_thread = nullptr;
+
+    // Work for a PASSIVE_LEVEL runtime thread (IRP_MJ_CLOSE after a completion at
+    // DISPATCH_LEVEL, work items). Callable at any IRQL.
+    void post_work(std::function<void()> work);
+    void work_loop(_KTHREAD* self);
+    ke::SpinLock work_lock;
+    std::deque<std::function<void()>> work;
+    KEVENT work_event;
+    bool work_stop = false;
+    _KTHREAD* worker = nullptr;
+
+    // Loaded drivers, in load order.
+    std::mutex drivers_lock;
+    std::vector<io::DriverBody*> drivers;
 
     // DbgPrint output.
     std::mutex debug_lock;

@@ -18,6 +18,9 @@
 
 #define NTIO_PUBLIC __attribute__((visibility("default")))
 
+struct _DRIVER_OBJECT;
+struct _UNICODE_STRING;
+
 namespace ntio {
 
 enum class Clock {
@@ -74,6 +77,20 @@ public:
     size_t run_until_idle();
     // Managed threads currently counted as running (virtual-clock accounting).
     int running_threads() const;
+
+    // ---- drivers ------------------------------------------------------------------------
+    // Loads a driver module as `ntio run --driver PATH` does; DriverEntry has run when
+    // this returns. Returns DriverEntry's NTSTATUS (or the failure to load).
+    int32_t load_driver(const std::string& path);
+    // The same for a DriverEntry linked into the program (tests): `name` makes
+    // \Driver\name and the service key.
+    using DriverEntryFunction = int32_t (*)(_DRIVER_OBJECT*, _UNICODE_STRING*);
+    int32_t load_driver(const std::string& name, DriverEntryFunction entry);
+    // Calls the driver's DriverUnload. Drivers still loaded unload, newest first, when
+    // the System is destroyed. Returns false for an unknown name.
+    bool unload_driver(const std::string& name);
+    // IRPs allocated and not yet completed or freed.
+    int64_t live_irps() const;
 
     // ---- accounting ------------------------------------------------------------------
     std::vector<PoolTagUsage> pool_usage() const;  // live pool by tag

@@ -10,10 +10,10 @@ namespace ob = ntio::ob;
 namespace ke = ntio::ke;
 
 namespace ntio::ob {
-ObjectType g_event_type{"Event", true, EVENT_ALL_ACCESS, destroy_body<KEVENT>, nullptr};
-ObjectType g_semaphore_type{"Semaphore", true, SEMAPHORE_ALL_ACCESS, destroy_body<KSEMAPHORE>, nullptr};
+ObjectType g_event_type{"Event", 0, EVENT_ALL_ACCESS, destroy_body<KEVENT>, nullptr};
+ObjectType g_semaphore_type{"Semaphore", 0, SEMAPHORE_ALL_ACCESS, destroy_body<KSEMAPHORE>, nullptr};
 static void destroy_mutant(void* body) { ke::unlink_mutant_on_delete(static_cast<KMUTANT*>(body)); }
-ObjectType g_mutant_type{"Mutant", true, MUTANT_ALL_ACCESS, destroy_mutant, nullptr};
+ObjectType g_mutant_type{"Mutant", 0, MUTANT_ALL_ACCESS, destroy_mutant, nullptr};
 }  // namespace ntio::ob
 
 extern "C" {
@@ -153,12 +153,12 @@ NTSTATUS NtWaitForMultipleObjects(ULONG Count, const HANDLE* Handles, WAIT_TYPE 
     for (; referenced < Count; ++referenced) {
         s = ob::reference_by_handle(Handles[referenced], nullptr, mode, SYNCHRONIZE, &bodies[referenced], nullptr);
         if (!NT_SUCCESS(s)) break;
-        if (!ob::type_of(bodies[referenced])->waitable) {
+        if (!ob::waitable(ob::type_of(bodies[referenced]))) {
             ob::dereference(bodies[referenced]);
             s = STATUS_OBJECT_TYPE_MISMATCH;
             break;
         }
-        headers[referenced] = static_cast<DISPATCHER_HEADER*>(bodies[referenced]);
+        headers[referenced] = ob::wait_header(bodies[referenced]);
     }
     if (NT_SUCCESS(s) && WaitType == WaitAll) {
         // The same object twice in a wait-all cannot be satisfied atomically.
@@ -183,14 +183,15 @@ NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER 
     ob::HandleTable::Pin pin;
     NTSTATUS status = s.handles.pin(Handle, previous_mode(), SYNCHRONIZE, &pin);
     if (!NT_SUCCESS(status)) return status;
-    if (!pin.type()->waitable) return STATUS_OBJECT_TYPE_MISMATCH;
-    auto* header = static_cast<DISPATCHER_HEADER*>(pin.body());
+    if (!ob::waitable(pin.type())) return STATUS_OBJECT_TYPE_MISMATCH;
+    void* body = pin.body();
+    DISPATCHER_HEADER* header = ob::wait_header(body);
     status = s.dispatcher.try_wait_one(header);
     if (status != STATUS_PENDING) return status;
     pin.take_reference();
     pin.release();
     status = ke::wait_objects(1, &header, WaitAny, Timeout);
-    ob::dereference(header);
+    ob::dereference(body);
     return status;
 }
 

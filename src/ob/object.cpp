@@ -19,6 +19,12 @@ void dereference(void* body) {
         std::fprintf(stderr, "ntio: object %p (%s) dereferenced below zero\n", body, h->type->name);
         std::abort();
     }
+    if (h->type->on_zero_references) h->type->on_zero_references(body);
+    else free_object(body);
+}
+
+void free_object(void* body) {
+    ObjectHeader* h = ObjectHeader::of(body);
     if (!h->name.empty())
         if (System::Impl* s = sys_if_exists()) s->names.remove(h->name, body);
     h->type->destroy(body);
@@ -181,8 +187,47 @@ size_t HandleTable::close_all() {
 
 // ---- namespace ----------------------------------------------------------------------
 
+std::wstring Namespace::canonical(const std::wstring& path) {
+    auto starts = [&](const wchar_t* prefix) {
+        size_t n = wcslen(prefix);
+        if (path.size() < n) return false;
+        for (size_t i = 0; i < n; ++i)
+            if (std::towupper(static_cast<wint_t>(path[i])) != std::towupper(static_cast<wint_t>(prefix[i]))) return false;
+        return path.size() == n || path[n] == L'\\';
+    };
+    if (starts(L"\\DosDevices")) return L"\\??" + path.substr(11);
+    if (starts(L"\\GLOBAL??")) return L"\\??" + path.substr(9);
+    return path;
+}
+
+NTSTATUS Namespace::resolve(const std::wstring& input, void** object, std::wstring* remaining) {
+    std::wstring path = canonical(input);
+    for (int hops = 0; hops < 32; ++hops) {
+        void* found = nullptr;
+        size_t cut = path.size();
+        for (;;) {
+            found = lookup_referenced(path.substr(0, cut));
+            if (found || cut == 0) break;
+            size_t slash = path.rfind(L'\\', cut - 1);
+            if (slash == std::wstring::npos || slash == 0) break;
+            cut = slash;
+        }
+        if (!found) return cut == path.size() ? STATUS_OBJECT_NAME_NOT_FOUND : STATUS_OBJECT_PATH_NOT_FOUND;
+        std::wstring rest = path.substr(cut);
+        if (type_of(found) == &g_symlink_type) {
+            path = canonical(static_cast<SymbolicLink*>(found)->target + rest);
+            dereference(found);
+            continue;
+        }
+        *object = found;
+        *remaining = rest;
+        return STATUS_SUCCESS;
+    }
+    return STATUS_OBJECT_PATH_NOT_FOUND;  // a loop of links
+}
+
 std::wstring Namespace::key(const std::wstring& path) {
-    std::wstring k = path;
+    std::wstring k = canonical(path);
     for (auto& c : k) c = static_cast<wchar_t>(std::towupper(static_cast<wint_t>(c)));
     return k;
 }

@@ -19,10 +19,16 @@
 
 struct _OBJECT_TYPE {
     const char* name;
-    bool waitable;                       // body starts with a DISPATCHER_HEADER
+    // Where a wait on the object waits: the offset of a DISPATCHER_HEADER in the body
+    // (0 for events, threads...; the file object's Event for files), or -1 when the
+    // object cannot be waited on.
+    long wait_offset;
     ACCESS_MASK all_access;              // what GENERIC_ALL / MAXIMUM_ALLOWED grant
     void (*destroy)(void* body);         // runs the body's destructor
     void (*on_last_handle)(void* body);  // optional
+    // Optional: runs instead of freeing when the last reference goes; it must call
+    // ob::free_object(body) itself, possibly later (file objects send IRP_MJ_CLOSE first).
+    void (*on_zero_references)(void* body) = nullptr;
 };
 
 namespace ntio::ob {
@@ -40,7 +46,12 @@ struct alignas(16) ObjectHeader {
     }
 };
 
-extern ObjectType g_event_type, g_semaphore_type, g_mutant_type, g_thread_type, g_process_type, g_directory_type;
+extern ObjectType g_event_type, g_semaphore_type, g_mutant_type, g_thread_type, g_process_type, g_directory_type,
+    g_symlink_type;
+
+struct SymbolicLink {
+    std::wstring target;
+};
 
 template <typename T, typename... Args>
 T* create(const ObjectType& type, Args&&... args) {
@@ -56,7 +67,13 @@ void destroy_body(void* body) {
 
 void reference(void* body);
 void dereference(void* body);
+// Destroys and frees an object whose references are gone (see on_zero_references).
+void free_object(void* body);
 inline const ObjectType* type_of(const void* body) { return ObjectHeader::of(body)->type; }
+inline bool waitable(const ObjectType* t) { return t->wait_offset >= 0; }
+inline DISPATCHER_HEADER* wait_header(void* body) {
+    return reinterpret_cast<DISPATCHER_HEADER*>(static_cast<char*>(body) + type_of(body)->wait_offset);
+}
 
 // ---- handle table ---------------------------------------------------------------
 // Two levels of fixed-size chunks, so a lookup never races with growth. An entry
@@ -130,6 +147,12 @@ private:
 // an object removes its name when it is destroyed.
 class Namespace {
 public:
+    // `\DosDevices\X` and `\GLOBAL??\X` are `\??\X` (one session).
+    static std::wstring canonical(const std::wstring& path);
+    // Follows symbolic links and finds the object that owns the longest prefix of
+    // `path`. Returns it referenced, with what follows it in *remaining ("" or
+    // "\\rest"); STATUS_OBJECT_NAME_NOT_FOUND / STATUS_OBJECT_PATH_NOT_FOUND otherwise.
+    NTSTATUS resolve(const std::wstring& path, void** object, std::wstring* remaining);
     // Inserts `body` under `path` unless the name exists: then returns the existing
     // object referenced in *existing and STATUS_OBJECT_NAME_COLLISION.
     NTSTATUS insert(const std::wstring& path, void* body, void** existing);

@@ -13,7 +13,8 @@ namespace ntio::ob {
 struct Directory {
     int unused = 0;
 };
-ObjectType g_directory_type{"Directory", false, DIRECTORY_ALL_ACCESS, destroy_body<Directory>, nullptr};
+ObjectType g_directory_type{"Directory", -1, DIRECTORY_ALL_ACCESS, destroy_body<Directory>, nullptr};
+ObjectType g_symlink_type{"SymbolicLink", -1, STANDARD_RIGHTS_REQUIRED | 1, destroy_body<SymbolicLink>, nullptr};
 
 NTSTATUS reference_by_handle(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode, ACCESS_MASK desired,
                              void** body, ACCESS_MASK* granted) {

@@ -21,6 +21,7 @@ _KTHREAD::_KTHREAD() {
     InitializeListHead(&wait_timer.TimerListEntry);
     wait_timer.Dpc = reinterpret_cast<KDPC*>(this);  // owner, for the dispatcher's timeout expiry
     InitializeListHead(&owned_mutants);
+    InitializeListHead(&irp_list);
     InitializeListHead(&registry_entry);
     KeInitializeEvent(&resume_gate, NotificationEvent, FALSE);
 }
@@ -35,7 +36,7 @@ static void destroy_thread(void* body) {
     }
     t->~_ETHREAD();
 }
-ObjectType g_thread_type{"Thread", true, THREAD_ALL_ACCESS, destroy_thread, nullptr};
+ObjectType g_thread_type{"Thread", 0, THREAD_ALL_ACCESS, destroy_thread, nullptr};
 
 }  // namespace ntio::ob
 

@@ -36,6 +36,8 @@ struct _KTHREAD {
     std::atomic<uint32_t> park{0};
 
     LIST_ENTRY owned_mutants;  // KMUTANTs this thread owns
+    LIST_ENTRY irp_list;       // IRPs this thread issued (S-CAN-8/12), under irp_lock
+    ntio::ke::SpinLock irp_lock;
     LIST_ENTRY registry_entry; // System::m_threads
 
     // Start.

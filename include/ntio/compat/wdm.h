@@ -9,6 +9,7 @@
 #include "kernel/ex.h"
 #include "kernel/ps_ob.h"
 #include "kernel/nt_services.h"
+#include "kernel/io.h"
 
 #define ASSERT(e) ((e) ? (void)0 : ntio_assert_failed(#e, __FILE__, __LINE__))
 #define ASSERTMSG(msg, e) ((e) ? (void)0 : ntio_assert_failed(msg, __FILE__, __LINE__))

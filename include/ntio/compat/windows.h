@@ -8,5 +8,6 @@
 #include "ntstatus.h"
 #include "winerror.h"
 #include "win32/synch.h"
+#include "win32/file.h"
 
 #endif

@@ -6,6 +6,44 @@
 
 NTIO_EXTERN_C_BEGIN
 
+struct _IO_STATUS_BLOCK;
+typedef VOID NTIO_IO_APC_ROUTINE(PVOID ApcContext, struct _IO_STATUS_BLOCK *IoStatusBlock, ULONG Reserved);
+
+/* Files and devices. IoStatusBlock/ApcRoutine are PIO_STATUS_BLOCK/PIO_APC_ROUTINE. */
+NTIO_API NTSTATUS NtCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                               struct _IO_STATUS_BLOCK *IoStatusBlock, PLARGE_INTEGER AllocationSize,
+                               ULONG FileAttributes, ULONG ShareAccess, ULONG CreateDisposition, ULONG CreateOptions,
+                               PVOID EaBuffer, ULONG EaLength);
+NTIO_API NTSTATUS NtOpenFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                             struct _IO_STATUS_BLOCK *IoStatusBlock, ULONG ShareAccess, ULONG OpenOptions);
+NTIO_API NTSTATUS NtDeviceIoControlFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTINE *ApcRoutine,
+                                        PVOID ApcContext, struct _IO_STATUS_BLOCK *IoStatusBlock, ULONG IoControlCode,
+                                        PVOID InputBuffer, ULONG InputBufferLength, PVOID OutputBuffer,
+                                        ULONG OutputBufferLength);
+NTIO_API NTSTATUS NtFsControlFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTINE *ApcRoutine, PVOID ApcContext,
+                                  struct _IO_STATUS_BLOCK *IoStatusBlock, ULONG FsControlCode, PVOID InputBuffer,
+                                  ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength);
+NTIO_API NTSTATUS NtReadFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTINE *ApcRoutine, PVOID ApcContext,
+                             struct _IO_STATUS_BLOCK *IoStatusBlock, PVOID Buffer, ULONG Length,
+                             PLARGE_INTEGER ByteOffset, PULONG Key);
+NTIO_API NTSTATUS NtWriteFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTINE *ApcRoutine, PVOID ApcContext,
+                              struct _IO_STATUS_BLOCK *IoStatusBlock, PVOID Buffer, ULONG Length,
+                              PLARGE_INTEGER ByteOffset, PULONG Key);
+NTIO_API NTSTATUS ZwCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                               struct _IO_STATUS_BLOCK *IoStatusBlock, PLARGE_INTEGER AllocationSize,
+                               ULONG FileAttributes, ULONG ShareAccess, ULONG CreateDisposition, ULONG CreateOptions,
+                               PVOID EaBuffer, ULONG EaLength);
+NTIO_API NTSTATUS ZwDeviceIoControlFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTINE *ApcRoutine,
+                                        PVOID ApcContext, struct _IO_STATUS_BLOCK *IoStatusBlock, ULONG IoControlCode,
+                                        PVOID InputBuffer, ULONG InputBufferLength, PVOID OutputBuffer,
+                                        ULONG OutputBufferLength);
+NTIO_API NTSTATUS ZwReadFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTINE *ApcRoutine, PVOID ApcContext,
+                             struct _IO_STATUS_BLOCK *IoStatusBlock, PVOID Buffer, ULONG Length,
+                             PLARGE_INTEGER ByteOffset, PULONG Key);
+NTIO_API NTSTATUS ZwWriteFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTINE *ApcRoutine, PVOID ApcContext,
+                              struct _IO_STATUS_BLOCK *IoStatusBlock, PVOID Buffer, ULONG Length,
+                              PLARGE_INTEGER ByteOffset, PULONG Key);
+
 NTIO_API NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
                                 EVENT_TYPE EventType, BOOLEAN InitialState);
 NTIO_API NTSTATUS NtOpenEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes);

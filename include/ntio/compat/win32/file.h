@@ -1,0 +1,66 @@
+/* ntio compat, Win32 side: opening devices and overlapped I/O. Part of <windows.h>. */
+#ifndef NTIO_COMPAT_WIN32_FILE_H
+#define NTIO_COMPAT_WIN32_FILE_H
+
+NTIO_EXTERN_C_BEGIN
+
+/* Internal/InternalHigh are the request's IO_STATUS_BLOCK (status, bytes). */
+typedef struct _OVERLAPPED {
+    ULONG_PTR Internal;
+    ULONG_PTR InternalHigh;
+    union {
+        struct {
+            DWORD Offset;
+            DWORD OffsetHigh;
+        };
+        PVOID Pointer;
+    };
+    HANDLE hEvent;
+} OVERLAPPED, *LPOVERLAPPED;
+
+typedef VOID(WINAPI *LPOVERLAPPED_COMPLETION_ROUTINE)(DWORD dwErrorCode, DWORD dwNumberOfBytesTransfered,
+                                                      LPOVERLAPPED lpOverlapped);
+
+#define CREATE_NEW 1
+#define CREATE_ALWAYS 2
+#define OPEN_EXISTING 3
+#define OPEN_ALWAYS 4
+#define TRUNCATE_EXISTING 5
+
+#define FILE_FLAG_WRITE_THROUGH 0x80000000U
+#define FILE_FLAG_OVERLAPPED 0x40000000U
+#define FILE_FLAG_NO_BUFFERING 0x20000000U
+#define FILE_FLAG_RANDOM_ACCESS 0x10000000U
+#define FILE_FLAG_SEQUENTIAL_SCAN 0x08000000U
+#define FILE_FLAG_DELETE_ON_CLOSE 0x04000000U
+#define FILE_FLAG_BACKUP_SEMANTICS 0x02000000U
+
+/* A memory read, no system call (S-W32-8). */
+#define HasOverlappedIoCompleted(lpOverlapped) (((DWORD)(lpOverlapped)->Internal) != (DWORD)STATUS_PENDING)
+
+NTIO_API HANDLE CreateFileA(LPCSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
+                            LPSECURITY_ATTRIBUTES lpSecurityAttributes, DWORD dwCreationDisposition,
+                            DWORD dwFlagsAndAttributes, HANDLE hTemplateFile);
+NTIO_API HANDLE CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
+                            LPSECURITY_ATTRIBUTES lpSecurityAttributes, DWORD dwCreationDisposition,
+                            DWORD dwFlagsAndAttributes, HANDLE hTemplateFile);
+NTIO_API BOOL DeviceIoControl(HANDLE hDevice, DWORD dwIoControlCode, LPVOID lpInBuffer, DWORD nInBufferSize,
+                              LPVOID lpOutBuffer, DWORD nOutBufferSize, LPDWORD lpBytesReturned,
+                              LPOVERLAPPED lpOverlapped);
+NTIO_API BOOL ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead, LPDWORD lpNumberOfBytesRead,
+                       LPOVERLAPPED lpOverlapped);
+NTIO_API BOOL WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite, LPDWORD lpNumberOfBytesWritten,
+                        LPOVERLAPPED lpOverlapped);
+NTIO_API BOOL GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,
+                                  BOOL bWait);
+NTIO_API BOOL GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,
+                                    DWORD dwMilliseconds, BOOL bAlertable);
+
+#ifdef UNICODE
+#define CreateFile CreateFileW
+#else
+#define CreateFile CreateFileA
+#endif
+
+NTIO_EXTERN_C_END
+#endif

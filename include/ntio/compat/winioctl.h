@@ -1,0 +1,6 @@
+/* ntio compat: <winioctl.h> for applications: CTL_CODE and the device types. */
+#ifndef NTIO_COMPAT_WINIOCTL_H
+#define NTIO_COMPAT_WINIOCTL_H
+#include "ntdef.h"
+#include "devioctl.h"
+#endif

@@ -1,0 +1,170 @@
+// Drivers: a driver is a shared module exporting DriverEntry, loaded by path with
+// local symbol scope so that several drivers (each with its own DriverEntry) live in
+// one process; or, for tests, a DriverEntry function linked into the program.
+// DriverEntry and DriverUnload run at PASSIVE_LEVEL on a system thread (S-KE-2).
+#include <dlfcn.h>
+
+#include <cstring>
+
+#include "io/iomgr.hpp"
+#include "ke/objects.hpp"
+#include "ps/thread.hpp"
+#include "system.hpp"
+#include "verifier/report.hpp"
+
+namespace ntio::io {
+namespace {
+
+void destroy_driver(void* body) { static_cast<DriverBody*>(body)->~DriverBody(); }
+
+// What the I/O manager puts in every MajorFunction slot a driver leaves empty.
+NTSTATUS invalid_device_request(PDEVICE_OBJECT, PIRP Irp) {
+    Irp->IoStatus.Status = STATUS_INVALID_DEVICE_REQUEST;
+    Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_INVALID_DEVICE_REQUEST;
+}
+
+std::wstring widen(const std::string& s) { return std::wstring(s.begin(), s.end()); }
+
+std::string narrow(const std::wstring& s) {
+    std::string out;
+    for (wchar_t c : s) out += c < 0x80 ? static_cast<char>(c) : '?';
+    return out;
+}
+
+// Runs `fn` on a new system thread and waits for it.
+template <typename F>
+void on_system_thread(F&& fn) {
+    struct Call {
+        F* fn;
+    } call{&fn};
+    HANDLE h = nullptr;
+    ps::KernelModeScope kernel;
+    NTSTATUS s = PsCreateSystemThread(
+        &h, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr, [](PVOID ctx) { (*static_cast<Call*>(ctx)->fn)(); }, &call);
+    if (!NT_SUCCESS(s)) {
+        std::fprintf(stderr, "ntio: cannot start a system thread for a driver routine (0x%08X)\n",
+                     static_cast<unsigned>(s));
+        std::abort();
+    }
+    ZwWaitForSingleObject(h, FALSE, nullptr);
+    ZwClose(h);
+}
+
+NTSTATUS start_driver(DriverBody* d, PDRIVER_INITIALIZE entry) {
+    DRIVER_OBJECT* drv = &d->driver;
+    std::memset(drv, 0, sizeof(*drv));
+    drv->Type = IO_TYPE_DRIVER;
+    drv->Size = sizeof(DRIVER_OBJECT);
+    drv->DriverExtension = &d->extension;
+    d->extension.DriverObject = drv;
+    drv->DriverName.Buffer = d->name.data();
+    drv->DriverName.Length = drv->DriverName.MaximumLength = static_cast<USHORT>(d->name.size() * sizeof(WCHAR));
+    d->registry_us.Buffer = d->registry_path.data();
+    d->registry_us.Length = d->registry_us.MaximumLength = static_cast<USHORT>(d->registry_path.size() * sizeof(WCHAR));
+    drv->DriverInit = entry;
+    for (auto& f : drv->MajorFunction) f = invalid_device_request;
+    NTSTATUS status = STATUS_SUCCESS;
+    on_system_thread([&] { status = entry(drv, &d->registry_us); });
+    if (!NT_SUCCESS(status)) return status;
+    // S-W32-12: the I/O manager clears DO_DEVICE_INITIALIZING for devices made in DriverEntry.
+    for (PDEVICE_OBJECT dev = drv->DeviceObject; dev; dev = dev->NextDevice) dev->Flags &= ~DO_DEVICE_INITIALIZING;
+    std::lock_guard g(sys().drivers_lock);
+    sys().drivers.push_back(d);
+    return STATUS_SUCCESS;
+}
+
+DriverBody* new_driver(const std::wstring& name) {
+    auto* d = ob::create<DriverBody>(g_driver_type);
+    d->name = L"\\Driver\\" + name;
+    d->registry_path = L"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\" + name;
+    return d;
+}
+
+}  // namespace
+
+ob::ObjectType g_driver_type{"Driver", -1, STANDARD_RIGHTS_REQUIRED | 1, destroy_driver, nullptr};
+
+NTSTATUS load_driver_entry(const std::wstring& name, PDRIVER_INITIALIZE entry, DriverBody** out) {
+    DriverBody* d = new_driver(name);
+    NTSTATUS status = start_driver(d, entry);
+    if (!NT_SUCCESS(status)) {
+        ob::dereference(d);
+        return status;
+    }
+    if (out) *out = d;
+    return status;
+}
+
+NTSTATUS load_driver(const std::string& path, DriverBody** out) {
+    std::string base = path.substr(path.find_last_of('/') + 1);
+    base = base.substr(0, base.find('.'));
+    void* module = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!module) {
+        std::fprintf(stderr, "ntio: cannot load the driver %s: %s\n", path.c_str(), dlerror());
+        return STATUS_OBJECT_NAME_NOT_FOUND;
+    }
+    auto entry = reinterpret_cast<PDRIVER_INITIALIZE>(dlsym(module, "DriverEntry"));
+    if (!entry) {
+        std::fprintf(stderr,
+                     "ntio: %s has no DriverEntry: a driver exports `NTSTATUS DriverEntry(PDRIVER_OBJECT, "
+                     "PUNICODE_STRING)` with C linkage (extern \"C\" in C++)\n",
+                     path.c_str());
+        dlclose(module);
+        return STATUS_INVALID_PARAMETER;
+    }
+    DriverBody* d = new_driver(widen(base));
+    d->module_path = path;
+    d->module = module;
+    NTSTATUS status = start_driver(d, entry);
+    if (!NT_SUCCESS(status)) {
+        std::fprintf(stderr, "ntio: DriverEntry of %s failed with 0x%08X; the driver is not loaded\n", path.c_str(),
+                     static_cast<unsigned>(status));
+        ob::dereference(d);
+        return status;
+    }
+    if (out) *out = d;
+    return status;
+}
+
+std::string driver_report(DriverBody* d) {
+    std::string r;
+    for (PDEVICE_OBJECT dev = d->driver.DeviceObject; dev; dev = dev->NextDevice)
+        r += fmt::format("  driver {} left {} behind at unload (IoDeleteDevice it in DriverUnload)\n",
+                         narrow(d->name), device_label(dev));
+    return r;
+}
+
+void unload_driver(DriverBody* d) {
+    if (d->unloaded) return;
+    d->unloaded = true;
+    if (d->driver.DriverUnload) {
+        on_system_thread([&] { d->driver.DriverUnload(&d->driver); });
+    } else {
+        std::fprintf(stderr, "ntio: driver %s has no DriverUnload; it stays loaded until the process ends\n",
+                     narrow(d->name).c_str());
+    }
+    std::string r = driver_report(d);
+    if (!r.empty()) std::fprintf(stderr, "ntio: at unload:\n%s", r.c_str());
+}
+
+void unload_all_drivers() {
+    System::Impl* s = sys_if_exists();
+    if (!s) return;
+    std::vector<DriverBody*> drivers;
+    {
+        std::lock_guard g(s->drivers_lock);
+        drivers.swap(s->drivers);
+    }
+    for (auto it = drivers.rbegin(); it != drivers.rend(); ++it) {
+        unload_driver(*it);
+        ob::dereference(*it);  // modules stay mapped: code a late callback may still run
+    }
+    if (int64_t n = live_irps())
+        std::fprintf(stderr, "ntio: %lld IRP(s) still allocated after the drivers unloaded (never completed or "
+                             "freed)\n",
+                     static_cast<long long>(n));
+}
+
+}  // namespace ntio::io

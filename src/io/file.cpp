@@ -1,0 +1,535 @@
+// File objects and the I/O system services: NtCreateFile, NtDeviceIoControlFile,
+// NtFsControlFile, NtReadFile, NtWriteFile, and the cleanup/close sequence
+// (S-IRP-5, S-IRP-12, §3 S-DSP, §4 S-BUF, S-CAN-13..15, S-W32-9..13).
+#include <cstddef>
+
+#include "io/iomgr.hpp"
+#include "ke/objects.hpp"
+#include "ob/services.hpp"
+#include "ps/thread.hpp"
+#include "system.hpp"
+#include "verifier/report.hpp"
+
+namespace ntio::io {
+namespace {
+
+// ---- the synchronous-I/O lock of a file object (S-DSP-5) ----------------------------------
+void lock_file(FileBody& fb) {
+    if (fb.busy.exchange(1, std::memory_order_acquire) == 0) return;
+    fb.lock_waiters.fetch_add(1);
+    while (fb.busy.exchange(1, std::memory_order_acquire) != 0)
+        KeWaitForSingleObject(&fb.file.Lock, Executive, KernelMode, FALSE, nullptr);
+    fb.lock_waiters.fetch_sub(1);
+}
+
+void unlock_file(FileBody& fb) {
+    fb.busy.store(0, std::memory_order_seq_cst);
+    if (fb.lock_waiters.load(std::memory_order_seq_cst) > 0) ke::set_event(&fb.file.Lock);
+}
+
+void on_last_handle(void* body) {
+    auto* fb = static_cast<FileBody*>(body);
+    if (!fb->created) return;
+    // IRP_MJ_CLEANUP in the closing thread: the driver cancels what it holds for this file.
+    send_file_irp(&fb->file, IRP_MJ_CLEANUP, 0, 0, 0, nullptr);
+    fb->file.Flags |= FO_CLEANUP_COMPLETE;
+}
+
+void destroy_file(void* body) {
+    auto* fb = static_cast<FileBody*>(body);
+    if (fb->target) {
+        runtime(fb->target).open_files.fetch_sub(1);
+        ob::dereference(fb->target);
+    }
+    fb->~FileBody();
+}
+
+void close_and_free(FileBody* fb) {
+    if (fb->created) send_file_irp(&fb->file, IRP_MJ_CLOSE, 0, 0, 0, nullptr);
+    ob::free_object(fb);
+}
+
+// The last reference is gone (every handle closed, every IRP on it completed):
+// IRP_MJ_CLOSE, at PASSIVE_LEVEL. A last reference dropped at raised IRQL (a DPC
+// completing the last IRP) hands the close to the runtime's worker thread.
+void on_zero_references(void* body) {
+    auto* fb = static_cast<FileBody*>(body);
+    if (KeGetCurrentIrql() == PASSIVE_LEVEL) close_and_free(fb);
+    else sys().post_work([fb] { close_and_free(fb); });
+}
+
+}  // namespace
+
+ob::ObjectType g_file_type{"File", static_cast<long>(offsetof(FILE_OBJECT, Event)), FILE_ALL_ACCESS, destroy_file,
+                           on_last_handle, on_zero_references};
+
+NTSTATUS send_file_irp(FILE_OBJECT* file, UCHAR major, ACCESS_MASK access, ULONG share, ULONG options,
+                       ULONG_PTR* information) {
+    DEVICE_OBJECT* top = IoGetAttachedDevice(file->DeviceObject);
+    IRP* irp = allocate_irp(top->StackSize, 0);
+    if (!irp) return STATUS_INSUFFICIENT_RESOURCES;
+    KEVENT done;
+    KeInitializeEvent(&done, NotificationEvent, FALSE);
+    IO_STATUS_BLOCK iosb{};
+    IO_SECURITY_CONTEXT security{};
+    security.DesiredAccess = access;
+    irp->RequestorMode = ps::previous_mode();
+    irp->UserIosb = &iosb;
+    irp->UserEvent = &done;
+    irp->Flags = IRP_SYNCHRONOUS_API | (major == IRP_MJ_CREATE ? IRP_CREATE_OPERATION : 0) |
+                 (major == IRP_MJ_CLOSE ? IRP_CLOSE_OPERATION : 0);
+    // Create and cleanup hold a reference like any request; close runs as the file
+    // object goes away and must not.
+    if (major != IRP_MJ_CLOSE) {
+        ob::reference(file);
+        irp->Tail.Overlay.OriginalFileObject = file;
+    }
+    header_of(irp)->flags |= kIrpUserRequest;
+    PIO_STACK_LOCATION sl = IoGetNextIrpStackLocation(irp);
+    sl->MajorFunction = major;
+    sl->FileObject = file;
+    if (major == IRP_MJ_CREATE) {
+        sl->Parameters.Create.SecurityContext = &security;
+        sl->Parameters.Create.Options = options;
+        sl->Parameters.Create.ShareAccess = static_cast<USHORT>(share);
+        sl->Parameters.Create.FileAttributes = FILE_ATTRIBUTE_NORMAL;
+    }
+    queue_to_thread(irp, ps::current_thread());
+    NTSTATUS status = IoCallDriver(top, irp);
+    if (status == STATUS_PENDING) {
+        KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, nullptr);
+        status = iosb.Status;
+    }
+    if (information) *information = iosb.Information;
+    return status;
+}
+
+}  // namespace ntio::io
+
+using namespace ntio;
+using io::FileBody;
+
+namespace {
+
+ACCESS_MASK map_file_access(ACCESS_MASK a) {
+    ACCESS_MASK m = a & ~(GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE | GENERIC_ALL | MAXIMUM_ALLOWED);
+    if (a & GENERIC_READ) m |= FILE_GENERIC_READ;
+    if (a & GENERIC_WRITE) m |= FILE_GENERIC_WRITE;
+    if (a & GENERIC_EXECUTE) m |= FILE_GENERIC_EXECUTE;
+    if (a & (GENERIC_ALL | MAXIMUM_ALLOWED)) m |= FILE_ALL_ACCESS;
+    return m;
+}
+
+NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                     PIO_STATUS_BLOCK IoStatusBlock, ULONG ShareAccess, ULONG CreateDisposition, ULONG CreateOptions) {
+    if (!FileHandle || !ObjectAttributes || !IoStatusBlock) return STATUS_ACCESS_VIOLATION;
+    std::wstring path = ob::object_path(ObjectAttributes);
+    if (path.empty()) return STATUS_OBJECT_NAME_INVALID;
+    void* object = nullptr;
+    std::wstring rest;
+    NTSTATUS status = sys().names.resolve(path, &object, &rest);
+    if (!NT_SUCCESS(status)) return status;
+    if (ob::type_of(object) != &io::g_device_type) {
+        ob::dereference(object);
+        return STATUS_OBJECT_TYPE_MISMATCH;
+    }
+    auto* dev = static_cast<DEVICE_OBJECT*>(object);
+    io::DeviceRuntime& dr = io::runtime(dev);
+    // S-W32-12: a device still initializing or being deleted is not there; an exclusive
+    // device admits one open file object at a time.
+    if (dr.deleted.load() || (dev->Flags & DO_DEVICE_INITIALIZING)) {
+        ob::dereference(dev);
+        return STATUS_NO_SUCH_DEVICE;
+    }
+    if ((dev->Flags & DO_EXCLUSIVE) && dr.open_files.load() > 0) {
+        ob::dereference(dev);
+        return STATUS_ACCESS_DENIED;
+    }
+    auto* fb = ob::create<FileBody>(io::g_file_type);
+    FILE_OBJECT* fo = &fb->file;
+    std::memset(fo, 0, sizeof(*fo));
+    fo->Type = IO_TYPE_FILE;
+    fo->Size = static_cast<CSHORT>(sizeof(FILE_OBJECT));
+    fo->DeviceObject = dev;
+    fb->target = dev;  // the resolve reference
+    dr.open_files.fetch_add(1);
+    fb->file_name = rest;
+    fo->FileName.Buffer = fb->file_name.empty() ? nullptr : fb->file_name.data();
+    fo->FileName.Length = fo->FileName.MaximumLength = static_cast<USHORT>(fb->file_name.size() * sizeof(WCHAR));
+    if (CreateOptions & (FILE_SYNCHRONOUS_IO_NONALERT | FILE_SYNCHRONOUS_IO_ALERT)) fo->Flags |= FO_SYNCHRONOUS_IO;
+    if (CreateOptions & FILE_SYNCHRONOUS_IO_ALERT) fo->Flags |= FO_ALERTABLE_IO;
+    KeInitializeEvent(&fo->Lock, SynchronizationEvent, FALSE);
+    KeInitializeEvent(&fo->Event, NotificationEvent, FALSE);
+    InitializeListHead(&fo->IrpList);
+    fb->granted = map_file_access(DesiredAccess);
+
+    ULONG_PTR info = 0;
+    status = io::send_file_irp(fo, IRP_MJ_CREATE, fb->granted, ShareAccess, (CreateDisposition << 24) | CreateOptions,
+                               &info);
+    if (!NT_SUCCESS(status) || status == STATUS_REPARSE) {
+        ob::dereference(fb);  // S-CAN-15: no handle, no cleanup, no close
+        return NT_SUCCESS(status) ? STATUS_OBJECT_NAME_INVALID : status;
+    }
+    fb->created = true;
+    fo->Flags |= FO_HANDLE_CREATED;
+    ke::set_event(&fo->Event);  // a freshly opened file is signaled (S-W32-4)
+    HANDLE h = nullptr;
+    NTSTATUS s = sys().handles.insert(fb, fb->granted, ps::previous_mode() == KernelMode &&
+                                                            (ObjectAttributes->Attributes & OBJ_KERNEL_HANDLE),
+                                      &h);
+    ob::dereference(fb);  // the handle holds it now
+    if (!NT_SUCCESS(s)) return s;
+    *FileHandle = h;
+    IoStatusBlock->Status = status;
+    IoStatusBlock->Information = info ? info : FILE_OPENED;
+    return status;
+}
+
+// Handle → file object, referenced. S-DSP-18: this comes after the buffer checks.
+NTSTATUS reference_file(HANDLE h, FileBody** out) {
+    void* body = nullptr;
+    NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, ps::previous_mode(), 0, &body, nullptr);
+    if (!NT_SUCCESS(s)) return s;
+    *out = static_cast<FileBody*>(body);
+    return STATUS_SUCCESS;
+}
+
+// Validates and references the event of an asynchronous request and resets it
+// (S-DSP-6): after this point a failure still leaves the event reset.
+NTSTATUS reference_event(HANDLE event, KEVENT** kevent) {
+    *kevent = nullptr;
+    if (!event) return STATUS_SUCCESS;
+    void* body = nullptr;
+    NTSTATUS s = ob::reference_by_handle(event, &ob::g_event_type, ps::previous_mode(), EVENT_MODIFY_STATE, &body,
+                                         nullptr);
+    if (!NT_SUCCESS(s)) return s;
+    *kevent = static_cast<KEVENT*>(body);
+    ke::reset_event(*kevent);
+    return STATUS_SUCCESS;
+}
+
+// A request being issued. On a synchronous file object it holds the file's I/O lock
+// and its own reference (the lookup's reference goes to the IRP) until the call ends.
+struct Request {
+    FileBody* fb = nullptr;
+    KEVENT* event = nullptr;
+    bool locked = false;
+    void unlock() {
+        if (!locked) return;
+        locked = false;
+        io::unlock_file(*fb);
+        ob::dereference(fb);
+    }
+    ~Request() { unlock(); }
+};
+
+// Common front half of every data request: file, event, access, lock, then an IRP
+// whose next location the caller fills.
+NTSTATUS begin_request(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                       PIO_STATUS_BLOCK IoStatusBlock, ACCESS_MASK required, Request& r) {
+    if (!IoStatusBlock) return STATUS_ACCESS_VIOLATION;
+    NTSTATUS s = reference_file(FileHandle, &r.fb);
+    if (!NT_SUCCESS(s)) return s;
+    FILE_OBJECT* fo = &r.fb->file;
+    if (ApcRoutine && fo->CompletionContext) {
+        ob::dereference(r.fb);
+        return STATUS_INVALID_PARAMETER;  // S-DSP-9: an APC on a port-bound handle
+    }
+    (void)ApcContext;
+    if (ps::previous_mode() == UserMode && (required & ~r.fb->granted)) {
+        ob::dereference(r.fb);
+        return STATUS_ACCESS_DENIED;  // S-BUF-3: before any IRP and before the event is touched
+    }
+    s = reference_event(Event, &r.event);
+    if (!NT_SUCCESS(s)) {
+        ob::dereference(r.fb);
+        return s;
+    }
+    if (fo->Flags & FO_SYNCHRONOUS_IO) {
+        io::lock_file(*r.fb);
+        ob::reference(r.fb);
+        r.locked = true;
+    }
+    ke::reset_event(&fo->Event);  // FO->Event too, at the start of every call (S-DSP-6)
+    if (io::runtime(fo->DeviceObject).deleted.load()) {
+        r.unlock();
+        if (r.event) ob::dereference(r.event);
+        ob::dereference(r.fb);
+        return STATUS_DEVICE_REMOVED;
+    }
+    return STATUS_SUCCESS;
+}
+
+IRP* new_request_irp(Request& r, PIO_STATUS_BLOCK iosb, PIO_APC_ROUTINE apc, PVOID apc_context, uint32_t inline_buffer) {
+    FILE_OBJECT* fo = &r.fb->file;
+    DEVICE_OBJECT* top = IoGetAttachedDevice(fo->DeviceObject);
+    IRP* irp = io::allocate_irp(top->StackSize, inline_buffer);
+    if (!irp) return nullptr;
+    io::IrpHeader* h = io::header_of(irp);
+    h->flags |= io::kIrpUserRequest;
+    h->event_object = r.event;
+    irp->RequestorMode = ps::previous_mode();
+    irp->UserIosb = iosb;
+    irp->UserEvent = r.event;
+    irp->Overlay.AsynchronousParameters.UserApcRoutine = apc;
+    irp->Overlay.AsynchronousParameters.UserApcContext = apc_context;
+    irp->Tail.Overlay.OriginalFileObject = fo;  // takes over the handle lookup's reference
+    IoGetNextIrpStackLocation(irp)->FileObject = fo;
+    return irp;
+}
+
+void abandon_request(Request& r) {
+    r.unlock();
+    if (r.event) ob::dereference(r.event);
+    ob::dereference(r.fb);
+}
+
+// Frees an IRP that was built but never sent (the request's references are the
+// caller's to drop).
+void discard_irp(IRP* irp) {
+    for (PMDL mdl = irp->MdlAddress; mdl;) {
+        PMDL next = mdl->Next;
+        if (mdl->MdlFlags & MDL_PAGES_LOCKED) MmUnlockPages(mdl);
+        IoFreeMdl(mdl);
+        mdl = next;
+    }
+    if (irp->AssociatedIrp.SystemBuffer && !(io::header_of(irp)->flags & io::kIrpInlineBuffer))
+        std::free(irp->AssociatedIrp.SystemBuffer);
+    io::free_irp(irp);
+}
+
+// Sends the IRP and applies the dispatch-return protocol: the service returns the
+// dispatch routine's value (S-DSP-2); a synchronous file waits for a pended request
+// and returns its final status (S-DSP-3).
+NTSTATUS send_request(Request& r, IRP* irp) {
+    FILE_OBJECT* fo = &r.fb->file;
+    io::queue_to_thread(irp, ps::current_thread());
+    NTSTATUS status = IoCallDriver(IoGetAttachedDevice(fo->DeviceObject), irp);
+    if (r.locked && status == STATUS_PENDING) {
+        KeWaitForSingleObject(&fo->Event, Executive, KernelMode, FALSE, nullptr);
+        status = fo->FinalStatus;
+    }
+    return status;
+}
+
+// Puts a caller's buffer in an IRP for direct I/O: an MDL probed and locked for `op`.
+void attach_mdl(IRP* irp, PVOID buffer, ULONG length, LOCK_OPERATION op) {
+    PMDL mdl = IoAllocateMdl(buffer, length, FALSE, FALSE, irp);
+    MmProbeAndLockPages(mdl, irp->RequestorMode, op);
+}
+
+// METHOD_BUFFERED / DO_BUFFERED_IO system buffer: inline in the IRP when it fits.
+bool give_system_buffer(IRP* irp, size_t length) {
+    io::IrpHeader* h = io::header_of(irp);
+    if (length == 0) return true;
+    if (length <= h->buffer_capacity) {
+        irp->AssociatedIrp.SystemBuffer =
+            reinterpret_cast<char*>(reinterpret_cast<PIO_STACK_LOCATION>(irp + 1) + irp->StackCount);
+        h->flags |= io::kIrpInlineBuffer;
+    } else {
+        irp->AssociatedIrp.SystemBuffer = std::malloc(length);
+        if (!irp->AssociatedIrp.SystemBuffer) return false;
+    }
+    return true;
+}
+
+NTSTATUS device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                        PIO_STATUS_BLOCK IoStatusBlock, ULONG Code, PVOID InputBuffer, ULONG InputBufferLength,
+                        PVOID OutputBuffer, ULONG OutputBufferLength, UCHAR major) {
+    ULONG method = Code & 3;
+    // S-BUF-10: NULL buffers with a length fail before anything else.
+    if ((method != METHOD_NEITHER && InputBufferLength && !InputBuffer) ||
+        (method != METHOD_NEITHER && OutputBufferLength && !OutputBuffer))
+        return STATUS_ACCESS_VIOLATION;
+    Request r;
+    ACCESS_MASK required = ((Code >> 14) & 1 ? FILE_READ_DATA : 0) | ((Code >> 14) & 2 ? FILE_WRITE_DATA : 0);
+    NTSTATUS s = begin_request(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, required, r);
+    if (!NT_SUCCESS(s)) return s;
+    ULONG buffered = method == METHOD_BUFFERED
+                         ? (InputBufferLength > OutputBufferLength ? InputBufferLength : OutputBufferLength)
+                         : (method == METHOD_NEITHER ? 0 : InputBufferLength);
+    IRP* irp = new_request_irp(r, IoStatusBlock, ApcRoutine, ApcContext, buffered <= 64 ? buffered : 0);
+    if (!irp) {
+        abandon_request(r);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    PIO_STACK_LOCATION sl = IoGetNextIrpStackLocation(irp);
+    sl->MajorFunction = major;
+    sl->MinorFunction = major == IRP_MJ_FILE_SYSTEM_CONTROL ? IRP_MN_USER_FS_REQUEST : 0;
+    sl->Parameters.DeviceIoControl.OutputBufferLength = OutputBufferLength;
+    sl->Parameters.DeviceIoControl.InputBufferLength = InputBufferLength;
+    sl->Parameters.DeviceIoControl.IoControlCode = Code;
+    irp->UserBuffer = OutputBuffer;
+    bool ok = true;
+    switch (method) {
+    case METHOD_BUFFERED:
+        ok = give_system_buffer(irp, buffered);
+        if (ok && buffered) {
+            if (InputBufferLength) std::memcpy(irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
+            std::memset(static_cast<char*>(irp->AssociatedIrp.SystemBuffer) + InputBufferLength, 0,
+                        buffered - InputBufferLength);
+        }
+        irp->Flags = IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER | (OutputBufferLength ? IRP_INPUT_OPERATION : 0);
+        io::header_of(irp)->output_length = OutputBufferLength;
+        break;
+    case METHOD_IN_DIRECT:
+    case METHOD_OUT_DIRECT:
+        if (InputBufferLength) {
+            ok = give_system_buffer(irp, InputBufferLength);
+            if (ok) std::memcpy(irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
+            irp->Flags = IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
+        }
+        if (ok && OutputBufferLength)
+            attach_mdl(irp, OutputBuffer, OutputBufferLength, method == METHOD_IN_DIRECT ? IoReadAccess : IoWriteAccess);
+        break;
+    case METHOD_NEITHER:
+        sl->Parameters.DeviceIoControl.Type3InputBuffer = InputBuffer;
+        break;
+    }
+    if (!ok) {
+        discard_irp(irp);
+        abandon_request(r);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    return send_request(r, irp);
+}
+
+NTSTATUS read_write(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                    PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length, PLARGE_INTEGER ByteOffset, PULONG Key,
+                    bool write) {
+    if (Length && !Buffer) return STATUS_ACCESS_VIOLATION;
+    Request r;
+    NTSTATUS s = begin_request(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock,
+                               write ? FILE_WRITE_DATA : FILE_READ_DATA, r);
+    if (!NT_SUCCESS(s)) return s;
+    FILE_OBJECT* fo = &r.fb->file;
+    LARGE_INTEGER offset;
+    if (ByteOffset) {
+        offset = *ByteOffset;
+    } else if (fo->Flags & FO_SYNCHRONOUS_IO) {
+        offset = fo->CurrentByteOffset;
+    } else {
+        abandon_request(r);
+        return STATUS_INVALID_PARAMETER;  // S-DSP-17
+    }
+    DEVICE_OBJECT* top = IoGetAttachedDevice(fo->DeviceObject);
+    bool buffered = top->Flags & DO_BUFFERED_IO, direct = !buffered && (top->Flags & DO_DIRECT_IO);
+    IRP* irp = new_request_irp(r, IoStatusBlock, ApcRoutine, ApcContext, buffered && Length <= 64 ? Length : 0);
+    if (!irp) {
+        abandon_request(r);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    PIO_STACK_LOCATION sl = IoGetNextIrpStackLocation(irp);
+    sl->MajorFunction = write ? IRP_MJ_WRITE : IRP_MJ_READ;
+    sl->Parameters.Read.Length = Length;
+    sl->Parameters.Read.Key = Key ? *Key : 0;
+    sl->Parameters.Read.ByteOffset = offset;
+    irp->Flags = write ? IRP_WRITE_OPERATION : IRP_READ_OPERATION;
+    bool ok = true;
+    if (buffered) {
+        // S-BUF-9: a zero-length buffered transfer has no SystemBuffer but keeps the flag.
+        ok = give_system_buffer(irp, Length);
+        irp->Flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
+        if (ok && write && Length) std::memcpy(irp->AssociatedIrp.SystemBuffer, Buffer, Length);
+        if (!write) {
+            irp->Flags |= IRP_INPUT_OPERATION;
+            irp->UserBuffer = Buffer;
+            io::header_of(irp)->output_length = Length;
+        }
+    } else if (direct) {
+        if (Length) attach_mdl(irp, Buffer, Length, write ? IoReadAccess : IoWriteAccess);
+    } else {
+        irp->UserBuffer = Buffer;
+    }
+    if (!ok) {
+        discard_irp(irp);
+        abandon_request(r);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    NTSTATUS status = send_request(r, irp);
+    if (r.locked && NT_SUCCESS(status)) fo->CurrentByteOffset.QuadPart = offset.QuadPart + IoStatusBlock->Information;
+    return status;
+}
+
+}  // namespace
+
+extern "C" {
+
+NTSTATUS NtCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                      PIO_STATUS_BLOCK IoStatusBlock, PLARGE_INTEGER AllocationSize, ULONG FileAttributes,
+                      ULONG ShareAccess, ULONG CreateDisposition, ULONG CreateOptions, PVOID EaBuffer,
+                      ULONG EaLength) {
+    (void)AllocationSize;
+    (void)FileAttributes;
+    (void)EaBuffer;
+    (void)EaLength;
+    verifier::check_irql_at_most(PASSIVE_LEVEL, "NtCreateFile");
+    if (ShareAccess & ~FILE_SHARE_VALID_FLAGS) return STATUS_INVALID_PARAMETER;
+    if ((CreateOptions & FILE_SYNCHRONOUS_IO_ALERT) && (CreateOptions & FILE_SYNCHRONOUS_IO_NONALERT))
+        return STATUS_INVALID_PARAMETER;
+    return open_device(FileHandle, DesiredAccess, ObjectAttributes, IoStatusBlock, ShareAccess, CreateDisposition,
+                       CreateOptions);
+}
+
+NTSTATUS NtOpenFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                    PIO_STATUS_BLOCK IoStatusBlock, ULONG ShareAccess, ULONG OpenOptions) {
+    return NtCreateFile(FileHandle, DesiredAccess, ObjectAttributes, IoStatusBlock, nullptr, 0, ShareAccess, FILE_OPEN,
+                        OpenOptions, nullptr, 0);
+}
+
+NTSTATUS NtDeviceIoControlFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                               PIO_STATUS_BLOCK IoStatusBlock, ULONG IoControlCode, PVOID InputBuffer,
+                               ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength) {
+    return device_control(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, IoControlCode, InputBuffer,
+                          InputBufferLength, OutputBuffer, OutputBufferLength, IRP_MJ_DEVICE_CONTROL);
+}
+
+NTSTATUS NtFsControlFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                         PIO_STATUS_BLOCK IoStatusBlock, ULONG FsControlCode, PVOID InputBuffer,
+                         ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength) {
+    return device_control(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, FsControlCode, InputBuffer,
+                          InputBufferLength, OutputBuffer, OutputBufferLength, IRP_MJ_FILE_SYSTEM_CONTROL);
+}
+
+NTSTATUS NtReadFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                    PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length, PLARGE_INTEGER ByteOffset, PULONG Key) {
+    return read_write(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, Buffer, Length, ByteOffset, Key, false);
+}
+
+NTSTATUS NtWriteFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                     PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length, PLARGE_INTEGER ByteOffset,
+                     PULONG Key) {
+    return read_write(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, Buffer, Length, ByteOffset, Key, true);
+}
+
+NTSTATUS ZwCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                      PIO_STATUS_BLOCK IoStatusBlock, PLARGE_INTEGER AllocationSize, ULONG FileAttributes,
+                      ULONG ShareAccess, ULONG CreateDisposition, ULONG CreateOptions, PVOID EaBuffer,
+                      ULONG EaLength) {
+    ps::KernelModeScope kernel;
+    return NtCreateFile(FileHandle, DesiredAccess, ObjectAttributes, IoStatusBlock, AllocationSize, FileAttributes,
+                        ShareAccess, CreateDisposition, CreateOptions, EaBuffer, EaLength);
+}
+
+NTSTATUS ZwDeviceIoControlFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                               PIO_STATUS_BLOCK IoStatusBlock, ULONG IoControlCode, PVOID InputBuffer,
+                               ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength) {
+    ps::KernelModeScope kernel;
+    return NtDeviceIoControlFile(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, IoControlCode, InputBuffer,
+                                 InputBufferLength, OutputBuffer, OutputBufferLength);
+}
+
+NTSTATUS ZwReadFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                    PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length, PLARGE_INTEGER ByteOffset, PULONG Key) {
+    ps::KernelModeScope kernel;
+    return NtReadFile(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, Buffer, Length, ByteOffset, Key);
+}
+
+NTSTATUS ZwWriteFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                     PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length, PLARGE_INTEGER ByteOffset,
+                     PULONG Key) {
+    ps::KernelModeScope kernel;
+    return NtWriteFile(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, Buffer, Length, ByteOffset, Key);
+}
+
+}  // extern "C"

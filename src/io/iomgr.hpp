@@ -1,0 +1,104 @@
+// The I/O manager's private state: what ntio keeps beside the driver-visible
+// DRIVER_OBJECT, DEVICE_OBJECT, FILE_OBJECT and IRP.
+//
+// File object lifetime (S-CAN-13/14):
+//   handles ─(handle count)─▶ FileObject ◀─ref── each IRP (Tail.Overlay.OriginalFileObject)
+//   last handle closed  → IRP_MJ_CLEANUP, in the closing thread
+//   last reference gone → IRP_MJ_CLOSE (after every IRP on it completed), then freed
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ob/object.hpp"
+#include "wdm.h"
+#include "windows.h"
+
+namespace ntio::io {
+
+extern ob::ObjectType g_device_type, g_driver_type, g_file_type;
+
+// Runtime part of a device object (DEVICE_OBJECT::DeviceObjectExtension).
+struct DeviceRuntime {
+    DEVICE_OBJECT* device;
+    std::wstring name;            // "\Device\Echo", empty if unnamed
+    std::atomic<bool> deleted{false};  // IoDeleteDevice called: new opens and I/O fail
+    std::atomic<int> open_files{0};    // file objects opened on it, until IRP_MJ_CLOSE (exclusive devices)
+};
+
+// The device object as an object-manager object: DEVICE_OBJECT, then ours, then the
+// driver's extension.
+struct DeviceBody {
+    DEVICE_OBJECT device;
+    DeviceRuntime runtime;
+};
+inline DeviceRuntime& runtime(DEVICE_OBJECT* d) { return *reinterpret_cast<DeviceRuntime*>(d->DeviceObjectExtension); }
+
+struct DriverBody {
+    DRIVER_OBJECT driver;
+    DRIVER_EXTENSION extension;
+    std::wstring name;           // "\Driver\echo"
+    std::wstring registry_path;  // "\Registry\Machine\System\CurrentControlSet\Services\echo"
+    UNICODE_STRING registry_us;
+    std::string module_path;
+    void* module = nullptr;  // dlopen handle
+    bool unloaded = false;
+};
+
+// Runtime part of a file object.
+struct FileBody {
+    FILE_OBJECT file;
+    ACCESS_MASK granted = 0;
+    DEVICE_OBJECT* target = nullptr;  // device the file was opened on (referenced)
+    std::wstring file_name;           // backing store for FILE_OBJECT::FileName
+    bool created = false;             // IRP_MJ_CREATE succeeded (cleanup/close owed)
+    std::atomic<uint32_t> busy{0};    // synchronous-I/O lock (S-DSP-5)
+    std::atomic<uint32_t> lock_waiters{0};
+};
+inline FileBody& body_of(FILE_OBJECT* f) { return *reinterpret_cast<FileBody*>(f); }
+
+// Hidden header in front of every IRP ntio allocates.
+struct alignas(16) IrpHeader {
+    uint32_t magic;
+    uint8_t size_class;     // 0: the lookaside size, 1: sized to order
+    uint8_t stack_count;
+    uint16_t flags;         // kIrp* below
+    uint64_t sequence;      // request number, for reports and traces
+    void* event_object;     // UserEvent's object when the I/O manager referenced it
+    uint32_t buffer_capacity;
+    uint32_t output_length; // METHOD_BUFFERED/read copy-back limit
+};
+constexpr uint16_t kIrpUserRequest = 1;     // built by an Nt* service for a caller
+constexpr uint16_t kIrpInlineBuffer = 2;    // SystemBuffer lives in the IRP's allocation
+constexpr uint16_t kIrpCompleted = 4;       // phase 2 done
+constexpr uint16_t kIrpOnThreadList = 8;
+inline IrpHeader* header_of(IRP* irp) { return reinterpret_cast<IrpHeader*>(irp) - 1; }
+
+std::string device_label(DEVICE_OBJECT* d);
+std::wstring to_wstring(const UNICODE_STRING* s);
+
+// IRPs
+IRP* allocate_irp(CCHAR stack_size, uint32_t inline_buffer);
+void free_irp(IRP* irp);
+void queue_to_thread(IRP* irp, _KTHREAD* thread);
+void dequeue_from_thread(IRP* irp);
+int64_t live_irps();
+
+// Sends a fully built user request to the top of `file`'s device stack and carries
+// out the dispatch-return protocol (S-DSP-2/3). `synchronous_io` = the file object
+// is synchronous (waits for pending, serialized by the caller).
+NTSTATUS issue_user_request(FILE_OBJECT* file, IRP* irp);
+
+// Sends a create/cleanup/close IRP synchronously (waits if the driver pends it).
+NTSTATUS send_file_irp(FILE_OBJECT* file, UCHAR major, ACCESS_MASK access, ULONG share, ULONG options,
+                       ULONG_PTR* information);
+
+// Driver loading (io/driver.cpp).
+NTSTATUS load_driver(const std::string& path, DriverBody** out);
+NTSTATUS load_driver_entry(const std::wstring& name, PDRIVER_INITIALIZE entry, DriverBody** out);
+void unload_driver(DriverBody* d);
+void unload_all_drivers();
+std::string driver_report(DriverBody* d);
+
+}  // namespace ntio::io

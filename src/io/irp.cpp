@@ -1,0 +1,446 @@
+// IRPs: allocation from a per-thread lookaside, IoCallDriver, the completion
+// walk of IoCompleteRequest (S-CMP-2..10) and the I/O manager's final step for
+// requests it issued (S-CMP-9), MDLs, and the issuing thread's IRP list.
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include "io/iomgr.hpp"
+#include "ke/objects.hpp"
+#include "ps/thread.hpp"
+#include "system.hpp"
+#include "verifier/report.hpp"
+
+namespace ntio::io {
+namespace {
+
+constexpr uint32_t kIrpMagic = 0x50524949;       // "IIRP"
+constexpr uint32_t kFreedIrpMagic = 0x44454552;  // freed
+constexpr CCHAR kLookasideStack = 2;
+constexpr uint32_t kLookasideBuffer = 64;
+constexpr size_t kLookasideDepth = 256;
+
+size_t irp_bytes(CCHAR stack, uint32_t buffer) {
+    return sizeof(IrpHeader) + sizeof(IRP) + size_t(stack) * sizeof(IO_STACK_LOCATION) + buffer;
+}
+
+// Live IRP accounting without a shared counter on the hot path: each thread keeps
+// its own count (allocations minus frees it performed); the sum is what is live.
+struct IrpCounter {
+    std::atomic<int64_t> value{0};
+};
+std::mutex g_counters_lock;
+std::vector<IrpCounter*> g_counters;
+std::atomic<int64_t> g_retired{0};
+
+// The per-thread lookaside of standard-size IRPs, and this thread's counter.
+struct ThreadIrpCache {
+    IrpHeader* free = nullptr;  // chained through event_object
+    size_t depth = 0;
+    IrpCounter* counter = nullptr;
+    IrpCounter& count() {
+        if (!counter) {
+            counter = new IrpCounter();
+            std::lock_guard g(g_counters_lock);
+            g_counters.push_back(counter);
+        }
+        return *counter;
+    }
+    ~ThreadIrpCache() {
+        while (free) {
+            IrpHeader* next = static_cast<IrpHeader*>(free->event_object);
+            std::free(free);
+            free = next;
+        }
+        if (counter) {
+            std::lock_guard g(g_counters_lock);
+            g_retired.fetch_add(counter->value.load());
+            std::erase(g_counters, counter);
+            delete counter;
+        }
+    }
+};
+thread_local ThreadIrpCache t_cache;
+
+void bump(int64_t delta) {
+    auto& c = t_cache.count().value;
+    c.store(c.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
+
+void init_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags) {
+    std::memset(irp, 0, sizeof(IRP) + size_t(stack) * sizeof(IO_STACK_LOCATION));
+    irp->Type = IO_TYPE_IRP;
+    irp->Size = IoSizeOfIrp(stack);
+    irp->StackCount = stack;
+    irp->CurrentLocation = static_cast<CHAR>(stack + 1);
+    irp->AllocationFlags = allocation_flags;
+    irp->Tail.Overlay.CurrentStackLocation = reinterpret_cast<PIO_STACK_LOCATION>(irp + 1) + stack;
+    InitializeListHead(&irp->ThreadListEntry);
+}
+
+}  // namespace
+
+int64_t live_irps() {
+    std::lock_guard g(g_counters_lock);
+    int64_t n = g_retired.load();
+    for (IrpCounter* c : g_counters) n += c->value.load();
+    return n;
+}
+
+IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
+    static std::atomic<uint64_t> sequence{0};
+    IrpHeader* h;
+    bool standard = stack <= kLookasideStack && inline_buffer <= kLookasideBuffer;
+    if (standard && t_cache.free) {
+        h = t_cache.free;
+        t_cache.free = static_cast<IrpHeader*>(h->event_object);
+        --t_cache.depth;
+    } else {
+        size_t bytes = standard ? irp_bytes(kLookasideStack, kLookasideBuffer) : irp_bytes(stack, inline_buffer);
+        h = static_cast<IrpHeader*>(std::malloc(bytes));
+        if (!h) return nullptr;
+    }
+    h->magic = kIrpMagic;
+    h->size_class = standard ? 0 : 1;
+    h->stack_count = static_cast<uint8_t>(stack);
+    h->flags = 0;
+    h->sequence = sequence.fetch_add(1, std::memory_order_relaxed) + 1;
+    h->event_object = nullptr;
+    h->buffer_capacity = standard ? kLookasideBuffer : inline_buffer;
+    h->output_length = 0;
+    IRP* irp = reinterpret_cast<IRP*>(h + 1);
+    init_irp(irp, stack, standard ? IRP_LOOKASIDE_ALLOCATION : IRP_ALLOCATED_FIXED_SIZE);
+    bump(1);
+    return irp;
+}
+
+void free_irp(IRP* irp) {
+    IrpHeader* h = header_of(irp);
+    h->magic = kFreedIrpMagic;
+    irp->Type = 0;
+    bump(-1);
+    if (h->size_class == 0 && t_cache.depth < kLookasideDepth) {
+        h->event_object = t_cache.free;
+        t_cache.free = h;
+        ++t_cache.depth;
+        return;
+    }
+    std::free(h);
+}
+
+// The thread IRP list (S-CAN-8/12 walk it): guarded by the thread's list lock.
+void queue_to_thread(IRP* irp, _KTHREAD* t) {
+    irp->Tail.Overlay.Thread = static_cast<PETHREAD>(t);
+    t->irp_lock.lock();
+    InsertTailList(&t->irp_list, &irp->ThreadListEntry);
+    t->irp_lock.unlock();
+    header_of(irp)->flags |= kIrpOnThreadList;
+}
+
+void dequeue_from_thread(IRP* irp) {
+    IrpHeader* h = header_of(irp);
+    if (!(h->flags & kIrpOnThreadList)) return;
+    _KTHREAD* t = irp->Tail.Overlay.Thread;
+    t->irp_lock.lock();
+    RemoveEntryList(&irp->ThreadListEntry);
+    t->irp_lock.unlock();
+    InitializeListHead(&irp->ThreadListEntry);
+    h->flags &= static_cast<uint16_t>(~kIrpOnThreadList);
+}
+
+namespace {
+
+bool is_ours(IRP* irp) { return header_of(irp)->magic == kIrpMagic; }
+
+void set_file_event(FILE_OBJECT* fo, NTSTATUS status) {
+    fo->FinalStatus = status;
+    ke::set_event(&fo->Event);
+}
+
+// The I/O manager's half of completion for requests it (or IoBuild*Request) issued.
+void finish_request(IRP* irp) {
+    IrpHeader* h = header_of(irp);
+    h->flags |= kIrpCompleted;
+    NTSTATUS status = irp->IoStatus.Status;
+    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
+
+    if (irp->Flags & IRP_BUFFERED_IO) {
+        if ((irp->Flags & IRP_INPUT_OPERATION) && !NT_ERROR(status) && irp->UserBuffer) {
+            ULONG_PTR n = irp->IoStatus.Information;
+            if (n > h->output_length) {
+                verifier::driver_bug("IO_INFORMATION_TOO_LARGE",
+                                     fmt::format("IRP #{}: IoStatus.Information = {} but the caller's buffer holds {} "
+                                                 "bytes; ntio copies {} (S-CMP-10). Set Information to the bytes "
+                                                 "written into the output buffer.",
+                                                 h->sequence, n, h->output_length, h->output_length));
+                n = h->output_length;
+            }
+            if (n && irp->AssociatedIrp.SystemBuffer) std::memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, n);
+        }
+        if ((irp->Flags & IRP_DEALLOCATE_BUFFER) && !(h->flags & kIrpInlineBuffer) && irp->AssociatedIrp.SystemBuffer)
+            std::free(irp->AssociatedIrp.SystemBuffer);
+        irp->AssociatedIrp.SystemBuffer = nullptr;
+    }
+    for (PMDL mdl = irp->MdlAddress; mdl;) {
+        PMDL next = mdl->Next;
+        if (mdl->MdlFlags & MDL_PAGES_LOCKED) MmUnlockPages(mdl);
+        IoFreeMdl(mdl);
+        mdl = next;
+    }
+    irp->MdlAddress = nullptr;
+
+    bool synchronous_fo = fo && (fo->Flags & FO_SYNCHRONOUS_IO);
+    bool synchronous = (irp->Flags & IRP_SYNCHRONOUS_API) || synchronous_fo;
+    bool report = !NT_ERROR(status) || (irp->PendingReturned && !synchronous);
+    if (report) {
+        if (irp->UserIosb) {
+            irp->UserIosb->Status = status;
+            irp->UserIosb->Information = irp->IoStatus.Information;
+        }
+        if (irp->UserEvent) ke::set_event(irp->UserEvent);
+        if (fo && (synchronous_fo || !irp->UserEvent)) set_file_event(fo, status);
+    } else if (irp->PendingReturned && fo) {
+        if (irp->Flags & IRP_SYNCHRONOUS_API) {
+            if (irp->UserIosb) {
+                irp->UserIosb->Status = status;
+                irp->UserIosb->Information = irp->IoStatus.Information;
+            }
+            if (irp->UserEvent) ke::set_event(irp->UserEvent);
+            else set_file_event(fo, status);
+        } else {
+            set_file_event(fo, status);
+        }
+    }
+    dequeue_from_thread(irp);
+    if (h->event_object) ob::dereference(h->event_object);
+    if (fo) ob::dereference(fo);
+    free_irp(irp);
+}
+
+}  // namespace
+
+}  // namespace ntio::io
+
+using namespace ntio;
+using ntio::io::header_of;
+
+extern "C" {
+
+PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota) {
+    (void)ChargeQuota;
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "IoAllocateIrp");
+    if (StackSize < 1) {
+        verifier::driver_bug("INVALID_PARAMETER", fmt::format("IoAllocateIrp with a stack size of {}", StackSize));
+        return nullptr;
+    }
+    return io::allocate_irp(StackSize, 0);
+}
+
+VOID IoFreeIrp(PIRP Irp) {
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "IoFreeIrp");
+    if (!Irp || !io::is_ours(Irp)) {
+        verifier::driver_bug("BAD_POOL_CALLER", fmt::format("IoFreeIrp({}) on something that is not a live IRP "
+                                                            "(freed twice?)",
+                                                            static_cast<void*>(Irp)));
+        return;
+    }
+    if (header_of(Irp)->flags & io::kIrpUserRequest) {
+        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                             fmt::format("IoFreeIrp on IRP #{}, which the I/O manager built for a caller and frees "
+                                         "itself at completion; complete it with IoCompleteRequest instead",
+                                         header_of(Irp)->sequence));
+        return;
+    }
+    io::dequeue_from_thread(Irp);
+    io::free_irp(Irp);
+}
+
+NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCallDriver");
+    if (Irp->CurrentLocation <= 1) {
+        verifier::driver_bug("NO_MORE_IRP_STACK_LOCATIONS",
+                             fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): "
+                                         "allocate the IRP with the target's StackSize (or StackSize + 1 to keep "
+                                         "one for yourself); the IRP was not sent",
+                                         header_of(Irp)->sequence, io::device_label(DeviceObject), Irp->StackCount));
+        return STATUS_INVALID_DEVICE_STATE;
+    }
+    Irp->CurrentLocation--;
+    Irp->Tail.Overlay.CurrentStackLocation--;
+    PIO_STACK_LOCATION sl = Irp->Tail.Overlay.CurrentStackLocation;
+    sl->DeviceObject = DeviceObject;
+    PDRIVER_DISPATCH dispatch = DeviceObject->DriverObject->MajorFunction[sl->MajorFunction];
+    KIRQL irql = KeGetCurrentIrql();
+    NTSTATUS status = dispatch(DeviceObject, Irp);
+    if (KeGetCurrentIrql() != irql)
+        verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
+                             fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was "
+                                         "called at IRQL {}; release every spin lock it took",
+                                         reinterpret_cast<void*>(dispatch), sl->MajorFunction, KeGetCurrentIrql(),
+                                         irql));
+    return status;
+}
+
+VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
+    (void)PriorityBoost;
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCompleteRequest");
+    io::IrpHeader* h = header_of(Irp);
+    if (h->magic != io::kIrpMagic || (h->flags & io::kIrpCompleted) || Irp->CurrentLocation > Irp->StackCount + 1) {
+        verifier::driver_bug("MULTIPLE_IRP_COMPLETE_REQUESTS",
+                             fmt::format("IoCompleteRequest on IRP #{} ({}), which was already completed; an IRP is "
+                                         "completed exactly once, by the driver that owns it",
+                                         h->magic == io::kIrpMagic || h->magic == io::kFreedIrpMagic ? h->sequence : 0,
+                                         static_cast<void*>(Irp)));
+        return;
+    }
+    if (Irp->IoStatus.Status == STATUS_PENDING)
+        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                             fmt::format("IoCompleteRequest on IRP #{} with IoStatus.Status = STATUS_PENDING; set the "
+                                         "final status first",
+                                         h->sequence));
+    if (Irp->CancelRoutine) {
+        verifier::driver_bug("CANCEL_STATE_IN_COMPLETED_IRP",
+                             fmt::format("IRP #{} completed with its cancel routine {} still set; clear it with "
+                                         "IoSetCancelRoutine(Irp, NULL) before completing",
+                                         h->sequence, reinterpret_cast<void*>(Irp->CancelRoutine)));
+        Irp->CancelRoutine = nullptr;
+    }
+
+    // Unwind the stack toward the top (S-CMP-2): each location's routine runs with
+    // that driver's location current.
+    while (Irp->CurrentLocation <= Irp->StackCount) {
+        PIO_STACK_LOCATION done = Irp->Tail.Overlay.CurrentStackLocation;
+        Irp->CurrentLocation++;
+        Irp->Tail.Overlay.CurrentStackLocation++;
+        Irp->PendingReturned = (done->Control & SL_PENDING_RETURNED) != 0;
+        UCHAR control = done->Control;
+        PIO_COMPLETION_ROUTINE routine = done->CompletionRoutine;
+        PVOID context = done->Context;
+        done->MinorFunction = 0;
+        done->Flags = 0;
+        done->Control = 0;
+        std::memset(&done->Parameters, 0, sizeof(done->Parameters));
+        done->FileObject = nullptr;
+        done->CompletionRoutine = nullptr;
+        done->Context = nullptr;
+        NTSTATUS status = Irp->IoStatus.Status;
+        bool call = routine && ((NT_SUCCESS(status) && (control & SL_INVOKE_ON_SUCCESS)) ||
+                                (!NT_SUCCESS(status) && (control & SL_INVOKE_ON_ERROR)) ||
+                                (Irp->Cancel && (control & SL_INVOKE_ON_CANCEL)));
+        if (call) {
+            PDEVICE_OBJECT owner =
+                Irp->CurrentLocation <= Irp->StackCount ? Irp->Tail.Overlay.CurrentStackLocation->DeviceObject : nullptr;
+            if (routine(owner, Irp, context) == STATUS_MORE_PROCESSING_REQUIRED) return;
+        } else if (Irp->PendingReturned && Irp->CurrentLocation <= Irp->StackCount) {
+            Irp->Tail.Overlay.CurrentStackLocation->Control |= SL_PENDING_RETURNED;
+        }
+    }
+
+    if (!Irp->Tail.Overlay.Thread && !Irp->UserIosb && !(h->flags & io::kIrpUserRequest)) {
+        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                             fmt::format("IRP #{} from IoAllocateIrp finished completion without a completion routine "
+                                         "returning STATUS_MORE_PROCESSING_REQUIRED; its creator must take it back "
+                                         "and IoFreeIrp it (S-CMP-12). The IRP is left allocated.",
+                                         h->sequence));
+        return;
+    }
+    io::finish_request(Irp);
+}
+
+// ---- MDLs -------------------------------------------------------------------------------------
+
+static constexpr ULONG kMdlTag = 0x206c644d;  // 'Mdl '
+
+PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer, BOOLEAN ChargeQuota, PIRP Irp) {
+    (void)ChargeQuota;
+    auto* mdl = static_cast<PMDL>(sys().pool.allocate(sizeof(MDL), kMdlTag, true, false));
+    if (!mdl) return nullptr;
+    mdl->Size = static_cast<CSHORT>(sizeof(MDL));
+    mdl->StartVa = PAGE_ALIGN(VirtualAddress);
+    mdl->ByteOffset = BYTE_OFFSET(VirtualAddress);
+    mdl->ByteCount = Length;
+    mdl->Process = PsGetCurrentProcess();
+    if (Irp) {
+        if (!SecondaryBuffer) {
+            Irp->MdlAddress = mdl;
+        } else {
+            PMDL* tail = &Irp->MdlAddress;
+            while (*tail) tail = &(*tail)->Next;
+            *tail = mdl;
+        }
+    }
+    return mdl;
+}
+
+VOID IoFreeMdl(PMDL Mdl) {
+    if (Mdl->MdlFlags & MDL_PAGES_LOCKED)
+        verifier::driver_bug("MDL_PAGES_LOCKED_AT_FREE",
+                             fmt::format("IoFreeMdl({}) on an MDL whose pages are still locked; call MmUnlockPages "
+                                         "first",
+                                         static_cast<void*>(Mdl)));
+    sys().pool.free(Mdl, kMdlTag, true, "IoFreeMdl");
+}
+
+SIZE_T MmSizeOfMdl(PVOID Base, SIZE_T Length) {
+    (void)Base;
+    (void)Length;
+    return sizeof(MDL);
+}
+
+VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList) {
+    MemoryDescriptorList->MappedSystemVa = MmGetMdlVirtualAddress(MemoryDescriptorList);
+    MemoryDescriptorList->MdlFlags |= MDL_SOURCE_IS_NONPAGED_POOL;
+}
+
+VOID MmProbeAndLockPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Operation) {
+    (void)AccessMode;
+    if (MemoryDescriptorList->MdlFlags & MDL_PAGES_LOCKED)
+        verifier::driver_bug("MDL_ALREADY_LOCKED", fmt::format("MmProbeAndLockPages({}) on an MDL already locked",
+                                                               static_cast<void*>(MemoryDescriptorList)));
+    MemoryDescriptorList->MdlFlags |= MDL_PAGES_LOCKED;
+    if (Operation != IoReadAccess) MemoryDescriptorList->MdlFlags |= MDL_WRITE_OPERATION;
+}
+
+VOID MmUnlockPages(PMDL MemoryDescriptorList) {
+    if (!(MemoryDescriptorList->MdlFlags & MDL_PAGES_LOCKED)) {
+        verifier::driver_bug("MDL_NOT_LOCKED", fmt::format("MmUnlockPages({}) on an MDL that is not locked",
+                                                           static_cast<void*>(MemoryDescriptorList)));
+        return;
+    }
+    MemoryDescriptorList->MdlFlags &= static_cast<CSHORT>(~(MDL_PAGES_LOCKED | MDL_MAPPED_TO_SYSTEM_VA));
+}
+
+PVOID MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode, ULONG CacheType,
+                                   PVOID RequestedAddress, ULONG BugCheckOnFailure, ULONG Priority) {
+    (void)AccessMode;
+    (void)CacheType;
+    (void)RequestedAddress;
+    (void)BugCheckOnFailure;
+    return MmGetSystemAddressForMdlSafe(MemoryDescriptorList, Priority);
+}
+
+PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority) {
+    (void)Priority;
+    if (!Mdl) return nullptr;
+    if (Mdl->MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL)) return Mdl->MappedSystemVa;
+    if (!(Mdl->MdlFlags & MDL_PAGES_LOCKED))
+        verifier::driver_bug("MDL_NOT_LOCKED", fmt::format("MmGetSystemAddressForMdlSafe({}) on an MDL that is "
+                                                           "neither locked (MmProbeAndLockPages) nor built for "
+                                                           "nonpaged pool",
+                                                           static_cast<void*>(Mdl)));
+    Mdl->MappedSystemVa = MmGetMdlVirtualAddress(Mdl);
+    Mdl->MdlFlags |= MDL_MAPPED_TO_SYSTEM_VA;
+    return Mdl->MappedSystemVa;
+}
+
+PEPROCESS IoGetRequestorProcess(PIRP Irp) {
+    (void)Irp;
+    return PsGetCurrentProcess();
+}
+
+BOOLEAN IoIsOperationSynchronous(PIRP Irp) {
+    FILE_OBJECT* fo = Irp->Tail.Overlay.OriginalFileObject;
+    return (Irp->Flags & IRP_SYNCHRONOUS_API) || (fo && (fo->Flags & FO_SYNCHRONOUS_IO));
+}
+
+}  // extern "C"

@@ -1,0 +1,208 @@
+// Win32 device I/O: CreateFile, DeviceIoControl, ReadFile, WriteFile and
+// GetOverlappedResult(Ex), as thin translations to the Nt* services
+// (S-DSP-13..16, S-W32-5..10).
+#include <string>
+
+#include "win32/win32.hpp"
+#include "wdm.h"
+
+using namespace ntio::win32;
+
+namespace {
+
+// Win32 device names: \\.\X and \\?\X are \??\X (S-W32-9). Anything else would be a
+// file-system path, which ntio does not have.
+bool to_nt_path(const std::wstring& win32, std::wstring* nt) {
+    if (win32.size() > 4 && win32[0] == L'\\' && win32[1] == L'\\' && (win32[2] == L'.' || win32[2] == L'?') &&
+        win32[3] == L'\\') {
+        *nt = L"\\??\\" + win32.substr(4);
+        return true;
+    }
+    return false;
+}
+
+BOOL fail(NTSTATUS s) {
+    set_error_from_status(s);
+    return FALSE;
+}
+
+// The event and completion context of an overlapped request: an hEvent with its low
+// bit set still names the event but asks for no completion-port packet (S-DSP-12).
+void overlapped_event(LPOVERLAPPED ov, HANDLE* event, PVOID* apc_context) {
+    auto bits = reinterpret_cast<ULONG_PTR>(ov->hEvent);
+    *event = reinterpret_cast<HANDLE>(bits & ~ULONG_PTR(1));
+    *apc_context = (bits & 1) ? nullptr : ov;
+}
+
+}  // namespace
+
+extern "C" {
+
+HANDLE CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode, LPSECURITY_ATTRIBUTES,
+                   DWORD dwCreationDisposition, DWORD dwFlagsAndAttributes, HANDLE hTemplateFile) {
+    (void)hTemplateFile;
+    if (!lpFileName) {
+        set_last_error(ERROR_PATH_NOT_FOUND);
+        return INVALID_HANDLE_VALUE;
+    }
+    std::wstring nt;
+    if (!to_nt_path(lpFileName, &nt)) {
+        // Only devices (\\.\Name, \\?\Name) exist in ntio's namespace.
+        set_last_error(*lpFileName ? ERROR_PATH_NOT_FOUND : ERROR_PATH_NOT_FOUND);
+        return INVALID_HANDLE_VALUE;
+    }
+    ULONG disposition;
+    switch (dwCreationDisposition) {
+    case CREATE_NEW: disposition = FILE_CREATE; break;
+    case CREATE_ALWAYS: disposition = FILE_OVERWRITE_IF; break;
+    case OPEN_EXISTING: disposition = FILE_OPEN; break;
+    case OPEN_ALWAYS: disposition = FILE_OPEN_IF; break;
+    case TRUNCATE_EXISTING: disposition = FILE_OVERWRITE; break;
+    default: set_last_error(ERROR_INVALID_PARAMETER); return INVALID_HANDLE_VALUE;
+    }
+    ULONG options = FILE_NON_DIRECTORY_FILE;
+    if (!(dwFlagsAndAttributes & FILE_FLAG_OVERLAPPED)) options |= FILE_SYNCHRONOUS_IO_NONALERT;
+    if (dwFlagsAndAttributes & FILE_FLAG_WRITE_THROUGH) options |= FILE_WRITE_THROUGH;
+    if (dwFlagsAndAttributes & FILE_FLAG_NO_BUFFERING) options |= FILE_NO_INTERMEDIATE_BUFFERING;
+    UNICODE_STRING name;
+    name.Buffer = nt.data();
+    name.Length = name.MaximumLength = static_cast<USHORT>(nt.size() * sizeof(WCHAR));
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, &name, OBJ_CASE_INSENSITIVE, nullptr, nullptr);
+    IO_STATUS_BLOCK iosb{};
+    HANDLE h = nullptr;
+    NTSTATUS s = NtCreateFile(&h, dwDesiredAccess | SYNCHRONIZE | FILE_READ_ATTRIBUTES, &oa, &iosb, nullptr,
+                              dwFlagsAndAttributes & 0xFFFF, dwShareMode, disposition, options, nullptr, 0);
+    if (!NT_SUCCESS(s)) {
+        set_error_from_status(s);
+        return INVALID_HANDLE_VALUE;
+    }
+    set_last_error(ERROR_SUCCESS);
+    return h;
+}
+
+HANDLE CreateFileA(LPCSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode, LPSECURITY_ATTRIBUTES sa,
+                   DWORD dwCreationDisposition, DWORD dwFlagsAndAttributes, HANDLE hTemplateFile) {
+    if (!lpFileName) {
+        set_last_error(ERROR_PATH_NOT_FOUND);
+        return INVALID_HANDLE_VALUE;
+    }
+    return CreateFileW(widen(lpFileName).c_str(), dwDesiredAccess, dwShareMode, sa, dwCreationDisposition,
+                       dwFlagsAndAttributes, hTemplateFile);
+}
+
+BOOL DeviceIoControl(HANDLE hDevice, DWORD dwIoControlCode, LPVOID lpInBuffer, DWORD nInBufferSize, LPVOID lpOutBuffer,
+                     DWORD nOutBufferSize, LPDWORD lpBytesReturned, LPOVERLAPPED lpOverlapped) {
+    // S-BUF-2: codes of FILE_DEVICE_FILE_SYSTEM go as IRP_MJ_FILE_SYSTEM_CONTROL.
+    bool fsctl = DEVICE_TYPE_FROM_CTL_CODE(dwIoControlCode) == FILE_DEVICE_FILE_SYSTEM;
+    auto call = fsctl ? NtFsControlFile : NtDeviceIoControlFile;
+    if (lpOverlapped) {  // S-DSP-13
+        HANDLE event;
+        PVOID context;
+        overlapped_event(lpOverlapped, &event, &context);
+        lpOverlapped->Internal = static_cast<ULONG_PTR>(STATUS_PENDING);
+        NTSTATUS s = call(hDevice, event, nullptr, context, reinterpret_cast<PIO_STATUS_BLOCK>(lpOverlapped),
+                          dwIoControlCode, lpInBuffer, nInBufferSize, lpOutBuffer, nOutBufferSize);
+        if (!NT_ERROR(s) && lpBytesReturned) *lpBytesReturned = static_cast<DWORD>(lpOverlapped->InternalHigh);
+        if (!NT_SUCCESS(s) || s == STATUS_PENDING) return fail(s);
+        return TRUE;
+    }
+    if (!lpBytesReturned) {  // required without an OVERLAPPED (S-DSP-13)
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    IO_STATUS_BLOCK iosb{};
+    NTSTATUS s = call(hDevice, nullptr, nullptr, nullptr, &iosb, dwIoControlCode, lpInBuffer, nInBufferSize,
+                      lpOutBuffer, nOutBufferSize);
+    if (s == STATUS_PENDING) {  // an overlapped handle used without an OVERLAPPED (S-DSP-15)
+        NtWaitForSingleObject(hDevice, FALSE, nullptr);
+        s = iosb.Status;
+    }
+    if (NT_SUCCESS(s)) {
+        *lpBytesReturned = static_cast<DWORD>(iosb.Information);
+        return TRUE;
+    }
+    if (!NT_ERROR(s)) *lpBytesReturned = static_cast<DWORD>(iosb.Information);  // warnings deliver data
+    return fail(s);
+}
+
+static BOOL read_write(HANDLE h, LPVOID buffer, DWORD length, LPDWORD done, LPOVERLAPPED ov, bool write) {
+    if (done) *done = 0;  // S-DSP-16: before anything else
+    auto call = write ? NtWriteFile : NtReadFile;
+    if (ov) {
+        HANDLE event;
+        PVOID context;
+        overlapped_event(ov, &event, &context);
+        LARGE_INTEGER offset;
+        offset.LowPart = ov->Offset;
+        offset.HighPart = static_cast<LONG>(ov->OffsetHigh);
+        ov->Internal = static_cast<ULONG_PTR>(STATUS_PENDING);
+        NTSTATUS s = call(h, event, nullptr, context, reinterpret_cast<PIO_STATUS_BLOCK>(ov), buffer, length, &offset,
+                          nullptr);
+        if (!NT_ERROR(s) && done) *done = static_cast<DWORD>(ov->InternalHigh);
+        if (!NT_SUCCESS(s) || s == STATUS_PENDING) return fail(s);
+        return TRUE;
+    }
+    if (!done) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    IO_STATUS_BLOCK iosb{};
+    NTSTATUS s = call(h, nullptr, nullptr, nullptr, &iosb, buffer, length, nullptr, nullptr);
+    if (s == STATUS_PENDING) {
+        NtWaitForSingleObject(h, FALSE, nullptr);
+        s = iosb.Status;
+    }
+    if (!write && s == STATUS_END_OF_FILE) return TRUE;  // a synchronous read at the end: TRUE, 0 bytes
+    if (NT_SUCCESS(s)) {
+        *done = static_cast<DWORD>(iosb.Information);
+        return TRUE;
+    }
+    if (!NT_ERROR(s)) *done = static_cast<DWORD>(iosb.Information);
+    return fail(s);
+}
+
+BOOL ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead, LPDWORD lpNumberOfBytesRead,
+              LPOVERLAPPED lpOverlapped) {
+    return read_write(hFile, lpBuffer, nNumberOfBytesToRead, lpNumberOfBytesRead, lpOverlapped, false);
+}
+
+BOOL WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite, LPDWORD lpNumberOfBytesWritten,
+               LPOVERLAPPED lpOverlapped) {
+    return read_write(hFile, const_cast<LPVOID>(lpBuffer), nNumberOfBytesToWrite, lpNumberOfBytesWritten,
+                      lpOverlapped, true);
+}
+
+BOOL GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,
+                           DWORD dwMilliseconds, BOOL bAlertable) {
+    if (static_cast<NTSTATUS>(static_cast<DWORD>(lpOverlapped->Internal)) == STATUS_PENDING) {
+        if (dwMilliseconds == 0) {  // S-W32-6
+            set_last_error(ERROR_IO_INCOMPLETE);
+            return FALSE;
+        }
+        HANDLE wait_on = lpOverlapped->hEvent
+                             ? reinterpret_cast<HANDLE>(reinterpret_cast<ULONG_PTR>(lpOverlapped->hEvent) & ~ULONG_PTR(1))
+                             : hFile;
+        DWORD r = WaitForSingleObjectEx(wait_on, dwMilliseconds, bAlertable);
+        if (r == WAIT_TIMEOUT || r == WAIT_IO_COMPLETION) {
+            set_last_error(r);
+            return FALSE;
+        }
+        if (r == WAIT_FAILED) return FALSE;
+        if (static_cast<NTSTATUS>(static_cast<DWORD>(lpOverlapped->Internal)) == STATUS_PENDING) {
+            // Signaled but not complete: another request shares the event or file handle (S-W32-7).
+            set_last_error(ERROR_IO_INCOMPLETE);
+            return FALSE;
+        }
+    }
+    if (lpNumberOfBytesTransferred) *lpNumberOfBytesTransferred = static_cast<DWORD>(lpOverlapped->InternalHigh);
+    auto status = static_cast<NTSTATUS>(static_cast<DWORD>(lpOverlapped->Internal));
+    if (NT_SUCCESS(status)) return TRUE;
+    return fail(status);
+}
+
+BOOL GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred, BOOL bWait) {
+    return GetOverlappedResultEx(hFile, lpOverlapped, lpNumberOfBytesTransferred, bWait ? INFINITE : 0, FALSE);
+}
+
+}  // extern "C"
