@@ -16,12 +16,14 @@ struct _EPROCESS {
     DISPATCHER_HEADER Header;  // never signaled: the process outlives every wait in it
 };
 
+extern "C" int __cxa_atexit(void (*func)(void*), void* arg, void* dso_handle);
+
 namespace ntio {
 namespace {
 
 std::atomic<System::Impl*> g_current{nullptr};
 std::atomic<uint64_t> g_generation{0};
-std::mutex g_create_lock;
+constinit std::mutex g_create_lock;
 System::Impl* g_default = nullptr;  // the environment-configured runtime, never destroyed
 
 void destroy_nothing(void*) {}
@@ -339,7 +341,9 @@ __attribute__((constructor)) static void start_from_environment() {
             if (end == std::string::npos) break;
             start = end + 1;
         }
-        std::atexit([] { io::unload_all_drivers(); });
+        // A process-level exit handler (no DSO handle): it runs in exit() before any
+        // library is finalized, on the main thread, with the runtime intact.
+        __cxa_atexit([](void*) { io::unload_all_drivers(); }, nullptr, nullptr);
     }
 }
 

@@ -79,6 +79,7 @@ std::string device_label(DEVICE_OBJECT* d);
 std::wstring to_wstring(const UNICODE_STRING* s);
 
 // IRPs
+void thread_exit_cleanup();  // the calling thread's IRP lookaside and counter
 IRP* allocate_irp(CCHAR stack_size, uint32_t inline_buffer);
 void free_irp(IRP* irp);
 void queue_to_thread(IRP* irp, _KTHREAD* thread);

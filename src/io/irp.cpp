@@ -29,9 +29,14 @@ size_t irp_bytes(CCHAR stack, uint32_t buffer) {
 struct IrpCounter {
     std::atomic<int64_t> value{0};
 };
-std::mutex g_counters_lock;
-std::vector<IrpCounter*> g_counters;
-std::atomic<int64_t> g_retired{0};
+// Constant-initialized or built on first use: IRPs are allocated while drivers load
+// from the library's constructor, possibly before this file's dynamic initializers.
+constinit std::mutex g_counters_lock;
+std::vector<IrpCounter*>& counters() {
+    static auto* v = new std::vector<IrpCounter*>();
+    return *v;
+}
+constinit std::atomic<int64_t> g_retired{0};
 
 // The per-thread lookaside of standard-size IRPs, and this thread's counter.
 struct ThreadIrpCache {
@@ -42,24 +47,13 @@ struct ThreadIrpCache {
         if (!counter) {
             counter = new IrpCounter();
             std::lock_guard g(g_counters_lock);
-            g_counters.push_back(counter);
+            counters().push_back(counter);
+            ps::watch_thread_exit();
         }
         return *counter;
     }
-    ~ThreadIrpCache() {
-        while (free) {
-            IrpHeader* next = static_cast<IrpHeader*>(free->event_object);
-            std::free(free);
-            free = next;
-        }
-        if (counter) {
-            std::lock_guard g(g_counters_lock);
-            g_retired.fetch_add(counter->value.load());
-            std::erase(g_counters, counter);
-            delete counter;
-        }
-    }
 };
+// Trivially destructible (see ps::watch_thread_exit); released by thread_exit_cleanup.
 thread_local ThreadIrpCache t_cache;
 
 void bump(int64_t delta) {
@@ -80,10 +74,26 @@ void init_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags) {
 
 }  // namespace
 
+void thread_exit_cleanup() {
+    while (t_cache.free) {
+        IrpHeader* next = static_cast<IrpHeader*>(t_cache.free->event_object);
+        std::free(t_cache.free);
+        t_cache.free = next;
+    }
+    t_cache.depth = 0;
+    if (IrpCounter* c = t_cache.counter) {
+        std::lock_guard g(g_counters_lock);
+        g_retired.fetch_add(c->value.load());
+        std::erase(counters(), c);
+        delete c;
+        t_cache.counter = nullptr;
+    }
+}
+
 int64_t live_irps() {
     std::lock_guard g(g_counters_lock);
     int64_t n = g_retired.load();
-    for (IrpCounter* c : g_counters) n += c->value.load();
+    for (IrpCounter* c : counters()) n += c->value.load();
     return n;
 }
 

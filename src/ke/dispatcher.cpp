@@ -32,9 +32,15 @@ Ticks wall_ticks_nt() {
 
 _KTHREAD* wait_timer_owner(KTIMER* t) { return reinterpret_cast<_KTHREAD*>(t->Dpc); }
 
-thread_local std::vector<_KTHREAD*> t_wakes;
+// Trivially destructible (see ps::watch_thread_exit); freed by thread_exit_cleanup.
+thread_local std::vector<_KTHREAD*>* t_wakes = nullptr;
 
 }  // namespace
+
+void thread_exit_cleanup() {
+    delete t_wakes;
+    t_wakes = nullptr;
+}
 
 Dispatcher::Dispatcher(ClockMode mode, int wait_spin, int stall_warning_ms)
     : m_mode(mode), m_wait_spin(wait_spin < 0 ? 0 : wait_spin), m_stall_warning_ms(stall_warning_ms) {
@@ -98,15 +104,20 @@ void Dispatcher::unlock() {
     if (m_deferred_wakes.empty()) {
         m_lock.unlock();
     } else {
-        t_wakes.clear();
-        std::swap(t_wakes, m_deferred_wakes);
+        if (!t_wakes) {
+            t_wakes = new std::vector<_KTHREAD*>();
+            ps::watch_thread_exit();
+        }
+        std::vector<_KTHREAD*>& wakes = *t_wakes;
+        wakes.clear();
+        std::swap(wakes, m_deferred_wakes);
         m_lock.unlock();
-        for (_KTHREAD* t : t_wakes) {
+        for (_KTHREAD* t : wakes) {
             t->park.store(1, std::memory_order_release);
             futex_wake(t->park, 1);
             ps::dereference(t);
         }
-        t_wakes.clear();
+        wakes.clear();
     }
     if (kick_clock) futex_wake(m_clock_seq, 1);
 }

@@ -56,6 +56,9 @@ using Ticks = int64_t;
 constexpr Ticks kTicksPerMs = 10000;
 constexpr Ticks kNever = INT64_MAX;
 
+// Releases the calling thread's dispatcher state as its OS thread ends.
+void thread_exit_cleanup();
+
 class Dispatcher {
 public:
     // wait_spin: how many pause iterations a blocking wait polls before it parks in

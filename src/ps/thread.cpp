@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "io/iomgr.hpp"
 #include "ke/objects.hpp"
 #include "system.hpp"
 #include "verifier/report.hpp"
@@ -66,21 +67,33 @@ void mark_terminated(_KTHREAD* t) {
     d.thread_ended_locked(t);
 }
 
+// Per-thread state is kept in trivially destructible thread_locals; a pthread key's
+// destructor cleans up when a thread ends. Unlike C++ thread_local destructors, key
+// destructors do not run for the main thread at exit(), where the runtime still has
+// work to do (atexit handlers unload drivers on the main thread).
 struct ThreadSlot {
-    _KTHREAD* thread = nullptr;
-    uint64_t generation = 0;
-    ~ThreadSlot() {
-        // A foreign thread the runtime adopted ends with its OS thread.
-        System::Impl* s = sys_if_exists();
-        if (thread && s && s->generation == generation && thread->adopted) {
-            if (thread->exit_code.load() == STILL_ACTIVE) thread->exit_code.store(0);
-            mark_terminated(thread);
-            dereference(thread);
-        }
-        thread = nullptr;
-    }
+    _KTHREAD* thread;
+    uint64_t generation;
 };
-thread_local ThreadSlot t_slot;
+thread_local ThreadSlot t_slot{nullptr, 0};
+
+pthread_key_t g_exit_key;
+pthread_once_t g_exit_key_once = PTHREAD_ONCE_INIT;
+
+void on_os_thread_exit(void*) {
+    ke::thread_exit_cleanup();
+    io::thread_exit_cleanup();
+    // A foreign thread the runtime adopted ends with its OS thread.
+    System::Impl* s = sys_if_exists();
+    _KTHREAD* thread = t_slot.thread;
+    if (thread && s && s->generation == t_slot.generation && thread->adopted) {
+        if (thread->exit_code.load() == STILL_ACTIVE) thread->exit_code.store(0);
+        mark_terminated(thread);
+        dereference(thread);
+    }
+    t_slot.thread = nullptr;
+}
+
 thread_local KPROCESSOR_MODE t_previous_mode = UserMode;
 
 void register_thread(System::Impl& s, _KTHREAD* t) {
@@ -130,6 +143,7 @@ void* trampoline(void* arg) {
     t_slot.thread = t;
     t_slot.generation = t->system->generation;
     if (t->system_thread) t_previous_mode = KernelMode;
+    watch_thread_exit();
     if (t->suspend_count > 0) {
         DISPATCHER_HEADER* gate = &t->resume_gate.Header;
         t->system->dispatcher.wait(t, 1, &gate, WaitAny, ke::kNever, false);
@@ -149,6 +163,14 @@ void* trampoline(void* arg) {
 KPROCESSOR_MODE previous_mode() { return t_previous_mode; }
 KernelModeScope::KernelModeScope() : m_saved(t_previous_mode) { t_previous_mode = KernelMode; }
 KernelModeScope::~KernelModeScope() { t_previous_mode = m_saved; }
+
+void watch_thread_exit() {
+    thread_local bool watched = false;
+    if (watched) return;
+    watched = true;
+    pthread_once(&g_exit_key_once, [] { pthread_key_create(&g_exit_key, on_os_thread_exit); });
+    pthread_setspecific(g_exit_key, reinterpret_cast<void*>(1));
+}
 
 void reference(_KTHREAD* t) { ob::reference(t); }
 void dereference(_KTHREAD* t) { ob::dereference(t); }
@@ -175,6 +197,7 @@ _KTHREAD* current_thread() {
     }
     t_slot.thread = t;
     t_slot.generation = s.generation;
+    watch_thread_exit();
     return t;
 }
 

@@ -76,6 +76,10 @@ struct StartInfo {
 // *out gets one reference for the caller.
 NTSTATUS create_thread(System::Impl& sys, const StartInfo& info, _KTHREAD** out, HANDLE* handle = nullptr,
                        ACCESS_MASK access = THREAD_ALL_ACCESS, bool kernel_handle = false);
+// Arranges for the runtime's per-thread state to be released when the calling OS
+// thread ends (not at process exit).
+void watch_thread_exit();
+
 // The previous mode of the current call: UserMode for requests from application
 // threads, KernelMode on system threads and inside Zw* calls (as on Windows).
 KPROCESSOR_MODE previous_mode();

@@ -40,15 +40,20 @@ int main(int argc, char** argv) {
     std::string log_file;
     std::string verifier = "report";
     std::vector<std::string> command;
+    std::vector<std::string> drivers;
     run->add_flag("--virtual-time", virtual_time,
                   "Virtual clock: time stands still while any thread runs and jumps to the next deadline when all "
                   "wait (NTIO_CLOCK=virtual)");
     run->add_flag("--real-time", real_time, "Real clock (the default; NTIO_CLOCK=real)")->excludes("--virtual-time");
+    run->add_option("--driver", drivers,
+                    "Load a driver module (a .so exporting DriverEntry) into PROGRAM before main; repeat for more, "
+                    "loaded in order (NTIO_DRIVERS)")
+        ->check(CLI::ExistingFile);
     run->add_option("--log", log_file, "Write DbgPrint/KdPrint lines to FILE instead of stderr (NTIO_DBGPRINT_FILE)");
     run->add_option("--verifier", verifier, "What a detected driver bug does: report (go on) or fail (stop) (NTIO_VERIFIER)")
         ->check(CLI::IsMember({"report", "fail"}));
     run->add_option("command", command, "PROGRAM [ARGS...] (put them after --)")->required();
-    run->footer("Example: ntio run --virtual-time -- ./myapp arg1\nExit status: PROGRAM's.");
+    run->footer("Example: ntio run --virtual-time --driver ./mydriver.so -- ./myapp arg1\nExit status: PROGRAM's.");
 
     try {
         app.parse(argc, argv);
@@ -61,6 +66,17 @@ int main(int argc, char** argv) {
         setenv("NTIO_CLOCK", virtual_time ? "virtual" : "real", 1);
         if (!log_file.empty()) setenv("NTIO_DBGPRINT_FILE", log_file.c_str(), 1);
         setenv("NTIO_VERIFIER", verifier.c_str(), 1);
+        std::string list;
+        for (const auto& d : drivers) {
+            if (d.find(':') != std::string::npos) {
+                std::fprintf(stderr, "ntio run: a driver path cannot contain ':' (%s)\n", d.c_str());
+                return 2;
+            }
+            // dlopen needs a path, not a bare name, for a module in the current directory.
+            std::string path = d.find('/') == std::string::npos ? "./" + d : d;
+            list += (list.empty() ? "" : ":") + path;
+        }
+        if (!list.empty()) setenv("NTIO_DRIVERS", list.c_str(), 1);
         return run_program(command);
     }
     return 0;

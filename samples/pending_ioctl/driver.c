@@ -1,0 +1,138 @@
+/* pending_ioctl driver: an IOCTL that cannot be finished at once is marked
+ * pending and handed to a system thread, which waits 5 seconds, writes the reply
+ * into the request's buffer and completes it (articles 000 and 003).
+ * IOCTL_PENDING_ANSWER_NOW is answered inside the dispatch routine instead. */
+#include <ntddk.h>
+
+#include "public.h"
+
+typedef struct _DEVICE_EXTENSION {
+    LONG Outstanding; /* worker threads still running */
+    KEVENT Idle;      /* signaled when Outstanding is 0 */
+} DEVICE_EXTENSION, *PDEVICE_EXTENSION;
+
+DRIVER_INITIALIZE DriverEntry;
+static DRIVER_UNLOAD PendingUnload;
+static DRIVER_DISPATCH PendingCreateClose;
+static DRIVER_DISPATCH PendingDeviceControl;
+static KSTART_ROUTINE PendingWorker;
+
+typedef struct _WORK {
+    PIRP Irp;
+    PDEVICE_EXTENSION Extension;
+} WORK;
+
+static VOID PendingWorker(PVOID Context) {
+    WORK *work = (WORK *)Context;
+    PIRP irp = work->Irp;
+    PDEVICE_EXTENSION ext = work->Extension;
+    LARGE_INTEGER delay;
+    delay.QuadPart = -10000LL * PENDING_DELAY_MS;
+    ExFreePoolWithTag(work, 'kroW');
+    KeDelayExecutionThread(KernelMode, FALSE, &delay);
+    RtlCopyMemory(irp->AssociatedIrp.SystemBuffer, PENDING_REPLY, sizeof(PENDING_REPLY));
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    irp->IoStatus.Information = sizeof(PENDING_REPLY);
+    KdPrint(("PendingIoctl: worker completes the request\n"));
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    if (InterlockedDecrement(&ext->Outstanding) == 0) KeSetEvent(&ext->Idle, IO_NO_INCREMENT, FALSE);
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+static NTSTATUS PendingCreateClose(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    UNREFERENCED_PARAMETER(DeviceObject);
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS PendingDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    PIO_STACK_LOCATION sp = IoGetCurrentIrpStackLocation(Irp);
+    PDEVICE_EXTENSION ext = (PDEVICE_EXTENSION)DeviceObject->DeviceExtension;
+    ULONG code = sp->Parameters.DeviceIoControl.IoControlCode;
+    ULONG outLen = sp->Parameters.DeviceIoControl.OutputBufferLength;
+    NTSTATUS status;
+    HANDLE thread;
+    WORK *work;
+
+    if (code != IOCTL_PENDING_SEND_MESSAGE && code != IOCTL_PENDING_ANSWER_NOW) {
+        status = STATUS_INVALID_DEVICE_REQUEST;
+        goto complete;
+    }
+    if (outLen < sizeof(PENDING_REPLY)) {
+        status = STATUS_BUFFER_TOO_SMALL;
+        goto complete;
+    }
+    if (sp->Parameters.DeviceIoControl.InputBufferLength > 0)
+        KdPrint(("PendingIoctl: request says \"%s\"\n", (char *)Irp->AssociatedIrp.SystemBuffer));
+    if (code == IOCTL_PENDING_ANSWER_NOW) {
+        RtlCopyMemory(Irp->AssociatedIrp.SystemBuffer, PENDING_REPLY, sizeof(PENDING_REPLY));
+        Irp->IoStatus.Information = sizeof(PENDING_REPLY);
+        status = STATUS_SUCCESS;
+        goto complete;
+    }
+
+    work = (WORK *)ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(WORK), 'kroW');
+    if (!work) {
+        status = STATUS_INSUFFICIENT_RESOURCES;
+        goto complete;
+    }
+    work->Irp = Irp;
+    work->Extension = ext;
+    /* Mark pending before the IRP can be reached from the worker (S-DSP-1). */
+    IoMarkIrpPending(Irp);
+    if (InterlockedIncrement(&ext->Outstanding) == 1) KeClearEvent(&ext->Idle);
+    status = PsCreateSystemThread(&thread, THREAD_ALL_ACCESS, NULL, NULL, NULL, PendingWorker, work);
+    if (!NT_SUCCESS(status)) {
+        ExFreePoolWithTag(work, 'kroW');
+        if (InterlockedDecrement(&ext->Outstanding) == 0) KeSetEvent(&ext->Idle, IO_NO_INCREMENT, FALSE);
+        Irp->IoStatus.Status = status;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return STATUS_PENDING; /* marked pending: return STATUS_PENDING even though it is complete */
+    }
+    ZwClose(thread);
+    return STATUS_PENDING;
+
+complete:
+    Irp->IoStatus.Status = status;
+    if (!NT_SUCCESS(status)) Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return status;
+}
+
+static VOID PendingUnload(PDRIVER_OBJECT DriverObject) {
+    UNICODE_STRING dos = RTL_CONSTANT_STRING(PENDING_DOS_NAME);
+    PDEVICE_EXTENSION ext = (PDEVICE_EXTENSION)DriverObject->DeviceObject->DeviceExtension;
+    /* Requests still with a worker are finished before the code goes away. */
+    KeWaitForSingleObject(&ext->Idle, Executive, KernelMode, FALSE, NULL);
+    IoDeleteSymbolicLink(&dos);
+    IoDeleteDevice(DriverObject->DeviceObject);
+}
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) {
+    UNICODE_STRING name = RTL_CONSTANT_STRING(PENDING_NT_NAME);
+    UNICODE_STRING dos = RTL_CONSTANT_STRING(PENDING_DOS_NAME);
+    PDEVICE_OBJECT device;
+    PDEVICE_EXTENSION ext;
+    NTSTATUS status;
+    UNREFERENCED_PARAMETER(RegistryPath);
+
+    status = IoCreateDevice(DriverObject, sizeof(DEVICE_EXTENSION), &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &device);
+    if (!NT_SUCCESS(status)) return status;
+    ext = (PDEVICE_EXTENSION)device->DeviceExtension;
+    ext->Outstanding = 0;
+    KeInitializeEvent(&ext->Idle, NotificationEvent, TRUE);
+    device->Flags |= DO_BUFFERED_IO;
+    status = IoCreateSymbolicLink(&dos, &name);
+    if (!NT_SUCCESS(status)) {
+        IoDeleteDevice(device);
+        return status;
+    }
+    DriverObject->MajorFunction[IRP_MJ_CREATE] = PendingCreateClose;
+    DriverObject->MajorFunction[IRP_MJ_CLOSE] = PendingCreateClose;
+    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = PendingDeviceControl;
+    DriverObject->DriverUnload = PendingUnload;
+    KdPrint(("PendingIoctl: loaded\n"));
+    return STATUS_SUCCESS;
+}
