@@ -1,0 +1,286 @@
+#include "drivers/test_driver.hpp"
+
+#include <cstring>
+
+namespace testdrv {
+namespace {
+
+State* g_state = new State();
+
+struct LaterWork {
+    PIRP irp;
+    Script script;
+};
+
+ULONG method_of(ULONG code) { return code & 3; }
+
+// Writes the script's bytes where the request's output lives.
+void fill_output(PIRP irp, const Observation& o, const Script& s) {
+    if (!s.fill_length) return;
+    PVOID out = nullptr;
+    if (o.major == IRP_MJ_DEVICE_CONTROL || o.major == IRP_MJ_FILE_SYSTEM_CONTROL) {
+        switch (method_of(o.code)) {
+        case METHOD_BUFFERED: out = irp->AssociatedIrp.SystemBuffer; break;
+        case METHOD_IN_DIRECT:
+        case METHOD_OUT_DIRECT: out = irp->MdlAddress ? MmGetSystemAddressForMdlSafe(irp->MdlAddress, NormalPagePriority) : nullptr; break;
+        default: out = irp->UserBuffer; break;
+        }
+    } else if (irp->AssociatedIrp.SystemBuffer) {
+        out = irp->AssociatedIrp.SystemBuffer;
+    } else if (irp->MdlAddress) {
+        out = MmGetSystemAddressForMdlSafe(irp->MdlAddress, NormalPagePriority);
+    } else {
+        out = irp->UserBuffer;
+    }
+    if (out) std::memset(out, s.fill, s.fill_length);
+}
+
+void finish(PIRP irp, const Script& s) {
+    irp->IoStatus.Status = s.status;
+    irp->IoStatus.Information = s.information;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+}
+
+VOID LaterThread(PVOID ctx) {
+    auto* w = static_cast<LaterWork*>(ctx);
+    if (w->script.delay_ms) {
+        LARGE_INTEGER d;
+        d.QuadPart = -10000LL * w->script.delay_ms;
+        KeDelayExecutionThread(KernelMode, FALSE, &d);
+    }
+    finish(w->irp, w->script);
+    delete w;
+}
+
+Observation observe(PDEVICE_OBJECT dev, PIRP irp) {
+    (void)dev;
+    PIO_STACK_LOCATION sp = IoGetCurrentIrpStackLocation(irp);
+    Observation o;
+    o.major = sp->MajorFunction;
+    o.minor = sp->MinorFunction;
+    o.flags = irp->Flags;
+    o.system_buffer = irp->AssociatedIrp.SystemBuffer;
+    o.user_buffer = irp->UserBuffer;
+    o.mdl = irp->MdlAddress;
+    if (o.mdl) {
+        o.mdl_va = MmGetMdlVirtualAddress(o.mdl);
+        o.mdl_bytes = MmGetMdlByteCount(o.mdl);
+    }
+    o.irql = KeGetCurrentIrql();
+    o.at = KeQueryInterruptTime();
+    o.thread = PsGetCurrentThread();
+    o.requestor_mode = irp->RequestorMode;
+    o.file = sp->FileObject;
+    o.original_file = irp->Tail.Overlay.OriginalFileObject;
+    o.on_thread_list = irp->ThreadListEntry.Flink != &irp->ThreadListEntry &&
+                       irp->Tail.Overlay.Thread == PsGetCurrentThread();
+    o.current_location = irp->CurrentLocation;
+    o.stack_count = irp->StackCount;
+    if (sp->FileObject) {
+        o.file_flags = sp->FileObject->Flags;
+        if (sp->FileObject->FileName.Buffer)
+            o.file_name.assign(sp->FileObject->FileName.Buffer, sp->FileObject->FileName.Length / sizeof(WCHAR));
+    }
+    if (o.major == IRP_MJ_DEVICE_CONTROL || o.major == IRP_MJ_FILE_SYSTEM_CONTROL) {
+        o.code = sp->Parameters.DeviceIoControl.IoControlCode;
+        o.input_length = sp->Parameters.DeviceIoControl.InputBufferLength;
+        o.output_length = sp->Parameters.DeviceIoControl.OutputBufferLength;
+        o.type3 = sp->Parameters.DeviceIoControl.Type3InputBuffer;
+        if (o.system_buffer) {
+            ULONG n = o.input_length > o.output_length ? o.input_length : o.output_length;
+            if (method_of(o.code) != METHOD_BUFFERED) n = o.input_length;
+            std::memcpy(o.system_buffer_head, o.system_buffer, n < 16 ? n : 16);
+            ULONG zeros = 0;
+            for (ULONG i = o.input_length; i < n && static_cast<unsigned char*>(o.system_buffer)[i] == 0; ++i) ++zeros;
+            o.system_buffer_zero_tail = zeros;
+        }
+    } else if (o.major == IRP_MJ_READ || o.major == IRP_MJ_WRITE) {
+        o.output_length = sp->Parameters.Read.Length;
+        o.byte_offset = sp->Parameters.Read.ByteOffset;
+    } else if (o.major == IRP_MJ_CREATE) {
+        o.share_access = sp->Parameters.Create.ShareAccess;
+        o.create_access = sp->Parameters.Create.SecurityContext ? sp->Parameters.Create.SecurityContext->DesiredAccess : 0;
+    }
+    return o;
+}
+
+NTSTATUS run_script(PIRP irp, const Script& s, const Observation& o) {
+    if (s.finish == Finish::now) {
+        fill_output(irp, o, s);
+        if (s.mark_pending) IoMarkIrpPending(irp);
+        NTSTATUS ret = s.override_return ? s.dispatch_return : s.status;
+        finish(irp, s);
+        return s.mark_pending && !s.override_return ? STATUS_PENDING : ret;
+    }
+    fill_output(irp, o, s);
+    IoMarkIrpPending(irp);
+    if (s.finish == Finish::held) {
+        std::lock_guard g(g_state->lock);
+        g_state->held.push_back(irp);
+        return STATUS_PENDING;
+    }
+    HANDLE h;
+    auto* w = new LaterWork{irp, s};
+    if (!NT_SUCCESS(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr, LaterThread, w))) {
+        delete w;
+        finish(irp, Script{.status = STATUS_INSUFFICIENT_RESOURCES});
+        return STATUS_PENDING;
+    }
+    ZwClose(h);
+    return STATUS_PENDING;
+}
+
+NTSTATUS Dispatch(PDEVICE_OBJECT dev, PIRP irp) {
+    Observation o = observe(dev, irp);
+    {
+        std::lock_guard g(g_state->lock);
+        g_state->log.push_back(o);
+    }
+    g_state->dispatched++;
+    switch (o.major) {
+    case IRP_MJ_CREATE: {
+        g_state->creates++;
+        NTSTATUS status = g_state->fail_create;
+        if (NT_SUCCESS(status) && g_state->check_share_access) {
+            PIO_STACK_LOCATION sp = IoGetCurrentIrpStackLocation(irp);
+            std::lock_guard g(g_state->lock);
+            status = IoCheckShareAccess(o.create_access, sp->Parameters.Create.ShareAccess, sp->FileObject,
+                                        &g_state->share, TRUE);
+        }
+        return run_script(irp, Script{.status = status}, o);
+    }
+    case IRP_MJ_CLEANUP: {
+        g_state->cleanups++;
+        g_state->held_at_cleanup = static_cast<int>(held_count());
+        if (g_state->check_share_access) {
+            std::lock_guard g(g_state->lock);
+            IoRemoveShareAccess(IoGetCurrentIrpStackLocation(irp)->FileObject, &g_state->share);
+        }
+        return run_script(irp, Script{}, o);
+    }
+    case IRP_MJ_CLOSE:
+        g_state->closes++;
+        return run_script(irp, Script{}, o);
+    case IRP_MJ_READ:
+    case IRP_MJ_WRITE:
+        return run_script(irp, g_state->next_read_write, o);
+    case IRP_MJ_DEVICE_CONTROL:
+    case IRP_MJ_FILE_SYSTEM_CONTROL: {
+        Script s;
+        bool have = false;
+        if (o.code == IOCTL_UNKNOWN) return run_script(irp, Script{.status = STATUS_INVALID_DEVICE_REQUEST}, o);
+        if (method_of(o.code) == METHOD_NEITHER) {
+            if (o.type3 && o.input_length >= sizeof(Script)) {
+                std::memcpy(&s, o.type3, sizeof(Script));
+                have = true;
+            }
+        } else if (irp->AssociatedIrp.SystemBuffer && o.input_length >= sizeof(Script)) {
+            std::memcpy(&s, irp->AssociatedIrp.SystemBuffer, sizeof(Script));
+            have = true;
+        }
+        if (!have) s = Script{};
+        return run_script(irp, s, o);
+    }
+    default:
+        return run_script(irp, Script{.status = STATUS_INVALID_DEVICE_REQUEST}, o);
+    }
+}
+
+VOID Unload(PDRIVER_OBJECT driver) {
+    for (const wchar_t* name : {kBuffered, kDirect, kNeither, kExclusive, L"TestUninitialized"}) {
+        std::wstring link = std::wstring(L"\\DosDevices\\") + name;
+        UNICODE_STRING us{static_cast<USHORT>(link.size() * sizeof(WCHAR)), static_cast<USHORT>(link.size() * sizeof(WCHAR)),
+                          link.data()};
+        IoDeleteSymbolicLink(&us);
+    }
+    while (driver->DeviceObject) IoDeleteDevice(driver->DeviceObject);
+    g_state->unloaded = true;
+}
+
+NTSTATUS make_device(PDRIVER_OBJECT driver, const wchar_t* name, ULONG flags, BOOLEAN exclusive, PDEVICE_OBJECT* out) {
+    std::wstring nt = std::wstring(L"\\Device\\") + name, dos = std::wstring(L"\\DosDevices\\") + name;
+    UNICODE_STRING ntu{static_cast<USHORT>(nt.size() * sizeof(WCHAR)), static_cast<USHORT>(nt.size() * sizeof(WCHAR)), nt.data()};
+    UNICODE_STRING dosu{static_cast<USHORT>(dos.size() * sizeof(WCHAR)), static_cast<USHORT>(dos.size() * sizeof(WCHAR)),
+                        dos.data()};
+    PDEVICE_OBJECT dev;
+    NTSTATUS s = IoCreateDevice(driver, 16, &ntu, FILE_DEVICE_UNKNOWN, 0, exclusive, &dev);
+    if (!NT_SUCCESS(s)) return s;
+    dev->Flags |= flags;
+    s = IoCreateSymbolicLink(&dosu, &ntu);
+    if (out) *out = dev;
+    return s;
+}
+
+}  // namespace
+
+State& state() { return *g_state; }
+
+void reset() {
+    std::lock_guard g(g_state->lock);
+    g_state->log.clear();
+    g_state->held.clear();
+    g_state->creates = g_state->cleanups = g_state->closes = g_state->dispatched = 0;
+    g_state->held_at_cleanup = -1;
+    g_state->fail_create = STATUS_SUCCESS;
+    g_state->check_share_access = false;
+    g_state->share = SHARE_ACCESS{};
+    g_state->next_read_write = Script{};
+    g_state->unloaded = false;
+}
+
+Observation last() {
+    std::lock_guard g(g_state->lock);
+    return g_state->log.empty() ? Observation{} : g_state->log.back();
+}
+
+std::vector<Observation> observations(UCHAR major) {
+    std::lock_guard g(g_state->lock);
+    std::vector<Observation> out;
+    for (auto& o : g_state->log)
+        if (o.major == major) out.push_back(o);
+    return out;
+}
+
+size_t held_count() {
+    std::lock_guard g(g_state->lock);
+    return g_state->held.size();
+}
+
+bool complete_held(NTSTATUS status, ULONG information, ULONG fill_length, UCHAR fill) {
+    PIRP irp;
+    {
+        std::lock_guard g(g_state->lock);
+        if (g_state->held.empty()) return false;
+        irp = g_state->held.front();
+        g_state->held.erase(g_state->held.begin());
+    }
+    if (fill_length) {
+        PVOID out = irp->AssociatedIrp.SystemBuffer;
+        if (!out && irp->MdlAddress) out = MmGetSystemAddressForMdlSafe(irp->MdlAddress, NormalPagePriority);
+        if (!out) out = irp->UserBuffer;
+        if (out) std::memset(out, fill, fill_length);
+    }
+    irp->IoStatus.Status = status;
+    irp->IoStatus.Information = information;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    return true;
+}
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING) {
+    g_state->driver = DriverObject;
+    for (auto& f : DriverObject->MajorFunction) f = Dispatch;
+    DriverObject->DriverUnload = Unload;
+    NTSTATUS s = make_device(DriverObject, kBuffered, DO_BUFFERED_IO, FALSE, nullptr);
+    if (NT_SUCCESS(s)) s = make_device(DriverObject, kDirect, DO_DIRECT_IO, FALSE, nullptr);
+    if (NT_SUCCESS(s)) s = make_device(DriverObject, kNeither, 0, FALSE, nullptr);
+    if (NT_SUCCESS(s)) s = make_device(DriverObject, kExclusive, DO_BUFFERED_IO, TRUE, nullptr);
+    return s;
+}
+
+PDEVICE_OBJECT create_uninitialized_device(const wchar_t* name) {
+    PDEVICE_OBJECT dev = nullptr;
+    make_device(g_state->driver, name, DO_BUFFERED_IO, FALSE, &dev);
+    return dev;
+}
+
+}  // namespace testdrv

@@ -1,0 +1,98 @@
+// A scripted test driver for the I/O manager tests. Each request carries a Script
+// saying what the dispatch routine does (status, information, pending, bytes to
+// write, complete now / later / on demand); the driver records what it saw in an
+// Observation the test can assert on. Linked into the test program and loaded with
+// System::load_driver("ntiotest", testdrv::DriverEntry).
+#pragma once
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "wdm.h"
+#include "windows.h"
+
+namespace testdrv {
+
+// Devices (\Device\<name>, reachable as \\.\<name>)
+constexpr const wchar_t* kBuffered = L"TestBuffered";    // DO_BUFFERED_IO
+constexpr const wchar_t* kDirect = L"TestDirect";        // DO_DIRECT_IO
+constexpr const wchar_t* kNeither = L"TestNeither";      // neither flag
+constexpr const wchar_t* kExclusive = L"TestExclusive";  // IoCreateDevice(Exclusive = TRUE)
+
+#define TESTDRV_CODE(fn, method, access) CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800 + (fn), (method), (access))
+constexpr ULONG IOCTL_BUFFERED = TESTDRV_CODE(0, METHOD_BUFFERED, FILE_ANY_ACCESS);
+constexpr ULONG IOCTL_IN_DIRECT = TESTDRV_CODE(1, METHOD_IN_DIRECT, FILE_ANY_ACCESS);
+constexpr ULONG IOCTL_OUT_DIRECT = TESTDRV_CODE(2, METHOD_OUT_DIRECT, FILE_ANY_ACCESS);
+constexpr ULONG IOCTL_NEITHER = TESTDRV_CODE(3, METHOD_NEITHER, FILE_ANY_ACCESS);
+constexpr ULONG IOCTL_READ_ACCESS = TESTDRV_CODE(4, METHOD_BUFFERED, FILE_READ_ACCESS);
+constexpr ULONG IOCTL_WRITE_ACCESS = TESTDRV_CODE(5, METHOD_BUFFERED, FILE_WRITE_ACCESS);
+constexpr ULONG FSCTL_TEST = CTL_CODE(FILE_DEVICE_FILE_SYSTEM, 0x806, METHOD_BUFFERED, FILE_ANY_ACCESS);
+constexpr ULONG IOCTL_UNKNOWN = TESTDRV_CODE(0x7f, METHOD_BUFFERED, FILE_ANY_ACCESS);
+
+enum class Finish : UCHAR {
+    now,    // IoCompleteRequest inside dispatch
+    later,  // from a system thread after delay_ms; dispatch returns STATUS_PENDING
+    held,   // kept until the test calls complete_held(); dispatch returns STATUS_PENDING
+};
+
+struct Script {
+    NTSTATUS status = STATUS_SUCCESS;  // IoStatus.Status
+    ULONG information = 0;             // IoStatus.Information
+    ULONG fill_length = 0;             // bytes of `fill` written to the output buffer
+    UCHAR fill = 0xAB;
+    Finish finish = Finish::now;
+    BOOLEAN mark_pending = FALSE;      // IoMarkIrpPending even when finishing now
+    BOOLEAN override_return = FALSE;   // finish now, but return `dispatch_return`
+    NTSTATUS dispatch_return = STATUS_SUCCESS;
+    ULONG delay_ms = 0;
+};
+
+struct Observation {
+    UCHAR major = 0, minor = 0;
+    ULONG code = 0, input_length = 0, output_length = 0, flags = 0, file_flags = 0;
+    PVOID system_buffer = nullptr, user_buffer = nullptr, type3 = nullptr, mdl_va = nullptr;
+    PMDL mdl = nullptr;
+    ULONG mdl_bytes = 0;
+    unsigned char system_buffer_head[16] = {};
+    ULONG system_buffer_zero_tail = 0;  // bytes after the input that read as zero
+    KIRQL irql = 0xff;
+    PETHREAD thread = nullptr;
+    KPROCESSOR_MODE requestor_mode = -1;
+    PFILE_OBJECT file = nullptr;
+    PFILE_OBJECT original_file = nullptr;
+    bool on_thread_list = false;
+    std::wstring file_name;
+    USHORT share_access = 0;
+    ACCESS_MASK create_access = 0;
+    CHAR current_location = 0, stack_count = 0;
+    LARGE_INTEGER byte_offset{};
+    ULONGLONG at = 0;  // KeQueryInterruptTime() when dispatched
+};
+
+struct State {
+    std::mutex lock;
+    std::vector<Observation> log;  // every IRP the driver received, in order
+    std::vector<PIRP> held;        // Finish::held requests
+    std::atomic<int> creates{0}, cleanups{0}, closes{0}, dispatched{0};
+    std::atomic<int> held_at_cleanup{-1};  // requests still held when IRP_MJ_CLEANUP came
+    NTSTATUS fail_create = STATUS_SUCCESS;
+    bool check_share_access = false;
+    SHARE_ACCESS share{};
+    Script next_read_write;  // script for IRP_MJ_READ / IRP_MJ_WRITE
+    PDRIVER_OBJECT driver = nullptr;
+    bool unloaded = false;
+};
+State& state();
+void reset();
+Observation last();
+std::vector<Observation> observations(UCHAR major);
+// Completes the oldest held request with `status`/`information` (from the calling thread).
+bool complete_held(NTSTATUS status, ULONG information, ULONG fill_length = 0, UCHAR fill = 0xCD);
+size_t held_count();
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+// Creates a device after DriverEntry and leaves DO_DEVICE_INITIALIZING set (S-W32-12).
+PDEVICE_OBJECT create_uninitialized_device(const wchar_t* name);
+
+}  // namespace testdrv
