@@ -97,6 +97,8 @@ Observation observe(PDEVICE_OBJECT dev, PIRP irp) {
     } else if (o.major == IRP_MJ_READ || o.major == IRP_MJ_WRITE) {
         o.output_length = sp->Parameters.Read.Length;
         o.byte_offset = sp->Parameters.Read.ByteOffset;
+        if (o.system_buffer && o.major == IRP_MJ_WRITE)
+            std::memcpy(o.system_buffer_head, o.system_buffer, o.output_length < 16 ? o.output_length : 16);
     } else if (o.major == IRP_MJ_CREATE) {
         o.share_access = sp->Parameters.Create.ShareAccess;
         o.create_access = sp->Parameters.Create.SecurityContext ? sp->Parameters.Create.SecurityContext->DesiredAccess : 0;
