@@ -218,3 +218,8 @@ VOID IoSetShareAccess(ACCESS_MASK DesiredAccess, ULONG DesiredShareAccess, PFILE
 }
 
 }  // extern "C"
+
+extern "C" {
+static POBJECT_TYPE IoDeviceObjectType_ptr = &ntio::io::g_device_type;
+POBJECT_TYPE* IoDeviceObjectType = &IoDeviceObjectType_ptr;
+}

@@ -168,3 +168,8 @@ void unload_all_drivers() {
 }
 
 }  // namespace ntio::io
+
+extern "C" {
+static POBJECT_TYPE IoDriverObjectType_ptr = &ntio::io::g_driver_type;
+POBJECT_TYPE* IoDriverObjectType = &IoDriverObjectType_ptr;
+}

@@ -533,3 +533,8 @@ NTSTATUS ZwWriteFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine
 }
 
 }  // extern "C"
+
+extern "C" {
+static POBJECT_TYPE IoFileObjectType_ptr = &ntio::io::g_file_type;
+POBJECT_TYPE* IoFileObjectType = &IoFileObjectType_ptr;
+}

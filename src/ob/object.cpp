@@ -212,7 +212,20 @@ NTSTATUS Namespace::resolve(const std::wstring& input, void** object, std::wstri
             if (slash == std::wstring::npos || slash == 0) break;
             cut = slash;
         }
-        if (!found) return cut == path.size() ? STATUS_OBJECT_NAME_NOT_FOUND : STATUS_OBJECT_PATH_NOT_FOUND;
+        if (!found) {
+            // A missing name in a directory that exists is "name not found"; a missing
+            // directory is "path not found".
+            size_t last = path.rfind(L'\\');
+            std::wstring parent = key(last == std::wstring::npos ? std::wstring() : path.substr(0, last));
+            bool parent_exists = parent.empty() || parent == L"\\??" || parent == L"\\DEVICE" ||
+                                 parent == L"\\DRIVER" || parent == L"\\BASENAMEDOBJECTS";
+            if (!parent_exists)
+                if (void* dir = lookup_referenced(parent)) {
+                    parent_exists = type_of(dir) == &g_directory_type;
+                    dereference(dir);
+                }
+            return parent_exists ? STATUS_OBJECT_NAME_NOT_FOUND : STATUS_OBJECT_PATH_NOT_FOUND;
+        }
         std::wstring rest = path.substr(cut);
         if (type_of(found) == &g_symlink_type) {
             path = canonical(static_cast<SymbolicLink*>(found)->target + rest);

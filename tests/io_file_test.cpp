@@ -1,0 +1,240 @@
+// Opening devices and the life of a file object: names (S-W32-9, S-W32-13),
+// synchronous vs overlapped (S-W32-10), sharing (S-W32-11), exclusive and
+// initializing devices (S-W32-12), the waitable file handle (S-W32-4), cleanup and
+// close (S-CAN-13..15) and what the I/O manager fills in a request (S-IRP-12).
+#include "io_test_support.hpp"
+
+namespace {
+
+using namespace ntio::testing;
+using testdrv::Script;
+class Files : public IoTest {};
+
+TEST_F(Files, S_W32_9_Win32NamesResolveThroughDosDevices) {
+    for (const char* name : {"\\\\.\\TestBuffered", "\\\\?\\TestBuffered", "\\\\.\\testbuffered"}) {
+        HANDLE h = CreateFileA(name, GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+        EXPECT_NE(h, INVALID_HANDLE_VALUE) << name;
+        CloseHandle(h);
+    }
+    // A link made in \GLOBAL?? is the same as one in \DosDevices and \??.
+    UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\GLOBAL??\\TestAlias");
+    UNICODE_STRING target = RTL_CONSTANT_STRING(L"\\Device\\TestBuffered");
+    ASSERT_EQ(IoCreateSymbolicLink(&link, &target), STATUS_SUCCESS);
+    UNICODE_STRING again = RTL_CONSTANT_STRING(L"\\DosDevices\\TestAlias");
+    EXPECT_EQ(IoCreateSymbolicLink(&again, &target), STATUS_OBJECT_NAME_COLLISION);
+    HANDLE h = CreateFileA("\\\\.\\TestAlias", GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+    EXPECT_NE(h, INVALID_HANDLE_VALUE);
+    CloseHandle(h);
+    EXPECT_EQ(IoDeleteSymbolicLink(&again), STATUS_SUCCESS);
+    EXPECT_EQ(CreateFileA("\\\\.\\TestAlias", GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr), INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_FILE_NOT_FOUND));
+    // Kernel code opens the device by its NT name.
+    HANDLE k;
+    IO_STATUS_BLOCK iosb;
+    OBJECT_ATTRIBUTES oa;
+    UNICODE_STRING dev = RTL_CONSTANT_STRING(L"\\Device\\TestBuffered");
+    InitializeObjectAttributes(&oa, &dev, OBJ_KERNEL_HANDLE, nullptr, nullptr);
+    EXPECT_EQ(ZwCreateFile(&k, GENERIC_READ, &oa, &iosb, nullptr, 0, 0, FILE_OPEN, 0, nullptr, 0), STATUS_SUCCESS);
+    EXPECT_EQ(iosb.Information, static_cast<ULONG_PTR>(FILE_OPENED));
+    EXPECT_EQ(ZwClose(k), STATUS_SUCCESS);
+}
+
+TEST_F(Files, S_W32_13_WhatFollowsTheDeviceNameIsTheFileName) {
+    HANDLE plain = open(testdrv::kBuffered, false);
+    EXPECT_EQ(testdrv::last().file_name, L"");
+    HANDLE suffixed = open(testdrv::kBuffered, false, GENERIC_READ, 0, "\\ref\\more");
+    ASSERT_NE(suffixed, INVALID_HANDLE_VALUE);
+    EXPECT_EQ(testdrv::last().file_name, L"\\ref\\more");
+    CloseHandle(plain);
+    CloseHandle(suffixed);
+}
+
+TEST_F(Files, S_W32_10_S_IRP_12_CreateRunsInTheOpenersThreadAndSetsTheSynchronousFlag) {
+    HANDLE sync = open(testdrv::kBuffered, false);
+    auto create = testdrv::last();
+    EXPECT_EQ(create.major, IRP_MJ_CREATE);
+    EXPECT_EQ(create.thread, PsGetCurrentThread());
+    EXPECT_EQ(create.irql, PASSIVE_LEVEL);
+    EXPECT_TRUE(create.file_flags & FO_SYNCHRONOUS_IO);
+    HANDLE async = open(testdrv::kBuffered, true);
+    EXPECT_FALSE(testdrv::last().file_flags & FO_SYNCHRONOUS_IO);
+    // A request's IRP: user mode, the issuing thread, listed on it, the file object.
+    Script s = now(STATUS_SUCCESS);
+    DWORD n;
+    ASSERT_TRUE(DeviceIoControl(sync, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, &n, nullptr));
+    auto o = testdrv::last();
+    EXPECT_EQ(o.requestor_mode, UserMode);
+    EXPECT_EQ(o.thread, PsGetCurrentThread());
+    EXPECT_TRUE(o.on_thread_list) << "user IRPs are queued to the issuing thread";
+    EXPECT_EQ(o.original_file, o.file);
+    EXPECT_EQ(o.file, create.file);
+    EXPECT_EQ(o.stack_count, 1);
+    EXPECT_EQ(o.current_location, 1);
+    CloseHandle(sync);
+    CloseHandle(async);
+}
+
+TEST_F(Files, S_W32_11_ShareModesAreOnlyEnforcedByDriversThatCheckThem) {
+    HANDLE a = open(testdrv::kBuffered, false, GENERIC_READ | GENERIC_WRITE, 0);
+    HANDLE b = open(testdrv::kBuffered, false, GENERIC_READ | GENERIC_WRITE, 0);
+    EXPECT_NE(a, INVALID_HANDLE_VALUE);
+    EXPECT_NE(b, INVALID_HANDLE_VALUE) << "the I/O manager does not enforce share modes on devices";
+    EXPECT_EQ(testdrv::last().share_access, 0);
+    CloseHandle(a);
+    CloseHandle(b);
+    testdrv::state().check_share_access = true;
+    a = open(testdrv::kBuffered, false, GENERIC_READ, FILE_SHARE_READ);
+    ASSERT_NE(a, INVALID_HANDLE_VALUE);
+    b = open(testdrv::kBuffered, false, GENERIC_WRITE, FILE_SHARE_READ);
+    EXPECT_EQ(b, INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_SHARING_VIOLATION));
+    b = open(testdrv::kBuffered, false, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE);
+    EXPECT_NE(b, INVALID_HANDLE_VALUE);
+    HANDLE attrs = open(testdrv::kBuffered, false, FILE_READ_ATTRIBUTES, 0);
+    EXPECT_NE(attrs, INVALID_HANDLE_VALUE) << "an open without read/write/delete access never conflicts";
+    CloseHandle(a);
+    CloseHandle(b);
+    CloseHandle(attrs);
+}
+
+TEST_F(Files, S_W32_12_AnExclusiveDeviceAdmitsOneFileUntilItsClose) {
+    HANDLE a = open(testdrv::kExclusive, true);
+    ASSERT_NE(a, INVALID_HANDLE_VALUE);
+    EXPECT_EQ(open(testdrv::kExclusive, true), INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ACCESS_DENIED));
+    // A request still pending keeps the file object (and the device's open count) alive.
+    OVERLAPPED ov{};
+    Script s = held();
+    EXPECT_FALSE(DeviceIoControl(a, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
+    CloseHandle(a);
+    EXPECT_EQ(testdrv::state().cleanups, 1);
+    EXPECT_EQ(testdrv::state().closes, 0);
+    EXPECT_EQ(open(testdrv::kExclusive, true), INVALID_HANDLE_VALUE) << "still denied: no IRP_MJ_CLOSE yet";
+    ASSERT_TRUE(testdrv::complete_held(STATUS_SUCCESS, 0));
+    EXPECT_EQ(testdrv::state().closes, 1);
+    HANDLE b = open(testdrv::kExclusive, true);
+    EXPECT_NE(b, INVALID_HANDLE_VALUE) << "allowed after IRP_MJ_CLOSE";
+    CloseHandle(b);
+}
+
+TEST_F(Files, S_W32_12_ADeviceStillInitializingCannotBeOpened) {
+    PDEVICE_OBJECT dev = testdrv::create_uninitialized_device(L"TestUninitialized");
+    ASSERT_NE(dev, nullptr);
+    EXPECT_EQ(CreateFileA("\\\\.\\TestUninitialized", GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr),
+              INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_FILE_NOT_FOUND));
+    dev->Flags &= ~DO_DEVICE_INITIALIZING;
+    HANDLE h = CreateFileA("\\\\.\\TestUninitialized", GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+    EXPECT_NE(h, INVALID_HANDLE_VALUE);
+    CloseHandle(h);
+}
+
+TEST_F(Files, S_W32_4_TheFileHandleIsWaitable) {
+    HANDLE h = open(testdrv::kBuffered, true);
+    EXPECT_EQ(WaitForSingleObject(h, 0), WAIT_OBJECT_0) << "a freshly opened device handle is signaled";
+    OVERLAPPED ov{};  // no event: the file handle is signaled at completion
+    Script s = later(STATUS_SUCCESS, 300);
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
+    EXPECT_EQ(WaitForSingleObject(h, 0), WAIT_TIMEOUT) << "reset when the request starts";
+    EXPECT_EQ(WaitForSingleObject(h, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(now_ms(), 300);
+    DWORD n;
+    EXPECT_TRUE(GetOverlappedResult(h, &ov, &n, TRUE)) << "GetOverlappedResult waits on the file without hEvent";
+    CloseHandle(h);
+}
+
+TEST_F(Files, S_CAN_13_CleanupAtTheLastHandle_CloseAfterTheLastIrp) {
+    HANDLE h = open(testdrv::kBuffered, true);
+    OVERLAPPED ov{};
+    Script s = held();
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
+    EXPECT_TRUE(CloseHandle(h)) << "CloseHandle does not wait for outstanding I/O";
+    EXPECT_EQ(testdrv::state().cleanups, 1);
+    EXPECT_EQ(testdrv::state().held_at_cleanup, 1) << "cleanup comes while the request is still pending";
+    auto cleanup = testdrv::observations(IRP_MJ_CLEANUP);
+    ASSERT_EQ(cleanup.size(), 1u);
+    EXPECT_EQ(cleanup[0].thread, PsGetCurrentThread()) << "in the closing thread";
+    EXPECT_EQ(cleanup[0].irql, PASSIVE_LEVEL);
+    EXPECT_EQ(testdrv::state().closes, 0);
+    ASSERT_TRUE(testdrv::complete_held(STATUS_SUCCESS, 0));
+    EXPECT_EQ(testdrv::state().closes, 1) << "close follows the last IRP";
+    EXPECT_EQ(ov.Internal, 0u) << "the request still completes normally";
+}
+
+TEST_F(Files, S_CAN_13_ALastReferenceDroppedInADpcClosesAtPassiveLevel) {
+    HANDLE h = open(testdrv::kBuffered, true);
+    OVERLAPPED ov{};
+    Script s = held();
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
+    CloseHandle(h);
+    struct Ctx {
+        KEVENT done;
+    } ctx;
+    KeInitializeEvent(&ctx.done, NotificationEvent, FALSE);
+    KDPC dpc;
+    KeInitializeDpc(
+        &dpc,
+        [](PKDPC, PVOID c, PVOID, PVOID) {
+            testdrv::complete_held(STATUS_SUCCESS, 0);  // at DISPATCH_LEVEL
+            KeSetEvent(&static_cast<Ctx*>(c)->done, IO_NO_INCREMENT, FALSE);
+        },
+        &ctx);
+    KeInsertQueueDpc(&dpc, nullptr, nullptr);
+    KeWaitForSingleObject(&ctx.done, Executive, KernelMode, FALSE, nullptr);
+    for (int i = 0; i < 100 && testdrv::state().closes == 0; ++i) Sleep(1);
+    auto closes = testdrv::observations(IRP_MJ_CLOSE);
+    ASSERT_EQ(closes.size(), 1u);
+    EXPECT_EQ(closes[0].irql, PASSIVE_LEVEL);
+}
+
+TEST_F(Files, S_CAN_14_DuplicatedHandlesShareOneFileObject) {
+    HANDLE h = open(testdrv::kBuffered, true);
+    HANDLE d;
+    ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &d, 0, FALSE, DUPLICATE_SAME_ACCESS));
+    EXPECT_EQ(testdrv::state().creates, 1) << "no second IRP_MJ_CREATE";
+    CloseHandle(h);
+    EXPECT_EQ(testdrv::state().cleanups, 0);
+    Script s = now(STATUS_SUCCESS);
+    DWORD n;
+    OVERLAPPED ov{};
+    EXPECT_TRUE(DeviceIoControl(d, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, &n, &ov));
+    CloseHandle(d);
+    EXPECT_EQ(testdrv::state().cleanups, 1);
+    EXPECT_EQ(testdrv::state().closes, 1);
+}
+
+TEST_F(Files, S_CAN_15_AFailedCreateLeavesNoTrace) {
+    testdrv::state().fail_create = STATUS_ACCESS_DENIED;
+    EXPECT_EQ(open(testdrv::kBuffered, false), INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ACCESS_DENIED));
+    EXPECT_EQ(testdrv::state().creates, 1);
+    EXPECT_EQ(testdrv::state().cleanups, 0);
+    EXPECT_EQ(testdrv::state().closes, 0);
+    EXPECT_EQ(sys.open_handles(), 0u);
+}
+
+TEST_F(Files, DeletedDeviceRefusesNewOpensAndRequests) {
+    HANDLE h = open(testdrv::kNeither, false);
+    ASSERT_NE(h, INVALID_HANDLE_VALUE);
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\Device\\TestNeither");
+    void* devobj = nullptr;
+    HANDLE k;
+    IO_STATUS_BLOCK iosb;
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, &name, OBJ_KERNEL_HANDLE, nullptr, nullptr);
+    ASSERT_EQ(ZwCreateFile(&k, GENERIC_READ, &oa, &iosb, nullptr, 0, 0, FILE_OPEN, 0, nullptr, 0), STATUS_SUCCESS);
+    ASSERT_EQ(ObReferenceObjectByHandle(k, 0, *IoFileObjectType, KernelMode, &devobj, nullptr), STATUS_SUCCESS);
+    PDEVICE_OBJECT dev = static_cast<PFILE_OBJECT>(devobj)->DeviceObject;
+    ObDereferenceObject(devobj);
+    ZwClose(k);
+    IoDeleteDevice(dev);
+    EXPECT_EQ(open(testdrv::kNeither, false), INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_FILE_NOT_FOUND));
+    Script s = now(STATUS_SUCCESS);
+    DWORD n;
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, &n, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_DEVICE_REMOVED));
+    EXPECT_TRUE(CloseHandle(h)) << "closing still works; the device object goes away with its last file";
+}
+
+}  // namespace
