@@ -162,6 +162,9 @@ std::string describe_threads(const std::vector<_KTHREAD*>& threads) {
 // Stops the runtime's threads and closes what is left. Returns false when threads
 // started by the runtime are still running: the runtime must then stay allocated.
 bool shutdown(System::Impl& s) {
+    // As at process exit on Windows: handles close (cleanup and close reach the
+    // drivers) before the drivers unload.
+    s.handles.close_all();
     io::unload_all_drivers();
     s.work_lock.lock();
     s.work_stop = true;
@@ -343,7 +346,15 @@ __attribute__((constructor)) static void start_from_environment() {
         }
         // A process-level exit handler (no DSO handle): it runs in exit() before any
         // library is finalized, on the main thread, with the runtime intact.
-        __cxa_atexit([](void*) { io::unload_all_drivers(); }, nullptr, nullptr);
+        __cxa_atexit(
+            [](void*) {
+                // Windows closes a process's handles when it exits, so drivers see their
+                // cleanup and close before they unload.
+                if (size_t n = sys().handles.close_all())
+                    std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);
+                io::unload_all_drivers();
+            },
+            nullptr, nullptr);
     }
 }
 

@@ -162,11 +162,6 @@ namespace {
 
 bool is_ours(IRP* irp) { return header_of(irp)->magic == kIrpMagic; }
 
-void set_file_event(FILE_OBJECT* fo, NTSTATUS status) {
-    fo->FinalStatus = status;
-    ke::set_event(&fo->Event);
-}
-
 // The I/O manager's half of completion for requests it (or IoBuild*Request) issued.
 void finish_request(IRP* irp) {
     IrpHeader* h = header_of(irp);
@@ -202,29 +197,37 @@ void finish_request(IRP* irp) {
     bool synchronous_fo = fo && (fo->Flags & FO_SYNCHRONOUS_IO);
     bool synchronous = (irp->Flags & IRP_SYNCHRONOUS_API) || synchronous_fo;
     bool report = !NT_ERROR(status) || (irp->PendingReturned && !synchronous);
-    if (report) {
+    // Decide what to signal, release the IRP, then signal: whoever wakes up finds the
+    // request fully retired (no IRP still allocated on its behalf).
+    PKEVENT user_event = nullptr;
+    bool file_event = false;
+    auto write_iosb = [&] {
         if (irp->UserIosb) {
             irp->UserIosb->Status = status;
             irp->UserIosb->Information = irp->IoStatus.Information;
         }
-        if (irp->UserEvent) ke::set_event(irp->UserEvent);
-        if (fo && (synchronous_fo || !irp->UserEvent)) set_file_event(fo, status);
+    };
+    if (report) {
+        write_iosb();
+        user_event = irp->UserEvent;
+        file_event = fo && (synchronous_fo || !irp->UserEvent);
     } else if (irp->PendingReturned && fo) {
         if (irp->Flags & IRP_SYNCHRONOUS_API) {
-            if (irp->UserIosb) {
-                irp->UserIosb->Status = status;
-                irp->UserIosb->Information = irp->IoStatus.Information;
-            }
-            if (irp->UserEvent) ke::set_event(irp->UserEvent);
-            else set_file_event(fo, status);
+            write_iosb();
+            user_event = irp->UserEvent;
+            file_event = !irp->UserEvent;
         } else {
-            set_file_event(fo, status);
+            file_event = true;
         }
     }
+    void* event_object = h->event_object;
     dequeue_from_thread(irp);
-    if (h->event_object) ob::dereference(h->event_object);
-    if (fo) ob::dereference(fo);
     free_irp(irp);
+    if (file_event) fo->FinalStatus = status;
+    if (user_event) ke::set_event(user_event);
+    if (file_event) ke::set_event(&fo->Event);
+    if (event_object) ob::dereference(event_object);
+    if (fo) ob::dereference(fo);
 }
 
 }  // namespace

@@ -279,6 +279,27 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING) {
     return s;
 }
 
+void delete_device(const wchar_t* name) {
+    std::wstring nt = std::wstring(L"\\Device\\") + name;
+    std::wstring dos = std::wstring(L"\\DosDevices\\") + name;
+    UNICODE_STRING dosu{static_cast<USHORT>(dos.size() * sizeof(WCHAR)), static_cast<USHORT>(dos.size() * sizeof(WCHAR)),
+                        dos.data()};
+    UNICODE_STRING ntu{static_cast<USHORT>(nt.size() * sizeof(WCHAR)), static_cast<USHORT>(nt.size() * sizeof(WCHAR)),
+                       nt.data()};
+    HANDLE h;
+    IO_STATUS_BLOCK iosb;
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, &ntu, OBJ_KERNEL_HANDLE, nullptr, nullptr);
+    if (!NT_SUCCESS(ZwCreateFile(&h, 0, &oa, &iosb, nullptr, 0, 0, FILE_OPEN, 0, nullptr, 0))) return;
+    PFILE_OBJECT fo;
+    ObReferenceObjectByHandle(h, 0, *IoFileObjectType, KernelMode, reinterpret_cast<PVOID*>(&fo), nullptr);
+    PDEVICE_OBJECT dev = fo->DeviceObject;
+    ObDereferenceObject(fo);
+    ZwClose(h);
+    IoDeleteSymbolicLink(&dosu);
+    IoDeleteDevice(dev);
+}
+
 PDEVICE_OBJECT create_uninitialized_device(const wchar_t* name) {
     PDEVICE_OBJECT dev = nullptr;
     make_device(g_state->driver, name, DO_BUFFERED_IO, FALSE, &dev);

@@ -92,6 +92,8 @@ bool complete_held(NTSTATUS status, ULONG information, ULONG fill_length = 0, UC
 size_t held_count();
 
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+// IoDeleteDevice on one of the driver's devices (and its link), as a surprise removal would.
+void delete_device(const wchar_t* name);
 // Creates a device after DriverEntry and leaves DO_DEVICE_INITIALIZING set (S-W32-12).
 PDEVICE_OBJECT create_uninitialized_device(const wchar_t* name);
 

@@ -1,0 +1,175 @@
+// GetOverlappedResult(Ex) and HasOverlappedIoCompleted (S-W32-5..8), and the table
+// of bad inputs in docs/bad-input.md, one test per row.
+#include "io_test_support.hpp"
+
+namespace {
+
+using namespace ntio::testing;
+using testdrv::Script;
+class OverlappedResult : public IoTest {};
+class BadInput : public IoTest {};
+
+TEST_F(OverlappedResult, S_W32_5_ACompletedRequestIsReadWithoutWaiting) {
+    OVERLAPPED ov{};
+    DWORD n = 0;
+    ov.Internal = static_cast<ULONG_PTR>(static_cast<ULONG>(STATUS_SUCCESS));
+    ov.InternalHigh = 12;
+    EXPECT_TRUE(GetOverlappedResult(nullptr, &ov, &n, TRUE));
+    EXPECT_EQ(n, 12u);
+    ov.Internal = static_cast<ULONG>(STATUS_INVALID_HANDLE);
+    ov.InternalHigh = 3;
+    EXPECT_FALSE(GetOverlappedResult(nullptr, &ov, &n, TRUE));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    EXPECT_EQ(n, 3u) << "written even on failure";
+    ov.Internal = static_cast<ULONG>(STATUS_BUFFER_OVERFLOW);
+    ov.InternalHigh = 7;
+    EXPECT_FALSE(GetOverlappedResult(nullptr, &ov, &n, FALSE));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_MORE_DATA));
+    EXPECT_EQ(n, 7u);
+}
+
+TEST_F(OverlappedResult, S_W32_6_PendingRequests) {
+    HANDLE h = open(testdrv::kBuffered, true);
+    OVERLAPPED ov{};
+    ov.hEvent = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    Script s = later(STATUS_SUCCESS, 1000, 4);
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
+    DWORD n;
+    EXPECT_FALSE(GetOverlappedResult(h, &ov, &n, FALSE));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_IO_INCOMPLETE));
+    EXPECT_FALSE(GetOverlappedResultEx(h, &ov, &n, 0, FALSE));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_IO_INCOMPLETE));
+    EXPECT_FALSE(GetOverlappedResultEx(h, &ov, &n, 400, FALSE));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(WAIT_TIMEOUT));
+    EXPECT_EQ(now_ms(), 400);
+    EXPECT_TRUE(GetOverlappedResultEx(h, &ov, &n, 5000, FALSE));
+    EXPECT_EQ(now_ms(), 1000);
+    EXPECT_EQ(n, 4u);
+    CloseHandle(ov.hEvent);
+    CloseHandle(h);
+}
+
+TEST_F(OverlappedResult, S_W32_8_HasOverlappedIoCompletedReadsInternal) {
+    OVERLAPPED ov{};
+    ov.Internal = static_cast<ULONG_PTR>(STATUS_PENDING);
+    EXPECT_FALSE(HasOverlappedIoCompleted(&ov));
+    ov.Internal = 0;
+    EXPECT_TRUE(HasOverlappedIoCompleted(&ov));
+    ov.Internal = static_cast<ULONG>(STATUS_CANCELLED);
+    EXPECT_TRUE(HasOverlappedIoCompleted(&ov));
+}
+
+// ---- docs/bad-input.md ----------------------------------------------------------------
+
+TEST_F(BadInput, InvalidOrClosedHandle) {
+    HANDLE h = open(testdrv::kBuffered, false);
+    CloseHandle(h);
+    DWORD n;
+    char buf[4];
+    OVERLAPPED ov{};
+    for (HANDLE bad : {h, static_cast<HANDLE>(nullptr), INVALID_HANDLE_VALUE, reinterpret_cast<HANDLE>(0x1000)}) {
+        EXPECT_FALSE(DeviceIoControl(bad, testdrv::IOCTL_BUFFERED, nullptr, 0, nullptr, 0, &n, nullptr));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+        EXPECT_FALSE(DeviceIoControl(bad, testdrv::IOCTL_BUFFERED, nullptr, 0, nullptr, 0, nullptr, &ov));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+        EXPECT_FALSE(ReadFile(bad, buf, sizeof buf, &n, nullptr));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+        EXPECT_FALSE(WriteFile(bad, buf, sizeof buf, &n, nullptr));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    }
+    // A handle to something that is not a file.
+    HANDLE ev = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    EXPECT_FALSE(DeviceIoControl(ev, testdrv::IOCTL_BUFFERED, nullptr, 0, nullptr, 0, &n, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    CloseHandle(ev);
+    EXPECT_EQ(testdrv::state().dispatched, 3) << "create, cleanup and close only";
+}
+
+TEST_F(BadInput, UnknownDevice) {
+    EXPECT_EQ(CreateFileA("\\\\.\\NoSuchDevice", GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr),
+              INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_FILE_NOT_FOUND));
+    EXPECT_EQ(CreateFileA("C:\\file.txt", GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr), INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_PATH_NOT_FOUND)) << "ntio has devices, not files";
+    EXPECT_EQ(CreateFileA("\\\\.\\TestBuffered", GENERIC_READ, 0, nullptr, 99, 0, nullptr), INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+}
+
+TEST_F(BadInput, NullOverlappedOnAnOverlappedHandleWaitsOnTheHandle) {
+    HANDLE h = open(testdrv::kBuffered, true);
+    Script s = later(STATUS_SUCCESS, 250, 1);
+    DWORD n = 0;
+    EXPECT_TRUE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, &n, nullptr));
+    EXPECT_EQ(n, 1u);
+    EXPECT_EQ(now_ms(), 250);
+    CloseHandle(h);
+}
+
+TEST_F(BadInput, NullBytesReturnedWithoutAnOverlapped) {
+    HANDLE h = open(testdrv::kBuffered, false);
+    Script s = now(STATUS_SUCCESS);
+    int before = testdrv::state().dispatched;
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    char buf[4];
+    EXPECT_FALSE(ReadFile(h, buf, sizeof buf, nullptr, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    EXPECT_EQ(testdrv::state().dispatched, before) << "no IRP";
+    CloseHandle(h);
+}
+
+TEST_F(BadInput, NullBufferWithANonZeroLength) {
+    HANDLE h = open(testdrv::kBuffered, true);
+    OVERLAPPED ov{};
+    ov.hEvent = CreateEventA(nullptr, TRUE, TRUE, nullptr);
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, nullptr, 8, nullptr, 0, nullptr, &ov));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_NOACCESS));
+    EXPECT_EQ(WaitForSingleObject(ov.hEvent, 0), WAIT_OBJECT_0) << "refused before the event is touched";
+    EXPECT_FALSE(WriteFile(h, nullptr, 8, nullptr, &ov));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_NOACCESS));
+    CloseHandle(ov.hEvent);
+    CloseHandle(h);
+}
+
+TEST_F(BadInput, IoctlNeedingMoreAccessThanTheHandleHas) {
+    HANDLE h = open(testdrv::kBuffered, false, GENERIC_WRITE);
+    DWORD n;
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_READ_ACCESS, nullptr, 0, nullptr, 0, &n, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ACCESS_DENIED));
+    CloseHandle(h);
+}
+
+TEST_F(BadInput, UnknownIoctl) {
+    HANDLE h = open(testdrv::kBuffered, false);
+    DWORD n;
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_UNKNOWN, nullptr, 0, nullptr, 0, &n, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_FUNCTION));
+    CloseHandle(h);
+}
+
+TEST_F(BadInput, DriverFailsIrpMjCreate) {
+    testdrv::state().fail_create = STATUS_DEVICE_BUSY;  // a warning is still a failure to open
+    EXPECT_EQ(open(testdrv::kBuffered, false), INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_BUSY));
+    testdrv::state().fail_create = STATUS_INSUFFICIENT_RESOURCES;
+    EXPECT_EQ(open(testdrv::kBuffered, true), INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_NO_SYSTEM_RESOURCES));
+    EXPECT_EQ(testdrv::state().cleanups, 0);
+    EXPECT_EQ(testdrv::state().closes, 0);
+    EXPECT_EQ(sys.open_handles(), 0u);
+}
+
+TEST_F(BadInput, IoAfterTheDeviceWasDeleted) {
+    HANDLE h = open(testdrv::kDirect, true);
+    testdrv::delete_device(testdrv::kDirect);
+    DWORD n;
+    OVERLAPPED ov{};
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, nullptr, 0, nullptr, 0, &n, &ov));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_DEVICE_REMOVED));
+    EXPECT_EQ(open(testdrv::kDirect, true), INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_FILE_NOT_FOUND));
+    EXPECT_TRUE(CloseHandle(h)) << "cleanup and close still reach the driver, which is loaded";
+    EXPECT_EQ(testdrv::state().closes, 2);
+}
+
+}  // namespace
