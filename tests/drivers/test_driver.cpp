@@ -268,8 +268,12 @@ bool complete_held(NTSTATUS status, ULONG information, ULONG fill_length, UCHAR 
     return true;
 }
 
-NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING) {
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) {
     g_state->driver = DriverObject;
+    g_state->registry_path.assign(RegistryPath->Buffer, RegistryPath->Length / sizeof(WCHAR));
+    g_state->driver_name.assign(DriverObject->DriverName.Buffer, DriverObject->DriverName.Length / sizeof(WCHAR));
+    g_state->entry_irql = KeGetCurrentIrql();
+    g_state->entry_on_system_thread = PsIsSystemThread(PsGetCurrentThread());
     for (auto& f : DriverObject->MajorFunction) f = Dispatch;
     DriverObject->DriverUnload = Unload;
     NTSTATUS s = make_device(DriverObject, kBuffered, DO_BUFFERED_IO, FALSE, nullptr);

@@ -81,6 +81,9 @@ struct State {
     SHARE_ACCESS share{};
     Script next_read_write;  // script for IRP_MJ_READ / IRP_MJ_WRITE
     PDRIVER_OBJECT driver = nullptr;
+    std::wstring registry_path, driver_name;
+    KIRQL entry_irql = 0xff;
+    bool entry_on_system_thread = false;
     bool unloaded = false;
 };
 State& state();

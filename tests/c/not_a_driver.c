@@ -1,0 +1,1 @@
+int not_a_driver_symbol(void) { return 42; }
