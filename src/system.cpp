@@ -21,7 +21,6 @@ extern "C" int __cxa_atexit(void (*func)(void*), void* arg, void* dso_handle);
 namespace ntio {
 namespace {
 
-std::atomic<System::Impl*> g_current{nullptr};
 std::atomic<uint64_t> g_generation{0};
 constinit std::mutex g_create_lock;
 System::Impl* g_default = nullptr;  // the environment-configured runtime, never destroyed
@@ -62,13 +61,11 @@ _EPROCESS* process_object() {
     return process;
 }
 
-System::Impl* sys_if_exists() { return g_current.load(std::memory_order_acquire); }
+constinit std::atomic<System::Impl*> g_current_system{nullptr};
 
-System::Impl& sys() {
-    if (System::Impl* s = g_current.load(std::memory_order_acquire)) [[likely]]
-        return *s;
+System::Impl& create_default_system() {
     std::lock_guard g(g_create_lock);
-    if (System::Impl* s = g_current.load(std::memory_order_acquire)) return *s;
+    if (System::Impl* s = g_current_system.load(std::memory_order_acquire)) return *s;
     g_default = new System::Impl(Options::from_environment());
     return *g_default;
 }
@@ -86,7 +83,7 @@ System::Impl::Impl(const Options& o)
                          o.debug_log.c_str(), std::strerror(errno));
         }
     }
-    g_current.store(this, std::memory_order_release);
+    g_current_system.store(this, std::memory_order_release);
     // DPCs run on one runtime thread at DISPATCH_LEVEL.
     ps::StartInfo info{_KTHREAD::Entry::system, reinterpret_cast<void*>(&dpc_thread_main), this, true, false, 0};
     if (!NT_SUCCESS(ps::create_thread(*this, info, &dpc_thread)))
@@ -166,6 +163,9 @@ bool shutdown(System::Impl& s) {
     // drivers) before the drivers unload.
     s.handles.close_all();
     io::unload_all_drivers();
+    for (const std::wstring& link : s.names.release_links())
+        std::fprintf(stderr, "ntio: symbolic link %ls was left behind (IoDeleteSymbolicLink it in DriverUnload)\n",
+                     link.c_str());
     s.work_lock.lock();
     s.work_stop = true;
     _KTHREAD* worker = s.worker;
@@ -235,8 +235,8 @@ Options Options::from_environment() {
 
 System::System(const Options& options) {
     std::lock_guard g(g_create_lock);
-    if (g_current.load())
-        throw std::logic_error(g_current.load() == g_default
+    if (g_current_system.load())
+        throw std::logic_error(g_current_system.load() == g_default
                                    ? "ntio::System: a default runtime already exists (a Windows API was called before "
                                      "this System was created); create the System first"
                                    : "ntio::System: only one System may exist at a time");
@@ -250,11 +250,11 @@ System::~System() {
     bool freeable = shutdown(*m_impl);
     m_impl->handles.close_all();
     std::lock_guard g(g_create_lock);
-    g_current.store(nullptr, std::memory_order_release);
+    g_current_system.store(nullptr, std::memory_order_release);
     if (freeable) delete m_impl;
 }
 
-bool System::exists() { return g_current.load() != nullptr; }
+bool System::exists() { return g_current_system.load() != nullptr; }
 
 Clock System::clock() const { return m_impl->options.clock; }
 
@@ -359,7 +359,7 @@ __attribute__((constructor)) static void start_from_environment() {
 }
 
 __attribute__((destructor)) static void report_at_exit() {
-    System::Impl* s = g_current.load();
+    System::Impl* s = g_current_system.load();
     if (!s || s != g_default) return;
     std::string r;
     for (const PoolTagUsage& u : s->pool.usage())

@@ -60,8 +60,15 @@ public:
 };
 
 // The current runtime; creates the default one from the environment on first use.
-System::Impl& sys();
-System::Impl* sys_if_exists();
+// Inline: every entry point starts here.
+extern std::atomic<System::Impl*> g_current_system;
+System::Impl& create_default_system();
+inline System::Impl& sys() {
+    if (System::Impl* s = g_current_system.load(std::memory_order_acquire)) [[likely]]
+        return *s;
+    return create_default_system();
+}
+inline System::Impl* sys_if_exists() { return g_current_system.load(std::memory_order_acquire); }
 _EPROCESS* process_object();
 
 }  // namespace ntio

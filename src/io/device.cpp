@@ -13,7 +13,9 @@ namespace {
 void destroy_device(void* body) {
     auto* d = static_cast<DeviceBody*>(body);
     if (d->device.DeviceExtension) std::free(d->device.DeviceExtension);
+    PDRIVER_OBJECT driver = d->device.DriverObject;
     d->~DeviceBody();
+    ob::dereference(driver);  // a device keeps its driver object alive
 }
 }  // namespace
 
@@ -51,6 +53,7 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, 
     d->Size = static_cast<USHORT>(sizeof(DEVICE_OBJECT) + DeviceExtensionSize);
     d->ReferenceCount = 0;
     d->DriverObject = DriverObject;
+    ob::reference(DriverObject);
     d->Flags = DO_DEVICE_INITIALIZING | (Exclusive ? DO_EXCLUSIVE : 0) | (name.empty() ? 0 : DO_DEVICE_HAS_NAME);
     d->Characteristics = DeviceCharacteristics;
     d->DeviceType = DeviceType;

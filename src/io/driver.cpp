@@ -146,7 +146,11 @@ void unload_driver(DriverBody* d) {
                      narrow(d->name).c_str());
     }
     std::string r = driver_report(d);
-    if (!r.empty()) std::fprintf(stderr, "ntio: at unload:\n%s", r.c_str());
+    if (!r.empty()) {
+        std::fprintf(stderr, "ntio: at unload:\n%s", r.c_str());
+        // Reported; now deleted, so that the runtime does not leak them.
+        while (d->driver.DeviceObject) IoDeleteDevice(d->driver.DeviceObject);
+    }
 }
 
 void unload_all_drivers() {

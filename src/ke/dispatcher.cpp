@@ -126,8 +126,8 @@ void Dispatcher::unlock() {
 
 bool Dispatcher::is_signaled_locked(const DISPATCHER_HEADER* object, const _KTHREAD* thread) {
     if (object->Type == kMutant)
-        return object->SignalState > 0 || reinterpret_cast<const KMUTANT*>(object)->OwnerThread == thread;
-    return object->SignalState > 0;
+        return state_of(object) > 0 || reinterpret_cast<const KMUTANT*>(object)->OwnerThread == thread;
+    return state_of(object) > 0;
 }
 
 bool Dispatcher::consume_locked(DISPATCHER_HEADER* object, _KTHREAD* thread) {
@@ -137,12 +137,12 @@ bool Dispatcher::consume_locked(DISPATCHER_HEADER* object, _KTHREAD* thread) {
         ntio::ke::set_signal_state(object, 0);
         return false;
     case kSemaphore:
-        set_signal_state(object, object->SignalState - 1);
+        set_signal_state(object, state_of(object) - 1);
         return false;
     case kMutant: {
         auto* m = reinterpret_cast<KMUTANT*>(object);
-        set_signal_state(&m->Header, m->Header.SignalState - 1);
-        if (m->Header.SignalState == 0) {
+        set_signal_state(&m->Header, state_of(&m->Header) - 1);
+        if (state_of(&m->Header) == 0) {
             m->OwnerThread = thread;
             InsertTailList(&thread->owned_mutants, &m->MutantListEntry);
         }
@@ -160,7 +160,7 @@ bool Dispatcher::consume_locked(DISPATCHER_HEADER* object, _KTHREAD* thread) {
 void Dispatcher::wait_test_locked(DISPATCHER_HEADER* object) {
 restart:
     for (LIST_ENTRY* e = object->WaitListHead.Flink; e != &object->WaitListHead; e = e->Flink) {
-        if (object->SignalState <= 0 && object->Type != kMutant) return;
+        if (state_of(object) <= 0 && object->Type != kMutant) return;
         auto* wb = CONTAINING_RECORD(e, WaitBlock, entry);
         _KTHREAD* t = wb->thread;
         if (wb->wait_type == WaitAny) {
@@ -180,8 +180,7 @@ restart:
 }
 
 void Dispatcher::unwait_locked(_KTHREAD* t, NTSTATUS status) {
-    for (uint32_t i = 0; i < t->wait_count; ++i) RemoveEntryList(&t->wait_blocks[i].entry);
-    t->wait_count = 0;
+    remove_wait_blocks_locked(t);
     if (t->wait_timer.Header.Inserted) remove_timer_locked(&t->wait_timer);
     t->wait_status = status;
     t->waiting = false;
@@ -204,7 +203,7 @@ NTSTATUS Dispatcher::try_wait_one(DISPATCHER_HEADER* object) {
     case kSemaphore: {
         if (signal_state(object) <= 0) return STATUS_PENDING;
         lock();
-        bool satisfied = object->SignalState > 0;
+        bool satisfied = state_of(object) > 0;
         if (satisfied) consume_locked(object, nullptr);
         unlock();
         return satisfied ? STATUS_WAIT_0 : STATUS_PENDING;
@@ -214,14 +213,13 @@ NTSTATUS Dispatcher::try_wait_one(DISPATCHER_HEADER* object) {
     }
 }
 
-NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type,
-                          Ticks deadline, bool poll) {
-    lock();
+// Satisfies the wait at once if the objects allow it (lock held).
+NTSTATUS Dispatcher::try_satisfy_locked(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects,
+                                        WAIT_TYPE type) {
     if (type == WaitAny) {
         for (ULONG i = 0; i < count; ++i) {
             if (is_signaled_locked(objects[i], self)) {
                 bool abandoned = consume_locked(objects[i], self);
-                unlock();
                 return static_cast<NTSTATUS>((abandoned ? STATUS_ABANDONED_WAIT_0 : STATUS_WAIT_0) + i);
             }
         }
@@ -231,9 +229,28 @@ NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const*
         if (all) {
             bool abandoned = false;
             for (ULONG i = 0; i < count; ++i) abandoned |= consume_locked(objects[i], self);
-            unlock();
             return abandoned ? STATUS_ABANDONED_WAIT_0 : STATUS_SUCCESS;
         }
+    }
+    return STATUS_PENDING;
+}
+
+void Dispatcher::remove_wait_blocks_locked(_KTHREAD* t) {
+    for (uint32_t i = 0; i < t->wait_count; ++i) {
+        DISPATCHER_HEADER* object = t->wait_blocks[i].object;
+        RemoveEntryList(&t->wait_blocks[i].entry);
+        if (IsListEmpty(&object->WaitListHead)) __atomic_store_n(&object->Waiters, 0, __ATOMIC_RELAXED);
+    }
+    t->wait_count = 0;
+}
+
+NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type,
+                          Ticks deadline, bool poll) {
+    lock();
+    NTSTATUS status = try_satisfy_locked(self, count, objects, type);
+    if (status != STATUS_PENDING) {
+        unlock();
+        return status;
     }
     if (poll || (deadline != kNever && deadline <= now())) {
         unlock();
@@ -247,8 +264,18 @@ NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const*
         wb.key = static_cast<uint16_t>(i);
         wb.wait_type = static_cast<uint8_t>(type);
         InsertTailList(&objects[i]->WaitListHead, &wb.entry);
+        __atomic_store_n(&objects[i]->Waiters, 1, __ATOMIC_SEQ_CST);
     }
     self->wait_count = count;
+    // A notification event may have been set without the lock between the check above
+    // and the flags: look again now that setters will see the flags.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    status = try_satisfy_locked(self, count, objects, type);
+    if (status != STATUS_PENDING) {
+        remove_wait_blocks_locked(self);
+        unlock();
+        return status;
+    }
     self->waiting = true;
     self->wait_status = STATUS_PENDING;
     self->park.store(0, std::memory_order_relaxed);
@@ -365,7 +392,7 @@ bool Dispatcher::queue_dpc_locked(KDPC* dpc, void* arg1, void* arg2) {
         InsertHeadList(&m_dpcs, &dpc->DpcListEntry);
     else
         InsertTailList(&m_dpcs, &dpc->DpcListEntry);
-    if (m_dpc_event.Header.SignalState == 0) {
+    if (state_of(&m_dpc_event.Header) == 0) {
         ntio::ke::set_signal_state(&m_dpc_event.Header, 1);
         wait_test_locked(&m_dpc_event.Header);
     }

@@ -50,6 +50,8 @@ struct WaitBlock {
 // release store.
 inline void set_signal_state(DISPATCHER_HEADER* h, LONG v) { __atomic_store_n(&h->SignalState, v, __ATOMIC_RELEASE); }
 inline LONG signal_state(const DISPATCHER_HEADER* h) { return __atomic_load_n(&h->SignalState, __ATOMIC_ACQUIRE); }
+// A read under the dispatcher lock (atomic only because lock-free writers exist).
+inline LONG state_of(const DISPATCHER_HEADER* h) { return __atomic_load_n(&h->SignalState, __ATOMIC_RELAXED); }
 
 // Time in 100 ns units ("interrupt time"), as NT counts it.
 using Ticks = int64_t;
@@ -147,6 +149,8 @@ public:
     void clock_loop();
 
 private:
+    NTSTATUS try_satisfy_locked(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type);
+    void remove_wait_blocks_locked(_KTHREAD* t);
     void idle_point_locked();
     void process_until_locked(Ticks now);
     void expire_locked(KTIMER* timer, Ticks now);

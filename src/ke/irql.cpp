@@ -7,9 +7,13 @@
 #include "ke/spin.hpp"
 #include "verifier/report.hpp"
 
+namespace ntio::ke {
+thread_local KIRQL t_irql = PASSIVE_LEVEL;
+}
+using ntio::ke::t_irql;
+
 namespace {
 
-thread_local KIRQL t_irql = PASSIVE_LEVEL;
 thread_local int t_critical_region = 0;
 
 // A non-zero word unique to the calling thread, stored in a held spin lock.

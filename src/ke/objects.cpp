@@ -13,7 +13,7 @@ namespace {
 void init_header(DISPATCHER_HEADER* h, uint8_t type, LONG state) {
     h->Type = type;
     h->Absolute = 0;
-    h->Size = 0;
+    h->Waiters = 0;
     h->Inserted = 0;
     ntio::ke::set_signal_state(h, state);
     InitializeListHead(&h->WaitListHead);
@@ -24,33 +24,44 @@ void init_header(DISPATCHER_HEADER* h, uint8_t type, LONG state) {
 namespace ntio::ke {
 
 LONG set_event(KEVENT* event) {
+    DISPATCHER_HEADER* h = &event->Header;
+    if (h->Type == kEventNotification) {
+        // A notification event is never consumed, so setting it needs the lock only to
+        // wake waiters. The exchange and the waiters flag pair with the waiter's flag
+        // store and re-check in Dispatcher::wait (a store-buffer handshake).
+        LONG previous = __atomic_exchange_n(&h->SignalState, 1, __ATOMIC_SEQ_CST);
+        if (previous > 0 || __atomic_load_n(&h->Waiters, __ATOMIC_SEQ_CST) == 0) return previous;
+        Dispatcher& d = sys().dispatcher;
+        Dispatcher::Guard g(d);
+        d.wait_test_locked(h);
+        return previous;
+    }
     Dispatcher& d = sys().dispatcher;
     Dispatcher::Guard g(d);
-    LONG previous = event->Header.SignalState;
+    LONG previous = state_of(h);
     if (previous == 0) {
-        ntio::ke::set_signal_state(&event->Header, 1);
-        d.wait_test_locked(&event->Header);
+        set_signal_state(h, 1);
+        d.wait_test_locked(h);
     }
     return previous;
 }
 
+// Resetting never wakes anyone, so it needs no lock.
 LONG reset_event(KEVENT* event) {
-    Dispatcher& d = sys().dispatcher;
-    Dispatcher::Guard g(d);
-    LONG previous = event->Header.SignalState;
-    ntio::ke::set_signal_state(&event->Header, 0);
-    return previous;
+    DISPATCHER_HEADER* h = &event->Header;
+    if (state_of(h) == 0) return 0;
+    return __atomic_exchange_n(&h->SignalState, 0, __ATOMIC_SEQ_CST);
 }
 
 LONG pulse_event(KEVENT* event) {
     Dispatcher& d = sys().dispatcher;
     Dispatcher::Guard g(d);
-    LONG previous = event->Header.SignalState;
+    LONG previous = state_of(&event->Header);
     if (previous == 0) {
-        ntio::ke::set_signal_state(&event->Header, 1);
+        set_signal_state(&event->Header, 1);
         d.wait_test_locked(&event->Header);
     }
-    ntio::ke::set_signal_state(&event->Header, 0);
+    set_signal_state(&event->Header, 0);
     return previous;
 }
 
@@ -58,7 +69,7 @@ LONG pulse_event(KEVENT* event) {
 NTSTATUS release_semaphore(KSEMAPHORE* s, LONG adjustment, LONG* previous) {
     Dispatcher& d = sys().dispatcher;
     Dispatcher::Guard g(d);
-    LONG old = s->Header.SignalState;
+    LONG old = ntio::ke::state_of(&s->Header);
     if (adjustment <= 0 || old > s->Limit - adjustment) return STATUS_SEMAPHORE_LIMIT_EXCEEDED;
     ntio::ke::set_signal_state(&s->Header, old + adjustment);
     if (old == 0) d.wait_test_locked(&s->Header);
@@ -84,8 +95,8 @@ void init_mutant(KMUTANT* m, _KTHREAD* initial_owner) {
 NTSTATUS release_mutant(KMUTANT* m, _KTHREAD* self, LONG* previous) {
     Dispatcher& d = sys().dispatcher;
     Dispatcher::Guard g(d);
-    if (m->OwnerThread != self || m->Header.SignalState > 0) return STATUS_MUTANT_NOT_OWNED;
-    LONG old = m->Header.SignalState;
+    if (m->OwnerThread != self || ntio::ke::state_of(&m->Header) > 0) return STATUS_MUTANT_NOT_OWNED;
+    LONG old = ntio::ke::state_of(&m->Header);
     ntio::ke::set_signal_state(&m->Header, old + 1);
     if (old + 1 == 1) {
         m->OwnerThread = nullptr;
@@ -168,8 +179,8 @@ LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjust
                                    fmt::format("KeReleaseSemaphore({}, adjustment {}) would pass the limit {} "
                                                "(count {})",
                                                static_cast<void*>(Semaphore), Adjustment, Semaphore->Limit,
-                                               Semaphore->Header.SignalState));
-        return Semaphore->Header.SignalState;
+                                               ntio::ke::state_of(&Semaphore->Header)));
+        return ntio::ke::state_of(&Semaphore->Header);
     }
     return previous;
 }
@@ -188,7 +199,7 @@ LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait) {
         ntio::verifier::driver_bug("THREAD_NOT_MUTEX_OWNER",
                                    fmt::format("KeReleaseMutex({}) by a thread that does not own it",
                                                static_cast<void*>(Mutex)));
-        return Mutex->Header.SignalState;
+        return ntio::ke::state_of(&Mutex->Header);
     }
     return previous;
 }

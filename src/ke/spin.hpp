@@ -7,6 +7,9 @@
 
 namespace ntio::ke {
 
+// The calling thread's IRQL (ke/irql.cpp); read inline on hot paths.
+extern thread_local unsigned char t_irql;
+
 inline void cpu_relax() { __builtin_ia32_pause(); }
 
 // Test-and-test-and-set lock. Holders never block while holding it, so a

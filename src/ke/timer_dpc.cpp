@@ -13,7 +13,7 @@ extern "C" {
 VOID KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type) {
     Timer->Header.Type = Type == NotificationTimer ? ke::kTimerNotification : ke::kTimerSynchronization;
     Timer->Header.Absolute = 0;
-    Timer->Header.Size = 0;
+    Timer->Header.Waiters = 0;
     Timer->Header.Inserted = FALSE;
     ntio::ke::set_signal_state(&Timer->Header, 0);
     InitializeListHead(&Timer->Header.WaitListHead);

@@ -275,6 +275,28 @@ void* Namespace::lookup_referenced(const std::wstring& path) {
     return r > 0 ? it->second : nullptr;
 }
 
+std::vector<std::wstring> Namespace::release_links() {
+    std::vector<std::pair<std::wstring, void*>> links;
+    {
+        std::lock_guard g(m_lock);
+        for (auto it = m_names.begin(); it != m_names.end();) {
+            if (type_of(it->second) == &g_symlink_type) {
+                links.emplace_back(ObjectHeader::of(it->second)->name, it->second);
+                it = m_names.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    std::vector<std::wstring> names;
+    for (auto& [name, link] : links) {
+        names.push_back(name);
+        ObjectHeader::of(link)->name.clear();
+        dereference(link);
+    }
+    return names;
+}
+
 void Namespace::remove(const std::wstring& path, void* body) {
     std::lock_guard g(m_lock);
     auto it = m_names.find(key(path));

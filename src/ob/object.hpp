@@ -158,6 +158,9 @@ public:
     NTSTATUS insert(const std::wstring& path, void* body, void** existing);
     void* lookup_referenced(const std::wstring& path);
     void remove(const std::wstring& path, void* body);
+    // Removes every symbolic link (permanent objects: the namespace holds their
+    // creation reference) and returns their names. Used at teardown.
+    std::vector<std::wstring> release_links();
 
 private:
     static std::wstring key(const std::wstring& path);

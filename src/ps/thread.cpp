@@ -12,7 +12,7 @@
 _KTHREAD::_KTHREAD() {
     Header.Type = ntio::ke::kThread;
     Header.Absolute = 0;
-    Header.Size = 0;
+    Header.Waiters = 0;
     Header.Inserted = 0;
     ntio::ke::set_signal_state(&Header, 0);
     InitializeListHead(&Header.WaitListHead);

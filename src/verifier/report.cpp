@@ -41,10 +41,9 @@ void reset_counts() {
     g_warnings = 0;
 }
 
-void check_irql_at_most(KIRQL max_irql, const char* api) {
+void irql_too_high(KIRQL max_irql, const char* api) {
     KIRQL irql = KeGetCurrentIrql();
-    if (irql > max_irql) [[unlikely]]
-        driver_bug("IRQL_NOT_LESS_OR_EQUAL",
+    driver_bug("IRQL_NOT_LESS_OR_EQUAL",
                    fmt::format("{} called at IRQL {} (maximum {}); lower the IRQL first or move the call to a "
                                "PASSIVE_LEVEL thread or work item",
                                api, irql, max_irql));

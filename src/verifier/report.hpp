@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "ke/spin.hpp"
 #include "wdm.h"
 
 namespace ntio::verifier {
@@ -19,6 +20,10 @@ uint64_t warning_count();
 void reset_counts();
 
 // S-KE-3: reports when the caller's IRQL is above `max_irql`.
-void check_irql_at_most(KIRQL max_irql, const char* api);
+void irql_too_high(KIRQL max_irql, const char* api);
+inline void check_irql_at_most(KIRQL max_irql, const char* api) {
+    if (ke::t_irql > max_irql) [[unlikely]]
+        irql_too_high(max_irql, api);
+}
 
 }  // namespace ntio::verifier

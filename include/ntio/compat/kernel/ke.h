@@ -83,7 +83,7 @@ typedef enum _KWAIT_REASON {
 typedef struct _DISPATCHER_HEADER {
     UCHAR Type;
     UCHAR Absolute;
-    UCHAR Size;
+    UCHAR Waiters; /* 1 while WaitListHead is not empty */
     UCHAR Inserted;
     LONG SignalState;
     LIST_ENTRY WaitListHead;

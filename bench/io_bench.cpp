@@ -1,0 +1,133 @@
+// Issue 3 performance, each figure beside its floor measured in the same run:
+//   * a synchronous METHOD_BUFFERED 64-byte DeviceIoControl round trip through a
+//     driver that copies input to output, vs the in-process floor (one malloc/free
+//     of 256 B + two 64-byte copies + an indirect call; target <= 2x) and vs one
+//     ioctl(2) on /dev/null (target <= 0.25x);
+//   * an overlapped IOCTL pended and completed by the driver's worker thread,
+//     awaited with WaitForSingleObject, vs a raw futex ping-pong (target <= 1.3x).
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "bench_driver.hpp"
+
+namespace {
+
+// ---- floors ---------------------------------------------------------------------------
+
+using Handler = void (*)(void*, const void*, size_t);
+void copy_handler(void* out, const void* in, size_t n) { std::memcpy(out, in, n); }
+Handler volatile g_handler = copy_handler;
+
+void BM_Floor_InProcessRequest(benchmark::State& state) {
+    unsigned char in[64], out[64];
+    std::memset(in, 7, sizeof in);
+    for (auto _ : state) {
+        auto* req = static_cast<unsigned char*>(std::malloc(256));
+        std::memcpy(req, in, 64);          // copy in
+        g_handler(req + 64, req, 64);      // the "driver"
+        std::memcpy(out, req + 64, 64);    // copy back
+        std::free(req);
+        benchmark::DoNotOptimize(out);
+    }
+}
+BENCHMARK(BM_Floor_InProcessRequest);
+
+void BM_Floor_IoctlDevNull(benchmark::State& state) {
+    int fd = open("/dev/null", O_RDWR);
+    termios t;
+    for (auto _ : state) benchmark::DoNotOptimize(ioctl(fd, TCGETS, &t));
+    close(fd);
+}
+BENCHMARK(BM_Floor_IoctlDevNull);
+
+void futex_wait(std::atomic<uint32_t>* w, uint32_t v) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(w), FUTEX_WAIT_PRIVATE, v, nullptr, nullptr, 0);
+}
+void futex_wake(std::atomic<uint32_t>* w) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(w), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+void BM_Floor_FutexPingPong(benchmark::State& state) {
+    std::atomic<uint32_t> ping{0}, pong{0};
+    std::atomic<bool> stop{false};
+    std::thread peer([&] {
+        for (;;) {
+            while (ping.load(std::memory_order_acquire) == 0) futex_wait(&ping, 0);
+            ping.store(0, std::memory_order_relaxed);
+            if (stop.load()) return;
+            pong.store(1, std::memory_order_release);
+            futex_wake(&pong);
+        }
+    });
+    for (auto _ : state) {
+        ping.store(1, std::memory_order_release);
+        futex_wake(&ping);
+        while (pong.load(std::memory_order_acquire) == 0) futex_wait(&pong, 0);
+        pong.store(0, std::memory_order_relaxed);
+    }
+    stop = true;
+    ping.store(1);
+    futex_wake(&ping);
+    peer.join();
+}
+BENCHMARK(BM_Floor_FutexPingPong)->UseRealTime();
+
+// ---- ntio -------------------------------------------------------------------------------------
+
+// range(0): 0 = synchronous handle, 1 = overlapped handle with an OVERLAPPED.
+void BM_Ntio_SyncIoctl64(benchmark::State& state) {
+    ntio::System sys;
+    bench::load(sys);
+    bool overlapped = state.range(0) == 1;
+    HANDLE h = CreateFileA("\\\\.\\BenchEcho", GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+                           overlapped ? FILE_FLAG_OVERLAPPED : 0, nullptr);
+    unsigned char in[64], out[64];
+    std::memset(in, 7, sizeof in);
+    DWORD n = 0;
+    OVERLAPPED ov{};
+    for (auto _ : state) {
+        BOOL ok = DeviceIoControl(h, bench::IOCTL_BENCH_COPY, in, sizeof in, out, sizeof out, &n,
+                                  overlapped ? &ov : nullptr);
+        benchmark::DoNotOptimize(ok);
+    }
+    if (n != 64 || out[63] != 7) state.SkipWithError("the echo did not come back");
+    CloseHandle(h);
+}
+BENCHMARK(BM_Ntio_SyncIoctl64)->Arg(0)->Arg(1);
+
+// range(0) is Options::wait_spin (300 default, 0 = every wait sleeps).
+void BM_Ntio_PendedIoctlRoundTrip(benchmark::State& state) {
+    ntio::System sys({.wait_spin = static_cast<int>(state.range(0))});
+    bench::load(sys);
+    HANDLE h = CreateFileA("\\\\.\\BenchEcho", GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+                           FILE_FLAG_OVERLAPPED, nullptr);
+    HANDLE ev = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    unsigned char in[64] = {}, out[64];
+    for (auto _ : state) {
+        OVERLAPPED ov{};
+        ov.hEvent = ev;
+        if (DeviceIoControl(h, bench::IOCTL_BENCH_PEND, in, sizeof in, out, sizeof out, nullptr, &ov) ||
+            GetLastError() != ERROR_IO_PENDING) {
+            state.SkipWithError("expected ERROR_IO_PENDING");
+            break;
+        }
+        WaitForSingleObject(ev, INFINITE);
+    }
+    CloseHandle(ev);
+    CloseHandle(h);
+}
+BENCHMARK(BM_Ntio_PendedIoctlRoundTrip)->Arg(300)->Arg(0)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
