@@ -230,6 +230,103 @@ TEST_F(Completion, IoFreeIrpOnARequestTheIoManagerOwnsIsRefused) {
     CloseHandle(h);
 }
 
+NTSTATUS TakeBack(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx) {
+    Record(dev, irp, ctx);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+NTSTATUS PassOn(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx) {
+    Record(dev, irp, ctx);
+    if (irp->PendingReturned) IoMarkIrpPending(irp);  // S-CMP-4
+    return STATUS_CONTINUE_COMPLETION;
+}
+
+TEST_F(Completion, S_CMP_6_MoreProcessingRequiredHandsTheIrpBackAndCompletionResumes) {
+    // Three levels: a creator with no location (routine R0), a middle driver owning a
+    // location (routine R1 on the driver's location), the test driver at the bottom.
+    Script s = now(STATUS_SUCCESS, 7);
+    Seen r0, r1;
+    PDEVICE_OBJECT dev = device();
+    PIRP irp = IoAllocateIrp(static_cast<CCHAR>(dev->StackSize + 1), FALSE);
+    PIO_STACK_LOCATION middle = IoGetNextIrpStackLocation(irp);
+    middle->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+    IoSetCompletionRoutine(irp, TakeBack, &r0, TRUE, TRUE, TRUE);  // the creator's routine, on the middle location
+    IoSetNextIrpStackLocation(irp);                                  // the middle driver now owns it
+    IoGetCurrentIrpStackLocation(irp)->DeviceObject = dev;
+    PIO_STACK_LOCATION bottom = IoGetNextIrpStackLocation(irp);
+    bottom->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+    bottom->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
+    bottom->Parameters.DeviceIoControl.Type3InputBuffer = &s;
+    bottom->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+    IoSetCompletionRoutine(irp, TakeBack, &r1, TRUE, TRUE, TRUE);
+    IoCallDriver(dev, irp);
+    EXPECT_EQ(r1.calls, 1);
+    EXPECT_EQ(r1.device, dev) << "the middle driver's routine runs with its own location current";
+    EXPECT_EQ(r0.calls, 0) << "MORE_PROCESSING_REQUIRED stopped the walk";
+    EXPECT_EQ(irp->IoStatus.Information, 7u);
+    // The middle driver finishes its work and completes the IRP again: the walk resumes.
+    irp->IoStatus.Information = 8;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    EXPECT_EQ(r1.calls, 1);
+    EXPECT_EQ(r0.calls, 1);
+    EXPECT_EQ(r0.device, nullptr) << "the creator has no location";
+    EXPECT_EQ(r0.location, irp->StackCount + 1);
+    IoFreeIrp(irp);
+}
+
+TEST_F(Completion, S_CMP_2f_PendingPropagatesThroughLevelsWithoutARoutine_S_CMP_4_AndRoutinesReMark) {
+    for (bool remark : {false, true}) {
+        Script s = held();
+        Seen top, mid;
+        PDEVICE_OBJECT dev = device();
+        PIRP irp = IoAllocateIrp(static_cast<CCHAR>(dev->StackSize + 1), FALSE);
+        IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+        IoSetCompletionRoutine(irp, TakeBack, &top, TRUE, TRUE, TRUE);
+        IoSetNextIrpStackLocation(irp);
+        IoGetCurrentIrpStackLocation(irp)->DeviceObject = dev;
+        PIO_STACK_LOCATION bottom = IoGetNextIrpStackLocation(irp);
+        bottom->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+        bottom->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
+        bottom->Parameters.DeviceIoControl.Type3InputBuffer = &s;
+        bottom->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+        if (remark) IoSetCompletionRoutine(irp, PassOn, &mid, TRUE, TRUE, TRUE);
+        EXPECT_EQ(IoCallDriver(dev, irp), STATUS_PENDING);
+        ASSERT_TRUE(testdrv::complete_held(STATUS_SUCCESS, 0));
+        EXPECT_EQ(top.calls, 1);
+        // Without a middle routine the I/O manager propagates the pending bit; with one,
+        // the routine must re-mark it (and does here).
+        EXPECT_TRUE(top.pending_returned) << "remark " << remark;
+        if (remark) {
+            EXPECT_TRUE(mid.pending_returned);
+        }
+        IoFreeIrp(irp);
+    }
+}
+
+TEST_F(Completion, S_CMP_4_ARoutineThatDoesNotReMarkHidesPending) {
+    Script s = held();
+    Seen top, mid;
+    PDEVICE_OBJECT dev = device();
+    PIRP irp = IoAllocateIrp(static_cast<CCHAR>(dev->StackSize + 1), FALSE);
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+    IoSetCompletionRoutine(irp, TakeBack, &top, TRUE, TRUE, TRUE);
+    IoSetNextIrpStackLocation(irp);
+    IoGetCurrentIrpStackLocation(irp)->DeviceObject = dev;
+    PIO_STACK_LOCATION bottom = IoGetNextIrpStackLocation(irp);
+    bottom->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+    bottom->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
+    bottom->Parameters.DeviceIoControl.Type3InputBuffer = &s;
+    bottom->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+    IoSetCompletionRoutine(
+        irp, [](PDEVICE_OBJECT d, PIRP i, PVOID c) -> NTSTATUS { Record(d, i, c); return STATUS_CONTINUE_COMPLETION; },
+        &mid, TRUE, TRUE, TRUE);
+    EXPECT_EQ(IoCallDriver(dev, irp), STATUS_PENDING);
+    ASSERT_TRUE(testdrv::complete_held(STATUS_SUCCESS, 0));
+    EXPECT_TRUE(mid.pending_returned);
+    EXPECT_FALSE(top.pending_returned) << "the middle routine did not re-mark";
+    IoFreeIrp(irp);
+}
+
 TEST_F(Completion, S_IRP_3_NoStackLocationLeftIsReportedNotACrash) {
     Script s = now(STATUS_SUCCESS);
     PDEVICE_OBJECT dev = device();

@@ -283,9 +283,9 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     PIO_STACK_LOCATION sl = Irp->Tail.Overlay.CurrentStackLocation;
     sl->DeviceObject = DeviceObject;
     PDRIVER_DISPATCH dispatch = DeviceObject->DriverObject->MajorFunction[sl->MajorFunction];
-    KIRQL irql = KeGetCurrentIrql();
+    KIRQL irql = ke::t_irql;
     NTSTATUS status = dispatch(DeviceObject, Irp);
-    if (KeGetCurrentIrql() != irql)
+    if (ke::t_irql != irql) [[unlikely]]
         verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
                              fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was "
                                          "called at IRQL {}; release every spin lock it took",

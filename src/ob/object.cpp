@@ -36,31 +36,11 @@ void free_object(void* body) {
 // User handles are small multiples of 4 as on Windows; kernel handles have the
 // high bits set (0xFFFFFFFF8xxxxxxx), so a kernel handle used from user mode is
 // recognisably foreign.
-namespace {
-constexpr uintptr_t kLockBit = 1;
-constexpr uintptr_t kKernelHandleBits = 0xFFFFFFFF80000000ULL;
-}  // namespace
 
 HandleTable::HandleTable() = default;
 
 HandleTable::~HandleTable() {
     for (auto& c : m_chunks) delete[] c.load();
-}
-
-HandleEntry* HandleTable::entry(uint32_t index) const {
-    HandleEntry* chunk = m_chunks[index >> kChunkBits].load(std::memory_order_acquire);
-    return chunk ? &chunk[index & (kChunkSize - 1)] : nullptr;
-}
-
-bool HandleTable::decode(HANDLE handle, uint32_t* index, bool* kernel) const {
-    auto v = reinterpret_cast<uintptr_t>(handle);
-    *kernel = (v & kKernelHandleBits) == kKernelHandleBits;
-    if (*kernel) v &= ~kKernelHandleBits;
-    if (v == 0 || (v & 3) != 0) return false;
-    uint64_t i = (v >> 2) - 1;
-    if (i >= uint64_t(kChunks) * kChunkSize) return false;
-    *index = static_cast<uint32_t>(i);
-    return true;
 }
 
 NTSTATUS HandleTable::insert(void* body, ACCESS_MASK access, bool kernel, HANDLE* out) {
@@ -87,59 +67,6 @@ NTSTATUS HandleTable::insert(void* body, ACCESS_MASK access, bool kernel, HANDLE
     uintptr_t v = (uintptr_t(index) + 1) << 2;
     if (kernel) v |= kKernelHandleBits;
     *out = reinterpret_cast<HANDLE>(v);
-    return STATUS_SUCCESS;
-}
-
-HandleEntry* HandleTable::lock_entry(HANDLE handle, bool* kernel, uintptr_t* value) {
-    uint32_t index;
-    if (!decode(handle, &index, kernel)) return nullptr;
-    HandleEntry* e = entry(index);
-    if (!e) return nullptr;
-    // The lock bit pins the entry, so the object cannot be closed and freed between
-    // reading the pointer and using it.
-    uintptr_t v = e->object.load(std::memory_order_acquire);
-    for (;;) {
-        if (v == 0) return nullptr;
-        if (v & kLockBit) {
-            ke::cpu_relax();
-            v = e->object.load(std::memory_order_acquire);
-            continue;
-        }
-        if (e->object.compare_exchange_weak(v, v | kLockBit, std::memory_order_acquire)) break;
-    }
-    *value = v;
-    return e;
-}
-
-NTSTATUS HandleTable::pin(HANDLE handle, KPROCESSOR_MODE mode, ACCESS_MASK desired, Pin* pin) {
-    bool kernel;
-    uintptr_t v;
-    HandleEntry* e = lock_entry(handle, &kernel, &v);
-    if (!e) return STATUS_INVALID_HANDLE;
-    bool kernel_entry = e->attributes & kHandleAttrKernel;
-    NTSTATUS status = STATUS_SUCCESS;
-    if (kernel_entry != kernel || (mode == UserMode && kernel_entry)) status = STATUS_INVALID_HANDLE;
-    else if (mode == UserMode && (desired & ~e->access) != 0) status = STATUS_ACCESS_DENIED;
-    if (status != STATUS_SUCCESS) {
-        e->object.store(v, std::memory_order_release);
-        return status;
-    }
-    pin->m_entry = e;
-    pin->m_value = v;
-    pin->m_header = reinterpret_cast<ObjectHeader*>(v);
-    pin->m_access = e->access;
-    return STATUS_SUCCESS;
-}
-
-NTSTATUS HandleTable::reference(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode, ACCESS_MASK desired,
-                                void** body, ACCESS_MASK* granted) {
-    Pin p;
-    NTSTATUS status = pin(handle, mode, desired, &p);
-    if (status != STATUS_SUCCESS) return status;
-    if (type && p.type() != type) return STATUS_OBJECT_TYPE_MISMATCH;
-    p.take_reference();
-    *body = p.body();
-    if (granted) *granted = p.access();
     return STATUS_SUCCESS;
 }
 

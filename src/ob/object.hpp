@@ -115,25 +115,39 @@ public:
         ACCESS_MASK m_access = 0;
     };
     // Pins the entry of `handle` after the same checks as reference().
-    NTSTATUS pin(HANDLE handle, KPROCESSOR_MODE mode, ACCESS_MASK desired, Pin* pin);
+    inline NTSTATUS pin(HANDLE handle, KPROCESSOR_MODE mode, ACCESS_MASK desired, Pin* pin);
 
     HandleTable();
     ~HandleTable();
     // Inserts a handle for `body`, taking a new reference and a handle count.
     NTSTATUS insert(void* body, ACCESS_MASK access, bool kernel, HANDLE* out);
     // References the object behind `handle`. Pseudo handles are resolved by the caller.
-    NTSTATUS reference(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode, ACCESS_MASK desired,
-                       void** body, ACCESS_MASK* granted);
+    inline NTSTATUS reference(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode, ACCESS_MASK desired,
+                              void** body, ACCESS_MASK* granted);
     NTSTATUS close(HANDLE handle, KPROCESSOR_MODE mode);
     size_t count() const { return m_count.load(); }
     // Closes every handle still open (runtime teardown); returns how many there were.
     size_t close_all();
 
 private:
-    HandleEntry* lock_entry(HANDLE handle, bool* kernel, uintptr_t* value);
+    inline HandleEntry* lock_entry(HANDLE handle, bool* kernel, uintptr_t* value);
     static constexpr uint32_t kChunkBits = 10, kChunkSize = 1u << kChunkBits, kChunks = 1024;
-    HandleEntry* entry(uint32_t index) const;
-    bool decode(HANDLE handle, uint32_t* index, bool* kernel) const;
+    static constexpr uintptr_t kLockBit = 1;
+    static constexpr uintptr_t kKernelHandleBits = 0xFFFFFFFF80000000ULL;
+    HandleEntry* entry(uint32_t index) const {
+        HandleEntry* chunk = m_chunks[index >> kChunkBits].load(std::memory_order_acquire);
+        return chunk ? &chunk[index & (kChunkSize - 1)] : nullptr;
+    }
+    static bool decode(HANDLE handle, uint32_t* index, bool* kernel) {
+        auto v = reinterpret_cast<uintptr_t>(handle);
+        *kernel = (v & kKernelHandleBits) == kKernelHandleBits;
+        if (*kernel) v &= ~kKernelHandleBits;
+        if (v == 0 || (v & 3) != 0) return false;
+        uint64_t i = (v >> 2) - 1;
+        if (i >= uint64_t(kChunks) * kChunkSize) return false;
+        *index = static_cast<uint32_t>(i);
+        return true;
+    }
 
     std::atomic<HandleEntry*> m_chunks[kChunks] = {};
     std::mutex m_alloc_lock;
@@ -141,6 +155,59 @@ private:
     uint32_t m_next = 0;
     std::atomic<size_t> m_count{0};
 };
+
+inline HandleEntry* HandleTable::lock_entry(HANDLE handle, bool* kernel, uintptr_t* value) {
+    uint32_t index;
+    if (!decode(handle, &index, kernel)) return nullptr;
+    HandleEntry* e = entry(index);
+    if (!e) return nullptr;
+    // The lock bit pins the entry, so the object cannot be closed and freed between
+    // reading the pointer and using it.
+    uintptr_t v = e->object.load(std::memory_order_acquire);
+    for (;;) {
+        if (v == 0) return nullptr;
+        if (v & kLockBit) {
+            __builtin_ia32_pause();
+            v = e->object.load(std::memory_order_acquire);
+            continue;
+        }
+        if (e->object.compare_exchange_weak(v, v | kLockBit, std::memory_order_acquire)) break;
+    }
+    *value = v;
+    return e;
+}
+
+inline NTSTATUS HandleTable::pin(HANDLE handle, KPROCESSOR_MODE mode, ACCESS_MASK desired, Pin* pin) {
+    bool kernel;
+    uintptr_t v;
+    HandleEntry* e = lock_entry(handle, &kernel, &v);
+    if (!e) return STATUS_INVALID_HANDLE;
+    bool kernel_entry = e->attributes & kHandleAttrKernel;
+    NTSTATUS status = STATUS_SUCCESS;
+    if (kernel_entry != kernel || (mode == UserMode && kernel_entry)) status = STATUS_INVALID_HANDLE;
+    else if (mode == UserMode && (desired & ~e->access) != 0) status = STATUS_ACCESS_DENIED;
+    if (status != STATUS_SUCCESS) [[unlikely]] {
+        e->object.store(v, std::memory_order_release);
+        return status;
+    }
+    pin->m_entry = e;
+    pin->m_value = v;
+    pin->m_header = reinterpret_cast<ObjectHeader*>(v);
+    pin->m_access = e->access;
+    return STATUS_SUCCESS;
+}
+
+inline NTSTATUS HandleTable::reference(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode,
+                                       ACCESS_MASK desired, void** body, ACCESS_MASK* granted) {
+    Pin p;
+    NTSTATUS status = pin(handle, mode, desired, &p);
+    if (status != STATUS_SUCCESS) return status;
+    if (type && p.type() != type) return STATUS_OBJECT_TYPE_MISMATCH;
+    p.take_reference();
+    *body = p.body();
+    if (granted) *granted = p.access();
+    return STATUS_SUCCESS;
+}
 
 // ---- namespace ------------------------------------------------------------------
 // Named objects by full NT path (case-insensitive). Entries do not hold references;

@@ -4,6 +4,7 @@
 
 #define STATUS_SUCCESS                   ((NTSTATUS)0x00000000L)
 #define STATUS_WAIT_0                    ((NTSTATUS)0x00000000L)
+#define STATUS_CONTINUE_COMPLETION       STATUS_SUCCESS
 #define STATUS_WAIT_1                    ((NTSTATUS)0x00000001L)
 #define STATUS_WAIT_2                    ((NTSTATUS)0x00000002L)
 #define STATUS_WAIT_3                    ((NTSTATUS)0x00000003L)
