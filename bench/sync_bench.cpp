@@ -6,6 +6,8 @@
 //     lock/unlock (target <= 2x).
 // bench/report.py turns the JSON output into those ratios.
 #include <benchmark/benchmark.h>
+
+#include "floors.hpp"
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -22,38 +24,7 @@ namespace {
 
 // ---- floors -----------------------------------------------------------------------
 
-void futex_wait(std::atomic<uint32_t>* w, uint32_t v) {
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(w), FUTEX_WAIT_PRIVATE, v, nullptr, nullptr, 0);
-}
-void futex_wake(std::atomic<uint32_t>* w) {
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(w), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-}
-
-// Two threads hand a token back and forth through two futex words: one round trip
-// is two wake-ups, like the event ping-pong below.
-void BM_Floor_FutexPingPong(benchmark::State& state) {
-    std::atomic<uint32_t> ping{0}, pong{0};
-    std::atomic<bool> stop{false};
-    std::thread peer([&] {
-        for (;;) {
-            while (ping.load(std::memory_order_acquire) == 0) futex_wait(&ping, 0);
-            ping.store(0, std::memory_order_relaxed);
-            if (stop.load()) return;
-            pong.store(1, std::memory_order_release);
-            futex_wake(&pong);
-        }
-    });
-    for (auto _ : state) {
-        ping.store(1, std::memory_order_release);
-        futex_wake(&ping);
-        while (pong.load(std::memory_order_acquire) == 0) futex_wait(&pong, 0);
-        pong.store(0, std::memory_order_relaxed);
-    }
-    stop = true;
-    ping.store(1);
-    futex_wake(&ping);
-    peer.join();
-}
+void BM_Floor_FutexPingPong(benchmark::State& state) { floors::FutexPingPong(state); }
 BENCHMARK(BM_Floor_FutexPingPong)->UseRealTime();
 
 void BM_Floor_StdMutexUncontended(benchmark::State& state) {

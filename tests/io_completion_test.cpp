@@ -24,6 +24,22 @@ protected:
         ZwClose(k);
         return dev;
     }
+    // Three levels: a creator with no location (its routine `top` on the middle
+    // location), a middle driver owning a location (its routine, if any, set by the
+    // caller on the driver's location), the test driver at the bottom.
+    PIRP build_three_levels(PDEVICE_OBJECT dev, Script* script, PIO_COMPLETION_ROUTINE top, PVOID top_context) {
+        PIRP irp = IoAllocateIrp(static_cast<CCHAR>(dev->StackSize + 1), FALSE);
+        IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+        IoSetCompletionRoutine(irp, top, top_context, TRUE, TRUE, TRUE);
+        IoSetNextIrpStackLocation(irp);  // the middle driver now owns it
+        IoGetCurrentIrpStackLocation(irp)->DeviceObject = dev;
+        PIO_STACK_LOCATION bottom = IoGetNextIrpStackLocation(irp);
+        bottom->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+        bottom->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
+        bottom->Parameters.DeviceIoControl.Type3InputBuffer = script;
+        bottom->Parameters.DeviceIoControl.InputBufferLength = sizeof(Script);
+        return irp;
+    }
     // An IOCTL IRP for the test driver, script in Type3InputBuffer (METHOD_NEITHER).
     PIRP build(PDEVICE_OBJECT dev, CCHAR extra_locations, Script* script) {
         PIRP irp = IoAllocateIrp(static_cast<CCHAR>(dev->StackSize + extra_locations), FALSE);
@@ -242,22 +258,10 @@ NTSTATUS PassOn(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx) {
 }
 
 TEST_F(Completion, S_CMP_6_MoreProcessingRequiredHandsTheIrpBackAndCompletionResumes) {
-    // Three levels: a creator with no location (routine R0), a middle driver owning a
-    // location (routine R1 on the driver's location), the test driver at the bottom.
     Script s = now(STATUS_SUCCESS, 7);
     Seen r0, r1;
     PDEVICE_OBJECT dev = device();
-    PIRP irp = IoAllocateIrp(static_cast<CCHAR>(dev->StackSize + 1), FALSE);
-    PIO_STACK_LOCATION middle = IoGetNextIrpStackLocation(irp);
-    middle->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-    IoSetCompletionRoutine(irp, TakeBack, &r0, TRUE, TRUE, TRUE);  // the creator's routine, on the middle location
-    IoSetNextIrpStackLocation(irp);                                  // the middle driver now owns it
-    IoGetCurrentIrpStackLocation(irp)->DeviceObject = dev;
-    PIO_STACK_LOCATION bottom = IoGetNextIrpStackLocation(irp);
-    bottom->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-    bottom->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
-    bottom->Parameters.DeviceIoControl.Type3InputBuffer = &s;
-    bottom->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+    PIRP irp = build_three_levels(dev, &s, TakeBack, &r0);
     IoSetCompletionRoutine(irp, TakeBack, &r1, TRUE, TRUE, TRUE);
     IoCallDriver(dev, irp);
     EXPECT_EQ(r1.calls, 1);
@@ -278,17 +282,8 @@ TEST_F(Completion, S_CMP_2f_PendingPropagatesThroughLevelsWithoutARoutine_S_CMP_
     for (bool remark : {false, true}) {
         Script s = held();
         Seen top, mid;
-        PDEVICE_OBJECT dev = device();
-        PIRP irp = IoAllocateIrp(static_cast<CCHAR>(dev->StackSize + 1), FALSE);
-        IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-        IoSetCompletionRoutine(irp, TakeBack, &top, TRUE, TRUE, TRUE);
-        IoSetNextIrpStackLocation(irp);
-        IoGetCurrentIrpStackLocation(irp)->DeviceObject = dev;
-        PIO_STACK_LOCATION bottom = IoGetNextIrpStackLocation(irp);
-        bottom->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-        bottom->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
-        bottom->Parameters.DeviceIoControl.Type3InputBuffer = &s;
-        bottom->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+        PIRP irp = build_three_levels(device(), &s, TakeBack, &top);
+        PDEVICE_OBJECT dev = IoGetCurrentIrpStackLocation(irp)->DeviceObject;
         if (remark) IoSetCompletionRoutine(irp, PassOn, &mid, TRUE, TRUE, TRUE);
         EXPECT_EQ(IoCallDriver(dev, irp), STATUS_PENDING);
         ASSERT_TRUE(testdrv::complete_held(STATUS_SUCCESS, 0));
@@ -307,16 +302,7 @@ TEST_F(Completion, S_CMP_4_ARoutineThatDoesNotReMarkHidesPending) {
     Script s = held();
     Seen top, mid;
     PDEVICE_OBJECT dev = device();
-    PIRP irp = IoAllocateIrp(static_cast<CCHAR>(dev->StackSize + 1), FALSE);
-    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-    IoSetCompletionRoutine(irp, TakeBack, &top, TRUE, TRUE, TRUE);
-    IoSetNextIrpStackLocation(irp);
-    IoGetCurrentIrpStackLocation(irp)->DeviceObject = dev;
-    PIO_STACK_LOCATION bottom = IoGetNextIrpStackLocation(irp);
-    bottom->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-    bottom->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
-    bottom->Parameters.DeviceIoControl.Type3InputBuffer = &s;
-    bottom->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+    PIRP irp = build_three_levels(dev, &s, TakeBack, &top);
     IoSetCompletionRoutine(
         irp, [](PDEVICE_OBJECT d, PIRP i, PVOID c) -> NTSTATUS { Record(d, i, c); return STATUS_CONTINUE_COMPLETION; },
         &mid, TRUE, TRUE, TRUE);
