@@ -175,9 +175,9 @@ bool shutdown(System::Impl& s) {
     bool counted = ps::current_thread_if_known() != nullptr;
     if (counted) s.dispatcher.release_inhibit();  // let the clock move while we wait for other threads
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    std::vector<_KTHREAD*> live;
-    while (!(live = live_created_threads(s)).empty() && std::chrono::steady_clock::now() < deadline)
+    while (s.os_threads.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::vector<_KTHREAD*> live = live_created_threads(s);
     if (counted) s.dispatcher.inhibit();
     if (s.dpc_thread) {
         ps::dereference(s.dpc_thread);
@@ -187,7 +187,7 @@ bool shutdown(System::Impl& s) {
         ps::dereference(worker);
         s.worker = nullptr;
     }
-    if (!live.empty()) {
+    if (!live.empty() || s.os_threads.load() > 0) {
         std::fprintf(stderr,
                      "ntio: the runtime is being torn down while threads it started still run; they are left "
                      "running and the runtime is not freed:\n%s",

@@ -36,6 +36,9 @@ public:
 
     std::mutex threads_lock;
     LIST_ENTRY threads;  // every _KTHREAD alive
+    // OS threads the runtime started that have not yet let go of every runtime object
+    // (decremented as the last thing a runtime thread does): teardown waits for zero.
+    std::atomic<int> os_threads{0};
     _KTHREAD* dpc_thread = nullptr;
 
     // Work for a PASSIVE_LEVEL runtime thread (IRP_MJ_CLOSE after a completion at

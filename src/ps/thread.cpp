@@ -138,6 +138,7 @@ void finish(_KTHREAD* t) {
 
 void* trampoline(void* arg) {
     auto* t = static_cast<_KTHREAD*>(arg);
+    System::Impl* system = t->system;
     t->tid.store(os_tid(), std::memory_order_release);
     ke::futex_wake(t->tid, INT32_MAX);
     t_slot.thread = t;
@@ -152,9 +153,11 @@ void* trampoline(void* arg) {
         run_entry(t);
     } catch (...) {  // abi::__forced_unwind from ExitThread / PsTerminateSystemThread; must be rethrown
         finish(t);
+        system->os_threads.fetch_sub(1, std::memory_order_release);
         throw;
     }
     finish(t);
+    system->os_threads.fetch_sub(1, std::memory_order_release);  // nothing of the runtime is touched after this
     return nullptr;
 }
 
@@ -223,6 +226,7 @@ NTSTATUS create_thread(System::Impl& s, const StartInfo& info, _KTHREAD** out, H
     }
     register_thread(s, t);
     reference(t);  // for the OS thread
+    s.os_threads.fetch_add(1, std::memory_order_relaxed);
     {
         ke::Dispatcher::Guard g(s.dispatcher);
         s.dispatcher.thread_started_locked(t);
@@ -243,6 +247,7 @@ NTSTATUS create_thread(System::Impl& s, const StartInfo& info, _KTHREAD** out, H
             s.dispatcher.thread_ended_locked(t);
         }
         if (handle) s.handles.close(*handle, KernelMode);
+        s.os_threads.fetch_sub(1, std::memory_order_relaxed);
         dereference(t);
         dereference(t);
         return STATUS_INSUFFICIENT_RESOURCES;
