@@ -25,6 +25,15 @@ struct DeviceRuntime {
     std::wstring name;            // "\Device\Echo", empty if unnamed
     std::atomic<bool> deleted{false};  // IoDeleteDevice called: new opens and I/O fail
     std::atomic<int> open_files{0};    // file objects opened on it, until IRP_MJ_CLOSE (exclusive devices)
+
+    // StartIo (io/startio.cpp): attributes are set-only (S-DQ-9).
+    std::atomic<bool> deferred_startio{false}, noncancelable{false};
+    // DeferredStartIo: StartIo calls active on this device's current chain, and a
+    // start-next request recorded while one was active.
+    std::atomic<int> startio_active{0};
+    std::atomic<bool> next_requested{false};
+    bool next_by_key = false, next_cancelable = false;
+    ULONG next_key = 0;
 };
 
 // The device object as an object-manager object: DEVICE_OBJECT, then ours, then the
@@ -68,6 +77,11 @@ struct alignas(16) IrpHeader {
     void* event_object;     // UserEvent's object when the I/O manager referenced it
     uint32_t buffer_capacity;
     uint32_t output_length; // METHOD_BUFFERED/read copy-back limit
+    // Cancellers hold the IRP while they call IoCancelIrp on it; a completion that
+    // happens meanwhile leaves the free to the last of them. Both under the issuing
+    // thread's IRP-list lock.
+    uint16_t cancel_holds;
+    bool free_deferred;
 };
 constexpr uint16_t kIrpUserRequest = 1;     // built by an Nt* service for a caller
 constexpr uint16_t kIrpInlineBuffer = 2;    // SystemBuffer lives in the IRP's allocation
@@ -84,6 +98,8 @@ IRP* allocate_irp(CCHAR stack_size, uint32_t inline_buffer);
 void free_irp(IRP* irp);
 void queue_to_thread(IRP* irp, _KTHREAD* thread);
 void dequeue_from_thread(IRP* irp);
+// Takes the IRP off its thread's list; false when a canceller holds it (it frees it).
+bool retire_from_thread(IRP* irp);
 int64_t live_irps();
 
 // Sends a fully built user request to the top of `file`'s device stack and carries
@@ -94,6 +110,10 @@ NTSTATUS issue_user_request(FILE_OBJECT* file, IRP* irp);
 // Sends a create/cleanup/close IRP synchronously (waits if the driver pends it).
 NTSTATUS send_file_irp(FILE_OBJECT* file, UCHAR major, ACCESS_MASK access, ULONG share, ULONG options,
                        ULONG_PTR* information);
+
+// Cancellation (io/cancel.cpp).
+// Cancels every IRP the exiting thread issued and waits for them (S-CAN-12).
+void cancel_thread_io(_KTHREAD* thread);
 
 // Driver loading (io/driver.cpp).
 NTSTATUS load_driver(const std::string& path, DriverBody** out);

@@ -118,6 +118,8 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
     h->event_object = nullptr;
     h->buffer_capacity = standard ? kLookasideBuffer : inline_buffer;
     h->output_length = 0;
+    h->cancel_holds = 0;
+    h->free_deferred = false;
     IRP* irp = reinterpret_cast<IRP*>(h + 1);
     init_irp(irp, stack, standard ? IRP_LOOKASIDE_ALLOCATION : IRP_ALLOCATED_FIXED_SIZE);
     bump(1);
@@ -153,9 +155,23 @@ void dequeue_from_thread(IRP* irp) {
     _KTHREAD* t = irp->Tail.Overlay.Thread;
     t->irp_lock.lock();
     RemoveEntryList(&irp->ThreadListEntry);
-    t->irp_lock.unlock();
     InitializeListHead(&irp->ThreadListEntry);
     h->flags &= static_cast<uint16_t>(~kIrpOnThreadList);
+    t->irp_lock.unlock();
+}
+
+bool retire_from_thread(IRP* irp) {
+    IrpHeader* h = header_of(irp);
+    if (!(h->flags & kIrpOnThreadList)) return true;
+    _KTHREAD* t = irp->Tail.Overlay.Thread;
+    t->irp_lock.lock();
+    RemoveEntryList(&irp->ThreadListEntry);
+    InitializeListHead(&irp->ThreadListEntry);
+    h->flags &= static_cast<uint16_t>(~kIrpOnThreadList);
+    bool free_now = h->cancel_holds == 0;
+    if (!free_now) h->free_deferred = true;
+    t->irp_lock.unlock();
+    return free_now;
 }
 
 namespace {
@@ -221,8 +237,7 @@ void finish_request(IRP* irp) {
         }
     }
     void* event_object = h->event_object;
-    dequeue_from_thread(irp);
-    free_irp(irp);
+    if (retire_from_thread(irp)) free_irp(irp);
     if (file_event) fo->FinalStatus = status;
     if (user_event) ke::set_event(user_event);
     if (file_event) ke::set_event(&fo->Event);

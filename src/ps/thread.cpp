@@ -81,17 +81,20 @@ pthread_key_t g_exit_key;
 pthread_once_t g_exit_key_once = PTHREAD_ONCE_INIT;
 
 void on_os_thread_exit(void*) {
-    ke::thread_exit_cleanup();
-    io::thread_exit_cleanup();
-    // A foreign thread the runtime adopted ends with its OS thread.
+    // A foreign thread the runtime adopted ends with its OS thread: its requests are
+    // cancelled and waited for, then its thread object is signaled.
     System::Impl* s = sys_if_exists();
     _KTHREAD* thread = t_slot.thread;
     if (thread && s && s->generation == t_slot.generation && thread->adopted) {
+        io::cancel_thread_io(thread);
         if (thread->exit_code.load() == STILL_ACTIVE) thread->exit_code.store(0);
         mark_terminated(thread);
         dereference(thread);
     }
     t_slot.thread = nullptr;
+    // Last, the per-thread caches the steps above may still have used.
+    ke::thread_exit_cleanup();
+    io::thread_exit_cleanup();
 }
 
 thread_local KPROCESSOR_MODE t_previous_mode = UserMode;
@@ -128,6 +131,9 @@ void run_entry(_KTHREAD* t) {
 }
 
 void finish(_KTHREAD* t) {
+    // S-CAN-12: a thread's requests are cancelled as it exits, and it ends only once
+    // they have completed.
+    io::cancel_thread_io(t);
     // The CRT closes _beginthread's handle as the routine returns, while the thread
     // still runs (and still holds the virtual clock).
     if (t->auto_close_handle && t->self_handle) t->system->handles.close(t->self_handle, KernelMode);

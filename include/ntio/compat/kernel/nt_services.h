@@ -29,6 +29,11 @@ NTIO_API NTSTATUS NtReadFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTIN
 NTIO_API NTSTATUS NtWriteFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTINE *ApcRoutine, PVOID ApcContext,
                               struct _IO_STATUS_BLOCK *IoStatusBlock, PVOID Buffer, ULONG Length,
                               PLARGE_INTEGER ByteOffset, PULONG Key);
+NTIO_API NTSTATUS NtCancelIoFile(HANDLE FileHandle, struct _IO_STATUS_BLOCK *IoStatusBlock);
+NTIO_API NTSTATUS NtCancelIoFileEx(HANDLE FileHandle, struct _IO_STATUS_BLOCK *IoRequestToCancel,
+                                   struct _IO_STATUS_BLOCK *IoStatusBlock);
+NTIO_API NTSTATUS NtCancelSynchronousIoFile(HANDLE ThreadHandle, struct _IO_STATUS_BLOCK *IoRequestToCancel,
+                                            struct _IO_STATUS_BLOCK *IoStatusBlock);
 NTIO_API NTSTATUS ZwCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
                                struct _IO_STATUS_BLOCK *IoStatusBlock, PLARGE_INTEGER AllocationSize,
                                ULONG FileAttributes, ULONG ShareAccess, ULONG CreateDisposition, ULONG CreateOptions,

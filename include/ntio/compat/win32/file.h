@@ -56,6 +56,13 @@ NTIO_API BOOL GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWO
 NTIO_API BOOL GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,
                                     DWORD dwMilliseconds, BOOL bAlertable);
 
+/* Cancellation (S-CAN-8..10). CancelIo: the calling thread's requests on the handle;
+ * CancelIoEx: any thread's, all of them or the one using lpOverlapped;
+ * CancelSynchronousIo: a thread's blocked synchronous request. */
+NTIO_API BOOL CancelIo(HANDLE hFile);
+NTIO_API BOOL CancelIoEx(HANDLE hFile, LPOVERLAPPED lpOverlapped);
+NTIO_API BOOL CancelSynchronousIo(HANDLE hThread);
+
 #ifdef UNICODE
 #define CreateFile CreateFileW
 #else

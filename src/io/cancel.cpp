@@ -1,0 +1,238 @@
+// Cancellation: the cancel spin lock, IoCancelIrp (S-CAN-1..3), CancelIo /
+// CancelIoEx / CancelSynchronousIo (S-CAN-8..11) and a thread's I/O cancelled as it
+// exits (S-CAN-12).
+#include <vector>
+
+#include "io/iomgr.hpp"
+#include "ob/services.hpp"
+#include "ps/thread.hpp"
+#include "system.hpp"
+#include "verifier/report.hpp"
+#include "win32/win32.hpp"
+
+namespace ntio::io {
+namespace {
+
+KSPIN_LOCK g_cancel_lock = 0;
+
+// An IRP collected from a thread's list, held so it cannot be freed under us.
+struct Held {
+    IRP* irp;
+    _KTHREAD* thread;
+};
+
+template <typename Match>
+void collect(_KTHREAD* t, Match&& match, std::vector<Held>& out) {
+    t->irp_lock.lock();
+    for (PLIST_ENTRY e = t->irp_list.Flink; e != &t->irp_list; e = e->Flink) {
+        IRP* irp = CONTAINING_RECORD(e, IRP, ThreadListEntry);
+        if (!match(irp)) continue;
+        header_of(irp)->cancel_holds++;
+        ps::reference(t);
+        out.push_back({irp, t});
+    }
+    t->irp_lock.unlock();
+}
+
+void cancel_and_release(std::vector<Held>& held) {
+    for (Held& h : held) {
+        IoCancelIrp(h.irp);
+        h.thread->irp_lock.lock();
+        IrpHeader* hdr = header_of(h.irp);
+        bool free_now = --hdr->cancel_holds == 0 && hdr->free_deferred;
+        h.thread->irp_lock.unlock();
+        if (free_now) free_irp(h.irp);
+        ps::dereference(h.thread);
+    }
+}
+
+std::vector<_KTHREAD*> all_threads() {
+    std::vector<_KTHREAD*> out;
+    System::Impl& s = sys();
+    std::lock_guard g(s.threads_lock);
+    for (PLIST_ENTRY e = s.threads.Flink; e != &s.threads; e = e->Flink) {
+        auto* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
+        ps::reference(t);
+        out.push_back(t);
+    }
+    return out;
+}
+
+bool irp_list_empty(_KTHREAD* t) {
+    t->irp_lock.lock();
+    bool empty = IsListEmpty(&t->irp_list);
+    t->irp_lock.unlock();
+    return empty;
+}
+
+}  // namespace
+
+void cancel_thread_io(_KTHREAD* t) {
+    std::vector<Held> held;
+    collect(t, [](IRP*) { return true; }, held);
+    if (held.empty()) return;
+    cancel_and_release(held);
+    // Wait, polling every 100 ms as Windows does, until the drivers have completed
+    // them; after 5 minutes the rest are disassociated from the thread.
+    LARGE_INTEGER poll;
+    poll.QuadPart = -100 * 10000;
+    for (int i = 0; i < 3000 && !irp_list_empty(t); ++i) KeDelayExecutionThread(KernelMode, FALSE, &poll);
+    t->irp_lock.lock();
+    int orphans = 0;
+    while (!IsListEmpty(&t->irp_list)) {
+        IRP* irp = CONTAINING_RECORD(RemoveHeadList(&t->irp_list), IRP, ThreadListEntry);
+        InitializeListHead(&irp->ThreadListEntry);
+        header_of(irp)->flags &= static_cast<uint16_t>(~kIrpOnThreadList);
+        irp->Tail.Overlay.Thread = nullptr;
+        ++orphans;
+    }
+    t->irp_lock.unlock();
+    if (orphans)
+        verifier::driver_bug("IO_DRIVER_CANCEL_TIMEOUT",
+                             fmt::format("{} request(s) of an exiting thread were not completed within 5 minutes of "
+                                         "being cancelled; they are disassociated from the thread. Give queued IRPs a "
+                                         "cancel routine, or complete them in IRP_MJ_CLEANUP.",
+                                         orphans));
+}
+
+}  // namespace ntio::io
+
+using namespace ntio;
+
+namespace {
+
+NTSTATUS file_of(HANDLE h, io::FileBody** out) {
+    void* body = nullptr;
+    NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, ps::previous_mode(), 0, &body, nullptr);
+    if (NT_SUCCESS(s)) *out = static_cast<io::FileBody*>(body);
+    return s;
+}
+
+}  // namespace
+
+extern "C" {
+
+VOID IoAcquireCancelSpinLock(PKIRQL Irql) { KeAcquireSpinLock(&io::g_cancel_lock, Irql); }
+
+VOID IoReleaseCancelSpinLock(KIRQL Irql) { KeReleaseSpinLock(&io::g_cancel_lock, Irql); }
+
+BOOLEAN IoCancelIrp(PIRP Irp) {
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCancelIrp");
+    KIRQL irql;
+    IoAcquireCancelSpinLock(&irql);
+    Irp->Cancel = TRUE;
+    PDRIVER_CANCEL routine = IoSetCancelRoutine(Irp, nullptr);
+    if (!routine) {
+        IoReleaseCancelSpinLock(irql);
+        return FALSE;
+    }
+    Irp->CancelIrql = irql;
+    PDEVICE_OBJECT dev =
+        Irp->CurrentLocation <= Irp->StackCount ? IoGetCurrentIrpStackLocation(Irp)->DeviceObject : nullptr;
+    routine(dev, Irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
+    if (io::g_cancel_lock == reinterpret_cast<KSPIN_LOCK>(&ke::t_irql)) {
+        verifier::driver_bug("CANCEL_SPIN_LOCK_NOT_RELEASED",
+                             fmt::format("cancel routine {} returned holding the cancel spin lock; it must call "
+                                         "IoReleaseCancelSpinLock(Irp->CancelIrql)",
+                                         reinterpret_cast<void*>(routine)));
+        IoReleaseCancelSpinLock(irql);
+    }
+    return TRUE;
+}
+
+// S-CAN-8: the calling thread's requests on this file. Returns at once (see
+// docs/compat.md on whether Windows waits here).
+NTSTATUS NtCancelIoFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock) {
+    io::FileBody* fb = nullptr;
+    NTSTATUS s = file_of(FileHandle, &fb);
+    if (!NT_SUCCESS(s)) return s;
+    std::vector<io::Held> held;
+    io::collect(ps::current_thread(), [&](IRP* irp) { return irp->Tail.Overlay.OriginalFileObject == &fb->file; },
+                held);
+    io::cancel_and_release(held);
+    ob::dereference(fb);
+    if (IoStatusBlock) {
+        IoStatusBlock->Status = STATUS_SUCCESS;
+        IoStatusBlock->Information = 0;
+    }
+    return STATUS_SUCCESS;
+}
+
+// S-CAN-9: any thread's requests on this file, or the one whose IOSB is the given one.
+NTSTATUS NtCancelIoFileEx(HANDLE FileHandle, PIO_STATUS_BLOCK IoRequestToCancel, PIO_STATUS_BLOCK IoStatusBlock) {
+    io::FileBody* fb = nullptr;
+    NTSTATUS s = file_of(FileHandle, &fb);
+    if (!NT_SUCCESS(s)) return s;
+    std::vector<io::Held> held;
+    for (_KTHREAD* t : io::all_threads()) {
+        io::collect(t,
+                    [&](IRP* irp) {
+                        return irp->Tail.Overlay.OriginalFileObject == &fb->file &&
+                               (!IoRequestToCancel || irp->UserIosb == IoRequestToCancel);
+                    },
+                    held);
+        ps::dereference(t);
+    }
+    bool found = !held.empty();
+    io::cancel_and_release(held);
+    ob::dereference(fb);
+    if (!found) return STATUS_NOT_FOUND;
+    if (IoStatusBlock) {
+        IoStatusBlock->Status = STATUS_SUCCESS;
+        IoStatusBlock->Information = 0;
+    }
+    return STATUS_SUCCESS;
+}
+
+// S-CAN-10: the target thread's pending synchronous requests.
+NTSTATUS NtCancelSynchronousIoFile(HANDLE ThreadHandle, PIO_STATUS_BLOCK IoRequestToCancel,
+                                   PIO_STATUS_BLOCK IoStatusBlock) {
+    void* body = nullptr;
+    NTSTATUS s = ob::reference_by_handle(ThreadHandle, &ob::g_thread_type, ps::previous_mode(), THREAD_TERMINATE,
+                                         &body, nullptr);
+    if (!NT_SUCCESS(s)) return s;
+    auto* t = static_cast<_KTHREAD*>(body);
+    std::vector<io::Held> held;
+    io::collect(t,
+                [&](IRP* irp) {
+                    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
+                    bool sync = (irp->Flags & IRP_SYNCHRONOUS_API) || (fo && (fo->Flags & FO_SYNCHRONOUS_IO));
+                    return sync && (!IoRequestToCancel || irp->UserIosb == IoRequestToCancel);
+                },
+                held);
+    bool found = !held.empty();
+    io::cancel_and_release(held);
+    ob::dereference(body);
+    if (!found) return STATUS_NOT_FOUND;
+    if (IoStatusBlock) {
+        IoStatusBlock->Status = STATUS_SUCCESS;
+        IoStatusBlock->Information = 0;
+    }
+    return STATUS_SUCCESS;
+}
+
+BOOL CancelIo(HANDLE hFile) {
+    IO_STATUS_BLOCK iosb;
+    NTSTATUS s = NtCancelIoFile(hFile, &iosb);
+    if (NT_SUCCESS(s)) return TRUE;
+    win32::set_error_from_status(s);
+    return FALSE;
+}
+
+BOOL CancelIoEx(HANDLE hFile, LPOVERLAPPED lpOverlapped) {
+    IO_STATUS_BLOCK iosb;
+    NTSTATUS s = NtCancelIoFileEx(hFile, reinterpret_cast<PIO_STATUS_BLOCK>(lpOverlapped), &iosb);
+    if (NT_SUCCESS(s)) return TRUE;
+    win32::set_error_from_status(s);
+    return FALSE;
+}
+
+BOOL CancelSynchronousIo(HANDLE hThread) {
+    IO_STATUS_BLOCK iosb;
+    NTSTATUS s = NtCancelSynchronousIoFile(hThread, nullptr, &iosb);
+    if (NT_SUCCESS(s)) return TRUE;
+    win32::set_error_from_status(s);
+    return FALSE;
+}
+
+}  // extern "C"
