@@ -1,5 +1,7 @@
 // DbgPrint / KdPrint / OutputDebugString (issue 2, point 7): DebugView-style lines
 // (sequence, seconds on the runtime clock, text), Windows format rules, a log file.
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -45,6 +47,21 @@ TEST(DebugPrint, WindowsFormatRules) {
     EXPECT_NE(line.find("-5 4294967295 ffffffff 123456789 4886718345 \\Device\\Echo ansi wide Wide narrow W    42|ab  |%"),
               std::string::npos)
         << line;
+}
+
+// "%.*s" on a buffer without a terminating NUL (the StartIo sample prints its request
+// buffer this way): the precision bounds the read, as in the CRT.
+TEST(DebugPrint, PrecisionBoundsTheStringRead) {
+    std::string path = ::testing::TempDir() + "ntio_dbgprint_precision.log";
+    {
+        ntio::System sys({.clock = ntio::Clock::virtual_time, .debug_log = path});
+        char* unterminated = static_cast<char*>(std::malloc(5));
+        std::memcpy(unterminated, "hello", 5);
+        const wchar_t wide[3] = {L'a', L'b', L'c'};
+        DbgPrint("[%.*s] [%.3s] [%.2ws]\n", 5, unterminated, unterminated, wide);
+        std::free(unterminated);
+    }
+    EXPECT_NE(read_file(path).find("[hello] [hel] [ab]"), std::string::npos) << read_file(path);
 }
 
 TEST(DebugPrint, QuietDropsOutput) {

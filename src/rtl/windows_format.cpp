@@ -69,13 +69,23 @@ std::string format_windows(const char* f, va_list args) {
         } else {
             while (*f >= '0' && *f <= '9') fwp += *f++;
         }
+        // The precision also bounds how much of a %s argument is read: "%.*s" is how a
+        // driver prints a buffer that has no terminating NUL.
+        size_t precision = SIZE_MAX;
         if (*f == '.') {
             fwp += *f++;
             if (*f == '*') {
-                fwp += std::to_string(va_arg(args, int));
+                int p = va_arg(args, int);
+                fwp += std::to_string(p);
+                if (p >= 0) precision = static_cast<size_t>(p);
                 ++f;
             } else {
-                while (*f >= '0' && *f <= '9') fwp += *f++;
+                size_t p = 0;
+                while (*f >= '0' && *f <= '9') {
+                    p = p * 10 + static_cast<size_t>(*f - '0');
+                    fwp += *f++;
+                }
+                precision = p;
             }
         }
         Size size = Size::normal;
@@ -127,12 +137,12 @@ std::string format_windows(const char* f, va_list args) {
             if (wide) {
                 const wchar_t* w = va_arg(args, const wchar_t*);
                 std::string s;
-                if (w) append_wide(s, w, SIZE_MAX);
+                if (w) append_wide(s, w, precision);
                 else s = "(null)";
                 append_string(out, fwp, s);
             } else {
                 const char* s = va_arg(args, const char*);
-                append_string(out, fwp, s ? s : "(null)");
+                append_string(out, fwp, s ? std::string(s, strnlen(s, precision)) : std::string("(null)"));
             }
             break;
         }
