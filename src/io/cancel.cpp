@@ -52,8 +52,9 @@ std::vector<_KTHREAD*> all_threads() {
     std::lock_guard g(s.threads_lock);
     for (PLIST_ENTRY e = s.threads.Flink; e != &s.threads; e = e->Flink) {
         auto* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
-        ps::reference(t);
-        out.push_back(t);
+        // The registry holds no reference: skip a thread whose last one is gone
+        // (it is waiting for this lock to leave the list).
+        if (ob::reference_if_live(t)) out.push_back(t);
     }
     return out;
 }
@@ -72,12 +73,19 @@ void cancel_thread_io(_KTHREAD* t) {
     collect(t, [](IRP*) { return true; }, held);
     if (held.empty()) return;
     cancel_and_release(held);
-    // Wait, polling every 100 ms as Windows does, until the drivers have completed
-    // them; after 5 minutes the rest are disassociated from the thread.
-    LARGE_INTEGER poll;
-    poll.QuadPart = -100 * 10000;
-    for (int i = 0; i < 3000 && !irp_list_empty(t); ++i) KeDelayExecutionThread(KernelMode, FALSE, &poll);
+    // Wait until the drivers have completed them. Windows polls every 100 ms; we are
+    // woken by the last completion instead (an exit is not held up to 100 ms per
+    // straggler), and still count 100 ms slices: after 5 minutes the rest are
+    // disassociated from the thread.
     t->irp_lock.lock();
+    t->irp_drain_waiting = true;
+    t->irp_lock.unlock();
+    LARGE_INTEGER slice;
+    slice.QuadPart = -100 * 10000;
+    for (int timeouts = 0; timeouts < 3000 && !irp_list_empty(t);)
+        if (KeWaitForSingleObject(&t->irps_gone, Executive, KernelMode, FALSE, &slice) == STATUS_TIMEOUT) ++timeouts;
+    t->irp_lock.lock();
+    t->irp_drain_waiting = false;
     int orphans = 0;
     while (!IsListEmpty(&t->irp_list)) {
         IRP* irp = CONTAINING_RECORD(RemoveHeadList(&t->irp_list), IRP, ThreadListEntry);
@@ -130,7 +138,7 @@ BOOLEAN IoCancelIrp(PIRP Irp) {
     PDEVICE_OBJECT dev =
         Irp->CurrentLocation <= Irp->StackCount ? IoGetCurrentIrpStackLocation(Irp)->DeviceObject : nullptr;
     routine(dev, Irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
-    if (io::g_cancel_lock == reinterpret_cast<KSPIN_LOCK>(&ke::t_irql)) {
+    if (__atomic_load_n(&io::g_cancel_lock, __ATOMIC_RELAXED) == reinterpret_cast<KSPIN_LOCK>(&ke::t_irql)) {
         verifier::driver_bug("CANCEL_SPIN_LOCK_NOT_RELEASED",
                              fmt::format("cancel routine {} returned holding the cancel spin lock; it must call "
                                          "IoReleaseCancelSpinLock(Irp->CancelIrql)",
@@ -196,7 +204,7 @@ NTSTATUS NtCancelSynchronousIoFile(HANDLE ThreadHandle, PIO_STATUS_BLOCK IoReque
     io::collect(t,
                 [&](IRP* irp) {
                     FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
-                    bool sync = (irp->Flags & IRP_SYNCHRONOUS_API) || (fo && (fo->Flags & FO_SYNCHRONOUS_IO));
+                    bool sync = (irp->Flags & IRP_SYNCHRONOUS_API) || (fo && (io::file_flags(fo) & FO_SYNCHRONOUS_IO));
                     return sync && (!IoRequestToCancel || irp->UserIosb == IoRequestToCancel);
                 },
                 held);

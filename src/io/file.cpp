@@ -32,7 +32,7 @@ void on_last_handle(void* body) {
     if (!fb->created) return;
     // IRP_MJ_CLEANUP in the closing thread: the driver cancels what it holds for this file.
     send_file_irp(&fb->file, IRP_MJ_CLEANUP, 0, 0, 0, nullptr);
-    fb->file.Flags |= FO_CLEANUP_COMPLETE;
+    __atomic_fetch_or(&fb->file.Flags, FO_CLEANUP_COMPLETE, __ATOMIC_RELAXED);
 }
 
 void destroy_file(void* body) {
@@ -245,7 +245,7 @@ NTSTATUS begin_request(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRouti
         ob::dereference(r.fb);
         return s;
     }
-    if (fo->Flags & FO_SYNCHRONOUS_IO) {
+    if (io::file_flags(fo) & FO_SYNCHRONOUS_IO) {
         io::lock_file(*r.fb);
         ob::reference(r.fb);
         r.locked = true;
@@ -406,7 +406,7 @@ NTSTATUS read_write(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
     LARGE_INTEGER offset;
     if (ByteOffset) {
         offset = *ByteOffset;
-    } else if (fo->Flags & FO_SYNCHRONOUS_IO) {
+    } else if (io::file_flags(fo) & FO_SYNCHRONOUS_IO) {
         offset = fo->CurrentByteOffset;
     } else {
         abandon_request(r);

@@ -89,6 +89,11 @@ constexpr uint16_t kIrpCompleted = 4;       // phase 2 done
 constexpr uint16_t kIrpOnThreadList = 8;
 inline IrpHeader* header_of(IRP* irp) { return reinterpret_cast<IrpHeader*>(irp) - 1; }
 
+// A file object's Flags once handles exist: IRP_MJ_CLEANUP sets FO_CLEANUP_COMPLETE
+// while other threads' requests on the file may be completing, so reads and that
+// write are atomic.
+inline ULONG file_flags(const FILE_OBJECT* fo) { return __atomic_load_n(&fo->Flags, __ATOMIC_RELAXED); }
+
 std::string device_label(DEVICE_OBJECT* d);
 std::wstring to_wstring(const UNICODE_STRING* s);
 

@@ -141,6 +141,12 @@ void free_irp(IRP* irp) {
 }
 
 // The thread IRP list (S-CAN-8/12 walk it): guarded by the thread's list lock.
+
+// Under t->irp_lock, after taking an IRP off the list.
+inline void wake_draining_thread(_KTHREAD* t) {
+    if (t->irp_drain_waiting && IsListEmpty(&t->irp_list)) KeSetEvent(&t->irps_gone, IO_NO_INCREMENT, FALSE);
+}
+
 void queue_to_thread(IRP* irp, _KTHREAD* t) {
     irp->Tail.Overlay.Thread = static_cast<PETHREAD>(t);
     t->irp_lock.lock();
@@ -157,6 +163,7 @@ void dequeue_from_thread(IRP* irp) {
     RemoveEntryList(&irp->ThreadListEntry);
     InitializeListHead(&irp->ThreadListEntry);
     h->flags &= static_cast<uint16_t>(~kIrpOnThreadList);
+    wake_draining_thread(t);
     t->irp_lock.unlock();
 }
 
@@ -170,6 +177,7 @@ bool retire_from_thread(IRP* irp) {
     h->flags &= static_cast<uint16_t>(~kIrpOnThreadList);
     bool free_now = h->cancel_holds == 0;
     if (!free_now) h->free_deferred = true;
+    wake_draining_thread(t);
     t->irp_lock.unlock();
     return free_now;
 }
@@ -210,7 +218,7 @@ void finish_request(IRP* irp) {
     }
     irp->MdlAddress = nullptr;
 
-    bool synchronous_fo = fo && (fo->Flags & FO_SYNCHRONOUS_IO);
+    bool synchronous_fo = fo && (file_flags(fo) & FO_SYNCHRONOUS_IO);
     bool synchronous = (irp->Flags & IRP_SYNCHRONOUS_API) || synchronous_fo;
     bool report = !NT_ERROR(status) || (irp->PendingReturned && !synchronous);
     // Decide what to signal, release the IRP, then signal: whoever wakes up finds the
@@ -326,7 +334,7 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
                              fmt::format("IoCompleteRequest on IRP #{} with IoStatus.Status = STATUS_PENDING; set the "
                                          "final status first",
                                          h->sequence));
-    if (Irp->CancelRoutine) {
+    if (__atomic_load_n(&Irp->CancelRoutine, __ATOMIC_ACQUIRE)) {
         verifier::driver_bug("CANCEL_STATE_IN_COMPLETED_IRP",
                              fmt::format("IRP #{} completed with its cancel routine {} still set; clear it with "
                                          "IoSetCancelRoutine(Irp, NULL) before completing",
@@ -468,7 +476,7 @@ PEPROCESS IoGetRequestorProcess(PIRP Irp) {
 
 BOOLEAN IoIsOperationSynchronous(PIRP Irp) {
     FILE_OBJECT* fo = Irp->Tail.Overlay.OriginalFileObject;
-    return (Irp->Flags & IRP_SYNCHRONOUS_API) || (fo && (fo->Flags & FO_SYNCHRONOUS_IO));
+    return (Irp->Flags & IRP_SYNCHRONOUS_API) || (fo && (io::file_flags(fo) & FO_SYNCHRONOUS_IO));
 }
 
 }  // extern "C"

@@ -127,7 +127,9 @@ void Dispatcher::unlock() {
 bool Dispatcher::is_signaled_locked(const DISPATCHER_HEADER* object, const _KTHREAD* thread) {
     if (object->Type == kMutant)
         return state_of(object) > 0 || reinterpret_cast<const KMUTANT*>(object)->OwnerThread == thread;
-    return state_of(object) > 0;
+    // Acquire: a notification event may have been set without the lock (set_event's
+    // lock-free path), and what its setter wrote before (an IOSB) must be visible.
+    return signal_state(object) > 0;
 }
 
 bool Dispatcher::consume_locked(DISPATCHER_HEADER* object, _KTHREAD* thread) {

@@ -11,6 +11,14 @@ namespace ntio::ob {
 
 void reference(void* body) { ObjectHeader::of(body)->refs.fetch_add(1, std::memory_order_relaxed); }
 
+bool reference_if_live(void* body) {
+    std::atomic<int64_t>& refs = ObjectHeader::of(body)->refs;
+    int64_t n = refs.load(std::memory_order_relaxed);
+    while (n > 0)
+        if (refs.compare_exchange_weak(n, n + 1, std::memory_order_acquire, std::memory_order_relaxed)) return true;
+    return false;
+}
+
 void dereference(void* body) {
     ObjectHeader* h = ObjectHeader::of(body);
     int64_t left = h->refs.fetch_sub(1, std::memory_order_acq_rel) - 1;

@@ -67,6 +67,9 @@ void destroy_body(void* body) {
 
 void reference(void* body);
 void dereference(void* body);
+// For lists that hold objects without a reference (the thread registry): takes one
+// unless the count already reached zero, i.e. the object is being destroyed.
+bool reference_if_live(void* body);
 // Destroys and frees an object whose references are gone (see on_zero_references).
 void free_object(void* body);
 inline const ObjectType* type_of(const void* body) { return ObjectHeader::of(body)->type; }

@@ -25,6 +25,7 @@ _KTHREAD::_KTHREAD() {
     InitializeListHead(&irp_list);
     InitializeListHead(&registry_entry);
     KeInitializeEvent(&resume_gate, NotificationEvent, FALSE);
+    KeInitializeEvent(&irps_gone, SynchronizationEvent, FALSE);
 }
 
 namespace ntio::ob {

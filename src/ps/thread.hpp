@@ -38,6 +38,11 @@ struct _KTHREAD {
     LIST_ENTRY owned_mutants;  // KMUTANTs this thread owns
     LIST_ENTRY irp_list;       // IRPs this thread issued (S-CAN-8/12), under irp_lock
     ntio::ke::SpinLock irp_lock;
+    // Exit (S-CAN-12): while the thread waits for its cancelled IRPs, whoever takes
+    // the last one off irp_list sets irps_gone (under irp_lock, so the thread cannot
+    // leave before the setter is done with it).
+    bool irp_drain_waiting = false;  // under irp_lock
+    KEVENT irps_gone;
     LIST_ENTRY registry_entry; // System::m_threads
 
     // Start.
