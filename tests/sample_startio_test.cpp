@@ -1,0 +1,115 @@
+// The StartIo article's timeline (samples/startio), run the way a user runs it:
+// `ntio run --driver startio_driver.so -- startio_app`, output parsed line by line.
+// Issue 4's acceptance: under virtual time the numbers are exact; under real time
+// the order is the same.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <map>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct SampleRun {
+    std::string output;
+    int exit_code = -1;
+};
+
+SampleRun run_sample(const char* clock_flag) {
+    std::string cmd = std::string(NTIO_TEST_CLI) + " run " + clock_flag + " --driver " + NTIO_TEST_STARTIO_DRIVER +
+                      " -- " + NTIO_TEST_STARTIO_APP + " 2>&1";
+    SampleRun r;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    int status = pclose(p);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+// One event of the timeline, in the order it was printed.
+struct Event {
+    enum Kind { Returned, Seen, DriverCompleted } kind;
+    int thread;
+    long ms;  // app-measured offset, or the debug log's timestamp in ms
+};
+
+std::vector<Event> parse(const std::string& out) {
+    static const std::regex returned(R"(thread (\d): DeviceIoControl returned 0, error 997, at \+(\d+) ms)");
+    static const std::regex seen(R"(thread (\d): result seen at \+(\d+) ms, 13 bytes, .*\(ok\))");
+    static const std::regex completes(R"re(\t(\d+)\.(\d{6})\tStartIo: request for "hello world (\d)" completes)re");
+    std::vector<Event> events;
+    size_t pos = 0;
+    while (pos < out.size()) {
+        size_t end = out.find('\n', pos);
+        if (end == std::string::npos) end = out.size();
+        std::string line = out.substr(pos, end - pos);
+        pos = end + 1;
+        std::smatch m;
+        if (std::regex_search(line, m, returned))
+            events.push_back({Event::Returned, std::stoi(m[1]), std::stol(m[2])});
+        else if (std::regex_search(line, m, seen))
+            events.push_back({Event::Seen, std::stoi(m[1]), std::stol(m[2])});
+        else if (std::regex_search(line, m, completes))
+            events.push_back({Event::DriverCompleted, std::stoi(m[3]), std::stol(m[1]) * 1000 + std::stol(m[2]) / 1000});
+    }
+    return events;
+}
+
+std::map<int, long> times_of(const std::vector<Event>& events, Event::Kind kind) {
+    std::map<int, long> t;
+    for (const Event& e : events)
+        if (e.kind == kind) t[e.thread] = e.ms;
+    return t;
+}
+
+// The order of one kind of event, as thread numbers.
+std::vector<int> order_of(const std::vector<Event>& events, Event::Kind kind) {
+    std::vector<int> order;
+    for (const Event& e : events)
+        if (e.kind == kind) order.push_back(e.thread);
+    return order;
+}
+
+}  // namespace
+
+// S-DSP-2 (the service returns the dispatch routine's STATUS_PENDING: 997 for all
+// five), S-DQ-5/S-DQ-8 (StartIo runs inside IoStartPacket of an idle device; the
+// recursion through IoStartNextPacket holds thread 0 until the queue is empty).
+TEST(StartIoSample, VirtualTimeGivesTheArticlesTimelineExactly_S_DSP_2_S_DQ_8) {
+    SampleRun r = run_sample("--virtual-time");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("every XOR check passed"), std::string::npos) << r.output;
+    std::vector<Event> events = parse(r.output);
+    std::map<int, long> returned = times_of(events, Event::Returned);
+    std::map<int, long> seen = times_of(events, Event::Seen);
+    std::map<int, long> completed = times_of(events, Event::DriverCompleted);
+    ASSERT_EQ(returned.size(), 5u) << "every DeviceIoControl returns FALSE with 997\n" << r.output;
+    ASSERT_EQ(seen.size(), 5u) << "every XOR check passes\n" << r.output;
+    ASSERT_EQ(completed.size(), 5u) << r.output;
+    EXPECT_EQ(returned[0], 15000) << "thread 0 is held inside DeviceIoControl by the StartIo recursion";
+    for (int i = 1; i < 5; ++i) EXPECT_EQ(returned[i], 100 * i) << "thread " << i << " returns at once";
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(completed[i], 3000 * (i + 1)) << "request " << i;
+    EXPECT_EQ(seen[0], 15000) << "thread 0 can only look once its call returns";
+    for (int i = 1; i < 5; ++i) EXPECT_EQ(seen[i], 3000 * (i + 1)) << "thread " << i << " sees its event set";
+}
+
+// The same scenario on the wall clock (15 s): the same order, times within slack.
+TEST(StartIoSample, RealTimeGivesTheSameOrder_S_DSP_2_S_DQ_8) {
+    SampleRun r = run_sample("--real-time");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::vector<Event> events = parse(r.output);
+    EXPECT_EQ(order_of(events, Event::Returned), (std::vector<int>{1, 2, 3, 4, 0})) << r.output;
+    EXPECT_EQ(order_of(events, Event::DriverCompleted), (std::vector<int>{0, 1, 2, 3, 4})) << r.output;
+    std::map<int, long> returned = times_of(events, Event::Returned);
+    std::map<int, long> completed = times_of(events, Event::DriverCompleted);
+    ASSERT_EQ(returned.size(), 5u) << r.output;
+    ASSERT_EQ(completed.size(), 5u) << r.output;
+    for (int i = 1; i < 5; ++i) EXPECT_LT(returned[i], 3000) << "thread " << i << " is not held";
+    EXPECT_GE(returned[0], 14900) << "thread 0 is held for the whole queue";
+    for (int i = 1; i < 5; ++i) EXPECT_GE(completed[i] - completed[i - 1], 2900) << "3 s per request, serialized";
+}
