@@ -118,12 +118,21 @@ TEST_F(Queues, S_DQ_8_S_DQ_9_RecursionNestsWithoutDeferredStartIo) {
         std::vector<OVERLAPPED> ovs(n);
         for (int i = 0; i < n; ++i) send(h, &ovs[i], static_cast<ULONG>(i));  // the first is held by StartIo
         queuedrv::state().mode = StartIoMode::complete;
+        uint64_t warnings = ntio::driver_warning_count();
+        queuedrv::state().lowest_stack = UINTPTR_MAX;
+        volatile char marker = 0;
+        auto top = reinterpret_cast<uintptr_t>(&marker);
         EXPECT_TRUE(queuedrv::complete_current(STATUS_SUCCESS));  // completes #0 and starts the chain
         EXPECT_EQ(queuedrv::state().startio_calls, n);
+        uintptr_t stack_used = top - queuedrv::state().lowest_stack.load();
         if (deferred) {
             EXPECT_LE(queuedrv::state().max_depth, 1) << "DeferredStartIo never re-enters StartIo";
+            EXPECT_LT(stack_used, 8192u) << "nor nests anything else: the stack does not grow with the queue";
+            EXPECT_EQ(ntio::driver_warning_count(), warnings);
         } else {
             EXPECT_EQ(queuedrv::state().max_depth, n - 1) << "each StartIo runs inside the previous one";
+            EXPECT_GT(stack_used, static_cast<uintptr_t>(n - 1) * 16) << "one frame per level at least";
+            EXPECT_EQ(ntio::driver_warning_count(), warnings + 1) << "StartIoRecursion, once per device";
         }
         std::lock_guard l(queuedrv::state().lock);
         for (int i = 0; i < n; ++i) EXPECT_EQ(queuedrv::state().startio_order[static_cast<size_t>(i)], static_cast<ULONG>(i));

@@ -28,10 +28,12 @@ struct DeviceRuntime {
 
     // StartIo (io/startio.cpp): attributes are set-only (S-DQ-9).
     std::atomic<bool> deferred_startio{false}, noncancelable{false};
-    // DeferredStartIo: StartIo calls active on this device's current chain, and a
-    // start-next request recorded while one was active.
-    std::atomic<int> startio_active{0};
-    std::atomic<bool> next_requested{false};
+    // DeferredStartIo: (StartIo calls active << 1) | a start-next request recorded
+    // while one was active. One word, so that the request and the active call's exit
+    // cannot miss each other. The next_* fields are written before the bit is set.
+    std::atomic<uint32_t> startio_state{0};
+    // Without DeferredStartIo: whether the recursion warning (StartIoRecursion) was given.
+    std::atomic<bool> recursion_reported{false};
     bool next_by_key = false, next_cancelable = false;
     ULONG next_key = 0;
 };

@@ -10,48 +10,79 @@
 namespace ntio::io {
 namespace {
 
-void start_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key);
+constexpr uint32_t kNextRequested = 1, kOneActive = 2;
 
-void call_startio(PDEVICE_OBJECT dev, PIRP irp) {
-    DeviceRuntime& rt = runtime(dev);
-    PDRIVER_STARTIO startio = dev->DriverObject->DriverStartIo;
-    if (!startio) {
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
-                             fmt::format("IoStartPacket/IoStartNextPacket on {} but its driver has no DriverStartIo",
-                                         device_label(dev)));
-        return;
-    }
-    if (!rt.deferred_startio.load(std::memory_order_relaxed)) {
-        startio(dev, irp);  // may call IoStartNextPacket and so recurse (S-DQ-8)
-        return;
-    }
-    rt.startio_active.fetch_add(1);
-    startio(dev, irp);
-    // DeferredStartIo: the outermost call starts what StartIo asked for, in a loop.
-    while (rt.startio_active.load() == 1 && rt.next_requested.exchange(false)) {
-        rt.startio_active.fetch_sub(1);
-        start_next(dev, rt.next_cancelable, rt.next_by_key, rt.next_key);
-        rt.startio_active.fetch_add(1);
-    }
-    rt.startio_active.fetch_sub(1);
-}
+struct StartIoNesting {
+    PDEVICE_OBJECT device;
+    int depth;
+};
+thread_local StartIoNesting t_startio{nullptr, 0};
 
-void start_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key) {
+// Makes the next queued IRP current (or clears CurrentIrp when there is none).
+PIRP take_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key) {
     DeviceRuntime& rt = runtime(dev);
     KIRQL cancel_irql = DISPATCH_LEVEL;
     if (cancelable) IoAcquireCancelSpinLock(&cancel_irql);
     dev->CurrentIrp = nullptr;
     PKDEVICE_QUEUE_ENTRY e = by_key ? KeRemoveByKeyDeviceQueue(&dev->DeviceQueue, key)
                                     : KeRemoveDeviceQueue(&dev->DeviceQueue);
-    if (!e) {
-        if (cancelable) IoReleaseCancelSpinLock(cancel_irql);
-        return;
+    PIRP irp = e ? CONTAINING_RECORD(e, IRP, Tail.Overlay.DeviceQueueEntry) : nullptr;
+    if (irp) {
+        dev->CurrentIrp = irp;
+        if (rt.noncancelable.load(std::memory_order_relaxed)) IoSetCancelRoutine(irp, nullptr);
     }
-    PIRP irp = CONTAINING_RECORD(e, IRP, Tail.Overlay.DeviceQueueEntry);
-    dev->CurrentIrp = irp;
-    if (rt.noncancelable.load(std::memory_order_relaxed)) IoSetCancelRoutine(irp, nullptr);
     if (cancelable) IoReleaseCancelSpinLock(cancel_irql);
-    call_startio(dev, irp);
+    return irp;
+}
+
+PDRIVER_STARTIO startio_of(PDEVICE_OBJECT dev) {
+    PDRIVER_STARTIO startio = dev->DriverObject->DriverStartIo;
+    if (!startio)
+        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                             fmt::format("IoStartPacket/IoStartNextPacket on {} but its driver has no DriverStartIo",
+                                         device_label(dev)));
+    return startio;
+}
+
+// DeferredStartIo: StartIo runs here in a loop. A start-next request made while it
+// runs (from StartIo itself, or a DPC elsewhere) only sets the request bit; the loop
+// takes it when StartIo returns, so 1M queued requests drain at constant stack depth.
+void run_startio_deferred(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_STARTIO startio) {
+    DeviceRuntime& rt = runtime(dev);
+    rt.startio_state.fetch_add(kOneActive, std::memory_order_acq_rel);
+    startio(dev, irp);
+    uint32_t s = rt.startio_state.load(std::memory_order_acquire);
+    for (;;) {
+        if (s & kNextRequested) {
+            if (!rt.startio_state.compare_exchange_weak(s, s & ~kNextRequested, std::memory_order_acq_rel)) continue;
+            if (PIRP next = take_next(dev, rt.next_cancelable, rt.next_by_key, rt.next_key)) startio(dev, next);
+            s = rt.startio_state.load(std::memory_order_acquire);
+        } else if (rt.startio_state.compare_exchange_weak(s, s - kOneActive, std::memory_order_acq_rel)) {
+            return;
+        }
+    }
+}
+
+void call_startio(PDEVICE_OBJECT dev, PIRP irp) {
+    PDRIVER_STARTIO startio = startio_of(dev);
+    if (!startio) return;
+    DeviceRuntime& rt = runtime(dev);
+    if (rt.deferred_startio.load(std::memory_order_relaxed)) return run_startio_deferred(dev, irp, startio);
+    // May call IoStartNextPacket and so recurse, as on Windows (S-DQ-8): said once per
+    // device. Nesting is counted per thread: StartIo running for the next request on
+    // another CPU (from a DPC) while this one returns is not recursion.
+    StartIoNesting outer = t_startio;
+    t_startio = {dev, outer.device == dev ? outer.depth + 1 : 1};
+    if (t_startio.depth == 2 && !rt.recursion_reported.exchange(true, std::memory_order_relaxed))
+        verifier::driver_warning(
+            "StartIoRecursion",
+            fmt::format("StartIo of {} was re-entered through IoStartNextPacket: every request still queued nests one "
+                        "more StartIo on the stack, and a long queue overflows it (a Windows kernel stack is 12-24 "
+                        "KiB). Call IoSetStartIoAttributes(DeviceObject, TRUE, ...) so that the next packet starts "
+                        "after StartIo returns.",
+                        device_label(dev)));
+    startio(dev, irp);
+    t_startio = outer;
 }
 
 void request_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key, const char* api) {
@@ -60,14 +91,16 @@ void request_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key, c
                              fmt::format("{} at IRQL {}: it is called at DISPATCH_LEVEL (from StartIo or a DPC)", api,
                                          KeGetCurrentIrql()));
     DeviceRuntime& rt = runtime(dev);
-    if (rt.deferred_startio.load(std::memory_order_relaxed) && rt.startio_active.load() > 0) {
-        rt.next_cancelable = cancelable;
-        rt.next_by_key = by_key;
-        rt.next_key = key;
-        rt.next_requested.store(true);
-        return;
+    if (rt.deferred_startio.load(std::memory_order_relaxed)) {
+        uint32_t s = rt.startio_state.load(std::memory_order_acquire);
+        while (s >= kOneActive) {  // a StartIo loop is running: leave it the request
+            rt.next_cancelable = cancelable;
+            rt.next_by_key = by_key;
+            rt.next_key = key;
+            if (rt.startio_state.compare_exchange_weak(s, s | kNextRequested, std::memory_order_acq_rel)) return;
+        }
     }
-    start_next(dev, cancelable, by_key, key);
+    if (PIRP irp = take_next(dev, cancelable, by_key, key)) call_startio(dev, irp);
 }
 
 }  // namespace

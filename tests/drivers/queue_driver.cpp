@@ -35,6 +35,9 @@ VOID Cancel(PDEVICE_OBJECT dev, PIRP irp) {
 VOID StartIo(PDEVICE_OBJECT dev, PIRP irp) {
     g->startio_calls++;
     g->startio_irql = KeGetCurrentIrql();
+    volatile char marker = 0;
+    auto here = reinterpret_cast<uintptr_t>(&marker);
+    if (here < g->lowest_stack) g->lowest_stack = here;
     if (g->inside_dispatch) g->started_inside_dispatch++;
     int d = ++g->depth;
     int m = g->max_depth.load();
@@ -157,6 +160,7 @@ State& state() { return *g; }
 void reset() {
     g->mode = StartIoMode::hold;
     g->startio_calls = g->cancel_calls = g->depth = g->max_depth = 0;
+    g->lowest_stack = UINTPTR_MAX;
     g->startio_irql = g->cancel_irql = 0xff;
     g->gate_entered = g->gate_open = false;
     g->inside_dispatch = false;

@@ -3,6 +3,7 @@
 // System::load_driver("ntioqueue", queuedrv::DriverEntry).
 #pragma once
 #include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
@@ -24,6 +25,7 @@ enum class StartIoMode {
 struct State {
     std::atomic<StartIoMode> mode{StartIoMode::hold};
     std::atomic<int> startio_calls{0}, cancel_calls{0}, depth{0}, max_depth{0};
+    std::atomic<uintptr_t> lowest_stack{UINTPTR_MAX};  // the deepest StartIo frame seen
     std::atomic<KIRQL> startio_irql{0xff}, cancel_irql{0xff};
     std::atomic<bool> gate_entered{false}, gate_open{false};
     std::atomic<bool> inside_dispatch{false};
