@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Runs the ntio benchmarks and prints each figure beside its baseline, measured in
-the same run, and the instruction count of a synchronous IOCTL (callgrind).
+the same run, the instruction count of a synchronous IOCTL (callgrind), and the
+StartIo queue figures (cost and memory per pending IRP from 10k to 1M).
 
 usage: bench/report.py [BUILD_DIR] [--repetitions N] [--no-callgrind]
 """
@@ -57,6 +58,37 @@ def callgrind_instructions(build):
     return (counts[1] - counts[0]) / 10000
 
 
+def startio_queue(build):
+    """Issue 4: N pending IRPs on a StartIo device. Returns (ok, lines)."""
+    out = subprocess.run([f"{build}/bench/ntio_startio_bench", "--benchmark_format=json"],
+                         check=True, capture_output=True, text=True).stdout
+    b = {x["run_name"]: x for x in json.loads(out)["benchmarks"]}
+    lines, ok = [], True
+    per_irp = {}
+    for n in (10000, 100000, 1000000):
+        r = b[f"BM_QueueThenDrain/{n}"]
+        per_irp[n] = r["queue_ns_per_irp"] + r["drain_ns_per_irp"]
+        good = r["bytes_per_irp"] <= 512
+        ok &= good
+        lines.append(f"{f'{n} IRPs pending on a StartIo device: queue + drain ns/IRP, bytes/IRP (<=512)':<92} "
+                     f"{per_irp[n]:>9.1f}ns {r['bytes_per_irp']:>9.0f} B {'':>6} {'<=512':>7} "
+                     f"{'ok' if good else 'MISSED'}")
+    growth = per_irp[1000000] / per_irp[10000]
+    good = growth <= 1.5
+    ok &= good
+    lines.append(f"{'cost per IRP at 1M / at 10k (does not grow)':<92} {'':>11} {'':>11} {growth:>6.2f} "
+                 f"{'<=1.5':>7} {'ok' if good else 'MISSED'}")
+    d = b["BM_DeferredStartIoDrain/1000000"]
+    good = d["max_nesting"] == 1 and d["stack_bytes"] < 8192
+    ok &= good
+    lines.append(f"{'DeferredStartIo, 1M queued: StartIo nesting, stack bytes used':<92} {d['max_nesting']:>11.0f} "
+                 f"{d['stack_bytes']:>9.0f} B {'':>6} {'1, <8K':>7} {'ok' if good else 'MISSED'}")
+    r = b["BM_RecursiveStartIoDepth/2000"]
+    lines.append(f"{'no DeferredStartIo: stack bytes per nested StartIo, depth that overflows 8 MiB':<92} "
+                 f"{r['stack_bytes_per_level']:>9.1f} B {r['overflow_depth_8MiB']:>11.0f}")
+    return ok, lines
+
+
 def main():
     args = [a for a in sys.argv[1:]]
     build = args[0] if args and not args[0].startswith("--") else "build/release"
@@ -73,6 +105,9 @@ def main():
         ok &= good
         print(f"{what:<92} {median[ours]:>9.1f}{unit[ours]} {median[floor]:>9.1f}{unit[floor]} "
               f"{r:>6.2f} {'<=' + str(target):>7} {'ok' if good else 'MISSED'}")
+    good, lines = startio_queue(build)
+    ok &= good
+    print("\n".join(lines))
     if "--no-callgrind" not in args and shutil.which("valgrind"):
         n = callgrind_instructions(build)
         good = n <= 500
