@@ -19,6 +19,14 @@ cc -Wall -Wextra -Werror -shared -fPIC "$here/driver.c" $(pkg-config --cflags --
 out=$("$prefix/bin/ntio" run --virtual-time -- "$work/app")
 echo "$out"
 grep -q "wait: 258 after 3000 ms; driver side: 4" <<<"$out"
+# The StartIo article (issue 4) as an outside driver module + app, run with --driver.
+cc -Wall -Wextra -Werror -shared -fPIC "$samples/startio/driver.c" $(pkg-config --cflags --libs ntio) \
+   -o "$work/startio_driver.so"
+cc -Wall -Wextra -Werror "$samples/startio/app.c" $(pkg-config --cflags --libs ntio) -o "$work/startio_app"
+out=$("$prefix/bin/ntio" run --virtual-time --driver "$work/startio_driver.so" -- "$work/startio_app" 2>&1)
+echo "$out"
+grep -q "thread 0: DeviceIoControl returned 0, error 997, at +15000 ms" <<<"$out"
+grep -q "every XOR check passed" <<<"$out"
 cmake -S "$here" -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" > /dev/null
 cmake --build "$work/cmake" > /dev/null
 NTIO_CLOCK=virtual "$work/cmake/consumer_cmake" | grep -q "driver side: 4"
