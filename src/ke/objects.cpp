@@ -46,11 +46,14 @@ LONG set_event(KEVENT* event) {
     return previous;
 }
 
-// Resetting never wakes anyone, so it needs no lock.
+// Resetting never wakes anyone, so it needs no lock, nor even a read-modify-write: a
+// set racing with the reset is ordered before it (its exchange sees the event still
+// signaled and wakes no one) or after it (it sees 0 and wakes waiters as usual).
 LONG reset_event(KEVENT* event) {
     DISPATCHER_HEADER* h = &event->Header;
-    if (state_of(h) == 0) return 0;
-    return __atomic_exchange_n(&h->SignalState, 0, __ATOMIC_SEQ_CST);
+    LONG previous = state_of(h);
+    if (previous != 0) __atomic_store_n(&h->SignalState, 0, __ATOMIC_RELEASE);
+    return previous;
 }
 
 LONG pulse_event(KEVENT* event) {
