@@ -59,11 +59,12 @@ std::vector<_KTHREAD*> all_threads() {
     return out;
 }
 
-bool irp_list_empty(_KTHREAD* t) {
+// No IRP on the list and none whose caller is still being notified.
+bool all_requests_done(_KTHREAD* t) {
     t->irp_lock.lock();
-    bool empty = IsListEmpty(&t->irp_list);
+    bool done = IsListEmpty(&t->irp_list) && t->irps_finishing == 0;
     t->irp_lock.unlock();
-    return empty;
+    return done;
 }
 
 }  // namespace
@@ -71,7 +72,7 @@ bool irp_list_empty(_KTHREAD* t) {
 void cancel_thread_io(_KTHREAD* t) {
     std::vector<Held> held;
     collect(t, [](IRP*) { return true; }, held);
-    if (held.empty()) return;
+    if (held.empty() && all_requests_done(t)) return;
     cancel_and_release(held);
     // Wait until the drivers have completed them. Windows polls every 100 ms; we are
     // woken by the last completion instead (an exit is not held up to 100 ms per
@@ -82,7 +83,7 @@ void cancel_thread_io(_KTHREAD* t) {
     t->irp_lock.unlock();
     LARGE_INTEGER slice;
     slice.QuadPart = -100 * 10000;
-    for (int timeouts = 0; timeouts < 3000 && !irp_list_empty(t);)
+    for (int timeouts = 0; timeouts < 3000 && !all_requests_done(t);)
         if (KeWaitForSingleObject(&t->irps_gone, Executive, KernelMode, FALSE, &slice) == STATUS_TIMEOUT) ++timeouts;
     t->irp_lock.lock();
     t->irp_drain_waiting = false;

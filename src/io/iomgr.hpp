@@ -106,7 +106,10 @@ void free_irp(IRP* irp);
 void queue_to_thread(IRP* irp, _KTHREAD* thread);
 void dequeue_from_thread(IRP* irp);
 // Takes the IRP off its thread's list; false when a canceller holds it (it frees it).
-bool retire_from_thread(IRP* irp);
+// When another thread completes it, *finishing gets the issuer, and the completer
+// calls finish_thread_notification(issuer) once the caller has been notified.
+bool retire_from_thread(IRP* irp, _KTHREAD** finishing);
+void finish_thread_notification(_KTHREAD* issuer);
 int64_t live_irps();
 
 // Sends a fully built user request to the top of `file`'s device stack and carries

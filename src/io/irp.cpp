@@ -142,9 +142,10 @@ void free_irp(IRP* irp) {
 
 // The thread IRP list (S-CAN-8/12 walk it): guarded by the thread's list lock.
 
-// Under t->irp_lock, after taking an IRP off the list.
+// Under t->irp_lock, after taking an IRP off the list or finishing one.
 inline void wake_draining_thread(_KTHREAD* t) {
-    if (t->irp_drain_waiting && IsListEmpty(&t->irp_list)) KeSetEvent(&t->irps_gone, IO_NO_INCREMENT, FALSE);
+    if (t->irp_drain_waiting && IsListEmpty(&t->irp_list) && t->irps_finishing == 0)
+        KeSetEvent(&t->irps_gone, IO_NO_INCREMENT, FALSE);
 }
 
 void queue_to_thread(IRP* irp, _KTHREAD* t) {
@@ -167,7 +168,7 @@ void dequeue_from_thread(IRP* irp) {
     t->irp_lock.unlock();
 }
 
-bool retire_from_thread(IRP* irp) {
+bool retire_from_thread(IRP* irp, _KTHREAD** finishing) {
     IrpHeader* h = header_of(irp);
     if (!(h->flags & kIrpOnThreadList)) return true;
     _KTHREAD* t = irp->Tail.Overlay.Thread;
@@ -177,9 +178,24 @@ bool retire_from_thread(IRP* irp) {
     h->flags &= static_cast<uint16_t>(~kIrpOnThreadList);
     bool free_now = h->cancel_holds == 0;
     if (!free_now) h->free_deferred = true;
-    wake_draining_thread(t);
+    if (t == ps::current_thread_if_known()) {
+        // The issuer completes its own request: it is not exiting meanwhile.
+        wake_draining_thread(t);
+    } else {
+        // Off the list but its caller not yet notified: an exiting issuer must wait
+        // for finish_thread_notification() too (S-CAN-12).
+        ++t->irps_finishing;
+        *finishing = t;
+    }
     t->irp_lock.unlock();
     return free_now;
+}
+
+void finish_thread_notification(_KTHREAD* t) {
+    t->irp_lock.lock();
+    --t->irps_finishing;
+    wake_draining_thread(t);
+    t->irp_lock.unlock();
 }
 
 namespace {
@@ -245,10 +261,12 @@ void finish_request(IRP* irp) {
         }
     }
     void* event_object = h->event_object;
-    if (retire_from_thread(irp)) free_irp(irp);
+    _KTHREAD* issuer_to_notify = nullptr;
+    if (retire_from_thread(irp, &issuer_to_notify)) free_irp(irp);
     if (file_event) fo->FinalStatus = status;
     if (user_event) ke::set_event(user_event);
     if (file_event) ke::set_event(&fo->Event);
+    if (issuer_to_notify) finish_thread_notification(issuer_to_notify);
     if (event_object) ob::dereference(event_object);
     if (fo) ob::dereference(fo);
 }

@@ -42,6 +42,9 @@ struct _KTHREAD {
     // the last one off irp_list sets irps_gone (under irp_lock, so the thread cannot
     // leave before the setter is done with it).
     bool irp_drain_waiting = false;  // under irp_lock
+    // IRPs off irp_list whose completion (on another thread) has not yet notified
+    // the caller; the thread may not end before they have (under irp_lock).
+    uint32_t irps_finishing = 0;
     KEVENT irps_gone;
     LIST_ENTRY registry_entry; // System::m_threads
 
