@@ -216,6 +216,54 @@ TEST_F(Completion, S_CMP_1_ACancelRoutineLeftSetIsReportedAndCleared) {
     CloseHandle(h);
 }
 
+// S-CAN-3: completing while holding the cancel spin lock runs completion routines
+// under it; the verifier says so (the completion still happens).
+TEST_F(Completion, S_CAN_3_CompletingUnderTheCancelSpinLockIsReported) {
+    HANDLE h = open(testdrv::kBuffered, true);
+    OVERLAPPED ov{};
+    Script s = held();
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
+    PIRP irp;
+    {
+        std::lock_guard g(testdrv::state().lock);
+        irp = testdrv::state().held.front();
+        testdrv::state().held.clear();
+    }
+    KIRQL irql;
+    IoAcquireCancelSpinLock(&irql);
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    IoReleaseCancelSpinLock(irql);
+    EXPECT_EQ(new_driver_bugs(), 1u) << "CANCEL_SPIN_LOCK_HELD";
+    EXPECT_EQ(ov.Internal, static_cast<ULONG_PTR>(STATUS_SUCCESS));
+    CloseHandle(h);
+}
+
+// S-CAN-3: a cancel routine must release the cancel lock to Irp->CancelIrql; one that
+// releases it to DISPATCH_LEVEL is reported and the caller gets its IRQL back.
+TEST_F(Completion, S_CAN_3_ACancelRoutineReturningAtTheWrongIrqlIsReported) {
+    HANDLE h = open(testdrv::kBuffered, true);
+    OVERLAPPED ov{};
+    Script s = held();
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
+    {
+        std::lock_guard g(testdrv::state().lock);
+        PIRP irp = testdrv::state().held.front();
+        testdrv::state().held.clear();
+        IoSetCancelRoutine(irp, [](PDEVICE_OBJECT, PIRP irp) {
+            IoReleaseCancelSpinLock(DISPATCH_LEVEL);  // wrong: should be irp->CancelIrql
+            irp->IoStatus.Status = STATUS_CANCELLED;
+            irp->IoStatus.Information = 0;
+            IoCompleteRequest(irp, IO_NO_INCREMENT);
+        });
+    }
+    EXPECT_TRUE(CancelIoEx(h, &ov));
+    EXPECT_EQ(new_driver_bugs(), 1u) << "IRQL_UNEXPECTED_VALUE";
+    EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL) << "restored for the caller";
+    EXPECT_EQ(ov.Internal, static_cast<ULONG_PTR>(static_cast<ULONG>(STATUS_CANCELLED)));
+    CloseHandle(h);
+}
+
 TEST_F(Completion, S_BLD_1_IoFreeIrpLeavesMdlsToTheDriver) {
     char buffer[64];
     PIRP irp = IoAllocateIrp(1, FALSE);

@@ -57,6 +57,8 @@ TEST(DeviceQueue, S_DQ_1_S_DQ_3_BusyFlagNotListEmptiness) {
     uint64_t bugs = ntio::driver_bug_count();
     EXPECT_EQ(KeRemoveDeviceQueue(&q), nullptr);
     EXPECT_EQ(ntio::driver_bug_count(), bugs + 1) << "removing from a queue that is not busy";
+    EXPECT_EQ(KeRemoveByKeyDeviceQueue(&q, 0), nullptr);
+    EXPECT_EQ(ntio::driver_bug_count(), bugs + 2) << "by key too";
     KeLowerIrql(old);
 }
 
@@ -265,6 +267,30 @@ TEST_F(Queues, AThreadThatExitsCancelsItsIrps_S_CAN_12) {
     CloseHandle(t);
     EXPECT_EQ(status_of(ov), STATUS_CANCELLED) << "cancelled before the thread object was signaled";
     EXPECT_EQ(exit_seen, 0);
+    CloseHandle(ov.hEvent);
+    CloseHandle(h);
+}
+
+// S-CAN-12 / S-CMP-8: a request the driver cannot cancel (StartIo holds it with no
+// cancel routine) keeps its exiting thread for 5 minutes, polled in 100 ms slices;
+// then it is disassociated, the verifier says so, and its eventual completion only
+// cleans up: the caller's OVERLAPPED and event are not touched.
+TEST_F(Queues, AnUncancellableRequestIsDisassociatedAfterFiveMinutes_S_CAN_12_S_CMP_8) {
+    HANDLE h = open_queue(queuedrv::kStartIoName);
+    OVERLAPPED ov;
+    HANDLE t = spawn([&] { send(h, &ov, 1); });
+    uint64_t bugs = ntio::driver_bug_count();
+    EXPECT_EQ(WaitForSingleObject(t, INFINITE), WAIT_OBJECT_0);
+    CloseHandle(t);
+    EXPECT_GE(now_ms(), 300000) << "the thread waited 5 minutes for the driver";
+    EXPECT_LT(now_ms(), 300200);
+    EXPECT_EQ(ntio::driver_bug_count(), bugs + 1) << "IO_DRIVER_CANCEL_TIMEOUT";
+    EXPECT_EQ(status_of(ov), STATUS_PENDING);
+    EXPECT_EQ(queuedrv::state().startio_device->CurrentIrp->Tail.Overlay.Thread, nullptr) << "disassociated";
+    EXPECT_TRUE(queuedrv::complete_current(STATUS_SUCCESS));
+    EXPECT_EQ(status_of(ov), STATUS_PENDING) << "the completion did not reach the caller";
+    EXPECT_EQ(WaitForSingleObject(ov.hEvent, 0), static_cast<DWORD>(WAIT_TIMEOUT));
+    EXPECT_EQ(sys.live_irps(), 0) << "but the IRP was freed";
     CloseHandle(ov.hEvent);
     CloseHandle(h);
 }

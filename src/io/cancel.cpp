@@ -69,6 +69,28 @@ bool all_requests_done(_KTHREAD* t) {
 
 }  // namespace
 
+bool cancel_lock_held_by_caller() {
+    return __atomic_load_n(&g_cancel_lock, __ATOMIC_RELAXED) == reinterpret_cast<KSPIN_LOCK>(&ke::t_irql);
+}
+
+void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, KIRQL irql) {
+    routine(dev, irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
+    if (cancel_lock_held_by_caller()) {
+        verifier::driver_bug("CANCEL_SPIN_LOCK_NOT_RELEASED",
+                             fmt::format("cancel routine {} returned holding the cancel spin lock; it must call "
+                                         "IoReleaseCancelSpinLock(Irp->CancelIrql)",
+                                         reinterpret_cast<void*>(routine)));
+        IoReleaseCancelSpinLock(irql);
+    } else if (KeGetCurrentIrql() != irql) {
+        verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
+                             fmt::format("cancel routine {} returned at IRQL {} but was entered with CancelIrql {}; "
+                                         "release the cancel spin lock with IoReleaseCancelSpinLock(Irp->CancelIrql)",
+                                         reinterpret_cast<void*>(routine), KeGetCurrentIrql(), irql));
+        if (KeGetCurrentIrql() > irql) KeLowerIrql(irql);
+        else KfRaiseIrql(irql);
+    }
+}
+
 void cancel_thread_io(_KTHREAD* t) {
     std::vector<Held> held;
     collect(t, [](IRP*) { return true; }, held);
@@ -91,8 +113,9 @@ void cancel_thread_io(_KTHREAD* t) {
     while (!IsListEmpty(&t->irp_list)) {
         IRP* irp = CONTAINING_RECORD(RemoveHeadList(&t->irp_list), IRP, ThreadListEntry);
         InitializeListHead(&irp->ThreadListEntry);
-        header_of(irp)->flags &= static_cast<uint16_t>(~kIrpOnThreadList);
+        header_of(irp)->list_state = kDisassociated;  // h->thread stays: the completion needs its lock
         irp->Tail.Overlay.Thread = nullptr;
+        ps::reference(t);  // dropped by the IRP's completion
         ++orphans;
     }
     t->irp_lock.unlock();
@@ -138,14 +161,7 @@ BOOLEAN IoCancelIrp(PIRP Irp) {
     Irp->CancelIrql = irql;
     PDEVICE_OBJECT dev =
         Irp->CurrentLocation <= Irp->StackCount ? IoGetCurrentIrpStackLocation(Irp)->DeviceObject : nullptr;
-    routine(dev, Irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
-    if (__atomic_load_n(&io::g_cancel_lock, __ATOMIC_RELAXED) == reinterpret_cast<KSPIN_LOCK>(&ke::t_irql)) {
-        verifier::driver_bug("CANCEL_SPIN_LOCK_NOT_RELEASED",
-                             fmt::format("cancel routine {} returned holding the cancel spin lock; it must call "
-                                         "IoReleaseCancelSpinLock(Irp->CancelIrql)",
-                                         reinterpret_cast<void*>(routine)));
-        IoReleaseCancelSpinLock(irql);
-    }
+    io::call_cancel_routine(routine, dev, Irp, irql);
     return TRUE;
 }
 

@@ -34,8 +34,8 @@ struct DeviceRuntime {
     std::atomic<uint32_t> startio_state{0};
     // Without DeferredStartIo: whether the recursion warning (StartIoRecursion) was given.
     std::atomic<bool> recursion_reported{false};
-    bool next_by_key = false, next_cancelable = false;
-    ULONG next_key = 0;
+    std::atomic<bool> next_by_key{false}, next_cancelable{false};
+    std::atomic<ULONG> next_key{0};
 };
 
 // The device object as an object-manager object: DEVICE_OBJECT, then ours, then the
@@ -84,11 +84,16 @@ struct alignas(16) IrpHeader {
     // thread's IRP-list lock.
     uint16_t cancel_holds;
     bool free_deferred;
+    // The thread-list state (S-CAN-8/12), under `thread`'s IRP-list lock. `thread`
+    // is the issuer, set once before the IRP is sent; it outlives the IRP (an exiting
+    // thread waits for its IRPs, and a disassociated IRP holds a reference on it).
+    uint8_t list_state;  // kNotListed, kListed, kDisassociated
+    _KTHREAD* thread;
 };
+constexpr uint8_t kNotListed = 0, kListed = 1, kDisassociated = 2;
 constexpr uint16_t kIrpUserRequest = 1;     // built by an Nt* service for a caller
 constexpr uint16_t kIrpInlineBuffer = 2;    // SystemBuffer lives in the IRP's allocation
 constexpr uint16_t kIrpCompleted = 4;       // phase 2 done
-constexpr uint16_t kIrpOnThreadList = 8;
 inline IrpHeader* header_of(IRP* irp) { return reinterpret_cast<IrpHeader*>(irp) - 1; }
 
 // A file object's Flags once handles exist: IRP_MJ_CLEANUP sets FO_CLEANUP_COMPLETE
@@ -99,16 +104,25 @@ inline ULONG file_flags(const FILE_OBJECT* fo) { return __atomic_load_n(&fo->Fla
 std::string device_label(DEVICE_OBJECT* d);
 std::wstring to_wstring(const UNICODE_STRING* s);
 
+// Cancellation (io/cancel.cpp)
+bool cancel_lock_held_by_caller();
+// Calls a cancel routine (cancel lock held, CancelIrql = irql) and checks that it
+// released the lock back to `irql`.
+void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, KIRQL irql);
+
 // IRPs
 void thread_exit_cleanup();  // the calling thread's IRP lookaside and counter
 IRP* allocate_irp(CCHAR stack_size, uint32_t inline_buffer);
 void free_irp(IRP* irp);
 void queue_to_thread(IRP* irp, _KTHREAD* thread);
 void dequeue_from_thread(IRP* irp);
-// Takes the IRP off its thread's list; false when a canceller holds it (it frees it).
-// When another thread completes it, *finishing gets the issuer, and the completer
-// calls finish_thread_notification(issuer) once the caller has been notified.
-bool retire_from_thread(IRP* irp, _KTHREAD** finishing);
+// Takes the IRP off its thread's list as completion begins; false when a canceller
+// holds it (the completion then ends with free_unless_held). When another thread completes it, *finishing
+// gets the issuer, and the completer calls finish_thread_notification(issuer) once
+// the caller has been notified. When the IRP was disassociated from its exited
+// issuer, *orphan_of gets the issuer: nothing reaches the caller, and the completer
+// drops the IRP's reference on that thread object at the end.
+bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of);
 void finish_thread_notification(_KTHREAD* issuer);
 int64_t live_irps();
 

@@ -119,6 +119,8 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
     h->buffer_capacity = standard ? kLookasideBuffer : inline_buffer;
     h->output_length = 0;
     h->cancel_holds = 0;
+    h->list_state = kNotListed;
+    h->thread = nullptr;
     h->free_deferred = false;
     IRP* irp = reinterpret_cast<IRP*>(h + 1);
     init_irp(irp, stack, standard ? IRP_LOOKASIDE_ALLOCATION : IRP_ALLOCATED_FIXED_SIZE);
@@ -149,36 +151,47 @@ inline void wake_draining_thread(_KTHREAD* t) {
 }
 
 void queue_to_thread(IRP* irp, _KTHREAD* t) {
+    IrpHeader* h = header_of(irp);
     irp->Tail.Overlay.Thread = static_cast<PETHREAD>(t);
+    h->thread = t;
     t->irp_lock.lock();
     InsertTailList(&t->irp_list, &irp->ThreadListEntry);
+    h->list_state = kListed;
     t->irp_lock.unlock();
-    header_of(irp)->flags |= kIrpOnThreadList;
 }
 
 void dequeue_from_thread(IRP* irp) {
     IrpHeader* h = header_of(irp);
-    if (!(h->flags & kIrpOnThreadList)) return;
-    _KTHREAD* t = irp->Tail.Overlay.Thread;
+    _KTHREAD* t = h->thread;
+    if (!t) return;
     t->irp_lock.lock();
-    RemoveEntryList(&irp->ThreadListEntry);
-    InitializeListHead(&irp->ThreadListEntry);
-    h->flags &= static_cast<uint16_t>(~kIrpOnThreadList);
-    wake_draining_thread(t);
+    bool orphan = h->list_state == kDisassociated;
+    if (h->list_state == kListed) {
+        RemoveEntryList(&irp->ThreadListEntry);
+        InitializeListHead(&irp->ThreadListEntry);
+    }
+    h->list_state = kNotListed;
+    h->thread = nullptr;
+    if (!orphan) wake_draining_thread(t);
     t->irp_lock.unlock();
+    if (orphan) ps::dereference(t);
 }
 
-bool retire_from_thread(IRP* irp, _KTHREAD** finishing) {
+bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of) {
     IrpHeader* h = header_of(irp);
-    if (!(h->flags & kIrpOnThreadList)) return true;
-    _KTHREAD* t = irp->Tail.Overlay.Thread;
+    _KTHREAD* t = h->thread;
+    if (!t) return true;
     t->irp_lock.lock();
-    RemoveEntryList(&irp->ThreadListEntry);
-    InitializeListHead(&irp->ThreadListEntry);
-    h->flags &= static_cast<uint16_t>(~kIrpOnThreadList);
+    bool orphan = h->list_state == kDisassociated;
+    if (h->list_state == kListed) {
+        RemoveEntryList(&irp->ThreadListEntry);
+        InitializeListHead(&irp->ThreadListEntry);
+    }
+    h->list_state = kNotListed;
     bool free_now = h->cancel_holds == 0;
-    if (!free_now) h->free_deferred = true;
-    if (t == ps::current_thread_if_known()) {
+    if (orphan) {
+        *orphan_of = t;
+    } else if (t == ps::current_thread_if_known()) {
         // The issuer completes its own request: it is not exiting meanwhile.
         wake_draining_thread(t);
     } else {
@@ -189,6 +202,18 @@ bool retire_from_thread(IRP* irp, _KTHREAD** finishing) {
     }
     t->irp_lock.unlock();
     return free_now;
+}
+
+// The end of a completion that found the IRP held by a canceller: free it now if the
+// hold is gone, else leave the free to the last holder.
+void free_unless_held(IRP* irp) {
+    IrpHeader* h = header_of(irp);
+    _KTHREAD* t = h->thread;
+    t->irp_lock.lock();
+    bool free_now = h->cancel_holds == 0;
+    if (!free_now) h->free_deferred = true;
+    t->irp_lock.unlock();
+    if (free_now) free_irp(irp);
 }
 
 void finish_thread_notification(_KTHREAD* t) {
@@ -208,9 +233,14 @@ void finish_request(IRP* irp) {
     h->flags |= kIrpCompleted;
     NTSTATUS status = irp->IoStatus.Status;
     FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
+    // Off the issuer's list first: from here no canceller can find it, and an exiting
+    // issuer can no longer disassociate it (so whether it was is settled).
+    _KTHREAD* issuer_to_notify = nullptr;
+    _KTHREAD* orphan_of = nullptr;
+    bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of);
 
     if (irp->Flags & IRP_BUFFERED_IO) {
-        if ((irp->Flags & IRP_INPUT_OPERATION) && !NT_ERROR(status) && irp->UserBuffer) {
+        if (!orphan_of && (irp->Flags & IRP_INPUT_OPERATION) && !NT_ERROR(status) && irp->UserBuffer) {
             ULONG_PTR n = irp->IoStatus.Information;
             if (n > h->output_length) {
                 verifier::driver_bug("IO_INFORMATION_TOO_LARGE",
@@ -233,6 +263,18 @@ void finish_request(IRP* irp) {
         mdl = next;
     }
     irp->MdlAddress = nullptr;
+
+    if (orphan_of) {
+        // S-CMP-8: the issuer exited and the IRP was disassociated from it; its
+        // completion only cleans up (the caller's buffers and event may be gone).
+        void* event_object = h->event_object;
+        if (free_now) free_irp(irp);
+        else free_unless_held(irp);
+        if (event_object) ob::dereference(event_object);
+        if (fo) ob::dereference(fo);
+        ps::dereference(orphan_of);
+        return;
+    }
 
     bool synchronous_fo = fo && (file_flags(fo) & FO_SYNCHRONOUS_IO);
     bool synchronous = (irp->Flags & IRP_SYNCHRONOUS_API) || synchronous_fo;
@@ -261,8 +303,8 @@ void finish_request(IRP* irp) {
         }
     }
     void* event_object = h->event_object;
-    _KTHREAD* issuer_to_notify = nullptr;
-    if (retire_from_thread(irp, &issuer_to_notify)) free_irp(irp);
+    if (free_now) free_irp(irp);
+    else free_unless_held(irp);
     if (file_event) fo->FinalStatus = status;
     if (user_event) ke::set_event(user_event);
     if (file_event) ke::set_event(&fo->Event);
@@ -347,6 +389,12 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
                                          static_cast<void*>(Irp)));
         return;
     }
+    if (io::cancel_lock_held_by_caller()) [[unlikely]]
+        verifier::driver_bug("CANCEL_SPIN_LOCK_HELD",
+                             fmt::format("IoCompleteRequest on IRP #{} while holding the cancel spin lock: completion "
+                                         "routines would run under it. Release it (IoReleaseCancelSpinLock("
+                                         "Irp->CancelIrql)) before completing",
+                                         h->sequence));
     if (Irp->IoStatus.Status == STATUS_PENDING)
         verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
                              fmt::format("IoCompleteRequest on IRP #{} with IoStatus.Status = STATUS_PENDING; set the "

@@ -55,7 +55,10 @@ void run_startio_deferred(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_STARTIO startio)
     for (;;) {
         if (s & kNextRequested) {
             if (!rt.startio_state.compare_exchange_weak(s, s & ~kNextRequested, std::memory_order_acq_rel)) continue;
-            if (PIRP next = take_next(dev, rt.next_cancelable, rt.next_by_key, rt.next_key)) startio(dev, next);
+            bool cancelable = rt.next_cancelable.exchange(false, std::memory_order_relaxed);
+            PIRP next = take_next(dev, cancelable, rt.next_by_key.load(std::memory_order_relaxed),
+                                  rt.next_key.load(std::memory_order_relaxed));
+            if (next) startio(dev, next);
             s = rt.startio_state.load(std::memory_order_acquire);
         } else if (rt.startio_state.compare_exchange_weak(s, s - kOneActive, std::memory_order_acq_rel)) {
             return;
@@ -94,9 +97,11 @@ void request_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key, c
     if (rt.deferred_startio.load(std::memory_order_relaxed)) {
         uint32_t s = rt.startio_state.load(std::memory_order_acquire);
         while (s >= kOneActive) {  // a StartIo loop is running: leave it the request
-            rt.next_cancelable = cancelable;
-            rt.next_by_key = by_key;
-            rt.next_key = key;
+            // Requests that meet before the loop takes them merge; a cancelable one
+            // keeps the merged start cancelable (under the cancel lock).
+            if (cancelable) rt.next_cancelable.store(true, std::memory_order_relaxed);
+            rt.next_by_key.store(by_key, std::memory_order_relaxed);
+            rt.next_key.store(key, std::memory_order_relaxed);
             if (rt.startio_state.compare_exchange_weak(s, s | kNextRequested, std::memory_order_acq_rel)) return;
         }
     }
@@ -129,7 +134,7 @@ VOID IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key, PDRIVER_CA
         // Cancelled before it was queued (S-CAN-5d): hand it to the cancel routine now.
         if (Irp->Cancel && IoSetCancelRoutine(Irp, nullptr)) {
             Irp->CancelIrql = old;
-            CancelFunction(DeviceObject, Irp);  // releases the cancel lock, to `old`
+            io::call_cancel_routine(CancelFunction, DeviceObject, Irp, old);  // releases the lock, to `old`
             KfRaiseIrql(DISPATCH_LEVEL);
         } else {
             IoReleaseCancelSpinLock(cancel_irql);

@@ -99,6 +99,12 @@ PKDEVICE_QUEUE_ENTRY KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, ULONG 
     check_dispatch("KeRemoveByKeyDeviceQueue");
     KeAcquireSpinLockAtDpcLevel(&DeviceQueue->Lock);
     PKDEVICE_QUEUE_ENTRY e = nullptr;
+    if (!DeviceQueue->Busy) {
+        KeReleaseSpinLockFromDpcLevel(&DeviceQueue->Lock);
+        ntio::verifier::driver_bug("DEVICE_QUEUE_NOT_BUSY",
+                                   "KeRemoveByKeyDeviceQueue on a device queue that is not busy (nothing was started)");
+        return nullptr;
+    }
     if (IsListEmpty(&DeviceQueue->DeviceListHead)) DeviceQueue->Busy = FALSE;
     else e = remove_by_key(DeviceQueue, SortKey);
     KeReleaseSpinLockFromDpcLevel(&DeviceQueue->Lock);
