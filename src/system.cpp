@@ -1,4 +1,5 @@
 #include "system.hpp"
+#include "trace/trace.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -73,6 +74,7 @@ System::Impl& create_default_system() {
 System::Impl::Impl(const Options& o)
     : options(o), generation(g_generation.fetch_add(1) + 1), dispatcher(mode_of(o), o.wait_spin, o.stall_warning_ms) {
     InitializeListHead(&threads);
+    trace::begin(o.trace_file);  // before the runtime's own threads start, so they are named
     KeInitializeEvent(&work_event, SynchronizationEvent, FALSE);
     if (!o.debug_log.empty()) {
         if (FILE* f = std::fopen(o.debug_log.c_str(), "w")) {
@@ -163,6 +165,7 @@ bool shutdown(System::Impl& s) {
     // drivers) before the drivers unload.
     s.handles.close_all();
     io::unload_all_drivers();
+    trace::end();
     for (const std::wstring& link : s.names.release_links())
         std::fprintf(stderr, "ntio: symbolic link %ls was left behind (IoDeleteSymbolicLink it in DriverUnload)\n",
                      link.c_str());
@@ -227,6 +230,7 @@ Options Options::from_environment() {
         else std::fprintf(stderr, "ntio: NTIO_CLOCK=%s is not 'virtual' or 'real'; using the real clock\n", c);
     }
     if (const char* f = std::getenv("NTIO_DBGPRINT_FILE")) o.debug_log = f;
+    if (const char* t = std::getenv("NTIO_TRACE")) o.trace_file = t;
     if (const char* q = std::getenv("NTIO_DBGPRINT")) o.debug_quiet = std::strcmp(q, "off") == 0;
     if (const char* w = std::getenv("NTIO_WAIT_SPIN")) o.wait_spin = std::atoi(w);
     if (const char* w = std::getenv("NTIO_STALL_WARNING_MS")) o.stall_warning_ms = std::atoi(w);
@@ -353,6 +357,7 @@ __attribute__((constructor)) static void start_from_environment() {
                 if (size_t n = sys().handles.close_all())
                     std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);
                 io::unload_all_drivers();
+                trace::end();
             },
             nullptr, nullptr);
     }

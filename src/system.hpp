@@ -36,6 +36,7 @@ public:
 
     std::mutex threads_lock;
     LIST_ENTRY threads;  // every _KTHREAD alive
+    uint32_t thread_numbers = 0;  // the last _KTHREAD::number given (under threads_lock)
     // OS threads the runtime started that have not yet let go of every runtime object
     // (decremented as the last thing a runtime thread does): teardown waits for zero.
     std::atomic<int> os_threads{0};

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <regex>
 #include <string>
 #include <vector>
@@ -17,8 +20,8 @@ struct SampleRun {
     int exit_code = -1;
 };
 
-SampleRun run_sample(const char* clock_flag) {
-    std::string cmd = std::string(NTIO_TEST_CLI) + " run " + clock_flag + " --driver " + NTIO_TEST_STARTIO_DRIVER +
+SampleRun run_sample(const char* clock_flag, const std::string& extra = "") {
+    std::string cmd = std::string(NTIO_TEST_CLI) + " run " + clock_flag + extra + " --driver " + NTIO_TEST_STARTIO_DRIVER +
                       " -- " + NTIO_TEST_STARTIO_APP + " 2>&1";
     SampleRun r;
     FILE* p = popen(cmd.c_str(), "r");
@@ -112,4 +115,57 @@ TEST(StartIoSample, RealTimeGivesTheSameOrder_S_DSP_2_S_DQ_8) {
     for (int i = 1; i < 5; ++i) EXPECT_LT(returned[i], 3000) << "thread " << i << " is not held";
     EXPECT_GE(returned[0], 14900) << "thread 0 is held for the whole queue";
     for (int i = 1; i < 5; ++i) EXPECT_GE(completed[i] - completed[i - 1], 2900) << "3 s per request, serialized";
+}
+
+namespace {
+
+std::string slurp(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+// The tracer (issue 6) on the same run: five IOCTL spans from issue to completion,
+// one StartIo each, and the device queue's depth peaking at 4 (threads 1-4 queued
+// behind thread 0's request).
+TEST(StartIoSample, TheTraceShowsFiveSpansAndTheQueueDepth) {
+    std::string path = ::testing::TempDir() + "ntio_startio_trace.json";
+    SampleRun r = run_sample("--virtual-time", " --trace " + path);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    nlohmann::json trace = nlohmann::json::parse(slurp(path));
+    std::map<uint64_t, double> begin, end;
+    std::map<uint64_t, int> startio;
+    int max_depth = -1;
+    for (const auto& e : trace["traceEvents"]) {
+        std::string ph = e["ph"].get<std::string>(), name = e.value("name", std::string());
+        if (ph == "C" && name == "queue \\Device\\StartIoSample") max_depth = std::max(max_depth, e["args"]["depth"].get<int>());
+        if (e.value("cat", std::string()) != "irp" || !e.contains("id")) continue;
+        uint64_t id = e["id"].get<uint64_t>();
+        if (ph == "b" && name.find("DEVICE_CONTROL") != std::string::npos) begin[id] = e["ts"].get<double>();
+        if (ph == "e" && begin.count(id)) end[id] = e["ts"].get<double>();
+        if (ph == "n" && name == "StartIo") startio[id]++;
+    }
+    ASSERT_EQ(begin.size(), 5u);
+    ASSERT_EQ(end.size(), 5u);
+    int i = 0;
+    for (const auto& [id, ts] : begin) {  // IRP ids rise with issue order
+        EXPECT_EQ(ts, 100000.0 * i) << "request " << i << " issued (microseconds)";
+        EXPECT_EQ(end[id], 3000000.0 * (i + 1)) << "request " << i << " completed";
+        EXPECT_EQ(startio[id], 1) << "one StartIo per IRP";
+        ++i;
+    }
+    EXPECT_EQ(max_depth, 4);
+}
+
+// Determinism: the same virtual-time run gives the same trace, byte for byte.
+TEST(StartIoSample, TheVirtualTimeTraceIsTheSameEveryRun) {
+    std::string a = ::testing::TempDir() + "ntio_trace_a.json", b = ::testing::TempDir() + "ntio_trace_b.json";
+    ASSERT_EQ(run_sample("--virtual-time", " --trace " + a).exit_code, 0);
+    ASSERT_EQ(run_sample("--virtual-time", " --trace " + b).exit_code, 0);
+    std::string ta = slurp(a), tb = slurp(b);
+    EXPECT_FALSE(ta.empty());
+    EXPECT_EQ(ta, tb);
 }

@@ -32,6 +32,9 @@ struct NTIO_PUBLIC Options {
     Clock clock = Clock::real;
     std::string debug_log;  // DbgPrint/KdPrint destination file; empty = stderr
     bool debug_quiet = false;  // drop DbgPrint output entirely
+    // Record an IRP trace and write it here as Chrome Trace Event JSON (Perfetto)
+    // when the runtime ends; empty = no trace (each trace point costs one load).
+    std::string trace_file;
     // A thread about to block polls this many times (a few microseconds) before it
     // sleeps in the kernel, so a quick hand-over between two threads costs no
     // sleep/wake-up pair (like a critical section's spin count). 0 = always sleep.

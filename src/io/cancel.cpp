@@ -7,6 +7,7 @@
 #include "ob/services.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
+#include "trace/trace.hpp"
 #include "verifier/report.hpp"
 #include "win32/win32.hpp"
 
@@ -150,6 +151,8 @@ VOID IoReleaseCancelSpinLock(KIRQL Irql) { KeReleaseSpinLock(&io::g_cancel_lock,
 
 BOOLEAN IoCancelIrp(PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCancelIrp");
+    if (trace::enabled()) [[unlikely]]
+        trace::irp_event(trace::Kind::cancel, Irp);
     KIRQL irql;
     IoAcquireCancelSpinLock(&irql);
     Irp->Cancel = TRUE;

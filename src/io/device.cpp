@@ -1,6 +1,7 @@
 // Device objects, symbolic links and share access (S-W32-9, S-W32-11, S-W32-12,
 // S-PNP-4, S-IRP-4).
 #include "io/iomgr.hpp"
+#include "trace/trace.hpp"
 #include "ke/objects.hpp"
 #include "ob/services.hpp"
 #include "ps/thread.hpp"
@@ -65,6 +66,7 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, 
     InitializeListHead(&d->DeviceQueue.DeviceListHead);
     KeInitializeSpinLock(&d->DeviceQueue.Lock);
     d->DeviceQueue.Busy = FALSE;
+    if (trace::enabled()) trace::name_device_queue(&d->DeviceQueue, name.empty() ? "(unnamed device)" : std::string(name.begin(), name.end()));
     KeInitializeEvent(&d->DeviceLock, SynchronizationEvent, TRUE);
     InitializeListHead(&d->Queue.ListEntry);
     d->DeviceObjectExtension = reinterpret_cast<struct _DEVOBJ_EXTENSION*>(&body->runtime);

@@ -4,6 +4,7 @@
 #include <cstddef>
 
 #include "io/iomgr.hpp"
+#include "trace/trace.hpp"
 #include "ke/objects.hpp"
 #include "ob/services.hpp"
 #include "ps/thread.hpp"
@@ -304,7 +305,10 @@ void discard_irp(IRP* irp) {
 NTSTATUS send_request(Request& r, IRP* irp) {
     FILE_OBJECT* fo = &r.fb->file;
     io::queue_to_thread(irp, ps::current_thread());
-    NTSTATUS status = IoCallDriver(IoGetAttachedDevice(fo->DeviceObject), irp);
+    PDEVICE_OBJECT top = IoGetAttachedDevice(fo->DeviceObject);
+    if (trace::enabled()) [[unlikely]]
+        trace::irp_event(trace::Kind::issued, irp, top);
+    NTSTATUS status = IoCallDriver(top, irp);
     if (r.locked && status == STATUS_PENDING) {
         KeWaitForSingleObject(&fo->Event, Executive, KernelMode, FALSE, nullptr);
         status = fo->FinalStatus;

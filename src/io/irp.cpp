@@ -9,6 +9,7 @@
 #include "ke/objects.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
+#include "trace/trace.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -305,6 +306,14 @@ void finish_request(IRP* irp) {
     void* event_object = h->event_object;
     if (free_now) free_irp(irp);
     else free_unless_held(irp);
+    // The request's file reference goes before the caller wakes when nothing below
+    // needs the file object: a caller that closes its handle as soon as it wakes then
+    // always drops the last reference itself, and IRP_MJ_CLOSE runs on its thread at
+    // PASSIVE_LEVEL, not on whichever thread won the race (deterministic traces).
+    if (fo && !file_event) {
+        ob::dereference(fo);
+        fo = nullptr;
+    }
     if (file_event) fo->FinalStatus = status;
     if (user_event) ke::set_event(user_event);
     if (file_event) ke::set_event(&fo->Event);
@@ -367,7 +376,15 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     sl->DeviceObject = DeviceObject;
     PDRIVER_DISPATCH dispatch = DeviceObject->DriverObject->MajorFunction[sl->MajorFunction];
     KIRQL irql = ke::t_irql;
+    trace::IrpIdentity traced{};
+    if (trace::enabled()) [[unlikely]] {
+        traced = trace::identify(Irp);
+        trace::irp_event(trace::Kind::dispatched, traced, DeviceObject);
+    }
     NTSTATUS status = dispatch(DeviceObject, Irp);
+    // Irp may be completed and freed by now: only what was read before.
+    if (status == STATUS_PENDING && traced.sequence) [[unlikely]]
+        trace::irp_event(trace::Kind::pending, traced, DeviceObject);
     if (ke::t_irql != irql) [[unlikely]]
         verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
                              fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was "
@@ -408,6 +425,11 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
         Irp->CancelRoutine = nullptr;
     }
 
+    if (trace::enabled()) [[unlikely]]
+        trace::irp_event(trace::Kind::completed, Irp,
+                         Irp->CurrentLocation <= Irp->StackCount ? IoGetCurrentIrpStackLocation(Irp)->DeviceObject
+                                                                 : nullptr,
+                         Irp->IoStatus.Status, Irp->IoStatus.Information);
     // Unwind the stack toward the top (S-CMP-2): each location's routine runs with
     // that driver's location current.
     while (Irp->CurrentLocation <= Irp->StackCount) {
@@ -432,6 +454,8 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
         if (call) {
             PDEVICE_OBJECT owner =
                 Irp->CurrentLocation <= Irp->StackCount ? Irp->Tail.Overlay.CurrentStackLocation->DeviceObject : nullptr;
+            if (trace::enabled()) [[unlikely]]
+                trace::irp_event(trace::Kind::completion_routine, Irp, owner);
             if (routine(owner, Irp, context) == STATUS_MORE_PROCESSING_REQUIRED) return;
         } else if (Irp->PendingReturned && Irp->CurrentLocation <= Irp->StackCount) {
             Irp->Tail.Overlay.CurrentStackLocation->Control |= SL_PENDING_RETURNED;

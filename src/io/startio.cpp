@@ -5,6 +5,7 @@
 // driver chose DeferredStartIo (then the outermost StartIo call loops instead).
 #include "io/iomgr.hpp"
 #include "ke/spin.hpp"
+#include "trace/trace.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -58,7 +59,11 @@ void run_startio_deferred(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_STARTIO startio)
             bool cancelable = rt.next_cancelable.exchange(false, std::memory_order_relaxed);
             PIRP next = take_next(dev, cancelable, rt.next_by_key.load(std::memory_order_relaxed),
                                   rt.next_key.load(std::memory_order_relaxed));
-            if (next) startio(dev, next);
+            if (next) {
+                if (trace::enabled()) [[unlikely]]
+                    trace::irp_event(trace::Kind::started, next, dev);
+                startio(dev, next);
+            }
             s = rt.startio_state.load(std::memory_order_acquire);
         } else if (rt.startio_state.compare_exchange_weak(s, s - kOneActive, std::memory_order_acq_rel)) {
             return;
@@ -69,6 +74,8 @@ void run_startio_deferred(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_STARTIO startio)
 void call_startio(PDEVICE_OBJECT dev, PIRP irp) {
     PDRIVER_STARTIO startio = startio_of(dev);
     if (!startio) return;
+    if (trace::enabled()) [[unlikely]]
+        trace::irp_event(trace::Kind::started, irp, dev);
     DeviceRuntime& rt = runtime(dev);
     if (rt.deferred_startio.load(std::memory_order_relaxed)) return run_startio_deferred(dev, irp, startio);
     // May call IoStartNextPacket and so recurse, as on Windows (S-DQ-8): said once per
@@ -125,6 +132,8 @@ VOID IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key, PDRIVER_CA
     }
     BOOLEAN queued = Key ? KeInsertByKeyDeviceQueue(&DeviceObject->DeviceQueue, &Irp->Tail.Overlay.DeviceQueueEntry, *Key)
                          : KeInsertDeviceQueue(&DeviceObject->DeviceQueue, &Irp->Tail.Overlay.DeviceQueueEntry);
+    if (queued && trace::enabled()) [[unlikely]]
+        trace::irp_event(trace::Kind::queued, Irp, DeviceObject);
     if (!queued) {
         DeviceObject->CurrentIrp = Irp;
         if (io::runtime(DeviceObject).noncancelable.load(std::memory_order_relaxed)) IoSetCancelRoutine(Irp, nullptr);

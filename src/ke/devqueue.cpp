@@ -1,6 +1,7 @@
 // KDEVICE_QUEUE (S-DQ-1..4): a Busy flag separate from the list. Inserting into an
 // idle queue only marks it busy (the caller processes the entry now); removing from
 // an empty busy queue marks it idle. Callers are at DISPATCH_LEVEL.
+#include "trace/trace.hpp"
 #include "verifier/report.hpp"
 #include "wdm.h"
 
@@ -52,6 +53,7 @@ BOOLEAN KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY Dev
     if (inserted) InsertTailList(&DeviceQueue->DeviceListHead, &DeviceQueueEntry->DeviceListEntry);
     else DeviceQueue->Busy = TRUE;
     DeviceQueueEntry->Inserted = inserted;
+    if (ntio::trace::enabled()) ntio::trace::device_queue_changed(DeviceQueue);
     KeReleaseSpinLockFromDpcLevel(&DeviceQueue->Lock);
     return inserted;
 }
@@ -75,6 +77,7 @@ BOOLEAN KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTR
         DeviceQueue->Busy = TRUE;
     }
     DeviceQueueEntry->Inserted = inserted;
+    if (ntio::trace::enabled()) ntio::trace::device_queue_changed(DeviceQueue);
     KeReleaseSpinLockFromDpcLevel(&DeviceQueue->Lock);
     return inserted;
 }
@@ -91,6 +94,7 @@ PKDEVICE_QUEUE_ENTRY KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue) {
     }
     if (IsListEmpty(&DeviceQueue->DeviceListHead)) DeviceQueue->Busy = FALSE;
     else e = remove_head(DeviceQueue);
+    if (ntio::trace::enabled()) ntio::trace::device_queue_changed(DeviceQueue);
     KeReleaseSpinLockFromDpcLevel(&DeviceQueue->Lock);
     return e;
 }
@@ -107,6 +111,7 @@ PKDEVICE_QUEUE_ENTRY KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, ULONG 
     }
     if (IsListEmpty(&DeviceQueue->DeviceListHead)) DeviceQueue->Busy = FALSE;
     else e = remove_by_key(DeviceQueue, SortKey);
+    if (ntio::trace::enabled()) ntio::trace::device_queue_changed(DeviceQueue);
     KeReleaseSpinLockFromDpcLevel(&DeviceQueue->Lock);
     return e;
 }
@@ -119,6 +124,7 @@ PKDEVICE_QUEUE_ENTRY KeRemoveByKeyDeviceQueueIfBusy(PKDEVICE_QUEUE DeviceQueue, 
         if (IsListEmpty(&DeviceQueue->DeviceListHead)) DeviceQueue->Busy = FALSE;
         else e = remove_by_key(DeviceQueue, SortKey);
     }
+    if (ntio::trace::enabled()) ntio::trace::device_queue_changed(DeviceQueue);
     KeReleaseSpinLockFromDpcLevel(&DeviceQueue->Lock);
     return e;
 }
@@ -132,6 +138,7 @@ BOOLEAN KeRemoveEntryDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTR
         RemoveEntryList(&DeviceQueueEntry->DeviceListEntry);
         DeviceQueueEntry->Inserted = FALSE;
     }
+    if (ntio::trace::enabled()) ntio::trace::device_queue_changed(DeviceQueue);
     KeReleaseSpinLock(&DeviceQueue->Lock, old);
     return was;
 }

@@ -7,6 +7,7 @@
 #include "io/iomgr.hpp"
 #include "ke/objects.hpp"
 #include "system.hpp"
+#include "trace/trace.hpp"
 #include "verifier/report.hpp"
 
 _KTHREAD::_KTHREAD() {
@@ -101,8 +102,12 @@ void on_os_thread_exit(void*) {
 thread_local KPROCESSOR_MODE t_previous_mode = UserMode;
 
 void register_thread(System::Impl& s, _KTHREAD* t) {
-    std::lock_guard g(s.threads_lock);
-    InsertTailList(&s.threads, &t->registry_entry);
+    {
+        std::lock_guard g(s.threads_lock);
+        InsertTailList(&s.threads, &t->registry_entry);
+        t->number = ++s.thread_numbers;
+    }
+    if (trace::enabled()) trace::thread_named(t);
 }
 
 void run_entry(_KTHREAD* t) {

@@ -22,6 +22,7 @@ struct _KTHREAD {
     std::atomic<uint32_t> tid{0};  // Linux tid, published by the thread as it starts
     bool system_thread = false;  // PsCreateSystemThread
     bool adopted = false;        // not created by ntio; ends when its OS thread exits
+    uint32_t number = 0;         // 1, 2, ... in the order the runtime met its threads (traces)
     bool counted = false;        // counted in the clock's running total (guarded by the dispatcher lock)
     std::atomic<bool> terminated{false};
     bool auto_close_handle = false;  // _beginthread

@@ -8,6 +8,7 @@
 
 #include "rtl/windows_format.hpp"
 #include "system.hpp"
+#include "trace/trace.hpp"
 #include "windows.h"
 
 using ntio::sys;
@@ -16,8 +17,9 @@ namespace {
 
 void emit(const char* text, size_t len) {
     ntio::System::Impl& s = sys();
-    if (s.options.debug_quiet) return;
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) --len;
+    if (ntio::trace::enabled()) ntio::trace::debug_line(text, len);
+    if (s.options.debug_quiet) return;
     double seconds = static_cast<double>(s.dispatcher.now() - s.dispatcher.interrupt_origin()) / 1e7;
     std::lock_guard g(s.debug_lock);
     std::fprintf(s.debug_out, "%08u\t%.6f\t%.*s\n", ++s.debug_seq, seconds, static_cast<int>(len), text);

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "Run PROGRAM with the ntio runtime configured (clock, debug log)");
     bool virtual_time = false, real_time = false;
     std::string log_file;
+    std::string trace_file;
     std::string verifier = "report";
     std::vector<std::string> command;
     std::vector<std::string> drivers;
@@ -49,6 +50,9 @@ int main(int argc, char** argv) {
                     "Load a driver module (a .so exporting DriverEntry) into PROGRAM before main; repeat for more, "
                     "loaded in order (NTIO_DRIVERS)")
         ->check(CLI::ExistingFile);
+    run->add_option("--trace", trace_file,
+                    "Record every IRP's life, thread names and DbgPrint lines, and write them to FILE as Chrome "
+                    "Trace Event JSON when PROGRAM ends; open it in https://ui.perfetto.dev (NTIO_TRACE)");
     run->add_option("--log", log_file, "Write DbgPrint/KdPrint lines to FILE instead of stderr (NTIO_DBGPRINT_FILE)");
     run->add_option("--verifier", verifier, "What a detected driver bug does: report (go on) or fail (stop) (NTIO_VERIFIER)")
         ->check(CLI::IsMember({"report", "fail"}));
@@ -65,6 +69,7 @@ int main(int argc, char** argv) {
         setenv("NTIO_RUN", "1", 1);
         setenv("NTIO_CLOCK", virtual_time ? "virtual" : "real", 1);
         if (!log_file.empty()) setenv("NTIO_DBGPRINT_FILE", log_file.c_str(), 1);
+        if (!trace_file.empty()) setenv("NTIO_TRACE", trace_file.c_str(), 1);
         setenv("NTIO_VERIFIER", verifier.c_str(), 1);
         std::string list;
         for (const auto& d : drivers) {

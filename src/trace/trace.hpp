@@ -1,0 +1,59 @@
+// The IRP tracer: lifecycle events from the I/O manager, thread names and DbgPrint
+// lines, kept in memory while a trace is requested (Options::trace_file,
+// NTIO_TRACE, `ntio run --trace FILE`) and written as Chrome Trace Event JSON
+// (Perfetto, chrome://tracing) when the runtime ends. IRPs are named by sequence
+// number and threads by runtime number, so a virtual-time run gives the same trace
+// every time. When no trace is requested each hook costs one relaxed load.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "wdm.h"
+
+struct _KTHREAD;
+
+namespace ntio {
+class System;
+}
+
+namespace ntio::trace {
+
+enum class Kind : uint8_t {
+    issued,              // a caller's request leaves the I/O manager for the driver
+    dispatched,          // IoCallDriver hands it to a device's dispatch routine
+    pending,             // the dispatch routine returned STATUS_PENDING
+    queued,              // IoStartPacket put it in the device queue
+    started,             // it became CurrentIrp and StartIo was called
+    cancel,              // IoCancelIrp
+    completion_routine,  // a completion routine is about to run
+    completed,           // IoCompleteRequest (value: status, info: Information)
+    debug_print,         // a DbgPrint line (text)
+    queue_depth,         // a device queue's length (value), named by text
+    thread,              // a thread's name (text)
+};
+
+extern std::atomic<bool> g_enabled;
+inline bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
+
+// Recording; call only when enabled().
+void irp_event(Kind kind, IRP* irp, PDEVICE_OBJECT device = nullptr, int64_t value = 0, uint64_t info = 0);
+// For after the IRP may be gone (a dispatch routine that returned STATUS_PENDING
+// may have completed it already): what irp_event would read, taken beforehand.
+struct IrpIdentity {
+    uint64_t sequence;
+    uint8_t major, minor;
+};
+IrpIdentity identify(IRP* irp);
+void irp_event(Kind kind, const IrpIdentity& irp, PDEVICE_OBJECT device);
+void debug_line(const char* text, size_t length);
+void thread_named(_KTHREAD* t);
+void name_device_queue(PKDEVICE_QUEUE queue, const std::string& device);
+void device_queue_changed(PKDEVICE_QUEUE queue);  // under the queue's lock
+
+// Starts recording for the runtime being created (path: where to write).
+void begin(const std::string& path);
+// Writes the trace (once) and stops recording.
+void end();
+
+}  // namespace ntio::trace
