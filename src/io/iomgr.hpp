@@ -111,6 +111,7 @@ bool cancel_lock_held_by_caller();
 void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, KIRQL irql);
 
 // IRPs
+NTSTATUS dispatch_traced(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_DISPATCH dispatch);
 void thread_exit_cleanup();  // the calling thread's IRP lookaside and counter
 IRP* allocate_irp(CCHAR stack_size, uint32_t inline_buffer);
 void free_irp(IRP* irp);

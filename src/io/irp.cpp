@@ -224,6 +224,16 @@ void finish_thread_notification(_KTHREAD* t) {
     t->irp_lock.unlock();
 }
 
+// IoCallDriver's dispatch while a trace is recorded, out of the untraced path.
+[[gnu::noinline, gnu::cold]] NTSTATUS dispatch_traced(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_DISPATCH dispatch) {
+    trace::IrpIdentity id = trace::identify(irp);
+    trace::irp_event(trace::Kind::dispatched, id, dev);
+    NTSTATUS status = dispatch(dev, irp);
+    // The IRP may be completed and freed by now: only what was read before.
+    if (status == STATUS_PENDING) trace::irp_event(trace::Kind::pending, id, dev);
+    return status;
+}
+
 namespace {
 
 bool is_ours(IRP* irp) { return header_of(irp)->magic == kIrpMagic; }
@@ -376,21 +386,13 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     sl->DeviceObject = DeviceObject;
     PDRIVER_DISPATCH dispatch = DeviceObject->DriverObject->MajorFunction[sl->MajorFunction];
     KIRQL irql = ke::t_irql;
-    trace::IrpIdentity traced{};
-    if (trace::enabled()) [[unlikely]] {
-        traced = trace::identify(Irp);
-        trace::irp_event(trace::Kind::dispatched, traced, DeviceObject);
-    }
-    NTSTATUS status = dispatch(DeviceObject, Irp);
-    // Irp may be completed and freed by now: only what was read before.
-    if (status == STATUS_PENDING && traced.sequence) [[unlikely]]
-        trace::irp_event(trace::Kind::pending, traced, DeviceObject);
+    UCHAR major = sl->MajorFunction;  // the IRP may be gone when dispatch returns
+    NTSTATUS status = trace::enabled() ? io::dispatch_traced(DeviceObject, Irp, dispatch) : dispatch(DeviceObject, Irp);
     if (ke::t_irql != irql) [[unlikely]]
         verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
                              fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was "
                                          "called at IRQL {}; release every spin lock it took",
-                                         reinterpret_cast<void*>(dispatch), sl->MajorFunction, KeGetCurrentIrql(),
-                                         irql));
+                                         reinterpret_cast<void*>(dispatch), major, KeGetCurrentIrql(), irql));
     return status;
 }
 
@@ -426,10 +428,7 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
     }
 
     if (trace::enabled()) [[unlikely]]
-        trace::irp_event(trace::Kind::completed, Irp,
-                         Irp->CurrentLocation <= Irp->StackCount ? IoGetCurrentIrpStackLocation(Irp)->DeviceObject
-                                                                 : nullptr,
-                         Irp->IoStatus.Status, Irp->IoStatus.Information);
+        trace::irp_completed(Irp);
     // Unwind the stack toward the top (S-CMP-2): each location's routine runs with
     // that driver's location current.
     while (Irp->CurrentLocation <= Irp->StackCount) {

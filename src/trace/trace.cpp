@@ -201,6 +201,12 @@ void irp_event(Kind kind, const IrpIdentity& irp, PDEVICE_OBJECT device) {
     push(std::move(e));
 }
 
+void irp_completed(IRP* irp) {
+    PDEVICE_OBJECT dev =
+        irp->CurrentLocation <= irp->StackCount ? IoGetCurrentIrpStackLocation(irp)->DeviceObject : nullptr;
+    irp_event(Kind::completed, irp, dev, irp->IoStatus.Status, irp->IoStatus.Information);
+}
+
 void debug_line(const char* text, size_t length) {
     Event e(now(), thread_number(), Kind::debug_print);
     e.text.assign(text, length);

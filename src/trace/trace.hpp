@@ -46,6 +46,7 @@ struct IrpIdentity {
 };
 IrpIdentity identify(IRP* irp);
 void irp_event(Kind kind, const IrpIdentity& irp, PDEVICE_OBJECT device);
+void irp_completed(IRP* irp);  // IoCompleteRequest, before the stack unwinds
 void debug_line(const char* text, size_t length);
 void thread_named(_KTHREAD* t);
 void name_device_queue(PKDEVICE_QUEUE queue, const std::string& device);
