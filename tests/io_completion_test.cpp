@@ -8,6 +8,15 @@ using namespace ntio::testing;
 using testdrv::Script;
 class Completion : public IoTest {
 protected:
+    // Sends an overlapped IOCTL the test driver holds, and takes the IRP from it.
+    PIRP send_held(HANDLE h, OVERLAPPED* ov) {
+        Script s = held();
+        EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, ov));
+        std::lock_guard g(testdrv::state().lock);
+        PIRP irp = testdrv::state().held.front();
+        testdrv::state().held.clear();
+        return irp;
+    }
     PDEVICE_OBJECT device() {
         PFILE_OBJECT fo;
         PDEVICE_OBJECT dev;
@@ -181,14 +190,7 @@ TEST_F(Completion, S_CMP_8_CompletionFromADpcDeliversEverything) {
 TEST_F(Completion, S_CMP_1_CompletingTwiceOrWithStatusPendingIsReported) {
     HANDLE h = open(testdrv::kBuffered, true);
     OVERLAPPED ov{};
-    Script s = held();
-    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
-    PIRP irp;
-    {
-        std::lock_guard g(testdrv::state().lock);
-        irp = testdrv::state().held.front();
-        testdrv::state().held.clear();
-    }
+    PIRP irp = send_held(h, &ov);
     irp->IoStatus.Status = STATUS_PENDING;
     IoCompleteRequest(irp, IO_NO_INCREMENT);
     EXPECT_EQ(new_driver_bugs(), 1u) << "completing with STATUS_PENDING";
@@ -200,14 +202,7 @@ TEST_F(Completion, S_CMP_1_CompletingTwiceOrWithStatusPendingIsReported) {
 TEST_F(Completion, S_CMP_1_ACancelRoutineLeftSetIsReportedAndCleared) {
     HANDLE h = open(testdrv::kBuffered, true);
     OVERLAPPED ov{};
-    Script s = held();
-    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
-    PIRP irp;
-    {
-        std::lock_guard g(testdrv::state().lock);
-        irp = testdrv::state().held.front();
-        testdrv::state().held.clear();
-    }
+    PIRP irp = send_held(h, &ov);
     IoSetCancelRoutine(irp, [](PDEVICE_OBJECT, PIRP) {});
     irp->IoStatus.Status = STATUS_SUCCESS;
     IoCompleteRequest(irp, IO_NO_INCREMENT);
@@ -221,14 +216,7 @@ TEST_F(Completion, S_CMP_1_ACancelRoutineLeftSetIsReportedAndCleared) {
 TEST_F(Completion, S_CAN_3_CompletingUnderTheCancelSpinLockIsReported) {
     HANDLE h = open(testdrv::kBuffered, true);
     OVERLAPPED ov{};
-    Script s = held();
-    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
-    PIRP irp;
-    {
-        std::lock_guard g(testdrv::state().lock);
-        irp = testdrv::state().held.front();
-        testdrv::state().held.clear();
-    }
+    PIRP irp = send_held(h, &ov);
     KIRQL irql;
     IoAcquireCancelSpinLock(&irql);
     irp->IoStatus.Status = STATUS_SUCCESS;
@@ -244,12 +232,8 @@ TEST_F(Completion, S_CAN_3_CompletingUnderTheCancelSpinLockIsReported) {
 TEST_F(Completion, S_CAN_3_ACancelRoutineReturningAtTheWrongIrqlIsReported) {
     HANDLE h = open(testdrv::kBuffered, true);
     OVERLAPPED ov{};
-    Script s = held();
-    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
     {
-        std::lock_guard g(testdrv::state().lock);
-        PIRP irp = testdrv::state().held.front();
-        testdrv::state().held.clear();
+        PIRP irp = send_held(h, &ov);
         IoSetCancelRoutine(irp, [](PDEVICE_OBJECT, PIRP irp) {
             IoReleaseCancelSpinLock(DISPATCH_LEVEL);  // wrong: should be irp->CancelIrql
             irp->IoStatus.Status = STATUS_CANCELLED;
