@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -168,4 +169,35 @@ TEST(StartIoSample, TheVirtualTimeTraceIsTheSameEveryRun) {
     std::string ta = slurp(a), tb = slurp(b);
     EXPECT_FALSE(ta.empty());
     EXPECT_EQ(ta, tb);
+}
+
+// The SVG timeline written beside the JSON: well formed (every tag closed in order)
+// and one bar group per IRP of the trace.
+TEST(StartIoSample, TheSvgTimelineIsWellFormedWithOneBarPerIrp) {
+    std::string path = ::testing::TempDir() + "ntio_startio_svg.json";
+    ASSERT_EQ(run_sample("--virtual-time", " --trace " + path).exit_code, 0);
+    std::string svg = slurp(::testing::TempDir() + "ntio_startio_svg.svg");
+    ASSERT_EQ(svg.rfind("<svg", 0), 0u) << svg.substr(0, 200);
+    std::vector<std::string> open;
+    static const std::regex tag(R"(<(/?)([a-zA-Z]+)[^>]*?(/?)>)");
+    for (auto it = std::sregex_iterator(svg.begin(), svg.end(), tag); it != std::sregex_iterator(); ++it) {
+        const std::smatch& m = *it;
+        if (m[3] == "/") continue;  // <x/>
+        if (m[1] == "/") {
+            ASSERT_FALSE(open.empty()) << "</" << m[2] << "> closes nothing";
+            ASSERT_EQ(open.back(), m[2].str()) << "tags cross";
+            open.pop_back();
+        } else {
+            open.push_back(m[2]);
+        }
+    }
+    EXPECT_TRUE(open.empty()) << open.size() << " tags left open";
+    nlohmann::json trace = nlohmann::json::parse(slurp(path));
+    std::set<uint64_t> irps;
+    for (const auto& e : trace["traceEvents"])
+        if (e.value("cat", std::string()) == "irp" && e.contains("id")) irps.insert(e["id"].get<uint64_t>());
+    size_t bars = 0;
+    for (size_t pos = 0; (pos = svg.find("<g class=\"irp\"", pos)) != std::string::npos; ++pos) ++bars;
+    EXPECT_EQ(bars, irps.size());
+    EXPECT_GE(bars, 5u);
 }

@@ -89,26 +89,29 @@ const char* kind_name(Kind k) {
 // Microseconds with the 100 ns digit: Chrome's unit, exact for the runtime clock.
 double micros(int64_t ts) { return static_cast<double>(ts) / 10.0; }
 
-std::string chrome_json(std::vector<Event> events) {
-    // One order for a deterministic file: time, then thread, then record order.
+// One order for deterministic output: time, then thread, then record order. IRPs
+// are renumbered in the order they appear, not by runtime sequence number: threads
+// that issue requests at the same virtual instant take sequence numbers in
+// whatever order they ran.
+void prepare(std::vector<Event>& events) {
     std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
         return a.ts != b.ts ? a.ts < b.ts : a.thread < b.thread;
     });
-    nlohmann::ordered_json out;
-    out["displayTimeUnit"] = "ms";
-    nlohmann::ordered_json& list = out["traceEvents"];
-    list = nlohmann::ordered_json::array();
-    std::map<uint64_t, std::string> span_names;  // IRP id -> span name, once begun
-    // IRPs are numbered in the order they appear in this sorted stream, not by their
-    // runtime sequence number: threads that issue requests at the same virtual
-    // instant take sequence numbers in whatever order they ran.
     std::unordered_map<uint64_t, uint64_t> ids;
-    std::set<uint64_t> ended;
     for (Event& e : events) {
         if (e.kind == Kind::thread || e.kind == Kind::debug_print || e.kind == Kind::queue_depth) continue;
         auto [it, fresh] = ids.emplace(e.irp, ids.size() + 1);
         e.irp = it->second;
     }
+}
+
+std::string chrome_json(const std::vector<Event>& events) {
+    nlohmann::ordered_json out;
+    out["displayTimeUnit"] = "ms";
+    nlohmann::ordered_json& list = out["traceEvents"];
+    list = nlohmann::ordered_json::array();
+    std::map<uint64_t, std::string> span_names;  // IRP id -> span name, once begun
+    std::set<uint64_t> ended;
     for (const Event& e : events) {
         nlohmann::ordered_json j;
         switch (e.kind) {
@@ -161,6 +164,127 @@ std::string chrome_json(std::vector<Event> events) {
         }
     }
     return out.dump(1) + "\n";
+}
+
+
+std::string xml_escape(const std::string& in) {
+    std::string out;
+    for (char c : in) {
+        switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+// A self-contained SVG timeline in the spirit of the StartIo article's diagram:
+// a lane per thread that issued requests, a bar per IRP from issue to completion
+// (pale while it waits, solid from StartIo on), time in seconds below.
+std::string svg_timeline(const std::vector<Event>& events) {
+    struct Bar {
+        uint64_t id;
+        uint32_t thread;
+        uint8_t major;
+        int64_t begin, started = -1, end = -1;
+        int64_t status = 0;
+    };
+    std::map<uint64_t, Bar> bars;
+    std::map<uint32_t, std::string> thread_names;
+    int64_t last = 1;
+    for (const Event& e : events) {
+        last = std::max(last, e.ts);
+        if (e.kind == Kind::thread) thread_names[e.thread] = e.text;
+        if (e.kind == Kind::thread || e.kind == Kind::debug_print || e.kind == Kind::queue_depth) continue;
+        auto it = bars.find(e.irp);
+        if (it == bars.end()) it = bars.emplace(e.irp, Bar{e.irp, e.thread, e.major, e.ts}).first;
+        Bar& b = it->second;
+        if (e.kind == Kind::started && b.started < 0) b.started = e.ts;
+        if (e.kind == Kind::completed && b.end < 0) {
+            b.end = e.ts;
+            b.status = e.value;
+        }
+    }
+    std::vector<uint32_t> lanes;  // issuing threads, in thread order
+    for (const auto& [id, b] : bars)
+        if (std::find(lanes.begin(), lanes.end(), b.thread) == lanes.end()) lanes.push_back(b.thread);
+    std::sort(lanes.begin(), lanes.end());
+    const double left = 170, width = 900, lane_h = 34, top = 40;
+    const double height = top + lane_h * static_cast<double>(lanes.size()) + 50;
+    auto x = [&](int64_t ts) { return left + width * static_cast<double>(ts) / static_cast<double>(last); };
+    std::string o;
+    o += fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" "
+                     "font-family=\"sans-serif\" font-size=\"11\">\n",
+                     left + width + 30, height);
+    o += fmt::format("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    o += fmt::format("<text x=\"10\" y=\"22\" font-size=\"14\" font-weight=\"bold\">ntio trace: {} IRPs on {} "
+                     "threads, {:.3f} s</text>\n",
+                     bars.size(), lanes.size(), static_cast<double>(last) / 1e7);
+    o += fmt::format("<rect x=\"{0:.0f}\" y=\"12\" width=\"14\" height=\"10\" fill=\"#c9daf8\" stroke=\"#2b5797\" "
+                     "stroke-width=\"0.5\"/><text x=\"{1:.0f}\" y=\"21\">issued, waiting</text>\n"
+                     "<rect x=\"{2:.0f}\" y=\"12\" width=\"14\" height=\"10\" fill=\"#2b5797\"/>"
+                     "<text x=\"{3:.0f}\" y=\"21\">in StartIo</text>\n",
+                     left + width - 230, left + width - 212, left + width - 110, left + width - 92);
+    // Time axis: a tick every 1, 2 or 5 x 10^k seconds, about ten of them.
+    double span_s = static_cast<double>(last) / 1e7, step = 1e-6;
+    for (double decade = 1e-6; span_s / step > 10; decade *= 10)
+        for (double m : {1.0, 2.0, 5.0})
+            if (span_s / (step = m * decade) <= 10) break;
+    double axis_y = top + lane_h * static_cast<double>(lanes.size()) + 10;
+    o += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#444\"/>\n", left,
+                     axis_y, left + width, axis_y);
+    for (double t = 0; t <= span_s * 1.0001; t += step) {
+        double tx = x(static_cast<int64_t>(t * 1e7));
+        o += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#ddd\"/>\n", tx,
+                         top - 5, axis_y);
+        o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{:g} s</text>\n", tx, axis_y + 16, t);
+    }
+    for (size_t i = 0; i < lanes.size(); ++i) {
+        double y = top + lane_h * static_cast<double>(i);
+        auto name = thread_names.find(lanes[i]);
+        std::string label = name != thread_names.end() ? name->second : fmt::format("thread {}", lanes[i]);
+        o += fmt::format("<text x=\"10\" y=\"{:.1f}\">{}</text>\n", y + lane_h / 2 + 4, xml_escape(label));
+        o += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#eee\"/>\n", left,
+                         y + lane_h, left + width, y + lane_h);
+    }
+    for (const auto& [id, b] : bars) {
+        size_t lane = static_cast<size_t>(std::find(lanes.begin(), lanes.end(), b.thread) - lanes.begin());
+        double y = top + lane_h * static_cast<double>(lane) + 6, h = lane_h - 12;
+        int64_t end = b.end >= 0 ? b.end : last;
+        double x0 = x(b.begin), x1 = std::max(x(end), x0 + 2);
+        bool failed = b.end >= 0 && b.status < 0;
+        std::string title = fmt::format("IRP #{} IRP_MJ_{}: {:.3f} s to {}", id, major_name(b.major),
+                                        static_cast<double>(b.begin) / 1e7,
+                                        b.end >= 0 ? fmt::format("{:.3f} s, status {:#010x}", static_cast<double>(b.end) / 1e7,
+                                                                 static_cast<uint32_t>(b.status))
+                                                   : std::string("never completed"));
+        o += fmt::format("<g class=\"irp\" data-irp=\"{}\"><title>{}</title>\n", id, xml_escape(title));
+        o += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" "
+                         "stroke=\"#2b5797\" stroke-width=\"0.5\"/>\n",
+                         x0, y, x1 - x0, h, failed ? "#f4c7c3" : "#c9daf8");
+        if (b.started >= 0)
+            o += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#2b5797\"/>\n",
+                             x(b.started), y, std::max(x(end) - x(b.started), 2.0), h);
+        if (x1 - x0 > 60)
+            o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"{}\">#{} {}</text>\n", x0 + 4, y + h / 2 + 4,
+                             b.started >= 0 && b.started == b.begin ? "white" : "#1a1a1a", id, major_name(b.major));
+        o += "</g>\n";
+    }
+    o += "</svg>\n";
+    return o;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) {
+        std::fprintf(stderr, "ntio: cannot write the trace to %s\n", path.c_str());
+        return;
+    }
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
 }
 
 }  // namespace
@@ -274,14 +398,20 @@ void end() {
         path.swap(r.path);
         r.queue_names.clear();
     }
-    std::string json = chrome_json(std::move(events));
-    FILE* f = std::fopen(path.c_str(), "w");
-    if (!f) {
-        std::fprintf(stderr, "ntio: cannot write the trace to %s\n", path.c_str());
-        return;
-    }
-    std::fwrite(json.data(), 1, json.size(), f);
-    std::fclose(f);
+    prepare(events);
+    write_file(path, chrome_json(events));
+    // The SVG timeline beside it: startio.json -> startio.svg.
+    std::string svg_path = path;
+    if (svg_path.size() > 5 && svg_path.compare(svg_path.size() - 5, 5, ".json") == 0) svg_path.resize(svg_path.size() - 5);
+    svg_path += ".svg";
+    write_file(svg_path, svg_timeline(events));
+    size_t irps = 0;
+    for (const Event& e : events) irps = std::max<size_t>(irps, e.kind == Kind::thread || e.kind == Kind::debug_print ||
+                                                                         e.kind == Kind::queue_depth
+                                                                     ? 0
+                                                                     : e.irp);
+    std::fprintf(stderr, "ntio: trace of %zu IRPs written to %s (open in https://ui.perfetto.dev) and %s\n", irps,
+                 path.c_str(), svg_path.c_str());
 }
 
 }  // namespace ntio::trace
