@@ -93,16 +93,20 @@ double micros(int64_t ts) { return static_cast<double>(ts) / 10.0; }
 // are renumbered in the order they appear, not by runtime sequence number: threads
 // that issue requests at the same virtual instant take sequence numbers in
 // whatever order they ran.
-void prepare(std::vector<Event>& events) {
+bool about_an_irp(Kind k) { return k != Kind::thread && k != Kind::debug_print && k != Kind::queue_depth; }
+
+// Returns the number of IRPs.
+size_t prepare(std::vector<Event>& events) {
     std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
         return a.ts != b.ts ? a.ts < b.ts : a.thread < b.thread;
     });
     std::unordered_map<uint64_t, uint64_t> ids;
     for (Event& e : events) {
-        if (e.kind == Kind::thread || e.kind == Kind::debug_print || e.kind == Kind::queue_depth) continue;
+        if (!about_an_irp(e.kind)) continue;
         auto [it, fresh] = ids.emplace(e.irp, ids.size() + 1);
         e.irp = it->second;
     }
+    return ids.size();
 }
 
 std::string chrome_json(const std::vector<Event>& events) {
@@ -113,7 +117,6 @@ std::string chrome_json(const std::vector<Event>& events) {
     std::map<uint64_t, std::string> span_names;  // IRP id -> span name, once begun
     std::set<uint64_t> ended;
     for (const Event& e : events) {
-        nlohmann::ordered_json j;
         switch (e.kind) {
         case Kind::thread:
             list.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", e.thread},
@@ -198,7 +201,7 @@ std::string svg_timeline(const std::vector<Event>& events) {
     for (const Event& e : events) {
         last = std::max(last, e.ts);
         if (e.kind == Kind::thread) thread_names[e.thread] = e.text;
-        if (e.kind == Kind::thread || e.kind == Kind::debug_print || e.kind == Kind::queue_depth) continue;
+        if (!about_an_irp(e.kind)) continue;
         auto it = bars.find(e.irp);
         if (it == bars.end()) it = bars.emplace(e.irp, Bar{e.irp, e.thread, e.major, e.ts}).first;
         Bar& b = it->second;
@@ -398,18 +401,13 @@ void end() {
         path.swap(r.path);
         r.queue_names.clear();
     }
-    prepare(events);
+    size_t irps = prepare(events);
     write_file(path, chrome_json(events));
     // The SVG timeline beside it: startio.json -> startio.svg.
     std::string svg_path = path;
     if (svg_path.size() > 5 && svg_path.compare(svg_path.size() - 5, 5, ".json") == 0) svg_path.resize(svg_path.size() - 5);
     svg_path += ".svg";
     write_file(svg_path, svg_timeline(events));
-    size_t irps = 0;
-    for (const Event& e : events) irps = std::max<size_t>(irps, e.kind == Kind::thread || e.kind == Kind::debug_print ||
-                                                                         e.kind == Kind::queue_depth
-                                                                     ? 0
-                                                                     : e.irp);
     std::fprintf(stderr, "ntio: trace of %zu IRPs written to %s (open in https://ui.perfetto.dev) and %s\n", irps,
                  path.c_str(), svg_path.c_str());
 }
