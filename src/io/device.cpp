@@ -108,6 +108,15 @@ VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {
                                  fmt::format("IoDeleteDevice on {} while a device is still attached on top of it; "
                                              "the upper driver must IoDetachDevice first",
                                              io::device_label(DeviceObject)));
+    if (PDEVICE_OBJECT lower = r.attached_to) {
+        // S-RL-4: IoDetachDevice comes before IoDeleteDevice. Left linked, the lower
+        // device would keep sending requests up to a deleted device.
+        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                             fmt::format("IoDeleteDevice on {} while it is still attached to {}; call "
+                                         "IoDetachDevice(lower device) first. ntio detached it",
+                                         io::device_label(DeviceObject), io::device_label(lower)));
+        IoDetachDevice(lower);
+    }
     // New opens fail from now on (S-PNP-4); the name goes away at once.
     if (!r.name.empty()) sys().names.remove(r.name, DeviceObject);
     PDRIVER_OBJECT drv = DeviceObject->DriverObject;
@@ -156,13 +165,6 @@ NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName) {
     ob::dereference(obj);  // creation
     return STATUS_SUCCESS;
 }
-
-PDEVICE_OBJECT IoGetAttachedDevice(PDEVICE_OBJECT DeviceObject) {
-    while (DeviceObject->AttachedDevice) DeviceObject = DeviceObject->AttachedDevice;
-    return DeviceObject;
-}
-
-PDEVICE_OBJECT IoGetRelatedDeviceObject(PFILE_OBJECT FileObject) { return IoGetAttachedDevice(FileObject->DeviceObject); }
 
 // ---- share access (S-W32-11): only for drivers that call it ----------------------------------
 

@@ -8,6 +8,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct DeviceRuntime {
     std::wstring name;            // "\Device\Echo", empty if unnamed
     std::atomic<bool> deleted{false};  // IoDeleteDevice called: new opens and I/O fail
     std::atomic<int> open_files{0};    // file objects opened on it, until IRP_MJ_CLOSE (exclusive devices)
+    DEVICE_OBJECT* attached_to = nullptr;  // the device below in its stack (referenced), under stack_lock()
 
     // StartIo (io/startio.cpp): attributes are set-only (S-DQ-9).
     std::atomic<bool> deferred_startio{false}, noncancelable{false};
@@ -102,6 +104,7 @@ inline IrpHeader* header_of(IRP* irp) { return reinterpret_cast<IrpHeader*>(irp)
 inline ULONG file_flags(const FILE_OBJECT* fo) { return __atomic_load_n(&fo->Flags, __ATOMIC_RELAXED); }
 
 std::string device_label(DEVICE_OBJECT* d);
+std::mutex& stack_lock();  // guards every AttachedDevice link and attached_to (io/stack.cpp)
 std::wstring to_wstring(const UNICODE_STRING* s);
 
 // Cancellation (io/cancel.cpp)

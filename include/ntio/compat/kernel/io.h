@@ -519,8 +519,26 @@ NTIO_API VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject);
 NTIO_API NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName);
 NTIO_API NTSTATUS IoCreateUnprotectedSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName);
 NTIO_API NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName);
+
+/* Device stacks (S-IRP-4/5): requests to a device go to the top of its stack. */
 NTIO_API PDEVICE_OBJECT IoGetAttachedDevice(PDEVICE_OBJECT DeviceObject);
+NTIO_API PDEVICE_OBJECT IoGetAttachedDeviceReference(PDEVICE_OBJECT DeviceObject);
+NTIO_API PDEVICE_OBJECT IoGetLowerDeviceObject(PDEVICE_OBJECT DeviceObject);
+NTIO_API PDEVICE_OBJECT IoGetDeviceAttachmentBaseRef(PDEVICE_OBJECT DeviceObject);
 NTIO_API PDEVICE_OBJECT IoGetRelatedDeviceObject(PFILE_OBJECT FileObject);
+NTIO_API PDEVICE_OBJECT IoAttachDeviceToDeviceStack(PDEVICE_OBJECT SourceDevice, PDEVICE_OBJECT TargetDevice);
+NTIO_API NTSTATUS IoAttachDeviceToDeviceStackSafe(PDEVICE_OBJECT SourceDevice, PDEVICE_OBJECT TargetDevice,
+                                                  PDEVICE_OBJECT *AttachedToDeviceObject);
+NTIO_API NTSTATUS IoAttachDevice(PDEVICE_OBJECT SourceDevice, PUNICODE_STRING TargetDevice,
+                                 PDEVICE_OBJECT *AttachedDevice);
+NTIO_API VOID IoDetachDevice(PDEVICE_OBJECT TargetDevice);
+NTIO_API NTSTATUS IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName, ACCESS_MASK DesiredAccess,
+                                           PFILE_OBJECT *FileObject, PDEVICE_OBJECT *DeviceObject);
+/* S-IRP-9: like IoSetCompletionRoutine, but the driver stays loaded until the routine has
+ * returned; fails with STATUS_INSUFFICIENT_RESOURCES (and sets nothing) when out of memory. */
+NTIO_API NTSTATUS IoSetCompletionRoutineEx(PDEVICE_OBJECT DeviceObject, PIRP Irp,
+                                           PIO_COMPLETION_ROUTINE CompletionRoutine, PVOID Context,
+                                           BOOLEAN InvokeOnSuccess, BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel);
 
 NTIO_API PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota);
 NTIO_API VOID IoFreeIrp(PIRP Irp);
