@@ -74,7 +74,7 @@ inline FileBody& body_of(FILE_OBJECT* f) { return *reinterpret_cast<FileBody*>(f
 // Hidden header in front of every IRP ntio allocates.
 struct alignas(16) IrpHeader {
     uint32_t magic;
-    uint8_t size_class;     // 0: the lookaside size, 1: sized to order
+    uint8_t size_class;     // kIrpLookaside, kIrpSized or kIrpDriverMemory
     uint8_t stack_count;
     uint16_t flags;         // kIrp* below
     uint64_t sequence;      // request number, for reports and traces
@@ -96,7 +96,15 @@ constexpr uint8_t kNotListed = 0, kListed = 1, kDisassociated = 2;
 constexpr uint16_t kIrpUserRequest = 1;     // built by an Nt* service for a caller
 constexpr uint16_t kIrpInlineBuffer = 2;    // SystemBuffer lives in the IRP's allocation
 constexpr uint16_t kIrpCompleted = 4;       // phase 2 done
-inline IrpHeader* header_of(IRP* irp) { return reinterpret_cast<IrpHeader*>(irp) - 1; }
+constexpr uint16_t kIrpManagerFrees = 8;    // IoBuildSynchronousFsdRequest / IoBuildDeviceIoControlRequest
+constexpr uint16_t kIrpPoolBuffer = 16;     // SystemBuffer from ExAllocatePoolWithTag (driver-built IRPs)
+// size_class values
+constexpr uint8_t kIrpLookaside = 0, kIrpSized = 1, kIrpDriverMemory = 2;
+// The header sits in front of the IRPs ntio allocates, and after the stack locations
+// of an IRP a driver initialized in its own memory (IoInitializeIrp); NtioPrivate
+// points to it either way.
+inline IrpHeader* header_of(IRP* irp) { return static_cast<IrpHeader*>(irp->NtioPrivate); }
+static_assert(sizeof(IrpHeader) + 16 <= NTIO_IRP_PRIVATE_BYTES, "IoSizeOfIrp's private part holds the header");
 
 // A file object's Flags once handles exist: IRP_MJ_CLEANUP sets FO_CLEANUP_COMPLETE
 // while other threads' requests on the file may be completing, so reads and that
@@ -118,6 +126,11 @@ NTSTATUS dispatch_traced(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_DISPATCH dispatch
 void thread_exit_cleanup();  // the calling thread's IRP lookaside and counter
 IRP* allocate_irp(CCHAR stack_size, uint32_t inline_buffer);
 void free_irp(IRP* irp);
+// IoInitializeIrp: an IRP in a driver's own memory of `packet_size` bytes; false if the
+// packet has no room for the runtime's part (see IoSizeOfIrp).
+bool initialize_driver_irp(IRP* irp, USHORT packet_size, CCHAR stack);
+// IoReuseIrp: back to the state IoAllocateIrp/IoInitializeIrp left it in (new sequence id).
+void reinitialize_irp(IRP* irp);
 void queue_to_thread(IRP* irp, _KTHREAD* thread);
 void dequeue_from_thread(IRP* irp);
 // Takes the IRP off its thread's list as completion begins; false when a canceller

@@ -62,8 +62,9 @@ void bump(int64_t delta) {
     c.store(c.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
 }
 
-void init_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags) {
+void init_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
     std::memset(irp, 0, sizeof(IRP) + size_t(stack) * sizeof(IO_STACK_LOCATION));
+    irp->NtioPrivate = h;
     irp->Type = IO_TYPE_IRP;
     irp->Size = IoSizeOfIrp(stack);
     irp->StackCount = stack;
@@ -98,8 +99,44 @@ int64_t live_irps() {
     return n;
 }
 
+namespace {
+constinit std::atomic<uint64_t> g_sequence{0};
+
+void init_header(IrpHeader* h, uint8_t size_class, CCHAR stack, uint32_t buffer_capacity) {
+    h->magic = kIrpMagic;
+    h->size_class = size_class;
+    h->stack_count = static_cast<uint8_t>(stack);
+    h->flags = 0;
+    h->sequence = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
+    h->event_object = nullptr;
+    h->buffer_capacity = buffer_capacity;
+    h->output_length = 0;
+    h->cancel_holds = 0;
+    h->list_state = kNotListed;
+    h->thread = nullptr;
+    h->free_deferred = false;
+}
+}  // namespace
+
+bool initialize_driver_irp(IRP* irp, USHORT packet_size, CCHAR stack) {
+    // The header goes after the stack locations, 16-byte aligned, inside the packet.
+    uintptr_t end_of_stack = reinterpret_cast<uintptr_t>(reinterpret_cast<PIO_STACK_LOCATION>(irp + 1) + stack);
+    uintptr_t at = (end_of_stack + 15) & ~uintptr_t(15);
+    if (at + sizeof(IrpHeader) > reinterpret_cast<uintptr_t>(irp) + packet_size) return false;
+    auto* h = reinterpret_cast<IrpHeader*>(at);
+    init_header(h, kIrpDriverMemory, stack, 0);
+    init_irp(irp, stack, 0, h);
+    return true;
+}
+
+void reinitialize_irp(IRP* irp) {
+    IrpHeader* h = header_of(irp);
+    UCHAR allocation_flags = irp->AllocationFlags;
+    init_header(h, h->size_class, static_cast<CCHAR>(h->stack_count), h->buffer_capacity);
+    init_irp(irp, static_cast<CCHAR>(h->stack_count), allocation_flags, h);
+}
+
 IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
-    static std::atomic<uint64_t> sequence{0};
     IrpHeader* h;
     bool standard = stack <= kLookasideStack && inline_buffer <= kLookasideBuffer;
     if (standard && t_cache.free) {
@@ -111,20 +148,9 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
         h = static_cast<IrpHeader*>(std::malloc(bytes));
         if (!h) return nullptr;
     }
-    h->magic = kIrpMagic;
-    h->size_class = standard ? 0 : 1;
-    h->stack_count = static_cast<uint8_t>(stack);
-    h->flags = 0;
-    h->sequence = sequence.fetch_add(1, std::memory_order_relaxed) + 1;
-    h->event_object = nullptr;
-    h->buffer_capacity = standard ? kLookasideBuffer : inline_buffer;
-    h->output_length = 0;
-    h->cancel_holds = 0;
-    h->list_state = kNotListed;
-    h->thread = nullptr;
-    h->free_deferred = false;
+    init_header(h, standard ? kIrpLookaside : kIrpSized, stack, standard ? kLookasideBuffer : inline_buffer);
     IRP* irp = reinterpret_cast<IRP*>(h + 1);
-    init_irp(irp, stack, standard ? IRP_LOOKASIDE_ALLOCATION : IRP_ALLOCATED_FIXED_SIZE);
+    init_irp(irp, stack, standard ? IRP_LOOKASIDE_ALLOCATION : IRP_ALLOCATED_FIXED_SIZE, h);
     bump(1);
     return irp;
 }
@@ -134,7 +160,7 @@ void free_irp(IRP* irp) {
     h->magic = kFreedIrpMagic;
     irp->Type = 0;
     bump(-1);
-    if (h->size_class == 0 && t_cache.depth < kLookasideDepth) {
+    if (h->size_class == kIrpLookaside && t_cache.depth < kLookasideDepth) {
         h->event_object = t_cache.free;
         t_cache.free = h;
         ++t_cache.depth;
@@ -236,7 +262,7 @@ void finish_thread_notification(_KTHREAD* t) {
 
 namespace {
 
-bool is_ours(IRP* irp) { return header_of(irp)->magic == kIrpMagic; }
+bool is_ours(IRP* irp) { return irp->NtioPrivate && header_of(irp)->magic == kIrpMagic; }
 
 // The I/O manager's half of completion for requests it (or IoBuild*Request) issued.
 void finish_request(IRP* irp) {
@@ -263,8 +289,10 @@ void finish_request(IRP* irp) {
             }
             if (n && irp->AssociatedIrp.SystemBuffer) std::memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, n);
         }
-        if ((irp->Flags & IRP_DEALLOCATE_BUFFER) && !(h->flags & kIrpInlineBuffer) && irp->AssociatedIrp.SystemBuffer)
-            std::free(irp->AssociatedIrp.SystemBuffer);
+        if ((irp->Flags & IRP_DEALLOCATE_BUFFER) && !(h->flags & kIrpInlineBuffer) && irp->AssociatedIrp.SystemBuffer) {
+            if (h->flags & kIrpPoolBuffer) ExFreePool(irp->AssociatedIrp.SystemBuffer);
+            else std::free(irp->AssociatedIrp.SystemBuffer);
+        }
         irp->AssociatedIrp.SystemBuffer = nullptr;
     }
     for (PMDL mdl = irp->MdlAddress; mdl;) {
@@ -359,15 +387,37 @@ VOID IoFreeIrp(PIRP Irp) {
                                                             static_cast<void*>(Irp)));
         return;
     }
-    if (header_of(Irp)->flags & io::kIrpUserRequest) {
+    io::IrpHeader* h = header_of(Irp);
+    if (h->flags & (io::kIrpUserRequest | io::kIrpManagerFrees)) {
+        // S-BLD-3 (DDI rules IoBuildDeviceControlNoFree, IoBuildSynchronousFsdRequestNoFree).
         verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
-                             fmt::format("IoFreeIrp on IRP #{}, which the I/O manager built for a caller and frees "
-                                         "itself at completion; complete it with IoCompleteRequest instead",
-                                         header_of(Irp)->sequence));
+                             fmt::format("IoFreeIrp on IRP #{}, which {} and the I/O manager frees itself at "
+                                         "completion; complete it with IoCompleteRequest instead (the IRP is not "
+                                         "freed)",
+                                         h->sequence,
+                                         h->flags & io::kIrpUserRequest
+                                             ? "the I/O manager built for a caller"
+                                             : "IoBuildSynchronousFsdRequest or IoBuildDeviceIoControlRequest built"));
+        return;
+    }
+    if (h->size_class == io::kIrpDriverMemory) {
+        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                             fmt::format("IoFreeIrp on IRP #{}, which IoInitializeIrp set up in the driver's own "
+                                         "memory; free that memory the way it was allocated (the IRP is not freed)",
+                                         h->sequence));
         return;
     }
     io::dequeue_from_thread(Irp);
     io::free_irp(Irp);
+}
+
+BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char* Api) {
+    verifier::driver_bug("NO_MORE_IRP_STACK_LOCATIONS",
+                         fmt::format("{} on IRP #{}, which has no location below the current one ({} allocated): "
+                                     "the IRP was allocated for a shorter stack; ntio skipped the write, which "
+                                     "would overwrite the IRP itself",
+                                     Api, Irp->NtioPrivate ? header_of(Irp)->sequence : 0, int(Irp->StackCount)));
+    return TRUE;
 }
 
 NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
@@ -377,7 +427,7 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
                              fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): "
                                          "allocate the IRP with the target's StackSize (or StackSize + 1 to keep "
                                          "one for yourself); the IRP was not sent",
-                                         header_of(Irp)->sequence, io::device_label(DeviceObject), Irp->StackCount));
+                                         header_of(Irp)->sequence, io::device_label(DeviceObject), int(Irp->StackCount)));
         return STATUS_INVALID_DEVICE_STATE;
     }
     Irp->CurrentLocation--;
@@ -461,6 +511,19 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
         }
     }
 
+    if (Irp->Flags & IRP_ASSOCIATED_IRP) {
+        // S-CMP-7: an associated IRP is freed with its MDLs; the last one completes the master.
+        PIRP master = Irp->AssociatedIrp.MasterIrp;
+        for (PMDL mdl = Irp->MdlAddress; mdl;) {
+            PMDL next = mdl->Next;
+            if (mdl->MdlFlags & MDL_PAGES_LOCKED) MmUnlockPages(mdl);
+            IoFreeMdl(mdl);
+            mdl = next;
+        }
+        io::free_irp(Irp);
+        if (InterlockedDecrement(&master->AssociatedIrp.IrpCount) == 0) IofCompleteRequest(master, IO_NO_INCREMENT);
+        return;
+    }
     if (!Irp->Tail.Overlay.Thread && !Irp->UserIosb && !(h->flags & io::kIrpUserRequest)) {
         verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
                              fmt::format("IRP #{} from IoAllocateIrp finished completion without a completion routine "

@@ -475,7 +475,12 @@ typedef struct _IRP {
         } Overlay;
         PVOID CompletionKey;
     } Tail;
+    PVOID NtioPrivate; /* runtime-owned: the I/O manager's bookkeeping for this IRP */
 } IRP;
+
+/* Bytes of runtime state an IRP carries after its stack locations when a driver builds
+ * it in its own memory (IoInitializeIrp); IoSizeOfIrp counts them. */
+#define NTIO_IRP_PRIVATE_BYTES 64
 
 /* ---- stack location helpers ---------------------------------------------------------------- */
 FORCEINLINE PIO_STACK_LOCATION IoGetCurrentIrpStackLocation(PIRP Irp) { return Irp->Tail.Overlay.CurrentStackLocation; }
@@ -488,7 +493,11 @@ FORCEINLINE VOID IoSkipCurrentIrpStackLocation(PIRP Irp) {
     Irp->CurrentLocation++;
     Irp->Tail.Overlay.CurrentStackLocation++;
 }
+/* Reports NO_MORE_IRP_STACK_LOCATIONS for a helper that would write below the IRP's first
+ * location (which overlaps the IRP itself) and tells it not to. */
+NTIO_API BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char *Api);
 FORCEINLINE VOID IoCopyCurrentIrpStackLocationToNext(PIRP Irp) {
+    if (Irp->CurrentLocation <= 1 && NtioNoNextStackLocation(Irp, "IoCopyCurrentIrpStackLocationToNext")) return;
     PIO_STACK_LOCATION cur = IoGetCurrentIrpStackLocation(Irp), next = IoGetNextIrpStackLocation(Irp);
     memcpy(next, cur, FIELD_OFFSET(IO_STACK_LOCATION, CompletionRoutine));
     next->Control = 0;
@@ -496,6 +505,7 @@ FORCEINLINE VOID IoCopyCurrentIrpStackLocationToNext(PIRP Irp) {
 FORCEINLINE VOID IoMarkIrpPending(PIRP Irp) { IoGetCurrentIrpStackLocation(Irp)->Control |= SL_PENDING_RETURNED; }
 FORCEINLINE VOID IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine, PVOID Context,
                                         BOOLEAN InvokeOnSuccess, BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel) {
+    if (Irp->CurrentLocation <= 1 && NtioNoNextStackLocation(Irp, "IoSetCompletionRoutine")) return;
     PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(Irp);
     next->CompletionRoutine = CompletionRoutine;
     next->Context = Context;
@@ -509,7 +519,8 @@ FORCEINLINE PDRIVER_CANCEL IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL CancelRou
     return __atomic_exchange_n(&Irp->CancelRoutine, CancelRoutine, __ATOMIC_SEQ_CST);
 }
 FORCEINLINE ULONG IoGetFunctionCodeFromCtlCode(ULONG ControlCode) { return (ControlCode >> 2) & 0x00000FFF; }
-#define IoSizeOfIrp(StackSize) ((USHORT)(sizeof(IRP) + (StackSize) * sizeof(IO_STACK_LOCATION)))
+#define IoSizeOfIrp(StackSize) \
+    ((USHORT)(sizeof(IRP) + (StackSize) * sizeof(IO_STACK_LOCATION) + NTIO_IRP_PRIVATE_BYTES))
 
 /* ---- routines ---------------------------------------------------------------------------------- */
 NTIO_API NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, PUNICODE_STRING DeviceName,
@@ -542,6 +553,25 @@ NTIO_API NTSTATUS IoSetCompletionRoutineEx(PDEVICE_OBJECT DeviceObject, PIRP Irp
 
 NTIO_API PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota);
 NTIO_API VOID IoFreeIrp(PIRP Irp);
+
+/* Driver-built IRPs (S-BLD-1..6). IoAllocateIrp, IoInitializeIrp and
+ * IoBuildAsynchronousFsdRequest IRPs are the creator's to free (completion routine returning
+ * STATUS_MORE_PROCESSING_REQUIRED, then IoFreeIrp; IoFreeIrp does not free MDLs or a system
+ * buffer). IoBuildSynchronousFsdRequest and IoBuildDeviceIoControlRequest IRPs are freed
+ * by the I/O manager: never IoFreeIrp them. */
+NTIO_API VOID IoInitializeIrp(PIRP Irp, USHORT PacketSize, CCHAR StackSize);
+NTIO_API VOID IoReuseIrp(PIRP Irp, NTSTATUS Iostatus);
+NTIO_API PIRP IoBuildAsynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer,
+                                            ULONG Length, PLARGE_INTEGER StartingOffset,
+                                            PIO_STATUS_BLOCK IoStatusBlock);
+NTIO_API PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer,
+                                           ULONG Length, PLARGE_INTEGER StartingOffset, PKEVENT Event,
+                                           PIO_STATUS_BLOCK IoStatusBlock);
+NTIO_API PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObject, PVOID InputBuffer,
+                                            ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength,
+                                            BOOLEAN InternalDeviceIoControl, PKEVENT Event,
+                                            PIO_STATUS_BLOCK IoStatusBlock);
+NTIO_API PIRP IoMakeAssociatedIrp(PIRP Irp, CCHAR StackSize);
 NTIO_API NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 NTIO_API VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost);
 #define IoCallDriver(DeviceObject, Irp) IofCallDriver((DeviceObject), (Irp))
@@ -555,6 +585,32 @@ NTIO_API VOID IoUpdateShareAccess(PFILE_OBJECT FileObject, PSHARE_ACCESS ShareAc
 NTIO_API VOID IoRemoveShareAccess(PFILE_OBJECT FileObject, PSHARE_ACCESS ShareAccess);
 NTIO_API VOID IoSetShareAccess(ACCESS_MASK DesiredAccess, ULONG DesiredShareAccess, PFILE_OBJECT FileObject,
                                PSHARE_ACCESS ShareAccess);
+
+/* ---- remove locks (S-RL-1..4) ------------------------------------------------------------ */
+typedef struct _IO_REMOVE_LOCK_COMMON_BLOCK {
+    BOOLEAN Removed;
+    BOOLEAN Reserved[3];
+    volatile LONG IoCount;
+    KEVENT RemoveEvent;
+} IO_REMOVE_LOCK_COMMON_BLOCK;
+
+typedef struct _IO_REMOVE_LOCK {
+    IO_REMOVE_LOCK_COMMON_BLOCK Common;
+} IO_REMOVE_LOCK, *PIO_REMOVE_LOCK;
+
+NTIO_API VOID IoInitializeRemoveLockEx(PIO_REMOVE_LOCK Lock, ULONG AllocateTag, ULONG MaxLockedMinutes,
+                                       ULONG HighWatermark, ULONG RemlockSize);
+NTIO_API NTSTATUS IoAcquireRemoveLockEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, PCSTR File, ULONG Line,
+                                        ULONG RemlockSize);
+NTIO_API VOID IoReleaseRemoveLockEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, ULONG RemlockSize);
+NTIO_API VOID IoReleaseRemoveLockAndWaitEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, ULONG RemlockSize);
+#define IoInitializeRemoveLock(Lock, AllocateTag, MaxLockedMinutes, HighWatermark) \
+    IoInitializeRemoveLockEx((Lock), (AllocateTag), (MaxLockedMinutes), (HighWatermark), sizeof(IO_REMOVE_LOCK))
+#define IoAcquireRemoveLock(RemoveLock, Tag) \
+    IoAcquireRemoveLockEx((RemoveLock), (PVOID)(Tag), __FILE__, __LINE__, sizeof(IO_REMOVE_LOCK))
+#define IoReleaseRemoveLock(RemoveLock, Tag) IoReleaseRemoveLockEx((RemoveLock), (PVOID)(Tag), sizeof(IO_REMOVE_LOCK))
+#define IoReleaseRemoveLockAndWait(RemoveLock, Tag) \
+    IoReleaseRemoveLockAndWaitEx((RemoveLock), (PVOID)(Tag), sizeof(IO_REMOVE_LOCK))
 
 /* ---- device queues (S-DQ-1..4) ------------------------------------------------------------ */
 NTIO_API VOID KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue);
