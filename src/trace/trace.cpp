@@ -280,6 +280,79 @@ std::string svg_timeline(const std::vector<Event>& events) {
     return o;
 }
 
+// The short text summary (FILE.txt): one line per IRP with the times of its main
+// steps, the device queues' peak depths, and the IRPs that never completed.
+std::string text_summary(const std::vector<Event>& events) {
+    struct Life {
+        uint32_t thread = 0;
+        uint8_t major = 0;
+        std::string device;
+        int64_t issued = -1, queued = -1, started = -1, completed = -1;
+        int64_t status = 0;
+        uint64_t information = 0;
+        int routines = 0;
+        bool cancelled = false, pended = false;
+    };
+    std::map<uint64_t, Life> irps;
+    std::map<std::string, int64_t> peak_depth;
+    std::map<uint32_t, std::string> thread_names;
+    int64_t last = 0;
+    for (const Event& e : events) {
+        last = std::max(last, e.ts);
+        if (e.kind == Kind::thread) thread_names[e.thread] = e.text;
+        if (e.kind == Kind::queue_depth) peak_depth[e.text] = std::max(peak_depth[e.text], e.value);
+        if (!about_an_irp(e.kind)) continue;
+        auto [it, fresh] = irps.try_emplace(e.irp);
+        Life& l = it->second;
+        if (fresh) {
+            l.thread = e.thread;
+            l.major = e.major;
+            l.issued = e.ts;
+        }
+        if (l.device.empty() && !e.text.empty()) l.device = e.text;
+        switch (e.kind) {
+        case Kind::queued: if (l.queued < 0) l.queued = e.ts; break;
+        case Kind::started: if (l.started < 0) l.started = e.ts; break;
+        case Kind::pending: l.pended = true; break;
+        case Kind::cancel: l.cancelled = true; break;
+        case Kind::completion_routine: l.routines++; break;
+        case Kind::completed:
+            if (l.completed < 0) {
+                l.completed = e.ts;
+                l.status = e.value;
+                l.information = e.info;
+            }
+            break;
+        default: break;
+        }
+    }
+    auto ms = [](int64_t ts) { return fmt::format("{:.3f}", static_cast<double>(ts) / 1e4); };
+    std::string o = fmt::format("ntio trace summary: {} IRPs, {:.3f} s (times in ms since the runtime started)\n",
+                                irps.size(), static_cast<double>(last) / 1e7);
+    o += fmt::format("{:>5} {:<22} {:<16} {:<24} {:>10} {:>10} {:>10} {:>10}  {}\n", "IRP", "major", "thread", "device",
+                     "issued", "queued", "started", "completed", "status, information");
+    size_t open = 0;
+    for (const auto& [id, l] : irps) {
+        auto name = thread_names.find(l.thread);
+        std::string thread = name != thread_names.end() ? name->second : fmt::format("thread {}", l.thread);
+        std::string result = l.completed >= 0
+                                 ? fmt::format("{:#010x}, {}", static_cast<uint32_t>(l.status), l.information)
+                                 : std::string("NEVER COMPLETED");
+        if (l.completed < 0) ++open;
+        std::string notes;
+        if (l.pended) notes += " pended";
+        if (l.cancelled) notes += " cancel requested";
+        if (l.routines) notes += fmt::format(" {} completion routine(s)", l.routines);
+        o += fmt::format("{:>5} {:<22} {:<16} {:<24} {:>10} {:>10} {:>10} {:>10}  {}{}\n", fmt::format("#{}", id),
+                         std::string("IRP_MJ_") + major_name(l.major), thread, l.device, ms(l.issued),
+                         l.queued >= 0 ? ms(l.queued) : "-", l.started >= 0 ? ms(l.started) : "-",
+                         l.completed >= 0 ? ms(l.completed) : "-", result, notes);
+    }
+    for (const auto& [queue, depth] : peak_depth) o += fmt::format("device queue of {}: peak depth {}\n", queue, depth);
+    if (open) o += fmt::format("{} IRP(s) never completed\n", open);
+    return o;
+}
+
 void write_file(const std::string& path, const std::string& text) {
     FILE* f = std::fopen(path.c_str(), "w");
     if (!f) {
@@ -408,8 +481,10 @@ void end() {
     if (svg_path.size() > 5 && svg_path.compare(svg_path.size() - 5, 5, ".json") == 0) svg_path.resize(svg_path.size() - 5);
     svg_path += ".svg";
     write_file(svg_path, svg_timeline(events));
-    std::fprintf(stderr, "ntio: trace of %zu IRPs written to %s (open in https://ui.perfetto.dev) and %s\n", irps,
-                 path.c_str(), svg_path.c_str());
+    std::string txt_path = svg_path.substr(0, svg_path.size() - 4) + ".txt";
+    write_file(txt_path, text_summary(events));
+    std::fprintf(stderr, "ntio: trace of %zu IRPs written to %s (open in https://ui.perfetto.dev), %s and %s\n", irps,
+                 path.c_str(), svg_path.c_str(), txt_path.c_str());
 }
 
 }  // namespace ntio::trace
