@@ -21,9 +21,7 @@ struct SampleRun {
     int exit_code = -1;
 };
 
-SampleRun run_sample(const char* clock_flag, const std::string& extra = "") {
-    std::string cmd = std::string(NTIO_TEST_CLI) + " run " + clock_flag + extra + " --driver " + NTIO_TEST_STARTIO_DRIVER +
-                      " -- " + NTIO_TEST_STARTIO_APP + " 2>&1";
+SampleRun run_command(const std::string& cmd) {
     SampleRun r;
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) return r;
@@ -33,6 +31,16 @@ SampleRun run_sample(const char* clock_flag, const std::string& extra = "") {
     int status = pclose(p);
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
+}
+
+SampleRun run_sample(const char* clock_flag, const std::string& extra = "") {
+    return run_command(std::string(NTIO_TEST_CLI) + " run " + clock_flag + extra + " --driver " +
+                       NTIO_TEST_STARTIO_DRIVER + " -- " + NTIO_TEST_STARTIO_APP + " 2>&1");
+}
+
+// The README's first command: `ntio demo startio` (virtual time, trace beside).
+SampleRun run_demo(const std::string& trace_path) {
+    return run_command(std::string(NTIO_TEST_CLI) + " demo startio --trace " + trace_path + " 2>&1");
 }
 
 // One event of the timeline, in the order it was printed.
@@ -129,13 +137,23 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
-// The tracer (issue 6) on the same run: five IOCTL spans from issue to completion,
-// one StartIo each, and the device queue's depth peaking at 4 (threads 1-4 queued
-// behind thread 0's request).
-TEST(StartIoSample, TheTraceShowsFiveSpansAndTheQueueDepth) {
+// Issue 6's acceptance, on the README's first command (`ntio demo startio`): the log
+// shows completions at 3, 6, 9, 12 and 15 s; the JSON trace has five IOCTL spans from
+// issue to completion, one StartIo each, and the device queue's depth peaking at 4
+// (threads 1-4 queued behind thread 0's request); the SVG and the text summary are
+// written beside it and the summary is printed.
+TEST(StartIoSample, TheDemoCommandShowsFiveSpansAndTheQueueDepth) {
     std::string path = ::testing::TempDir() + "ntio_startio_trace.json";
-    SampleRun r = run_sample("--virtual-time", " --trace " + path);
+    SampleRun r = run_demo(path);
     ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::vector<long> completions;
+    for (const Event& e : parse(r.output))
+        if (e.kind == Event::DriverCompleted) completions.push_back(e.ms);
+    EXPECT_EQ(completions, (std::vector<long>{3000, 6000, 9000, 12000, 15000})) << r.output;
+    EXPECT_NE(r.output.find("device queue of \\Device\\StartIoSample: peak depth 4"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("ntio_startio_trace.svg"), std::string::npos);
+    EXPECT_FALSE(slurp(::testing::TempDir() + "ntio_startio_trace.svg").empty());
+    EXPECT_NE(slurp(::testing::TempDir() + "ntio_startio_trace.txt").find("IRP_MJ_DEVICE_CONTROL"), std::string::npos);
     nlohmann::json trace = nlohmann::json::parse(slurp(path));
     std::map<uint64_t, double> begin, end;
     std::map<uint64_t, int> startio;

@@ -27,6 +27,21 @@ out=$("$prefix/bin/ntio" run --virtual-time --driver "$work/startio_driver.so" -
 echo "$out"
 grep -q "thread 0: DeviceIoControl returned 0, error 997, at +15000 ms" <<<"$out"
 grep -q "every XOR check passed" <<<"$out"
+# The article 002 sample (two drivers) from installed headers, and `ntio demo` from the
+# installed tree (issue 6: the samples are installed with ntio).
+for drv in blockdev relay; do
+  cc -Wall -Wextra -Werror -Wno-multichar -shared -fPIC "$samples/driver_irps/$drv.c" \
+     $(pkg-config --cflags --libs ntio) -o "$work/$drv.so"
+done
+cc -Wall -Wextra -Werror "$samples/driver_irps/app.c" $(pkg-config --cflags --libs ntio) -o "$work/driver_irps_app"
+out=$("$prefix/bin/ntio" run --virtual-time --verifier fail --driver "$work/blockdev.so" --driver "$work/relay.so" \
+      -- "$work/driver_irps_app" 2>&1)
+echo "$out"
+grep -q "all checks passed" <<<"$out"
+out=$(cd "$work" && "$prefix/bin/ntio" demo startio 2>&1)
+echo "$out" | tail -5
+grep -q "peak depth 4" <<<"$out"
+test -s "$work/startio-trace.json" && test -s "$work/startio-trace.svg" && test -s "$work/startio-trace.txt"
 cmake -S "$here" -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" > /dev/null
 cmake --build "$work/cmake" > /dev/null
 NTIO_CLOCK=virtual "$work/cmake/consumer_cmake" | grep -q "driver side: 4"

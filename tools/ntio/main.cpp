@@ -1,6 +1,7 @@
 // The ntio command. `ntio run` starts a program with the runtime configured
 // through the documented environment variables (docs/running.md), so that the
 // program's libntio picks the settings up before main().
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "samples.hpp"
 
 namespace {
 
@@ -26,6 +29,37 @@ int run_program(const std::vector<std::string>& command) {
     else if (e == ENOENT)
         std::fprintf(stderr, "  check the path, or build the program first\n");
     return e == ENOENT ? 127 : 126;
+}
+
+// Runs PROGRAM as a child and returns its exit status (128 + signal if killed).
+int run_child(const std::vector<std::string>& command) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        std::fprintf(stderr, "ntio demo: cannot fork: %s\n", std::strerror(errno));
+        return 126;
+    }
+    if (pid == 0) _exit(run_program(command));
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void print_file(const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (!f) return;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) std::fwrite(buf, 1, n, stdout);
+    std::fclose(f);
+}
+
+std::string trace_sibling(const std::string& json, const char* ext) {
+    std::string base = json;
+    if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0) base.resize(base.size() - 5);
+    return base + ext;
 }
 
 }  // namespace
@@ -59,10 +93,71 @@ int main(int argc, char** argv) {
     run->add_option("command", command, "PROGRAM [ARGS...] (put them after --)")->required();
     run->footer("Example: ntio run --virtual-time --driver ./mydriver.so -- ./myapp arg1\nExit status: PROGRAM's.");
 
+    app.add_subcommand("samples", "List the samples installed with ntio and what each shows")
+        ->footer("Run one with: ntio demo NAME");
+
+    auto* demo = app.add_subcommand("demo", "Run an installed sample (drivers + app) in virtual time, print its log "
+                                            "and a timeline summary, and write its trace (JSON, SVG, text)");
+    std::string demo_name, demo_trace;
+    bool demo_real_time = false;
+    std::string demo_verifier = "report";
+    demo->add_option("name", demo_name, "The sample (see `ntio samples`)")->required();
+    demo->add_option("--trace", demo_trace, "Where to write the trace (default: NAME-trace.json here; the SVG "
+                                            "timeline and the text summary go beside it)");
+    demo->add_flag("--real-time", demo_real_time, "Run on the real clock instead of virtual time");
+    demo->add_option("--verifier", demo_verifier, "What a detected driver bug does: report (go on) or fail (stop)")
+        ->check(CLI::IsMember({"report", "fail"}));
+    demo->footer("Example: ntio demo startio   (then open startio-trace.svg, or startio-trace.json in "
+                 "https://ui.perfetto.dev)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e, std::cerr, std::cerr);  // ntio's own messages never go to stdout's program output
+    }
+
+    if (app.got_subcommand("samples")) {
+        std::string dir = ntio::cli::samples_dir(argv[0]);
+        std::printf("Samples (%s):\n", dir.empty() ? "not found: build them, or set NTIO_SAMPLES_DIR" : dir.c_str());
+        for (const auto& sample : ntio::cli::samples())
+            std::printf("  %-14s %s\n", sample.name, sample.summary);
+        std::printf("Run one with: ntio demo NAME\n");
+        return 0;
+    }
+
+    if (demo->parsed()) {
+        const ntio::cli::Sample* sample = ntio::cli::find_sample(demo_name);
+        if (!sample) {
+            std::fprintf(stderr, "ntio demo: no sample named '%s'; `ntio samples` lists them\n", demo_name.c_str());
+            return 2;
+        }
+        std::string dir = ntio::cli::samples_dir(argv[0]);
+        if (dir.empty()) {
+            std::fprintf(stderr, "ntio demo: the samples are not installed beside this ntio (looked in "
+                                 "../libexec/ntio/samples and ../../samples); install ntio or set NTIO_SAMPLES_DIR\n");
+            return 2;
+        }
+        if (demo_trace.empty()) demo_trace = demo_name + "-trace.json";
+        // A run that fails before writing its trace must not show an older run's.
+        for (const char* ext : {".json", ".svg", ".txt"}) std::remove(trace_sibling(demo_trace, ext).c_str());
+        std::printf("== ntio demo %s ==\n%s\n\n", sample->name, sample->shows);
+        std::string list;
+        for (const auto& d : sample->drivers) list += (list.empty() ? "" : ":") + dir + "/" + d.module;
+        setenv("NTIO_RUN", "1", 1);
+        setenv("NTIO_CLOCK", demo_real_time ? "real" : "virtual", 1);
+        setenv("NTIO_TRACE", demo_trace.c_str(), 1);
+        setenv("NTIO_VERIFIER", demo_verifier.c_str(), 1);
+        if (list.empty()) unsetenv("NTIO_DRIVERS");
+        else setenv("NTIO_DRIVERS", list.c_str(), 1);
+        int status = run_child({dir + "/" + sample->app});
+        std::string txt = trace_sibling(demo_trace, ".txt");
+        std::printf("\n== timeline ==\n");
+        std::fflush(stdout);
+        print_file(txt);
+        std::printf("\nTrace: %s (open in https://ui.perfetto.dev), timeline picture: %s, summary: %s\n",
+                    demo_trace.c_str(), trace_sibling(demo_trace, ".svg").c_str(), txt.c_str());
+        if (status) std::printf("The sample's app exited with status %d.\n", status);
+        return status;
     }
 
     if (run->parsed()) {
