@@ -219,3 +219,30 @@ TEST(StartIoSample, TheSvgTimelineIsWellFormedWithOneBarPerIrp) {
     EXPECT_EQ(bars, irps.size());
     EXPECT_GE(bars, 5u);
 }
+
+// The trace of the driver-built-IRP scenario (issue 6): requests that pass through the
+// relay filter hop down the stack (a slice per device and flow arrows s -> f), callers
+// are notified, every IRP is freed, and two runs give the same trace.
+TEST(DriverIrpsSample, TheTraceShowsHopsNotificationsAndFrees) {
+    std::string a = ::testing::TempDir() + "ntio_irps_a.json", b = ::testing::TempDir() + "ntio_irps_b.json";
+    SampleRun r = run_command(std::string(NTIO_TEST_CLI) + " demo driver_irps --trace " + a + " 2>&1");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_EQ(run_command(std::string(NTIO_TEST_CLI) + " demo driver_irps --trace " + b + " 2>&1").exit_code, 0);
+    std::string text = slurp(a);
+    EXPECT_EQ(text, slurp(b)) << "deterministic";
+    nlohmann::json trace = nlohmann::json::parse(text);
+    std::map<uint64_t, std::string> flow_phases;
+    std::set<uint64_t> begun, freed;
+    int notified = 0;
+    for (const auto& e : trace["traceEvents"]) {
+        std::string cat = e.value("cat", std::string()), ph = e["ph"].get<std::string>(), name = e.value("name", std::string());
+        if (cat == "hop" && (ph == "s" || ph == "t" || ph == "f")) flow_phases[e["id"].get<uint64_t>()] += ph;
+        if (cat == "irp" && ph == "b") begun.insert(e["id"].get<uint64_t>());
+        if (name.find(" freed") != std::string::npos) freed.insert(std::stoull(name.substr(name.find('#') + 1)));
+        if (name.find("caller notified") != std::string::npos) notified++;
+    }
+    ASSERT_FALSE(flow_phases.empty()) << "requests through the filter hop down the stack";
+    for (const auto& [irp, phases] : flow_phases) EXPECT_EQ(phases, "sf") << "IRP #" << irp << ": filter, then block device";
+    EXPECT_EQ(freed, begun) << "every IRP is freed";
+    EXPECT_GT(notified, 0);
+}

@@ -25,7 +25,10 @@ ob::ObjectType g_device_type{"Device", -1, FILE_ALL_ACCESS, destroy_device, null
 std::string device_label(DEVICE_OBJECT* d) {
     DeviceRuntime& r = runtime(d);
     if (!r.name.empty()) return std::string(r.name.begin(), r.name.end());
-    return fmt::format("unnamed device {}", static_cast<void*>(d));
+    const UNICODE_STRING& driver = d->DriverObject->DriverName;
+    std::string owner;
+    for (USHORT i = 0; i < driver.Length / sizeof(WCHAR); ++i) owner += static_cast<char>(driver.Buffer[i]);
+    return fmt::format("unnamed device #{} of {}", r.number, owner);
 }
 
 std::wstring to_wstring(const UNICODE_STRING* s) {
@@ -72,6 +75,8 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, 
     d->DeviceObjectExtension = reinterpret_cast<struct _DEVOBJ_EXTENSION*>(&body->runtime);
     body->runtime.device = d;
     body->runtime.name = name;
+    static std::atomic<uint32_t> created{0};
+    body->runtime.number = created.fetch_add(1, std::memory_order_relaxed) + 1;
     if (DeviceExtensionSize) {
         d->DeviceExtension = std::calloc(1, DeviceExtensionSize);
         if (!d->DeviceExtension) {

@@ -157,6 +157,8 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
 
 void free_irp(IRP* irp) {
     IrpHeader* h = header_of(irp);
+    if (trace::enabled()) [[unlikely]]
+        trace::irp_after(trace::Kind::freed, h->sequence);
     h->magic = kFreedIrpMagic;
     irp->Type = 0;
     bump(-1);
@@ -268,6 +270,7 @@ bool is_ours(IRP* irp) { return irp->NtioPrivate && header_of(irp)->magic == kIr
 void finish_request(IRP* irp) {
     IrpHeader* h = header_of(irp);
     h->flags |= kIrpCompleted;
+    uint64_t traced = trace::enabled() ? h->sequence : 0;  // the IRP is freed before the caller is told
     NTSTATUS status = irp->IoStatus.Status;
     FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
     // Off the issuer's list first: from here no canceller can find it, and an exiting
@@ -322,8 +325,10 @@ void finish_request(IRP* irp) {
     // request fully retired (no IRP still allocated on its behalf).
     PKEVENT user_event = nullptr;
     bool file_event = false;
+    bool wrote_iosb = false;
     auto write_iosb = [&] {
         if (irp->UserIosb) {
+            wrote_iosb = true;
             irp->UserIosb->Status = status;
             irp->UserIosb->Information = irp->IoStatus.Information;
         }
@@ -355,6 +360,10 @@ void finish_request(IRP* irp) {
     if (file_event) fo->FinalStatus = status;
     if (user_event) ke::set_event(user_event);
     if (file_event) ke::set_event(&fo->Event);
+    if (traced) [[unlikely]]
+        trace::irp_after(trace::Kind::notified, traced,
+                         (user_event ? trace::kNotifiedEvent : 0) | (file_event ? trace::kNotifiedFileEvent : 0) |
+                             (wrote_iosb ? trace::kNotifiedStatusBlock : 0));
     if (issuer_to_notify) finish_thread_notification(issuer_to_notify);
     if (event_object) ob::dereference(event_object);
     if (fo) ob::dereference(fo);

@@ -82,8 +82,20 @@ const char* kind_name(Kind k) {
     case Kind::debug_print: return "DbgPrint";
     case Kind::queue_depth: return "queue depth";
     case Kind::thread: return "thread";
+    case Kind::notified: return "caller notified";
+    case Kind::freed: return "freed";
     }
     return "?";
+}
+
+std::string notified_name(int64_t how) {
+    std::string s = "caller notified:";
+    if (how & kNotifiedStatusBlock) s += " status block";
+    if (how & kNotifiedEvent) s += " event";
+    if (how & kNotifiedFileEvent) s += " file object";
+    if (how & kNotifiedPort) s += " completion port";
+    if (how == 0) s += " nothing (an immediate failure)";
+    return s;
 }
 
 // Microseconds with the 100 ns digit: Chrome's unit, exact for the runtime clock.
@@ -94,6 +106,8 @@ double micros(int64_t ts) { return static_cast<double>(ts) / 10.0; }
 // that issue requests at the same virtual instant take sequence numbers in
 // whatever order they ran.
 bool about_an_irp(Kind k) { return k != Kind::thread && k != Kind::debug_print && k != Kind::queue_depth; }
+// Events that only follow an IRP's life (they never start one: an IRP freed unsent).
+bool epilogue(Kind k) { return k == Kind::notified || k == Kind::freed; }
 
 // Returns the number of IRPs.
 size_t prepare(std::vector<Event>& events) {
@@ -116,7 +130,23 @@ std::string chrome_json(const std::vector<Event>& events) {
     list = nlohmann::ordered_json::array();
     std::map<uint64_t, std::string> span_names;  // IRP id -> span name, once begun
     std::set<uint64_t> ended;
+    // Hops down a stack: an IRP dispatched to more than one device gets a short slice
+    // on the thread at each dispatch and flow arrows linking them, top to bottom.
+    std::map<uint64_t, int> dispatches, hops_seen;
+    for (const Event& e : events)
+        if (e.kind == Kind::dispatched) dispatches[e.irp]++;
     for (const Event& e : events) {
+        if (e.kind == Kind::dispatched && dispatches[e.irp] > 1) {
+            int hop = ++hops_seen[e.irp];
+            list.push_back({{"name", fmt::format("IRP #{} to {}", e.irp, e.text)}, {"cat", "hop"}, {"ph", "X"},
+                            {"ts", micros(e.ts)}, {"dur", 0.1}, {"pid", 1}, {"tid", e.thread}});
+            const char* ph = hop == 1 ? "s" : hop == dispatches[e.irp] ? "f" : "t";
+            nlohmann::ordered_json flow = {{"name", fmt::format("IRP #{} down the stack", e.irp)},
+                                           {"cat", "hop"}, {"ph", ph}, {"id", e.irp}, {"ts", micros(e.ts)},
+                                           {"pid", 1}, {"tid", e.thread}};
+            if (hop > 1) flow["bp"] = "e";
+            list.push_back(flow);
+        }
         switch (e.kind) {
         case Kind::thread:
             list.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", e.thread},
@@ -134,12 +164,16 @@ std::string chrome_json(const std::vector<Event>& events) {
             break;
         }
         auto span = span_names.find(e.irp);
-        if (span == span_names.end() && ended.count(e.irp)) {
+        if (span == span_names.end() && (ended.count(e.irp) || epilogue(e.kind))) {
             // After its completion (a dispatch routine returning STATUS_PENDING for an
             // IRP completed meanwhile, as the StartIo recursion does): on the thread.
-            list.push_back({{"name", fmt::format("IRP #{} {} (after completion)", e.irp, kind_name(e.kind))},
-                            {"cat", "irp"}, {"ph", "i"}, {"s", "t"}, {"ts", micros(e.ts)}, {"pid", 1},
-                            {"tid", e.thread}});
+            // Completion routines run while IoCompleteRequest unwinds, after the span's end.
+            std::string what = e.kind == Kind::notified ? notified_name(e.value)
+                               : e.kind == Kind::freed || e.kind == Kind::completion_routine
+                                   ? std::string(kind_name(e.kind))
+                                   : std::string(kind_name(e.kind)) + " (after completion)";
+            list.push_back({{"name", fmt::format("IRP #{} {}", e.irp, what)}, {"cat", "irp"}, {"ph", "i"}, {"s", "t"},
+                            {"ts", micros(e.ts)}, {"pid", 1}, {"tid", e.thread}});
             continue;
         }
         if (span == span_names.end()) {
@@ -203,6 +237,7 @@ std::string svg_timeline(const std::vector<Event>& events) {
         if (e.kind == Kind::thread) thread_names[e.thread] = e.text;
         if (!about_an_irp(e.kind)) continue;
         auto it = bars.find(e.irp);
+        if (it == bars.end() && epilogue(e.kind)) continue;
         if (it == bars.end()) it = bars.emplace(e.irp, Bar{e.irp, e.thread, e.major, e.ts}).first;
         Bar& b = it->second;
         if (e.kind == Kind::started && b.started < 0) b.started = e.ts;
@@ -301,7 +336,7 @@ std::string text_summary(const std::vector<Event>& events) {
         last = std::max(last, e.ts);
         if (e.kind == Kind::thread) thread_names[e.thread] = e.text;
         if (e.kind == Kind::queue_depth) peak_depth[e.text] = std::max(peak_depth[e.text], e.value);
-        if (!about_an_irp(e.kind)) continue;
+        if (!about_an_irp(e.kind) || (epilogue(e.kind) && !irps.count(e.irp))) continue;
         auto [it, fresh] = irps.try_emplace(e.irp);
         Life& l = it->second;
         if (fresh) {
@@ -405,6 +440,13 @@ void irp_completed(IRP* irp) {
     PDEVICE_OBJECT dev =
         irp->CurrentLocation <= irp->StackCount ? IoGetCurrentIrpStackLocation(irp)->DeviceObject : nullptr;
     irp_event(Kind::completed, irp, dev, irp->IoStatus.Status, irp->IoStatus.Information);
+}
+
+void irp_after(Kind kind, uint64_t sequence, int64_t value) {
+    Event e(now(), thread_number(), kind);
+    e.irp = sequence;
+    e.value = value;
+    push(std::move(e));
 }
 
 void debug_line(const char* text, size_t length) {

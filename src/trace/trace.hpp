@@ -31,7 +31,10 @@ enum class Kind : uint8_t {
     debug_print,         // a DbgPrint line (text)
     queue_depth,         // a device queue's length (value), named by text
     thread,              // a thread's name (text)
+    notified,            // the caller was told (value: kNotified* bits)
+    freed,               // the IRP's memory went back (lookaside or heap)
 };
+constexpr int64_t kNotifiedEvent = 1, kNotifiedFileEvent = 2, kNotifiedPort = 4, kNotifiedStatusBlock = 8;
 
 extern std::atomic<bool> g_enabled;
 inline bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
@@ -47,6 +50,8 @@ struct IrpIdentity {
 IrpIdentity identify(IRP* irp);
 void irp_event(Kind kind, const IrpIdentity& irp, PDEVICE_OBJECT device);
 void irp_completed(IRP* irp);  // IoCompleteRequest, before the stack unwinds
+// After the IRP is gone: by its runtime sequence number.
+void irp_after(Kind kind, uint64_t sequence, int64_t value = 0);
 void debug_line(const char* text, size_t length);
 void thread_named(_KTHREAD* t);
 void name_device_queue(PKDEVICE_QUEUE queue, const std::string& device);
