@@ -364,8 +364,11 @@ NTSTATUS FreeAndSignal(PDEVICE_OBJECT, PIRP irp, PVOID context) {
         IoFreeMdl(irp->MdlAddress);
         irp->MdlAddress = nullptr;
     }
-    if (irp->PendingReturned) KeSetEvent(&o->done, IO_NO_INCREMENT, FALSE);
+    // Freed before the waiter wakes, so that the test's IRP count is settled when it
+    // looks (the article signals first; either order is correct for the driver).
+    BOOLEAN pended = irp->PendingReturned;
     IoFreeIrp(irp);
+    if (pended) KeSetEvent(&o->done, IO_NO_INCREMENT, FALSE);
     return STATUS_MORE_PROCESSING_REQUIRED;
 }
 

@@ -347,19 +347,23 @@ void finish_request(IRP* irp) {
         }
     }
     void* event_object = h->event_object;
+    // A caller of a service on a synchronous file object holds a reference of its own
+    // until it has woken (it waits, or the request completed inside its call).
+    bool caller_holds_file = synchronous_fo && (h->flags & kIrpUserRequest);
     if (free_now) free_irp(irp);
     else free_unless_held(irp);
     // The request's file reference goes before the caller wakes when nothing below
     // needs the file object: a caller that closes its handle as soon as it wakes then
     // always drops the last reference itself, and IRP_MJ_CLOSE runs on its thread at
     // PASSIVE_LEVEL, not on whichever thread won the race (deterministic traces).
-    if (fo && !file_event) {
+    FILE_OBJECT* signal_file = file_event ? fo : nullptr;
+    if (fo && (!file_event || caller_holds_file)) {
         ob::dereference(fo);
         fo = nullptr;
     }
-    if (file_event) fo->FinalStatus = status;
+    if (signal_file) signal_file->FinalStatus = status;
     if (user_event) ke::set_event(user_event);
-    if (file_event) ke::set_event(&fo->Event);
+    if (signal_file) ke::set_event(&signal_file->Event);
     if (traced) [[unlikely]]
         trace::irp_after(trace::Kind::notified, traced,
                          (user_event ? trace::kNotifiedEvent : 0) | (file_event ? trace::kNotifiedFileEvent : 0) |
