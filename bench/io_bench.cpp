@@ -78,6 +78,32 @@ void BM_Ntio_SyncIoctl64(benchmark::State& state) {
 }
 BENCHMARK(BM_Ntio_SyncIoctl64)->Arg(0)->Arg(1);
 
+// The same synchronous IOCTL with the IRP tracer recording (`--trace`). Each request
+// records five events (issued, dispatched, completed, caller notified, freed);
+// bench/report.py turns the difference with BM_Ntio_SyncIoctl64/0 into a cost per
+// event. The iteration count is fixed: the trace is kept in memory and written when
+// the runtime ends.
+constexpr double kTraceEventsPerSyncIoctl = 5;
+void BM_Ntio_SyncIoctl64Traced(benchmark::State& state) {
+    std::string path = "/tmp/ntio_bench_trace_" + std::to_string(getpid()) + ".json";
+    {
+        ntio::System sys({.debug_quiet = true, .trace_file = path});
+        bench::load(sys);
+        HANDLE h = CreateFileA("\\\\.\\BenchEcho", GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+        unsigned char in[64], out[64];
+        std::memset(in, 7, sizeof in);
+        DWORD n = 0;
+        for (auto _ : state) {
+            BOOL ok = DeviceIoControl(h, bench::IOCTL_BENCH_COPY, in, sizeof in, out, sizeof out, &n, nullptr);
+            benchmark::DoNotOptimize(ok);
+        }
+        CloseHandle(h);
+        state.counters["events_per_request"] = kTraceEventsPerSyncIoctl;
+    }
+    for (const char* ext : {".json", ".svg", ".txt"}) std::remove(("/tmp/ntio_bench_trace_" + std::to_string(getpid()) + ext).c_str());
+}
+BENCHMARK(BM_Ntio_SyncIoctl64Traced)->Iterations(200000);
+
 // range(0) is Options::wait_spin (300 default, 0 = every wait sleeps).
 void BM_Ntio_PendedIoctlRoundTrip(benchmark::State& state) {
     ntio::System sys({.wait_spin = static_cast<int>(state.range(0))});

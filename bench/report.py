@@ -105,6 +105,13 @@ def main():
         ok &= good
         print(f"{what:<92} {median[ours]:>9.1f}{unit[ours]} {median[floor]:>9.1f}{unit[floor]} "
               f"{r:>6.2f} {'<=' + str(target):>7} {'ok' if good else 'MISSED'}")
+    # Issue 6: what the tracer costs while it records (a figure to report, no target).
+    median, unit = results["ntio_io_bench"]
+    traced, plain = median.get("BM_Ntio_SyncIoctl64Traced/iterations:200000"), median["BM_Ntio_SyncIoctl64/0"]
+    if traced is not None:
+        print(f"{'sync 64-byte IOCTL with --trace recording (5 events per request): ns per event':<92} "
+              f"{traced:>9.1f}{unit['BM_Ntio_SyncIoctl64/0']} {plain:>9.1f}{unit['BM_Ntio_SyncIoctl64/0']} "
+              f"{(traced - plain) / 5:>6.1f}")
     good, lines = startio_queue(build)
     ok &= good
     print("\n".join(lines))

@@ -25,6 +25,7 @@ struct DeviceRuntime {
     DEVICE_OBJECT* device;
     std::wstring name;            // "\Device\Echo", empty if unnamed
     uint32_t number = 0;          // creation order in this process: names unnamed devices in reports and traces
+    std::atomic<uint64_t> trace_label{0};  // (trace generation << 32) | label index (trace/trace.cpp)
     std::atomic<bool> deleted{false};  // IoDeleteDevice called: new opens and I/O fail
     std::atomic<int> open_files{0};    // file objects opened on it, until IRP_MJ_CLOSE (exclusive devices)
     DEVICE_OBJECT* attached_to = nullptr;  // the device below in its stack (referenced), under stack_lock()

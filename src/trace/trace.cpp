@@ -30,6 +30,7 @@ struct Event {
     uint64_t irp = 0;
     int64_t value = 0;
     uint64_t info = 0;
+    uint32_t device = 0;  // 1 + index into Recorder::labels; prepare() turns it into text
     std::string text;
 };
 
@@ -39,10 +40,28 @@ struct Recorder {
     std::unordered_map<PKDEVICE_QUEUE, std::string> queue_names;
     std::string path;
     bool main_named = false;
+    // Device labels, built once per device per trace (events carry an index): a
+    // label is a formatted string, too dear to build at every event.
+    std::vector<std::string> labels;
+    uint32_t generation = 0;  // bumped by begin(): a device's cached index is for one trace
 };
 Recorder& recorder() {
     static Recorder* r = new Recorder();  // outlives every runtime (exit handlers record)
     return *r;
+}
+
+uint32_t label_of(PDEVICE_OBJECT device) {
+    io::DeviceRuntime& rt = io::runtime(device);
+    Recorder& r = recorder();
+    uint64_t cached = rt.trace_label.load(std::memory_order_acquire);
+    uint32_t generation = __atomic_load_n(&r.generation, __ATOMIC_RELAXED);
+    if (cached && static_cast<uint32_t>(cached >> 32) == generation) return static_cast<uint32_t>(cached);
+    std::string label = io::device_label(device);
+    std::lock_guard g(r.lock);
+    r.labels.push_back(std::move(label));
+    auto index = static_cast<uint32_t>(r.labels.size());
+    rt.trace_label.store((uint64_t(r.generation) << 32) | index, std::memory_order_release);
+    return index;
 }
 
 int64_t now() {
@@ -110,12 +129,13 @@ bool about_an_irp(Kind k) { return k != Kind::thread && k != Kind::debug_print &
 bool epilogue(Kind k) { return k == Kind::notified || k == Kind::freed; }
 
 // Returns the number of IRPs.
-size_t prepare(std::vector<Event>& events) {
+size_t prepare(std::vector<Event>& events, const std::vector<std::string>& labels) {
     std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
         return a.ts != b.ts ? a.ts < b.ts : a.thread < b.thread;
     });
     std::unordered_map<uint64_t, uint64_t> ids;
     for (Event& e : events) {
+        if (e.device) e.text = labels[e.device - 1];
         if (!about_an_irp(e.kind)) continue;
         auto [it, fresh] = ids.emplace(e.irp, ids.size() + 1);
         e.irp = it->second;
@@ -412,7 +432,7 @@ void irp_event(Kind kind, IRP* irp, PDEVICE_OBJECT device, int64_t value, uint64
         e.major = sl->MajorFunction;
         e.minor = sl->MinorFunction;
     }
-    if (device) e.text = io::device_label(device);
+    if (device) e.device = label_of(device);
     e.value = value;
     e.info = info;
     push(std::move(e));
@@ -432,7 +452,7 @@ void irp_event(Kind kind, const IrpIdentity& irp, PDEVICE_OBJECT device) {
     e.irp = irp.sequence;
     e.major = irp.major;
     e.minor = irp.minor;
-    if (device) e.text = io::device_label(device);
+    if (device) e.device = label_of(device);
     push(std::move(e));
 }
 
@@ -501,6 +521,8 @@ void begin(const std::string& path) {
         r.queue_names.clear();
         r.path = path;
         r.main_named = false;
+        r.labels.clear();
+        r.generation++;
     }
     g_enabled.store(!path.empty(), std::memory_order_relaxed);
 }
@@ -509,14 +531,16 @@ void end() {
     if (!g_enabled.exchange(false)) return;
     Recorder& r = recorder();
     std::vector<Event> events;
+    std::vector<std::string> labels;
     std::string path;
     {
         std::lock_guard g(r.lock);
         events.swap(r.events);
+        labels.swap(r.labels);
         path.swap(r.path);
         r.queue_names.clear();
     }
-    size_t irps = prepare(events);
+    size_t irps = prepare(events, labels);
     write_file(path, chrome_json(events));
     // The SVG timeline beside it: startio.json -> startio.svg.
     std::string svg_path = path;
