@@ -134,7 +134,7 @@ void System::Impl::work_loop(_KTHREAD*) {
 }
 
 System::Impl::~Impl() {
-    io::pnp::destroy(pnp);
+    io::pnp::destroy(pnp.load());
     if (debug_owned) std::fclose(debug_out);
 }
 
@@ -377,6 +377,18 @@ static bool driver_entry_instances(std::string* entry, int* instances) {
     return *instances >= 1;
 }
 
+std::atomic<bool> g_unload_at_exit_pending{false};  // NTIO_DRIVERS' exit handler has not run yet
+
+static void report_pool_at_exit() {
+    System::Impl* s = g_current_system.load();
+    if (!s || s != g_default) return;
+    std::string r;
+    for (const PoolTagUsage& u : s->pool.usage())
+        r += fmt::format("  pool tag '{}' ({:#010x}): {} allocation(s), {} byte(s) not freed\n", u.tag_text, u.tag,
+                         u.allocations, u.bytes);
+    if (!r.empty()) std::fprintf(stderr, "ntio: at exit:\n%s", r.c_str());
+}
+
 // Programs started by `ntio run` (or with NTIO_CLOCK set) get their runtime before
 // main(), so the main thread is managed from its first instruction.
 __attribute__((constructor)) static void start_from_environment() {
@@ -403,8 +415,9 @@ __attribute__((constructor)) static void start_from_environment() {
             if (end == std::string::npos) break;
             start = end + 1;
         }
-        // A process-level exit handler (no DSO handle): it runs in exit() before any
-        // library is finalized, on the main thread, with the runtime intact.
+        // A process-level exit handler (no DSO handle): it runs in exit() on the main
+        // thread with the runtime intact; glibc runs it after the libraries' destructors
+        // (see report_at_exit), which is why those do nothing the drivers still need.
         __cxa_atexit(
             [](void*) {
                 // Windows closes a process's handles when it exits, so drivers see their
@@ -413,19 +426,20 @@ __attribute__((constructor)) static void start_from_environment() {
                     std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);
                 io::unload_all_drivers();
                 trace::end();
+                g_unload_at_exit_pending.store(false);
+                report_pool_at_exit();
             },
             nullptr, nullptr);
+        g_unload_at_exit_pending.store(true);
     }
 }
 
+// glibc runs library destructors (this one included) before an exit handler that a
+// library constructor registered, since those run before the loader registers its own:
+// with drivers loaded the pool is reported by the handler, once they have unloaded (a
+// PnP driver frees its interface name at IRP_MN_REMOVE_DEVICE, for one).
 __attribute__((destructor)) static void report_at_exit() {
-    System::Impl* s = g_current_system.load();
-    if (!s || s != g_default) return;
-    std::string r;
-    for (const PoolTagUsage& u : s->pool.usage())
-        r += fmt::format("  pool tag '{}' ({:#010x}): {} allocation(s), {} byte(s) not freed\n", u.tag_text, u.tag,
-                         u.allocations, u.bytes);
-    if (!r.empty()) std::fprintf(stderr, "ntio: at exit:\n%s", r.c_str());
+    if (!g_unload_at_exit_pending.load()) report_pool_at_exit();
 }
 
 }  // namespace ntio
