@@ -57,7 +57,7 @@ public:
     std::mutex drivers_lock;
     std::vector<io::DriverBody*> drivers;
     // The Plug and Play manager (io/pnp.cpp), made when the first PnP driver loads.
-    io::PnpManager* pnp = nullptr;
+    std::atomic<io::PnpManager*> pnp{nullptr};
 
     // DbgPrint output.
     std::mutex debug_lock;

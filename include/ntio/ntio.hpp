@@ -103,6 +103,9 @@ public:
     // System is destroyed. Returns false for an unknown name.
     bool unload_driver(const std::string& name);
 
+    // IRPs allocated and not yet completed or freed.
+    int64_t live_irps() const;
+
     // ---- Plug and Play ----------------------------------------------------------------
     // Instance IDs ("ROOT\ECHO\0000") of the PnP devices present (added, not removed or
     // surprise-removed), in the order they were created.
@@ -120,8 +123,6 @@ public:
     //     driver failed IRP_MN_QUERY_REMOVE_DEVICE (it then gets IRP_MN_CANCEL_REMOVE_DEVICE);
     //   STATUS_NO_SUCH_DEVICE: no such device is present.
     int32_t remove_device(const std::string& instance_id, bool surprise = false);
-    // IRPs allocated and not yet completed or freed.
-    int64_t live_irps() const;
 
     // ---- accounting ------------------------------------------------------------------
     std::vector<PoolTagUsage> pool_usage() const;  // live pool by tag

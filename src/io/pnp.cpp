@@ -73,14 +73,15 @@ std::mutex g_create_lock;
 
 PnpManager* manager_if_exists() {
     System::Impl* s = sys_if_exists();
-    return s ? s->pnp : nullptr;
+    return s ? s->pnp.load(std::memory_order_acquire) : nullptr;
 }
 
 PnpManager& manager() {
     System::Impl& s = sys();
+    if (PnpManager* m = s.pnp.load(std::memory_order_acquire)) return *m;
     std::lock_guard g(g_create_lock);
-    if (!s.pnp) s.pnp = new PnpManager;
-    return *s.pnp;
+    if (!s.pnp.load()) s.pnp.store(new PnpManager, std::memory_order_release);
+    return *s.pnp.load();
 }
 
 struct OpLock {
