@@ -457,8 +457,9 @@ NTSTATUS add_devices(DriverBody* d, int instances) {
                 return STATUS_INSUFFICIENT_RESOURCES;
             }
         }
-        // The lowest instance number no live device uses; a record that already exists
-        // (an earlier device with that ID) is reused with its interfaces.
+        // The lowest instance number no device holds (a failed one keeps its number until
+        // its driver unloads); the record of an earlier device with that ID is reused,
+        // with its interfaces.
         DevNode* n = nullptr;
         DriverBody* previous = d;
         ob::reference(d);  // the node's
