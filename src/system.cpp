@@ -134,6 +134,7 @@ void System::Impl::work_loop(_KTHREAD*) {
 }
 
 System::Impl::~Impl() {
+    io::pnp::destroy(pnp.load());
     if (debug_owned) std::fclose(debug_out);
 }
 
@@ -282,11 +283,41 @@ int System::running_threads() const { return m_impl->dispatcher.running(); }
 std::vector<PoolTagUsage> System::pool_usage() const { return m_impl->pool.usage(); }
 size_t System::open_handles() const { return m_impl->handles.count(); }
 
-int32_t System::load_driver(const std::string& path) { return io::load_driver(path, nullptr); }
+int32_t System::load_driver(const std::string& path) { return io::load_driver(path, 0, nullptr); }
 
 int32_t System::load_driver(const std::string& name, DriverEntryFunction entry) {
-    return io::load_driver_entry(std::wstring(name.begin(), name.end()), reinterpret_cast<PDRIVER_INITIALIZE>(entry),
+    return io::load_driver_entry(std::wstring(name.begin(), name.end()), reinterpret_cast<PDRIVER_INITIALIZE>(entry), 0,
                                  nullptr);
+}
+
+namespace {
+bool instances_valid(int instances, const std::string& what) {
+    if (instances >= 1) return true;
+    std::fprintf(stderr, "ntio: %d instances asked for %s; a PnP driver has at least 1 device instance\n", instances,
+                 what.c_str());
+    return false;
+}
+}  // namespace
+
+int32_t System::load_driver(const std::string& path, int instances) {
+    if (!instances_valid(instances, path)) return STATUS_INVALID_PARAMETER;
+    return io::load_driver(path, instances, nullptr);
+}
+
+int32_t System::load_driver(const std::string& name, DriverEntryFunction entry, int instances) {
+    if (!instances_valid(instances, name)) return STATUS_INVALID_PARAMETER;
+    return io::load_driver_entry(std::wstring(name.begin(), name.end()), reinterpret_cast<PDRIVER_INITIALIZE>(entry),
+                                 instances, nullptr);
+}
+
+std::vector<std::string> System::device_instances() const {
+    std::vector<std::string> out;
+    for (const std::wstring& id : io::pnp::present_instances()) out.emplace_back(id.begin(), id.end());
+    return out;
+}
+
+int32_t System::remove_device(const std::string& instance_id, bool surprise) {
+    return io::pnp::remove_device(std::wstring(instance_id.begin(), instance_id.end()), surprise);
 }
 
 bool System::unload_driver(const std::string& name) {
@@ -331,25 +362,62 @@ ExternalWait::ExternalWait() {
 }
 ExternalWait::~ExternalWait() { sys().dispatcher.inhibit(); }
 
+// An NTIO_DRIVERS entry is PATH or PATH=N (N device instances of a PnP driver): the
+// count is a run of digits after the last '=' (so a path that itself ends in "=digits"
+// cannot be named; ntio run refuses one). False for a count out of range.
+static bool driver_entry_instances(std::string* entry, int* instances) {
+    *instances = 0;
+    size_t eq = entry->rfind('=');
+    if (eq == std::string::npos || eq + 1 == entry->size()) return true;
+    std::string count = entry->substr(eq + 1);
+    if (count.find_first_not_of("0123456789") != std::string::npos) return true;  // part of the path
+    entry->resize(eq);
+    if (count.size() > 4) return false;
+    *instances = std::stoi(count);
+    return *instances >= 1;
+}
+
+std::atomic<bool> g_unload_at_exit_pending{false};  // NTIO_DRIVERS' exit handler has not run yet
+
+static void report_pool_at_exit() {
+    System::Impl* s = g_current_system.load();
+    if (!s || s != g_default) return;
+    std::string r;
+    for (const PoolTagUsage& u : s->pool.usage())
+        r += fmt::format("  pool tag '{}' ({:#010x}): {} allocation(s), {} byte(s) not freed\n", u.tag_text, u.tag,
+                         u.allocations, u.bytes);
+    if (!r.empty()) std::fprintf(stderr, "ntio: at exit:\n%s", r.c_str());
+}
+
 // Programs started by `ntio run` (or with NTIO_CLOCK set) get their runtime before
 // main(), so the main thread is managed from its first instruction.
 __attribute__((constructor)) static void start_from_environment() {
     if (!std::getenv("NTIO_RUN") && !std::getenv("NTIO_CLOCK") && !std::getenv("NTIO_DRIVERS")) return;
     sys();
     ps::current_thread();
-    // NTIO_DRIVERS=a.so:b.so: loaded in order before main, unloaded in reverse at exit.
+    // NTIO_DRIVERS=a.so=2:b.so: loaded in order before main (a PnP driver with its
+    // devices started), unloaded in reverse at exit.
     if (const char* list = std::getenv("NTIO_DRIVERS"); list && *list) {
         std::string all = list;
         size_t start = 0;
         while (start <= all.size()) {
             size_t end = all.find(':', start);
             std::string path = all.substr(start, end == std::string::npos ? std::string::npos : end - start);
-            if (!path.empty()) io::load_driver(path, nullptr);
+            int instances = 0;
+            if (!driver_entry_instances(&path, &instances)) {
+                std::fprintf(stderr,
+                             "ntio: NTIO_DRIVERS entry for %s: the device count after '=' must be from 1 to 9999 "
+                             "(PATH=N, e.g. echo.so=2); the driver is not loaded\n",
+                             path.c_str());
+            } else if (!path.empty()) {
+                io::load_driver(path, instances, nullptr);
+            }
             if (end == std::string::npos) break;
             start = end + 1;
         }
-        // A process-level exit handler (no DSO handle): it runs in exit() before any
-        // library is finalized, on the main thread, with the runtime intact.
+        // A process-level exit handler (no DSO handle): it runs in exit() on the main
+        // thread with the runtime intact; glibc runs it after the libraries' destructors
+        // (see report_at_exit), which is why those do nothing the drivers still need.
         __cxa_atexit(
             [](void*) {
                 // Windows closes a process's handles when it exits, so drivers see their
@@ -358,19 +426,20 @@ __attribute__((constructor)) static void start_from_environment() {
                     std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);
                 io::unload_all_drivers();
                 trace::end();
+                g_unload_at_exit_pending.store(false);
+                report_pool_at_exit();
             },
             nullptr, nullptr);
+        g_unload_at_exit_pending.store(true);
     }
 }
 
+// glibc runs library destructors (this one included) before an exit handler that a
+// library constructor registered, since those run before the loader registers its own:
+// with drivers loaded the pool is reported by the handler, once they have unloaded (a
+// PnP driver frees its interface name at IRP_MN_REMOVE_DEVICE, for one).
 __attribute__((destructor)) static void report_at_exit() {
-    System::Impl* s = g_current_system.load();
-    if (!s || s != g_default) return;
-    std::string r;
-    for (const PoolTagUsage& u : s->pool.usage())
-        r += fmt::format("  pool tag '{}' ({:#010x}): {} allocation(s), {} byte(s) not freed\n", u.tag_text, u.tag,
-                         u.allocations, u.bytes);
-    if (!r.empty()) std::fprintf(stderr, "ntio: at exit:\n%s", r.c_str());
+    if (!g_unload_at_exit_pending.load()) report_pool_at_exit();
 }
 
 }  // namespace ntio

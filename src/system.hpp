@@ -20,6 +20,7 @@ namespace ntio {
 
 namespace io {
 struct DriverBody;
+class PnpManager;
 }
 
 class System::Impl {
@@ -55,6 +56,8 @@ public:
     // Loaded drivers, in load order.
     std::mutex drivers_lock;
     std::vector<io::DriverBody*> drivers;
+    // The Plug and Play manager (io/pnp.cpp), made when the first PnP driver loads.
+    std::atomic<io::PnpManager*> pnp{nullptr};
 
     // DbgPrint output.
     std::mutex debug_lock;

@@ -89,11 +89,40 @@ public:
     // \Driver\name and the service key.
     using DriverEntryFunction = int32_t (*)(_DRIVER_OBJECT*, _UNICODE_STRING*);
     int32_t load_driver(const std::string& name, DriverEntryFunction entry);
-    // Calls the driver's DriverUnload. Drivers still loaded unload, newest first, when
-    // the System is destroyed. Returns false for an unknown name.
+    // The same for a PnP driver with `instances` devices (`ntio run --driver PATH
+    // --instances N`, N >= 1): DriverEntry, then for each device ROOT\<NAME>\0000, 0001, ...
+    // (NAME: the module or `name`, upper-cased) AddDevice and IRP_MN_START_DEVICE have run
+    // when this returns. Without `instances` a PnP driver gets one device. A driver that
+    // does not set AddDevice fails with STATUS_INVALID_PARAMETER (reported on stderr) and
+    // is not kept; AddDevice or START failures are reported on stderr and leave the
+    // driver loaded without that device.
+    int32_t load_driver(const std::string& path, int instances);
+    int32_t load_driver(const std::string& name, DriverEntryFunction entry, int instances);
+    // Removes the driver's PnP devices (IRP_MN_QUERY_REMOVE_DEVICE, IRP_MN_REMOVE_DEVICE),
+    // then calls its DriverUnload. Drivers still loaded unload, newest first, when the
+    // System is destroyed. Returns false for an unknown name.
     bool unload_driver(const std::string& name);
+
     // IRPs allocated and not yet completed or freed.
     int64_t live_irps() const;
+
+    // ---- Plug and Play ----------------------------------------------------------------
+    // Instance IDs ("ROOT\ECHO\0000") of the PnP devices present (added, not removed or
+    // surprise-removed), in the order they were created.
+    std::vector<std::string> device_instances() const;
+    // Removes a PnP device as Windows does when it is uninstalled (orderly) or unplugged
+    // (surprise). Returns
+    //   STATUS_SUCCESS: the stack got IRP_MN_QUERY_REMOVE_DEVICE and IRP_MN_REMOVE_DEVICE
+    //     (orderly), or IRP_MN_SURPRISE_REMOVAL and IRP_MN_REMOVE_DEVICE (surprise, no file
+    //     object open); the PDO is deleted, and when it was its driver's last device the
+    //     driver has unloaded too (DriverUnload);
+    //   STATUS_PENDING (surprise, or asked again): IRP_MN_SURPRISE_REMOVAL went through,
+    //     new opens fail, and IRP_MN_REMOVE_DEVICE follows on a runtime thread when the last
+    //     file object on the stack closes (S-PNP-2); sys.run_until_idle() waits for it;
+    //   STATUS_PLUGPLAY_QUERY_VETOED (orderly): handles are open (nothing is sent), or the
+    //     driver failed IRP_MN_QUERY_REMOVE_DEVICE (it then gets IRP_MN_CANCEL_REMOVE_DEVICE);
+    //   STATUS_NO_SUCH_DEVICE: no such device is present.
+    int32_t remove_device(const std::string& instance_id, bool surprise = false);
 
     // ---- accounting ------------------------------------------------------------------
     std::vector<PoolTagUsage> pool_usage() const;  // live pool by tag

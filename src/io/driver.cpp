@@ -33,26 +33,7 @@ std::string narrow(const std::wstring& s) {
     return out;
 }
 
-// Runs `fn` on a new system thread and waits for it.
-template <typename F>
-void on_system_thread(F&& fn) {
-    struct Call {
-        F* fn;
-    } call{&fn};
-    HANDLE h = nullptr;
-    ps::KernelModeScope kernel;
-    NTSTATUS s = PsCreateSystemThread(
-        &h, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr, [](PVOID ctx) { (*static_cast<Call*>(ctx)->fn)(); }, &call);
-    if (!NT_SUCCESS(s)) {
-        std::fprintf(stderr, "ntio: cannot start a system thread for a driver routine (0x%08X)\n",
-                     static_cast<unsigned>(s));
-        std::abort();
-    }
-    ZwWaitForSingleObject(h, FALSE, nullptr);
-    ZwClose(h);
-}
-
-NTSTATUS start_driver(DriverBody* d, PDRIVER_INITIALIZE entry) {
+NTSTATUS start_driver(DriverBody* d, PDRIVER_INITIALIZE entry, bool listed = true) {
     DRIVER_OBJECT* drv = &d->driver;
     std::memset(drv, 0, sizeof(*drv));
     drv->Type = IO_TYPE_DRIVER;
@@ -70,9 +51,28 @@ NTSTATUS start_driver(DriverBody* d, PDRIVER_INITIALIZE entry) {
     if (!NT_SUCCESS(status)) return status;
     // S-W32-12: the I/O manager clears DO_DEVICE_INITIALIZING for devices made in DriverEntry.
     for (PDEVICE_OBJECT dev = drv->DeviceObject; dev; dev = dev->NextDevice) dev->Flags &= ~DO_DEVICE_INITIALIZING;
+    if (!listed) return STATUS_SUCCESS;
     std::lock_guard g(sys().drivers_lock);
     sys().drivers.push_back(d);
     return STATUS_SUCCESS;
+}
+
+// A PnP driver's devices, once DriverEntry succeeded. On failure (a device count for a
+// driver without AddDevice) the driver is taken off the list and unloaded again.
+NTSTATUS add_pnp_devices(DriverBody* d, int instances) {
+    NTSTATUS status = pnp::add_devices(d, instances);
+    if (NT_SUCCESS(status)) return status;
+    {
+        std::lock_guard g(sys().drivers_lock);
+        auto& list = sys().drivers;
+        for (auto it = list.begin(); it != list.end(); ++it)
+            if (*it == d) {
+                list.erase(it);
+                break;
+            }
+    }
+    unload_driver(d);
+    return status;
 }
 
 DriverBody* new_driver(const std::wstring& name) {
@@ -84,11 +84,28 @@ DriverBody* new_driver(const std::wstring& name) {
 
 }  // namespace
 
+void on_system_thread(const std::function<void()>& fn) {
+    HANDLE h = nullptr;
+    ps::KernelModeScope kernel;
+    NTSTATUS s = PsCreateSystemThread(
+        &h, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr,
+        [](PVOID ctx) { (*static_cast<const std::function<void()>*>(ctx))(); },
+        const_cast<std::function<void()>*>(&fn));
+    if (!NT_SUCCESS(s)) {
+        std::fprintf(stderr, "ntio: cannot start a system thread for a driver routine (0x%08X)\n",
+                     static_cast<unsigned>(s));
+        std::abort();
+    }
+    ZwWaitForSingleObject(h, FALSE, nullptr);
+    ZwClose(h);
+}
+
 ob::ObjectType g_driver_type{"Driver", -1, STANDARD_RIGHTS_REQUIRED | 1, destroy_driver, nullptr};
 
-NTSTATUS load_driver_entry(const std::wstring& name, PDRIVER_INITIALIZE entry, DriverBody** out) {
+NTSTATUS load_driver_entry(const std::wstring& name, PDRIVER_INITIALIZE entry, int instances, DriverBody** out) {
     DriverBody* d = new_driver(name);
     NTSTATUS status = start_driver(d, entry);
+    if (NT_SUCCESS(status)) status = add_pnp_devices(d, instances);
     if (!NT_SUCCESS(status)) {
         ob::dereference(d);
         return status;
@@ -97,7 +114,16 @@ NTSTATUS load_driver_entry(const std::wstring& name, PDRIVER_INITIALIZE entry, D
     return status;
 }
 
-NTSTATUS load_driver(const std::string& path, DriverBody** out) {
+DriverBody* create_internal_driver(const std::wstring& name, PDRIVER_INITIALIZE entry) {
+    DriverBody* d = new_driver(name);
+    if (!NT_SUCCESS(start_driver(d, entry, false))) {
+        ob::dereference(d);
+        return nullptr;
+    }
+    return d;
+}
+
+NTSTATUS load_driver(const std::string& path, int instances, DriverBody** out) {
     std::string base = path.substr(path.find_last_of('/') + 1);
     base = base.substr(0, base.find('.'));
     void* module = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -124,6 +150,11 @@ NTSTATUS load_driver(const std::string& path, DriverBody** out) {
         ob::dereference(d);
         return status;
     }
+    status = add_pnp_devices(d, instances);
+    if (!NT_SUCCESS(status)) {
+        ob::dereference(d);
+        return status;
+    }
     if (out) *out = d;
     return status;
 }
@@ -139,6 +170,8 @@ std::string driver_report(DriverBody* d) {
 void unload_driver(DriverBody* d) {
     if (d->unloaded) return;
     d->unloaded = true;
+    // A PnP driver unloads once its devices are gone (QUERY_REMOVE/REMOVE first).
+    pnp::remove_driver_devices(d);
     if (d->driver.DriverUnload) {
         on_system_thread([&] { d->driver.DriverUnload(&d->driver); });
     } else {
@@ -165,6 +198,7 @@ void unload_all_drivers() {
         unload_driver(*it);
         ob::dereference(*it);  // modules stay mapped: code a late callback may still run
     }
+    pnp::shutdown();
     if (int64_t n = live_irps())
         std::fprintf(stderr, "ntio: %lld IRP(s) still allocated after the drivers unloaded (never completed or "
                              "freed)\n",

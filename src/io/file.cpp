@@ -38,9 +38,13 @@ void on_last_handle(void* body) {
 
 void destroy_file(void* body) {
     auto* fb = static_cast<FileBody*>(body);
-    if (fb->target) {
-        runtime(fb->target).open_files.fetch_sub(1);
-        ob::dereference(fb->target);
+    if (DEVICE_OBJECT* target = fb->target) {
+        DeviceRuntime& r = runtime(target);
+        r.open_files.fetch_sub(1);
+        // A surprise-removed PnP device gets IRP_MN_REMOVE_DEVICE after its last close (S-PNP-2).
+        if (r.watch_closes.load(std::memory_order_acquire)) [[unlikely]]
+            pnp::file_closed(target);
+        ob::dereference(target);
     }
     fb->~FileBody();
 }
@@ -136,11 +140,13 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
     }
     auto* dev = static_cast<DEVICE_OBJECT*>(object);
     io::DeviceRuntime& dr = io::runtime(dev);
-    // S-W32-12: a device still initializing or being deleted is not there; an exclusive
-    // device admits one open file object at a time.
-    if (dr.deleted.load() || (dev->Flags & DO_DEVICE_INITIALIZING)) {
+    // S-W32-12: a device still initializing or being deleted is not there, nor is one in
+    // a stack with such a device, nor a PnP device not started or being removed (S-W32-22,
+    // S-PNP-2); an exclusive device admits one open file object at a time.
+    status = io::pnp::open_status(dev);
+    if (!NT_SUCCESS(status)) {
         ob::dereference(dev);
-        return STATUS_NO_SUCH_DEVICE;
+        return status;
     }
     if ((dev->Flags & DO_EXCLUSIVE) && dr.open_files.load() > 0) {
         ob::dereference(dev);

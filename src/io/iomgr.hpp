@@ -8,6 +8,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@
 namespace ntio::io {
 
 extern ob::ObjectType g_device_type, g_driver_type, g_file_type;
+struct DevNode;
+class PnpManager;
 
 // Runtime part of a device object (DEVICE_OBJECT::DeviceObjectExtension).
 struct DeviceRuntime {
@@ -29,6 +32,11 @@ struct DeviceRuntime {
     std::atomic<bool> deleted{false};  // IoDeleteDevice called: new opens and I/O fail
     std::atomic<int> open_files{0};    // file objects opened on it, until IRP_MJ_CLOSE (exclusive devices)
     DEVICE_OBJECT* attached_to = nullptr;  // the device below in its stack (referenced), under stack_lock()
+    // Plug and Play (io/pnp.cpp): set on the PDOs of the PnP manager's root bus, before
+    // AddDevice, and never changed. watch_closes: a removal waits for the stack's last
+    // file object to close (S-PNP-2), so closes on this device report to the PnP manager.
+    DevNode* pnp_node = nullptr;
+    std::atomic<bool> watch_closes{false};
 
     // StartIo (io/startio.cpp): attributes are set-only (S-DQ-9).
     std::atomic<bool> deferred_startio{false}, noncancelable{false};
@@ -158,11 +166,45 @@ NTSTATUS send_file_irp(FILE_OBJECT* file, UCHAR major, ACCESS_MASK access, ULONG
 // Cancels every IRP the exiting thread issued and waits for them (S-CAN-12).
 void cancel_thread_io(_KTHREAD* thread);
 
-// Driver loading (io/driver.cpp).
-NTSTATUS load_driver(const std::string& path, DriverBody** out);
-NTSTATUS load_driver_entry(const std::wstring& name, PDRIVER_INITIALIZE entry, DriverBody** out);
+// Driver loading (io/driver.cpp). `instances`: the root-enumerated devices a PnP driver
+// gets (0: the default, one for a driver that sets AddDevice, none otherwise; a number
+// given for a driver without AddDevice is an error and the driver is not kept).
+NTSTATUS load_driver(const std::string& path, int instances, DriverBody** out);
+NTSTATUS load_driver_entry(const std::wstring& name, PDRIVER_INITIALIZE entry, int instances, DriverBody** out);
+// A driver the runtime itself provides (the PnP manager's root bus): DriverEntry has run,
+// the driver is not in the load list and never unloads on its own.
+DriverBody* create_internal_driver(const std::wstring& name, PDRIVER_INITIALIZE entry);
+// Runs `fn` at PASSIVE_LEVEL on a new system thread and waits for it (driver routines
+// the system calls: DriverEntry, AddDevice, PnP IRPs, DriverUnload).
+void on_system_thread(const std::function<void()>& fn);
 void unload_driver(DriverBody* d);
 void unload_all_drivers();
 std::string driver_report(DriverBody* d);
+
+// Plug and Play (io/pnp.cpp).
+namespace pnp {
+// After DriverEntry: the driver's root-enumerated devices, each through AddDevice and
+// IRP_MN_START_DEVICE (see load_driver for `instances`).
+NTSTATUS add_devices(DriverBody* d, int instances);
+// Before DriverUnload: removes the driver's devices that are still there.
+void remove_driver_devices(DriverBody* d);
+// System::remove_device (ntio.hpp documents the results).
+NTSTATUS remove_device(const std::wstring& instance_id, bool surprise);
+std::vector<std::wstring> present_instances();
+// Whether a create may reach `dev` (S-W32-12, S-W32-22, S-PNP-2): STATUS_SUCCESS, or
+// STATUS_NO_SUCH_DEVICE while any device of its stack is initializing or deleted, or
+// while its PnP device is not started or is being removed.
+NTSTATUS open_status(DEVICE_OBJECT* dev);
+// A file object opened on `dev` is gone (runtime(dev).watch_closes was set).
+void file_closed(DEVICE_OBJECT* dev);
+// After the last driver unloaded: the root bus goes. The manager itself is freed with
+// the runtime (destroy), once no runtime thread can still be running its work.
+void shutdown();
+void destroy(PnpManager* m);
+// The interface list of CM_Get_Device_Interface_List (S-W32-23): user-mode names of the
+// class's interfaces as a MULTI_SZ, enabled ones of started devices or (all) every one
+// registered, of one device when device_id is not empty. Returns a CONFIGRET.
+uint32_t interface_list(const GUID& guid, const std::wstring& device_id, bool all, std::wstring* multi_sz);
+}  // namespace pnp
 
 }  // namespace ntio::io

@@ -42,6 +42,13 @@ out=$(cd "$work" && "$prefix/bin/ntio" demo startio 2>&1)
 echo "$out" | tail -5
 grep -q "peak depth 4" <<<"$out"
 test -s "$work/startio-trace.json" && test -s "$work/startio-trace.svg" && test -s "$work/startio-trace.txt"
+# A PnP driver with two device instances (issue 5), found by the app through <cfgmgr32.h>.
+cc -Wall -Wextra -Werror -shared -fPIC "$here/../c/pnp_driver.c" $(pkg-config --cflags --libs ntio) -o "$work/pnpc.so"
+cc -Wall -Wextra -Werror "$here/../c/pnp_app.c" $(pkg-config --cflags --libs ntio) -o "$work/pnp_app"
+out=$("$prefix/bin/ntio" run --driver "$work/pnpc.so" --instances 2 -- "$work/pnp_app" 2>&1)
+echo "$out"
+grep -q "interface 1: .*ROOT#PNPC#0001#" <<<"$out"
+grep -q "2 device(s) found and answered in order" <<<"$out"
 cmake -S "$here" -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" > /dev/null
 cmake --build "$work/cmake" > /dev/null
 NTIO_CLOCK=virtual "$work/cmake/consumer_cmake" | grep -q "driver side: 4"
