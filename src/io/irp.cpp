@@ -5,6 +5,7 @@
 #include <mutex>
 #include <vector>
 
+#include "io/completion_port.hpp"
 #include "io/iomgr.hpp"
 #include "ke/objects.hpp"
 #include "ps/thread.hpp"
@@ -300,10 +301,16 @@ void finish_request(IRP* irp) {
             irp->UserIosb->Information = irp->IoStatus.Information;
         }
     };
+    // The completion-port packet, queued after the IOSB and the events (S-CMP-9 step 4,
+    // §10.1). Files with a port or FILE_SKIP_SET_EVENT_ON_HANDLE take the branch.
+    CompletionPort* port = nullptr;
+    ke::QueuePacket packet;
     if (report) {
         write_iosb();
         user_event = irp->UserEvent;
         file_event = fo && (synchronous_fo || !irp->UserEvent);
+        if (fo && (__atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) || (file_flags(fo) & FO_SKIP_SET_EVENT)))
+            port = completion_target(irp, fo, status, &file_event, &packet);
     } else if (irp->PendingReturned && fo) {
         if (irp->Flags & IRP_SYNCHRONOUS_API) {
             write_iosb();
@@ -320,13 +327,15 @@ void finish_request(IRP* irp) {
     // needs the file object: a caller that closes its handle as soon as it wakes then
     // always drops the last reference itself, and IRP_MJ_CLOSE runs on its thread at
     // PASSIVE_LEVEL, not on whichever thread won the race (deterministic traces).
-    if (fo && !file_event) {
+    // A port lives as long as its file objects: the reference stays until the packet is queued.
+    if (fo && !file_event && !port) {
         ob::dereference(fo);
         fo = nullptr;
     }
     if (file_event) fo->FinalStatus = status;
     if (user_event) ke::set_event(user_event);
     if (file_event) ke::set_event(&fo->Event);
+    if (port) queue_completion(port, packet);
     if (issuer_to_notify) finish_thread_notification(issuer_to_notify);
     if (event_object) ob::dereference(event_object);
     if (fo) ob::dereference(fo);
