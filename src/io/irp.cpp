@@ -332,7 +332,8 @@ void finish_request(IRP* irp) {
         ob::dereference(fo);
         fo = nullptr;
     }
-    if (file_event) fo->FinalStatus = status;
+    // Requests on an asynchronous file without an event may complete concurrently here.
+    if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
     if (user_event) ke::set_event(user_event);
     if (file_event) ke::set_event(&fo->Event);
     if (port) queue_completion(port, packet);
