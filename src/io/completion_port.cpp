@@ -30,10 +30,11 @@ void on_last_port_handle(void* body) {
     }
 }
 
+// The last reference: no thread waits in the queue or is bound to it (its last handle
+// ran it down; a port whose handle was never inserted had no users), and no file can
+// post to it, so what is left is freed without the dispatcher.
 void destroy_port(void* body) {
     auto* port = static_cast<CompletionPort*>(body);
-    // A port whose handle insertion failed never had a last handle.
-    if (System::Impl* s = sys_if_exists()) s->dispatcher.rundown_queue(&port->queue);
     ke::Dispatcher::free_queue_nodes(&port->queue);
     port->~CompletionPort();
 }

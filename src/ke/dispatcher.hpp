@@ -173,7 +173,7 @@ public:
     // STATUS_ABANDONED_WAIT_0, associated threads are let go, queued packets are
     // discarded. Returns how many were discarded. Idempotent.
     size_t rundown_queue(Queue* q);
-    // Frees the spare nodes of a queue that was run down.
+    // Frees a queue's nodes, queued or spare, once nobody can reach it any more.
     static void free_queue_nodes(Queue* q);
 
     // ---- timers and DPCs (KTIMER/KDPC) ----------------------------------------------

@@ -227,6 +227,7 @@ size_t Dispatcher::rundown_queue(Queue* q) {
 }
 
 void Dispatcher::free_queue_nodes(Queue* q) {
+    while (!IsListEmpty(&q->packets)) std::free(CONTAINING_RECORD(RemoveHeadList(&q->packets), QueueNode, link));
     free_chain(q->spare);
     q->spare = nullptr;
     q->spare_count = 0;
