@@ -185,8 +185,9 @@ TEST_F(Iocp, S_DSP_9_AnApcRoutineOnABoundHandleIsRefused) {
     int before = testdrv::state().dispatched;
     Script s = now(STATUS_SUCCESS);
     IO_STATUS_BLOCK iosb{};
-    EXPECT_EQ(NtDeviceIoControlFile(h, nullptr, IgnoreApc, &iosb, &iosb, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0),
-              STATUS_INVALID_PARAMETER);
+    NTSTATUS status =
+        NtDeviceIoControlFile(h, nullptr, IgnoreApc, &iosb, &iosb, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0);
+    EXPECT_EQ(status, STATUS_INVALID_PARAMETER);
     EXPECT_EQ(testdrv::state().dispatched, before) << "refused before any IRP";
     CloseHandle(h);
     CloseHandle(p);
@@ -197,7 +198,8 @@ TEST_F(Iocp, S_DSP_9_AnApcRoutineOnABoundHandleIsRefused) {
 TEST_F(Iocp, S_W32_16_PacketsLeaveInTheOrderTheyCame) {
     HANDLE p = port();
     for (ULONG_PTR i = 0; i < 100; ++i)
-        ASSERT_TRUE(PostQueuedCompletionStatus(p, static_cast<DWORD>(i), i + 1000, reinterpret_cast<OVERLAPPED*>(i + 1)));
+        ASSERT_TRUE(
+            PostQueuedCompletionStatus(p, static_cast<DWORD>(i), i + 1000, reinterpret_cast<OVERLAPPED*>(i + 1)));
     for (ULONG_PTR i = 0; i < 100; ++i) {
         Packet a = dequeue(p, 0);
         ASSERT_TRUE(a.ok);
@@ -811,7 +813,8 @@ TEST_F(Iocp, S_W32_16_S_CMP_9_ManyReadsAndWritesFromTwoThreadsHarvestedByOnePort
             ULONG n = 0;
             ASSERT_TRUE(GetQueuedCompletionStatusEx(p, e, 8, &n, INFINITE, FALSE));
             for (ULONG i = 0; i < n; ++i)
-                check(e[i].lpCompletionKey, e[i].lpOverlapped, status_of(e[i].Internal), e[i].dwNumberOfBytesTransferred);
+                check(e[i].lpCompletionKey, e[i].lpOverlapped, status_of(e[i].Internal),
+                      e[i].dwNumberOfBytesTransferred);
         } else {
             Packet a = dequeue(p, INFINITE);
             EXPECT_TRUE(a.ok);
@@ -835,8 +838,8 @@ protected:
     void SetUp() override {
         Iocp::SetUp();
         queuedrv::reset();
-        ASSERT_EQ(sys.load_driver("ntioqueue", reinterpret_cast<ntio::System::DriverEntryFunction>(&queuedrv::DriverEntry)),
-                  STATUS_SUCCESS);
+        auto entry = reinterpret_cast<ntio::System::DriverEntryFunction>(&queuedrv::DriverEntry);
+        ASSERT_EQ(sys.load_driver("ntioqueue", entry), STATUS_SUCCESS);
     }
 };
 
@@ -887,8 +890,8 @@ class IocpStress : public RealTimeTest {};
 // nothing is left: no IRP, handle or pool allocation, no driver bug.
 TEST_F(IocpStress, IssuersDequeuersAndClosesAccountForEveryRequest_S_W32_16_S_W32_20_S_DSP_10_S_CAN_13) {
     stressdrv::reset();
-    ASSERT_EQ(sys.load_driver("ntiostress", reinterpret_cast<ntio::System::DriverEntryFunction>(&stressdrv::DriverEntry)),
-              STATUS_SUCCESS);
+    auto entry = reinterpret_cast<ntio::System::DriverEntryFunction>(&stressdrv::DriverEntry);
+    ASSERT_EQ(sys.load_driver("ntiostress", entry), STATUS_SUCCESS);
     const size_t handles_before = sys.open_handles();
     const std::vector<ntio::PoolTagUsage> pool_before = sys.pool_usage();
     const uint64_t bugs_before = ntio::driver_bug_count();

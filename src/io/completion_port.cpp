@@ -127,7 +127,8 @@ NTSTATUS associate_completion_port(HANDLE file, HANDLE port_handle, ULONG_PTR ke
 }
 
 NTSTATUS set_completion_notification_modes(HANDLE file, UCHAR flags) {
-    if (flags & ~(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE)) return STATUS_INVALID_PARAMETER;
+    if (flags & ~(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE))
+        return STATUS_INVALID_PARAMETER;
     FILE_OBJECT* fo = nullptr;
     NTSTATUS s = reference_file(file, &fo);
     if (!NT_SUCCESS(s)) return s;
@@ -166,8 +167,8 @@ NTSTATUS NtSetIoCompletion(HANDLE IoCompletionHandle, PVOID KeyContext, PVOID Ap
     CompletionPort* port = nullptr;
     NTSTATUS s = io::reference_port(IoCompletionHandle, IO_COMPLETION_MODIFY_STATE, &port);
     if (!NT_SUCCESS(s)) return s;
-    s = sys().dispatcher.insert_queue(
-        &port->queue, ke::QueuePacket{reinterpret_cast<ULONG_PTR>(KeyContext), ApcContext, IoStatus, IoStatusInformation});
+    ke::QueuePacket packet{reinterpret_cast<ULONG_PTR>(KeyContext), ApcContext, IoStatus, IoStatusInformation};
+    s = sys().dispatcher.insert_queue(&port->queue, packet);
     ob::dereference(port);
     return s;
 }

@@ -38,7 +38,9 @@ enum class Finish : UCHAR {
 };
 
 // The byte a pattern read returns, and a pattern write must carry, at a file offset.
-inline UCHAR pattern_byte(LONGLONG offset) { return static_cast<UCHAR>((offset * 131 + (offset >> 8) * 7 + 17) & 0xff); }
+inline UCHAR pattern_byte(LONGLONG offset) {
+    return static_cast<UCHAR>((offset * 131 + (offset >> 8) * 7 + 17) & 0xff);
+}
 
 struct Script {
     NTSTATUS status = STATUS_SUCCESS;  // IoStatus.Status

@@ -36,9 +36,9 @@ NTIO_API NTSTATUS NtSetIoCompletion(HANDLE IoCompletionHandle, PVOID KeyContext,
 NTIO_API NTSTATUS NtRemoveIoCompletion(HANDLE IoCompletionHandle, PVOID *KeyContext, PVOID *ApcContext,
                                        PIO_STATUS_BLOCK IoStatusBlock, PLARGE_INTEGER Timeout);
 /* Removes 1..Count packets. ntio has no APCs, so an alertable wait is never alerted. */
-NTIO_API NTSTATUS NtRemoveIoCompletionEx(HANDLE IoCompletionHandle, PFILE_IO_COMPLETION_INFORMATION IoCompletionInformation,
-                                         ULONG Count, PULONG NumEntriesRemoved, PLARGE_INTEGER Timeout,
-                                         BOOLEAN Alertable);
+NTIO_API NTSTATUS NtRemoveIoCompletionEx(HANDLE IoCompletionHandle,
+                                         PFILE_IO_COMPLETION_INFORMATION IoCompletionInformation, ULONG Count,
+                                         PULONG NumEntriesRemoved, PLARGE_INTEGER Timeout, BOOLEAN Alertable);
 
 NTIO_EXTERN_C_END
 #endif
