@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs the ntio benchmarks and prints each figure beside its baseline, measured in
-the same run, the instruction count of a synchronous IOCTL (callgrind), and the
-StartIo queue figures (cost and memory per pending IRP from 10k to 1M).
+the same run (completion ports included), the instruction count of a synchronous
+IOCTL (callgrind), and the StartIo queue figures (cost and memory per pending IRP
+from 10k to 1M).
 
 usage: bench/report.py [BUILD_DIR] [--repetitions N] [--no-callgrind]
 """
@@ -35,6 +36,16 @@ PAIRS = [
      "overlapped IOCTL pended + completed by a worker, WaitForSingleObject (default spin) vs futex"),
     ("ntio_io_bench", "BM_Ntio_PendedIoctlRoundTrip/0", "BM_Floor_FutexPingPong", 1.3,
      "the same, every wait sleeps, vs futex ping-pong"),
+    ("ntio_iocp_bench", "BM_Ntio_InlineIoctl64Port/1", "BM_Ntio_InlineIoctl64Port/0", 2.0,
+     "overlapped IOCTL completed in dispatch + GetQueuedCompletionStatus vs the same IOCTL unbound"),
+    ("ntio_iocp_bench", "BM_Ntio_InlineIoctl64Port/2", "BM_Ntio_InlineIoctl64Port/0", 1.1,
+     "the same with FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (no packet) vs unbound"),
+    ("ntio_iocp_bench", "BM_Ntio_PostGqcsPingPong/300", "BM_Floor_FutexPingPong", 1.3,
+     "PostQueuedCompletionStatus -> GetQueuedCompletionStatus ping-pong (default spin) vs futex"),
+    ("ntio_iocp_bench", "BM_Ntio_PostGqcsPingPong/0", "BM_Floor_FutexPingPong", 1.3,
+     "the same, every wait sleeps, vs futex ping-pong"),
+    ("ntio_iocp_bench", "BM_Ntio_Pended256Gqcsex", "BM_Floor_SubmitCompleteDrain256", 2.0,
+     "256 pended IOCTLs in flight harvested with GQCSEx, per request, vs submit/complete/drain floor"),
 ]
 
 

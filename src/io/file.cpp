@@ -3,6 +3,7 @@
 // (S-IRP-5, S-IRP-12, §3 S-DSP, §4 S-BUF, S-CAN-13..15, S-W32-9..13).
 #include <cstddef>
 
+#include "io/completion_port.hpp"
 #include "io/iomgr.hpp"
 #include "trace/trace.hpp"
 #include "ke/objects.hpp"
@@ -38,6 +39,7 @@ void on_last_handle(void* body) {
 
 void destroy_file(void* body) {
     auto* fb = static_cast<FileBody*>(body);
+    release_completion_context(&fb->file);  // the file object's reference on its port
     if (DEVICE_OBJECT* target = fb->target) {
         DeviceRuntime& r = runtime(target);
         r.open_files.fetch_sub(1);

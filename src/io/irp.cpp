@@ -5,6 +5,7 @@
 #include <mutex>
 #include <vector>
 
+#include "io/completion_port.hpp"
 #include "io/iomgr.hpp"
 #include "ke/objects.hpp"
 #include "ps/thread.hpp"
@@ -333,10 +334,16 @@ void finish_request(IRP* irp) {
             irp->UserIosb->Information = irp->IoStatus.Information;
         }
     };
+    // The completion-port packet, queued after the IOSB and the events (S-CMP-9 step 4,
+    // §10.1). Files with a port or FILE_SKIP_SET_EVENT_ON_HANDLE take the branch.
+    CompletionPort* port = nullptr;
+    ke::QueuePacket packet;
     if (report) {
         write_iosb();
         user_event = irp->UserEvent;
         file_event = fo && (synchronous_fo || !irp->UserEvent);
+        if (fo && (__atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) || (file_flags(fo) & FO_SKIP_SET_EVENT)))
+            port = completion_target(irp, fo, status, &file_event, &packet);
     } else if (irp->PendingReturned && fo) {
         if (irp->Flags & IRP_SYNCHRONOUS_API) {
             write_iosb();
@@ -356,18 +363,21 @@ void finish_request(IRP* irp) {
     // needs the file object: a caller that closes its handle as soon as it wakes then
     // always drops the last reference itself, and IRP_MJ_CLOSE runs on its thread at
     // PASSIVE_LEVEL, not on whichever thread won the race (deterministic traces).
+    // A port lives as long as its file objects: the reference stays until the packet is queued.
     FILE_OBJECT* signal_file = file_event ? fo : nullptr;
-    if (fo && (!file_event || caller_holds_file)) {
+    if (fo && (!file_event || caller_holds_file) && !port) {
         ob::dereference(fo);
         fo = nullptr;
     }
-    if (signal_file) signal_file->FinalStatus = status;
+    // Requests on an asynchronous file without an event may complete concurrently here.
+    if (signal_file) __atomic_store_n(&signal_file->FinalStatus, status, __ATOMIC_RELAXED);
     if (user_event) ke::set_event(user_event);
     if (signal_file) ke::set_event(&signal_file->Event);
+    if (port) queue_completion(port, packet);
     if (traced) [[unlikely]]
         trace::irp_after(trace::Kind::notified, traced,
                          (user_event ? trace::kNotifiedEvent : 0) | (file_event ? trace::kNotifiedFileEvent : 0) |
-                             (wrote_iosb ? trace::kNotifiedStatusBlock : 0));
+                             (wrote_iosb ? trace::kNotifiedStatusBlock : 0) | (port ? trace::kNotifiedPort : 0));
     if (issuer_to_notify) finish_thread_notification(issuer_to_notify);
     if (event_object) ob::dereference(event_object);
     if (fo) ob::dereference(fo);

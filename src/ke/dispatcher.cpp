@@ -182,6 +182,11 @@ restart:
 }
 
 void Dispatcher::unwait_locked(_KTHREAD* t, NTSTATUS status) {
+    if (t->queue_slot_released) [[unlikely]] {
+        // Running again counts against its completion port's concurrency (S-W32-16).
+        t->queue_slot_released = false;
+        if (t->queue) t->queue->current_count++;
+    }
     remove_wait_blocks_locked(t);
     if (t->wait_timer.Header.Inserted) remove_timer_locked(&t->wait_timer);
     t->wait_status = status;
@@ -278,6 +283,15 @@ NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const*
         unlock();
         return status;
     }
+    if (self->queue) [[unlikely]] {
+        // A completion-port thread that blocks here frees its slot (S-W32-16).
+        queue_thread_stopped_locked(self->queue);
+        self->queue_slot_released = true;
+    }
+    return block_locked(self, deadline);
+}
+
+NTSTATUS Dispatcher::block_locked(_KTHREAD* self, Ticks deadline) {
     self->waiting = true;
     self->wait_status = STATUS_PENDING;
     self->park.store(0, std::memory_order_relaxed);
@@ -546,7 +560,10 @@ void Dispatcher::thread_blocked_locked() {
 
 void Dispatcher::thread_started_locked(_KTHREAD*) { m_running.fetch_add(1, std::memory_order_relaxed); }
 
-void Dispatcher::thread_ended_locked(_KTHREAD*) { thread_blocked_locked(); }
+void Dispatcher::thread_ended_locked(_KTHREAD* t) {
+    if (t->queue) leave_queue_locked(t);
+    thread_blocked_locked();
+}
 
 void Dispatcher::inhibit() {
     Guard g(*this);

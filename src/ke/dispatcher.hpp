@@ -28,6 +28,7 @@ enum ObjectKind : uint8_t {
     kEventSynchronization = 1,
     kMutant = 2,
     kProcess = 3,
+    kQueue = 4,  // a kernel queue (I/O completion port); see Queue below
     kSemaphore = 5,
     kThread = 6,
     kTimerNotification = 8,
@@ -52,6 +53,43 @@ inline void set_signal_state(DISPATCHER_HEADER* h, LONG v) { __atomic_store_n(&h
 inline LONG signal_state(const DISPATCHER_HEADER* h) { return __atomic_load_n(&h->SignalState, __ATOMIC_ACQUIRE); }
 // A read under the dispatcher lock (atomic only because lock-free writers exist).
 inline LONG state_of(const DISPATCHER_HEADER* h) { return __atomic_load_n(&h->SignalState, __ATOMIC_RELAXED); }
+
+// ---- kernel queues (NT's KQUEUE): what an I/O completion port is made of -------------
+// One completion as GetQueuedCompletionStatus returns it.
+struct QueuePacket {
+    ULONG_PTR key;
+    void* context;  // the request's ApcContext (its OVERLAPPED), or what PostQueuedCompletionStatus gave
+    NTSTATUS status;
+    ULONG_PTR information;
+};
+
+// A queued packet. Nodes are recycled through the queue's spare list, so queueing
+// allocates only while the queue grows past its deepest point so far.
+struct QueueNode {
+    LIST_ENTRY link;
+    QueuePacket packet;
+};
+
+// Everything below is guarded by the dispatcher lock.
+//
+//   packets   FIFO of QueueNodes; Header.SignalState is their number, so an ordinary
+//             wait on the queue is satisfied while packets wait (and consumes none)
+//   removers  wait blocks of threads blocked in remove_queue, newest first: a packet
+//             goes to the thread that waited last (LIFO wake-up, S-W32-16)
+//   threads   _KTHREADs associated with the queue (_KTHREAD::queue): each one that
+//             is not blocked in a wait counts in current_count, and a packet is
+//             handed out only while current_count < maximum_count
+struct Queue {
+    DISPATCHER_HEADER Header;
+    LIST_ENTRY packets;
+    LIST_ENTRY removers;
+    LIST_ENTRY threads;
+    QueueNode* spare = nullptr;  // chained through link.Flink
+    uint32_t spare_count = 0;
+    uint32_t current_count = 0;
+    uint32_t maximum_count = 1;
+    bool closed = false;  // run down: packets are discarded, removers are refused
+};
 
 // Time in 100 ns units ("interrupt time"), as NT counts it.
 using Ticks = int64_t;
@@ -118,6 +156,26 @@ public:
     NTSTATUS wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, Ticks deadline,
                   bool poll);
 
+    // ---- kernel queues (ke/queue.cpp) ------------------------------------------------
+    // maximum_count 0 means the number of processors.
+    static void init_queue(Queue* q, ULONG maximum_count);
+    // Hands `packet` to the thread that waited last if the concurrency limit allows,
+    // else queues it. A queue that was run down drops it. STATUS_INSUFFICIENT_RESOURCES
+    // when no node could be allocated.
+    NTSTATUS insert_queue(Queue* q, const QueuePacket& packet);
+    // Removes up to `capacity` packets (at least one) for `self`, associating it with
+    // the queue. Waits until `deadline` (kNever: no timeout) unless `poll`. Returns
+    // STATUS_SUCCESS with *removed >= 1, STATUS_TIMEOUT, or STATUS_ABANDONED_WAIT_0
+    // when the queue is (or gets) run down.
+    NTSTATUS remove_queue(_KTHREAD* self, Queue* q, QueuePacket* out, ULONG capacity, ULONG* removed, Ticks deadline,
+                          bool poll);
+    // Closes the queue for good (its last handle went): removers return
+    // STATUS_ABANDONED_WAIT_0, associated threads are let go, queued packets are
+    // discarded. Returns how many were discarded. Idempotent.
+    size_t rundown_queue(Queue* q);
+    // Frees a queue's nodes, queued or spare, once nobody can reach it any more.
+    static void free_queue_nodes(Queue* q);
+
     // ---- timers and DPCs (KTIMER/KDPC) ----------------------------------------------
     bool set_timer(KTIMER* timer, Ticks due, LONG period_ms, KDPC* dpc);
     bool cancel_timer(KTIMER* timer);
@@ -149,6 +207,12 @@ public:
     void clock_loop();
 
 private:
+    // Blocks `self`, whose wait blocks are linked, until unwait_locked; releases the lock.
+    NTSTATUS block_locked(_KTHREAD* self, Ticks deadline);
+    // A thread associated with `q` stops running (it blocks, leaves for another queue
+    // or exits): one slot frees, and a waiting remover may take a queued packet.
+    void queue_thread_stopped_locked(Queue* q);
+    void leave_queue_locked(_KTHREAD* t);
     NTSTATUS try_satisfy_locked(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type);
     void remove_wait_blocks_locked(_KTHREAD* t);
     void idle_point_locked();

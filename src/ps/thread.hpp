@@ -35,6 +35,14 @@ struct _KTHREAD {
     NTSTATUS wait_status = STATUS_SUCCESS;
     KTIMER wait_timer{};  // virtual clock only: the wait's timeout in the timer queue
     std::atomic<uint32_t> park{0};
+    // I/O completion port association (S-W32-16), guarded by the dispatcher lock: the
+    // queue this thread last removed packets from and its link in that queue's thread
+    // list; whether its running slot there is given back while it waits; the packet
+    // an inserter hands it directly.
+    ntio::ke::Queue* queue = nullptr;
+    LIST_ENTRY queue_link{};
+    bool queue_slot_released = false;
+    ntio::ke::QueuePacket queue_packet{};
 
     LIST_ENTRY owned_mutants;  // KMUTANTs this thread owns
     LIST_ENTRY irp_list;       // IRPs this thread issued (S-CAN-8/12), under irp_lock

@@ -16,6 +16,7 @@ struct StatusMapping {
 
 // Sorted by status for binary search.
 constexpr StatusMapping kTable[] = {
+    {0x00000080, ERROR_ABANDONED_WAIT_0},          // STATUS_ABANDONED_WAIT_0 (a port closed during a wait)
     {0x00000102, ERROR_TIMEOUT},                   // STATUS_TIMEOUT
     {0x00000103, ERROR_IO_PENDING},                // STATUS_PENDING
     {0x40000000, ERROR_ALREADY_EXISTS},            // STATUS_OBJECT_NAME_EXISTS

@@ -12,6 +12,13 @@ struct LaterWork {
     Script script;
 };
 
+struct DpcWork {
+    KTIMER timer;
+    KDPC dpc;
+    PIRP irp;
+    Script script;
+};
+
 ULONG method_of(ULONG code) { return code & 3; }
 
 // Writes the script's bytes where the request's output lives.
@@ -50,6 +57,37 @@ VOID LaterThread(PVOID ctx) {
     }
     finish(w->irp, w->script);
     delete w;
+}
+
+VOID DpcFinish(PKDPC, PVOID ctx, PVOID, PVOID) {
+    auto* w = static_cast<DpcWork*>(ctx);
+    finish(w->irp, w->script);
+    delete w;  // the timer fired once and the DPC is no longer queued
+}
+
+// Where a read's or write's data lives, whatever the device's buffering.
+PVOID data_buffer(PIRP irp) {
+    if (irp->AssociatedIrp.SystemBuffer) return irp->AssociatedIrp.SystemBuffer;
+    if (irp->MdlAddress) return MmGetSystemAddressForMdlSafe(irp->MdlAddress, NormalPagePriority);
+    return irp->UserBuffer;
+}
+
+// Script::pattern for reads and writes: produce or check the bytes of the offset.
+void apply_pattern(PIRP irp, const Observation& o, Script* s) {
+    auto* data = static_cast<UCHAR*>(data_buffer(irp));
+    ULONG length = o.output_length;
+    s->status = STATUS_SUCCESS;
+    s->information = length;
+    s->fill_length = 0;
+    for (ULONG i = 0; i < length && data; ++i) {
+        UCHAR expected = pattern_byte(o.byte_offset.QuadPart + i);
+        if (o.major == IRP_MJ_READ) {
+            data[i] = expected;
+        } else if (data[i] != expected) {
+            s->status = STATUS_DATA_ERROR;
+            break;
+        }
+    }
 }
 
 Observation observe(PDEVICE_OBJECT dev, PIRP irp) {
@@ -106,7 +144,9 @@ Observation observe(PDEVICE_OBJECT dev, PIRP irp) {
     return o;
 }
 
-NTSTATUS run_script(PIRP irp, const Script& s, const Observation& o) {
+NTSTATUS run_script(PIRP irp, const Script& script, const Observation& o) {
+    Script s = script;
+    if (s.pattern && (o.major == IRP_MJ_READ || o.major == IRP_MJ_WRITE)) apply_pattern(irp, o, &s);
     if (s.finish == Finish::now) {
         fill_output(irp, o, s);
         if (s.mark_pending) IoMarkIrpPending(irp);
@@ -119,6 +159,16 @@ NTSTATUS run_script(PIRP irp, const Script& s, const Observation& o) {
     if (s.finish == Finish::held) {
         std::lock_guard g(g_state->lock);
         g_state->held.push_back(irp);
+        return STATUS_PENDING;
+    }
+    if (s.finish == Finish::dpc) {
+        auto* w = new DpcWork{{}, {}, irp, s};
+        KeInitializeTimer(&w->timer);
+        KeInitializeDpc(&w->dpc, DpcFinish, w);
+        ULONG n = static_cast<ULONG>(g_state->dispatched.load());
+        LARGE_INTEGER due;
+        due.QuadPart = -10000LL * (s.delay_ms + (s.delay_spread ? n % s.delay_spread : 0));
+        KeSetTimer(&w->timer, due, &w->dpc);
         return STATUS_PENDING;
     }
     HANDLE h;

@@ -34,7 +34,13 @@ enum class Finish : UCHAR {
     now,    // IoCompleteRequest inside dispatch
     later,  // from a system thread after delay_ms; dispatch returns STATUS_PENDING
     held,   // kept until the test calls complete_held(); dispatch returns STATUS_PENDING
+    dpc,    // from a timer DPC (DISPATCH_LEVEL) after delay_ms (+ the spread below); STATUS_PENDING
 };
+
+// The byte a pattern read returns, and a pattern write must carry, at a file offset.
+inline UCHAR pattern_byte(LONGLONG offset) {
+    return static_cast<UCHAR>((offset * 131 + (offset >> 8) * 7 + 17) & 0xff);
+}
 
 struct Script {
     NTSTATUS status = STATUS_SUCCESS;  // IoStatus.Status
@@ -46,6 +52,13 @@ struct Script {
     BOOLEAN override_return = FALSE;   // finish now, but return `dispatch_return`
     NTSTATUS dispatch_return = STATUS_SUCCESS;
     ULONG delay_ms = 0;
+    // Finish::dpc: request n (in dispatch order) waits delay_ms + n % delay_spread ms,
+    // so requests in flight together complete out of order.
+    ULONG delay_spread = 0;
+    // Reads and writes: a read returns pattern_byte(ByteOffset + i) for each byte i; a
+    // write succeeds only if it carries that pattern (else STATUS_DATA_ERROR). Either
+    // way IoStatus.Information is the whole length.
+    BOOLEAN pattern = FALSE;
 };
 
 struct Observation {

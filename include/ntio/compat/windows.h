@@ -9,5 +9,6 @@
 #include "winerror.h"
 #include "win32/synch.h"
 #include "win32/file.h"
+#include "win32/iocp.h"
 
 #endif
