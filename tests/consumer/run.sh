@@ -49,6 +49,18 @@ out=$("$prefix/bin/ntio" run --driver "$work/pnpc.so" --instances 2 -- "$work/pn
 echo "$out"
 grep -q "interface 1: .*ROOT#PNPC#0001#" <<<"$out"
 grep -q "2 device(s) found and answered in order" <<<"$out"
+# The Echo sample (issue 5's acceptance) as the contract spells it: echo.so, two instances.
+cc -Wall -Wextra -Werror -Wno-multichar -shared -fPIC "$samples/echo/driver.c" $(pkg-config --cflags --libs ntio) \
+   -o "$work/echo.so"
+cc -Wall -Wextra -Werror "$samples/echo/app.c" $(pkg-config --cflags --libs ntio) -o "$work/echoapp"
+out=$("$prefix/bin/ntio" run --driver "$work/echo.so" --instances 2 -- "$work/echoapp" 2>&1)
+echo "$out" | tail -4
+grep -q "Warning: More than one device interface instance found" <<<"$out"
+grep -q 'ROOT#ECHO#0000#' <<<"$out"
+grep -q "all checks passed" <<<"$out"
+out=$("$prefix/bin/ntio" run --driver "$work/echo.so" -- "$work/echoapp" 2>&1)
+! grep -q "Warning" <<<"$out"
+grep -q "all checks passed" <<<"$out"
 cmake -S "$here" -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" > /dev/null
 cmake --build "$work/cmake" > /dev/null
 NTIO_CLOCK=virtual "$work/cmake/consumer_cmake" | grep -q "driver side: 4"

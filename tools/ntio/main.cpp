@@ -174,7 +174,10 @@ int main(int argc, char** argv) {
         for (const char* ext : {".json", ".svg", ".txt"}) std::remove(trace_sibling(demo_trace, ext).c_str());
         std::printf("== ntio demo %s ==\n%s\n\n", sample->name, sample->shows);
         std::string list;
-        for (const auto& d : sample->drivers) list += (list.empty() ? "" : ":") + dir + "/" + d.module;
+        for (const auto& d : sample->drivers) {
+            list += (list.empty() ? "" : ":") + dir + "/" + d.module;
+            if (d.instances > 1) list += "=" + std::to_string(d.instances);  // NTIO_DRIVERS' PATH=N
+        }
         setenv("NTIO_RUN", "1", 1);
         setenv("NTIO_CLOCK", demo_real_time ? "real" : "virtual", 1);
         setenv("NTIO_TRACE", demo_trace.c_str(), 1);

@@ -35,6 +35,13 @@ const std::vector<Sample>& samples() {
          "a remove lock covers each. Every block read or write takes 1 s.",
          {{"blockdev.so"}, {"relay.so"}},
          "driver_irps_app"},
+        {"echo", "the Echo client: a PnP driver found by interface GUID, completion ports (article 004)",
+         "A WDM Echo driver with two device instances (ROOT\\ECHO_DRIVER\\0000 and 0001), each with a device\n"
+         "interface. The client finds them with CM_Get_Device_Interface_List (and warns that there are two), does a\n"
+         "synchronous write/read round trip, then puts 64 reads and 64 writes in flight from two threads on\n"
+         "completion ports and checks every byte of every chunk that comes back.",
+         {{"echo_driver.so", 2}},
+         "echo_app"},
         {"clock_demo", "the virtual clock: five threads sleeping 3 s in turn, a ticking kernel thread",
          "No driver: application threads and a kernel thread sleeping and ticking, to show that under\n"
          "--virtual-time a 15 s chain of sleeps takes milliseconds and every time difference is exact.",
