@@ -276,6 +276,144 @@ TEST_F(Stack, S_IRP_3_TooFewStackLocationsIsReportedNotACrash) {
     filterdrv::detach(f);
 }
 
+// ---- stack-location helpers, routine selection --------------------------------------------------
+
+TEST_F(Stack, S_IRP_7_CopyToNextStopsBeforeTheRoutineAndClearsControl) {
+    PIRP irp = IoAllocateIrp(3, FALSE);
+    IoSetNextIrpStackLocation(irp);  // S-IRP-10: the creator owns a location now
+    EXPECT_EQ(irp->CurrentLocation, 3);
+    PIO_STACK_LOCATION cur = IoGetCurrentIrpStackLocation(irp), next = IoGetNextIrpStackLocation(irp);
+    cur->MajorFunction = IRP_MJ_READ;
+    cur->MinorFunction = 2;
+    cur->Flags = SL_WRITE_THROUGH;
+    cur->Control = SL_PENDING_RETURNED | SL_INVOKE_ON_SUCCESS;
+    cur->Parameters.Read.Length = 77;
+    cur->FileObject = reinterpret_cast<PFILE_OBJECT>(0x1234);
+    cur->CompletionRoutine = reinterpret_cast<PIO_COMPLETION_ROUTINE>(0x5678);
+    cur->Context = reinterpret_cast<PVOID>(0x9abc);
+    next->CompletionRoutine = nullptr;
+    next->Context = reinterpret_cast<PVOID>(1);
+    IoCopyCurrentIrpStackLocationToNext(irp);
+    EXPECT_EQ(next->MajorFunction, IRP_MJ_READ);
+    EXPECT_EQ(next->MinorFunction, 2);
+    EXPECT_EQ(next->Flags, SL_WRITE_THROUGH);
+    EXPECT_EQ(next->Parameters.Read.Length, 77u);
+    EXPECT_EQ(next->FileObject, cur->FileObject);
+    EXPECT_EQ(next->Control, 0) << "no pending bit, no invoke flags";
+    EXPECT_EQ(next->CompletionRoutine, nullptr) << "the routine is not inherited";
+    EXPECT_EQ(next->Context, reinterpret_cast<PVOID>(1));
+    IoFreeIrp(irp);
+}
+
+NTSTATUS CountCall(PDEVICE_OBJECT, PIRP, PVOID context) {
+    ++*static_cast<int*>(context);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+TEST_F(Stack, S_IRP_8_SetCompletionRoutineAssignsTheInvokeFlags) {
+    PIRP irp = IoAllocateIrp(2, FALSE);
+    int calls = 0;
+    IoGetNextIrpStackLocation(irp)->Control = SL_PENDING_RETURNED | SL_INVOKE_ON_CANCEL;
+    IoSetCompletionRoutine(irp, CountCall, &calls, TRUE, FALSE, FALSE);
+    EXPECT_EQ(IoGetNextIrpStackLocation(irp)->Control, SL_INVOKE_ON_SUCCESS) << "assigned, not OR-ed";
+    IoSetCompletionRoutine(irp, CountCall, &calls, FALSE, FALSE, FALSE);
+    EXPECT_EQ(IoGetNextIrpStackLocation(irp)->Control, 0);
+    IoFreeIrp(irp);
+    // All three FALSE: never called, whatever the outcome.
+    PDEVICE_OBJECT dev = device_named(testdrv::kNeither);
+    for (NTSTATUS status : {STATUS_SUCCESS, STATUS_INVALID_PARAMETER}) {
+        Script s = now(status);
+        // The creator takes the IRP back with a routine at its own location, then sets
+        // a never-called routine for the device's level.
+        int top = 0;
+        PIRP built = IoAllocateIrp(dev->StackSize + 1, FALSE);
+        IoSetCompletionRoutine(built, CountCall, &top, TRUE, TRUE, TRUE);
+        IoSetNextIrpStackLocation(built);
+        IoGetCurrentIrpStackLocation(built)->DeviceObject = dev;
+        PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(built);
+        next->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+        next->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
+        next->Parameters.DeviceIoControl.Type3InputBuffer = &s;
+        next->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+        IoSetCompletionRoutine(built, CountCall, &calls, FALSE, FALSE, FALSE);
+        IoCallDriver(dev, built);
+        EXPECT_EQ(calls, 0);
+        EXPECT_EQ(top, 1);
+        IoFreeIrp(built);
+    }
+}
+
+// S-CMP-5: after IoCancelIrp and completion with STATUS_CANCELLED, (TRUE,FALSE,TRUE) and
+// (TRUE,TRUE,FALSE) routines run, a (TRUE,FALSE,FALSE) routine does not.
+TEST_F(Stack, S_CMP_5_CancelledIrpsReachCancelAndErrorRoutinesOnly) {
+    PDEVICE_OBJECT dev = device_named(testdrv::kNeither);
+    struct Flags {
+        BOOLEAN success, error, cancel;
+        int expected;
+    };
+    for (Flags f : {Flags{TRUE, FALSE, TRUE, 1}, Flags{TRUE, TRUE, FALSE, 1}, Flags{TRUE, FALSE, FALSE, 0}}) {
+        Script s = held();
+        PIRP irp = IoAllocateIrp(dev->StackSize, FALSE);
+        PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(irp);
+        next->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+        next->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
+        next->Parameters.DeviceIoControl.Type3InputBuffer = &s;
+        next->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+        int calls = 0;
+        IoSetCompletionRoutine(irp, CountCall, &calls, f.success, f.error, f.cancel);
+        EXPECT_EQ(IoCallDriver(dev, irp), STATUS_PENDING);
+        IoCancelIrp(irp);  // the held request has no cancel routine: only the flag is set
+        EXPECT_TRUE(irp->Cancel);
+        uint64_t bugs = ntio::driver_bug_count();
+        ASSERT_TRUE(testdrv::complete_held(STATUS_CANCELLED, 0));
+        EXPECT_EQ(calls, f.expected);
+        if (calls == 0) {
+            EXPECT_EQ(ntio::driver_bug_count() - bugs, 1u) << "S-CMP-12: it reached the top unclaimed";
+        }
+        IoFreeIrp(irp);
+    }
+}
+
+TEST_F(Stack, S_CMP_11_CompletingAFreedIrpIsReported) {
+    PIRP irp = IoAllocateIrp(1, FALSE);
+    IoFreeIrp(irp);  // poisoned, kept in the lookaside
+    uint64_t before = ntio::driver_bug_count();
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    EXPECT_EQ(ntio::driver_bug_count() - before, 1u) << "MULTIPLE_IRP_COMPLETE_REQUESTS";
+    IoFreeIrp(irp);
+    EXPECT_EQ(ntio::driver_bug_count() - before, 2u) << "freed twice";
+}
+
+TEST_F(Stack, S_CMP_13_ThePriorityBoostChangesNothingElse) {
+    HANDLE h = open(testdrv::kBuffered, false);
+    DWORD n = 0;
+    char out[4];
+    Script s = now(STATUS_SUCCESS, 4, 4);
+    // The test driver completes with IO_NO_INCREMENT; a boosted completion from here.
+    Script held_script = held();
+    OVERLAPPED ov{};
+    HANDLE ho = open(testdrv::kBuffered, true);
+    ov.hEvent = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    EXPECT_FALSE(DeviceIoControl(ho, testdrv::IOCTL_BUFFERED, &held_script, sizeof held_script, out, sizeof out, nullptr, &ov));
+    PIRP irp;
+    {
+        std::lock_guard g(testdrv::state().lock);
+        irp = testdrv::state().held.front();
+        testdrv::state().held.clear();
+    }
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    irp->IoStatus.Information = 4;
+    std::memset(irp->AssociatedIrp.SystemBuffer, 0xAB, 4);
+    IoCompleteRequest(irp, IO_DISK_INCREMENT);
+    EXPECT_EQ(WaitForSingleObject(ov.hEvent, 0), WAIT_OBJECT_0);
+    EXPECT_EQ(ov.InternalHigh, 4u);
+    EXPECT_TRUE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, out, sizeof out, &n, nullptr));
+    EXPECT_EQ(n, 4u);
+    CloseHandle(ov.hEvent);
+    CloseHandle(ho);
+    CloseHandle(h);
+}
+
 // ---- driver-built IRPs -------------------------------------------------------------------------
 
 TEST_F(Stack, S_BLD_2_AsynchronousFsdRequestFields) {
@@ -540,7 +678,7 @@ TEST_F(Stack, S_BLD_5_ReuseRefusesManagerOwnedIrps) {
     EXPECT_EQ(sys.live_irps(), 0);
 }
 
-TEST_F(Stack, S_CMP_7_AssociatedIrpsCompleteTheirMaster) {
+TEST_F(Stack, S_CMP_7_S_BLD_6_AssociatedIrpsCompleteTheirMaster) {
     PDEVICE_OBJECT dev = device_named(testdrv::kNeither);
     KEVENT ev;
     KeInitializeEvent(&ev, NotificationEvent, FALSE);

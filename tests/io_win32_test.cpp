@@ -159,7 +159,7 @@ TEST_F(BadInput, DriverFailsIrpMjCreate) {
     EXPECT_EQ(sys.open_handles(), 0u);
 }
 
-TEST_F(BadInput, IoAfterTheDeviceWasDeleted) {
+TEST_F(BadInput, S_PNP_4_IoAfterTheDeviceWasDeleted) {
     HANDLE h = open(testdrv::kDirect, true);
     testdrv::delete_device(testdrv::kDirect);
     DWORD n;
