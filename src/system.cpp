@@ -159,12 +159,22 @@ std::string describe_threads(const std::vector<_KTHREAD*>& threads) {
     return s;
 }
 
+// Requests still pending once every handle has closed: IRP_MJ_CLEANUP should have
+// completed or cancelled them, so they are leaks; dumped as WinDbg's !irp would show them.
+void report_pending_irps() {
+    std::string dump = io::dump_pending_irps();
+    if (!dump.empty())
+        std::fprintf(stderr, "ntio: requests still pending after every handle closed (complete or cancel them in "
+                             "IRP_MJ_CLEANUP):\n%s", dump.c_str());
+}
+
 // Stops the runtime's threads and closes what is left. Returns false when threads
 // started by the runtime are still running: the runtime must then stay allocated.
 bool shutdown(System::Impl& s) {
     // As at process exit on Windows: handles close (cleanup and close reach the
     // drivers) before the drivers unload.
     s.handles.close_all();
+    report_pending_irps();
     io::unload_all_drivers();
     trace::end();
     for (const std::wstring& link : s.names.release_links())
@@ -350,6 +360,18 @@ std::string System::leak_report() const {
     return r;
 }
 
+std::string System::pending_irp_report() const { return io::dump_pending_irps(); }
+
+std::string System::device_stack_report(const std::wstring& device_name) const {
+    void* object = m_impl->names.lookup_referenced(device_name);
+    if (!object) return {};
+    std::string r = ob::type_of(object) == &io::g_device_type
+                        ? io::dump_device_stack(static_cast<DEVICE_OBJECT*>(object))
+                        : std::string();
+    ob::dereference(object);
+    return r;
+}
+
 uint64_t driver_bug_count() { return verifier::bug_count(); }
 uint64_t driver_warning_count() { return verifier::warning_count(); }
 
@@ -424,6 +446,7 @@ __attribute__((constructor)) static void start_from_environment() {
                 // cleanup and close before they unload.
                 if (size_t n = sys().handles.close_all())
                     std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);
+                report_pending_irps();
                 io::unload_all_drivers();
                 trace::end();
                 g_unload_at_exit_pending.store(false);

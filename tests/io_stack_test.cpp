@@ -749,3 +749,36 @@ TEST_F(Stack, S_RL_2_UnbalancedReleasesAreReported) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 6: the WinDbg-style dumps, on demand (the same text is printed at exit for the
+// requests still pending once every handle has closed).
+TEST_F(Stack, PendingIrpReportShowsEachRequestAndTheStackHoldingIt) {
+    EXPECT_EQ(sys.pending_irp_report(), "") << "nothing pending";
+    PDEVICE_OBJECT f;
+    ASSERT_EQ(filterdrv::attach(L"\\Device\\TestBuffered", &f, nullptr), STATUS_SUCCESS);
+    HANDLE h = open(testdrv::kBuffered, true);
+    Script s = held();
+    OVERLAPPED ov{};
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
+    std::string r = sys.pending_irp_report();
+    EXPECT_NE(r.find("1 IRP(s) pending"), std::string::npos) << r;
+    EXPECT_NE(r.find("with 2 stack location(s); location 1 of 2 is current"), std::string::npos) << r;
+    EXPECT_NE(r.find(">[1] IRP_MJ_DEVICE_CONTROL"), std::string::npos) << r;
+    EXPECT_NE(r.find(" [2] IRP_MJ_DEVICE_CONTROL minor 0x0  device unnamed device"), std::string::npos) << r;
+    EXPECT_NE(r.find("completion routine"), std::string::npos) << "the filter's routine, in the lower location";
+    EXPECT_NE(r.find("IoControlCode 0x"), std::string::npos) << r;
+    EXPECT_NE(r.find("device stack of \\Device\\TestBuffered"), std::string::npos) << r;
+    EXPECT_NE(r.find(">\\Device\\TestBuffered"), std::string::npos) << "the holder is marked: " << r;
+    std::string stack = sys.device_stack_report(L"\\Device\\TestBuffered");
+    EXPECT_LT(stack.find("unnamed device"), stack.find("\\Device\\TestBuffered")) << "top first: " << stack;
+    EXPECT_NE(stack.find("\\Driver\\ntiofilter"), std::string::npos) << stack;
+    EXPECT_EQ(sys.device_stack_report(L"\\Device\\NoSuchDevice"), "");
+    ASSERT_TRUE(testdrv::complete_held(STATUS_SUCCESS, 0));
+    EXPECT_EQ(sys.pending_irp_report(), "");
+    CloseHandle(h);
+    filterdrv::detach(f);
+}
+
+}  // namespace

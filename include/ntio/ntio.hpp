@@ -130,6 +130,15 @@ public:
     // Human-readable report of what is still allocated or open; empty when clean.
     std::string leak_report() const;
 
+    // ---- diagnosis (WinDbg's !irp and !devstack, as text) ------------------------------
+    // Every request still on a thread's IRP list, each with its stack locations and the
+    // device stack holding it; empty when none is pending. Also printed at exit for the
+    // requests still pending once every handle has closed (a leak).
+    std::string pending_irp_report() const;
+    // The stack of the named device ("\Device\NtioBlock"), top first, the named device
+    // marked with '>'; empty for an unknown name.
+    std::string device_stack_report(const std::wstring& device_name) const;
+
     class Impl;
 
 private:

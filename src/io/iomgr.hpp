@@ -122,6 +122,12 @@ static_assert(sizeof(IrpHeader) + 16 <= NTIO_IRP_PRIVATE_BYTES, "IoSizeOfIrp's p
 inline ULONG file_flags(const FILE_OBJECT* fo) { return __atomic_load_n(&fo->Flags, __ATOMIC_RELAXED); }
 
 std::string device_label(DEVICE_OBJECT* d);
+const char* major_function_name(uint8_t major);  // "DEVICE_CONTROL"
+// WinDbg-style dumps (io/dump.cpp): one IRP (!irp), a device's stack (!devstack), and
+// every IRP on a thread's list with the stack holding it (empty when there is none).
+std::string dump_irp(IRP* irp);
+std::string dump_device_stack(DEVICE_OBJECT* device);
+std::string dump_pending_irps();
 std::mutex& stack_lock();  // guards every AttachedDevice link and attached_to (io/stack.cpp)
 std::wstring to_wstring(const UNICODE_STRING* s);
 

@@ -77,16 +77,7 @@ void push(Event&& e) {
     r.events.push_back(std::move(e));
 }
 
-const char* major_name(uint8_t major) {
-    static const char* const names[] = {
-        "CREATE",        "CREATE_NAMED_PIPE",      "CLOSE",           "READ",           "WRITE",
-        "QUERY_INFORMATION", "SET_INFORMATION",    "QUERY_EA",        "SET_EA",         "FLUSH_BUFFERS",
-        "QUERY_VOLUME_INFORMATION", "SET_VOLUME_INFORMATION", "DIRECTORY_CONTROL", "FILE_SYSTEM_CONTROL",
-        "DEVICE_CONTROL", "INTERNAL_DEVICE_CONTROL", "SHUTDOWN",       "LOCK_CONTROL",   "CLEANUP",
-        "CREATE_MAILSLOT", "QUERY_SECURITY",       "SET_SECURITY",    "POWER",          "SYSTEM_CONTROL",
-        "DEVICE_CHANGE",  "QUERY_QUOTA",           "SET_QUOTA",       "PNP"};
-    return major < sizeof names / sizeof names[0] ? names[major] : "?";
-}
+const char* major_name(uint8_t major) { return io::major_function_name(major); }
 
 const char* kind_name(Kind k) {
     switch (k) {
