@@ -24,6 +24,22 @@ PDEVICE_OBJECT device_named(const wchar_t* name) {
     return dev;
 }
 
+// Fills a stack location with an IOCTL for the test driver carrying `script` (METHOD_NEITHER).
+void aim_at_script(PIO_STACK_LOCATION sl, Script* script) {
+    sl->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+    sl->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
+    sl->Parameters.DeviceIoControl.Type3InputBuffer = script;
+    sl->Parameters.DeviceIoControl.InputBufferLength = sizeof(Script);
+}
+
+// The event and status block a caller of IoBuildDeviceIoControlRequest /
+// IoBuildSynchronousFsdRequest waits with.
+struct Waitable {
+    KEVENT event;
+    IO_STATUS_BLOCK iosb{};
+    Waitable() { KeInitializeEvent(&event, NotificationEvent, FALSE); }
+};
+
 class Stack : public IoTest {
 protected:
     void SetUp() override {
@@ -147,11 +163,7 @@ TEST_F(Stack, S_CMP_4_TheCreatorSeesPendingOnlyIfTheFilterReMarks) {
         filterdrv::state().remark_pending = remark;
         Script s = held();
         PIRP irp = IoAllocateIrp(f->StackSize, FALSE);
-        PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(irp);
-        next->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-        next->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
-        next->Parameters.DeviceIoControl.Type3InputBuffer = &s;
-        next->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+        aim_at_script(IoGetNextIrpStackLocation(irp), &s);
         filterdrv::RoutineCall creator;
         IoSetCompletionRoutine(irp, CreatorRoutine, &creator, TRUE, TRUE, TRUE);
         EXPECT_EQ(IoCallDriver(f, irp), STATUS_PENDING);
@@ -172,11 +184,7 @@ TEST_F(Stack, S_CMP_2f_ALevelWithoutARoutinePropagatesPendingItself) {
     filterdrv::state().pass = filterdrv::Pass::copy_no_routine;
     Script s = held();
     PIRP irp = IoAllocateIrp(f->StackSize, FALSE);
-    PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(irp);
-    next->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-    next->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
-    next->Parameters.DeviceIoControl.Type3InputBuffer = &s;
-    next->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+    aim_at_script(IoGetNextIrpStackLocation(irp), &s);
     filterdrv::RoutineCall creator;
     IoSetCompletionRoutine(irp, CreatorRoutine, &creator, TRUE, TRUE, TRUE);
     EXPECT_EQ(IoCallDriver(f, irp), STATUS_PENDING);
@@ -262,10 +270,7 @@ TEST_F(Stack, S_IRP_3_TooFewStackLocationsIsReportedNotACrash) {
     Script s = now(STATUS_SUCCESS);
     PIRP irp = IoAllocateIrp(1, FALSE);  // the filter needs 2
     PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(irp);
-    next->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-    next->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
-    next->Parameters.DeviceIoControl.Type3InputBuffer = &s;
-    next->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+    aim_at_script(next, &s);
     uint64_t before = ntio::driver_bug_count();
     int dispatched = testdrv::state().dispatched.load();
     EXPECT_EQ(IoCallDriver(f, irp), STATUS_INVALID_DEVICE_STATE) << "the filter returns what IoCallDriver gave it";
@@ -330,11 +335,7 @@ TEST_F(Stack, S_IRP_8_SetCompletionRoutineAssignsTheInvokeFlags) {
         IoSetCompletionRoutine(built, CountCall, &top, TRUE, TRUE, TRUE);
         IoSetNextIrpStackLocation(built);
         IoGetCurrentIrpStackLocation(built)->DeviceObject = dev;
-        PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(built);
-        next->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-        next->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
-        next->Parameters.DeviceIoControl.Type3InputBuffer = &s;
-        next->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+        aim_at_script(IoGetNextIrpStackLocation(built), &s);
         IoSetCompletionRoutine(built, CountCall, &calls, FALSE, FALSE, FALSE);
         IoCallDriver(dev, built);
         EXPECT_EQ(calls, 0);
@@ -354,11 +355,7 @@ TEST_F(Stack, S_CMP_5_CancelledIrpsReachCancelAndErrorRoutinesOnly) {
     for (Flags f : {Flags{TRUE, FALSE, TRUE, 1}, Flags{TRUE, TRUE, FALSE, 1}, Flags{TRUE, FALSE, FALSE, 0}}) {
         Script s = held();
         PIRP irp = IoAllocateIrp(dev->StackSize, FALSE);
-        PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(irp);
-        next->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-        next->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
-        next->Parameters.DeviceIoControl.Type3InputBuffer = &s;
-        next->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+        aim_at_script(IoGetNextIrpStackLocation(irp), &s);
         int calls = 0;
         IoSetCompletionRoutine(irp, CountCall, &calls, f.success, f.error, f.cancel);
         EXPECT_EQ(IoCallDriver(dev, irp), STATUS_PENDING);
@@ -540,9 +537,9 @@ TEST_F(Stack, S_BLD_3_S_BLD_4_DeviceIoControlRequestIsQueuedAndFreedByTheIoManag
     PDEVICE_OBJECT dev = device_named(testdrv::kBuffered);
     // Pended: the event and IOSB are set at completion, output copied back.
     {
-        KEVENT ev;
-        KeInitializeEvent(&ev, NotificationEvent, FALSE);
-        IO_STATUS_BLOCK iosb{};
+        Waitable w;
+        KEVENT& ev = w.event;
+        IO_STATUS_BLOCK& iosb = w.iosb;
         Script s = later(STATUS_SUCCESS, 200, 4, 4);
         char out[8] = {};
         PIRP irp = IoBuildDeviceIoControlRequest(testdrv::IOCTL_BUFFERED, dev, &s, sizeof s, out, sizeof out, FALSE,
@@ -565,9 +562,9 @@ TEST_F(Stack, S_BLD_3_S_BLD_4_DeviceIoControlRequestIsQueuedAndFreedByTheIoManag
     }
     // S-BLD-4: an error completed inside dispatch neither writes the IOSB nor sets the event.
     {
-        KEVENT ev;
-        KeInitializeEvent(&ev, NotificationEvent, FALSE);
-        IO_STATUS_BLOCK iosb{};
+        Waitable w;
+        KEVENT& ev = w.event;
+        IO_STATUS_BLOCK& iosb = w.iosb;
         iosb.Status = 0x1234;
         Script s = now(STATUS_INVALID_PARAMETER);
         PIRP irp = IoBuildDeviceIoControlRequest(testdrv::IOCTL_BUFFERED, dev, &s, sizeof s, nullptr, 0, TRUE, &ev, &iosb);
@@ -579,9 +576,9 @@ TEST_F(Stack, S_BLD_3_S_BLD_4_DeviceIoControlRequestIsQueuedAndFreedByTheIoManag
     }
     // A success completed inside dispatch: IOSB and event both set.
     {
-        KEVENT ev;
-        KeInitializeEvent(&ev, NotificationEvent, FALSE);
-        IO_STATUS_BLOCK iosb{};
+        Waitable w;
+        KEVENT& ev = w.event;
+        IO_STATUS_BLOCK& iosb = w.iosb;
         Script s = now(STATUS_SUCCESS, 0);
         PIRP irp = IoBuildDeviceIoControlRequest(testdrv::IOCTL_NEITHER, dev, &s, sizeof s, nullptr, 0, FALSE, &ev, &iosb);
         EXPECT_EQ(IoGetNextIrpStackLocation(irp)->Parameters.DeviceIoControl.Type3InputBuffer, &s);
@@ -595,9 +592,9 @@ TEST_F(Stack, S_BLD_3_S_BLD_4_DeviceIoControlRequestIsQueuedAndFreedByTheIoManag
 
 TEST_F(Stack, S_BLD_3_SynchronousFsdRequestWaitsOnItsEvent) {
     PDEVICE_OBJECT dev = device_named(testdrv::kBuffered);
-    KEVENT ev;
-    KeInitializeEvent(&ev, NotificationEvent, FALSE);
-    IO_STATUS_BLOCK iosb{};
+    Waitable w;
+    KEVENT& ev = w.event;
+    IO_STATUS_BLOCK& iosb = w.iosb;
     char buf[6] = {};
     PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_READ, dev, buf, sizeof buf, nullptr, &ev, &iosb);
     ASSERT_NE(irp, nullptr);
@@ -616,9 +613,9 @@ NTSTATUS KeepIt(PDEVICE_OBJECT, PIRP, PVOID) { return STATUS_MORE_PROCESSING_REQ
 
 TEST_F(Stack, S_BLD_3_IoFreeIrpOnAnIrpTheIoManagerFreesIsReported) {
     PDEVICE_OBJECT dev = device_named(testdrv::kBuffered);
-    KEVENT ev;
-    KeInitializeEvent(&ev, NotificationEvent, FALSE);
-    IO_STATUS_BLOCK iosb{};
+    Waitable w;
+    KEVENT& ev = w.event;
+    IO_STATUS_BLOCK& iosb = w.iosb;
     Script s = now(STATUS_SUCCESS);
     PIRP irp = IoBuildDeviceIoControlRequest(testdrv::IOCTL_NEITHER, dev, &s, sizeof s, nullptr, 0, FALSE, &ev, &iosb);
     IoSetCompletionRoutine(irp, KeepIt, nullptr, TRUE, TRUE, TRUE);
@@ -641,10 +638,7 @@ TEST_F(Stack, S_BLD_1_InitializeIrpInTheDriversOwnMemory) {
     for (int round = 0; round < 2; ++round) {
         Script s = now(STATUS_SUCCESS, round);
         PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(irp);
-        next->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-        next->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
-        next->Parameters.DeviceIoControl.Type3InputBuffer = &s;
-        next->Parameters.DeviceIoControl.InputBufferLength = sizeof s;
+        aim_at_script(next, &s);
         IoSetCompletionRoutine(irp, KeepIt, nullptr, TRUE, TRUE, TRUE);
         EXPECT_EQ(IoCallDriver(dev, irp), STATUS_SUCCESS);
         EXPECT_EQ(irp->IoStatus.Information, ULONG_PTR(round));
@@ -666,9 +660,9 @@ TEST_F(Stack, S_BLD_1_InitializeIrpInTheDriversOwnMemory) {
 
 TEST_F(Stack, S_BLD_5_ReuseRefusesManagerOwnedIrps) {
     PDEVICE_OBJECT dev = device_named(testdrv::kBuffered);
-    KEVENT ev;
-    KeInitializeEvent(&ev, NotificationEvent, FALSE);
-    IO_STATUS_BLOCK iosb{};
+    Waitable w;
+    KEVENT& ev = w.event;
+    IO_STATUS_BLOCK& iosb = w.iosb;
     Script s = now(STATUS_SUCCESS);
     PIRP irp = IoBuildDeviceIoControlRequest(testdrv::IOCTL_NEITHER, dev, &s, sizeof s, nullptr, 0, FALSE, &ev, &iosb);
     uint64_t before = ntio::driver_bug_count();
@@ -680,9 +674,9 @@ TEST_F(Stack, S_BLD_5_ReuseRefusesManagerOwnedIrps) {
 
 TEST_F(Stack, S_CMP_7_S_BLD_6_AssociatedIrpsCompleteTheirMaster) {
     PDEVICE_OBJECT dev = device_named(testdrv::kNeither);
-    KEVENT ev;
-    KeInitializeEvent(&ev, NotificationEvent, FALSE);
-    IO_STATUS_BLOCK iosb{};
+    Waitable w;
+    KEVENT& ev = w.event;
+    IO_STATUS_BLOCK& iosb = w.iosb;
     Script master_script = held();
     PIRP master = IoBuildDeviceIoControlRequest(testdrv::IOCTL_NEITHER, dev, &master_script, sizeof master_script,
                                                 nullptr, 0, FALSE, &ev, &iosb);
@@ -695,11 +689,7 @@ TEST_F(Stack, S_CMP_7_S_BLD_6_AssociatedIrpsCompleteTheirMaster) {
         ASSERT_NE(a, nullptr);
         EXPECT_TRUE(a->Flags & IRP_ASSOCIATED_IRP);
         EXPECT_EQ(a->Tail.Overlay.Thread, master->Tail.Overlay.Thread);
-        PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(a);
-        next->MajorFunction = IRP_MJ_DEVICE_CONTROL;
-        next->Parameters.DeviceIoControl.IoControlCode = testdrv::IOCTL_NEITHER;
-        next->Parameters.DeviceIoControl.Type3InputBuffer = &part;
-        next->Parameters.DeviceIoControl.InputBufferLength = sizeof part;
+        aim_at_script(IoGetNextIrpStackLocation(a), &part);
         EXPECT_EQ(IoCallDriver(dev, a), STATUS_PENDING);
     }
     int64_t t0 = now_ms();

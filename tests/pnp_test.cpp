@@ -2,6 +2,7 @@
 // IRP_MN_START_DEVICE, removal (orderly and surprise), DO_DEVICE_INITIALIZING, device
 // interfaces and the Configuration Manager's lists, and `ntio run --instances`. Each test
 // names the rule it checks (S-PNP-*, S-W32-12, S-W32-13, S-W32-21..23).
+#include "command_support.hpp"
 #include <cfgmgr32.h>
 
 #include <cstdio>
@@ -589,22 +590,8 @@ TEST_F(Pnp, InstancesForADriverWithoutAddDeviceAreRefused) {
 
 // ---- ntio run --instances ------------------------------------------------------------------------
 
-struct CliRun {
-    std::string output;
-    int exit_code = -1;
-};
-
-CliRun run(const std::string& command) {
-    CliRun r;
-    FILE* p = popen((command + " 2>&1").c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    int status = pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using CliRun = ntio::testing::CommandRun;
+CliRun run(const std::string& command) { return ntio::testing::run_command(command + " 2>&1"); }
 
 const std::string kCli = NTIO_TEST_CLI;
 const std::string kCDriver = NTIO_TEST_PNP_C_DRIVER;

@@ -4,6 +4,8 @@
 // the order is the same.
 #include <gtest/gtest.h>
 
+#include "command_support.hpp"
+
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -16,22 +18,8 @@
 
 namespace {
 
-struct SampleRun {
-    std::string output;
-    int exit_code = -1;
-};
-
-SampleRun run_command(const std::string& cmd) {
-    SampleRun r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    int status = pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using SampleRun = ntio::testing::CommandRun;
+using ntio::testing::run_command;
 
 SampleRun run_sample(const char* clock_flag, const std::string& extra = "") {
     return run_command(std::string(NTIO_TEST_CLI) + " run " + clock_flag + extra + " --driver " +
