@@ -221,8 +221,12 @@ TEST(DriverIrpsSample, TheTraceShowsHopsNotificationsAndFrees) {
     nlohmann::json trace = nlohmann::json::parse(text);
     std::map<uint64_t, std::string> flow_phases;
     std::set<uint64_t> begun, freed;
-    int notified = 0;
+    int notified = 0, one_second_sleeps = 0, thread_ends = 0;
     for (const auto& e : trace["traceEvents"]) {
+        if (e.value("cat", std::string()) == "wait" && e.value("name", std::string()) == "sleep" &&
+            e["dur"].get<double>() == 1000000.0)
+            one_second_sleeps++;  // the block device's latency, on its worker thread
+        if (e.value("name", std::string()) == "thread ends") thread_ends++;
         std::string cat = e.value("cat", std::string()), ph = e["ph"].get<std::string>(), name = e.value("name", std::string());
         if (cat == "hop" && (ph == "s" || ph == "t" || ph == "f")) flow_phases[e["id"].get<uint64_t>()] += ph;
         if (cat == "irp" && ph == "b") begun.insert(e["id"].get<uint64_t>());
@@ -233,4 +237,6 @@ TEST(DriverIrpsSample, TheTraceShowsHopsNotificationsAndFrees) {
     for (const auto& [irp, phases] : flow_phases) EXPECT_EQ(phases, "sf") << "IRP #" << irp << ": filter, then block device";
     EXPECT_EQ(freed, begun) << "every IRP is freed";
     EXPECT_GT(notified, 0);
+    EXPECT_EQ(one_second_sleeps, 3) << "three block transfers, 1 s each";
+    EXPECT_GT(thread_ends, 0);
 }

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "ps/thread.hpp"
+#include "trace/trace.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::ke {
@@ -287,6 +288,13 @@ NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const*
         // A completion-port thread that blocks here frees its slot (S-W32-16).
         queue_thread_stopped_locked(self->queue);
         self->queue_slot_released = true;
+    }
+    if (trace::enabled()) [[unlikely]] {
+        // Only waits that block are traced: a slice on the thread from here to the wake.
+        Ticks began = now();
+        NTSTATUS result = block_locked(self, deadline);
+        trace::waited(began, result, count);
+        return result;
     }
     return block_locked(self, deadline);
 }

@@ -143,6 +143,8 @@ void finish(_KTHREAD* t) {
     // The CRT closes _beginthread's handle as the routine returns, while the thread
     // still runs (and still holds the virtual clock).
     if (t->auto_close_handle && t->self_handle) t->system->handles.close(t->self_handle, KernelMode);
+    if (trace::enabled()) [[unlikely]]
+        trace::thread_ended(t);
     mark_terminated(t);
     t_slot.thread = nullptr;
     dereference(t);  // the OS thread's reference

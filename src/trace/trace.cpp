@@ -93,6 +93,8 @@ const char* kind_name(Kind k) {
     case Kind::queue_depth: return "queue depth";
     case Kind::thread: return "thread";
     case Kind::notified: return "caller notified";
+    case Kind::wait: return "wait";
+    case Kind::thread_end: return "thread ends";
     case Kind::freed: return "freed";
     }
     return "?";
@@ -115,7 +117,10 @@ double micros(int64_t ts) { return static_cast<double>(ts) / 10.0; }
 // are renumbered in the order they appear, not by runtime sequence number: threads
 // that issue requests at the same virtual instant take sequence numbers in
 // whatever order they ran.
-bool about_an_irp(Kind k) { return k != Kind::thread && k != Kind::debug_print && k != Kind::queue_depth; }
+bool about_an_irp(Kind k) {
+    return k != Kind::thread && k != Kind::debug_print && k != Kind::queue_depth && k != Kind::wait &&
+           k != Kind::thread_end;
+}
 // Events that only follow an IRP's life (they never start one: an IRP freed unsent).
 bool epilogue(Kind k) { return k == Kind::notified || k == Kind::freed; }
 
@@ -170,6 +175,17 @@ std::string chrome_json(const std::vector<Event>& events) {
         case Kind::queue_depth:
             list.push_back({{"name", "queue " + e.text}, {"ph", "C"}, {"ts", micros(e.ts)}, {"pid", 1},
                             {"args", {{"depth", e.value}}}});
+            continue;
+        case Kind::wait:
+            list.push_back({{"name", e.major == 0 ? "sleep" : e.value == STATUS_TIMEOUT ? "wait (timed out)" : "wait"},
+                            {"cat", "wait"},
+                            {"ph", "X"}, {"ts", micros(e.ts)}, {"dur", micros(static_cast<int64_t>(e.info) - e.ts)},
+                            {"pid", 1}, {"tid", e.thread},
+                            {"args", {{"objects", e.major}, {"status", fmt::format("{:#010x}", static_cast<uint32_t>(e.value))}}}});
+            continue;
+        case Kind::thread_end:
+            list.push_back({{"name", "thread ends"}, {"cat", "thread"}, {"ph", "i"}, {"s", "t"}, {"ts", micros(e.ts)},
+                            {"pid", 1}, {"tid", e.thread}});
             continue;
         default:
             break;
@@ -457,6 +473,25 @@ void irp_after(Kind kind, uint64_t sequence, int64_t value) {
     Event e(now(), thread_number(), kind);
     e.irp = sequence;
     e.value = value;
+    push(std::move(e));
+}
+
+void waited(int64_t began, NTSTATUS status, uint32_t objects) {
+    System::Impl& s = sys();
+    int64_t from = began - s.dispatcher.interrupt_origin(), to = now();
+    // A wait that took no time is a scheduling accident (under the virtual clock it
+    // depends on which thread ran first), not part of the scenario: left out, so that
+    // traces stay the same from run to run.
+    if (to <= from) return;
+    Event e(from, thread_number(), Kind::wait);
+    e.info = static_cast<uint64_t>(to);
+    e.value = status;
+    e.major = static_cast<uint8_t>(objects);
+    push(std::move(e));
+}
+
+void thread_ended(_KTHREAD* t) {
+    Event e(now(), t->number, Kind::thread_end);
     push(std::move(e));
 }
 

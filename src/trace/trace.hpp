@@ -33,6 +33,8 @@ enum class Kind : uint8_t {
     thread,              // a thread's name (text)
     notified,            // the caller was told (value: kNotified* bits)
     freed,               // the IRP's memory went back (lookaside or heap)
+    wait,                // a blocking wait: ts = when it blocked, info = when it woke, value = status
+    thread_end,          // a thread finished
 };
 constexpr int64_t kNotifiedEvent = 1, kNotifiedFileEvent = 2, kNotifiedPort = 4, kNotifiedStatusBlock = 8;
 
@@ -53,6 +55,9 @@ void irp_completed(IRP* irp);  // IoCompleteRequest, before the stack unwinds
 // After the IRP is gone: by its runtime sequence number.
 void irp_after(Kind kind, uint64_t sequence, int64_t value = 0);
 void debug_line(const char* text, size_t length);
+// A wait that blocked at `began` (the dispatcher's clock) and just ended with `status`.
+void waited(int64_t began, NTSTATUS status, uint32_t objects);
+void thread_ended(_KTHREAD* t);
 void thread_named(_KTHREAD* t);
 void name_device_queue(PKDEVICE_QUEUE queue, const std::string& device);
 void device_queue_changed(PKDEVICE_QUEUE queue);  // under the queue's lock
