@@ -550,6 +550,12 @@ void begin(const std::string& path) {
         r.labels.clear();
         r.generation++;
     }
+#ifdef NTIO_NO_TRACER
+    if (!path.empty())
+        std::fprintf(stderr, "ntio: this build has no IRP tracer (configured with -DNTIO_TRACER=OFF); no trace is "
+                             "written to %s\n", path.c_str());
+    return;
+#endif
     g_enabled.store(!path.empty(), std::memory_order_relaxed);
 }
 

@@ -39,7 +39,11 @@ enum class Kind : uint8_t {
 constexpr int64_t kNotifiedEvent = 1, kNotifiedFileEvent = 2, kNotifiedPort = 4, kNotifiedStatusBlock = 8;
 
 extern std::atomic<bool> g_enabled;
+#ifdef NTIO_NO_TRACER
+constexpr bool enabled() { return false; }  // built without the tracer (NTIO_TRACER=OFF)
+#else
 inline bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
+#endif
 
 // Recording; call only when enabled().
 void irp_event(Kind kind, IRP* irp, PDEVICE_OBJECT device = nullptr, int64_t value = 0, uint64_t info = 0);
