@@ -18,7 +18,8 @@
 
 namespace {
 
-using SampleRun = ntio::testing::CommandRun;
+using ntio::testing::CommandRun;
+using SampleRun = CommandRun;
 using ntio::testing::run_command;
 
 SampleRun run_sample(const char* clock_flag, const std::string& extra = "") {
@@ -239,4 +240,26 @@ TEST(DriverIrpsSample, TheTraceShowsHopsNotificationsAndFrees) {
     EXPECT_GT(notified, 0);
     EXPECT_EQ(one_second_sleeps, 3) << "three block transfers, 1 s each";
     EXPECT_GT(thread_ends, 0);
+}
+
+// The Echo scenario's trace: reads that found no data wait in the driver's cancel-safe
+// queue (queued, then taken out by a write), and their callers learn of it through the
+// completion port.
+TEST(EchoSample, TheTraceShowsReadsWaitingInTheCsqAndPortNotifications) {
+    std::string path = ::testing::TempDir() + "ntio_echo.json";
+    CommandRun r = run_command(std::string(NTIO_TEST_CLI) + " demo echo --trace " + path + " 2>&1");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("Warning: More than one device interface instance found"), std::string::npos);
+    nlohmann::json trace = nlohmann::json::parse(slurp(path));
+    int queued = 0, dequeued = 0, port = 0;
+    for (const auto& e : trace["traceEvents"]) {
+        std::string name = e.value("name", std::string());
+        if (name == "queued") queued++;
+        if (name == "taken from the CSQ") dequeued++;
+        if (name.find("caller notified") != std::string::npos && name.find("completion port") != std::string::npos)
+            port++;
+    }
+    EXPECT_EQ(queued, 64) << "every overlapped read went first and waited";
+    EXPECT_EQ(dequeued, 64);
+    EXPECT_EQ(port, 128) << "64 reads and 64 writes, each a packet";
 }

@@ -155,10 +155,17 @@ static NTSTATUS EchoWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     KeAcquireSpinLock(&ext->Lock, &irql);
     InsertTailList(&ext->Chunks, &chunk->Link);
     KeReleaseSpinLock(&ext->Lock, irql);
-    /* A read that waits was queued when there was no data (CsqInsertEx), so there is one
-     * for it now, unless a newer read took it first: then it goes back to wait. */
-    while ((waiting = IoCsqRemoveNextIrp(&ext->ReadQueue, NULL)) != NULL)
+    /* A read that waits was queued when there was no data (CsqInsertEx): while data is
+     * stored, hand it to the oldest waiting read. If a newer read took the data between
+     * the look and the hand-over, the waiting read goes back to wait. */
+    for (;;) {
+        BOOLEAN stored;
+        KeAcquireSpinLock(&ext->Lock, &irql);
+        stored = !IsListEmpty(&ext->Chunks);
+        KeReleaseSpinLock(&ext->Lock, irql);
+        if (!stored || (waiting = IoCsqRemoveNextIrp(&ext->ReadQueue, NULL)) == NULL) break;
         if (QueueOrAnswer(ext, waiting)) break;
+    }
     IoReleaseRemoveLock(&ext->RemoveLock, Irp);
     return Finish(Irp, STATUS_SUCCESS, length);
 }

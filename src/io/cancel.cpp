@@ -75,6 +75,8 @@ bool cancel_lock_held_by_caller() {
 }
 
 void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, KIRQL irql) {
+    if (trace::enabled()) [[unlikely]]
+        trace::irp_event(trace::Kind::cancel_routine, irp, dev);
     routine(dev, irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
     if (cancel_lock_held_by_caller()) {
         verifier::driver_bug("CANCEL_SPIN_LOCK_NOT_RELEASED",

@@ -1,6 +1,7 @@
 // Cancel-safe queues (S-CAN-7, §10 item 8): the driver keeps the queue and its lock;
 // the library owns the cancel routine and never leaves a cancelled IRP queued.
 #include "io/iomgr.hpp"
+#include "trace/trace.hpp"
 #include "verifier/report.hpp"
 
 namespace {
@@ -91,6 +92,8 @@ NTSTATUS IoCsqInsertIrpEx(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context, PV
         return status;
     }
     IoMarkIrpPending(Irp);
+    if (ntio::trace::enabled()) [[unlikely]]
+        ntio::trace::irp_event(ntio::trace::Kind::queued, Irp);
     IoSetCancelRoutine(Irp, CsqCancel);
     if (Irp->Cancel && IoSetCancelRoutine(Irp, nullptr)) {
         // Cancelled before it was armed, and we got the routine back: take it out again
@@ -118,6 +121,8 @@ PIRP IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext) {
         if (IoSetCancelRoutine(irp, nullptr)) {  // not being cancelled: ours
             Csq->CsqRemoveIrp(Csq, irp);
             forget(irp);
+            if (ntio::trace::enabled()) [[unlikely]]
+                ntio::trace::irp_event(ntio::trace::Kind::dequeued, irp);
             break;
         }
         irp = Csq->CsqPeekNextIrp(Csq, irp, PeekContext);  // its cancel routine owns it: skip
@@ -135,6 +140,8 @@ PIRP IoCsqRemoveIrp(PIO_CSQ Csq, PIO_CSQ_IRP_CONTEXT Context) {
         if (IoSetCancelRoutine(irp, nullptr)) {
             Csq->CsqRemoveIrp(Csq, irp);
             forget(irp);
+            if (ntio::trace::enabled()) [[unlikely]]
+                ntio::trace::irp_event(ntio::trace::Kind::dequeued, irp);
         } else {
             irp = nullptr;  // already being cancelled
         }

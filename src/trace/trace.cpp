@@ -94,6 +94,8 @@ const char* kind_name(Kind k) {
     case Kind::thread: return "thread";
     case Kind::notified: return "caller notified";
     case Kind::wait: return "wait";
+    case Kind::cancel_routine: return "cancel routine";
+    case Kind::dequeued: return "taken from the CSQ";
     case Kind::thread_end: return "thread ends";
     case Kind::freed: return "freed";
     }

@@ -23,7 +23,7 @@ enum class Kind : uint8_t {
     issued,              // a caller's request leaves the I/O manager for the driver
     dispatched,          // IoCallDriver hands it to a device's dispatch routine
     pending,             // the dispatch routine returned STATUS_PENDING
-    queued,              // IoStartPacket put it in the device queue
+    queued,              // IoStartPacket put it in the device queue, or IoCsqInsertIrp in a CSQ
     started,             // it became CurrentIrp and StartIo was called
     cancel,              // IoCancelIrp
     completion_routine,  // a completion routine is about to run
@@ -33,6 +33,8 @@ enum class Kind : uint8_t {
     thread,              // a thread's name (text)
     notified,            // the caller was told (value: kNotified* bits)
     freed,               // the IRP's memory went back (lookaside or heap)
+    cancel_routine,      // a cancel routine is about to run
+    dequeued,            // taken out of a cancel-safe queue by its driver
     wait,                // a blocking wait: ts = when it blocked, info = when it woke, value = status
     thread_end,          // a thread finished
 };
