@@ -169,6 +169,8 @@ std::string chrome_json(const std::vector<Event>& events) {
         case Kind::thread:
             list.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", e.thread},
                             {"args", {{"name", e.text}}}});
+            list.push_back({{"name", "thread starts"}, {"cat", "thread"}, {"ph", "i"}, {"s", "t"},
+                            {"ts", micros(e.ts)}, {"pid", 1}, {"tid", e.thread}});
             continue;
         case Kind::debug_print:
             list.push_back({{"name", e.text}, {"cat", "DbgPrint"}, {"ph", "i"}, {"s", "t"}, {"ts", micros(e.ts)},
