@@ -251,9 +251,11 @@ TEST(EchoSample, TheTraceShowsReadsWaitingInTheCsqAndPortNotifications) {
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("Warning: More than one device interface instance found"), std::string::npos);
     nlohmann::json trace = nlohmann::json::parse(slurp(path));
-    int queued = 0, dequeued = 0, port = 0;
+    int queued = 0, dequeued = 0, port = 0, collected = 0;
     for (const auto& e : trace["traceEvents"]) {
         std::string name = e.value("name", std::string());
+        if (name.rfind("IRP #", 0) == 0 && name.find("result collected (completion port)") != std::string::npos)
+            collected++;  // matched to its IRP through the OVERLAPPED
         if (name == "queued") queued++;
         if (name == "taken from the CSQ") dequeued++;
         if (name.find("caller notified") != std::string::npos && name.find("completion port") != std::string::npos)
@@ -262,4 +264,5 @@ TEST(EchoSample, TheTraceShowsReadsWaitingInTheCsqAndPortNotifications) {
     EXPECT_EQ(queued, 64) << "every overlapped read went first and waited";
     EXPECT_EQ(dequeued, 64);
     EXPECT_EQ(port, 128) << "64 reads and 64 writes, each a packet";
+    EXPECT_EQ(collected, 128) << "each packet dequeued by GetQueuedCompletionStatus, named by its IRP";
 }

@@ -332,6 +332,7 @@ void finish_request(IRP* irp) {
     PKEVENT user_event = nullptr;
     bool file_event = false;
     bool wrote_iosb = false;
+    PIO_STATUS_BLOCK user_iosb = irp->UserIosb;  // for the trace, after the IRP is freed
     auto write_iosb = [&] {
         if (irp->UserIosb) {
             wrote_iosb = true;
@@ -374,15 +375,17 @@ void finish_request(IRP* irp) {
         ob::dereference(fo);
         fo = nullptr;
     }
+    // Recorded before the caller can wake, so that what it does next comes after.
+    if (traced) [[unlikely]]
+        trace::irp_after(trace::Kind::notified, traced,
+                         (user_event ? trace::kNotifiedEvent : 0) | (file_event ? trace::kNotifiedFileEvent : 0) |
+                             (wrote_iosb ? trace::kNotifiedStatusBlock : 0) | (port ? trace::kNotifiedPort : 0),
+                         wrote_iosb ? static_cast<const void*>(user_iosb) : nullptr);
     // Requests on an asynchronous file without an event may complete concurrently here.
     if (signal_file) __atomic_store_n(&signal_file->FinalStatus, status, __ATOMIC_RELAXED);
     if (user_event) ke::set_event(user_event);
     if (signal_file) ke::set_event(&signal_file->Event);
     if (port) queue_completion(port, packet);
-    if (traced) [[unlikely]]
-        trace::irp_after(trace::Kind::notified, traced,
-                         (user_event ? trace::kNotifiedEvent : 0) | (file_event ? trace::kNotifiedFileEvent : 0) |
-                             (wrote_iosb ? trace::kNotifiedStatusBlock : 0) | (port ? trace::kNotifiedPort : 0));
     if (issuer_to_notify) finish_thread_notification(issuer_to_notify);
     if (event_object) ob::dereference(event_object);
     if (fo) ob::dereference(fo);

@@ -94,6 +94,7 @@ const char* kind_name(Kind k) {
     case Kind::thread: return "thread";
     case Kind::notified: return "caller notified";
     case Kind::wait: return "wait";
+    case Kind::collected: return "result collected";
     case Kind::cancel_routine: return "cancel routine";
     case Kind::dequeued: return "taken from the CSQ";
     case Kind::thread_end: return "thread ends";
@@ -121,13 +122,26 @@ double micros(int64_t ts) { return static_cast<double>(ts) / 10.0; }
 // whatever order they ran.
 bool about_an_irp(Kind k) {
     return k != Kind::thread && k != Kind::debug_print && k != Kind::queue_depth && k != Kind::wait &&
-           k != Kind::thread_end;
+           k != Kind::thread_end && k != Kind::collected;
 }
 // Events that only follow an IRP's life (they never start one: an IRP freed unsent).
 bool epilogue(Kind k) { return k == Kind::notified || k == Kind::freed; }
 
 // Returns the number of IRPs.
 size_t prepare(std::vector<Event>& events, const std::vector<std::string>& labels) {
+    // A collected result belongs to the last request notified through the same status
+    // block (the caller's OVERLAPPED). Matched in recording order, which follows
+    // causality (the notification is recorded before the caller is signaled); the
+    // address itself never reaches the output.
+    std::unordered_map<uint64_t, uint64_t> notified_through;
+    for (Event& e : events) {
+        if (e.kind == Kind::notified && e.info) notified_through[e.info] = e.irp;
+        if (e.kind == Kind::collected) {
+            auto it = notified_through.find(e.info);
+            e.irp = it != notified_through.end() ? it->second : 0;
+        }
+        if (e.kind == Kind::notified || e.kind == Kind::collected) e.info = 0;
+    }
     std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
         return a.ts != b.ts ? a.ts < b.ts : a.thread < b.thread;
     });
@@ -137,6 +151,11 @@ size_t prepare(std::vector<Event>& events, const std::vector<std::string>& label
         if (!about_an_irp(e.kind)) continue;
         auto [it, fresh] = ids.emplace(e.irp, ids.size() + 1);
         e.irp = it->second;
+    }
+    for (Event& e : events) {
+        if (e.kind != Kind::collected || !e.irp) continue;
+        auto it = ids.find(e.irp);
+        e.irp = it != ids.end() ? it->second : 0;
     }
     return ids.size();
 }
@@ -186,6 +205,14 @@ std::string chrome_json(const std::vector<Event>& events) {
                             {"ph", "X"}, {"ts", micros(e.ts)}, {"dur", micros(static_cast<int64_t>(e.info) - e.ts)},
                             {"pid", 1}, {"tid", e.thread},
                             {"args", {{"objects", e.major}, {"status", fmt::format("{:#010x}", static_cast<uint32_t>(e.value))}}}});
+            continue;
+        case Kind::collected:
+            list.push_back({{"name", fmt::format("{}result collected ({})",
+                                                 e.irp ? fmt::format("IRP #{} ", e.irp) : std::string(),
+                                                 e.value == kCollectedFromPort ? "completion port"
+                                                                               : "GetOverlappedResult")},
+                            {"cat", "irp"}, {"ph", "i"}, {"s", "t"}, {"ts", micros(e.ts)}, {"pid", 1},
+                            {"tid", e.thread}});
             continue;
         case Kind::thread_end:
             list.push_back({{"name", "thread ends"}, {"cat", "thread"}, {"ph", "i"}, {"s", "t"}, {"ts", micros(e.ts)},
@@ -473,10 +500,18 @@ void irp_completed(IRP* irp) {
     irp_event(Kind::completed, irp, dev, irp->IoStatus.Status, irp->IoStatus.Information);
 }
 
-void irp_after(Kind kind, uint64_t sequence, int64_t value) {
+void irp_after(Kind kind, uint64_t sequence, int64_t value, const void* status_block) {
     Event e(now(), thread_number(), kind);
     e.irp = sequence;
     e.value = value;
+    e.info = reinterpret_cast<uint64_t>(status_block);
+    push(std::move(e));
+}
+
+void result_collected(const void* status_block, int64_t how) {
+    Event e(now(), thread_number(), Kind::collected);
+    e.info = reinterpret_cast<uint64_t>(status_block);
+    e.value = how;
     push(std::move(e));
 }
 

@@ -35,9 +35,11 @@ enum class Kind : uint8_t {
     freed,               // the IRP's memory went back (lookaside or heap)
     cancel_routine,      // a cancel routine is about to run
     dequeued,            // taken out of a cancel-safe queue by its driver
+    collected,           // the caller took the result (value: kCollected*; matched to the IRP by its status block)
     wait,                // a blocking wait: ts = when it blocked, info = when it woke, value = status
     thread_end,          // a thread finished
 };
+constexpr int64_t kCollectedOverlappedResult = 1, kCollectedFromPort = 2;
 constexpr int64_t kNotifiedEvent = 1, kNotifiedFileEvent = 2, kNotifiedPort = 4, kNotifiedStatusBlock = 8;
 
 extern std::atomic<bool> g_enabled;
@@ -58,8 +60,12 @@ struct IrpIdentity {
 IrpIdentity identify(IRP* irp);
 void irp_event(Kind kind, const IrpIdentity& irp, PDEVICE_OBJECT device);
 void irp_completed(IRP* irp);  // IoCompleteRequest, before the stack unwinds
-// After the IRP is gone: by its runtime sequence number.
-void irp_after(Kind kind, uint64_t sequence, int64_t value = 0);
+// After the IRP is gone: by its runtime sequence number. `status_block`: the caller's
+// IO_STATUS_BLOCK (an OVERLAPPED), which result_collected() is matched by.
+void irp_after(Kind kind, uint64_t sequence, int64_t value = 0, const void* status_block = nullptr);
+// GetOverlappedResult or a completion-port dequeue handed the caller the result held in
+// `status_block` (the OVERLAPPED).
+void result_collected(const void* status_block, int64_t how);
 void debug_line(const char* text, size_t length);
 // A wait that blocked at `began` (the dispatcher's clock) and just ended with `status`.
 void waited(int64_t began, NTSTATUS status, uint32_t objects);

@@ -3,6 +3,7 @@
 // (S-DSP-13..16, S-W32-5..10).
 #include <string>
 
+#include "trace/trace.hpp"
 #include "win32/win32.hpp"
 #include "wdm.h"
 
@@ -196,6 +197,8 @@ BOOL GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNu
         }
     }
     if (lpNumberOfBytesTransferred) *lpNumberOfBytesTransferred = static_cast<DWORD>(lpOverlapped->InternalHigh);
+    if (ntio::trace::enabled()) [[unlikely]]
+        ntio::trace::result_collected(lpOverlapped, ntio::trace::kCollectedOverlappedResult);
     auto status = static_cast<NTSTATUS>(static_cast<DWORD>(lpOverlapped->Internal));
     if (NT_SUCCESS(status)) return TRUE;
     return fail(status);

@@ -4,6 +4,7 @@
 // Binding a file and setting its notification modes are NtSetInformationFile
 // classes on Windows; ntio calls the I/O manager's equivalents directly
 // (io/completion_port.hpp) rather than declare a partial NtSetInformationFile.
+#include "trace/trace.hpp"
 #include "io/completion_port.hpp"
 #include "win32/win32.hpp"
 #include "wdm.h"
@@ -73,6 +74,8 @@ BOOL GetQueuedCompletionStatus(HANDLE CompletionPort, LPDWORD lpNumberOfBytesTra
     *lpCompletionKey = reinterpret_cast<ULONG_PTR>(key);
     *lpOverlapped = static_cast<LPOVERLAPPED>(context);
     *lpNumberOfBytesTransferred = static_cast<DWORD>(iosb.Information);
+    if (ntio::trace::enabled() && context) [[unlikely]]
+        ntio::trace::result_collected(context, ntio::trace::kCollectedFromPort);
     // A packet for a failed request (a warning too): FALSE with the packet filled in.
     if (NT_SUCCESS(iosb.Status)) return TRUE;
     return fail(iosb.Status);
@@ -106,6 +109,8 @@ BOOL GetQueuedCompletionStatusEx(HANDLE CompletionPort, LPOVERLAPPED_ENTRY lpCom
             e.lpOverlapped = static_cast<LPOVERLAPPED>(chunk[i].ApcContext);
             e.Internal = static_cast<ULONG_PTR>(static_cast<ULONG>(chunk[i].IoStatusBlock.Status));
             e.dwNumberOfBytesTransferred = static_cast<DWORD>(chunk[i].IoStatusBlock.Information);
+            if (ntio::trace::enabled() && e.lpOverlapped) [[unlikely]]
+                ntio::trace::result_collected(e.lpOverlapped, ntio::trace::kCollectedFromPort);
         }
         total += removed;
         if (s != STATUS_SUCCESS || removed < want || total == ulCount) break;
