@@ -40,31 +40,55 @@ std::vector<IrpCounter*>& counters() {
 }
 constinit std::atomic<int64_t> g_retired{0};
 
-// The per-thread lookaside of standard-size IRPs, and this thread's counter.
+// IRP numbers (IrpHeader::sequence) name IRPs in reports and traces; only their
+// uniqueness matters (traces renumber IRPs in the order they appear). Each thread takes
+// them from a block of its own, so allocating an IRP touches no shared counter.
+constexpr uint64_t kSequenceBlock = 1024;
+constinit std::atomic<uint64_t> g_sequence{0};
+
+// The per-thread lookaside of standard-size IRPs, this thread's counter and its block
+// of IRP numbers.
 struct ThreadIrpCache {
     IrpHeader* free = nullptr;  // chained through event_object
     size_t depth = 0;
     IrpCounter* counter = nullptr;
-    IrpCounter& count() {
-        if (!counter) {
-            counter = new IrpCounter();
-            std::lock_guard g(g_counters_lock);
-            counters().push_back(counter);
-            ps::watch_thread_exit();
-        }
-        return *counter;
-    }
+    uint64_t next_sequence = 0, sequence_end = 0;  // the block is (next_sequence, sequence_end]
 };
 // Trivially destructible (see ps::watch_thread_exit); released by thread_exit_cleanup.
 thread_local ThreadIrpCache t_cache;
 
-void bump(int64_t delta) {
-    auto& c = t_cache.count().value;
-    c.store(c.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+[[gnu::noinline, gnu::cold]] IrpCounter* new_counter() {
+    auto* counter = new IrpCounter();
+    {
+        std::lock_guard g(g_counters_lock);
+        counters().push_back(counter);
+    }
+    ps::watch_thread_exit();
+    t_cache.counter = counter;
+    return counter;
 }
 
-void init_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
-    std::memset(irp, 0, sizeof(IRP) + size_t(stack) * sizeof(IO_STACK_LOCATION));
+// Inline: this runs twice per request (allocation and free).
+inline void bump(int64_t delta) {
+    IrpCounter* c = t_cache.counter;
+    if (!c) [[unlikely]]
+        c = new_counter();
+    c->value.store(c->value.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
+
+[[gnu::noinline]] void refill_sequence() {
+    t_cache.next_sequence = g_sequence.fetch_add(kSequenceBlock, std::memory_order_relaxed);
+    t_cache.sequence_end = t_cache.next_sequence + kSequenceBlock;
+}
+
+inline uint64_t next_sequence() {
+    if (t_cache.next_sequence == t_cache.sequence_end) [[unlikely]]
+        refill_sequence();
+    return ++t_cache.next_sequence;
+}
+
+// S-IRP-1: every field zero except these. The caller has zeroed the IRP and its stack.
+void init_zeroed_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
     irp->NtioPrivate = h;
     irp->Type = IO_TYPE_IRP;
     irp->Size = IoSizeOfIrp(stack);
@@ -73,6 +97,11 @@ void init_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
     irp->AllocationFlags = allocation_flags;
     irp->Tail.Overlay.CurrentStackLocation = reinterpret_cast<PIO_STACK_LOCATION>(irp + 1) + stack;
     InitializeListHead(&irp->ThreadListEntry);
+}
+
+void init_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
+    std::memset(irp, 0, sizeof(IRP) + size_t(stack) * sizeof(IO_STACK_LOCATION));
+    init_zeroed_irp(irp, stack, allocation_flags, h);
 }
 
 }  // namespace
@@ -84,6 +113,7 @@ void thread_exit_cleanup() {
         t_cache.free = next;
     }
     t_cache.depth = 0;
+    t_cache.next_sequence = t_cache.sequence_end = 0;  // the rest of the block goes unused
     if (IrpCounter* c = t_cache.counter) {
         std::lock_guard g(g_counters_lock);
         g_retired.fetch_add(c->value.load());
@@ -101,14 +131,13 @@ int64_t live_irps() {
 }
 
 namespace {
-constinit std::atomic<uint64_t> g_sequence{0};
 
 void init_header(IrpHeader* h, uint8_t size_class, CCHAR stack, uint32_t buffer_capacity) {
     h->magic = kIrpMagic;
     h->size_class = size_class;
     h->stack_count = static_cast<uint8_t>(stack);
     h->flags = 0;
-    h->sequence = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
+    h->sequence = next_sequence();
     h->event_object = nullptr;
     h->buffer_capacity = buffer_capacity;
     h->output_length = 0;
@@ -149,9 +178,19 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
         h = static_cast<IrpHeader*>(std::malloc(bytes));
         if (!h) return nullptr;
     }
-    init_header(h, standard ? kIrpLookaside : kIrpSized, stack, standard ? kLookasideBuffer : inline_buffer);
     IRP* irp = reinterpret_cast<IRP*>(h + 1);
-    init_irp(irp, stack, standard ? IRP_LOOKASIDE_ALLOCATION : IRP_ALLOCATED_FIXED_SIZE, h);
+    if (standard) {
+        init_header(h, kIrpLookaside, stack, kLookasideBuffer);
+        // A standard IRP zeroes room for kLookasideStack locations whatever its stack
+        // size: a constant size the compiler writes as a few vector stores instead of a
+        // memset call. With one location, the second one's bytes are the start of the
+        // inline system buffer, which the request fills or leaves unused.
+        std::memset(irp, 0, sizeof(IRP) + size_t(kLookasideStack) * sizeof(IO_STACK_LOCATION));
+        init_zeroed_irp(irp, stack, IRP_LOOKASIDE_ALLOCATION, h);
+    } else {
+        init_header(h, kIrpSized, stack, inline_buffer);
+        init_irp(irp, stack, IRP_ALLOCATED_FIXED_SIZE, h);
+    }
     bump(1);
     return irp;
 }
