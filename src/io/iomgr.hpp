@@ -153,6 +153,42 @@ bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of);
 void finish_thread_notification(_KTHREAD* issuer);
 int64_t live_irps();
 
+// A request completed inside its issuer's own IoCallDriver, on the issuer's thread:
+// what a driver that completes in its dispatch routine does, the common case. The
+// issuer of a request on a synchronous file object registers one around IoCallDriver
+// (InlineCompletionScope); finish_request recognizes the IRP and leaves the last two
+// steps of its completion to the issuer, which performs them before its service
+// returns: setting the file object's event, and dropping the IRP's reference on the
+// file object. The issuer does both together with what it does anyway at the end of
+// the call (release the file's I/O lock, drop its own reference), so one fence and one
+// atomic decrement serve for two of each (io/file.cpp).
+struct InlineCompletion {
+    IRP* irp = nullptr;                 // the IRP while it is being sent; cleared once completed
+    InlineCompletion* outer = nullptr;  // the thread's enclosing request (a driver issuing one from dispatch)
+    bool completed = false;             // completed inline: the IRP's file reference is the issuer's now
+    bool set_file_event = false;        // ... and the file object's event is owed
+};
+// The calling thread's innermost registered request (irp.cpp).
+extern thread_local InlineCompletion* t_inline_completion;
+class InlineCompletionScope {
+public:
+    InlineCompletionScope(InlineCompletion& ic, IRP* irp) : m_ic(ic) {
+        ic.irp = irp;
+        ic.outer = t_inline_completion;
+        t_inline_completion = &ic;
+    }
+    // Also on a forced unwind (ExitThread from inside a driver): the frame goes with the stack.
+    ~InlineCompletionScope() {
+        t_inline_completion = m_ic.outer;
+        m_ic.irp = nullptr;
+    }
+    InlineCompletionScope(const InlineCompletionScope&) = delete;
+    InlineCompletionScope& operator=(const InlineCompletionScope&) = delete;
+
+private:
+    InlineCompletion& m_ic;
+};
+
 // Sends a fully built user request to the top of `file`'s device stack and carries
 // out the dispatch-return protocol (S-DSP-2/3). `synchronous_io` = the file object
 // is synchronous (waits for pending, serialized by the caller).

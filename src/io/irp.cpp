@@ -14,6 +14,9 @@
 #include "verifier/report.hpp"
 
 namespace ntio::io {
+
+thread_local InlineCompletion* t_inline_completion = nullptr;
+
 namespace {
 
 constexpr uint32_t kIrpMagic = 0x50524949;       // "IIRP"
@@ -306,21 +309,11 @@ namespace {
 
 bool is_ours(IRP* irp) { return irp->NtioPrivate && header_of(irp)->magic == kIrpMagic; }
 
-// The I/O manager's half of completion for requests it (or IoBuild*Request) issued.
-void finish_request(IRP* irp) {
-    IrpHeader* h = header_of(irp);
-    h->flags |= kIrpCompleted;
-    uint64_t traced = trace::enabled() ? h->sequence : 0;  // the IRP is freed before the caller is told
-    NTSTATUS status = irp->IoStatus.Status;
-    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
-    // Off the issuer's list first: from here no canceller can find it, and an exiting
-    // issuer can no longer disassociate it (so whether it was is settled).
-    _KTHREAD* issuer_to_notify = nullptr;
-    _KTHREAD* orphan_of = nullptr;
-    bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of);
-
+// A buffered request's output goes back to the caller (`copy`: the caller is still
+// there and the request did not fail) and its system buffer and MDLs are freed.
+inline void release_buffers(IRP* irp, IrpHeader* h, bool copy) {
     if (irp->Flags & IRP_BUFFERED_IO) {
-        if (!orphan_of && (irp->Flags & IRP_INPUT_OPERATION) && !NT_ERROR(status) && irp->UserBuffer) {
+        if (copy && (irp->Flags & IRP_INPUT_OPERATION) && irp->UserBuffer) {
             ULONG_PTR n = irp->IoStatus.Information;
             if (n > h->output_length) {
                 verifier::driver_bug("IO_INFORMATION_TOO_LARGE",
@@ -345,6 +338,76 @@ void finish_request(IRP* irp) {
         mdl = next;
     }
     irp->MdlAddress = nullptr;
+}
+
+// Whether finish_request may hand the end of this completion to the issuer
+// (InlineCompletion): the IRP is the one the calling thread is sending right now, and
+// its file object has no completion port and no FILE_SKIP_SET_EVENT_ON_HANDLE (those
+// take finish_request's general path, as does a completion while a trace records).
+inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
+    if (!ic || ic->irp != irp || trace::enabled()) return false;
+    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
+    return !__atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) && !(file_flags(fo) & FO_SKIP_SET_EVENT);
+}
+
+// finish_request for a request that completes inside its issuer's IoCallDriver (see
+// InlineCompletion): the same steps in the same order as finish_request takes for a
+// user request on a synchronous file object, except the file object's event and the
+// IRP's file reference, which go to the issuer. It relies on what holds for such a
+// request (io/file.cpp send_request registers no other):
+//   * the issuer is this thread, inside its call: it is not exiting, so the IRP was not
+//     disassociated (no orphan) and no other thread has to wait for the caller to be
+//     notified (no finishing count);
+//   * a user request (no IRP_SYNCHRONOUS_API) on a synchronous file object: its status
+//     reaches the caller only if it did not fail, and the file object's event is owed
+//     when it does or when the driver returned pending (finish_request's `report` and
+//     `file_event`);
+//   * the issuer holds a reference of its own on the file object until it has woken,
+//     so the IRP's reference can wait until the issuer drops both.
+void finish_inline(IRP* irp, IrpHeader* h, InlineCompletion* ic) {
+    h->flags |= kIrpCompleted;
+    NTSTATUS status = irp->IoStatus.Status;
+    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
+    _KTHREAD* issuer_to_notify = nullptr;
+    _KTHREAD* orphan_of = nullptr;
+    bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of);  // both stay null (see above)
+    bool report = !NT_ERROR(status);
+    release_buffers(irp, h, report);
+    PKEVENT user_event = nullptr;
+    if (report) {
+        if (irp->UserIosb) {
+            irp->UserIosb->Status = status;
+            irp->UserIosb->Information = irp->IoStatus.Information;
+        }
+        user_event = irp->UserEvent;
+    }
+    bool file_event = report || irp->PendingReturned;
+    void* event_object = h->event_object;
+    if (free_now) free_irp(irp);
+    else free_unless_held(irp);
+    if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
+    if (user_event) ke::set_event(user_event);
+    ic->irp = nullptr;
+    ic->completed = true;
+    ic->set_file_event = file_event;
+    if (event_object) ob::dereference(event_object);
+}
+
+// The I/O manager's half of completion for requests it (or IoBuild*Request) issued.
+void finish_request(IRP* irp) {
+    if (InlineCompletion* ic = t_inline_completion; completes_inline(irp, ic)) [[likely]]
+        return finish_inline(irp, header_of(irp), ic);
+    IrpHeader* h = header_of(irp);
+    h->flags |= kIrpCompleted;
+    uint64_t traced = trace::enabled() ? h->sequence : 0;  // the IRP is freed before the caller is told
+    NTSTATUS status = irp->IoStatus.Status;
+    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
+    // Off the issuer's list first: from here no canceller can find it, and an exiting
+    // issuer can no longer disassociate it (so whether it was is settled).
+    _KTHREAD* issuer_to_notify = nullptr;
+    _KTHREAD* orphan_of = nullptr;
+    bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of);
+    release_buffers(irp, h, !orphan_of && !NT_ERROR(status));
 
     if (orphan_of) {
         // S-CMP-8: the issuer exited and the IRP was disassociated from it; its

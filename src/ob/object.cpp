@@ -19,9 +19,11 @@ bool reference_if_live(void* body) {
     return false;
 }
 
-void dereference(void* body) {
+void dereference(void* body) { dereference(body, 1); }
+
+void dereference(void* body, int64_t count) {
     ObjectHeader* h = ObjectHeader::of(body);
-    int64_t left = h->refs.fetch_sub(1, std::memory_order_acq_rel) - 1;
+    int64_t left = h->refs.fetch_sub(count, std::memory_order_acq_rel) - count;
     if (left > 0) return;
     if (left < 0) {
         std::fprintf(stderr, "ntio: object %p (%s) dereferenced below zero\n", body, h->type->name);

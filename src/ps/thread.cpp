@@ -49,6 +49,9 @@ POBJECT_TYPE* PsThreadType = &g_thread_type_ptr;
 }
 
 namespace ntio::ps {
+
+thread_local ThreadSlot t_slot{nullptr, 0};
+
 namespace {
 
 uint32_t os_tid() {
@@ -73,12 +76,6 @@ void mark_terminated(_KTHREAD* t) {
 // destructor cleans up when a thread ends. Unlike C++ thread_local destructors, key
 // destructors do not run for the main thread at exit(), where the runtime still has
 // work to do (atexit handlers unload drivers on the main thread).
-struct ThreadSlot {
-    _KTHREAD* thread;
-    uint64_t generation;
-};
-thread_local ThreadSlot t_slot{nullptr, 0};
-
 pthread_key_t g_exit_key;
 pthread_once_t g_exit_key_once = PTHREAD_ONCE_INIT;
 
@@ -190,16 +187,9 @@ void watch_thread_exit() {
 void reference(_KTHREAD* t) { ob::reference(t); }
 void dereference(_KTHREAD* t) { ob::dereference(t); }
 
-_KTHREAD* current_thread_if_known() {
-    System::Impl* s = sys_if_exists();
-    if (t_slot.thread && s && t_slot.generation == s->generation) return t_slot.thread;
-    return nullptr;
-}
-
-_KTHREAD* current_thread() {
+_KTHREAD* adopt_current_thread() {
     System::Impl& s = sys();
-    if (t_slot.thread && t_slot.generation == s.generation) [[likely]]
-        return t_slot.thread;
+    if (t_slot.thread && t_slot.generation == s.generation) return t_slot.thread;
     // Adopt: the runtime has not seen this thread (main thread, a test's std::thread).
     _ETHREAD* t = ob::create<_ETHREAD>(ob::g_thread_type);
     t->system = &s;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "ke/dispatcher.hpp"
+#include "system.hpp"
 #include "windows.h"
 #include "ntio/ntio.hpp"
 
@@ -73,10 +74,28 @@ struct _ETHREAD : _KTHREAD {};
 
 namespace ntio::ps {
 
+// The calling thread's record for the runtime of `generation` (ps/thread.cpp). Inline
+// below: every request asks for it.
+struct ThreadSlot {
+    _KTHREAD* thread;
+    uint64_t generation;
+};
+extern thread_local ThreadSlot t_slot;
+_KTHREAD* adopt_current_thread();
+
 // The calling thread's record, adopting the thread if the runtime has not seen it.
-_KTHREAD* current_thread();
+inline _KTHREAD* current_thread() {
+    System::Impl* s = sys_if_exists();
+    if (t_slot.thread && s && t_slot.generation == s->generation) [[likely]]
+        return t_slot.thread;
+    return adopt_current_thread();
+}
 // Without adopting: nullptr for a thread the runtime has not seen.
-_KTHREAD* current_thread_if_known();
+inline _KTHREAD* current_thread_if_known() {
+    System::Impl* s = sys_if_exists();
+    if (t_slot.thread && s && t_slot.generation == s->generation) return t_slot.thread;
+    return nullptr;
+}
 
 void reference(_KTHREAD* t);
 void dereference(_KTHREAD* t);
