@@ -99,10 +99,13 @@ struct alignas(16) IrpHeader {
     // The thread-list state (S-CAN-8/12), under `thread`'s IRP-list lock. `thread`
     // is the issuer, set once before the IRP is sent; it outlives the IRP (an exiting
     // thread waits for its IRPs, and a disassociated IRP holds a reference on it).
-    uint8_t list_state;  // kNotListed, kListed, kDisassociated
+    uint8_t list_state;  // kNotListed, kListed, kDisassociated, kInSlot
     _KTHREAD* thread;
 };
-constexpr uint8_t kNotListed = 0, kListed = 1, kDisassociated = 2;
+// kInSlot: in `thread`->irp_slot instead of its irp_list (see _KTHREAD::irp_slot). An
+// IRP leaves the slot by a compare-exchange, which only its issuer's own completion
+// does without irp_lock; a walker under irp_lock moves it onto irp_list (kListed).
+constexpr uint8_t kNotListed = 0, kListed = 1, kDisassociated = 2, kInSlot = 3;
 constexpr uint16_t kIrpUserRequest = 1;     // built by an Nt* service for a caller
 constexpr uint16_t kIrpInlineBuffer = 2;    // SystemBuffer lives in the IRP's allocation
 constexpr uint16_t kIrpCompleted = 4;       // phase 2 done
@@ -141,15 +144,11 @@ void free_irp(IRP* irp);
 bool initialize_driver_irp(IRP* irp, USHORT packet_size, CCHAR stack);
 // IoReuseIrp: back to the state IoAllocateIrp/IoInitializeIrp left it in (new sequence id).
 void reinitialize_irp(IRP* irp);
+// Queues an IRP to the calling thread `thread` (its issuer).
 void queue_to_thread(IRP* irp, _KTHREAD* thread);
+// Under thread->irp_lock, before walking irp_list: moves the slot's IRP onto it.
+void flush_irp_slot_locked(_KTHREAD* thread);
 void dequeue_from_thread(IRP* irp);
-// Takes the IRP off its thread's list as completion begins; false when a canceller
-// holds it (the completion then ends with free_unless_held). When another thread completes it, *finishing
-// gets the issuer, and the completer calls finish_thread_notification(issuer) once
-// the caller has been notified. When the IRP was disassociated from its exited
-// issuer, *orphan_of gets the issuer: nothing reaches the caller, and the completer
-// drops the IRP's reference on that thread object at the end.
-bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of);
 void finish_thread_notification(_KTHREAD* issuer);
 int64_t live_irps();
 

@@ -214,18 +214,46 @@ void free_irp(IRP* irp) {
     std::free(h);
 }
 
-// The thread IRP list (S-CAN-8/12 walk it): guarded by the thread's list lock.
+// The thread IRP list (S-CAN-8/12 walk it): guarded by the thread's list lock, and
+// its slot (_KTHREAD::irp_slot).
 
 // Under t->irp_lock, after taking an IRP off the list or finishing one.
 inline void wake_draining_thread(_KTHREAD* t) {
-    if (t->irp_drain_waiting && IsListEmpty(&t->irp_list) && t->irps_finishing == 0)
+    if (t->irp_drain_waiting && IsListEmpty(&t->irp_list) && t->irps_finishing == 0 &&
+        !t->irp_slot.load(std::memory_order_relaxed))
         KeSetEvent(&t->irps_gone, IO_NO_INCREMENT, FALSE);
+}
+
+void flush_irp_slot_locked(_KTHREAD* t) {
+    IRP* irp = t->irp_slot.load(std::memory_order_acquire);
+    // Fails when the issuer retired it meanwhile; then the slot is empty or holds a
+    // newer IRP, which nobody needs to see before it was issued.
+    if (!irp || !t->irp_slot.compare_exchange_strong(irp, nullptr, std::memory_order_acq_rel)) return;
+    InsertTailList(&t->irp_list, &irp->ThreadListEntry);
+    header_of(irp)->list_state = kListed;
+}
+
+// Takes the IRP out of its issuer's slot if it is there; under t->irp_lock unless the
+// caller is the issuer itself (nobody else takes it out without the lock).
+inline bool take_from_slot(_KTHREAD* t, IRP* irp) {
+    IRP* expected = irp;
+    if (!t->irp_slot.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) return false;
+    InitializeListHead(&irp->ThreadListEntry);
+    return true;
 }
 
 void queue_to_thread(IRP* irp, _KTHREAD* t) {
     IrpHeader* h = header_of(irp);
     irp->Tail.Overlay.Thread = static_cast<PETHREAD>(t);
     h->thread = t;
+    if (!t->irp_slot.load(std::memory_order_relaxed)) {
+        // Only this thread fills its slot, so it stays empty until the store below;
+        // the release publishes the IRP to walkers.
+        irp->ThreadListEntry.Flink = irp->ThreadListEntry.Blink = &t->irp_slot_mark;
+        h->list_state = kInSlot;
+        t->irp_slot.store(irp, std::memory_order_release);
+        return;
+    }
     t->irp_lock.lock();
     InsertTailList(&t->irp_list, &irp->ThreadListEntry);
     h->list_state = kListed;
@@ -238,7 +266,8 @@ void dequeue_from_thread(IRP* irp) {
     if (!t) return;
     t->irp_lock.lock();
     bool orphan = h->list_state == kDisassociated;
-    if (h->list_state == kListed) {
+    if (h->list_state == kInSlot && take_from_slot(t, irp)) {
+    } else if (h->list_state == kListed) {
         RemoveEntryList(&irp->ThreadListEntry);
         InitializeListHead(&irp->ThreadListEntry);
     }
@@ -249,13 +278,16 @@ void dequeue_from_thread(IRP* irp) {
     if (orphan) ps::dereference(t);
 }
 
-bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of) {
-    IrpHeader* h = header_of(irp);
-    _KTHREAD* t = h->thread;
-    if (!t) return true;
+// retire_from_thread once the IRP is known not to have left the slot without the
+// lock: under irp_lock.
+[[gnu::noinline]] bool retire_locked(IRP* irp, IrpHeader* h, _KTHREAD* t, bool own, _KTHREAD** finishing,
+                                     _KTHREAD** orphan_of) {
     t->irp_lock.lock();
     bool orphan = h->list_state == kDisassociated;
-    if (h->list_state == kListed) {
+    // In the slot only if another thread completes it: walkers, which hold the lock,
+    // are the only others who take it out.
+    if (h->list_state == kInSlot && take_from_slot(t, irp)) {
+    } else if (h->list_state == kListed) {
         RemoveEntryList(&irp->ThreadListEntry);
         InitializeListHead(&irp->ThreadListEntry);
     }
@@ -263,7 +295,7 @@ bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of) {
     bool free_now = h->cancel_holds == 0;
     if (orphan) {
         *orphan_of = t;
-    } else if (t == ps::current_thread_if_known()) {
+    } else if (own) {
         // The issuer completes its own request: it is not exiting meanwhile.
         wake_draining_thread(t);
     } else {
@@ -274,6 +306,28 @@ bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of) {
     }
     t->irp_lock.unlock();
     return free_now;
+}
+
+// Takes the IRP off its thread's list as completion begins; false when a canceller
+// holds it (the completion then ends with free_unless_held). When another thread completes it, *finishing
+// gets the issuer, and the completer calls finish_thread_notification(issuer) once
+// the caller has been notified. When the IRP was disassociated from its exited
+// issuer, *orphan_of gets the issuer: nothing reaches the caller, and the completer
+// drops the IRP's reference on that thread object at the end. Inline: its first case
+// is the request path's.
+inline bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of) {
+    IrpHeader* h = header_of(irp);
+    _KTHREAD* t = h->thread;
+    if (!t) return true;
+    bool own = t == ps::current_thread_if_known();
+    if (own && t->irp_slot.load(std::memory_order_relaxed) == irp && take_from_slot(t, irp)) [[likely]] {
+        // The issuer completes its own request, still in the slot: no walker has seen
+        // it (a walker moves it onto the list before it holds it), so no canceller
+        // holds it, and the issuer is not exiting meanwhile (it is running this).
+        h->list_state = kNotListed;
+        return true;
+    }
+    return retire_locked(irp, h, t, own, finishing, orphan_of);
 }
 
 // The end of a completion that found the IRP held by a canceller: free it now if the

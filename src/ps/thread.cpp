@@ -24,6 +24,7 @@ _KTHREAD::_KTHREAD() {
     wait_timer.Dpc = reinterpret_cast<KDPC*>(this);  // owner, for the dispatcher's timeout expiry
     InitializeListHead(&owned_mutants);
     InitializeListHead(&irp_list);
+    InitializeListHead(&irp_slot_mark);
     InitializeListHead(&registry_entry);
     KeInitializeEvent(&resume_gate, NotificationEvent, FALSE);
     KeInitializeEvent(&irps_gone, SynchronizationEvent, FALSE);

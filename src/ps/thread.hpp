@@ -48,6 +48,17 @@ struct _KTHREAD {
     LIST_ENTRY owned_mutants;  // KMUTANTs this thread owns
     LIST_ENTRY irp_list;       // IRPs this thread issued (S-CAN-8/12), under irp_lock
     ntio::ke::SpinLock irp_lock;
+    // One more IRP this thread issued, kept beside irp_list: the request in flight
+    // when the list is otherwise idle, which its issuer usually completes inside its
+    // own call. Listing and retiring it then take one store and one compare-exchange
+    // instead of two round trips of irp_lock. Only this thread puts an IRP in the slot
+    // (when it is empty); whoever walks irp_list moves the slot's IRP onto it first,
+    // under irp_lock (io::flush_irp_slot_locked), so every walker sees every IRP.
+    std::atomic<struct _IRP*> irp_slot{nullptr};
+    // What the slot's IRP has in ThreadListEntry, so that drivers see it queued to its
+    // thread (not an empty list) as they do for listed IRPs. Never written after
+    // construction; nothing walks from an IRP's ThreadListEntry.
+    LIST_ENTRY irp_slot_mark;
     // Exit (S-CAN-12): while the thread waits for its cancelled IRPs, whoever takes
     // the last one off irp_list sets irps_gone (under irp_lock, so the thread cannot
     // leave before the setter is done with it).
