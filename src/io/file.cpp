@@ -423,8 +423,9 @@ NTSTATUS device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRout
         ok = give_system_buffer(irp, buffered);
         if (ok && buffered) {
             if (InputBufferLength) std::memcpy(irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
-            std::memset(static_cast<char*>(irp->AssociatedIrp.SystemBuffer) + InputBufferLength, 0,
-                        buffered - InputBufferLength);
+            if (buffered > InputBufferLength)
+                std::memset(static_cast<char*>(irp->AssociatedIrp.SystemBuffer) + InputBufferLength, 0,
+                            buffered - InputBufferLength);
         }
         irp->Flags = IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER | (OutputBufferLength ? IRP_INPUT_OPERATION : 0);
         io::header_of(irp)->output_length = OutputBufferLength;

@@ -3,6 +3,9 @@
 // requests it issued (S-CMP-9), MDLs, and the issuing thread's IRP list.
 #include <cstdlib>
 #include <mutex>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <vector>
 
 #include "io/completion_port.hpp"
@@ -88,6 +91,22 @@ inline uint64_t next_sequence() {
     if (t_cache.next_sequence == t_cache.sequence_end) [[unlikely]]
         refill_sequence();
     return ++t_cache.next_sequence;
+}
+
+// Zeroes N bytes with 16-byte stores: GCC turns a memset of a constant few hundred
+// bytes into `rep stosq`, which takes longer to start than these stores take.
+template <size_t N>
+inline void zero_bytes(void* p) {
+#if defined(__SSE2__)
+    static_assert(N >= 16);
+    __m128i zero = _mm_setzero_si128();
+    char* c = static_cast<char*>(p);
+#pragma GCC unroll 32
+    for (size_t i = 0; i + 16 <= N; i += 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(c + i), zero);
+    if (N % 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(c + N - 16), zero);
+#else
+    std::memset(p, 0, N);
+#endif
 }
 
 // S-IRP-1: every field zero except these. The caller has zeroed the IRP and its stack.
@@ -185,10 +204,10 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
     if (standard) {
         init_header(h, kIrpLookaside, stack, kLookasideBuffer);
         // A standard IRP zeroes room for kLookasideStack locations whatever its stack
-        // size: a constant size the compiler writes as a few vector stores instead of a
-        // memset call. With one location, the second one's bytes are the start of the
-        // inline system buffer, which the request fills or leaves unused.
-        std::memset(irp, 0, sizeof(IRP) + size_t(kLookasideStack) * sizeof(IO_STACK_LOCATION));
+        // size: a constant size, written as a few vector stores. With one location,
+        // the second one's bytes are the start of the inline system buffer, which the
+        // request fills or leaves unused.
+        zero_bytes<sizeof(IRP) + size_t(kLookasideStack) * sizeof(IO_STACK_LOCATION)>(irp);
         init_zeroed_irp(irp, stack, IRP_LOOKASIDE_ALLOCATION, h);
     } else {
         init_header(h, kIrpSized, stack, inline_buffer);
