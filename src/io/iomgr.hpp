@@ -168,7 +168,7 @@ struct InlineCompletion {
     bool set_file_event = false;        // ... and the file object's event is owed
 };
 // The calling thread's innermost registered request (irp.cpp).
-extern thread_local InlineCompletion* t_inline_completion;
+extern constinit thread_local InlineCompletion* t_inline_completion;
 class InlineCompletionScope {
 public:
     InlineCompletionScope(InlineCompletion& ic, IRP* irp) : m_ic(ic) {

@@ -18,7 +18,7 @@
 
 namespace ntio::io {
 
-thread_local InlineCompletion* t_inline_completion = nullptr;
+constinit thread_local InlineCompletion* t_inline_completion = nullptr;
 
 namespace {
 

@@ -51,7 +51,8 @@ POBJECT_TYPE* PsThreadType = &g_thread_type_ptr;
 
 namespace ntio::ps {
 
-thread_local ThreadSlot t_slot{nullptr, 0};
+constinit thread_local ThreadSlot t_slot{nullptr, 0};
+constinit thread_local KPROCESSOR_MODE t_previous_mode = UserMode;
 
 namespace {
 
@@ -96,8 +97,6 @@ void on_os_thread_exit(void*) {
     ke::thread_exit_cleanup();
     io::thread_exit_cleanup();
 }
-
-thread_local KPROCESSOR_MODE t_previous_mode = UserMode;
 
 void register_thread(System::Impl& s, _KTHREAD* t) {
     {
@@ -173,7 +172,6 @@ void* trampoline(void* arg) {
 
 }  // namespace
 
-KPROCESSOR_MODE previous_mode() { return t_previous_mode; }
 KernelModeScope::KernelModeScope() : m_saved(t_previous_mode) { t_previous_mode = KernelMode; }
 KernelModeScope::~KernelModeScope() { t_previous_mode = m_saved; }
 

@@ -91,7 +91,7 @@ struct ThreadSlot {
     _KTHREAD* thread;
     uint64_t generation;
 };
-extern thread_local ThreadSlot t_slot;
+extern constinit thread_local ThreadSlot t_slot;
 _KTHREAD* adopt_current_thread();
 
 // The calling thread's record, adopting the thread if the runtime has not seen it.
@@ -129,7 +129,8 @@ void watch_thread_exit();
 
 // The previous mode of the current call: UserMode for requests from application
 // threads, KernelMode on system threads and inside Zw* calls (as on Windows).
-KPROCESSOR_MODE previous_mode();
+extern constinit thread_local KPROCESSOR_MODE t_previous_mode;
+inline KPROCESSOR_MODE previous_mode() { return t_previous_mode; }
 class KernelModeScope {
 public:
     KernelModeScope();
