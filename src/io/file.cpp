@@ -16,7 +16,7 @@ namespace ntio::io {
 namespace {
 
 // ---- the synchronous-I/O lock of a file object (S-DSP-5) ----------------------------------
-void lock_file(FileBody& fb) {
+[[gnu::always_inline]] inline void lock_file(FileBody& fb) {
     if (fb.busy.exchange(1, std::memory_order_acquire) == 0) return;
     fb.lock_waiters.fetch_add(1);
     while (fb.busy.exchange(1, std::memory_order_acquire) != 0)
@@ -30,7 +30,7 @@ void lock_file(FileBody& fb) {
 // threads that wait (lock_file's lock_waiters; Dispatcher::wait's Waiters flag), so one
 // fence serves both. The event is set before the lock goes, as when the completion
 // sets it (the next caller resets it at the start of its call).
-void unlock_file(FileBody& fb, bool set_file_event) {
+[[gnu::always_inline]] inline void unlock_file(FileBody& fb, bool set_file_event) {
     if (set_file_event) ke::set_notification_event_unfenced(&fb.file.Event);
     fb.busy.store(0, std::memory_order_release);
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -206,7 +206,7 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
 // Handle → file object, referenced once, and once more for a synchronous file object
 // (*synchronous): the caller's own reference (Request). Both in one atomic increment,
 // taken while the handle entry is pinned. S-DSP-18: this comes after the buffer checks.
-NTSTATUS reference_file(HANDLE h, FileBody** out, bool* synchronous) {
+[[gnu::always_inline]] inline NTSTATUS reference_file(HANDLE h, FileBody** out, bool* synchronous) {
     {
         ob::HandleTable::Pin pin;
         if (sys().handles.pin(h, ps::previous_mode(), 0, &pin) == STATUS_SUCCESS && pin.type() == &io::g_file_type)
@@ -250,6 +250,7 @@ NTSTATUS reference_event(HANDLE event, KEVENT** kevent) {
 struct Request {
     FileBody* fb = nullptr;
     KEVENT* event = nullptr;
+    DEVICE_OBJECT* top = nullptr;  // the top of the file's device stack when the IRP was built
     bool locked = false;
     io::InlineCompletion inline_completion;
     // Sets the file object's event now if an inline completion left it owed: before the
@@ -259,7 +260,7 @@ struct Request {
         inline_completion.set_file_event = false;
         ke::set_event(&fb->file.Event);
     }
-    void unlock() {
+    [[gnu::always_inline]] void unlock() {
         if (!locked) return;
         locked = false;
         io::unlock_file(*fb, inline_completion.set_file_event);
@@ -271,7 +272,7 @@ struct Request {
 
 // Common front half of every data request: file, event, access, lock, then an IRP
 // whose next location the caller fills.
-NTSTATUS begin_request(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+[[gnu::always_inline]] inline NTSTATUS begin_request(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
                        PIO_STATUS_BLOCK IoStatusBlock, ACCESS_MASK required, Request& r) {
     if (!IoStatusBlock) return STATUS_ACCESS_VIOLATION;
     bool synchronous;
@@ -307,9 +308,9 @@ NTSTATUS begin_request(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRouti
     return STATUS_SUCCESS;
 }
 
-IRP* new_request_irp(Request& r, PIO_STATUS_BLOCK iosb, PIO_APC_ROUTINE apc, PVOID apc_context, uint32_t inline_buffer) {
+[[gnu::always_inline]] inline IRP* new_request_irp(Request& r, PIO_STATUS_BLOCK iosb, PIO_APC_ROUTINE apc, PVOID apc_context, uint32_t inline_buffer) {
     FILE_OBJECT* fo = &r.fb->file;
-    DEVICE_OBJECT* top = IoGetAttachedDevice(fo->DeviceObject);
+    DEVICE_OBJECT* top = r.top = IoGetAttachedDevice(fo->DeviceObject);
     IRP* irp = io::allocate_irp(top->StackSize, inline_buffer);
     if (!irp) return nullptr;
     io::IrpHeader* h = io::header_of(irp);
@@ -348,10 +349,10 @@ void discard_irp(IRP* irp) {
 // Sends the IRP and applies the dispatch-return protocol: the service returns the
 // dispatch routine's value (S-DSP-2); a synchronous file waits for a pended request
 // and returns its final status (S-DSP-3).
-NTSTATUS send_request(Request& r, IRP* irp) {
+[[gnu::always_inline]] inline NTSTATUS send_request(Request& r, IRP* irp) {
     FILE_OBJECT* fo = &r.fb->file;
     io::queue_to_thread(irp, ps::current_thread());
-    PDEVICE_OBJECT top = IoGetAttachedDevice(fo->DeviceObject);
+    PDEVICE_OBJECT top = r.top;  // the device the IRP was sized for
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::issued, irp, top);
     NTSTATUS status;
@@ -376,7 +377,7 @@ void attach_mdl(IRP* irp, PVOID buffer, ULONG length, LOCK_OPERATION op) {
 }
 
 // METHOD_BUFFERED / DO_BUFFERED_IO system buffer: inline in the IRP when it fits.
-bool give_system_buffer(IRP* irp, size_t length) {
+[[gnu::always_inline]] inline bool give_system_buffer(IRP* irp, size_t length) {
     io::IrpHeader* h = io::header_of(irp);
     if (length == 0) return true;
     if (length <= h->buffer_capacity) {

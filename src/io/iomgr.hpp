@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ob/object.hpp"
+#include "ps/thread.hpp"
 #include "wdm.h"
 #include "windows.h"
 
@@ -144,8 +145,22 @@ void free_irp(IRP* irp);
 bool initialize_driver_irp(IRP* irp, USHORT packet_size, CCHAR stack);
 // IoReuseIrp: back to the state IoAllocateIrp/IoInitializeIrp left it in (new sequence id).
 void reinitialize_irp(IRP* irp);
-// Queues an IRP to the calling thread `thread` (its issuer).
-void queue_to_thread(IRP* irp, _KTHREAD* thread);
+// Queues an IRP to its issuer, the calling thread `t`: into the thread's slot when
+// it is empty (see _KTHREAD::irp_slot), else onto its irp_list. Inline: the request
+// path's case is the first.
+void queue_to_thread_list(IRP* irp, _KTHREAD* t);
+inline void queue_to_thread(IRP* irp, _KTHREAD* t) {
+    IrpHeader* h = header_of(irp);
+    irp->Tail.Overlay.Thread = static_cast<PETHREAD>(t);
+    h->thread = t;
+    if (t->irp_slot.load(std::memory_order_relaxed)) [[unlikely]]
+        return queue_to_thread_list(irp, t);
+    // Only this thread fills its slot, so it stays empty until the store below; the
+    // release publishes the IRP to walkers.
+    irp->ThreadListEntry.Flink = irp->ThreadListEntry.Blink = &t->irp_slot_mark;
+    h->list_state = kInSlot;
+    t->irp_slot.store(irp, std::memory_order_release);
+}
 // Under thread->irp_lock, before walking irp_list: moves the slot's IRP onto it.
 void flush_irp_slot_locked(_KTHREAD* thread);
 void dequeue_from_thread(IRP* irp);

@@ -217,7 +217,8 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
     return irp;
 }
 
-void free_irp(IRP* irp) {
+// free_irp, inline where a completion frees the IRP.
+[[gnu::always_inline]] inline void release_irp(IRP* irp) {
     IrpHeader* h = header_of(irp);
     if (trace::enabled()) [[unlikely]]
         trace::irp_after(trace::Kind::freed, h->sequence);
@@ -232,6 +233,8 @@ void free_irp(IRP* irp) {
     }
     std::free(h);
 }
+
+void free_irp(IRP* irp) { release_irp(irp); }
 
 // The thread IRP list (S-CAN-8/12 walk it): guarded by the thread's list lock, and
 // its slot (_KTHREAD::irp_slot).
@@ -261,18 +264,8 @@ inline bool take_from_slot(_KTHREAD* t, IRP* irp) {
     return true;
 }
 
-void queue_to_thread(IRP* irp, _KTHREAD* t) {
+void queue_to_thread_list(IRP* irp, _KTHREAD* t) {
     IrpHeader* h = header_of(irp);
-    irp->Tail.Overlay.Thread = static_cast<PETHREAD>(t);
-    h->thread = t;
-    if (!t->irp_slot.load(std::memory_order_relaxed)) {
-        // Only this thread fills its slot, so it stays empty until the store below;
-        // the release publishes the IRP to walkers.
-        irp->ThreadListEntry.Flink = irp->ThreadListEntry.Blink = &t->irp_slot_mark;
-        h->list_state = kInSlot;
-        t->irp_slot.store(irp, std::memory_order_release);
-        return;
-    }
     t->irp_lock.lock();
     InsertTailList(&t->irp_list, &irp->ThreadListEntry);
     h->list_state = kListed;
@@ -382,18 +375,22 @@ namespace {
 
 bool is_ours(IRP* irp) { return irp->NtioPrivate && header_of(irp)->magic == kIrpMagic; }
 
+[[gnu::noinline, gnu::cold]] void report_information_too_large(IrpHeader* h, ULONG_PTR n) {
+    verifier::driver_bug("IO_INFORMATION_TOO_LARGE",
+                         fmt::format("IRP #{}: IoStatus.Information = {} but the caller's buffer holds {} bytes; ntio "
+                                     "copies {} (S-CMP-10). Set Information to the bytes written into the output "
+                                     "buffer.",
+                                     h->sequence, n, h->output_length, h->output_length));
+}
+
 // A buffered request's output goes back to the caller (`copy`: the caller is still
 // there and the request did not fail) and its system buffer and MDLs are freed.
-inline void release_buffers(IRP* irp, IrpHeader* h, bool copy) {
+[[gnu::always_inline]] inline void release_buffers(IRP* irp, IrpHeader* h, bool copy) {
     if (irp->Flags & IRP_BUFFERED_IO) {
         if (copy && (irp->Flags & IRP_INPUT_OPERATION) && irp->UserBuffer) {
             ULONG_PTR n = irp->IoStatus.Information;
-            if (n > h->output_length) {
-                verifier::driver_bug("IO_INFORMATION_TOO_LARGE",
-                                     fmt::format("IRP #{}: IoStatus.Information = {} but the caller's buffer holds {} "
-                                                 "bytes; ntio copies {} (S-CMP-10). Set Information to the bytes "
-                                                 "written into the output buffer.",
-                                                 h->sequence, n, h->output_length, h->output_length));
+            if (n > h->output_length) [[unlikely]] {
+                report_information_too_large(h, n);
                 n = h->output_length;
             }
             if (n && irp->AssociatedIrp.SystemBuffer) std::memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, n);
@@ -456,7 +453,7 @@ void finish_inline(IRP* irp, IrpHeader* h, InlineCompletion* ic) {
     }
     bool file_event = report || irp->PendingReturned;
     void* event_object = h->event_object;
-    if (free_now) free_irp(irp);
+    if (free_now) release_irp(irp);
     else free_unless_held(irp);
     if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
     if (user_event) ke::set_event(user_event);
@@ -486,7 +483,7 @@ void finish_request(IRP* irp) {
         // S-CMP-8: the issuer exited and the IRP was disassociated from it; its
         // completion only cleans up (the caller's buffers and event may be gone).
         void* event_object = h->event_object;
-        if (free_now) free_irp(irp);
+        if (free_now) release_irp(irp);
         else free_unless_held(irp);
         if (event_object) ob::dereference(event_object);
         if (fo) ob::dereference(fo);
@@ -532,7 +529,7 @@ void finish_request(IRP* irp) {
     // A caller of a service on a synchronous file object holds a reference of its own
     // until it has woken (it waits, or the request completed inside its call).
     bool caller_holds_file = synchronous_fo && (h->flags & kIrpUserRequest);
-    if (free_now) free_irp(irp);
+    if (free_now) release_irp(irp);
     else free_unless_held(irp);
     // The request's file reference goes before the caller wakes when nothing below
     // needs the file object: a caller that closes its handle as soon as it wakes then

@@ -46,9 +46,8 @@ LONG set_event(KEVENT* event) {
     return previous;
 }
 
-void wake_notification_waiters(KEVENT* event) {
+void wake_notification_waiters_slow(KEVENT* event) {
     DISPATCHER_HEADER* h = &event->Header;
-    if (__atomic_load_n(&h->Waiters, __ATOMIC_RELAXED) == 0) return;
     Dispatcher& d = sys().dispatcher;
     Dispatcher::Guard g(d);
     d.wait_test_locked(h);

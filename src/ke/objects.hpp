@@ -11,7 +11,11 @@ LONG set_event(KEVENT* event);
 inline void set_notification_event_unfenced(KEVENT* event) {
     __atomic_store_n(&event->Header.SignalState, 1, __ATOMIC_RELEASE);
 }
-void wake_notification_waiters(KEVENT* event);
+void wake_notification_waiters_slow(KEVENT* event);
+inline void wake_notification_waiters(KEVENT* event) {
+    if (__atomic_load_n(&event->Header.Waiters, __ATOMIC_RELAXED)) [[unlikely]]
+        wake_notification_waiters_slow(event);
+}
 LONG reset_event(KEVENT* event);
 LONG pulse_event(KEVENT* event);
 NTSTATUS release_semaphore(KSEMAPHORE* s, LONG adjustment, LONG* previous);

@@ -95,7 +95,7 @@ extern constinit thread_local ThreadSlot t_slot;
 _KTHREAD* adopt_current_thread();
 
 // The calling thread's record, adopting the thread if the runtime has not seen it.
-inline _KTHREAD* current_thread() {
+[[gnu::always_inline]] inline _KTHREAD* current_thread() {
     System::Impl* s = sys_if_exists();
     if (t_slot.thread && s && t_slot.generation == s->generation) [[likely]]
         return t_slot.thread;
