@@ -327,11 +327,12 @@ void dequeue_from_thread(IRP* irp) {
 // issuer, *orphan_of gets the issuer: nothing reaches the caller, and the completer
 // drops the IRP's reference on that thread object at the end. Inline: its first case
 // is the request path's.
-inline bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of) {
+// `own`: the caller knows that the issuer is the calling thread.
+inline bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of, bool own = false) {
     IrpHeader* h = header_of(irp);
     _KTHREAD* t = h->thread;
     if (!t) return true;
-    bool own = t == ps::current_thread_if_known();
+    own = own || t == ps::current_thread_if_known();
     if (own && t->irp_slot.load(std::memory_order_relaxed) == irp && take_from_slot(t, irp)) [[likely]] {
         // The issuer completes its own request, still in the slot: no walker has seen
         // it (a walker moves it onto the list before it holds it), so no canceller
@@ -440,7 +441,7 @@ void finish_inline(IRP* irp, IrpHeader* h, InlineCompletion* ic) {
     FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
     _KTHREAD* issuer_to_notify = nullptr;
     _KTHREAD* orphan_of = nullptr;
-    bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of);  // both stay null (see above)
+    bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of, true);  // both stay null (see above)
     bool report = !NT_ERROR(status);
     release_buffers(irp, h, report);
     PKEVENT user_event = nullptr;
