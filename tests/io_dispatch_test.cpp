@@ -317,6 +317,9 @@ TEST_F(Dispatch, S_DSP_3_SynchronousHandleCompletedInsideDispatchButReturnedPend
 // file object's event and releases the I/O lock behind one fence (io/file.cpp
 // unlock_file). No wake-up is lost, neither of a thread waiting for the lock nor of
 // one waiting on the handle: every call returns and the watcher sees the last one.
+// Meanwhile another thread cancels whatever is in flight on the handle (S-CAN-9): it
+// finds each request on its issuer's IRP list or its slot (io::flush_irp_slot_locked)
+// and holds it while the issuer completes it inline.
 TEST_F(Dispatch, S_DSP_5_InlineCompletionsOnOneSynchronousHandleFromSeveralThreads) {
     HANDLE h = open(testdrv::kBuffered, false);
     constexpr int kThreads = 4, kCalls = 2000;
@@ -337,8 +340,12 @@ TEST_F(Dispatch, S_DSP_5_InlineCompletionsOnOneSynchronousHandleFromSeveralThrea
     HANDLE watcher = spawn([&] {
         while (done.load() < kThreads) WaitForSingleObject(h, INFINITE);
     });
+    HANDLE canceller = spawn([&] {
+        while (done.load() < kThreads) CancelIoEx(h, nullptr);
+    });
     for (HANDLE t : threads) join(t);
     join(watcher);
+    join(canceller);
     EXPECT_EQ(bad.load(), 0);
     EXPECT_EQ(testdrv::observations(IRP_MJ_DEVICE_CONTROL).size(), size_t(kThreads) * kCalls);
     EXPECT_EQ(WaitForSingleObject(h, 0), WAIT_OBJECT_0);
