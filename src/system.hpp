@@ -70,7 +70,7 @@ public:
 // Inline: every entry point starts here.
 extern std::atomic<System::Impl*> g_current_system;
 System::Impl& create_default_system();
-[[gnu::always_inline]] inline System::Impl& sys() {
+inline System::Impl& sys() {
     if (System::Impl* s = g_current_system.load(std::memory_order_acquire)) [[likely]]
         return *s;
     return create_default_system();

@@ -209,7 +209,8 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
 [[gnu::always_inline]] inline NTSTATUS reference_file(HANDLE h, FileBody** out, bool* synchronous) {
     {
         ob::HandleTable::Pin pin;
-        if (sys().handles.pin(h, ps::previous_mode(), 0, &pin) == STATUS_SUCCESS && pin.type() == &io::g_file_type)
+        System::Impl* s = sys_if_exists();  // none yet: the general lookup below makes it
+        if (s && s->handles.pin(h, ps::previous_mode(), 0, &pin) == STATUS_SUCCESS && pin.type() == &io::g_file_type)
             [[likely]] {
             auto* fb = static_cast<FileBody*>(pin.body());
             *synchronous = io::file_flags(&fb->file) & FO_SYNCHRONOUS_IO;  // set before the first handle, never changed
@@ -351,7 +352,7 @@ void discard_irp(IRP* irp) {
 // and returns its final status (S-DSP-3).
 [[gnu::always_inline]] inline NTSTATUS send_request(Request& r, IRP* irp) {
     FILE_OBJECT* fo = &r.fb->file;
-    io::queue_to_thread(irp, ps::current_thread());
+    io::queue_to_thread(irp, ps::current_thread_inline());
     PDEVICE_OBJECT top = r.top;  // the device the IRP was sized for
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::issued, irp, top);

@@ -186,6 +186,8 @@ void watch_thread_exit() {
 void reference(_KTHREAD* t) { ob::reference(t); }
 void dereference(_KTHREAD* t) { ob::dereference(t); }
 
+_KTHREAD* current_thread() { return current_thread_inline(); }
+
 _KTHREAD* adopt_current_thread() {
     System::Impl& s = sys();
     if (t_slot.thread && t_slot.generation == s.generation) return t_slot.thread;

@@ -95,7 +95,9 @@ extern constinit thread_local ThreadSlot t_slot;
 _KTHREAD* adopt_current_thread();
 
 // The calling thread's record, adopting the thread if the runtime has not seen it.
-[[gnu::always_inline]] inline _KTHREAD* current_thread() {
+_KTHREAD* current_thread();
+// The same inline, for the request path (elsewhere the call keeps callers small).
+[[gnu::always_inline]] inline _KTHREAD* current_thread_inline() {
     System::Impl* s = sys_if_exists();
     if (t_slot.thread && s && t_slot.generation == s->generation) [[likely]]
         return t_slot.thread;
