@@ -188,33 +188,44 @@ void reinitialize_irp(IRP* irp) {
     init_irp(irp, static_cast<CCHAR>(h->stack_count), allocation_flags, h);
 }
 
-IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
-    IrpHeader* h;
-    bool standard = stack <= kLookasideStack && inline_buffer <= kLookasideBuffer;
-    if (standard && t_cache.free) {
-        h = t_cache.free;
-        t_cache.free = static_cast<IrpHeader*>(h->event_object);
-        --t_cache.depth;
-    } else {
-        size_t bytes = standard ? irp_bytes(kLookasideStack, kLookasideBuffer) : irp_bytes(stack, inline_buffer);
-        h = static_cast<IrpHeader*>(std::malloc(bytes));
-        if (!h) return nullptr;
-    }
+namespace {
+// A standard IRP in the lookaside's block `h`.
+[[gnu::always_inline]] inline IRP* init_standard_irp(IrpHeader* h, CCHAR stack) {
     IRP* irp = reinterpret_cast<IRP*>(h + 1);
-    if (standard) {
-        init_header(h, kIrpLookaside, stack, kLookasideBuffer);
-        // A standard IRP zeroes room for kLookasideStack locations whatever its stack
-        // size: a constant size, written as a few vector stores. With one location,
-        // the second one's bytes are the start of the inline system buffer, which the
-        // request fills or leaves unused.
-        zero_bytes<sizeof(IRP) + size_t(kLookasideStack) * sizeof(IO_STACK_LOCATION)>(irp);
-        init_zeroed_irp(irp, stack, IRP_LOOKASIDE_ALLOCATION, h);
-    } else {
-        init_header(h, kIrpSized, stack, inline_buffer);
-        init_irp(irp, stack, IRP_ALLOCATED_FIXED_SIZE, h);
-    }
+    init_header(h, kIrpLookaside, stack, kLookasideBuffer);
+    // A standard IRP zeroes room for kLookasideStack locations whatever its stack
+    // size: a constant size, written as a few vector stores. With one location, the
+    // second one's bytes are the start of the inline system buffer, which the request
+    // fills or leaves unused.
+    zero_bytes<sizeof(IRP) + size_t(kLookasideStack) * sizeof(IO_STACK_LOCATION)>(irp);
+    init_zeroed_irp(irp, stack, IRP_LOOKASIDE_ALLOCATION, h);
     bump(1);
     return irp;
+}
+
+// allocate_irp when the lookaside cannot serve it: out of line, so that the common
+// case needs few registers.
+[[gnu::noinline]] IRP* allocate_irp_slow(CCHAR stack, uint32_t inline_buffer) {
+    bool standard = stack <= kLookasideStack && inline_buffer <= kLookasideBuffer;
+    size_t bytes = standard ? irp_bytes(kLookasideStack, kLookasideBuffer) : irp_bytes(stack, inline_buffer);
+    auto* h = static_cast<IrpHeader*>(std::malloc(bytes));
+    if (!h) return nullptr;
+    if (standard) return init_standard_irp(h, stack);
+    IRP* irp = reinterpret_cast<IRP*>(h + 1);
+    init_header(h, kIrpSized, stack, inline_buffer);
+    init_irp(irp, stack, IRP_ALLOCATED_FIXED_SIZE, h);
+    bump(1);
+    return irp;
+}
+}  // namespace
+
+IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
+    IrpHeader* h = t_cache.free;
+    if (stack > kLookasideStack || inline_buffer > kLookasideBuffer || !h) [[unlikely]]
+        return allocate_irp_slow(stack, inline_buffer);
+    t_cache.free = static_cast<IrpHeader*>(h->event_object);
+    --t_cache.depth;
+    return init_standard_irp(h, stack);
 }
 
 // free_irp, inline where a completion frees the IRP.
@@ -616,16 +627,27 @@ BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char* Api) {
     return TRUE;
 }
 
+// IofCallDriver's reports, out of line: the call path keeps a small frame.
+[[gnu::noinline, gnu::cold]] static NTSTATUS no_stack_location_left(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    verifier::driver_bug("NO_MORE_IRP_STACK_LOCATIONS",
+                         fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): "
+                                     "allocate the IRP with the target's StackSize (or StackSize + 1 to keep one "
+                                     "for yourself); the IRP was not sent",
+                                     header_of(Irp)->sequence, io::device_label(DeviceObject), int(Irp->StackCount)));
+    return STATUS_INVALID_DEVICE_STATE;
+}
+
+[[gnu::noinline, gnu::cold]] static void dispatch_changed_irql(PDRIVER_DISPATCH dispatch, UCHAR major, KIRQL irql) {
+    verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
+                         fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was called "
+                                     "at IRQL {}; release every spin lock it took",
+                                     reinterpret_cast<void*>(dispatch), major, KeGetCurrentIrql(), irql));
+}
+
 NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCallDriver");
-    if (Irp->CurrentLocation <= 1) {
-        verifier::driver_bug("NO_MORE_IRP_STACK_LOCATIONS",
-                             fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): "
-                                         "allocate the IRP with the target's StackSize (or StackSize + 1 to keep "
-                                         "one for yourself); the IRP was not sent",
-                                         header_of(Irp)->sequence, io::device_label(DeviceObject), int(Irp->StackCount)));
-        return STATUS_INVALID_DEVICE_STATE;
-    }
+    if (Irp->CurrentLocation <= 1) [[unlikely]]
+        return no_stack_location_left(DeviceObject, Irp);
     Irp->CurrentLocation--;
     Irp->Tail.Overlay.CurrentStackLocation--;
     PIO_STACK_LOCATION sl = Irp->Tail.Overlay.CurrentStackLocation;
@@ -635,10 +657,7 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     UCHAR major = sl->MajorFunction;  // the IRP may be gone when dispatch returns
     NTSTATUS status = trace::enabled() ? io::dispatch_traced(DeviceObject, Irp, dispatch) : dispatch(DeviceObject, Irp);
     if (ke::t_irql != irql) [[unlikely]]
-        verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
-                             fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was "
-                                         "called at IRQL {}; release every spin lock it took",
-                                         reinterpret_cast<void*>(dispatch), major, KeGetCurrentIrql(), irql));
+        dispatch_changed_irql(dispatch, major, irql);
     return status;
 }
 
