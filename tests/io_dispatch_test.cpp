@@ -1,7 +1,9 @@
 // The dispatch-return protocol and what callers see (nt-io-semantics §3, S-DSP-*),
 // through NtDeviceIoControlFile and the Win32 calls, on synchronous and
 // overlapped handles.
+#include <atomic>
 #include <cstring>
+#include <vector>
 
 #include "io_test_support.hpp"
 
@@ -273,6 +275,82 @@ TEST_F(Dispatch, S_DSP_5_ASynchronousHandleSerializesItsRequests) {
     ASSERT_EQ(obs.size(), 2u);
     EXPECT_EQ((obs[1].at - obs[0].at) / 10000, 1000u) << "issued at +10 ms, dispatched when the first completed";
     CloseHandle(h);
+}
+
+// A synchronous handle, the driver completing inside dispatch: the completion leaves
+// the file object's event and the IRP's file reference to the caller, who sets and
+// drops them as its call ends (io::InlineCompletion). A dispatch routine that marks
+// the request pending, completes it and returns STATUS_PENDING: the call does not
+// wait, returns the final status, and the handle is signaled once it returns.
+TEST_F(Dispatch, S_DSP_3_SynchronousHandleCompletedInsideDispatchButReturnedPending) {
+    HANDLE h = open(testdrv::kBuffered, false);
+    Script s = now(STATUS_BUFFER_OVERFLOW, 4, 4);
+    s.mark_pending = TRUE;
+    s.override_return = TRUE;
+    s.dispatch_return = STATUS_PENDING;
+    IO_STATUS_BLOCK iosb{};
+    Out out;
+    int64_t t0 = now_ms();
+    EXPECT_EQ(NtDeviceIoControlFile(h, nullptr, nullptr, nullptr, &iosb, IOCTL_BUFFERED, &s, sizeof s, out.bytes, 8),
+              STATUS_BUFFER_OVERFLOW);
+    EXPECT_EQ(now_ms(), t0);
+    EXPECT_EQ(iosb.Status, STATUS_BUFFER_OVERFLOW);
+    EXPECT_EQ(iosb.Information, 4u);
+    EXPECT_EQ(out.count(0xAB), 4);
+    EXPECT_EQ(WaitForSingleObject(h, 0), WAIT_OBJECT_0);
+    // Completed inside dispatch and returned as is: signaled too, and an error (no
+    // IOSB, no event: S-DSP-6) leaves it reset.
+    Script ok = now(STATUS_SUCCESS, 8, 8);
+    DWORD bytes = 0;
+    EXPECT_TRUE(DeviceIoControl(h, IOCTL_BUFFERED, &ok, sizeof ok, out.bytes, 8, &bytes, nullptr));
+    EXPECT_EQ(bytes, 8u);
+    EXPECT_EQ(WaitForSingleObject(h, 0), WAIT_OBJECT_0);
+    Script bad = now(STATUS_INVALID_DEVICE_STATE);
+    EXPECT_FALSE(DeviceIoControl(h, IOCTL_BUFFERED, &bad, sizeof bad, out.bytes, 8, &bytes, nullptr));
+    EXPECT_EQ(WaitForSingleObject(h, 0), WAIT_TIMEOUT);
+    EXPECT_EQ(new_driver_bugs(), 0u);
+    CloseHandle(h);
+    EXPECT_EQ(testdrv::state().closes.load(), 1) << "the last reference went with the handle";
+}
+
+// S-DSP-5 with every request completed inside dispatch: the end of each call sets the
+// file object's event and releases the I/O lock behind one fence (io/file.cpp
+// unlock_file). No wake-up is lost, neither of a thread waiting for the lock nor of
+// one waiting on the handle: every call returns and the watcher sees the last one.
+// Meanwhile another thread cancels whatever is in flight on the handle (S-CAN-9): it
+// finds each request on its issuer's IRP list or its slot (io::flush_irp_slot_locked)
+// and holds it while the issuer completes it inline.
+TEST_F(Dispatch, S_DSP_5_InlineCompletionsOnOneSynchronousHandleFromSeveralThreads) {
+    HANDLE h = open(testdrv::kBuffered, false);
+    constexpr int kThreads = 4, kCalls = 2000;
+    std::atomic<int> done{0}, bad{0};
+    std::vector<HANDLE> threads;
+    for (int i = 0; i < kThreads; ++i)
+        threads.push_back(spawn([&] {
+            Script s = now(STATUS_SUCCESS, 8, 8);
+            for (int n = 0; n < kCalls; ++n) {
+                Out out;
+                DWORD bytes = 0;
+                if (!DeviceIoControl(h, IOCTL_BUFFERED, &s, sizeof s, out.bytes, 8, &bytes, nullptr) || bytes != 8 ||
+                    out.count(0xAB) != 8)
+                    ++bad;
+            }
+            ++done;
+        }));
+    HANDLE watcher = spawn([&] {
+        while (done.load() < kThreads) WaitForSingleObject(h, INFINITE);
+    });
+    HANDLE canceller = spawn([&] {
+        while (done.load() < kThreads) CancelIoEx(h, nullptr);
+    });
+    for (HANDLE t : threads) join(t);
+    join(watcher);
+    join(canceller);
+    EXPECT_EQ(bad.load(), 0);
+    EXPECT_EQ(testdrv::observations(IRP_MJ_DEVICE_CONTROL).size(), size_t(kThreads) * kCalls);
+    EXPECT_EQ(WaitForSingleObject(h, 0), WAIT_OBJECT_0);
+    CloseHandle(h);
+    EXPECT_EQ(testdrv::state().closes.load(), 1);
 }
 
 TEST_F(Dispatch, S_DSP_18_AnAccessFailureLeavesTheEventAloneAndSendsNoIrp) {

@@ -127,7 +127,8 @@ VOID IoReuseIrp(PIRP Irp, NTSTATUS Iostatus) {
     else if (Irp->AssociatedIrp.MasterIrp && (Irp->Flags & IRP_ASSOCIATED_IRP))
         problem = "is an associated IRP";
     else if (Irp->CancelRoutine) problem = "still has a cancel routine";
-    else if (h->list_state == io::kListed) problem = "is still on a thread's IRP list";
+    else if (h->list_state == io::kListed || h->list_state == io::kInSlot)
+        problem = "is still on a thread's IRP list";
     if (problem) {
         verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
                              fmt::format("IoReuseIrp on IRP #{}, which {} (S-BLD-5)", h ? h->sequence : 0, problem));

@@ -25,6 +25,7 @@ struct Held {
 template <typename Match>
 void collect(_KTHREAD* t, Match&& match, std::vector<Held>& out) {
     t->irp_lock.lock();
+    flush_irp_slot_locked(t);
     for (PLIST_ENTRY e = t->irp_list.Flink; e != &t->irp_list; e = e->Flink) {
         IRP* irp = CONTAINING_RECORD(e, IRP, ThreadListEntry);
         if (!match(irp)) continue;
@@ -63,6 +64,7 @@ std::vector<_KTHREAD*> all_threads() {
 // No IRP on the list and none whose caller is still being notified.
 bool all_requests_done(_KTHREAD* t) {
     t->irp_lock.lock();
+    flush_irp_slot_locked(t);
     bool done = IsListEmpty(&t->irp_list) && t->irps_finishing == 0;
     t->irp_lock.unlock();
     return done;
@@ -112,6 +114,7 @@ void cancel_thread_io(_KTHREAD* t) {
         if (KeWaitForSingleObject(&t->irps_gone, Executive, KernelMode, FALSE, &slice) == STATUS_TIMEOUT) ++timeouts;
     t->irp_lock.lock();
     t->irp_drain_waiting = false;
+    flush_irp_slot_locked(t);
     int orphans = 0;
     while (!IsListEmpty(&t->irp_list)) {
         IRP* irp = CONTAINING_RECORD(RemoveHeadList(&t->irp_list), IRP, ThreadListEntry);

@@ -151,6 +151,7 @@ std::string dump_pending_irps() {
     for (PLIST_ENTRY e = s.threads.Flink; e != &s.threads; e = e->Flink) {
         _KTHREAD* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
         t->irp_lock.lock();
+        flush_irp_slot_locked(t);  // the request the thread is issuing may sit in its slot
         for (PLIST_ENTRY l = t->irp_list.Flink; l != &t->irp_list; l = l->Flink) {
             IRP* irp = CONTAINING_RECORD(l, IRP, ThreadListEntry);
             ++n;

@@ -16,7 +16,7 @@ namespace ntio::io {
 namespace {
 
 // ---- the synchronous-I/O lock of a file object (S-DSP-5) ----------------------------------
-void lock_file(FileBody& fb) {
+[[gnu::always_inline]] inline void lock_file(FileBody& fb) {
     if (fb.busy.exchange(1, std::memory_order_acquire) == 0) return;
     fb.lock_waiters.fetch_add(1);
     while (fb.busy.exchange(1, std::memory_order_acquire) != 0)
@@ -24,9 +24,18 @@ void lock_file(FileBody& fb) {
     fb.lock_waiters.fetch_sub(1);
 }
 
-void unlock_file(FileBody& fb) {
-    fb.busy.store(0, std::memory_order_seq_cst);
-    if (fb.lock_waiters.load(std::memory_order_seq_cst) > 0) ke::set_event(&fb.file.Lock);
+// The end of a call on a synchronous file object: releases the I/O lock and, when the
+// request completed inside the call (InlineCompletion), sets the file object's event
+// that its completion left to the caller. Each is a store-buffer handshake with the
+// threads that wait (lock_file's lock_waiters; Dispatcher::wait's Waiters flag), so one
+// fence serves both. The event is set before the lock goes, as when the completion
+// sets it (the next caller resets it at the start of its call).
+[[gnu::always_inline]] inline void unlock_file(FileBody& fb, bool set_file_event) {
+    if (set_file_event) ke::set_notification_event_unfenced(&fb.file.Event);
+    fb.busy.store(0, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (set_file_event) ke::wake_notification_waiters(&fb.file.Event);
+    if (fb.lock_waiters.load(std::memory_order_relaxed) > 0) ke::set_event(&fb.file.Lock);
 }
 
 void on_last_handle(void* body) {
@@ -194,12 +203,30 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
     return status;
 }
 
-// Handle → file object, referenced. S-DSP-18: this comes after the buffer checks.
-NTSTATUS reference_file(HANDLE h, FileBody** out) {
+// Handle → file object, referenced once, and once more for a synchronous file object
+// (*synchronous): the caller's own reference (Request). Both in one atomic increment,
+// taken while the handle entry is pinned. S-DSP-18: this comes after the buffer checks.
+[[gnu::always_inline]] inline NTSTATUS reference_file(HANDLE h, FileBody** out, bool* synchronous) {
+    {
+        ob::HandleTable::Pin pin;
+        System::Impl* s = sys_if_exists();  // none yet: the general lookup below makes it
+        if (s && s->handles.pin(h, ps::previous_mode(), 0, &pin) == STATUS_SUCCESS && pin.type() == &io::g_file_type)
+            [[likely]] {
+            auto* fb = static_cast<FileBody*>(pin.body());
+            *synchronous = io::file_flags(&fb->file) & FO_SYNCHRONOUS_IO;  // set before the first handle, never changed
+            pin.take_reference(*synchronous ? 2 : 1);
+            *out = fb;
+            return STATUS_SUCCESS;
+        }
+    }
+    // Anything else (a pseudo handle, another type, no handle) gets its status from the
+    // general lookup, which in a race with an insert may also succeed.
     void* body = nullptr;
     NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, ps::previous_mode(), 0, &body, nullptr);
     if (!NT_SUCCESS(s)) return s;
     *out = static_cast<FileBody*>(body);
+    *synchronous = io::file_flags(&(*out)->file) & FO_SYNCHRONOUS_IO;
+    if (*synchronous) ob::reference(body);
     return STATUS_SUCCESS;
 }
 
@@ -218,46 +245,59 @@ NTSTATUS reference_event(HANDLE event, KEVENT** kevent) {
 }
 
 // A request being issued. On a synchronous file object it holds the file's I/O lock
-// and its own reference (the lookup's reference goes to the IRP) until the call ends.
+// and its own reference (the lookup's reference goes to the IRP) until the call ends;
+// when the request completes inside the call, the completion hands over the IRP's
+// reference and the file object's event (InlineCompletion).
 struct Request {
     FileBody* fb = nullptr;
     KEVENT* event = nullptr;
+    DEVICE_OBJECT* top = nullptr;  // the top of the file's device stack when the IRP was built
     bool locked = false;
-    void unlock() {
+    io::InlineCompletion inline_completion;
+    // Sets the file object's event now if an inline completion left it owed: before the
+    // caller waits on it (a driver that completes inside dispatch and returns pending).
+    void set_owed_file_event() {
+        if (!inline_completion.set_file_event) return;
+        inline_completion.set_file_event = false;
+        ke::set_event(&fb->file.Event);
+    }
+    [[gnu::always_inline]] void unlock() {
         if (!locked) return;
         locked = false;
-        io::unlock_file(*fb);
-        ob::dereference(fb);
+        io::unlock_file(*fb, inline_completion.set_file_event);
+        inline_completion.set_file_event = false;
+        ob::dereference(fb, inline_completion.completed ? 2 : 1);  // and the IRP's, when handed over
     }
     ~Request() { unlock(); }
 };
 
 // Common front half of every data request: file, event, access, lock, then an IRP
 // whose next location the caller fills.
-NTSTATUS begin_request(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+[[gnu::always_inline]] inline NTSTATUS begin_request(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
                        PIO_STATUS_BLOCK IoStatusBlock, ACCESS_MASK required, Request& r) {
     if (!IoStatusBlock) return STATUS_ACCESS_VIOLATION;
-    NTSTATUS s = reference_file(FileHandle, &r.fb);
+    bool synchronous;
+    NTSTATUS s = reference_file(FileHandle, &r.fb, &synchronous);
     if (!NT_SUCCESS(s)) return s;
+    int64_t refs = synchronous ? 2 : 1;
     FILE_OBJECT* fo = &r.fb->file;
     if (ApcRoutine && fo->CompletionContext) {
-        ob::dereference(r.fb);
+        ob::dereference(r.fb, refs);
         return STATUS_INVALID_PARAMETER;  // S-DSP-9: an APC on a port-bound handle
     }
     (void)ApcContext;
     if (ps::previous_mode() == UserMode && (required & ~r.fb->granted)) {
-        ob::dereference(r.fb);
+        ob::dereference(r.fb, refs);
         return STATUS_ACCESS_DENIED;  // S-BUF-3: before any IRP and before the event is touched
     }
     s = reference_event(Event, &r.event);
     if (!NT_SUCCESS(s)) {
-        ob::dereference(r.fb);
+        ob::dereference(r.fb, refs);
         return s;
     }
-    if (io::file_flags(fo) & FO_SYNCHRONOUS_IO) {
+    if (synchronous) {
         io::lock_file(*r.fb);
-        ob::reference(r.fb);
-        r.locked = true;
+        r.locked = true;  // with its own reference, taken by reference_file
     }
     ke::reset_event(&fo->Event);  // FO->Event too, at the start of every call (S-DSP-6)
     if (io::runtime(fo->DeviceObject).deleted.load()) {
@@ -269,9 +309,9 @@ NTSTATUS begin_request(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRouti
     return STATUS_SUCCESS;
 }
 
-IRP* new_request_irp(Request& r, PIO_STATUS_BLOCK iosb, PIO_APC_ROUTINE apc, PVOID apc_context, uint32_t inline_buffer) {
+[[gnu::always_inline]] inline IRP* new_request_irp(Request& r, PIO_STATUS_BLOCK iosb, PIO_APC_ROUTINE apc, PVOID apc_context, uint32_t inline_buffer) {
     FILE_OBJECT* fo = &r.fb->file;
-    DEVICE_OBJECT* top = IoGetAttachedDevice(fo->DeviceObject);
+    DEVICE_OBJECT* top = r.top = IoGetAttachedDevice(fo->DeviceObject);
     IRP* irp = io::allocate_irp(top->StackSize, inline_buffer);
     if (!irp) return nullptr;
     io::IrpHeader* h = io::header_of(irp);
@@ -310,14 +350,21 @@ void discard_irp(IRP* irp) {
 // Sends the IRP and applies the dispatch-return protocol: the service returns the
 // dispatch routine's value (S-DSP-2); a synchronous file waits for a pended request
 // and returns its final status (S-DSP-3).
-NTSTATUS send_request(Request& r, IRP* irp) {
+[[gnu::always_inline]] inline NTSTATUS send_request(Request& r, IRP* irp) {
     FILE_OBJECT* fo = &r.fb->file;
-    io::queue_to_thread(irp, ps::current_thread());
-    PDEVICE_OBJECT top = IoGetAttachedDevice(fo->DeviceObject);
+    io::queue_to_thread(irp, ps::current_thread_inline());
+    PDEVICE_OBJECT top = r.top;  // the device the IRP was sized for
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::issued, irp, top);
-    NTSTATUS status = IoCallDriver(top, irp);
+    NTSTATUS status;
+    if (r.locked) {
+        io::InlineCompletionScope scope(r.inline_completion, irp);
+        status = IoCallDriver(top, irp);
+    } else {
+        status = IoCallDriver(top, irp);
+    }
     if (r.locked && status == STATUS_PENDING) {
+        r.set_owed_file_event();
         KeWaitForSingleObject(&fo->Event, Executive, KernelMode, FALSE, nullptr);
         status = fo->FinalStatus;
     }
@@ -331,7 +378,7 @@ void attach_mdl(IRP* irp, PVOID buffer, ULONG length, LOCK_OPERATION op) {
 }
 
 // METHOD_BUFFERED / DO_BUFFERED_IO system buffer: inline in the IRP when it fits.
-bool give_system_buffer(IRP* irp, size_t length) {
+[[gnu::always_inline]] inline bool give_system_buffer(IRP* irp, size_t length) {
     io::IrpHeader* h = io::header_of(irp);
     if (length == 0) return true;
     if (length <= h->buffer_capacity) {
@@ -378,8 +425,9 @@ NTSTATUS device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRout
         ok = give_system_buffer(irp, buffered);
         if (ok && buffered) {
             if (InputBufferLength) std::memcpy(irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
-            std::memset(static_cast<char*>(irp->AssociatedIrp.SystemBuffer) + InputBufferLength, 0,
-                        buffered - InputBufferLength);
+            if (buffered > InputBufferLength)
+                std::memset(static_cast<char*>(irp->AssociatedIrp.SystemBuffer) + InputBufferLength, 0,
+                            buffered - InputBufferLength);
         }
         irp->Flags = IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER | (OutputBufferLength ? IRP_INPUT_OPERATION : 0);
         io::header_of(irp)->output_length = OutputBufferLength;

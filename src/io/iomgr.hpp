@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ob/object.hpp"
+#include "ps/thread.hpp"
 #include "wdm.h"
 #include "windows.h"
 
@@ -99,10 +100,13 @@ struct alignas(16) IrpHeader {
     // The thread-list state (S-CAN-8/12), under `thread`'s IRP-list lock. `thread`
     // is the issuer, set once before the IRP is sent; it outlives the IRP (an exiting
     // thread waits for its IRPs, and a disassociated IRP holds a reference on it).
-    uint8_t list_state;  // kNotListed, kListed, kDisassociated
+    uint8_t list_state;  // kNotListed, kListed, kDisassociated, kInSlot
     _KTHREAD* thread;
 };
-constexpr uint8_t kNotListed = 0, kListed = 1, kDisassociated = 2;
+// kInSlot: in `thread`->irp_slot instead of its irp_list (see _KTHREAD::irp_slot). An
+// IRP leaves the slot by a compare-exchange, which only its issuer's own completion
+// does without irp_lock; a walker under irp_lock moves it onto irp_list (kListed).
+constexpr uint8_t kNotListed = 0, kListed = 1, kDisassociated = 2, kInSlot = 3;
 constexpr uint16_t kIrpUserRequest = 1;     // built by an Nt* service for a caller
 constexpr uint16_t kIrpInlineBuffer = 2;    // SystemBuffer lives in the IRP's allocation
 constexpr uint16_t kIrpCompleted = 4;       // phase 2 done
@@ -147,17 +151,63 @@ void free_irp(IRP* irp);
 bool initialize_driver_irp(IRP* irp, USHORT packet_size, CCHAR stack);
 // IoReuseIrp: back to the state IoAllocateIrp/IoInitializeIrp left it in (new sequence id).
 void reinitialize_irp(IRP* irp);
-void queue_to_thread(IRP* irp, _KTHREAD* thread);
+// Queues an IRP to its issuer, the calling thread `t`: into the thread's slot when
+// it is empty (see _KTHREAD::irp_slot), else onto its irp_list. Inline: the request
+// path's case is the first.
+void queue_to_thread_list(IRP* irp, _KTHREAD* t);
+inline void queue_to_thread(IRP* irp, _KTHREAD* t) {
+    IrpHeader* h = header_of(irp);
+    irp->Tail.Overlay.Thread = static_cast<PETHREAD>(t);
+    h->thread = t;
+    if (t->irp_slot.load(std::memory_order_relaxed)) [[unlikely]]
+        return queue_to_thread_list(irp, t);
+    // Only this thread fills its slot, so it stays empty until the store below; the
+    // release publishes the IRP to walkers.
+    irp->ThreadListEntry.Flink = irp->ThreadListEntry.Blink = &t->irp_slot_mark;
+    h->list_state = kInSlot;
+    t->irp_slot.store(irp, std::memory_order_release);
+}
+// Under thread->irp_lock, before walking irp_list: moves the slot's IRP onto it.
+void flush_irp_slot_locked(_KTHREAD* thread);
 void dequeue_from_thread(IRP* irp);
-// Takes the IRP off its thread's list as completion begins; false when a canceller
-// holds it (the completion then ends with free_unless_held). When another thread completes it, *finishing
-// gets the issuer, and the completer calls finish_thread_notification(issuer) once
-// the caller has been notified. When the IRP was disassociated from its exited
-// issuer, *orphan_of gets the issuer: nothing reaches the caller, and the completer
-// drops the IRP's reference on that thread object at the end.
-bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of);
 void finish_thread_notification(_KTHREAD* issuer);
 int64_t live_irps();
+
+// A request completed inside its issuer's own IoCallDriver, on the issuer's thread:
+// what a driver that completes in its dispatch routine does, the common case. The
+// issuer of a request on a synchronous file object registers one around IoCallDriver
+// (InlineCompletionScope); finish_request recognizes the IRP and leaves the last two
+// steps of its completion to the issuer, which performs them before its service
+// returns: setting the file object's event, and dropping the IRP's reference on the
+// file object. The issuer does both together with what it does anyway at the end of
+// the call (release the file's I/O lock, drop its own reference), so one fence and one
+// atomic decrement serve for two of each (io/file.cpp).
+struct InlineCompletion {
+    IRP* irp = nullptr;                 // the IRP while it is being sent; cleared once completed
+    InlineCompletion* outer = nullptr;  // the thread's enclosing request (a driver issuing one from dispatch)
+    bool completed = false;             // completed inline: the IRP's file reference is the issuer's now
+    bool set_file_event = false;        // ... and the file object's event is owed
+};
+// The calling thread's innermost registered request (irp.cpp).
+extern constinit thread_local InlineCompletion* t_inline_completion;
+class InlineCompletionScope {
+public:
+    InlineCompletionScope(InlineCompletion& ic, IRP* irp) : m_ic(ic) {
+        ic.irp = irp;
+        ic.outer = t_inline_completion;
+        t_inline_completion = &ic;
+    }
+    // Also on a forced unwind (ExitThread from inside a driver): the frame goes with the stack.
+    ~InlineCompletionScope() {
+        t_inline_completion = m_ic.outer;
+        m_ic.irp = nullptr;
+    }
+    InlineCompletionScope(const InlineCompletionScope&) = delete;
+    InlineCompletionScope& operator=(const InlineCompletionScope&) = delete;
+
+private:
+    InlineCompletion& m_ic;
+};
 
 // Sends a fully built user request to the top of `file`'s device stack and carries
 // out the dispatch-return protocol (S-DSP-2/3). `synchronous_io` = the file object

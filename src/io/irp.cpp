@@ -3,6 +3,9 @@
 // requests it issued (S-CMP-9), MDLs, and the issuing thread's IRP list.
 #include <cstdlib>
 #include <mutex>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <vector>
 
 #include "io/completion_port.hpp"
@@ -14,6 +17,9 @@
 #include "verifier/report.hpp"
 
 namespace ntio::io {
+
+constinit thread_local InlineCompletion* t_inline_completion = nullptr;
+
 namespace {
 
 constexpr uint32_t kIrpMagic = 0x50524949;       // "IIRP"
@@ -40,33 +46,71 @@ std::vector<IrpCounter*>& counters() {
 }
 constinit std::atomic<int64_t> g_retired{0};
 
-// The per-thread lookaside of standard-size IRPs, and this thread's counter.
+// IRP numbers (IrpHeader::sequence) name IRPs in reports and traces; only their
+// uniqueness matters (traces renumber IRPs in the order they appear). Each thread takes
+// them from a block of its own, so allocating an IRP touches no shared counter.
+constexpr uint64_t kSequenceBlock = 1024;
+constinit std::atomic<uint64_t> g_sequence{0};
+
+// The per-thread lookaside of standard-size IRPs, this thread's counter and its block
+// of IRP numbers.
 struct ThreadIrpCache {
     IrpHeader* free = nullptr;  // chained through event_object
     size_t depth = 0;
     IrpCounter* counter = nullptr;
-    IrpCounter& count() {
-        if (!counter) [[unlikely]] {
-            counter = new IrpCounter();
-            std::lock_guard g(g_counters_lock);
-            counters().push_back(counter);
-            ps::watch_thread_exit();
-        }
-        return *counter;
-    }
+    uint64_t next_sequence = 0, sequence_end = 0;  // the block is (next_sequence, sequence_end]
 };
 // Trivially destructible (see ps::watch_thread_exit); released by thread_exit_cleanup.
 thread_local ThreadIrpCache t_cache;
 
-// Inlined on purpose: it is two instructions once the counter exists, and an
-// out-of-line call would cost more than the count itself.
-[[gnu::always_inline]] inline void bump(int64_t delta) {
-    auto& c = t_cache.count().value;
-    c.store(c.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+[[gnu::noinline, gnu::cold]] IrpCounter* new_counter() {
+    auto* counter = new IrpCounter();
+    {
+        std::lock_guard g(g_counters_lock);
+        counters().push_back(counter);
+    }
+    ps::watch_thread_exit();
+    t_cache.counter = counter;
+    return counter;
 }
 
-void init_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
-    std::memset(irp, 0, sizeof(IRP) + size_t(stack) * sizeof(IO_STACK_LOCATION));
+// Inline: this runs twice per request (allocation and free).
+inline void bump(int64_t delta) {
+    IrpCounter* c = t_cache.counter;
+    if (!c) [[unlikely]]
+        c = new_counter();
+    c->value.store(c->value.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
+
+[[gnu::noinline]] void refill_sequence() {
+    t_cache.next_sequence = g_sequence.fetch_add(kSequenceBlock, std::memory_order_relaxed);
+    t_cache.sequence_end = t_cache.next_sequence + kSequenceBlock;
+}
+
+inline uint64_t next_sequence() {
+    if (t_cache.next_sequence == t_cache.sequence_end) [[unlikely]]
+        refill_sequence();
+    return ++t_cache.next_sequence;
+}
+
+// Zeroes N bytes with 16-byte stores: GCC turns a memset of a constant few hundred
+// bytes into `rep stosq`, which takes longer to start than these stores take.
+template <size_t N>
+inline void zero_bytes(void* p) {
+#if defined(__SSE2__)
+    static_assert(N >= 16);
+    __m128i zero = _mm_setzero_si128();
+    char* c = static_cast<char*>(p);
+#pragma GCC unroll 32
+    for (size_t i = 0; i + 16 <= N; i += 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(c + i), zero);
+    if (N % 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(c + N - 16), zero);
+#else
+    std::memset(p, 0, N);
+#endif
+}
+
+// S-IRP-1: every field zero except these. The caller has zeroed the IRP and its stack.
+void init_zeroed_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
     irp->NtioPrivate = h;
     irp->Type = IO_TYPE_IRP;
     irp->Size = IoSizeOfIrp(stack);
@@ -80,6 +124,11 @@ void init_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
 // Out of line, so that free_irp stays small enough to inline where it is hot.
 [[gnu::noinline, gnu::cold]] void trace_freed(uint64_t sequence) { trace::irp_after(trace::Kind::freed, sequence); }
 
+void init_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
+    std::memset(irp, 0, sizeof(IRP) + size_t(stack) * sizeof(IO_STACK_LOCATION));
+    init_zeroed_irp(irp, stack, allocation_flags, h);
+}
+
 }  // namespace
 
 void thread_exit_cleanup() {
@@ -89,6 +138,7 @@ void thread_exit_cleanup() {
         t_cache.free = next;
     }
     t_cache.depth = 0;
+    t_cache.next_sequence = t_cache.sequence_end = 0;  // the rest of the block goes unused
     if (IrpCounter* c = t_cache.counter) {
         std::lock_guard g(g_counters_lock);
         g_retired.fetch_add(c->value.load());
@@ -106,14 +156,13 @@ int64_t live_irps() {
 }
 
 namespace {
-constinit std::atomic<uint64_t> g_sequence{0};
 
 void init_header(IrpHeader* h, uint8_t size_class, CCHAR stack, uint32_t buffer_capacity) {
     h->magic = kIrpMagic;
     h->size_class = size_class;
     h->stack_count = static_cast<uint8_t>(stack);
     h->flags = 0;
-    h->sequence = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
+    h->sequence = next_sequence();
     h->event_object = nullptr;
     h->buffer_capacity = buffer_capacity;
     h->output_length = 0;
@@ -142,26 +191,48 @@ void reinitialize_irp(IRP* irp) {
     init_irp(irp, static_cast<CCHAR>(h->stack_count), allocation_flags, h);
 }
 
-IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
-    IrpHeader* h;
-    bool standard = stack <= kLookasideStack && inline_buffer <= kLookasideBuffer;
-    if (standard && t_cache.free) {
-        h = t_cache.free;
-        t_cache.free = static_cast<IrpHeader*>(h->event_object);
-        --t_cache.depth;
-    } else {
-        size_t bytes = standard ? irp_bytes(kLookasideStack, kLookasideBuffer) : irp_bytes(stack, inline_buffer);
-        h = static_cast<IrpHeader*>(std::malloc(bytes));
-        if (!h) return nullptr;
-    }
-    init_header(h, standard ? kIrpLookaside : kIrpSized, stack, standard ? kLookasideBuffer : inline_buffer);
+namespace {
+// A standard IRP in the lookaside's block `h`.
+[[gnu::always_inline]] inline IRP* init_standard_irp(IrpHeader* h, CCHAR stack) {
     IRP* irp = reinterpret_cast<IRP*>(h + 1);
-    init_irp(irp, stack, standard ? IRP_LOOKASIDE_ALLOCATION : IRP_ALLOCATED_FIXED_SIZE, h);
+    init_header(h, kIrpLookaside, stack, kLookasideBuffer);
+    // A standard IRP zeroes room for kLookasideStack locations whatever its stack
+    // size: a constant size, written as a few vector stores. With one location, the
+    // second one's bytes are the start of the inline system buffer, which the request
+    // fills or leaves unused.
+    zero_bytes<sizeof(IRP) + size_t(kLookasideStack) * sizeof(IO_STACK_LOCATION)>(irp);
+    init_zeroed_irp(irp, stack, IRP_LOOKASIDE_ALLOCATION, h);
     bump(1);
     return irp;
 }
 
-void free_irp(IRP* irp) {
+// allocate_irp when the lookaside cannot serve it: out of line, so that the common
+// case needs few registers.
+[[gnu::noinline]] IRP* allocate_irp_slow(CCHAR stack, uint32_t inline_buffer) {
+    bool standard = stack <= kLookasideStack && inline_buffer <= kLookasideBuffer;
+    size_t bytes = standard ? irp_bytes(kLookasideStack, kLookasideBuffer) : irp_bytes(stack, inline_buffer);
+    auto* h = static_cast<IrpHeader*>(std::malloc(bytes));
+    if (!h) return nullptr;
+    if (standard) return init_standard_irp(h, stack);
+    IRP* irp = reinterpret_cast<IRP*>(h + 1);
+    init_header(h, kIrpSized, stack, inline_buffer);
+    init_irp(irp, stack, IRP_ALLOCATED_FIXED_SIZE, h);
+    bump(1);
+    return irp;
+}
+}  // namespace
+
+IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
+    IrpHeader* h = t_cache.free;
+    if (stack > kLookasideStack || inline_buffer > kLookasideBuffer || !h) [[unlikely]]
+        return allocate_irp_slow(stack, inline_buffer);
+    t_cache.free = static_cast<IrpHeader*>(h->event_object);
+    --t_cache.depth;
+    return init_standard_irp(h, stack);
+}
+
+// free_irp, inline where a completion frees the IRP.
+[[gnu::always_inline]] inline void release_irp(IRP* irp) {
     IrpHeader* h = header_of(irp);
     if (trace::enabled()) [[unlikely]]
         trace_freed(h->sequence);
@@ -177,18 +248,38 @@ void free_irp(IRP* irp) {
     std::free(h);
 }
 
-// The thread IRP list (S-CAN-8/12 walk it): guarded by the thread's list lock.
+void free_irp(IRP* irp) { release_irp(irp); }
+
+// The thread IRP list (S-CAN-8/12 walk it): guarded by the thread's list lock, and
+// its slot (_KTHREAD::irp_slot).
 
 // Under t->irp_lock, after taking an IRP off the list or finishing one.
 inline void wake_draining_thread(_KTHREAD* t) {
-    if (t->irp_drain_waiting && IsListEmpty(&t->irp_list) && t->irps_finishing == 0)
+    if (t->irp_drain_waiting && IsListEmpty(&t->irp_list) && t->irps_finishing == 0 &&
+        !t->irp_slot.load(std::memory_order_relaxed))
         KeSetEvent(&t->irps_gone, IO_NO_INCREMENT, FALSE);
 }
 
-void queue_to_thread(IRP* irp, _KTHREAD* t) {
+void flush_irp_slot_locked(_KTHREAD* t) {
+    IRP* irp = t->irp_slot.load(std::memory_order_acquire);
+    // Fails when the issuer retired it meanwhile; then the slot is empty or holds a
+    // newer IRP, which nobody needs to see before it was issued.
+    if (!irp || !t->irp_slot.compare_exchange_strong(irp, nullptr, std::memory_order_acq_rel)) return;
+    InsertTailList(&t->irp_list, &irp->ThreadListEntry);
+    header_of(irp)->list_state = kListed;
+}
+
+// Takes the IRP out of its issuer's slot if it is there; under t->irp_lock unless the
+// caller is the issuer itself (nobody else takes it out without the lock).
+inline bool take_from_slot(_KTHREAD* t, IRP* irp) {
+    IRP* expected = irp;
+    if (!t->irp_slot.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) return false;
+    InitializeListHead(&irp->ThreadListEntry);
+    return true;
+}
+
+void queue_to_thread_list(IRP* irp, _KTHREAD* t) {
     IrpHeader* h = header_of(irp);
-    irp->Tail.Overlay.Thread = static_cast<PETHREAD>(t);
-    h->thread = t;
     t->irp_lock.lock();
     InsertTailList(&t->irp_list, &irp->ThreadListEntry);
     h->list_state = kListed;
@@ -201,7 +292,8 @@ void dequeue_from_thread(IRP* irp) {
     if (!t) return;
     t->irp_lock.lock();
     bool orphan = h->list_state == kDisassociated;
-    if (h->list_state == kListed) {
+    if (h->list_state == kInSlot && take_from_slot(t, irp)) {
+    } else if (h->list_state == kListed) {
         RemoveEntryList(&irp->ThreadListEntry);
         InitializeListHead(&irp->ThreadListEntry);
     }
@@ -212,13 +304,16 @@ void dequeue_from_thread(IRP* irp) {
     if (orphan) ps::dereference(t);
 }
 
-bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of) {
-    IrpHeader* h = header_of(irp);
-    _KTHREAD* t = h->thread;
-    if (!t) return true;
+// retire_from_thread once the IRP is known not to have left the slot without the
+// lock: under irp_lock.
+[[gnu::noinline]] bool retire_locked(IRP* irp, IrpHeader* h, _KTHREAD* t, bool own, _KTHREAD** finishing,
+                                     _KTHREAD** orphan_of) {
     t->irp_lock.lock();
     bool orphan = h->list_state == kDisassociated;
-    if (h->list_state == kListed) {
+    // In the slot only if another thread completes it: walkers, which hold the lock,
+    // are the only others who take it out.
+    if (h->list_state == kInSlot && take_from_slot(t, irp)) {
+    } else if (h->list_state == kListed) {
         RemoveEntryList(&irp->ThreadListEntry);
         InitializeListHead(&irp->ThreadListEntry);
     }
@@ -226,7 +321,7 @@ bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of) {
     bool free_now = h->cancel_holds == 0;
     if (orphan) {
         *orphan_of = t;
-    } else if (t == ps::current_thread_if_known()) {
+    } else if (own) {
         // The issuer completes its own request: it is not exiting meanwhile.
         wake_draining_thread(t);
     } else {
@@ -237,6 +332,29 @@ bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of) {
     }
     t->irp_lock.unlock();
     return free_now;
+}
+
+// Takes the IRP off its thread's list as completion begins; false when a canceller
+// holds it (the completion then ends with free_unless_held). When another thread completes it, *finishing
+// gets the issuer, and the completer calls finish_thread_notification(issuer) once
+// the caller has been notified. When the IRP was disassociated from its exited
+// issuer, *orphan_of gets the issuer: nothing reaches the caller, and the completer
+// drops the IRP's reference on that thread object at the end. Inline: its first case
+// is the request path's.
+// `own`: the caller knows that the issuer is the calling thread.
+inline bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan_of, bool own = false) {
+    IrpHeader* h = header_of(irp);
+    _KTHREAD* t = h->thread;
+    if (!t) return true;
+    own = own || t == ps::current_thread_if_known();
+    if (own && t->irp_slot.load(std::memory_order_relaxed) == irp && take_from_slot(t, irp)) [[likely]] {
+        // The issuer completes its own request, still in the slot: no walker has seen
+        // it (a walker moves it onto the list before it holds it), so no canceller
+        // holds it, and the issuer is not exiting meanwhile (it is running this).
+        h->list_state = kNotListed;
+        return true;
+    }
+    return retire_locked(irp, h, t, own, finishing, orphan_of);
 }
 
 // The end of a completion that found the IRP held by a canceller: free it now if the
@@ -272,28 +390,22 @@ namespace {
 
 bool is_ours(IRP* irp) { return irp->NtioPrivate && header_of(irp)->magic == kIrpMagic; }
 
-// The I/O manager's half of completion for requests it (or IoBuild*Request) issued.
-void finish_request(IRP* irp) {
-    IrpHeader* h = header_of(irp);
-    h->flags |= kIrpCompleted;
-    uint64_t traced = trace::enabled() ? h->sequence : 0;  // the IRP is freed before the caller is told
-    NTSTATUS status = irp->IoStatus.Status;
-    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
-    // Off the issuer's list first: from here no canceller can find it, and an exiting
-    // issuer can no longer disassociate it (so whether it was is settled).
-    _KTHREAD* issuer_to_notify = nullptr;
-    _KTHREAD* orphan_of = nullptr;
-    bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of);
+[[gnu::noinline, gnu::cold]] void report_information_too_large(IrpHeader* h, ULONG_PTR n) {
+    verifier::driver_bug("IO_INFORMATION_TOO_LARGE",
+                         fmt::format("IRP #{}: IoStatus.Information = {} but the caller's buffer holds {} bytes; ntio "
+                                     "copies {} (S-CMP-10). Set Information to the bytes written into the output "
+                                     "buffer.",
+                                     h->sequence, n, h->output_length, h->output_length));
+}
 
+// A buffered request's output goes back to the caller (`copy`: the caller is still
+// there and the request did not fail) and its system buffer and MDLs are freed.
+[[gnu::always_inline]] inline void release_buffers(IRP* irp, IrpHeader* h, bool copy) {
     if (irp->Flags & IRP_BUFFERED_IO) {
-        if (!orphan_of && (irp->Flags & IRP_INPUT_OPERATION) && !NT_ERROR(status) && irp->UserBuffer) {
+        if (copy && (irp->Flags & IRP_INPUT_OPERATION) && irp->UserBuffer) {
             ULONG_PTR n = irp->IoStatus.Information;
-            if (n > h->output_length) {
-                verifier::driver_bug("IO_INFORMATION_TOO_LARGE",
-                                     fmt::format("IRP #{}: IoStatus.Information = {} but the caller's buffer holds {} "
-                                                 "bytes; ntio copies {} (S-CMP-10). Set Information to the bytes "
-                                                 "written into the output buffer.",
-                                                 h->sequence, n, h->output_length, h->output_length));
+            if (n > h->output_length) [[unlikely]] {
+                report_information_too_large(h, n);
                 n = h->output_length;
             }
             if (n && irp->AssociatedIrp.SystemBuffer) std::memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, n);
@@ -311,12 +423,82 @@ void finish_request(IRP* irp) {
         mdl = next;
     }
     irp->MdlAddress = nullptr;
+}
+
+// Whether finish_request may hand the end of this completion to the issuer
+// (InlineCompletion): the IRP is the one the calling thread is sending right now, and
+// its file object has no completion port and no FILE_SKIP_SET_EVENT_ON_HANDLE (those
+// take finish_request's general path, as does a completion while a trace records).
+inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
+    if (!ic || ic->irp != irp || trace::enabled()) return false;
+    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
+    return !__atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) && !(file_flags(fo) & FO_SKIP_SET_EVENT);
+}
+
+// finish_request for a request that completes inside its issuer's IoCallDriver (see
+// InlineCompletion): the same steps in the same order as finish_request takes for a
+// user request on a synchronous file object, except the file object's event and the
+// IRP's file reference, which go to the issuer. It relies on what holds for such a
+// request (io/file.cpp send_request registers no other):
+//   * the issuer is this thread, inside its call: it is not exiting, so the IRP was not
+//     disassociated (no orphan) and no other thread has to wait for the caller to be
+//     notified (no finishing count);
+//   * a user request (no IRP_SYNCHRONOUS_API) on a synchronous file object: its status
+//     reaches the caller only if it did not fail, and the file object's event is owed
+//     when it does or when the driver returned pending (finish_request's `report` and
+//     `file_event`);
+//   * the issuer holds a reference of its own on the file object until it has woken,
+//     so the IRP's reference can wait until the issuer drops both.
+void finish_inline(IRP* irp, IrpHeader* h, InlineCompletion* ic) {
+    h->flags |= kIrpCompleted;
+    NTSTATUS status = irp->IoStatus.Status;
+    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
+    _KTHREAD* issuer_to_notify = nullptr;
+    _KTHREAD* orphan_of = nullptr;
+    bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of, true);  // both stay null (see above)
+    bool report = !NT_ERROR(status);
+    release_buffers(irp, h, report);
+    PKEVENT user_event = nullptr;
+    if (report) {
+        if (irp->UserIosb) {
+            irp->UserIosb->Status = status;
+            irp->UserIosb->Information = irp->IoStatus.Information;
+        }
+        user_event = irp->UserEvent;
+    }
+    bool file_event = report || irp->PendingReturned;
+    void* event_object = h->event_object;
+    if (free_now) release_irp(irp);
+    else free_unless_held(irp);
+    if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
+    if (user_event) ke::set_event(user_event);
+    ic->irp = nullptr;
+    ic->completed = true;
+    ic->set_file_event = file_event;
+    if (event_object) ob::dereference(event_object);
+}
+
+// The I/O manager's half of completion for requests it (or IoBuild*Request) issued.
+void finish_request(IRP* irp) {
+    if (InlineCompletion* ic = t_inline_completion; completes_inline(irp, ic)) [[likely]]
+        return finish_inline(irp, header_of(irp), ic);
+    IrpHeader* h = header_of(irp);
+    h->flags |= kIrpCompleted;
+    uint64_t traced = trace::enabled() ? h->sequence : 0;  // the IRP is freed before the caller is told
+    NTSTATUS status = irp->IoStatus.Status;
+    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
+    // Off the issuer's list first: from here no canceller can find it, and an exiting
+    // issuer can no longer disassociate it (so whether it was is settled).
+    _KTHREAD* issuer_to_notify = nullptr;
+    _KTHREAD* orphan_of = nullptr;
+    bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of);
+    release_buffers(irp, h, !orphan_of && !NT_ERROR(status));
 
     if (orphan_of) {
         // S-CMP-8: the issuer exited and the IRP was disassociated from it; its
         // completion only cleans up (the caller's buffers and event may be gone).
         void* event_object = h->event_object;
-        if (free_now) free_irp(irp);
+        if (free_now) release_irp(irp);
         else free_unless_held(irp);
         if (event_object) ob::dereference(event_object);
         if (fo) ob::dereference(fo);
@@ -363,7 +545,7 @@ void finish_request(IRP* irp) {
     // A caller of a service on a synchronous file object holds a reference of its own
     // until it has woken (it waits, or the request completed inside its call).
     bool caller_holds_file = synchronous_fo && (h->flags & kIrpUserRequest);
-    if (free_now) free_irp(irp);
+    if (free_now) release_irp(irp);
     else free_unless_held(irp);
     // The request's file reference goes before the caller wakes when nothing below
     // needs the file object: a caller that closes its handle as soon as it wakes then
@@ -451,16 +633,27 @@ BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char* Api) {
     return TRUE;
 }
 
+// IofCallDriver's reports, out of line: the call path keeps a small frame.
+[[gnu::noinline, gnu::cold]] static NTSTATUS no_stack_location_left(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    verifier::driver_bug("NO_MORE_IRP_STACK_LOCATIONS",
+                         fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): "
+                                     "allocate the IRP with the target's StackSize (or StackSize + 1 to keep one "
+                                     "for yourself); the IRP was not sent",
+                                     header_of(Irp)->sequence, io::device_label(DeviceObject), int(Irp->StackCount)));
+    return STATUS_INVALID_DEVICE_STATE;
+}
+
+[[gnu::noinline, gnu::cold]] static void dispatch_changed_irql(PDRIVER_DISPATCH dispatch, UCHAR major, KIRQL irql) {
+    verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
+                         fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was called "
+                                     "at IRQL {}; release every spin lock it took",
+                                     reinterpret_cast<void*>(dispatch), major, KeGetCurrentIrql(), irql));
+}
+
 NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCallDriver");
-    if (Irp->CurrentLocation <= 1) {
-        verifier::driver_bug("NO_MORE_IRP_STACK_LOCATIONS",
-                             fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): "
-                                         "allocate the IRP with the target's StackSize (or StackSize + 1 to keep "
-                                         "one for yourself); the IRP was not sent",
-                                         header_of(Irp)->sequence, io::device_label(DeviceObject), int(Irp->StackCount)));
-        return STATUS_INVALID_DEVICE_STATE;
-    }
+    if (Irp->CurrentLocation <= 1) [[unlikely]]
+        return no_stack_location_left(DeviceObject, Irp);
     Irp->CurrentLocation--;
     Irp->Tail.Overlay.CurrentStackLocation--;
     PIO_STACK_LOCATION sl = Irp->Tail.Overlay.CurrentStackLocation;
@@ -470,10 +663,7 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     UCHAR major = sl->MajorFunction;  // the IRP may be gone when dispatch returns
     NTSTATUS status = trace::enabled() ? io::dispatch_traced(DeviceObject, Irp, dispatch) : dispatch(DeviceObject, Irp);
     if (ke::t_irql != irql) [[unlikely]]
-        verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
-                             fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was "
-                                         "called at IRQL {}; release every spin lock it took",
-                                         reinterpret_cast<void*>(dispatch), major, KeGetCurrentIrql(), irql));
+        dispatch_changed_irql(dispatch, major, irql);
     return status;
 }
 

@@ -8,7 +8,7 @@
 #include "verifier/report.hpp"
 
 namespace ntio::ke {
-thread_local KIRQL t_irql = PASSIVE_LEVEL;
+constinit thread_local KIRQL t_irql = PASSIVE_LEVEL;
 }
 using ntio::ke::t_irql;
 

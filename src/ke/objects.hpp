@@ -4,6 +4,18 @@
 
 namespace ntio::ke {
 LONG set_event(KEVENT* event);
+// set_event for a notification event in two halves, for a setter that has other
+// store-buffer handshakes to complete and runs one seq_cst fence for all of them:
+//   set_notification_event_unfenced(e); ...other stores...; fence; wake_notification_waiters(e);
+// is set_event(e) for a notification event (the fence stands for set_event's exchange).
+inline void set_notification_event_unfenced(KEVENT* event) {
+    __atomic_store_n(&event->Header.SignalState, 1, __ATOMIC_RELEASE);
+}
+void wake_notification_waiters_slow(KEVENT* event);
+inline void wake_notification_waiters(KEVENT* event) {
+    if (__atomic_load_n(&event->Header.Waiters, __ATOMIC_RELAXED)) [[unlikely]]
+        wake_notification_waiters_slow(event);
+}
 LONG reset_event(KEVENT* event);
 LONG pulse_event(KEVENT* event);
 NTSTATUS release_semaphore(KSEMAPHORE* s, LONG adjustment, LONG* previous);

@@ -8,7 +8,9 @@
 namespace ntio::ke {
 
 // The calling thread's IRQL (ke/irql.cpp); read inline on hot paths.
-extern thread_local unsigned char t_irql;
+// constinit: no dynamic initialization, so other files read it without a call to a
+// TLS init wrapper (the same for every thread_local shared between files).
+extern constinit thread_local unsigned char t_irql;
 
 inline void cpu_relax() { __builtin_ia32_pause(); }
 

@@ -67,6 +67,9 @@ void destroy_body(void* body) {
 
 void reference(void* body);
 void dereference(void* body);
+// Drops `count` references at once (one atomic operation): for a caller that holds
+// several, such as a synchronous file request (the IRP's and its own).
+void dereference(void* body, int64_t count);
 // For lists that hold objects without a reference (the thread registry): takes one
 // unless the count already reached zero, i.e. the object is being destroyed.
 bool reference_if_live(void* body);
@@ -104,7 +107,8 @@ public:
         void* body() const { return m_header->body(); }
         const ObjectType* type() const { return m_header->type; }
         ACCESS_MASK access() const { return m_access; }
-        void take_reference() { m_header->refs.fetch_add(1, std::memory_order_relaxed); }
+        // `count` references in one atomic operation.
+        void take_reference(int64_t count = 1) { m_header->refs.fetch_add(count, std::memory_order_relaxed); }
         void release() {
             if (m_entry) m_entry->object.store(m_value, std::memory_order_release);
             m_entry = nullptr;

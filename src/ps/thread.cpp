@@ -24,6 +24,7 @@ _KTHREAD::_KTHREAD() {
     wait_timer.Dpc = reinterpret_cast<KDPC*>(this);  // owner, for the dispatcher's timeout expiry
     InitializeListHead(&owned_mutants);
     InitializeListHead(&irp_list);
+    InitializeListHead(&irp_slot_mark);
     InitializeListHead(&registry_entry);
     KeInitializeEvent(&resume_gate, NotificationEvent, FALSE);
     KeInitializeEvent(&irps_gone, SynchronizationEvent, FALSE);
@@ -49,6 +50,10 @@ POBJECT_TYPE* PsThreadType = &g_thread_type_ptr;
 }
 
 namespace ntio::ps {
+
+constinit thread_local ThreadSlot t_slot{nullptr, 0};
+constinit thread_local KPROCESSOR_MODE t_previous_mode = UserMode;
+
 namespace {
 
 uint32_t os_tid() {
@@ -73,12 +78,6 @@ void mark_terminated(_KTHREAD* t) {
 // destructor cleans up when a thread ends. Unlike C++ thread_local destructors, key
 // destructors do not run for the main thread at exit(), where the runtime still has
 // work to do (atexit handlers unload drivers on the main thread).
-struct ThreadSlot {
-    _KTHREAD* thread;
-    uint64_t generation;
-};
-thread_local ThreadSlot t_slot{nullptr, 0};
-
 pthread_key_t g_exit_key;
 pthread_once_t g_exit_key_once = PTHREAD_ONCE_INIT;
 
@@ -98,8 +97,6 @@ void on_os_thread_exit(void*) {
     ke::thread_exit_cleanup();
     io::thread_exit_cleanup();
 }
-
-thread_local KPROCESSOR_MODE t_previous_mode = UserMode;
 
 void register_thread(System::Impl& s, _KTHREAD* t) {
     {
@@ -177,7 +174,6 @@ void* trampoline(void* arg) {
 
 }  // namespace
 
-KPROCESSOR_MODE previous_mode() { return t_previous_mode; }
 KernelModeScope::KernelModeScope() : m_saved(t_previous_mode) { t_previous_mode = KernelMode; }
 KernelModeScope::~KernelModeScope() { t_previous_mode = m_saved; }
 
@@ -192,16 +188,11 @@ void watch_thread_exit() {
 void reference(_KTHREAD* t) { ob::reference(t); }
 void dereference(_KTHREAD* t) { ob::dereference(t); }
 
-_KTHREAD* current_thread_if_known() {
-    System::Impl* s = sys_if_exists();
-    if (t_slot.thread && s && t_slot.generation == s->generation) return t_slot.thread;
-    return nullptr;
-}
+_KTHREAD* current_thread() { return current_thread_inline(); }
 
-_KTHREAD* current_thread() {
+_KTHREAD* adopt_current_thread() {
     System::Impl& s = sys();
-    if (t_slot.thread && t_slot.generation == s.generation) [[likely]]
-        return t_slot.thread;
+    if (t_slot.thread && t_slot.generation == s.generation) return t_slot.thread;
     // Adopt: the runtime has not seen this thread (main thread, a test's std::thread).
     _ETHREAD* t = ob::create<_ETHREAD>(ob::g_thread_type);
     t->system = &s;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "ke/dispatcher.hpp"
+#include "system.hpp"
 #include "windows.h"
 #include "ntio/ntio.hpp"
 
@@ -47,6 +48,17 @@ struct _KTHREAD {
     LIST_ENTRY owned_mutants;  // KMUTANTs this thread owns
     LIST_ENTRY irp_list;       // IRPs this thread issued (S-CAN-8/12), under irp_lock
     ntio::ke::SpinLock irp_lock;
+    // One more IRP this thread issued, kept beside irp_list: the request in flight
+    // when the list is otherwise idle, which its issuer usually completes inside its
+    // own call. Listing and retiring it then take one store and one compare-exchange
+    // instead of two round trips of irp_lock. Only this thread puts an IRP in the slot
+    // (when it is empty); whoever walks irp_list moves the slot's IRP onto it first,
+    // under irp_lock (io::flush_irp_slot_locked), so every walker sees every IRP.
+    std::atomic<struct _IRP*> irp_slot{nullptr};
+    // What the slot's IRP has in ThreadListEntry, so that drivers see it queued to its
+    // thread (not an empty list) as they do for listed IRPs. Never written after
+    // construction; nothing walks from an IRP's ThreadListEntry.
+    LIST_ENTRY irp_slot_mark;
     // Exit (S-CAN-12): while the thread waits for its cancelled IRPs, whoever takes
     // the last one off irp_list sets irps_gone (under irp_lock, so the thread cannot
     // leave before the setter is done with it).
@@ -73,10 +85,30 @@ struct _ETHREAD : _KTHREAD {};
 
 namespace ntio::ps {
 
+// The calling thread's record for the runtime of `generation` (ps/thread.cpp). Inline
+// below: every request asks for it.
+struct ThreadSlot {
+    _KTHREAD* thread;
+    uint64_t generation;
+};
+extern constinit thread_local ThreadSlot t_slot;
+_KTHREAD* adopt_current_thread();
+
 // The calling thread's record, adopting the thread if the runtime has not seen it.
 _KTHREAD* current_thread();
+// The same inline, for the request path (elsewhere the call keeps callers small).
+[[gnu::always_inline]] inline _KTHREAD* current_thread_inline() {
+    System::Impl* s = sys_if_exists();
+    if (t_slot.thread && s && t_slot.generation == s->generation) [[likely]]
+        return t_slot.thread;
+    return adopt_current_thread();
+}
 // Without adopting: nullptr for a thread the runtime has not seen.
-_KTHREAD* current_thread_if_known();
+inline _KTHREAD* current_thread_if_known() {
+    System::Impl* s = sys_if_exists();
+    if (t_slot.thread && s && t_slot.generation == s->generation) return t_slot.thread;
+    return nullptr;
+}
 
 void reference(_KTHREAD* t);
 void dereference(_KTHREAD* t);
@@ -99,7 +131,8 @@ void watch_thread_exit();
 
 // The previous mode of the current call: UserMode for requests from application
 // threads, KernelMode on system threads and inside Zw* calls (as on Windows).
-KPROCESSOR_MODE previous_mode();
+extern constinit thread_local KPROCESSOR_MODE t_previous_mode;
+inline KPROCESSOR_MODE previous_mode() { return t_previous_mode; }
 class KernelModeScope {
 public:
     KernelModeScope();
