@@ -24,15 +24,16 @@ struct Held {
 
 template <typename Match>
 void collect(_KTHREAD* t, Match&& match, std::vector<Held>& out) {
-    t->irp_lock.lock();
-    flush_irp_slot_locked(t);
-    for (PLIST_ENTRY e = t->irp_list.Flink; e != &t->irp_list; e = e->Flink) {
-        IRP* irp = CONTAINING_RECORD(e, IRP, ThreadListEntry);
-        if (!match(irp)) continue;
+    auto hold = [&](IRP* irp) {
+        if (!match(irp)) return;
         header_of(irp)->cancel_holds++;
         ps::reference(t);
         out.push_back({irp, t});
-    }
+    };
+    t->irp_lock.lock();
+    if (IRP* irp = slot_irp_locked(t)) hold(irp);
+    for (PLIST_ENTRY e = t->irp_list.Flink; e != &t->irp_list; e = e->Flink)
+        hold(CONTAINING_RECORD(e, IRP, ThreadListEntry));
     t->irp_lock.unlock();
 }
 
@@ -64,8 +65,8 @@ std::vector<_KTHREAD*> all_threads() {
 // No IRP on the list and none whose caller is still being notified.
 bool all_requests_done(_KTHREAD* t) {
     t->irp_lock.lock();
-    flush_irp_slot_locked(t);
-    bool done = IsListEmpty(&t->irp_list) && t->irps_finishing == 0;
+    bool done =
+        IsListEmpty(&t->irp_list) && !t->irp_slot.load(std::memory_order_relaxed) && t->irps_finishing == 0;
     t->irp_lock.unlock();
     return done;
 }
@@ -114,16 +115,17 @@ void cancel_thread_io(_KTHREAD* t) {
         if (KeWaitForSingleObject(&t->irps_gone, Executive, KernelMode, FALSE, &slice) == STATUS_TIMEOUT) ++timeouts;
     t->irp_lock.lock();
     t->irp_drain_waiting = false;
-    flush_irp_slot_locked(t);
     int orphans = 0;
-    while (!IsListEmpty(&t->irp_list)) {
-        IRP* irp = CONTAINING_RECORD(RemoveHeadList(&t->irp_list), IRP, ThreadListEntry);
+    auto disassociate = [&](IRP* irp) {
         InitializeListHead(&irp->ThreadListEntry);
         header_of(irp)->list_state = kDisassociated;  // h->thread stays: the completion needs its lock
         irp->Tail.Overlay.Thread = nullptr;
         ps::reference(t);  // dropped by the IRP's completion
         ++orphans;
-    }
+    };
+    if (IRP* irp = take_slot_irp_locked(t)) disassociate(irp);
+    while (!IsListEmpty(&t->irp_list))
+        disassociate(CONTAINING_RECORD(RemoveHeadList(&t->irp_list), IRP, ThreadListEntry));
     t->irp_lock.unlock();
     if (orphans)
         verifier::driver_bug("IO_DRIVER_CANCEL_TIMEOUT",

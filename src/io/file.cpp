@@ -33,7 +33,7 @@ namespace {
 [[gnu::always_inline]] inline void unlock_file(FileBody& fb, bool set_file_event) {
     if (set_file_event) ke::set_notification_event_unfenced(&fb.file.Event);
     fb.busy.store(0, std::memory_order_release);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    ke::handshake_fence();
     if (set_file_event) ke::wake_notification_waiters(&fb.file.Event);
     if (fb.lock_waiters.load(std::memory_order_relaxed) > 0) ke::set_event(&fb.file.Lock);
 }
@@ -273,8 +273,9 @@ struct Request {
 
 // Common front half of every data request: file, event, access, lock, then an IRP
 // whose next location the caller fills.
-[[gnu::always_inline]] inline NTSTATUS begin_request(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
-                       PIO_STATUS_BLOCK IoStatusBlock, ACCESS_MASK required, Request& r) {
+[[gnu::always_inline]] inline NTSTATUS begin_request(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
+                                                     PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock,
+                                                     ACCESS_MASK required, Request& r) {
     if (!IoStatusBlock) return STATUS_ACCESS_VIOLATION;
     bool synchronous;
     NTSTATUS s = reference_file(FileHandle, &r.fb, &synchronous);
@@ -309,7 +310,8 @@ struct Request {
     return STATUS_SUCCESS;
 }
 
-[[gnu::always_inline]] inline IRP* new_request_irp(Request& r, PIO_STATUS_BLOCK iosb, PIO_APC_ROUTINE apc, PVOID apc_context, uint32_t inline_buffer) {
+[[gnu::always_inline]] inline IRP* new_request_irp(Request& r, PIO_STATUS_BLOCK iosb, PIO_APC_ROUTINE apc,
+                                                   PVOID apc_context, uint32_t inline_buffer) {
     FILE_OBJECT* fo = &r.fb->file;
     DEVICE_OBJECT* top = r.top = IoGetAttachedDevice(fo->DeviceObject);
     IRP* irp = io::allocate_irp(top->StackSize, inline_buffer);

@@ -105,8 +105,9 @@ struct alignas(16) IrpHeader {
 };
 // kInSlot: in `thread`->irp_slot instead of its irp_list (see _KTHREAD::irp_slot). An
 // IRP leaves the slot by a compare-exchange, which only its issuer's own completion
-// does without irp_lock; a walker under irp_lock moves it onto irp_list (kListed).
+// does without irp_lock, and only while no walker has seen it (kSlotSeen).
 constexpr uint8_t kNotListed = 0, kListed = 1, kDisassociated = 2, kInSlot = 3;
+constexpr uintptr_t kSlotSeen = 1;
 constexpr uint16_t kIrpUserRequest = 1;     // built by an Nt* service for a caller
 constexpr uint16_t kIrpInlineBuffer = 2;    // SystemBuffer lives in the IRP's allocation
 constexpr uint16_t kIrpCompleted = 4;       // phase 2 done
@@ -165,10 +166,15 @@ inline void queue_to_thread(IRP* irp, _KTHREAD* t) {
     // release publishes the IRP to walkers.
     irp->ThreadListEntry.Flink = irp->ThreadListEntry.Blink = &t->irp_slot_mark;
     h->list_state = kInSlot;
-    t->irp_slot.store(irp, std::memory_order_release);
+    t->irp_slot.store(reinterpret_cast<uintptr_t>(irp), std::memory_order_release);
 }
-// Under thread->irp_lock, before walking irp_list: moves the slot's IRP onto it.
-void flush_irp_slot_locked(_KTHREAD* thread);
+// Under thread->irp_lock, for a walker of irp_list: the IRP in the thread's slot, if
+// any, marked seen (its retirement then takes the lock, so a cancel hold the walker
+// takes on it counts); nullptr when the slot is empty.
+IRP* slot_irp_locked(_KTHREAD* thread);
+// Under thread->irp_lock, on the exiting thread `thread` itself: takes the IRP out of
+// its slot (to disassociate it), or nullptr.
+IRP* take_slot_irp_locked(_KTHREAD* thread);
 void dequeue_from_thread(IRP* irp);
 void finish_thread_notification(_KTHREAD* issuer);
 int64_t live_irps();

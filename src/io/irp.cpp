@@ -260,22 +260,35 @@ inline void wake_draining_thread(_KTHREAD* t) {
         KeSetEvent(&t->irps_gone, IO_NO_INCREMENT, FALSE);
 }
 
-void flush_irp_slot_locked(_KTHREAD* t) {
-    IRP* irp = t->irp_slot.load(std::memory_order_acquire);
-    // Fails when the issuer retired it meanwhile; then the slot is empty or holds a
-    // newer IRP, which nobody needs to see before it was issued.
-    if (!irp || !t->irp_slot.compare_exchange_strong(irp, nullptr, std::memory_order_acq_rel)) return;
-    InsertTailList(&t->irp_list, &irp->ThreadListEntry);
-    header_of(irp)->list_state = kListed;
+IRP* slot_irp_locked(_KTHREAD* t) {
+    uintptr_t v = t->irp_slot.load(std::memory_order_acquire);
+    // The compare-exchange fails when the issuer retired the IRP meanwhile; then the
+    // slot is empty or holds a newer IRP, which nobody needs to see before it was issued.
+    if (v && !(v & kSlotSeen) && !t->irp_slot.compare_exchange_strong(v, v | kSlotSeen, std::memory_order_acq_rel))
+        return nullptr;
+    return reinterpret_cast<IRP*>(v & ~kSlotSeen);
 }
 
-// Takes the IRP out of its issuer's slot if it is there; under t->irp_lock unless the
-// caller is the issuer itself (nobody else takes it out without the lock).
+IRP* take_slot_irp_locked(_KTHREAD* t) {
+    // The issuer is the caller, so nobody takes it out without the lock meanwhile.
+    uintptr_t v = t->irp_slot.exchange(0, std::memory_order_acq_rel);
+    return reinterpret_cast<IRP*>(v & ~kSlotSeen);
+}
+
+// The issuer's own completion takes its IRP out of its slot: fails if the IRP is not
+// there or a walker has seen it (then retire_locked takes it out).
 inline bool take_from_slot(_KTHREAD* t, IRP* irp) {
-    IRP* expected = irp;
-    if (!t->irp_slot.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) return false;
+    uintptr_t expected = reinterpret_cast<uintptr_t>(irp);
+    if (!t->irp_slot.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) return false;
     InitializeListHead(&irp->ThreadListEntry);
     return true;
+}
+
+// Under t->irp_lock: `irp`, kInSlot, leaves the slot (it is there, seen or not: only
+// its issuer's own completion takes it out without the lock, and that is not us).
+inline void clear_slot_locked(_KTHREAD* t, IRP* irp) {
+    t->irp_slot.store(0, std::memory_order_release);
+    InitializeListHead(&irp->ThreadListEntry);
 }
 
 void queue_to_thread_list(IRP* irp, _KTHREAD* t) {
@@ -292,7 +305,8 @@ void dequeue_from_thread(IRP* irp) {
     if (!t) return;
     t->irp_lock.lock();
     bool orphan = h->list_state == kDisassociated;
-    if (h->list_state == kInSlot && take_from_slot(t, irp)) {
+    if (h->list_state == kInSlot) {
+        clear_slot_locked(t, irp);
     } else if (h->list_state == kListed) {
         RemoveEntryList(&irp->ThreadListEntry);
         InitializeListHead(&irp->ThreadListEntry);
@@ -310,9 +324,9 @@ void dequeue_from_thread(IRP* irp) {
                                      _KTHREAD** orphan_of) {
     t->irp_lock.lock();
     bool orphan = h->list_state == kDisassociated;
-    // In the slot only if another thread completes it: walkers, which hold the lock,
-    // are the only others who take it out.
-    if (h->list_state == kInSlot && take_from_slot(t, irp)) {
+    // Still in the slot: seen by a walker, or completed by another thread.
+    if (h->list_state == kInSlot) {
+        clear_slot_locked(t, irp);
     } else if (h->list_state == kListed) {
         RemoveEntryList(&irp->ThreadListEntry);
         InitializeListHead(&irp->ThreadListEntry);
@@ -347,10 +361,11 @@ inline bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan
     _KTHREAD* t = h->thread;
     if (!t) return true;
     own = own || t == ps::current_thread_if_known();
-    if (own && t->irp_slot.load(std::memory_order_relaxed) == irp && take_from_slot(t, irp)) [[likely]] {
-        // The issuer completes its own request, still in the slot: no walker has seen
-        // it (a walker moves it onto the list before it holds it), so no canceller
-        // holds it, and the issuer is not exiting meanwhile (it is running this).
+    if (own && t->irp_slot.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(irp) &&
+        take_from_slot(t, irp)) [[likely]] {
+        // The issuer completes its own request, still in the slot and unseen by any
+        // walker (a walker marks it before it holds it), so no canceller holds it, and
+        // the issuer is not exiting meanwhile (it is running this).
         h->list_state = kNotListed;
         return true;
     }
@@ -478,10 +493,18 @@ void finish_inline(IRP* irp, IrpHeader* h, InlineCompletion* ic) {
     if (event_object) ob::dereference(event_object);
 }
 
+// finish_request for every other request (out of line: IofCompleteRequest's inline
+// case then keeps a smaller frame).
+[[gnu::noinline]] void finish_request_general(IRP* irp);
+
 // The I/O manager's half of completion for requests it (or IoBuild*Request) issued.
-void finish_request(IRP* irp) {
+inline void finish_request(IRP* irp) {
     if (InlineCompletion* ic = t_inline_completion; completes_inline(irp, ic)) [[likely]]
         return finish_inline(irp, header_of(irp), ic);
+    finish_request_general(irp);
+}
+
+void finish_request_general(IRP* irp) {
     IrpHeader* h = header_of(irp);
     h->flags |= kIrpCompleted;
     uint64_t traced = trace::enabled() ? h->sequence : 0;  // the IRP is freed before the caller is told

@@ -51,10 +51,14 @@ struct _KTHREAD {
     // One more IRP this thread issued, kept beside irp_list: the request in flight
     // when the list is otherwise idle, which its issuer usually completes inside its
     // own call. Listing and retiring it then take one store and one compare-exchange
-    // instead of two round trips of irp_lock. Only this thread puts an IRP in the slot
-    // (when it is empty); whoever walks irp_list moves the slot's IRP onto it first,
-    // under irp_lock (io::flush_irp_slot_locked), so every walker sees every IRP.
-    std::atomic<struct _IRP*> irp_slot{nullptr};
+    // instead of two round trips of irp_lock. The IRP's address, with bit 0
+    // (io::kSlotSeen) set once a walker of irp_list has seen it. Only this thread puts
+    // an IRP in the slot (when it is empty); only its own completion takes an unseen
+    // one out without irp_lock; every walker looks at the slot too, under irp_lock,
+    // and marks what it finds, so that the IRP's retirement then takes the lock and
+    // sees the walker's cancel holds (io::slot_irp_locked). Walkers never touch the
+    // slot IRP's links: its issuer's driver may be reading them.
+    std::atomic<uintptr_t> irp_slot{0};
     // What the slot's IRP has in ThreadListEntry, so that drivers see it queued to its
     // thread (not an empty list) as they do for listed IRPs. Never written after
     // construction; nothing walks from an IRP's ThreadListEntry.
