@@ -2,6 +2,8 @@
 // what a driver developer looks at when a request hangs. Used for the IRPs still
 // pending when the program's handles have all closed (a leak), and on demand
 // (System::pending_irp_report, System::device_stack_report).
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "io/iomgr.hpp"
@@ -151,9 +153,13 @@ std::string dump_pending_irps() {
     for (PLIST_ENTRY e = s.threads.Flink; e != &s.threads; e = e->Flink) {
         _KTHREAD* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
         t->irp_lock.lock();
-        flush_irp_slot_locked(t);  // the request the thread is issuing may sit in its slot
-        for (PLIST_ENTRY l = t->irp_list.Flink; l != &t->irp_list; l = l->Flink) {
-            IRP* irp = CONTAINING_RECORD(l, IRP, ThreadListEntry);
+        // The request the thread is issuing may sit in its slot; marked seen, its
+        // retirement waits for this lock, so it stays allocated while it is dumped.
+        std::vector<IRP*> irps;
+        if (IRP* in_slot = slot_irp_locked(t)) irps.push_back(in_slot);
+        for (PLIST_ENTRY l = t->irp_list.Flink; l != &t->irp_list; l = l->Flink)
+            irps.push_back(CONTAINING_RECORD(l, IRP, ThreadListEntry));
+        for (IRP* irp : irps) {
             ++n;
             o += dump_irp(irp);
             // Where it is stuck: the stack of the device that holds it.
