@@ -67,12 +67,23 @@ constinit std::atomic<System::Impl*> g_current_system{nullptr};
 System::Impl& create_default_system() {
     std::lock_guard g(g_create_lock);
     if (System::Impl* s = g_current_system.load(std::memory_order_acquire)) return *s;
-    g_default = new System::Impl(Options::from_environment());
+    try {
+        g_default = new System::Impl(Options::from_environment());
+    } catch (const std::invalid_argument& e) {
+        // A misspelled NTIO_VERIFIER_CHECKS name must not be ignored: stop before main.
+        std::fprintf(stderr, "%s\n", e.what());
+        std::exit(2);
+    }
     return *g_default;
 }
 
 System::Impl::Impl(const Options& o)
     : options(o), generation(g_generation.fetch_add(1) + 1), dispatcher(mode_of(o), o.wait_spin, o.stall_warning_ms) {
+    // Settings first: a bad check name throws before any thread starts.
+    std::string error;
+    verifier::Settings settings;
+    if (!verifier::settings_from(o, &settings, &error)) throw std::invalid_argument("ntio: " + error);
+    verifier::configure(settings);
     InitializeListHead(&threads);
     trace::begin(o.trace_file);  // before the runtime's own threads start, so they are named
     KeInitializeEvent(&work_event, SynchronizationEvent, FALSE);
@@ -245,6 +256,8 @@ Options Options::from_environment() {
     if (const char* q = std::getenv("NTIO_DBGPRINT")) o.debug_quiet = std::strcmp(q, "off") == 0;
     if (const char* w = std::getenv("NTIO_WAIT_SPIN")) o.wait_spin = std::atoi(w);
     if (const char* w = std::getenv("NTIO_STALL_WARNING_MS")) o.stall_warning_ms = std::atoi(w);
+    if (const char* v = std::getenv("NTIO_VERIFIER")) o.verifier = v;
+    if (const char* v = std::getenv("NTIO_VERIFIER_CHECKS")) o.verifier_checks = v;
     return o;
 }
 

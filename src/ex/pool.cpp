@@ -71,22 +71,22 @@ void* Pool::allocate(size_t bytes, uint32_t tag, bool zero, bool paged) {
 
 void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
     if (!p) {
-        verifier::driver_bug("BAD_POOL_CALLER", fmt::format("{}(NULL): freeing a NULL pool pointer", api));
+        verifier::report(verifier::Check::BAD_POOL_CALLER, fmt::format("{}(NULL): freeing a NULL pool pointer", api));
         return;
     }
     auto* h = static_cast<PoolHeader*>(p) - 1;
     if (h->magic == kFreedMagic) {
-        verifier::driver_bug("BAD_POOL_CALLER",
+        verifier::report(verifier::Check::BAD_POOL_CALLER,
                              fmt::format("{}({}): double free of pool tagged '{}'", api, p, tag_text(h->tag)));
         return;
     }
     if (h->magic != kLiveMagic) {
-        verifier::driver_bug("BAD_POOL_CALLER", fmt::format("{}({}): not a pool allocation", api, p));
+        verifier::report(verifier::Check::BAD_POOL_CALLER, fmt::format("{}({}): not a pool allocation", api, p));
         return;
     }
     if (check_tag && tag != h->tag) {
         // Windows ignores the tag unless the allocation was made with PROTECTED_POOL; report it all the same.
-        verifier::driver_warning("BAD_POOL_CALLER", fmt::format("{}({}): freed with tag '{}' but allocated with '{}'",
+        verifier::report(verifier::Check::PoolTagMismatch, fmt::format("{}({}): freed with tag '{}' but allocated with '{}'",
                                                                 api, p, tag_text(tag), tag_text(h->tag)));
     }
     if (TagSlot* s = slot_for(h->tag)) {
@@ -146,7 +146,7 @@ PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) {
     POOL_FLAGS kind = Flags & kinds;
     // Exactly one pool kind is required; a zero tag is invalid (as documented for ExAllocatePool2).
     if ((kind != POOL_FLAG_NON_PAGED && kind != POOL_FLAG_PAGED && kind != POOL_FLAG_NON_PAGED_EXECUTE) || Tag == 0) {
-        ntio::verifier::driver_bug("BAD_POOL_CALLER",
+        ntio::verifier::report(ntio::verifier::Check::BAD_POOL_CALLER,
                                    fmt::format("ExAllocatePool2(flags={:#x}, tag={:#x}): need exactly one of "
                                                "POOL_FLAG_NON_PAGED/PAGED and a non-zero tag",
                                                Flags, Tag));
@@ -156,7 +156,7 @@ PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) {
     ntio::verifier::check_irql_at_most(paged ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePool2");
     void* p = sys().pool.allocate(NumberOfBytes, Tag, !(Flags & POOL_FLAG_UNINITIALIZED), paged);
     if (!p && (Flags & POOL_FLAG_RAISE_ON_FAILURE))
-        ntio::verifier::driver_bug("POOL_RAISE", "ExAllocatePool2 failed with POOL_FLAG_RAISE_ON_FAILURE (would raise)");
+        ntio::verifier::report(ntio::verifier::Check::PoolAllocationRaised, "ExAllocatePool2 failed with POOL_FLAG_RAISE_ON_FAILURE (would raise)");
     return p;
 }
 

@@ -58,7 +58,7 @@ IRP* build_fsd(ULONG major, PDEVICE_OBJECT device, PVOID buffer, ULONG length, P
     case IRP_MJ_POWER:
         break;
     default:
-        verifier::driver_bug("INVALID_PARAMETER", fmt::format("{} with major function {:#x}: only READ, WRITE, "
+        verifier::report(verifier::Check::InvalidParameter, fmt::format("{} with major function {:#x}: only READ, WRITE, "
                                                               "FLUSH_BUFFERS, SHUTDOWN, PNP and POWER are built",
                                                               api, major));
         return nullptr;
@@ -108,7 +108,7 @@ extern "C" {
 
 VOID IoInitializeIrp(PIRP Irp, USHORT PacketSize, CCHAR StackSize) {
     if (!Irp || StackSize < 1 || !io::initialize_driver_irp(Irp, PacketSize, StackSize)) {
-        verifier::driver_bug("INVALID_PARAMETER",
+        verifier::report(verifier::Check::InvalidParameter,
                              fmt::format("IoInitializeIrp({}, {} bytes, {} locations): allocate IoSizeOfIrp({}) = {} "
                                          "bytes (ntio's IRPs carry {} bytes of runtime state after the stack "
                                          "locations)",
@@ -129,7 +129,7 @@ VOID IoReuseIrp(PIRP Irp, NTSTATUS Iostatus) {
     else if (Irp->CancelRoutine) problem = "still has a cancel routine";
     else if (h->list_state == io::kListed) problem = "is still on a thread's IRP list";
     if (problem) {
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::ReuseIrpInvalid,
                              fmt::format("IoReuseIrp on IRP #{}, which {} (S-BLD-5)", h ? h->sequence : 0, problem));
         return;
     }

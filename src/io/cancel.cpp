@@ -77,16 +77,18 @@ bool cancel_lock_held_by_caller() {
 void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, KIRQL irql) {
     routine(dev, irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
     if (cancel_lock_held_by_caller()) {
-        verifier::driver_bug("CANCEL_SPIN_LOCK_NOT_RELEASED",
+        verifier::report(verifier::Check::CancelSpinLockNotReleased,
                              fmt::format("cancel routine {} returned holding the cancel spin lock; it must call "
                                          "IoReleaseCancelSpinLock(Irp->CancelIrql)",
-                                         reinterpret_cast<void*>(routine)));
+                                         reinterpret_cast<void*>(routine)),
+                             {.device = dev});
         IoReleaseCancelSpinLock(irql);
     } else if (KeGetCurrentIrql() != irql) {
-        verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
+        verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
                              fmt::format("cancel routine {} returned at IRQL {} but was entered with CancelIrql {}; "
                                          "release the cancel spin lock with IoReleaseCancelSpinLock(Irp->CancelIrql)",
-                                         reinterpret_cast<void*>(routine), KeGetCurrentIrql(), irql));
+                                         reinterpret_cast<void*>(routine), KeGetCurrentIrql(), irql),
+                             {.device = dev});
         if (KeGetCurrentIrql() > irql) KeLowerIrql(irql);
         else KfRaiseIrql(irql);
     }
@@ -121,7 +123,7 @@ void cancel_thread_io(_KTHREAD* t) {
     }
     t->irp_lock.unlock();
     if (orphans)
-        verifier::driver_bug("IO_DRIVER_CANCEL_TIMEOUT",
+        verifier::report(verifier::Check::IO_DRIVER_CANCEL_TIMEOUT,
                              fmt::format("{} request(s) of an exiting thread were not completed within 5 minutes of "
                                          "being cancelled; they are disassociated from the thread. Give queued IRPs a "
                                          "cancel routine, or complete them in IRP_MJ_CLEANUP.",

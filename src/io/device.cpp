@@ -104,22 +104,25 @@ VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {
     if (!DeviceObject) return;
     io::DeviceRuntime& r = runtime(DeviceObject);
     if (r.deleted.exchange(true)) {
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
-                             fmt::format("IoDeleteDevice called twice on {}", io::device_label(DeviceObject)));
+        verifier::report(verifier::Check::DeviceStackMisuse,
+                             fmt::format("IoDeleteDevice called twice on {}", io::device_label(DeviceObject)),
+                             {.device = DeviceObject});
         return;
     }
     if (DeviceObject->AttachedDevice)
-        verifier::driver_warning("DEVICE_STILL_ATTACHED",
+        verifier::report(verifier::Check::DeleteDeviceWithUpperAttached,
                                  fmt::format("IoDeleteDevice on {} while a device is still attached on top of it; "
                                              "the upper driver must IoDetachDevice first",
-                                             io::device_label(DeviceObject)));
+                                             io::device_label(DeviceObject)),
+                                 {.device = DeviceObject});
     if (PDEVICE_OBJECT lower = r.attached_to) {
         // S-RL-4: IoDetachDevice comes before IoDeleteDevice. Left linked, the lower
         // device would keep sending requests up to a deleted device.
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::DeviceStackMisuse,
                              fmt::format("IoDeleteDevice on {} while it is still attached to {}; call "
                                          "IoDetachDevice(lower device) first. ntio detached it",
-                                         io::device_label(DeviceObject), io::device_label(lower)));
+                                         io::device_label(DeviceObject), io::device_label(lower)),
+                             {.device = DeviceObject});
         IoDetachDevice(lower);
     }
     // New opens fail from now on (S-PNP-4); the name goes away at once.

@@ -284,11 +284,12 @@ void finish_request(IRP* irp) {
         if (!orphan_of && (irp->Flags & IRP_INPUT_OPERATION) && !NT_ERROR(status) && irp->UserBuffer) {
             ULONG_PTR n = irp->IoStatus.Information;
             if (n > h->output_length) {
-                verifier::driver_bug("IO_INFORMATION_TOO_LARGE",
+                verifier::report(verifier::Check::InformationTooLarge,
                                      fmt::format("IRP #{}: IoStatus.Information = {} but the caller's buffer holds {} "
                                                  "bytes; ntio copies {} (S-CMP-10). Set Information to the bytes "
                                                  "written into the output buffer.",
-                                                 h->sequence, n, h->output_length, h->output_length));
+                                                 h->sequence, n, h->output_length, h->output_length),
+                                     {.irp = irp});
                 n = h->output_length;
             }
             if (n && irp->AssociatedIrp.SystemBuffer) std::memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, n);
@@ -396,7 +397,7 @@ PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota) {
     (void)ChargeQuota;
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoAllocateIrp");
     if (StackSize < 1) {
-        verifier::driver_bug("INVALID_PARAMETER", fmt::format("IoAllocateIrp with a stack size of {}", StackSize));
+        verifier::report(verifier::Check::InvalidParameter, fmt::format("IoAllocateIrp with a stack size of {}", StackSize));
         return nullptr;
     }
     return io::allocate_irp(StackSize, 0);
@@ -405,7 +406,7 @@ PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota) {
 VOID IoFreeIrp(PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoFreeIrp");
     if (!Irp || !io::is_ours(Irp)) {
-        verifier::driver_bug("BAD_POOL_CALLER", fmt::format("IoFreeIrp({}) on something that is not a live IRP "
+        verifier::report(verifier::Check::BAD_POOL_CALLER, fmt::format("IoFreeIrp({}) on something that is not a live IRP "
                                                             "(freed twice?)",
                                                             static_cast<void*>(Irp)));
         return;
@@ -413,21 +414,23 @@ VOID IoFreeIrp(PIRP Irp) {
     io::IrpHeader* h = header_of(Irp);
     if (h->flags & (io::kIrpUserRequest | io::kIrpManagerFrees)) {
         // S-BLD-3 (DDI rules IoBuildDeviceControlNoFree, IoBuildSynchronousFsdRequestNoFree).
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::FreeIrpNotOwned,
                              fmt::format("IoFreeIrp on IRP #{}, which {} and the I/O manager frees itself at "
                                          "completion; complete it with IoCompleteRequest instead (the IRP is not "
                                          "freed)",
                                          h->sequence,
                                          h->flags & io::kIrpUserRequest
                                              ? "the I/O manager built for a caller"
-                                             : "IoBuildSynchronousFsdRequest or IoBuildDeviceIoControlRequest built"));
+                                             : "IoBuildSynchronousFsdRequest or IoBuildDeviceIoControlRequest built"),
+                             {.irp = Irp});
         return;
     }
     if (h->size_class == io::kIrpDriverMemory) {
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::FreeIrpNotOwned,
                              fmt::format("IoFreeIrp on IRP #{}, which IoInitializeIrp set up in the driver's own "
                                          "memory; free that memory the way it was allocated (the IRP is not freed)",
-                                         h->sequence));
+                                         h->sequence),
+                             {.irp = Irp});
         return;
     }
     io::dequeue_from_thread(Irp);
@@ -435,22 +438,24 @@ VOID IoFreeIrp(PIRP Irp) {
 }
 
 BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char* Api) {
-    verifier::driver_bug("NO_MORE_IRP_STACK_LOCATIONS",
+    verifier::report(verifier::Check::NO_MORE_IRP_STACK_LOCATIONS,
                          fmt::format("{} on IRP #{}, which has no location below the current one ({} allocated): "
                                      "the IRP was allocated for a shorter stack; ntio skipped the write, which "
                                      "would overwrite the IRP itself",
-                                     Api, Irp->NtioPrivate ? header_of(Irp)->sequence : 0, int(Irp->StackCount)));
+                                     Api, Irp->NtioPrivate ? header_of(Irp)->sequence : 0, int(Irp->StackCount)),
+                     {.irp = Irp});
     return TRUE;
 }
 
 NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCallDriver");
     if (Irp->CurrentLocation <= 1) {
-        verifier::driver_bug("NO_MORE_IRP_STACK_LOCATIONS",
+        verifier::report(verifier::Check::NO_MORE_IRP_STACK_LOCATIONS,
                              fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): "
                                          "allocate the IRP with the target's StackSize (or StackSize + 1 to keep "
                                          "one for yourself); the IRP was not sent",
-                                         header_of(Irp)->sequence, io::device_label(DeviceObject), int(Irp->StackCount)));
+                                         header_of(Irp)->sequence, io::device_label(DeviceObject), int(Irp->StackCount)),
+                             {.irp = Irp, .device = DeviceObject});
         return STATUS_INVALID_DEVICE_STATE;
     }
     Irp->CurrentLocation--;
@@ -462,10 +467,11 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     UCHAR major = sl->MajorFunction;  // the IRP may be gone when dispatch returns
     NTSTATUS status = trace::enabled() ? io::dispatch_traced(DeviceObject, Irp, dispatch) : dispatch(DeviceObject, Irp);
     if (ke::t_irql != irql) [[unlikely]]
-        verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
+        verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
                              fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was "
                                          "called at IRQL {}; release every spin lock it took",
-                                         reinterpret_cast<void*>(dispatch), major, KeGetCurrentIrql(), irql));
+                                         reinterpret_cast<void*>(dispatch), major, KeGetCurrentIrql(), irql),
+                             {.device = DeviceObject});
     return status;
 }
 
@@ -474,29 +480,33 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCompleteRequest");
     io::IrpHeader* h = header_of(Irp);
     if (h->magic != io::kIrpMagic || (h->flags & io::kIrpCompleted) || Irp->CurrentLocation > Irp->StackCount + 1) {
-        verifier::driver_bug("MULTIPLE_IRP_COMPLETE_REQUESTS",
+        verifier::report(verifier::Check::MULTIPLE_IRP_COMPLETE_REQUESTS,
                              fmt::format("IoCompleteRequest on IRP #{} ({}), which was already completed; an IRP is "
                                          "completed exactly once, by the driver that owns it",
                                          h->magic == io::kIrpMagic || h->magic == io::kFreedIrpMagic ? h->sequence : 0,
-                                         static_cast<void*>(Irp)));
+                                         static_cast<void*>(Irp)),
+                             {.irp = Irp});
         return;
     }
     if (io::cancel_lock_held_by_caller()) [[unlikely]]
-        verifier::driver_bug("CANCEL_SPIN_LOCK_HELD",
+        verifier::report(verifier::Check::CompletedUnderCancelSpinLock,
                              fmt::format("IoCompleteRequest on IRP #{} while holding the cancel spin lock: completion "
                                          "routines would run under it. Release it (IoReleaseCancelSpinLock("
                                          "Irp->CancelIrql)) before completing",
-                                         h->sequence));
+                                         h->sequence),
+                             {.irp = Irp});
     if (Irp->IoStatus.Status == STATUS_PENDING)
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::PendingStatusAtCompletion,
                              fmt::format("IoCompleteRequest on IRP #{} with IoStatus.Status = STATUS_PENDING; set the "
                                          "final status first",
-                                         h->sequence));
+                                         h->sequence),
+                             {.irp = Irp});
     if (__atomic_load_n(&Irp->CancelRoutine, __ATOMIC_ACQUIRE)) {
-        verifier::driver_bug("CANCEL_STATE_IN_COMPLETED_IRP",
+        verifier::report(verifier::Check::CANCEL_STATE_IN_COMPLETED_IRP,
                              fmt::format("IRP #{} completed with its cancel routine {} still set; clear it with "
                                          "IoSetCancelRoutine(Irp, NULL) before completing",
-                                         h->sequence, reinterpret_cast<void*>(Irp->CancelRoutine)));
+                                         h->sequence, reinterpret_cast<void*>(Irp->CancelRoutine)),
+                             {.irp = Irp});
         Irp->CancelRoutine = nullptr;
     }
 
@@ -548,11 +558,12 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
         return;
     }
     if (!Irp->Tail.Overlay.Thread && !Irp->UserIosb && !(h->flags & io::kIrpUserRequest)) {
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::IrpNotReclaimed,
                              fmt::format("IRP #{} from IoAllocateIrp finished completion without a completion routine "
                                          "returning STATUS_MORE_PROCESSING_REQUIRED; its creator must take it back "
                                          "and IoFreeIrp it (S-CMP-12). The IRP is left allocated.",
-                                         h->sequence));
+                                         h->sequence),
+                             {.irp = Irp});
         return;
     }
     io::finish_request(Irp);
@@ -585,7 +596,7 @@ PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer, 
 
 VOID IoFreeMdl(PMDL Mdl) {
     if (Mdl->MdlFlags & MDL_PAGES_LOCKED)
-        verifier::driver_bug("MDL_PAGES_LOCKED_AT_FREE",
+        verifier::report(verifier::Check::MdlMisuse,
                              fmt::format("IoFreeMdl({}) on an MDL whose pages are still locked; call MmUnlockPages "
                                          "first",
                                          static_cast<void*>(Mdl)));
@@ -606,7 +617,7 @@ VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList) {
 VOID MmProbeAndLockPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Operation) {
     (void)AccessMode;
     if (MemoryDescriptorList->MdlFlags & MDL_PAGES_LOCKED)
-        verifier::driver_bug("MDL_ALREADY_LOCKED", fmt::format("MmProbeAndLockPages({}) on an MDL already locked",
+        verifier::report(verifier::Check::MdlMisuse, fmt::format("MmProbeAndLockPages({}) on an MDL already locked",
                                                                static_cast<void*>(MemoryDescriptorList)));
     MemoryDescriptorList->MdlFlags |= MDL_PAGES_LOCKED;
     if (Operation != IoReadAccess) MemoryDescriptorList->MdlFlags |= MDL_WRITE_OPERATION;
@@ -614,7 +625,7 @@ VOID MmProbeAndLockPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode, 
 
 VOID MmUnlockPages(PMDL MemoryDescriptorList) {
     if (!(MemoryDescriptorList->MdlFlags & MDL_PAGES_LOCKED)) {
-        verifier::driver_bug("MDL_NOT_LOCKED", fmt::format("MmUnlockPages({}) on an MDL that is not locked",
+        verifier::report(verifier::Check::MdlMisuse, fmt::format("MmUnlockPages({}) on an MDL that is not locked",
                                                            static_cast<void*>(MemoryDescriptorList)));
         return;
     }
@@ -635,7 +646,7 @@ PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority) {
     if (!Mdl) return nullptr;
     if (Mdl->MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL)) return Mdl->MappedSystemVa;
     if (!(Mdl->MdlFlags & MDL_PAGES_LOCKED))
-        verifier::driver_bug("MDL_NOT_LOCKED", fmt::format("MmGetSystemAddressForMdlSafe({}) on an MDL that is "
+        verifier::report(verifier::Check::MdlMisuse, fmt::format("MmGetSystemAddressForMdlSafe({}) on an MDL that is "
                                                            "neither locked (MmProbeAndLockPages) nor built for "
                                                            "nonpaged pool",
                                                            static_cast<void*>(Mdl)));

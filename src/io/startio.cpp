@@ -39,9 +39,10 @@ PIRP take_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key) {
 PDRIVER_STARTIO startio_of(PDEVICE_OBJECT dev) {
     PDRIVER_STARTIO startio = dev->DriverObject->DriverStartIo;
     if (!startio)
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::NoStartIoRoutine,
                              fmt::format("IoStartPacket/IoStartNextPacket on {} but its driver has no DriverStartIo",
-                                         device_label(dev)));
+                                         device_label(dev)),
+                             {.device = dev});
     return startio;
 }
 
@@ -84,22 +85,24 @@ void call_startio(PDEVICE_OBJECT dev, PIRP irp) {
     StartIoNesting outer = t_startio;
     t_startio = {dev, outer.device == dev ? outer.depth + 1 : 1};
     if (t_startio.depth == 2 && !rt.recursion_reported.exchange(true, std::memory_order_relaxed))
-        verifier::driver_warning(
-            "StartIoRecursion",
+        verifier::report(
+            verifier::Check::StartIoRecursion,
             fmt::format("StartIo of {} was re-entered through IoStartNextPacket: every request still queued nests one "
                         "more StartIo on the stack, and a long queue overflows it (a Windows kernel stack is 12-24 "
                         "KiB). Call IoSetStartIoAttributes(DeviceObject, TRUE, ...) so that the next packet starts "
                         "after StartIo returns.",
-                        device_label(dev)));
+                        device_label(dev)),
+            {.device = dev});
     startio(dev, irp);
     t_startio = outer;
 }
 
 void request_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key, const char* api) {
     if (KeGetCurrentIrql() != DISPATCH_LEVEL)
-        verifier::driver_bug("IRQL_NOT_DISPATCH_LEVEL",
+        verifier::report(verifier::Check::IRQL_NOT_DISPATCH_LEVEL,
                              fmt::format("{} at IRQL {}: it is called at DISPATCH_LEVEL (from StartIo or a DPC)", api,
-                                         KeGetCurrentIrql()));
+                                         KeGetCurrentIrql()),
+                             {.device = dev});
     DeviceRuntime& rt = runtime(dev);
     if (rt.deferred_startio.load(std::memory_order_relaxed)) {
         uint32_t s = rt.startio_state.load(std::memory_order_acquire);

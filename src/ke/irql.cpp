@@ -24,7 +24,7 @@ void spin_acquire(PKSPIN_LOCK lock) {
     KSPIN_LOCK expected = 0;
     if (__atomic_compare_exchange_n(lock, &expected, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
     if (expected == me)
-        ntio::verifier::driver_bug("SPIN_LOCK_ALREADY_OWNED",
+        ntio::verifier::report(ntio::verifier::Check::SPIN_LOCK_ALREADY_OWNED,
                                    fmt::format("spin lock {} acquired again by the thread that holds it: this "
                                                "deadlocks (spin locks are not recursive)",
                                                static_cast<void*>(lock)));
@@ -41,7 +41,7 @@ void spin_acquire(PKSPIN_LOCK lock) {
 void spin_release(PKSPIN_LOCK lock, const char* api) {
     KSPIN_LOCK held = __atomic_load_n(lock, __ATOMIC_RELAXED);
     if (held != owner_tag())
-        ntio::verifier::driver_bug("SPIN_LOCK_NOT_OWNED",
+        ntio::verifier::report(ntio::verifier::Check::SPIN_LOCK_NOT_OWNED,
                                    fmt::format("{}({}): the lock is {} by this thread", api, static_cast<void*>(lock),
                                                held == 0 ? "not held at all" : "held by another thread, not"));
     __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
@@ -56,7 +56,7 @@ KIRQL KeGetCurrentIrql(VOID) { return t_irql; }
 KIRQL KfRaiseIrql(KIRQL NewIrql) {
     KIRQL old = t_irql;
     if (NewIrql < old)
-        ntio::verifier::driver_bug("IRQL_NOT_GREATER_OR_EQUAL",
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_GREATER_OR_EQUAL,
                                    fmt::format("KeRaiseIrql to {} from the higher IRQL {}", NewIrql, old));
     t_irql = NewIrql;
     return old;
@@ -64,7 +64,7 @@ KIRQL KfRaiseIrql(KIRQL NewIrql) {
 
 VOID KeLowerIrql(KIRQL NewIrql) {
     if (NewIrql > t_irql)
-        ntio::verifier::driver_bug("IRQL_NOT_LESS_OR_EQUAL",
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_LESS_OR_EQUAL,
                                    fmt::format("KeLowerIrql to {} from the lower IRQL {}", NewIrql, t_irql));
     t_irql = NewIrql;
 }
@@ -73,7 +73,7 @@ KIRQL KeRaiseIrqlToDpcLevel(VOID) { return KfRaiseIrql(DISPATCH_LEVEL); }
 
 VOID ntio_paged_code_check(PCSTR File, ULONG Line, PCSTR Function) {
     if (t_irql > APC_LEVEL) [[unlikely]]
-        ntio::verifier::driver_bug("DRIVER_IRQL_NOT_LESS_OR_EQUAL",
+        ntio::verifier::report(ntio::verifier::Check::PagedCodeAtDispatchLevel,
                                    fmt::format("PAGED_CODE() in {} ({}:{}) reached at IRQL {}: pageable code must run "
                                                "at or below APC_LEVEL",
                                                Function, File, Line, t_irql));
@@ -82,7 +82,7 @@ VOID ntio_paged_code_check(PCSTR File, ULONG Line, PCSTR Function) {
 VOID KeEnterCriticalRegion(VOID) { ++t_critical_region; }
 VOID KeLeaveCriticalRegion(VOID) {
     if (t_critical_region == 0) {
-        ntio::verifier::driver_bug("APC_INDEX_MISMATCH", "KeLeaveCriticalRegion without KeEnterCriticalRegion");
+        ntio::verifier::report(ntio::verifier::Check::APC_INDEX_MISMATCH, "KeLeaveCriticalRegion without KeEnterCriticalRegion");
         return;
     }
     --t_critical_region;
@@ -99,7 +99,7 @@ KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock) {
 
 VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql) {
     if (t_irql != DISPATCH_LEVEL)
-        ntio::verifier::driver_bug("IRQL_NOT_DISPATCH_LEVEL",
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_DISPATCH_LEVEL,
                                    fmt::format("KeReleaseSpinLock({}) at IRQL {}; a spin lock is held at "
                                                "DISPATCH_LEVEL until released",
                                                static_cast<void*>(SpinLock), t_irql));
@@ -109,7 +109,7 @@ VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql) {
 
 VOID KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock) {
     if (t_irql < DISPATCH_LEVEL)
-        ntio::verifier::driver_bug("IRQL_NOT_GREATER_OR_EQUAL",
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_GREATER_OR_EQUAL,
                                    fmt::format("KeAcquireSpinLockAtDpcLevel({}) at IRQL {}; it requires DISPATCH_LEVEL",
                                                static_cast<void*>(SpinLock), t_irql));
     spin_acquire(SpinLock);
@@ -117,7 +117,7 @@ VOID KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock) {
 
 VOID KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock) {
     if (t_irql < DISPATCH_LEVEL)
-        ntio::verifier::driver_bug("IRQL_NOT_GREATER_OR_EQUAL",
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_GREATER_OR_EQUAL,
                                    fmt::format("KeReleaseSpinLockFromDpcLevel({}) at IRQL {}",
                                                static_cast<void*>(SpinLock), t_irql));
     spin_release(SpinLock, "KeReleaseSpinLockFromDpcLevel");
@@ -174,7 +174,7 @@ VOID KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle) {
 }
 
 VOID ntio_assert_failed(PCSTR Expression, PCSTR File, ULONG Line) {
-    ntio::verifier::driver_bug("ASSERTION_FAILED", fmt::format("ASSERT({}) failed at {}:{}", Expression, File, Line));
+    ntio::verifier::report(ntio::verifier::Check::AssertionFailed, fmt::format("ASSERT({}) failed at {}:{}", Expression, File, Line));
 }
 
 }  // extern "C"

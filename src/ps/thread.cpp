@@ -117,7 +117,7 @@ void run_entry(_KTHREAD* t) {
         reinterpret_cast<PKSTART_ROUTINE>(t->start)(t->context);
         code = STATUS_SUCCESS;
         if (KeGetCurrentIrql() != PASSIVE_LEVEL)
-            verifier::driver_bug("IRQL_NOT_LESS_OR_EQUAL",
+            verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
                                  fmt::format("system thread routine {} returned at IRQL {}", t->start,
                                              KeGetCurrentIrql()));
         break;

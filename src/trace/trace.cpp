@@ -94,6 +94,7 @@ const char* kind_name(Kind k) {
     case Kind::thread: return "thread";
     case Kind::notified: return "caller notified";
     case Kind::freed: return "freed";
+    case Kind::verifier: return "verifier";
     }
     return "?";
 }
@@ -115,7 +116,9 @@ double micros(int64_t ts) { return static_cast<double>(ts) / 10.0; }
 // are renumbered in the order they appear, not by runtime sequence number: threads
 // that issue requests at the same virtual instant take sequence numbers in
 // whatever order they ran.
-bool about_an_irp(Kind k) { return k != Kind::thread && k != Kind::debug_print && k != Kind::queue_depth; }
+bool about_an_irp(Kind k) {
+    return k != Kind::thread && k != Kind::debug_print && k != Kind::queue_depth && k != Kind::verifier;
+}
 // Events that only follow an IRP's life (they never start one: an IRP freed unsent).
 bool epilogue(Kind k) { return k == Kind::notified || k == Kind::freed; }
 
@@ -171,6 +174,15 @@ std::string chrome_json(const std::vector<Event>& events) {
             list.push_back({{"name", "queue " + e.text}, {"ph", "C"}, {"ts", micros(e.ts)}, {"pid", 1},
                             {"args", {{"depth", e.value}}}});
             continue;
+        case Kind::verifier: {
+            // The check's name as the instant's title, what it found in its arguments.
+            size_t colon = e.text.find(':');
+            nlohmann::ordered_json args = {{"message", e.text.substr(colon + 2)}};
+            if (e.info) args["irp (runtime id)"] = e.info;
+            list.push_back({{"name", "verifier: " + e.text.substr(0, colon)}, {"cat", "verifier"}, {"ph", "i"},
+                            {"s", "t"}, {"ts", micros(e.ts)}, {"pid", 1}, {"tid", e.thread}, {"args", args}});
+            continue;
+        }
         default:
             break;
         }
@@ -395,6 +407,9 @@ std::string text_summary(const std::vector<Event>& events) {
                          l.completed >= 0 ? ms(l.completed) : "-", result, notes);
     }
     for (const auto& [queue, depth] : peak_depth) o += fmt::format("device queue of {}: peak depth {}\n", queue, depth);
+    for (const Event& e : events)
+        if (e.kind == Kind::verifier)
+            o += fmt::format("verifier at {} ms: {}\n", ms(e.ts), e.text.substr(0, e.text.find('\n')));
     if (open) o += fmt::format("{} IRP(s) never completed\n", open);
     return o;
 }
@@ -463,6 +478,13 @@ void irp_after(Kind kind, uint64_t sequence, int64_t value) {
 void debug_line(const char* text, size_t length) {
     Event e(now(), thread_number(), Kind::debug_print);
     e.text.assign(text, length);
+    push(std::move(e));
+}
+
+void verifier_event(const char* check, const std::string& message, uint64_t irp) {
+    Event e(now(), thread_number(), Kind::verifier);
+    e.text = std::string(check) + ": " + message;
+    e.info = irp;
     push(std::move(e));
 }
 

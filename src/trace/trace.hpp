@@ -33,6 +33,7 @@ enum class Kind : uint8_t {
     thread,              // a thread's name (text)
     notified,            // the caller was told (value: kNotified* bits)
     freed,               // the IRP's memory went back (lookaside or heap)
+    verifier,            // a verifier report (text: check name, message; info: IRP id or 0)
 };
 constexpr int64_t kNotifiedEvent = 1, kNotifiedFileEvent = 2, kNotifiedPort = 4, kNotifiedStatusBlock = 8;
 
@@ -53,6 +54,8 @@ void irp_completed(IRP* irp);  // IoCompleteRequest, before the stack unwinds
 // After the IRP is gone: by its runtime sequence number.
 void irp_after(Kind kind, uint64_t sequence, int64_t value = 0);
 void debug_line(const char* text, size_t length);
+// A verifier report, shown as an instant on the reporting thread.
+void verifier_event(const char* check, const std::string& message, uint64_t irp);
 void thread_named(_KTHREAD* t);
 void name_device_queue(PKDEVICE_QUEUE queue, const std::string& device);
 void device_queue_changed(PKDEVICE_QUEUE queue);  // under the queue's lock

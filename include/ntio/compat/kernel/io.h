@@ -577,8 +577,18 @@ NTIO_API PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT 
 NTIO_API PIRP IoMakeAssociatedIrp(PIRP Irp, CCHAR StackSize);
 NTIO_API NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 NTIO_API VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost);
+/* The same with the caller's source line, which verifier reports quote. The macros use
+ * them; code that defines NTIO_NO_CALL_SITES (or takes the functions' addresses) calls
+ * the plain ones. */
+NTIO_API NTSTATUS NtioCallDriverAt(PDEVICE_OBJECT DeviceObject, PIRP Irp, PCSTR File, ULONG Line);
+NTIO_API VOID NtioCompleteRequestAt(PIRP Irp, CCHAR PriorityBoost, PCSTR File, ULONG Line);
+#ifdef NTIO_NO_CALL_SITES
 #define IoCallDriver(DeviceObject, Irp) IofCallDriver((DeviceObject), (Irp))
 #define IoCompleteRequest(Irp, PriorityBoost) IofCompleteRequest((Irp), (PriorityBoost))
+#else
+#define IoCallDriver(DeviceObject, Irp) NtioCallDriverAt((DeviceObject), (Irp), __FILE__, __LINE__)
+#define IoCompleteRequest(Irp, PriorityBoost) NtioCompleteRequestAt((Irp), (PriorityBoost), __FILE__, __LINE__)
+#endif
 NTIO_API PEPROCESS IoGetRequestorProcess(PIRP Irp);
 NTIO_API BOOLEAN IoIsOperationSynchronous(PIRP Irp);
 

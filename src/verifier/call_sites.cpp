@@ -1,0 +1,62 @@
+// The Ntio*At entry points the compat macros call (IoCompleteRequest, IoCallDriver,
+// KeAcquireSpinLock, KeWaitForSingleObject, ...): each records the driver's file and
+// line for the duration of the call, so that a report made inside it can say where
+// the driver called from, then runs the plain routine. The plain routines stay
+// exported for code that calls them by name or through a pointer.
+#include "verifier/hooks.hpp"
+#include "verifier/report.hpp"
+
+using ntio::verifier::CallSiteScope;
+
+extern "C" {
+
+NTSTATUS NtioCallDriverAt(PDEVICE_OBJECT DeviceObject, PIRP Irp, PCSTR File, ULONG Line) {
+    CallSiteScope site(File, Line, "IoCallDriver");
+    return IofCallDriver(DeviceObject, Irp);
+}
+
+VOID NtioCompleteRequestAt(PIRP Irp, CCHAR PriorityBoost, PCSTR File, ULONG Line) {
+    CallSiteScope site(File, Line, "IoCompleteRequest");
+    IofCompleteRequest(Irp, PriorityBoost);
+}
+
+KIRQL NtioAcquireSpinLockAt(PKSPIN_LOCK SpinLock, PCSTR File, ULONG Line) {
+    CallSiteScope site(File, Line, "KeAcquireSpinLock");
+    return KeAcquireSpinLockRaiseToDpc(SpinLock);
+}
+
+VOID NtioReleaseSpinLockAt(PKSPIN_LOCK SpinLock, KIRQL NewIrql, PCSTR File, ULONG Line) {
+    CallSiteScope site(File, Line, "KeReleaseSpinLock");
+    KeReleaseSpinLock(SpinLock, NewIrql);
+}
+
+VOID NtioAcquireSpinLockAtDpcLevelAt(PKSPIN_LOCK SpinLock, PCSTR File, ULONG Line) {
+    CallSiteScope site(File, Line, "KeAcquireSpinLockAtDpcLevel");
+    KeAcquireSpinLockAtDpcLevel(SpinLock);
+}
+
+VOID NtioReleaseSpinLockFromDpcLevelAt(PKSPIN_LOCK SpinLock, PCSTR File, ULONG Line) {
+    CallSiteScope site(File, Line, "KeReleaseSpinLockFromDpcLevel");
+    KeReleaseSpinLockFromDpcLevel(SpinLock);
+}
+
+NTSTATUS NtioWaitForSingleObjectAt(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                   PLARGE_INTEGER Timeout, PCSTR File, ULONG Line) {
+    CallSiteScope site(File, Line, "KeWaitForSingleObject");
+    return KeWaitForSingleObject(Object, WaitReason, WaitMode, Alertable, Timeout);
+}
+
+NTSTATUS NtioWaitForMultipleObjectsAt(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, KWAIT_REASON WaitReason,
+                                      KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                      PKWAIT_BLOCK WaitBlockArray, PCSTR File, ULONG Line) {
+    CallSiteScope site(File, Line, "KeWaitForMultipleObjects");
+    return KeWaitForMultipleObjects(Count, Object, WaitType, WaitReason, WaitMode, Alertable, Timeout, WaitBlockArray);
+}
+
+NTSTATUS NtioDelayExecutionThreadAt(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Interval, PCSTR File,
+                                    ULONG Line) {
+    CallSiteScope site(File, Line, "KeDelayExecutionThread");
+    return KeDelayExecutionThread(WaitMode, Alertable, Interval);
+}
+
+}  // extern "C"

@@ -1,0 +1,41 @@
+// The switches the runtime's hot paths test before calling into the verifier: one
+// relaxed load each, false unless a check that needs the bookkeeping is on (or fault
+// injection is). Configuring with -DNTIO_VERIFIER_HOOKS=OFF compiles them to `false`,
+// so a build can be compared with one that has no verifier hooks at all.
+#pragma once
+#include <atomic>
+
+#ifndef NTIO_VERIFIER_HOOKS
+#define NTIO_VERIFIER_HOOKS 1
+#endif
+
+namespace ntio::verifier {
+
+struct HookFlags {
+    // IRP records (history ring, freed-IRP quarantine, dispatch-return bookkeeping) and
+    // the verified IoCallDriver: IrpUsedAfterFree, ReturnedPendingNotMarked,
+    // MarkedPendingNotReturned, IrpLeftAtUnload, or I/O fault injection.
+    std::atomic<bool> irps{false};
+    // Each thread's held spin locks and the acquisition-order graph: LockOrderInversion,
+    // SpinLockReleaseIrql.
+    std::atomic<bool> locks{false};
+    // Which driver allocated each pool block: PoolLeftAtUnload.
+    std::atomic<bool> pool_owners{false};
+    // The StartIo watchdog: StartIoStalled.
+    std::atomic<bool> startio{false};
+    // Allocation failures injected into ExAllocatePool*, IoAllocateIrp/IoBuild*, IoAllocateMdl.
+    std::atomic<bool> allocation_faults{false};
+};
+extern HookFlags g_hooks;
+
+inline bool hook(const std::atomic<bool>& flag) {
+    if constexpr (!NTIO_VERIFIER_HOOKS) return false;
+    return flag.load(std::memory_order_relaxed);
+}
+inline bool irp_hooks() { return hook(g_hooks.irps); }
+inline bool lock_hooks() { return hook(g_hooks.locks); }
+inline bool pool_owner_hooks() { return hook(g_hooks.pool_owners); }
+inline bool startio_hooks() { return hook(g_hooks.startio); }
+inline bool allocation_fault_hooks() { return hook(g_hooks.allocation_faults); }
+
+}  // namespace ntio::verifier
