@@ -11,6 +11,8 @@
 #include "io/iomgr.hpp"
 #include "ke/objects.hpp"
 #include "ps/thread.hpp"
+#include "verifier/drivers.hpp"
+#include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
 
 struct _EPROCESS {
@@ -84,6 +86,7 @@ System::Impl::Impl(const Options& o)
     verifier::Settings settings;
     if (!verifier::settings_from(o, &settings, &error)) throw std::invalid_argument("ntio: " + error);
     verifier::configure(settings);
+    verifier::drivers::reset();
     InitializeListHead(&threads);
     trace::begin(o.trace_file);  // before the runtime's own threads start, so they are named
     KeInitializeEvent(&work_event, SynchronizationEvent, FALSE);
@@ -277,6 +280,8 @@ System::~System() {
     if (!report.empty()) std::fprintf(stderr, "ntio: at teardown:\n%s", report.c_str());
     bool freeable = shutdown(*m_impl);
     m_impl->handles.close_all();
+    // The freed IRPs the verifier kept poisoned go back now that nothing can run.
+    if (freeable) verifier::irps::reset();
     std::lock_guard g(g_create_lock);
     g_current_system.store(nullptr, std::memory_order_release);
     if (freeable) delete m_impl;

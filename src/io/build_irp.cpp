@@ -15,6 +15,8 @@
 // may release it with ExFreePool, as Windows drivers do.
 #include "io/iomgr.hpp"
 #include "ps/thread.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -98,6 +100,14 @@ IRP* build_fsd(ULONG major, PDEVICE_OBJECT device, PVOID buffer, ULONG length, P
     return irp;
 }
 
+// An IRP a driver built (`caller`: the return address into it): its record says so, and
+// IrpLeftAtUnload holds the driver to free it.
+PIRP built_by_driver(PIRP irp, const void* caller) {
+    if (irp && verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::created_by_driver(irp, caller);
+    return irp;
+}
+
 }  // namespace
 }  // namespace ntio::io
 
@@ -140,8 +150,9 @@ VOID IoReuseIrp(PIRP Irp, NTSTATUS Iostatus) {
 PIRP IoBuildAsynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer, ULONG Length,
                                    PLARGE_INTEGER StartingOffset, PIO_STATUS_BLOCK IoStatusBlock) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoBuildAsynchronousFsdRequest");
-    return io::build_fsd(MajorFunction, DeviceObject, Buffer, Length, StartingOffset, IoStatusBlock,
-                         "IoBuildAsynchronousFsdRequest");
+    return io::built_by_driver(io::build_fsd(MajorFunction, DeviceObject, Buffer, Length, StartingOffset,
+                                             IoStatusBlock, "IoBuildAsynchronousFsdRequest"),
+                               __builtin_return_address(0));
 }
 
 PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer, ULONG Length,
@@ -153,7 +164,7 @@ PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObje
     irp->UserEvent = Event;
     header_of(irp)->flags |= io::kIrpManagerFrees;
     io::queue_to_thread(irp, ps::current_thread());  // S-BLD-3: cancelled if the thread exits
-    return irp;
+    return io::built_by_driver(irp, __builtin_return_address(0));
 }
 
 PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObject, PVOID InputBuffer,
@@ -209,7 +220,7 @@ PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObj
     }
     header_of(irp)->flags |= io::kIrpManagerFrees;
     io::queue_to_thread(irp, ps::current_thread());
-    return irp;
+    return io::built_by_driver(irp, __builtin_return_address(0));
 }
 
 PIRP IoMakeAssociatedIrp(PIRP Irp, CCHAR StackSize) {
@@ -221,7 +232,7 @@ PIRP IoMakeAssociatedIrp(PIRP Irp, CCHAR StackSize) {
     assoc->AssociatedIrp.MasterIrp = Irp;
     assoc->Tail.Overlay.Thread = Irp->Tail.Overlay.Thread;  // S-BLD-6
     assoc->RequestorMode = Irp->RequestorMode;
-    return assoc;
+    return io::built_by_driver(assoc, __builtin_return_address(0));
 }
 
 }  // extern "C"

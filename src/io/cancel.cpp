@@ -8,6 +8,9 @@
 #include "ps/thread.hpp"
 #include "system.hpp"
 #include "trace/trace.hpp"
+#include "verifier/drivers.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
 #include "win32/win32.hpp"
 
@@ -75,7 +78,12 @@ bool cancel_lock_held_by_caller() {
 }
 
 void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, KIRQL irql) {
-    routine(dev, irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::note(irp, verifier::irps::Step::cancel_routine, dev);
+    {
+        verifier::drivers::Scope scope(dev ? dev->DriverObject : nullptr);
+        routine(dev, irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
+    }
     if (cancel_lock_held_by_caller()) {
         verifier::report(verifier::Check::CancelSpinLockNotReleased,
                              fmt::format("cancel routine {} returned holding the cancel spin lock; it must call "
@@ -153,6 +161,10 @@ VOID IoReleaseCancelSpinLock(KIRQL Irql) { KeReleaseSpinLock(&io::g_cancel_lock,
 
 BOOLEAN IoCancelIrp(PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCancelIrp");
+    if (verifier::irp_hooks()) [[unlikely]] {
+        if (!verifier::irps::check_live(Irp, "IoCancelIrp")) return FALSE;
+        verifier::irps::note(Irp, verifier::irps::Step::cancel);
+    }
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::cancel, Irp);
     KIRQL irql;

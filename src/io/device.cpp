@@ -6,6 +6,7 @@
 #include "ob/services.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
+#include "verifier/drivers.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -137,7 +138,7 @@ VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {
     ob::dereference(DeviceObject);  // open file objects keep it alive until they close
 }
 
-static NTSTATUS create_link(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName) {
+static NTSTATUS create_link(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName, const void* caller) {
     verifier::check_irql_at_most(PASSIVE_LEVEL, "IoCreateSymbolicLink");
     std::wstring link = io::to_wstring(SymbolicLinkName), target = io::to_wstring(DeviceName);
     if (link.empty() || target.empty() || link[0] != L'\\') return STATUS_OBJECT_NAME_INVALID;
@@ -149,15 +150,17 @@ static NTSTATUS create_link(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING De
         ob::dereference(l);
         return STATUS_OBJECT_NAME_COLLISION;
     }
+    // SymbolicLinkLeftAtUnload: the creating driver must delete it.
+    verifier::drivers::link_created(verifier::drivers::attribute(caller), link);
     return STATUS_SUCCESS;  // the creation reference keeps the link until IoDeleteSymbolicLink
 }
 
 NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName) {
-    return create_link(SymbolicLinkName, DeviceName);
+    return create_link(SymbolicLinkName, DeviceName, __builtin_return_address(0));
 }
 
 NTSTATUS IoCreateUnprotectedSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName) {
-    return create_link(SymbolicLinkName, DeviceName);
+    return create_link(SymbolicLinkName, DeviceName, __builtin_return_address(0));
 }
 
 NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName) {
@@ -171,6 +174,7 @@ NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName) {
     sys().names.remove(link, obj);
     ob::dereference(obj);  // lookup
     ob::dereference(obj);  // creation
+    verifier::drivers::link_deleted(link);
     return STATUS_SUCCESS;
 }
 

@@ -67,6 +67,7 @@ struct DriverBody {
     std::string module_path;
     void* module = nullptr;  // dlopen handle
     bool unloaded = false;
+    uint32_t verifier_id = 0;  // the verifier's number for it (verifier/drivers.hpp)
 };
 
 // Runtime part of a file object.
@@ -100,6 +101,7 @@ struct alignas(16) IrpHeader {
     // is the issuer, set once before the IRP is sent; it outlives the IRP (an exiting
     // thread waits for its IRPs, and a disassociated IRP holds a reference on it).
     uint8_t list_state;  // kNotListed, kListed, kDisassociated
+    uint32_t verifier_slot;  // its record in verifier/irp_tracker.cpp; 0 = not tracked
     _KTHREAD* thread;
 };
 constexpr uint8_t kNotListed = 0, kListed = 1, kDisassociated = 2;
@@ -185,7 +187,6 @@ DriverBody* create_internal_driver(const std::wstring& name, PDRIVER_INITIALIZE 
 void on_system_thread(const std::function<void()>& fn);
 void unload_driver(DriverBody* d);
 void unload_all_drivers();
-std::string driver_report(DriverBody* d);
 
 // Plug and Play (io/pnp.cpp).
 namespace pnp {

@@ -11,6 +11,8 @@
 #include "ps/thread.hpp"
 #include "system.hpp"
 #include "trace/trace.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -116,6 +118,7 @@ void init_header(IrpHeader* h, uint8_t size_class, CCHAR stack, uint32_t buffer_
     h->list_state = kNotListed;
     h->thread = nullptr;
     h->free_deferred = false;
+    h->verifier_slot = 0;
 }
 }  // namespace
 
@@ -127,14 +130,20 @@ bool initialize_driver_irp(IRP* irp, USHORT packet_size, CCHAR stack) {
     auto* h = reinterpret_cast<IrpHeader*>(at);
     init_header(h, kIrpDriverMemory, stack, 0);
     init_irp(irp, stack, 0, h);
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::allocated(irp);
     return true;
 }
 
 void reinitialize_irp(IRP* irp) {
     IrpHeader* h = header_of(irp);
     UCHAR allocation_flags = irp->AllocationFlags;
+    uint32_t verifier_slot = h->verifier_slot;
     init_header(h, h->size_class, static_cast<CCHAR>(h->stack_count), h->buffer_capacity);
     init_irp(irp, static_cast<CCHAR>(h->stack_count), allocation_flags, h);
+    h->verifier_slot = verifier_slot;
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::reinitialized(irp);
 }
 
 IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
@@ -153,6 +162,8 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
     IRP* irp = reinterpret_cast<IRP*>(h + 1);
     init_irp(irp, stack, standard ? IRP_LOOKASIDE_ALLOCATION : IRP_ALLOCATED_FIXED_SIZE, h);
     bump(1);
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::allocated(irp);
     return irp;
 }
 
@@ -163,6 +174,9 @@ void free_irp(IRP* irp) {
     h->magic = kFreedIrpMagic;
     irp->Type = 0;
     bump(-1);
+    // IrpUsedAfterFree: kept poisoned in the verifier's quarantine instead of recycled.
+    if (verifier::irp_hooks() && verifier::irps::quarantined(irp)) [[unlikely]]
+        return;
     if (h->size_class == kIrpLookaside && t_cache.depth < kLookasideDepth) {
         h->event_object = t_cache.free;
         t_cache.free = h;
@@ -400,11 +414,16 @@ PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota) {
         verifier::report(verifier::Check::InvalidParameter, fmt::format("IoAllocateIrp with a stack size of {}", StackSize));
         return nullptr;
     }
-    return io::allocate_irp(StackSize, 0);
+    PIRP irp = io::allocate_irp(StackSize, 0);
+    if (irp && verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::created_by_driver(irp, __builtin_return_address(0));
+    return irp;
 }
 
 VOID IoFreeIrp(PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoFreeIrp");
+    if (verifier::irp_hooks() && !verifier::irps::check_live(Irp, "IoFreeIrp")) [[unlikely]]
+        return;
     if (!Irp || !io::is_ours(Irp)) {
         verifier::report(verifier::Check::BAD_POOL_CALLER, fmt::format("IoFreeIrp({}) on something that is not a live IRP "
                                                             "(freed twice?)",
@@ -433,6 +452,8 @@ VOID IoFreeIrp(PIRP Irp) {
                              {.irp = Irp});
         return;
     }
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::note(Irp, verifier::irps::Step::freed_by_driver);
     io::dequeue_from_thread(Irp);
     io::free_irp(Irp);
 }
@@ -449,6 +470,8 @@ BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char* Api) {
 
 NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCallDriver");
+    if (verifier::irp_hooks()) [[unlikely]]  // the same call with every IRP check (verifier/irp_tracker.cpp)
+        return verifier::irps::call_driver(DeviceObject, Irp);
     if (Irp->CurrentLocation <= 1) {
         verifier::report(verifier::Check::NO_MORE_IRP_STACK_LOCATIONS,
                              fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): "
@@ -478,6 +501,8 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
 VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
     (void)PriorityBoost;
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCompleteRequest");
+    if (verifier::irp_hooks() && !verifier::irps::completing(Irp, PriorityBoost)) [[unlikely]]
+        return;
     io::IrpHeader* h = header_of(Irp);
     if (h->magic != io::kIrpMagic || (h->flags & io::kIrpCompleted) || Irp->CurrentLocation > Irp->StackCount + 1) {
         verifier::report(verifier::Check::MULTIPLE_IRP_COMPLETE_REQUESTS,
@@ -533,12 +558,18 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
         bool call = routine && ((NT_SUCCESS(status) && (control & SL_INVOKE_ON_SUCCESS)) ||
                                 (!NT_SUCCESS(status) && (control & SL_INVOKE_ON_ERROR)) ||
                                 (Irp->Cancel && (control & SL_INVOKE_ON_CANCEL)));
+        if (verifier::irp_hooks()) [[unlikely]]
+            verifier::irps::location_done(Irp, Irp->CurrentLocation - 1, control, call ? routine : nullptr);
         if (call) {
             PDEVICE_OBJECT owner =
                 Irp->CurrentLocation <= Irp->StackCount ? Irp->Tail.Overlay.CurrentStackLocation->DeviceObject : nullptr;
             if (trace::enabled()) [[unlikely]]
                 trace::irp_event(trace::Kind::completion_routine, Irp, owner);
-            if (routine(owner, Irp, context) == STATUS_MORE_PROCESSING_REQUIRED) return;
+            if (routine(owner, Irp, context) == STATUS_MORE_PROCESSING_REQUIRED) {
+                if (verifier::irp_hooks()) [[unlikely]]
+                    verifier::irps::note(Irp, verifier::irps::Step::reclaimed);
+                return;
+            }
         } else if (Irp->PendingReturned && Irp->CurrentLocation <= Irp->StackCount) {
             Irp->Tail.Overlay.CurrentStackLocation->Control |= SL_PENDING_RETURNED;
         }

@@ -30,6 +30,7 @@
 #include "ke/objects.hpp"
 #include "ob/services.hpp"
 #include "system.hpp"
+#include "verifier/drivers.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -378,7 +379,10 @@ void add_one(PnpManager& m, DriverBody* d, DevNode* n) {
     }
     n->state.store(NodeState::added);
 
-    s = d->extension.AddDevice(&d->driver, pdo);
+    {
+        verifier::drivers::Scope scope(d->verifier_id);
+        s = d->extension.AddDevice(&d->driver, pdo);
+    }
     if (!NT_SUCCESS(s)) {
         std::fprintf(stderr, "ntio: AddDevice of %s for %s failed with 0x%08X; the device is not started\n",
                      driver.c_str(), id.c_str(), static_cast<unsigned>(s));

@@ -6,6 +6,9 @@
 #include "io/iomgr.hpp"
 #include "ke/spin.hpp"
 #include "trace/trace.hpp"
+#include "verifier/drivers.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -51,6 +54,7 @@ PDRIVER_STARTIO startio_of(PDEVICE_OBJECT dev) {
 // takes it when StartIo returns, so 1M queued requests drain at constant stack depth.
 void run_startio_deferred(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_STARTIO startio) {
     DeviceRuntime& rt = runtime(dev);
+    verifier::drivers::Scope scope(dev->DriverObject);
     rt.startio_state.fetch_add(kOneActive, std::memory_order_acq_rel);
     startio(dev, irp);
     uint32_t s = rt.startio_state.load(std::memory_order_acquire);
@@ -63,6 +67,8 @@ void run_startio_deferred(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_STARTIO startio)
             if (next) {
                 if (trace::enabled()) [[unlikely]]
                     trace::irp_event(trace::Kind::started, next, dev);
+                if (verifier::irp_hooks()) [[unlikely]]
+                    verifier::irps::note(next, verifier::irps::Step::started, dev);
                 startio(dev, next);
             }
             s = rt.startio_state.load(std::memory_order_acquire);
@@ -77,6 +83,8 @@ void call_startio(PDEVICE_OBJECT dev, PIRP irp) {
     if (!startio) return;
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::started, irp, dev);
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::note(irp, verifier::irps::Step::started, dev);
     DeviceRuntime& rt = runtime(dev);
     if (rt.deferred_startio.load(std::memory_order_relaxed)) return run_startio_deferred(dev, irp, startio);
     // May call IoStartNextPacket and so recurse, as on Windows (S-DQ-8): said once per
@@ -93,7 +101,10 @@ void call_startio(PDEVICE_OBJECT dev, PIRP irp) {
                         "after StartIo returns.",
                         device_label(dev)),
             {.device = dev});
-    startio(dev, irp);
+    {
+        verifier::drivers::Scope scope(dev->DriverObject);
+        startio(dev, irp);
+    }
     t_startio = outer;
 }
 
@@ -127,6 +138,9 @@ extern "C" {
 
 VOID IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key, PDRIVER_CANCEL CancelFunction) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoStartPacket");
+    // Noted before the IRP is in the queue, where another CPU's StartIo may finish it.
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::note(Irp, verifier::irps::Step::queued, DeviceObject);
     KIRQL old = KfRaiseIrql(DISPATCH_LEVEL);
     KIRQL cancel_irql = DISPATCH_LEVEL;
     if (CancelFunction) {

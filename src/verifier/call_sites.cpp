@@ -4,6 +4,7 @@
 // the driver called from, then runs the plain routine. The plain routines stay
 // exported for code that calls them by name or through a pointer.
 #include "verifier/hooks.hpp"
+#include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
 
 using ntio::verifier::CallSiteScope;
@@ -57,6 +58,14 @@ NTSTATUS NtioDelayExecutionThreadAt(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
                                     ULONG Line) {
     CallSiteScope site(File, Line, "KeDelayExecutionThread");
     return KeDelayExecutionThread(WaitMode, Alertable, Interval);
+}
+
+VOID NtioNoteIrpPending(PIRP Irp, PCSTR File, ULONG Line) {
+    if (!ntio::verifier::irp_hooks()) return;
+    CallSiteScope site(File, Line, "IoMarkIrpPending");
+    PDEVICE_OBJECT device =
+        Irp->CurrentLocation <= Irp->StackCount ? IoGetCurrentIrpStackLocation(Irp)->DeviceObject : nullptr;
+    ntio::verifier::irps::note(Irp, ntio::verifier::irps::Step::marked_pending, device);
 }
 
 }  // extern "C"

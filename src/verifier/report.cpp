@@ -11,7 +11,9 @@
 #include "ntio/ntio.hpp"
 #include "system.hpp"
 #include "trace/trace.hpp"
+#include "verifier/drivers.hpp"
 #include "verifier/hooks.hpp"
+#include "verifier/irp_tracker.hpp"
 
 namespace ntio::verifier {
 
@@ -76,6 +78,8 @@ void configure(const Settings& s) {
     g_hooks.irps.store(on(Check::IrpUsedAfterFree) || on(Check::ReturnedPendingNotMarked) ||
                            on(Check::MarkedPendingNotReturned) || on(Check::IrpLeftAtUnload),
                        std::memory_order_relaxed);
+    // The compat headers' IoMarkIrpPending then notes the call in the IRP's history.
+    __atomic_store_n(&NtioVerifierTracksIrps, g_hooks.irps.load() ? 1 : 0, __ATOMIC_RELAXED);
     g_hooks.locks.store(on(Check::LockOrderInversion) || on(Check::SpinLockReleaseIrql), std::memory_order_relaxed);
     g_hooks.pool_owners.store(on(Check::PoolLeftAtUnload), std::memory_order_relaxed);
     g_hooks.startio.store(on(Check::StartIoStalled), std::memory_order_relaxed);
@@ -116,12 +120,13 @@ void report(Check c, const std::string& message, const Subject& subject) {
     r.fail = act == Action::fail;
     r.message = message;
     IRP* irp = subject.irp;
-    r.irp = subject.irp_id ? subject.irp_id : irp && irp->NtioPrivate ? io::header_of(irp)->sequence : 0;
+    r.irp = subject.irp_id ? subject.irp_id : irp ? irps::id_of(irp) : 0;
     DEVICE_OBJECT* device = subject.device ? subject.device : irp ? current_device(irp) : nullptr;
     if (device) r.device = io::device_label(device);
     DRIVER_OBJECT* driver = subject.driver ? subject.driver : device ? device->DriverObject : nullptr;
     if (driver) r.driver = narrow(driver->DriverName);
-    else r.driver = subject.driver_name;
+    else if (!subject.driver_name.empty()) r.driver = subject.driver_name;
+    else r.driver = drivers::name_of(drivers::t_current);  // the driver whose code is running
     if (t_call_site.file) r.call_site = fmt::format("{}:{}", t_call_site.file, t_call_site.line);
 
     // The first line keeps the form tools and tests grep for: "DRIVER BUG <rule>".
@@ -138,6 +143,7 @@ void report(Check c, const std::string& message, const Subject& subject) {
     if (!object.empty()) r.text += "  object: " + object + "\n";
     if (!r.call_site.empty())
         r.text += fmt::format("  at {} ({})\n", r.call_site, t_call_site.api ? t_call_site.api : "call");
+    r.text += !subject.history.empty() ? subject.history : irp ? irps::history(irp) : std::string();
     r.text += fmt::format("  this check is set to {}; change it with NTIO_VERIFIER_CHECKS={}=off|report|fail "
                           "(ntio run --verifier-checks {}=...)\n",
                           action_text(act), ci.name, ci.name);
@@ -201,3 +207,7 @@ std::vector<std::string> verifier_check_names() {
 }
 
 }  // namespace ntio
+
+extern "C" {
+unsigned char NtioVerifierTracksIrps = 0;
+}

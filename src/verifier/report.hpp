@@ -41,7 +41,8 @@ struct Subject {
     DEVICE_OBJECT* device = nullptr;
     DRIVER_OBJECT* driver = nullptr;
     uint64_t irp_id = 0;       // when the IRP itself may be gone
-    std::string driver_name;   // when the driver object may be gone
+    std::string driver_name{};  // when the driver object may be gone
+    std::string history{};      // the IRP's history, rendered while its record was at hand
 };
 
 // Reports a finding of check `c` (nothing when the check is off).
