@@ -13,6 +13,7 @@
 #include "ps/thread.hpp"
 #include "verifier/drivers.hpp"
 #include "verifier/irp_tracker.hpp"
+#include "verifier/locks.hpp"
 #include "verifier/report.hpp"
 
 struct _EPROCESS {
@@ -87,6 +88,7 @@ System::Impl::Impl(const Options& o)
     if (!verifier::settings_from(o, &settings, &error)) throw std::invalid_argument("ntio: " + error);
     verifier::configure(settings);
     verifier::drivers::reset();
+    verifier::locks::reset();
     InitializeListHead(&threads);
     trace::begin(o.trace_file);  // before the runtime's own threads start, so they are named
     KeInitializeEvent(&work_event, SynchronizationEvent, FALSE);

@@ -6,6 +6,7 @@
 #include "system.hpp"
 #include "verifier/drivers.hpp"
 #include "verifier/hooks.hpp"
+#include "verifier/locks.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::ex {
@@ -101,6 +102,8 @@ void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
         m_untracked.fetch_sub(1, std::memory_order_relaxed);
     }
     if (h->owner) verifier::drivers::pool_freed(h->owner, h->tag, h->bytes);
+    if (verifier::lock_hooks()) [[unlikely]]  // spin locks that lived in the block are gone
+        verifier::locks::forget(p, h->bytes);
     h->magic = kFreedMagic;
     std::free(h);
 }

@@ -73,6 +73,8 @@ bool all_requests_done(_KTHREAD* t) {
 
 }  // namespace
 
+PKSPIN_LOCK cancel_spin_lock() { return &g_cancel_lock; }
+
 bool cancel_lock_held_by_caller() {
     return __atomic_load_n(&g_cancel_lock, __ATOMIC_RELAXED) == reinterpret_cast<KSPIN_LOCK>(&ke::t_irql);
 }

@@ -7,6 +7,8 @@
 #include "ps/thread.hpp"
 #include "system.hpp"
 #include "verifier/drivers.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/locks.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -14,6 +16,11 @@ namespace ntio::io {
 namespace {
 void destroy_device(void* body) {
     auto* d = static_cast<DeviceBody*>(body);
+    if (verifier::lock_hooks()) [[unlikely]] {  // spin locks in the device queue and extension are gone
+        verifier::locks::forget(&d->device, sizeof d->device);
+        if (d->device.DeviceExtension)
+            verifier::locks::forget(d->device.DeviceExtension, d->device.Size - sizeof(DEVICE_OBJECT));
+    }
     if (d->device.DeviceExtension) std::free(d->device.DeviceExtension);
     PDRIVER_OBJECT driver = d->device.DriverObject;
     d->~DeviceBody();

@@ -135,6 +135,7 @@ std::wstring to_wstring(const UNICODE_STRING* s);
 
 // Cancellation (io/cancel.cpp)
 bool cancel_lock_held_by_caller();
+PKSPIN_LOCK cancel_spin_lock();  // for reports that name it
 // Calls a cancel routine (cancel lock held, CancelIrql = irql) and checks that it
 // released the lock back to `irql`.
 void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, KIRQL irql);

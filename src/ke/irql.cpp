@@ -5,6 +5,8 @@
 #include <atomic>
 
 #include "ke/spin.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/locks.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::ke {
@@ -89,11 +91,17 @@ VOID KeLeaveCriticalRegion(VOID) {
 }
 BOOLEAN KeAreApcsDisabled(VOID) { return t_critical_region > 0 || t_irql >= APC_LEVEL; }
 
-VOID KeInitializeSpinLock(PKSPIN_LOCK SpinLock) { *SpinLock = 0; }
+VOID KeInitializeSpinLock(PKSPIN_LOCK SpinLock) {
+    *SpinLock = 0;
+    if (ntio::verifier::lock_hooks()) [[unlikely]]  // a new lock: nothing known of its address holds
+        ntio::verifier::locks::forget(SpinLock, sizeof *SpinLock);
+}
 
 KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock) {
     KIRQL old = KfRaiseIrql(DISPATCH_LEVEL);
     spin_acquire(SpinLock);
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::acquired(SpinLock, old);
     return old;
 }
 
@@ -103,6 +111,8 @@ VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql) {
                                    fmt::format("KeReleaseSpinLock({}) at IRQL {}; a spin lock is held at "
                                                "DISPATCH_LEVEL until released",
                                                static_cast<void*>(SpinLock), t_irql));
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::releasing(SpinLock, NewIrql, true);
     spin_release(SpinLock, "KeReleaseSpinLock");
     KeLowerIrql(NewIrql);
 }
@@ -113,6 +123,8 @@ VOID KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock) {
                                    fmt::format("KeAcquireSpinLockAtDpcLevel({}) at IRQL {}; it requires DISPATCH_LEVEL",
                                                static_cast<void*>(SpinLock), t_irql));
     spin_acquire(SpinLock);
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::acquired(SpinLock, t_irql);
 }
 
 VOID KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock) {
@@ -120,12 +132,17 @@ VOID KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock) {
         ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_GREATER_OR_EQUAL,
                                    fmt::format("KeReleaseSpinLockFromDpcLevel({}) at IRQL {}",
                                                static_cast<void*>(SpinLock), t_irql));
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::releasing(SpinLock, t_irql, false);
     spin_release(SpinLock, "KeReleaseSpinLockFromDpcLevel");
 }
 
 BOOLEAN KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock) {
     KSPIN_LOCK expected = 0;
-    return __atomic_compare_exchange_n(SpinLock, &expected, owner_tag(), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    bool got = __atomic_compare_exchange_n(SpinLock, &expected, owner_tag(), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    if (got && ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::acquired(SpinLock, t_irql);
+    return got;
 }
 
 BOOLEAN KeTestSpinLock(PKSPIN_LOCK SpinLock) { return __atomic_load_n(SpinLock, __ATOMIC_RELAXED) == 0; }
@@ -149,11 +166,15 @@ VOID KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE
     } else {
         __atomic_store_n(&me->Lock, SpinLock, __ATOMIC_RELAXED);
     }
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::acquired(SpinLock, t_irql);
 }
 
 VOID KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle) {
     PKSPIN_LOCK_QUEUE me = &LockHandle->LockQueue;
     PKSPIN_LOCK lock = __atomic_load_n(&me->Lock, __ATOMIC_RELAXED);
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::releasing(lock, t_irql, false);
     PKSPIN_LOCK_QUEUE next = __atomic_load_n(&me->Next, __ATOMIC_ACQUIRE);
     if (!next) {
         KSPIN_LOCK expected = reinterpret_cast<KSPIN_LOCK>(me);
