@@ -14,6 +14,7 @@
 #include "verifier/drivers.hpp"
 #include "verifier/irp_tracker.hpp"
 #include "verifier/locks.hpp"
+#include "verifier/startio_watch.hpp"
 #include "verifier/report.hpp"
 
 struct _EPROCESS {
@@ -180,8 +181,9 @@ std::string describe_threads(const std::vector<_KTHREAD*>& threads) {
 void report_pending_irps() {
     std::string dump = io::dump_pending_irps();
     if (!dump.empty())
-        std::fprintf(stderr, "ntio: requests still pending after every handle closed (complete or cancel them in "
-                             "IRP_MJ_CLEANUP):\n%s", dump.c_str());
+        verifier::report(verifier::Check::IrpPendingAfterCleanup,
+                         "requests still pending after every handle closed (complete or cancel them in "
+                         "IRP_MJ_CLEANUP):\n" + dump);
 }
 
 // Stops the runtime's threads and closes what is left. Returns false when threads
@@ -201,6 +203,7 @@ bool shutdown(System::Impl& s) {
     _KTHREAD* worker = s.worker;
     s.work_lock.unlock();
     if (worker) ke::set_event(&s.work_event);
+    verifier::startio_watch::stop();  // before the DPC thread stops: no deadline is left set
     s.dispatcher.stop_dpc_thread();
     bool counted = ps::current_thread_if_known() != nullptr;
     if (counted) s.dispatcher.release_inhibit();  // let the clock move while we wait for other threads
@@ -263,6 +266,7 @@ Options Options::from_environment() {
     if (const char* w = std::getenv("NTIO_STALL_WARNING_MS")) o.stall_warning_ms = std::atoi(w);
     if (const char* v = std::getenv("NTIO_VERIFIER")) o.verifier = v;
     if (const char* v = std::getenv("NTIO_VERIFIER_CHECKS")) o.verifier_checks = v;
+    if (const char* v = std::getenv("NTIO_VERIFIER_STARTIO_MS")) o.startio_stall_ms = std::atoi(v);
     return o;
 }
 

@@ -54,6 +54,9 @@ struct NTIO_PUBLIC Options {
     // Per check, left to right: "all", "NAME", "NAME=off|on|report|fail", comma-separated
     // ("all,StartIoRecursion=off"). `ntio checks` lists the names.
     std::string verifier_checks;
+    // StartIoStalled: how long a StartIo device may go without IoStartNextPacket once its
+    // current IRP completed (exact under virtual time). 0: NTIO_VERIFIER_STARTIO_MS, else 1000.
+    int startio_stall_ms = 0;
     // Options as `ntio run` and the documented environment variables set them
     // (NTIO_CLOCK=virtual|real, NTIO_DBGPRINT_FILE=path, NTIO_DBGPRINT=off,
     // NTIO_WAIT_SPIN=n, NTIO_STALL_WARNING_MS=n, and the verifier's variables).

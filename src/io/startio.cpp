@@ -10,6 +10,7 @@
 #include "verifier/hooks.hpp"
 #include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
+#include "verifier/startio_watch.hpp"
 
 namespace ntio::io {
 namespace {
@@ -114,6 +115,8 @@ void request_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key, c
                              fmt::format("{} at IRQL {}: it is called at DISPATCH_LEVEL (from StartIo or a DPC)", api,
                                          KeGetCurrentIrql()),
                              {.device = dev});
+    if (verifier::startio_hooks()) [[unlikely]]
+        verifier::startio_watch::start_next(dev);
     DeviceRuntime& rt = runtime(dev);
     if (rt.deferred_startio.load(std::memory_order_relaxed)) {
         uint32_t s = rt.startio_state.load(std::memory_order_acquire);

@@ -21,7 +21,7 @@ struct HookFlags {
     std::atomic<bool> locks{false};
     // Which driver allocated each pool block: PoolLeftAtUnload.
     std::atomic<bool> pool_owners{false};
-    // The StartIo watchdog: StartIoStalled.
+    // The StartIo watchdog: StartIoStalled (it also turns `irps` on, to see completions).
     std::atomic<bool> startio{false};
     // Allocation failures injected into ExAllocatePool*, IoAllocateIrp/IoBuild*, IoAllocateMdl.
     std::atomic<bool> allocation_faults{false};

@@ -15,6 +15,7 @@
 #include "verifier/drivers.hpp"
 #include "verifier/hooks.hpp"
 #include "verifier/report.hpp"
+#include "verifier/startio_watch.hpp"
 
 namespace ntio::verifier::irps {
 namespace {
@@ -442,6 +443,7 @@ bool completing(IRP* irp, CCHAR priority_boost) {
                    {.irp = irp});
         return false;
     }
+    if (startio_hooks()) startio_watch::completing(irp);
     Record* r = record_of(irp);
     if (!r) return true;
     r->lock.lock();

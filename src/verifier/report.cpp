@@ -14,6 +14,7 @@
 #include "verifier/drivers.hpp"
 #include "verifier/hooks.hpp"
 #include "verifier/irp_tracker.hpp"
+#include "verifier/startio_watch.hpp"
 
 namespace ntio::verifier {
 
@@ -76,7 +77,8 @@ void configure(const Settings& s) {
     for (size_t i = 0; i < kCheckCount; ++i) g_actions[i].store(static_cast<uint8_t>(s.actions[i]), std::memory_order_relaxed);
     auto on = [&](Check c) { return s.actions[static_cast<size_t>(c)] != Action::off; };
     g_hooks.irps.store(on(Check::IrpUsedAfterFree) || on(Check::ReturnedPendingNotMarked) ||
-                           on(Check::MarkedPendingNotReturned) || on(Check::IrpLeftAtUnload),
+                           on(Check::MarkedPendingNotReturned) || on(Check::IrpLeftAtUnload) ||
+                           on(Check::StartIoStalled),  // the watchdog learns of completions there
                        std::memory_order_relaxed);
     // The compat headers' IoMarkIrpPending then notes the call in the IRP's history.
     __atomic_store_n(&NtioVerifierTracksIrps, g_hooks.irps.load() ? 1 : 0, __ATOMIC_RELAXED);
@@ -96,6 +98,10 @@ bool settings_from(const Options& options, Settings* out, std::string* error) {
     Settings s = default_settings(mode);
     if (!apply_checks(checks, s, error)) return false;
     *out = s;
+    int bound = options.startio_stall_ms;
+    if (!bound)
+        if (const char* v = std::getenv("NTIO_VERIFIER_STARTIO_MS")) bound = std::atoi(v);
+    startio_watch::set_bound_ms(bound);
     return true;
 }
 
