@@ -359,7 +359,9 @@ void finish_request(IRP* irp) {
         file_event = fo && (synchronous_fo || !irp->UserEvent);
         if (fo && (__atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) || (file_flags(fo) & FO_SKIP_SET_EVENT)))
             port = completion_target(irp, fo, status, &file_event, &packet);
-    } else if (irp->PendingReturned && fo) {
+    } else if (irp->PendingReturned && (fo || (irp->Flags & IRP_CLOSE_OPERATION))) {
+        // IRP_MJ_CLOSE carries no file reference (send_file_irp) but belongs to one: its
+        // waiter must be woken by a pended failure too (found by forced pending).
         if (irp->Flags & IRP_SYNCHRONOUS_API) {
             write_iosb();
             user_event = irp->UserEvent;
