@@ -12,6 +12,7 @@
 #include "ke/objects.hpp"
 #include "ps/thread.hpp"
 #include "verifier/drivers.hpp"
+#include "verifier/faults.hpp"
 #include "verifier/irp_tracker.hpp"
 #include "verifier/locks.hpp"
 #include "verifier/startio_watch.hpp"
@@ -83,10 +84,15 @@ System::Impl& create_default_system() {
 
 System::Impl::Impl(const Options& o)
     : options(o), generation(g_generation.fetch_add(1) + 1), dispatcher(mode_of(o), o.wait_spin, o.stall_warning_ms) {
-    // Settings first: a bad check name throws before any thread starts.
+    // Settings first: a bad check name throws before any thread starts. Faults before the
+    // checks: IRP faults switch on the verified IoCallDriver.
     std::string error;
     verifier::Settings settings;
     if (!verifier::settings_from(o, &settings, &error)) throw std::invalid_argument("ntio: " + error);
+    std::string faults = o.faults;
+    if (faults.empty())
+        if (const char* f = std::getenv("NTIO_FAULTS")) faults = f;
+    if (!verifier::faults::configure(faults, &error)) throw std::invalid_argument("ntio: " + error);
     verifier::configure(settings);
     verifier::drivers::reset();
     verifier::locks::reset();
@@ -192,8 +198,10 @@ bool shutdown(System::Impl& s) {
     // As at process exit on Windows: handles close (cleanup and close reach the
     // drivers) before the drivers unload.
     s.handles.close_all();
+    verifier::faults::drain();  // delayed completions land before what is still pending is judged
     report_pending_irps();
     io::unload_all_drivers();
+    verifier::faults::finish();
     trace::end();
     for (const std::wstring& link : s.names.release_links())
         std::fprintf(stderr, "ntio: symbolic link %ls was left behind (IoDeleteSymbolicLink it in DriverUnload)\n",
@@ -266,6 +274,7 @@ Options Options::from_environment() {
     if (const char* w = std::getenv("NTIO_STALL_WARNING_MS")) o.stall_warning_ms = std::atoi(w);
     if (const char* v = std::getenv("NTIO_VERIFIER")) o.verifier = v;
     if (const char* v = std::getenv("NTIO_VERIFIER_CHECKS")) o.verifier_checks = v;
+    if (const char* v = std::getenv("NTIO_FAULTS")) o.faults = v;
     if (const char* v = std::getenv("NTIO_VERIFIER_STARTIO_MS")) o.startio_stall_ms = std::atoi(v);
     return o;
 }
@@ -470,8 +479,10 @@ __attribute__((constructor)) static void start_from_environment() {
                 // cleanup and close before they unload.
                 if (size_t n = sys().handles.close_all())
                     std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);
+                verifier::faults::drain();
                 report_pending_irps();
                 io::unload_all_drivers();
+                verifier::faults::finish();
                 trace::end();
                 g_unload_at_exit_pending.store(false);
                 report_pool_at_exit();

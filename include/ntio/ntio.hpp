@@ -45,7 +45,7 @@ struct NTIO_PUBLIC Options {
     int stall_warning_ms = 5000;
     // ---- the verifier (docs/running.md, "The verifier") ----
     // An empty string takes the setting from the environment (NTIO_VERIFIER,
-    // NTIO_VERIFIER_CHECKS), so that a test binary can be run under other
+    // NTIO_VERIFIER_CHECKS, NTIO_FAULTS), so that a test binary can be run under other
     // settings without rebuilding it. A bad setting makes the System constructor throw
     // std::invalid_argument with a message that lists the valid names.
     // What a check that is on does: "report" (print, count, go on; the default),
@@ -54,6 +54,10 @@ struct NTIO_PUBLIC Options {
     // Per check, left to right: "all", "NAME", "NAME=off|on|report|fail", comma-separated
     // ("all,StartIoRecursion=off"). `ntio checks` lists the names.
     std::string verifier_checks;
+    // Fault injection, seeded and reproducible (docs/running.md, "Fault injection"):
+    // "seed=1234,pool=0.1,irp=#3,mdl=0.05,pending=0.5,delay=0.2,delay_ms=20,cancel=0.1,
+    // cancel_ms=50,tags=Abcd|Efgh,scope=drivers|all,log=on". Empty: NTIO_FAULTS, else none.
+    std::string faults;
     // StartIoStalled: how long a StartIo device may go without IoStartNextPacket once its
     // current IRP completed (exact under virtual time). 0: NTIO_VERIFIER_STARTIO_MS, else 1000.
     int startio_stall_ms = 0;
@@ -188,6 +192,9 @@ NTIO_PUBLIC void set_verifier_report_handler(VerifierReportHandler handler);
 // std::invalid_argument for an unknown name.
 NTIO_PUBLIC void set_verifier_checks(const std::string& list);
 NTIO_PUBLIC std::vector<std::string> verifier_check_names();
+// The NTIO_FAULTS value that replays this run's fault injection (its seed included);
+// empty when no faults are injected.
+NTIO_PUBLIC std::string fault_injection_settings();
 
 // While alive, the virtual clock does not move (counts as one running thread).
 // Use it around work a thread not managed by ntio does on the runtime's behalf.

@@ -5,6 +5,7 @@
 
 #include "system.hpp"
 #include "verifier/drivers.hpp"
+#include "verifier/faults.hpp"
 #include "verifier/hooks.hpp"
 #include "verifier/locks.hpp"
 #include "verifier/report.hpp"
@@ -130,8 +131,12 @@ bool is_paged(POOL_TYPE t) { return (t & 1) == 1 && t != NonPagedPoolMustSucceed
 constexpr ULONG kNoneTag = 0x656e6f4e;  // 'None', what ExAllocatePool uses
 
 // A driver's pool allocation; `caller` (its return address) names the driver when
-// PoolLeftAtUnload counts pool per driver.
-void* driver_allocation(SIZE_T bytes, ULONG tag, bool zero, bool paged, const void* caller) {
+// PoolLeftAtUnload counts pool per driver, and fault injection may fail it (never one
+// that must succeed or raise).
+void* driver_allocation(SIZE_T bytes, ULONG tag, bool zero, bool paged, const void* caller, bool may_fail = true) {
+    if (may_fail && ntio::verifier::allocation_fault_hooks() && ntio::verifier::faults::fail_pool(tag, bytes, caller))
+        [[unlikely]]
+        return nullptr;
     uint32_t owner = ntio::verifier::pool_owner_hooks() ? ntio::verifier::drivers::attribute(caller) : 0;
     return sys().pool.allocate(bytes, tag, zero, paged, owner);
 }
@@ -173,7 +178,7 @@ PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) {
     bool paged = kind == POOL_FLAG_PAGED;
     ntio::verifier::check_irql_at_most(paged ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePool2");
     void* p = driver_allocation(NumberOfBytes, Tag, !(Flags & POOL_FLAG_UNINITIALIZED), paged,
-                                __builtin_return_address(0));
+                                __builtin_return_address(0), !(Flags & POOL_FLAG_RAISE_ON_FAILURE));
     if (!p && (Flags & POOL_FLAG_RAISE_ON_FAILURE))
         ntio::verifier::report(ntio::verifier::Check::PoolAllocationRaised, "ExAllocatePool2 failed with POOL_FLAG_RAISE_ON_FAILURE (would raise)");
     return p;

@@ -15,6 +15,7 @@
 // may release it with ExFreePool, as Windows drivers do.
 #include "io/iomgr.hpp"
 #include "ps/thread.hpp"
+#include "verifier/faults.hpp"
 #include "verifier/hooks.hpp"
 #include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
@@ -150,6 +151,9 @@ VOID IoReuseIrp(PIRP Irp, NTSTATUS Iostatus) {
 PIRP IoBuildAsynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer, ULONG Length,
                                    PLARGE_INTEGER StartingOffset, PIO_STATUS_BLOCK IoStatusBlock) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoBuildAsynchronousFsdRequest");
+    if (verifier::allocation_fault_hooks() &&
+        verifier::faults::fail_irp("IoBuildAsynchronousFsdRequest", __builtin_return_address(0))) [[unlikely]]
+        return nullptr;
     return io::built_by_driver(io::build_fsd(MajorFunction, DeviceObject, Buffer, Length, StartingOffset,
                                              IoStatusBlock, "IoBuildAsynchronousFsdRequest"),
                                __builtin_return_address(0));
@@ -158,6 +162,9 @@ PIRP IoBuildAsynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObj
 PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer, ULONG Length,
                                   PLARGE_INTEGER StartingOffset, PKEVENT Event, PIO_STATUS_BLOCK IoStatusBlock) {
     verifier::check_irql_at_most(PASSIVE_LEVEL, "IoBuildSynchronousFsdRequest");
+    if (verifier::allocation_fault_hooks() &&
+        verifier::faults::fail_irp("IoBuildSynchronousFsdRequest", __builtin_return_address(0))) [[unlikely]]
+        return nullptr;
     IRP* irp = io::build_fsd(MajorFunction, DeviceObject, Buffer, Length, StartingOffset, IoStatusBlock,
                              "IoBuildSynchronousFsdRequest");
     if (!irp) return nullptr;
@@ -171,6 +178,9 @@ PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObj
                                    ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength,
                                    BOOLEAN InternalDeviceIoControl, PKEVENT Event, PIO_STATUS_BLOCK IoStatusBlock) {
     verifier::check_irql_at_most(PASSIVE_LEVEL, "IoBuildDeviceIoControlRequest");
+    if (verifier::allocation_fault_hooks() &&
+        verifier::faults::fail_irp("IoBuildDeviceIoControlRequest", __builtin_return_address(0))) [[unlikely]]
+        return nullptr;
     if (!DeviceObject) return nullptr;
     IRP* irp = io::allocate_irp(DeviceObject->StackSize, 0);
     if (!irp) return nullptr;
@@ -225,6 +235,9 @@ PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObj
 
 PIRP IoMakeAssociatedIrp(PIRP Irp, CCHAR StackSize) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoMakeAssociatedIrp");
+    if (verifier::allocation_fault_hooks() && verifier::faults::fail_irp("IoMakeAssociatedIrp", __builtin_return_address(0)))
+        [[unlikely]]
+        return nullptr;
     if (!Irp || StackSize < 1) return nullptr;
     IRP* assoc = io::allocate_irp(StackSize, 0);
     if (!assoc) return nullptr;

@@ -104,6 +104,12 @@ void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, K
     }
 }
 
+void cancel_request(_KTHREAD* t, uint64_t sequence) {
+    std::vector<Held> held;
+    collect(t, [&](IRP* irp) { return header_of(irp)->sequence == sequence; }, held);
+    cancel_and_release(held);
+}
+
 void cancel_thread_io(_KTHREAD* t) {
     std::vector<Held> held;
     collect(t, [](IRP*) { return true; }, held);

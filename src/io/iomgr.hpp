@@ -174,6 +174,8 @@ NTSTATUS send_file_irp(FILE_OBJECT* file, UCHAR major, ACCESS_MASK access, ULONG
 // Cancellation (io/cancel.cpp).
 // Cancels every IRP the exiting thread issued and waits for them (S-CAN-12).
 void cancel_thread_io(_KTHREAD* thread);
+// Cancels the IRP numbered `sequence` if it is still on `thread`'s list (fault injection).
+void cancel_request(_KTHREAD* thread, uint64_t sequence);
 
 // Driver loading (io/driver.cpp). `instances`: the root-enumerated devices a PnP driver
 // gets (0: the default, one for a driver that sets AddDevice, none otherwise; a number

@@ -11,6 +11,7 @@
 #include "ps/thread.hpp"
 #include "system.hpp"
 #include "trace/trace.hpp"
+#include "verifier/faults.hpp"
 #include "verifier/hooks.hpp"
 #include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
@@ -416,6 +417,9 @@ PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota) {
         verifier::report(verifier::Check::InvalidParameter, fmt::format("IoAllocateIrp with a stack size of {}", StackSize));
         return nullptr;
     }
+    if (verifier::allocation_fault_hooks() && verifier::faults::fail_irp("IoAllocateIrp", __builtin_return_address(0)))
+        [[unlikely]]
+        return nullptr;
     PIRP irp = io::allocate_irp(StackSize, 0);
     if (irp && verifier::irp_hooks()) [[unlikely]]
         verifier::irps::created_by_driver(irp, __builtin_return_address(0));
@@ -608,6 +612,8 @@ static constexpr ULONG kMdlTag = 0x206c644d;  // 'Mdl '
 
 PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer, BOOLEAN ChargeQuota, PIRP Irp) {
     (void)ChargeQuota;
+    if (verifier::allocation_fault_hooks() && verifier::faults::fail_mdl(__builtin_return_address(0))) [[unlikely]]
+        return nullptr;
     auto* mdl = static_cast<PMDL>(sys().pool.allocate(sizeof(MDL), kMdlTag, true, false));
     if (!mdl) return nullptr;
     mdl->Size = static_cast<CSHORT>(sizeof(MDL));

@@ -13,6 +13,7 @@
 #include "system.hpp"
 #include "trace/trace.hpp"
 #include "verifier/drivers.hpp"
+#include "verifier/faults.hpp"
 #include "verifier/hooks.hpp"
 #include "verifier/report.hpp"
 #include "verifier/startio_watch.hpp"
@@ -49,6 +50,7 @@ struct Record {
     bool freed_by_driver = false;
     bool mismatch_reported = false;
     uint32_t creator = 0;  // the driver that built it; 0 for the I/O manager
+    uint32_t delay_ms = 0; // fault injection: delay its next completion by this much
     uint8_t major = 0xff;
     // Bit L: stack location L. What dispatch routines at L returned (not yet compared),
     // whether L was marked pending when completion unwound it, whether it has been
@@ -240,8 +242,8 @@ void report_finding(Record* r, Finding f, int location) {
     uint32_t device = r->dispatch_device[location];
     uint32_t driver = r->dispatch_driver[location];
     r->lock.unlock();
-    Subject s{.irp_id = id, .driver_name = drivers::name_of(driver), .history = render(r)};
     std::string dev = device_text(device);
+    Subject s{.irp_id = id, .driver_name = drivers::name_of(driver), .device_name = dev, .history = render(r)};
     if (f == Finding::pending_not_marked)
         report(Check::ReturnedPendingNotMarked,
                fmt::format("the dispatch routine of {} returned STATUS_PENDING for IRP #{} without calling "
@@ -295,6 +297,7 @@ void allocated(IRP* irp) {
     r->refs = 1;
     r->freed = r->freed_by_driver = r->mismatch_reported = false;
     r->creator = 0;
+    r->delay_ms = 0;
     r->major = 0xff;
     r->returned_pending = r->returned_other = r->marked = r->unwound = r->forced = 0;
     std::memset(r->dispatch_driver, 0, sizeof r->dispatch_driver);
@@ -366,6 +369,21 @@ NTSTATUS call_driver(DEVICE_OBJECT* device, IRP* irp) {
     PDRIVER_DISPATCH dispatch = device->DriverObject->MajorFunction[major];
     uint32_t driver = drivers::id_of(device->DriverObject);
 
+    // Fault injection decides before the dispatch routine runs, while the IRP (and the
+    // issuing thread it keeps alive) are certainly there.
+    io::IrpHeader* h = io::header_of(irp);
+    bool forced = false;
+    uint32_t delay = 0;
+    _KTHREAD* issuer = nullptr;
+    uint64_t id = h->sequence;
+    if (faults::io_faults_on()) {
+        bool top_level = (h->flags & io::kIrpUserRequest) && location == irp->StackCount;
+        forced = faults::force_pending(device, top_level, &delay);
+        if (forced) sl->Control |= SL_PENDING_RETURNED;  // as if the callee had called IoMarkIrpPending
+        issuer = __atomic_load_n(&h->list_state, __ATOMIC_RELAXED) == io::kListed ? h->thread : nullptr;
+        if (issuer) ps::reference(issuer);
+    }
+
     // The frame holds the record: the dispatch routine may complete and free the IRP.
     Record* r = record_of(irp);
     uint32_t slot = r ? io::header_of(irp)->verifier_slot : 0;
@@ -380,11 +398,17 @@ NTSTATUS call_driver(DEVICE_OBJECT* device, IRP* irp) {
             r->returned_other &= ~bit;
             r->marked &= ~bit;
             r->unwound &= ~bit;
-            r->forced &= ~bit;
+            // `forced` stays: a filter that skipped its location passes the forced mark on
+            // to the driver below it, at the same location.
             r->dispatch_driver[location] = driver;
             r->dispatch_device[location] = dev;
         }
         push_locked(r, Step::dispatched, location, 0, dev);
+        if (forced) {
+            if (location <= kLocations) r->forced |= uint64_t(1) << location;
+            r->delay_ms = delay;
+            push_locked(r, Step::forced_pending, location, 0, dev);
+        }
         r->lock.unlock();
     }
 
@@ -414,11 +438,15 @@ NTSTATUS call_driver(DEVICE_OBJECT* device, IRP* irp) {
         report_finding(r, f, location);
         release(r, slot);
     }
+    if (forced) status = STATUS_PENDING;
+    if (issuer) {
+        if (status == STATUS_PENDING) faults::maybe_cancel(device, issuer, id);
+        ps::dereference(issuer);
+    }
     return status;
 }
 
 bool completing(IRP* irp, CCHAR priority_boost) {
-    (void)priority_boost;
     if (!ours(irp)) return true;
     if (io::header_of(irp)->magic == kFreedMagic) {
         Record* r = record_of(irp);
@@ -448,7 +476,14 @@ bool completing(IRP* irp, CCHAR priority_boost) {
     if (!r) return true;
     r->lock.lock();
     push_locked(r, Step::completed, irp->CurrentLocation, irp->IoStatus.Status, 0);
+    uint32_t delay = r->delay_ms;
+    r->delay_ms = 0;
+    if (delay) push_locked(r, Step::completion_delayed, irp->CurrentLocation, delay, 0);
     r->lock.unlock();
+    if (delay) {  // fault injection: the runtime completes it later, from a DPC
+        faults::complete_later(irp, priority_boost, delay);
+        return false;
+    }
     return true;
 }
 
@@ -518,6 +553,22 @@ std::string history(IRP* irp) {
 }
 
 uint64_t id_of(IRP* irp) { return ours(irp) ? io::header_of(irp)->sequence : 0; }
+
+std::string last_device(IRP* irp) {
+    Record* r = record_of(irp);
+    if (!r) return {};
+    uint32_t device = 0;
+    r->lock.lock();
+    for (uint32_t i = r->count; i > 0 && (r->count - i) < kHistory; --i) {
+        const Transition& t = r->ring[(i - 1) % kHistory];
+        if (t.step == Step::dispatched) {
+            device = t.device;
+            break;
+        }
+    }
+    r->lock.unlock();
+    return device ? device_text(device) : std::string();
+}
 
 void report_left_by(uint32_t driver) {
     struct Left {

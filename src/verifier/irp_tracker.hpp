@@ -65,6 +65,8 @@ bool quarantined(IRP* irp);
 std::string history(IRP* irp);
 // The id of an IRP, live or in the quarantine (0: not an IRP the runtime knows).
 uint64_t id_of(IRP* irp);
+// The device the IRP was last sent to ("" when not tracked).
+std::string last_device(IRP* irp);
 
 // After DriverUnload: reports the IRPs the driver allocated and did not free, or still
 // holds (dispatched to it and not completed past it).

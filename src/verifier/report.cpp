@@ -12,6 +12,7 @@
 #include "system.hpp"
 #include "trace/trace.hpp"
 #include "verifier/drivers.hpp"
+#include "verifier/faults.hpp"
 #include "verifier/hooks.hpp"
 #include "verifier/irp_tracker.hpp"
 #include "verifier/startio_watch.hpp"
@@ -78,7 +79,8 @@ void configure(const Settings& s) {
     auto on = [&](Check c) { return s.actions[static_cast<size_t>(c)] != Action::off; };
     g_hooks.irps.store(on(Check::IrpUsedAfterFree) || on(Check::ReturnedPendingNotMarked) ||
                            on(Check::MarkedPendingNotReturned) || on(Check::IrpLeftAtUnload) ||
-                           on(Check::StartIoStalled),  // the watchdog learns of completions there
+                           on(Check::StartIoStalled) ||  // the watchdog learns of completions there
+                           faults::io_faults_on(),
                        std::memory_order_relaxed);
     // The compat headers' IoMarkIrpPending then notes the call in the IRP's history.
     __atomic_store_n(&NtioVerifierTracksIrps, g_hooks.irps.load() ? 1 : 0, __ATOMIC_RELAXED);
@@ -129,6 +131,8 @@ void report(Check c, const std::string& message, const Subject& subject) {
     r.irp = subject.irp_id ? subject.irp_id : irp ? irps::id_of(irp) : 0;
     DEVICE_OBJECT* device = subject.device ? subject.device : irp ? current_device(irp) : nullptr;
     if (device) r.device = io::device_label(device);
+    else if (!subject.device_name.empty()) r.device = subject.device_name;
+    else if (irp) r.device = irps::last_device(irp);  // a freed IRP: where it last went
     DRIVER_OBJECT* driver = subject.driver ? subject.driver : device ? device->DriverObject : nullptr;
     if (driver) r.driver = narrow(driver->DriverName);
     else if (!subject.driver_name.empty()) r.driver = subject.driver_name;
@@ -150,6 +154,8 @@ void report(Check c, const std::string& message, const Subject& subject) {
     if (!r.call_site.empty())
         r.text += fmt::format("  at {} ({})\n", r.call_site, t_call_site.api ? t_call_site.api : "call");
     r.text += !subject.history.empty() ? subject.history : irp ? irps::history(irp) : std::string();
+    std::string faults = faults::settings_text();
+    if (!faults.empty()) r.text += "  fault injection is on; NTIO_FAULTS=" + faults + " replays this run\n";
     r.text += fmt::format("  this check is set to {}; change it with NTIO_VERIFIER_CHECKS={}=off|report|fail "
                           "(ntio run --verifier-checks {}=...)\n",
                           action_text(act), ci.name, ci.name);

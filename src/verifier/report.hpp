@@ -42,6 +42,7 @@ struct Subject {
     DRIVER_OBJECT* driver = nullptr;
     uint64_t irp_id = 0;       // when the IRP itself may be gone
     std::string driver_name{};  // when the driver object may be gone
+    std::string device_name{};  // when the device object may be gone
     std::string history{};      // the IRP's history, rendered while its record was at hand
 };
 

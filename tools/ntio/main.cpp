@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     std::string trace_file;
     std::string verifier = "report";
     std::string verifier_checks;
+    std::string faults;
     std::vector<std::string> command;
     // Drivers in command-line order, each with the --instances that followed it (0: none).
     struct Driver {
@@ -136,6 +137,9 @@ int main(int argc, char** argv) {
     run->add_option("--verifier-checks", verifier_checks,
                     "Per-check settings, comma-separated: all, NAME, NAME=off|on|report|fail "
                     "(e.g. all,StartIoRecursion=off); `ntio checks` lists them (NTIO_VERIFIER_CHECKS)");
+    run->add_option("--faults", faults,
+                    "Fault injection, seeded: seed=N,pool=P,irp=P,mdl=P,pending=P,delay=P,cancel=P,... with P a "
+                    "probability or #N (the Nth call); the seed is printed (NTIO_FAULTS; docs/running.md)");
     run->add_option("command", command, "PROGRAM [ARGS...] (put them after --)")->required();
     run->footer(
         "Example: ntio run --virtual-time --driver ./mydriver.so -- ./myapp arg1\n"
@@ -238,6 +242,7 @@ int main(int argc, char** argv) {
             if (!valid_checks(verifier_checks, "ntio run")) return 2;
             setenv("NTIO_VERIFIER_CHECKS", verifier_checks.c_str(), 1);
         }
+        if (!faults.empty()) setenv("NTIO_FAULTS", faults.c_str(), 1);
         std::string list;
         for (const auto& d : drivers) {
             if (d.path.find(':') != std::string::npos) {
