@@ -16,7 +16,7 @@
 
 namespace ntio::verifier::drivers {
 
-thread_local uint32_t t_current = 0;
+constinit thread_local uint32_t t_current = 0;
 
 namespace {
 

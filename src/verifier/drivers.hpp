@@ -26,7 +26,7 @@ uint32_t loading(io::DriverBody* d);
 uint32_t id_of(const DRIVER_OBJECT* driver);
 std::string name_of(uint32_t id);  // "\Driver\echo", or "" for 0
 
-extern thread_local uint32_t t_current;
+extern constinit thread_local uint32_t t_current;
 class Scope {
 public:
     explicit Scope(uint32_t id) : m_saved(t_current) { t_current = id; }

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <string>
 
+#include "verifier/hooks.hpp"
 #include "wdm.h"
 
 struct _KTHREAD;
@@ -48,9 +49,9 @@ std::string settings_text();
 
 // Allocation faults: true when this call is to fail. `caller`: the return address into
 // the calling code (calls from the runtime itself never fail).
-bool fail_pool(uint32_t tag, size_t bytes, const void* caller);
-bool fail_irp(const char* api, const void* caller);
-bool fail_mdl(const void* caller);
+NTIO_VERIFIER_COLD bool fail_pool(uint32_t tag, size_t bytes, const void* caller);
+NTIO_VERIFIER_COLD bool fail_irp(const char* api, const void* caller);
+NTIO_VERIFIER_COLD bool fail_mdl(const void* caller);
 
 // IoCallDriver (verified path), before the dispatch routine: whether to force pending
 // on this call (*delay_ms > 0: and to delay its completion). `top_level`: the I/O

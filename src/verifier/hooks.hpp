@@ -9,6 +9,10 @@
 #define NTIO_VERIFIER_HOOKS 1
 #endif
 
+// The functions behind the switches: kept out of line and in the cold section, so
+// that the hot path pays the test and nothing else (no spilled registers).
+#define NTIO_VERIFIER_COLD [[gnu::noinline, gnu::cold]]
+
 namespace ntio::verifier {
 
 struct HookFlags {
@@ -25,6 +29,8 @@ struct HookFlags {
     std::atomic<bool> startio{false};
     // Allocation failures injected into ExAllocatePool*, IoAllocateIrp/IoBuild*, IoAllocateMdl.
     std::atomic<bool> allocation_faults{false};
+    // The Ntio*At entry points record the driver's call site: whenever any check is on.
+    std::atomic<bool> call_sites{true};
 };
 extern HookFlags g_hooks;
 
@@ -37,5 +43,6 @@ inline bool lock_hooks() { return hook(g_hooks.locks); }
 inline bool pool_owner_hooks() { return hook(g_hooks.pool_owners); }
 inline bool startio_hooks() { return hook(g_hooks.startio); }
 inline bool allocation_fault_hooks() { return hook(g_hooks.allocation_faults); }
+inline bool call_site_hooks() { return hook(g_hooks.call_sites); }
 
 }  // namespace ntio::verifier

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "verifier/hooks.hpp"
 #include "wdm.h"
 
 namespace ntio::verifier::irps {
@@ -37,28 +38,28 @@ enum class Step : uint8_t {
 };
 
 // A fresh IRP (io::allocate_irp, IoInitializeIrp): its record.
-void allocated(IRP* irp);
+NTIO_VERIFIER_COLD void allocated(IRP* irp);
 // IoAllocateIrp, IoBuild*Request, IoMakeAssociatedIrp: a driver built it (the current
 // one, or the one whose code `caller` is in).
-void created_by_driver(IRP* irp, const void* caller);
+NTIO_VERIFIER_COLD void created_by_driver(IRP* irp, const void* caller);
 // IoReuseIrp: the IRP starts a new life under a new id.
-void reinitialized(IRP* irp);
+NTIO_VERIFIER_COLD void reinitialized(IRP* irp);
 // A transition for the history.
-void note(IRP* irp, Step step, DEVICE_OBJECT* device = nullptr, int64_t value = 0);
+NTIO_VERIFIER_COLD void note(IRP* irp, Step step, DEVICE_OBJECT* device = nullptr, int64_t value = 0);
 
 // IoCallDriver with every IRP check: the twin of the fast path in io/irp.cpp.
-NTSTATUS call_driver(DEVICE_OBJECT* device, IRP* irp);
+NTIO_VERIFIER_COLD NTSTATUS call_driver(DEVICE_OBJECT* device, IRP* irp);
 // The start of IoCompleteRequest. False: do not complete now (a freed IRP, reported;
 // or fault injection delays this completion and will complete it itself).
-bool completing(IRP* irp, CCHAR priority_boost);
+NTIO_VERIFIER_COLD bool completing(IRP* irp, CCHAR priority_boost);
 // IoCompleteRequest has unwound `location` (its Control as it was, and the completion
 // routine it calls, if any).
-void location_done(IRP* irp, int location, UCHAR control, PIO_COMPLETION_ROUTINE routine);
+NTIO_VERIFIER_COLD void location_done(IRP* irp, int location, UCHAR control, PIO_COMPLETION_ROUTINE routine);
 // False (after a report) when `irp` was already freed; `api` is the caller.
-bool check_live(IRP* irp, const char* api);
+NTIO_VERIFIER_COLD bool check_live(IRP* irp, const char* api);
 // io::free_irp: true when the IRP went to the quarantine (its memory stays allocated,
 // poisoned, until it is evicted).
-bool quarantined(IRP* irp);
+NTIO_VERIFIER_COLD bool quarantined(IRP* irp);
 
 // For reports: "IRP #12 IRP_MJ_DEVICE_CONTROL" details and the history, oldest first;
 // empty when the IRP is not tracked.

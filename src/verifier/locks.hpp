@@ -14,17 +14,18 @@
 #pragma once
 #include <cstddef>
 
+#include "verifier/hooks.hpp"
 #include "wdm.h"
 
 namespace ntio::verifier::locks {
 
 // After `lock` was acquired; `old_irql` is the IRQL before the acquisition.
-void acquired(PKSPIN_LOCK lock, KIRQL old_irql);
+NTIO_VERIFIER_COLD void acquired(PKSPIN_LOCK lock, KIRQL old_irql);
 // Before `lock` is released. `new_irql` is what KeReleaseSpinLock lowers to; pass
 // `lowers` = false for the ...FromDpcLevel / queued releases, which keep the IRQL.
-void releasing(PKSPIN_LOCK lock, KIRQL new_irql, bool lowers);
+NTIO_VERIFIER_COLD void releasing(PKSPIN_LOCK lock, KIRQL new_irql, bool lowers);
 // The memory [begin, begin + bytes) no longer holds the locks it held.
-void forget(const void* begin, size_t bytes);
+NTIO_VERIFIER_COLD void forget(const void* begin, size_t bytes);
 // A new runtime: forget everything.
 void reset();
 

@@ -32,7 +32,7 @@ constinit std::atomic<uint8_t> g_actions[kCheckCount] = {
 #undef on
 #undef off
 constinit HookFlags g_hooks;
-thread_local CallSite t_call_site;
+constinit thread_local CallSite t_call_site;
 
 namespace {
 
@@ -87,6 +87,9 @@ void configure(const Settings& s) {
     g_hooks.locks.store(on(Check::LockOrderInversion) || on(Check::SpinLockReleaseIrql), std::memory_order_relaxed);
     g_hooks.pool_owners.store(on(Check::PoolLeftAtUnload), std::memory_order_relaxed);
     g_hooks.startio.store(on(Check::StartIoStalled), std::memory_order_relaxed);
+    bool any = false;
+    for (size_t i = 0; i < kCheckCount; ++i) any |= s.actions[i] != Action::off;
+    g_hooks.call_sites.store(any, std::memory_order_relaxed);
 }
 
 bool settings_from(const Options& options, Settings* out, std::string* error) {
@@ -152,7 +155,7 @@ void report(Check c, const std::string& message, const Subject& subject) {
     if (!r.driver.empty()) object += (object.empty() ? "" : ", ") + std::string("driver ") + r.driver;
     if (!object.empty()) r.text += "  object: " + object + "\n";
     if (!r.call_site.empty())
-        r.text += fmt::format("  at {} ({})\n", r.call_site, t_call_site.api ? t_call_site.api : "call");
+        r.text += fmt::format("  at {} ({})\n", r.call_site, api_name(t_call_site.api));
     r.text += !subject.history.empty() ? subject.history : irp ? irps::history(irp) : std::string();
     std::string faults = faults::settings_text();
     if (!faults.empty()) r.text += "  fault injection is on; NTIO_FAULTS=" + faults + " replays this run\n";
@@ -177,6 +180,23 @@ void report(Check c, const std::string& message, const Subject& subject) {
         std::fflush(stderr);
         std::abort();
     }
+}
+
+const char* api_name(Api api) {
+    switch (api) {
+    case Api::none: return "call";
+    case Api::IoCallDriver: return "IoCallDriver";
+    case Api::IoCompleteRequest: return "IoCompleteRequest";
+    case Api::IoMarkIrpPending: return "IoMarkIrpPending";
+    case Api::KeAcquireSpinLock: return "KeAcquireSpinLock";
+    case Api::KeReleaseSpinLock: return "KeReleaseSpinLock";
+    case Api::KeAcquireSpinLockAtDpcLevel: return "KeAcquireSpinLockAtDpcLevel";
+    case Api::KeReleaseSpinLockFromDpcLevel: return "KeReleaseSpinLockFromDpcLevel";
+    case Api::KeWaitForSingleObject: return "KeWaitForSingleObject";
+    case Api::KeWaitForMultipleObjects: return "KeWaitForMultipleObjects";
+    case Api::KeDelayExecutionThread: return "KeDelayExecutionThread";
+    }
+    return "call";
 }
 
 uint64_t bug_count() { return g_bugs.load(); }

@@ -56,16 +56,24 @@ void reset_counts();
 // The driver source line of the call being checked, captured by the compat macros
 // (IoCompleteRequest, IoCallDriver, KeReleaseSpinLock, ...) through the Ntio*At entry
 // points; reports quote it.
+// Two words, so that saving and restoring it around every call costs four moves.
+enum class Api : uint32_t {
+    none, IoCallDriver, IoCompleteRequest, IoMarkIrpPending, KeAcquireSpinLock, KeReleaseSpinLock,
+    KeAcquireSpinLockAtDpcLevel, KeReleaseSpinLockFromDpcLevel, KeWaitForSingleObject, KeWaitForMultipleObjects,
+    KeDelayExecutionThread
+};
+const char* api_name(Api api);
 struct CallSite {
     const char* file = nullptr;
-    unsigned line = 0;
-    const char* api = nullptr;
+    uint32_t line = 0;
+    Api api = Api::none;
 };
-extern thread_local CallSite t_call_site;
+// constinit: no dynamic initialization, so other files read it without a TLS wrapper call.
+extern constinit thread_local CallSite t_call_site;
 // Sets the call site for the duration of one API call (nested calls restore it).
 class CallSiteScope {
 public:
-    CallSiteScope(const char* file, unsigned line, const char* api) : m_saved(t_call_site) {
+    CallSiteScope(const char* file, unsigned line, Api api) : m_saved(t_call_site) {
         t_call_site = {file, line, api};
     }
     ~CallSiteScope() { t_call_site = m_saved; }

@@ -6,6 +6,7 @@
 // that passes is reported with the device and how many requests wait in its queue.
 // One runtime timer and DPC serve every device.
 #pragma once
+#include "verifier/hooks.hpp"
 #include "wdm.h"
 
 namespace ntio::verifier::startio_watch {
@@ -14,9 +15,9 @@ namespace ntio::verifier::startio_watch {
 void set_bound_ms(int ms);
 // IoCompleteRequest on `irp` (before it unwinds): arms the device's deadline when
 // `irp` is the CurrentIrp of a StartIo device.
-void completing(IRP* irp);
+NTIO_VERIFIER_COLD void completing(IRP* irp);
 // IoStartNextPacket(ByKey) on `device`: the queue moves on.
-void start_next(DEVICE_OBJECT* device);
+NTIO_VERIFIER_COLD void start_next(DEVICE_OBJECT* device);
 // Teardown: no deadline is pending any more (the devices are released).
 void stop();
 
