@@ -30,6 +30,8 @@ PAIRS = [
      "sync 64-byte METHOD_BUFFERED IOCTL vs in-process floor (malloc+2 copies+call)"),
     ("ntio_io_bench", "BM_Ntio_SyncIoctl64/0", "BM_Floor_IoctlDevNull", 0.25,
      "sync 64-byte METHOD_BUFFERED IOCTL vs ioctl(2) on /dev/null"),
+    ("ntio_io_bench", "BM_Ntio_SyncIoctl64Verified", "BM_Ntio_SyncIoctl64/0", 8.0,
+     "the sync IOCTL with every verifier check on (IRP records, quarantine, lock and pool books) vs defaults"),
     ("ntio_io_bench", "BM_Ntio_SyncIoctl64/1", "BM_Floor_InProcessRequest", 2.0,
      "the same IOCTL on an overlapped handle, completed in dispatch, vs in-process floor"),
     ("ntio_io_bench", "BM_Ntio_PendedIoctlRoundTrip/300", "BM_Floor_FutexPingPong", 1.3,

@@ -11,6 +11,11 @@
 #include "io/iomgr.hpp"
 #include "ke/objects.hpp"
 #include "ps/thread.hpp"
+#include "verifier/drivers.hpp"
+#include "verifier/faults.hpp"
+#include "verifier/irp_tracker.hpp"
+#include "verifier/locks.hpp"
+#include "verifier/startio_watch.hpp"
 #include "verifier/report.hpp"
 
 struct _EPROCESS {
@@ -67,12 +72,30 @@ constinit std::atomic<System::Impl*> g_current_system{nullptr};
 System::Impl& create_default_system() {
     std::lock_guard g(g_create_lock);
     if (System::Impl* s = g_current_system.load(std::memory_order_acquire)) return *s;
-    g_default = new System::Impl(Options::from_environment());
+    try {
+        g_default = new System::Impl(Options::from_environment());
+    } catch (const std::invalid_argument& e) {
+        // A misspelled NTIO_VERIFIER_CHECKS name must not be ignored: stop before main.
+        std::fprintf(stderr, "%s\n", e.what());
+        std::exit(2);
+    }
     return *g_default;
 }
 
 System::Impl::Impl(const Options& o)
     : options(o), generation(g_generation.fetch_add(1) + 1), dispatcher(mode_of(o), o.wait_spin, o.stall_warning_ms) {
+    // Settings first: a bad check name throws before any thread starts. Faults before the
+    // checks: IRP faults switch on the verified IoCallDriver.
+    std::string error;
+    verifier::Settings settings;
+    if (!verifier::settings_from(o, &settings, &error)) throw std::invalid_argument("ntio: " + error);
+    std::string faults = o.faults;
+    if (faults.empty())
+        if (const char* f = std::getenv("NTIO_FAULTS")) faults = f;
+    if (!verifier::faults::configure(faults, &error)) throw std::invalid_argument("ntio: " + error);
+    verifier::configure(settings);
+    verifier::drivers::reset();
+    verifier::locks::reset();
     InitializeListHead(&threads);
     trace::begin(o.trace_file);  // before the runtime's own threads start, so they are named
     KeInitializeEvent(&work_event, SynchronizationEvent, FALSE);
@@ -164,8 +187,9 @@ std::string describe_threads(const std::vector<_KTHREAD*>& threads) {
 void report_pending_irps() {
     std::string dump = io::dump_pending_irps();
     if (!dump.empty())
-        std::fprintf(stderr, "ntio: requests still pending after every handle closed (complete or cancel them in "
-                             "IRP_MJ_CLEANUP):\n%s", dump.c_str());
+        verifier::report(verifier::Check::IrpPendingAfterCleanup,
+                         "requests still pending after every handle closed (complete or cancel them in "
+                         "IRP_MJ_CLEANUP):\n" + dump);
 }
 
 // Stops the runtime's threads and closes what is left. Returns false when threads
@@ -174,8 +198,10 @@ bool shutdown(System::Impl& s) {
     // As at process exit on Windows: handles close (cleanup and close reach the
     // drivers) before the drivers unload.
     s.handles.close_all();
+    verifier::faults::drain();  // delayed completions land before what is still pending is judged
     report_pending_irps();
     io::unload_all_drivers();
+    verifier::faults::finish();
     trace::end();
     for (const std::wstring& link : s.names.release_links())
         std::fprintf(stderr, "ntio: symbolic link %ls was left behind (IoDeleteSymbolicLink it in DriverUnload)\n",
@@ -185,6 +211,7 @@ bool shutdown(System::Impl& s) {
     _KTHREAD* worker = s.worker;
     s.work_lock.unlock();
     if (worker) ke::set_event(&s.work_event);
+    verifier::startio_watch::stop();  // before the DPC thread stops: no deadline is left set
     s.dispatcher.stop_dpc_thread();
     bool counted = ps::current_thread_if_known() != nullptr;
     if (counted) s.dispatcher.release_inhibit();  // let the clock move while we wait for other threads
@@ -245,6 +272,10 @@ Options Options::from_environment() {
     if (const char* q = std::getenv("NTIO_DBGPRINT")) o.debug_quiet = std::strcmp(q, "off") == 0;
     if (const char* w = std::getenv("NTIO_WAIT_SPIN")) o.wait_spin = std::atoi(w);
     if (const char* w = std::getenv("NTIO_STALL_WARNING_MS")) o.stall_warning_ms = std::atoi(w);
+    if (const char* v = std::getenv("NTIO_VERIFIER")) o.verifier = v;
+    if (const char* v = std::getenv("NTIO_VERIFIER_CHECKS")) o.verifier_checks = v;
+    if (const char* v = std::getenv("NTIO_FAULTS")) o.faults = v;
+    if (const char* v = std::getenv("NTIO_VERIFIER_STARTIO_MS")) o.startio_stall_ms = std::atoi(v);
     return o;
 }
 
@@ -264,6 +295,8 @@ System::~System() {
     if (!report.empty()) std::fprintf(stderr, "ntio: at teardown:\n%s", report.c_str());
     bool freeable = shutdown(*m_impl);
     m_impl->handles.close_all();
+    // The freed IRPs the verifier kept poisoned go back now that nothing can run.
+    if (freeable) verifier::irps::reset();
     std::lock_guard g(g_create_lock);
     g_current_system.store(nullptr, std::memory_order_release);
     if (freeable) delete m_impl;
@@ -446,8 +479,10 @@ __attribute__((constructor)) static void start_from_environment() {
                 // cleanup and close before they unload.
                 if (size_t n = sys().handles.close_all())
                     std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);
+                verifier::faults::drain();
                 report_pending_irps();
                 io::unload_all_drivers();
+                verifier::faults::finish();
                 trace::end();
                 g_unload_at_exit_pending.store(false);
                 report_pool_at_exit();

@@ -61,7 +61,10 @@ TEST_F(DriverLoading, DevicesLeftAtUnloadAreReported) {
     ::testing::internal::CaptureStderr();
     EXPECT_TRUE(sys.unload_driver("leaky"));
     std::string err = ::testing::internal::GetCapturedStderr();
-    EXPECT_NE(err.find("driver \\Driver\\leaky left \\Device\\Leaky behind"), std::string::npos) << err;
+    EXPECT_NE(err.find("DRIVER BUG DeviceLeftAtUnload: driver \\Driver\\leaky unloaded and left \\Device\\Leaky "
+                       "behind"),
+              std::string::npos)
+        << err;
 }
 
 }  // namespace

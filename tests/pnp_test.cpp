@@ -199,7 +199,7 @@ TEST_F(Pnp, AnFdoLeftInitializingCannotBeOpenedOrAttachedToAndIsReported_S_W32_1
     load(1, c);
     std::string err = ::testing::internal::GetCapturedStderr();
     EXPECT_EQ(new_warnings(), 1u);
-    EXPECT_NE(err.find("driver warning DO_DEVICE_INITIALIZING: AddDevice of \\Driver\\pnptest returned with "
+    EXPECT_NE(err.find("driver warning PnpDeviceStillInitializing: AddDevice of \\Driver\\pnptest returned with "
                        "DO_DEVICE_INITIALIZING still set"),
               std::string::npos)
         << err;

@@ -13,6 +13,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,9 +43,27 @@ struct NTIO_PUBLIC Options {
     // Virtual clock: when time cannot move for this long in real time (a managed
     // thread blocked outside ntio, or a deadlock), print why, once. 0 = never.
     int stall_warning_ms = 5000;
+    // ---- the verifier (docs/running.md, "The verifier") ----
+    // An empty string takes the setting from the environment (NTIO_VERIFIER,
+    // NTIO_VERIFIER_CHECKS, NTIO_FAULTS), so that a test binary can be run under other
+    // settings without rebuilding it. A bad setting makes the System constructor throw
+    // std::invalid_argument with a message that lists the valid names.
+    // What a check that is on does: "report" (print, count, go on; the default),
+    // "fail" (stop at the first report) or "off" (every check off).
+    std::string verifier;
+    // Per check, left to right: "all", "NAME", "NAME=off|on|report|fail", comma-separated
+    // ("all,StartIoRecursion=off"). `ntio checks` lists the names.
+    std::string verifier_checks;
+    // Fault injection, seeded and reproducible (docs/running.md, "Fault injection"):
+    // "seed=1234,pool=0.1,irp=#3,mdl=0.05,pending=0.5,delay=0.2,delay_ms=20,cancel=0.1,
+    // cancel_ms=50,tags=Abcd|Efgh,scope=drivers|all,log=on". Empty: NTIO_FAULTS, else none.
+    std::string faults;
+    // StartIoStalled: how long a StartIo device may go without IoStartNextPacket once its
+    // current IRP completed (exact under virtual time). 0: NTIO_VERIFIER_STARTIO_MS, else 1000.
+    int startio_stall_ms = 0;
     // Options as `ntio run` and the documented environment variables set them
     // (NTIO_CLOCK=virtual|real, NTIO_DBGPRINT_FILE=path, NTIO_DBGPRINT=off,
-    // NTIO_WAIT_SPIN=n, NTIO_STALL_WARNING_MS=n).
+    // NTIO_WAIT_SPIN=n, NTIO_STALL_WARNING_MS=n, and the verifier's variables).
     static Options from_environment();
 };
 
@@ -149,6 +168,33 @@ private:
 // nt-io-semantics.md: IRQL violations, spin lock misuse, bad pool calls, ...).
 NTIO_PUBLIC uint64_t driver_bug_count();
 NTIO_PUBLIC uint64_t driver_warning_count();
+
+// ---- the verifier -------------------------------------------------------------------
+// One finding of a verifier check, as printed and as a test sees it.
+struct VerifierReport {
+    std::string check;      // the check's name: "MULTIPLE_IRP_COMPLETE_REQUESTS", "StartIoRecursion"
+    std::string bugcheck;   // what Windows stops with ("IRQL_NOT_LESS_OR_EQUAL"); empty when nothing
+    bool warning = false;   // a tolerated mistake rather than a DRIVER BUG
+    bool fail = false;      // the check is set to fail
+    std::string message;    // what happened and what to do
+    uint64_t irp = 0;       // the IRP's id (its number in reports and histories), 0 when none
+    std::string device;     // "\Device\Name" (or "unnamed device #3 of \Driver\x"), empty when none
+    std::string driver;     // "\Driver\name", empty when none
+    std::string call_site;  // "file.c:123" of the driver's call when the compat macros captured it
+    std::string text;       // the whole report as ntio prints it (several lines)
+};
+// Called for every report (from the thread that made it). Return true when the report
+// is handled: ntio then neither prints it nor stops for a check set to fail. An empty
+// handler restores printing. ntio/gtest.hpp installs one that fails the running test.
+using VerifierReportHandler = std::function<bool(const VerifierReport&)>;
+NTIO_PUBLIC void set_verifier_report_handler(VerifierReportHandler handler);
+// Changes checks of the running System (the syntax of Options::verifier_checks); throws
+// std::invalid_argument for an unknown name.
+NTIO_PUBLIC void set_verifier_checks(const std::string& list);
+NTIO_PUBLIC std::vector<std::string> verifier_check_names();
+// The NTIO_FAULTS value that replays this run's fault injection (its seed included);
+// empty when no faults are injected.
+NTIO_PUBLIC std::string fault_injection_settings();
 
 // While alive, the virtual clock does not move (counts as one running thread).
 // Use it around work a thread not managed by ntio does on the runtime's behalf.

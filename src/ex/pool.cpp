@@ -4,6 +4,10 @@
 #include <cstring>
 
 #include "system.hpp"
+#include "verifier/drivers.hpp"
+#include "verifier/faults.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/locks.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::ex {
@@ -17,7 +21,8 @@ struct alignas(16) PoolHeader {
     uint32_t tag;
     uint32_t paged;
     uint64_t bytes;
-    uint64_t reserved;
+    uint32_t owner;  // the driver charged with it, while PoolLeftAtUnload is on (else 0)
+    uint32_t reserved;
 };
 
 }  // namespace
@@ -51,7 +56,7 @@ Pool::TagSlot* Pool::slot_for(uint32_t tag) {
     return nullptr;  // more than kSlots distinct tags: counted as untracked
 }
 
-void* Pool::allocate(size_t bytes, uint32_t tag, bool zero, bool paged) {
+void* Pool::allocate(size_t bytes, uint32_t tag, bool zero, bool paged, uint32_t owner) {
     if (bytes > (SIZE_MAX >> 1)) return nullptr;
     auto* h = static_cast<PoolHeader*>(zero ? std::calloc(1, sizeof(PoolHeader) + bytes)
                                             : std::malloc(sizeof(PoolHeader) + bytes));
@@ -60,6 +65,8 @@ void* Pool::allocate(size_t bytes, uint32_t tag, bool zero, bool paged) {
     h->tag = tag;
     h->paged = paged;
     h->bytes = bytes;
+    h->owner = owner;
+    if (owner) verifier::drivers::pool_allocated(owner, tag, bytes);
     if (TagSlot* s = slot_for(tag)) {
         s->allocations.fetch_add(1, std::memory_order_relaxed);
         s->bytes.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
@@ -71,22 +78,22 @@ void* Pool::allocate(size_t bytes, uint32_t tag, bool zero, bool paged) {
 
 void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
     if (!p) {
-        verifier::driver_bug("BAD_POOL_CALLER", fmt::format("{}(NULL): freeing a NULL pool pointer", api));
+        verifier::report(verifier::Check::BAD_POOL_CALLER, fmt::format("{}(NULL): freeing a NULL pool pointer", api));
         return;
     }
     auto* h = static_cast<PoolHeader*>(p) - 1;
     if (h->magic == kFreedMagic) {
-        verifier::driver_bug("BAD_POOL_CALLER",
+        verifier::report(verifier::Check::BAD_POOL_CALLER,
                              fmt::format("{}({}): double free of pool tagged '{}'", api, p, tag_text(h->tag)));
         return;
     }
     if (h->magic != kLiveMagic) {
-        verifier::driver_bug("BAD_POOL_CALLER", fmt::format("{}({}): not a pool allocation", api, p));
+        verifier::report(verifier::Check::BAD_POOL_CALLER, fmt::format("{}({}): not a pool allocation", api, p));
         return;
     }
     if (check_tag && tag != h->tag) {
         // Windows ignores the tag unless the allocation was made with PROTECTED_POOL; report it all the same.
-        verifier::driver_warning("BAD_POOL_CALLER", fmt::format("{}({}): freed with tag '{}' but allocated with '{}'",
+        verifier::report(verifier::Check::PoolTagMismatch, fmt::format("{}({}): freed with tag '{}' but allocated with '{}'",
                                                                 api, p, tag_text(tag), tag_text(h->tag)));
     }
     if (TagSlot* s = slot_for(h->tag)) {
@@ -95,6 +102,9 @@ void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
     } else {
         m_untracked.fetch_sub(1, std::memory_order_relaxed);
     }
+    if (h->owner) verifier::drivers::pool_freed(h->owner, h->tag, h->bytes);
+    if (verifier::lock_hooks()) [[unlikely]]  // spin locks that lived in the block are gone
+        verifier::locks::forget(p, h->bytes);
     h->magic = kFreedMagic;
     std::free(h);
 }
@@ -119,26 +129,39 @@ using ntio::sys;
 namespace {
 bool is_paged(POOL_TYPE t) { return (t & 1) == 1 && t != NonPagedPoolMustSucceed; }
 constexpr ULONG kNoneTag = 0x656e6f4e;  // 'None', what ExAllocatePool uses
+
+// A driver's pool allocation; `caller` (its return address) names the driver when
+// PoolLeftAtUnload counts pool per driver, and fault injection may fail it (never one
+// that must succeed or raise).
+void* driver_allocation(SIZE_T bytes, ULONG tag, bool zero, bool paged, const void* caller, bool may_fail = true) {
+    if (may_fail && ntio::verifier::allocation_fault_hooks() && ntio::verifier::faults::fail_pool(tag, bytes, caller))
+        [[unlikely]]
+        return nullptr;
+    uint32_t owner = ntio::verifier::pool_owner_hooks() ? ntio::verifier::drivers::attribute(caller) : 0;
+    return sys().pool.allocate(bytes, tag, zero, paged, owner);
+}
 }  // namespace
 
 extern "C" {
 
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
     ntio::verifier::check_irql_at_most(is_paged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePoolWithTag");
-    return sys().pool.allocate(NumberOfBytes, Tag, false, is_paged(PoolType));
+    return driver_allocation(NumberOfBytes, Tag, false, is_paged(PoolType), __builtin_return_address(0));
 }
 
 PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
     ntio::verifier::check_irql_at_most(is_paged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePoolZero");
-    return sys().pool.allocate(NumberOfBytes, Tag, true, is_paged(PoolType));
+    return driver_allocation(NumberOfBytes, Tag, true, is_paged(PoolType), __builtin_return_address(0));
 }
 
 PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
-    return ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag);
+    ntio::verifier::check_irql_at_most(is_paged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePoolUninitialized");
+    return driver_allocation(NumberOfBytes, Tag, false, is_paged(PoolType), __builtin_return_address(0));
 }
 
 PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes) {
-    return ExAllocatePoolWithTag(PoolType, NumberOfBytes, kNoneTag);
+    ntio::verifier::check_irql_at_most(is_paged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePool");
+    return driver_allocation(NumberOfBytes, kNoneTag, false, is_paged(PoolType), __builtin_return_address(0));
 }
 
 PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) {
@@ -146,7 +169,7 @@ PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) {
     POOL_FLAGS kind = Flags & kinds;
     // Exactly one pool kind is required; a zero tag is invalid (as documented for ExAllocatePool2).
     if ((kind != POOL_FLAG_NON_PAGED && kind != POOL_FLAG_PAGED && kind != POOL_FLAG_NON_PAGED_EXECUTE) || Tag == 0) {
-        ntio::verifier::driver_bug("BAD_POOL_CALLER",
+        ntio::verifier::report(ntio::verifier::Check::BAD_POOL_CALLER,
                                    fmt::format("ExAllocatePool2(flags={:#x}, tag={:#x}): need exactly one of "
                                                "POOL_FLAG_NON_PAGED/PAGED and a non-zero tag",
                                                Flags, Tag));
@@ -154,9 +177,10 @@ PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) {
     }
     bool paged = kind == POOL_FLAG_PAGED;
     ntio::verifier::check_irql_at_most(paged ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePool2");
-    void* p = sys().pool.allocate(NumberOfBytes, Tag, !(Flags & POOL_FLAG_UNINITIALIZED), paged);
+    void* p = driver_allocation(NumberOfBytes, Tag, !(Flags & POOL_FLAG_UNINITIALIZED), paged,
+                                __builtin_return_address(0), !(Flags & POOL_FLAG_RAISE_ON_FAILURE));
     if (!p && (Flags & POOL_FLAG_RAISE_ON_FAILURE))
-        ntio::verifier::driver_bug("POOL_RAISE", "ExAllocatePool2 failed with POOL_FLAG_RAISE_ON_FAILURE (would raise)");
+        ntio::verifier::report(ntio::verifier::Check::PoolAllocationRaised, "ExAllocatePool2 failed with POOL_FLAG_RAISE_ON_FAILURE (would raise)");
     return p;
 }
 

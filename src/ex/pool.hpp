@@ -13,7 +13,8 @@ namespace ntio::ex {
 
 class Pool {
 public:
-    void* allocate(size_t bytes, uint32_t tag, bool zero, bool paged);
+    // `owner`: the driver charged with the block (verifier/drivers.hpp), 0 for none.
+    void* allocate(size_t bytes, uint32_t tag, bool zero, bool paged, uint32_t owner = 0);
     void free(void* p, uint32_t tag, bool check_tag, const char* api);
     std::vector<PoolTagUsage> usage() const;
     static std::string tag_text(uint32_t tag);

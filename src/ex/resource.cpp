@@ -27,7 +27,7 @@ SharedOwner* find_shared(PERESOURCE r, _KTHREAD* t) {
 
 void check_apcs_disabled(const char* api) {
     if (!KeAreApcsDisabled())
-        ntio::verifier::driver_bug("RESOURCE_ACQUIRED_WITH_APCS_ENABLED",
+        ntio::verifier::report(ntio::verifier::Check::ResourceMisuse,
                                    fmt::format("{} outside a critical region: call KeEnterCriticalRegion first (or "
                                                "acquire at APC_LEVEL), or a suspended owner can deadlock the system",
                                                api));
@@ -36,7 +36,7 @@ void check_apcs_disabled(const char* api) {
 
 bool valid(PERESOURCE r, const char* api) {
     if (r && r->OwnerTable) return true;
-    ntio::verifier::driver_bug("RESOURCE_NOT_INITIALIZED",
+    ntio::verifier::report(ntio::verifier::Check::ResourceMisuse,
                                fmt::format("{} on an ERESOURCE that was not initialized with ExInitializeResourceLite "
                                            "(or was already deleted)",
                                            api));
@@ -75,7 +75,7 @@ void release(PERESOURCE r, _KTHREAD* t, const char* api) {
         }
     } else {
         KeReleaseSpinLock(&r->SpinLock, old);
-        ntio::verifier::driver_bug("RESOURCE_NOT_OWNED",
+        ntio::verifier::report(ntio::verifier::Check::RESOURCE_NOT_OWNED,
                                    fmt::format("{}({}) by a thread that does not own it", api, static_cast<void*>(r)));
         return;
     }
@@ -109,7 +109,7 @@ NTSTATUS ExReinitializeResourceLite(PERESOURCE Resource) {
 NTSTATUS ExDeleteResourceLite(PERESOURCE Resource) {
     if (!valid(Resource, "ExDeleteResourceLite")) return STATUS_INVALID_PARAMETER;
     if (Resource->ExclusiveOwner || Resource->SharedOwnerCount)
-        ntio::verifier::driver_bug("RESOURCE_IN_USE",
+        ntio::verifier::report(ntio::verifier::Check::ResourceMisuse,
                                    fmt::format("ExDeleteResourceLite({}) while the resource is still owned",
                                                static_cast<void*>(Resource)));
     delete static_cast<OwnerTable*>(Resource->OwnerTable);
@@ -137,7 +137,7 @@ BOOLEAN ExAcquireResourceExclusiveLite(PERESOURCE Resource, BOOLEAN Wait) {
         }
         if (find_shared(Resource, me)) {
             KeReleaseSpinLock(&Resource->SpinLock, old);
-            ntio::verifier::driver_bug("RESOURCE_SHARED_TO_EXCLUSIVE",
+            ntio::verifier::report(ntio::verifier::Check::ResourceMisuse,
                                        fmt::format("ExAcquireResourceExclusiveLite({}) by a thread that holds it "
                                                    "shared: this deadlocks; release the shared hold first",
                                                    static_cast<void*>(Resource)));

@@ -15,6 +15,9 @@
 // may release it with ExFreePool, as Windows drivers do.
 #include "io/iomgr.hpp"
 #include "ps/thread.hpp"
+#include "verifier/faults.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -58,7 +61,7 @@ IRP* build_fsd(ULONG major, PDEVICE_OBJECT device, PVOID buffer, ULONG length, P
     case IRP_MJ_POWER:
         break;
     default:
-        verifier::driver_bug("INVALID_PARAMETER", fmt::format("{} with major function {:#x}: only READ, WRITE, "
+        verifier::report(verifier::Check::InvalidParameter, fmt::format("{} with major function {:#x}: only READ, WRITE, "
                                                               "FLUSH_BUFFERS, SHUTDOWN, PNP and POWER are built",
                                                               api, major));
         return nullptr;
@@ -98,6 +101,14 @@ IRP* build_fsd(ULONG major, PDEVICE_OBJECT device, PVOID buffer, ULONG length, P
     return irp;
 }
 
+// An IRP a driver built (`caller`: the return address into it): its record says so, and
+// IrpLeftAtUnload holds the driver to free it.
+PIRP built_by_driver(PIRP irp, const void* caller) {
+    if (irp && verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::created_by_driver(irp, caller);
+    return irp;
+}
+
 }  // namespace
 }  // namespace ntio::io
 
@@ -108,7 +119,7 @@ extern "C" {
 
 VOID IoInitializeIrp(PIRP Irp, USHORT PacketSize, CCHAR StackSize) {
     if (!Irp || StackSize < 1 || !io::initialize_driver_irp(Irp, PacketSize, StackSize)) {
-        verifier::driver_bug("INVALID_PARAMETER",
+        verifier::report(verifier::Check::InvalidParameter,
                              fmt::format("IoInitializeIrp({}, {} bytes, {} locations): allocate IoSizeOfIrp({}) = {} "
                                          "bytes (ntio's IRPs carry {} bytes of runtime state after the stack "
                                          "locations)",
@@ -130,7 +141,7 @@ VOID IoReuseIrp(PIRP Irp, NTSTATUS Iostatus) {
     else if (h->list_state == io::kListed || h->list_state == io::kInSlot)
         problem = "is still on a thread's IRP list";
     if (problem) {
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::ReuseIrpInvalid,
                              fmt::format("IoReuseIrp on IRP #{}, which {} (S-BLD-5)", h ? h->sequence : 0, problem));
         return;
     }
@@ -141,26 +152,36 @@ VOID IoReuseIrp(PIRP Irp, NTSTATUS Iostatus) {
 PIRP IoBuildAsynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer, ULONG Length,
                                    PLARGE_INTEGER StartingOffset, PIO_STATUS_BLOCK IoStatusBlock) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoBuildAsynchronousFsdRequest");
-    return io::build_fsd(MajorFunction, DeviceObject, Buffer, Length, StartingOffset, IoStatusBlock,
-                         "IoBuildAsynchronousFsdRequest");
+    if (verifier::allocation_fault_hooks() &&
+        verifier::faults::fail_irp("IoBuildAsynchronousFsdRequest", __builtin_return_address(0))) [[unlikely]]
+        return nullptr;
+    return io::built_by_driver(io::build_fsd(MajorFunction, DeviceObject, Buffer, Length, StartingOffset,
+                                             IoStatusBlock, "IoBuildAsynchronousFsdRequest"),
+                               __builtin_return_address(0));
 }
 
 PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer, ULONG Length,
                                   PLARGE_INTEGER StartingOffset, PKEVENT Event, PIO_STATUS_BLOCK IoStatusBlock) {
     verifier::check_irql_at_most(PASSIVE_LEVEL, "IoBuildSynchronousFsdRequest");
+    if (verifier::allocation_fault_hooks() &&
+        verifier::faults::fail_irp("IoBuildSynchronousFsdRequest", __builtin_return_address(0))) [[unlikely]]
+        return nullptr;
     IRP* irp = io::build_fsd(MajorFunction, DeviceObject, Buffer, Length, StartingOffset, IoStatusBlock,
                              "IoBuildSynchronousFsdRequest");
     if (!irp) return nullptr;
     irp->UserEvent = Event;
     header_of(irp)->flags |= io::kIrpManagerFrees;
     io::queue_to_thread(irp, ps::current_thread());  // S-BLD-3: cancelled if the thread exits
-    return irp;
+    return io::built_by_driver(irp, __builtin_return_address(0));
 }
 
 PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObject, PVOID InputBuffer,
                                    ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength,
                                    BOOLEAN InternalDeviceIoControl, PKEVENT Event, PIO_STATUS_BLOCK IoStatusBlock) {
     verifier::check_irql_at_most(PASSIVE_LEVEL, "IoBuildDeviceIoControlRequest");
+    if (verifier::allocation_fault_hooks() &&
+        verifier::faults::fail_irp("IoBuildDeviceIoControlRequest", __builtin_return_address(0))) [[unlikely]]
+        return nullptr;
     if (!DeviceObject) return nullptr;
     IRP* irp = io::allocate_irp(DeviceObject->StackSize, 0);
     if (!irp) return nullptr;
@@ -210,11 +231,14 @@ PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObj
     }
     header_of(irp)->flags |= io::kIrpManagerFrees;
     io::queue_to_thread(irp, ps::current_thread());
-    return irp;
+    return io::built_by_driver(irp, __builtin_return_address(0));
 }
 
 PIRP IoMakeAssociatedIrp(PIRP Irp, CCHAR StackSize) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoMakeAssociatedIrp");
+    if (verifier::allocation_fault_hooks() && verifier::faults::fail_irp("IoMakeAssociatedIrp", __builtin_return_address(0)))
+        [[unlikely]]
+        return nullptr;
     if (!Irp || StackSize < 1) return nullptr;
     IRP* assoc = io::allocate_irp(StackSize, 0);
     if (!assoc) return nullptr;
@@ -222,7 +246,7 @@ PIRP IoMakeAssociatedIrp(PIRP Irp, CCHAR StackSize) {
     assoc->AssociatedIrp.MasterIrp = Irp;
     assoc->Tail.Overlay.Thread = Irp->Tail.Overlay.Thread;  // S-BLD-6
     assoc->RequestorMode = Irp->RequestorMode;
-    return assoc;
+    return io::built_by_driver(assoc, __builtin_return_address(0));
 }
 
 }  // extern "C"

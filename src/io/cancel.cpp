@@ -8,6 +8,9 @@
 #include "ps/thread.hpp"
 #include "system.hpp"
 #include "trace/trace.hpp"
+#include "verifier/drivers.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
 #include "win32/win32.hpp"
 
@@ -73,6 +76,8 @@ bool all_requests_done(_KTHREAD* t) {
 
 }  // namespace
 
+PKSPIN_LOCK cancel_spin_lock() { return &g_cancel_lock; }
+
 bool cancel_lock_held_by_caller() {
     return __atomic_load_n(&g_cancel_lock, __ATOMIC_RELAXED) == reinterpret_cast<KSPIN_LOCK>(&ke::t_irql);
 }
@@ -80,21 +85,34 @@ bool cancel_lock_held_by_caller() {
 void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, KIRQL irql) {
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::cancel_routine, irp, dev);
-    routine(dev, irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::note(irp, verifier::irps::Step::cancel_routine, dev);
+    {
+        verifier::drivers::Scope scope(dev ? dev->DriverObject : nullptr);
+        routine(dev, irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
+    }
     if (cancel_lock_held_by_caller()) {
-        verifier::driver_bug("CANCEL_SPIN_LOCK_NOT_RELEASED",
+        verifier::report(verifier::Check::CancelSpinLockNotReleased,
                              fmt::format("cancel routine {} returned holding the cancel spin lock; it must call "
                                          "IoReleaseCancelSpinLock(Irp->CancelIrql)",
-                                         reinterpret_cast<void*>(routine)));
+                                         reinterpret_cast<void*>(routine)),
+                             {.device = dev});
         IoReleaseCancelSpinLock(irql);
     } else if (KeGetCurrentIrql() != irql) {
-        verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
+        verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
                              fmt::format("cancel routine {} returned at IRQL {} but was entered with CancelIrql {}; "
                                          "release the cancel spin lock with IoReleaseCancelSpinLock(Irp->CancelIrql)",
-                                         reinterpret_cast<void*>(routine), KeGetCurrentIrql(), irql));
+                                         reinterpret_cast<void*>(routine), KeGetCurrentIrql(), irql),
+                             {.device = dev});
         if (KeGetCurrentIrql() > irql) KeLowerIrql(irql);
         else KfRaiseIrql(irql);
     }
+}
+
+void cancel_request(_KTHREAD* t, uint64_t sequence) {
+    std::vector<Held> held;
+    collect(t, [&](IRP* irp) { return header_of(irp)->sequence == sequence; }, held);
+    cancel_and_release(held);
 }
 
 void cancel_thread_io(_KTHREAD* t) {
@@ -128,7 +146,7 @@ void cancel_thread_io(_KTHREAD* t) {
         disassociate(CONTAINING_RECORD(RemoveHeadList(&t->irp_list), IRP, ThreadListEntry));
     t->irp_lock.unlock();
     if (orphans)
-        verifier::driver_bug("IO_DRIVER_CANCEL_TIMEOUT",
+        verifier::report(verifier::Check::IO_DRIVER_CANCEL_TIMEOUT,
                              fmt::format("{} request(s) of an exiting thread were not completed within 5 minutes of "
                                          "being cancelled; they are disassociated from the thread. Give queued IRPs a "
                                          "cancel routine, or complete them in IRP_MJ_CLEANUP.",
@@ -158,6 +176,10 @@ VOID IoReleaseCancelSpinLock(KIRQL Irql) { KeReleaseSpinLock(&io::g_cancel_lock,
 
 BOOLEAN IoCancelIrp(PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCancelIrp");
+    if (verifier::irp_hooks()) [[unlikely]] {
+        if (!verifier::irps::check_live(Irp, "IoCancelIrp")) return FALSE;
+        verifier::irps::note(Irp, verifier::irps::Step::cancel);
+    }
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::cancel, Irp);
     KIRQL irql;

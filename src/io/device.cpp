@@ -6,6 +6,9 @@
 #include "ob/services.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
+#include "verifier/drivers.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/locks.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -13,6 +16,11 @@ namespace ntio::io {
 namespace {
 void destroy_device(void* body) {
     auto* d = static_cast<DeviceBody*>(body);
+    if (verifier::lock_hooks()) [[unlikely]] {  // spin locks in the device queue and extension are gone
+        verifier::locks::forget(&d->device, sizeof d->device);
+        if (d->device.DeviceExtension)
+            verifier::locks::forget(d->device.DeviceExtension, d->device.Size - sizeof(DEVICE_OBJECT));
+    }
     if (d->device.DeviceExtension) std::free(d->device.DeviceExtension);
     PDRIVER_OBJECT driver = d->device.DriverObject;
     d->~DeviceBody();
@@ -104,22 +112,25 @@ VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {
     if (!DeviceObject) return;
     io::DeviceRuntime& r = runtime(DeviceObject);
     if (r.deleted.exchange(true)) {
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
-                             fmt::format("IoDeleteDevice called twice on {}", io::device_label(DeviceObject)));
+        verifier::report(verifier::Check::DeviceStackMisuse,
+                             fmt::format("IoDeleteDevice called twice on {}", io::device_label(DeviceObject)),
+                             {.device = DeviceObject});
         return;
     }
     if (DeviceObject->AttachedDevice)
-        verifier::driver_warning("DEVICE_STILL_ATTACHED",
+        verifier::report(verifier::Check::DeleteDeviceWithUpperAttached,
                                  fmt::format("IoDeleteDevice on {} while a device is still attached on top of it; "
                                              "the upper driver must IoDetachDevice first",
-                                             io::device_label(DeviceObject)));
+                                             io::device_label(DeviceObject)),
+                                 {.device = DeviceObject});
     if (PDEVICE_OBJECT lower = r.attached_to) {
         // S-RL-4: IoDetachDevice comes before IoDeleteDevice. Left linked, the lower
         // device would keep sending requests up to a deleted device.
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::DeviceStackMisuse,
                              fmt::format("IoDeleteDevice on {} while it is still attached to {}; call "
                                          "IoDetachDevice(lower device) first. ntio detached it",
-                                         io::device_label(DeviceObject), io::device_label(lower)));
+                                         io::device_label(DeviceObject), io::device_label(lower)),
+                             {.device = DeviceObject});
         IoDetachDevice(lower);
     }
     // New opens fail from now on (S-PNP-4); the name goes away at once.
@@ -134,7 +145,7 @@ VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {
     ob::dereference(DeviceObject);  // open file objects keep it alive until they close
 }
 
-static NTSTATUS create_link(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName) {
+static NTSTATUS create_link(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName, const void* caller) {
     verifier::check_irql_at_most(PASSIVE_LEVEL, "IoCreateSymbolicLink");
     std::wstring link = io::to_wstring(SymbolicLinkName), target = io::to_wstring(DeviceName);
     if (link.empty() || target.empty() || link[0] != L'\\') return STATUS_OBJECT_NAME_INVALID;
@@ -146,15 +157,17 @@ static NTSTATUS create_link(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING De
         ob::dereference(l);
         return STATUS_OBJECT_NAME_COLLISION;
     }
+    // SymbolicLinkLeftAtUnload: the creating driver must delete it.
+    verifier::drivers::link_created(verifier::drivers::attribute(caller), link);
     return STATUS_SUCCESS;  // the creation reference keeps the link until IoDeleteSymbolicLink
 }
 
 NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName) {
-    return create_link(SymbolicLinkName, DeviceName);
+    return create_link(SymbolicLinkName, DeviceName, __builtin_return_address(0));
 }
 
 NTSTATUS IoCreateUnprotectedSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName) {
-    return create_link(SymbolicLinkName, DeviceName);
+    return create_link(SymbolicLinkName, DeviceName, __builtin_return_address(0));
 }
 
 NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName) {
@@ -168,6 +181,7 @@ NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName) {
     sys().names.remove(link, obj);
     ob::dereference(obj);  // lookup
     ob::dereference(obj);  // creation
+    verifier::drivers::link_deleted(link);
     return STATUS_SUCCESS;
 }
 

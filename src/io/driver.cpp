@@ -10,6 +10,7 @@
 #include "ke/objects.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
+#include "verifier/drivers.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -46,8 +47,12 @@ NTSTATUS start_driver(DriverBody* d, PDRIVER_INITIALIZE entry, bool listed = tru
     d->registry_us.Length = d->registry_us.MaximumLength = static_cast<USHORT>(d->registry_path.size() * sizeof(WCHAR));
     drv->DriverInit = entry;
     for (auto& f : drv->MajorFunction) f = invalid_device_request;
+    if (listed) verifier::drivers::loading(d);  // not the runtime's own root bus
     NTSTATUS status = STATUS_SUCCESS;
-    on_system_thread([&] { status = entry(drv, &d->registry_us); });
+    on_system_thread([&] {
+        verifier::drivers::Scope scope(d->verifier_id);
+        status = entry(drv, &d->registry_us);
+    });
     if (!NT_SUCCESS(status)) return status;
     // S-W32-12: the I/O manager clears DO_DEVICE_INITIALIZING for devices made in DriverEntry.
     for (PDEVICE_OBJECT dev = drv->DeviceObject; dev; dev = dev->NextDevice) dev->Flags &= ~DO_DEVICE_INITIALIZING;
@@ -159,29 +164,22 @@ NTSTATUS load_driver(const std::string& path, int instances, DriverBody** out) {
     return status;
 }
 
-std::string driver_report(DriverBody* d) {
-    std::string r;
-    for (PDEVICE_OBJECT dev = d->driver.DeviceObject; dev; dev = dev->NextDevice)
-        r += fmt::format("  driver {} left {} behind at unload (IoDeleteDevice it in DriverUnload)\n",
-                         narrow(d->name), device_label(dev));
-    return r;
-}
-
 void unload_driver(DriverBody* d) {
     if (d->unloaded) return;
     d->unloaded = true;
     // A PnP driver unloads once its devices are gone (QUERY_REMOVE/REMOVE first).
     pnp::remove_driver_devices(d);
     if (d->driver.DriverUnload) {
-        on_system_thread([&] { d->driver.DriverUnload(&d->driver); });
+        on_system_thread([&] {
+            verifier::drivers::Scope scope(d->verifier_id);
+            d->driver.DriverUnload(&d->driver);
+        });
+        // What it left behind is reported (the *LeftAtUnload checks), and its devices deleted.
+        verifier::drivers::unloaded(d);
     } else {
         std::fprintf(stderr, "ntio: driver %s has no DriverUnload; it stays loaded until the process ends\n",
                      narrow(d->name).c_str());
-    }
-    std::string r = driver_report(d);
-    if (!r.empty()) {
-        std::fprintf(stderr, "ntio: at unload:\n%s", r.c_str());
-        // Reported; now deleted, so that the runtime does not leak them.
+        // Windows keeps such a driver and its devices; the runtime ends with the process.
         while (d->driver.DeviceObject) IoDeleteDevice(d->driver.DeviceObject);
     }
 }

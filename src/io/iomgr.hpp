@@ -68,6 +68,7 @@ struct DriverBody {
     std::string module_path;
     void* module = nullptr;  // dlopen handle
     bool unloaded = false;
+    uint32_t verifier_id = 0;  // the verifier's number for it (verifier/drivers.hpp)
 };
 
 // Runtime part of a file object.
@@ -101,6 +102,7 @@ struct alignas(16) IrpHeader {
     // is the issuer, set once before the IRP is sent; it outlives the IRP (an exiting
     // thread waits for its IRPs, and a disassociated IRP holds a reference on it).
     uint8_t list_state;  // kNotListed, kListed, kDisassociated, kInSlot
+    uint32_t verifier_slot;  // its record in verifier/irp_tracker.cpp; 0 = not tracked
     _KTHREAD* thread;
 };
 // kInSlot: in `thread`->irp_slot instead of its irp_list (see _KTHREAD::irp_slot). An
@@ -138,6 +140,7 @@ std::wstring to_wstring(const UNICODE_STRING* s);
 
 // Cancellation (io/cancel.cpp)
 bool cancel_lock_held_by_caller();
+PKSPIN_LOCK cancel_spin_lock();  // for reports that name it
 // Calls a cancel routine (cancel lock held, CancelIrql = irql) and checks that it
 // released the lock back to `irql`.
 void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, KIRQL irql);
@@ -227,6 +230,8 @@ NTSTATUS send_file_irp(FILE_OBJECT* file, UCHAR major, ACCESS_MASK access, ULONG
 // Cancellation (io/cancel.cpp).
 // Cancels every IRP the exiting thread issued and waits for them (S-CAN-12).
 void cancel_thread_io(_KTHREAD* thread);
+// Cancels the IRP numbered `sequence` if it is still on `thread`'s list (fault injection).
+void cancel_request(_KTHREAD* thread, uint64_t sequence);
 
 // Driver loading (io/driver.cpp). `instances`: the root-enumerated devices a PnP driver
 // gets (0: the default, one for a driver that sets AddDevice, none otherwise; a number
@@ -241,7 +246,6 @@ DriverBody* create_internal_driver(const std::wstring& name, PDRIVER_INITIALIZE 
 void on_system_thread(const std::function<void()>& fn);
 void unload_driver(DriverBody* d);
 void unload_all_drivers();
-std::string driver_report(DriverBody* d);
 
 // Plug and Play (io/pnp.cpp).
 namespace pnp {

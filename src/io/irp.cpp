@@ -14,6 +14,9 @@
 #include "ps/thread.hpp"
 #include "system.hpp"
 #include "trace/trace.hpp"
+#include "verifier/faults.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -170,6 +173,7 @@ void init_header(IrpHeader* h, uint8_t size_class, CCHAR stack, uint32_t buffer_
     h->list_state = kNotListed;
     h->thread = nullptr;
     h->free_deferred = false;
+    h->verifier_slot = 0;
 }
 }  // namespace
 
@@ -181,14 +185,20 @@ bool initialize_driver_irp(IRP* irp, USHORT packet_size, CCHAR stack) {
     auto* h = reinterpret_cast<IrpHeader*>(at);
     init_header(h, kIrpDriverMemory, stack, 0);
     init_irp(irp, stack, 0, h);
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::allocated(irp);
     return true;
 }
 
 void reinitialize_irp(IRP* irp) {
     IrpHeader* h = header_of(irp);
     UCHAR allocation_flags = irp->AllocationFlags;
+    uint32_t verifier_slot = h->verifier_slot;
     init_header(h, h->size_class, static_cast<CCHAR>(h->stack_count), h->buffer_capacity);
     init_irp(irp, static_cast<CCHAR>(h->stack_count), allocation_flags, h);
+    h->verifier_slot = verifier_slot;
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::reinitialized(irp);
 }
 
 namespace {
@@ -203,6 +213,8 @@ namespace {
     zero_bytes<sizeof(IRP) + size_t(kLookasideStack) * sizeof(IO_STACK_LOCATION)>(irp);
     init_zeroed_irp(irp, stack, IRP_LOOKASIDE_ALLOCATION, h);
     bump(1);
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::allocated(irp);
     return irp;
 }
 
@@ -239,6 +251,9 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
     h->magic = kFreedIrpMagic;
     irp->Type = 0;
     bump(-1);
+    // IrpUsedAfterFree: kept poisoned in the verifier's quarantine instead of recycled.
+    if (verifier::irp_hooks() && verifier::irps::quarantined(irp)) [[unlikely]]
+        return;
     if (h->size_class == kIrpLookaside && t_cache.depth < kLookasideDepth) {
         h->event_object = t_cache.free;
         t_cache.free = h;
@@ -405,12 +420,12 @@ namespace {
 
 bool is_ours(IRP* irp) { return irp->NtioPrivate && header_of(irp)->magic == kIrpMagic; }
 
-[[gnu::noinline, gnu::cold]] void report_information_too_large(IrpHeader* h, ULONG_PTR n) {
-    verifier::driver_bug("IO_INFORMATION_TOO_LARGE",
-                         fmt::format("IRP #{}: IoStatus.Information = {} but the caller's buffer holds {} bytes; ntio "
-                                     "copies {} (S-CMP-10). Set Information to the bytes written into the output "
-                                     "buffer.",
-                                     h->sequence, n, h->output_length, h->output_length));
+[[gnu::noinline, gnu::cold]] void report_information_too_large(IRP* irp, IrpHeader* h, ULONG_PTR n) {
+    verifier::report(verifier::Check::InformationTooLarge,
+                     fmt::format("IRP #{}: IoStatus.Information = {} but the caller's buffer holds {} bytes; ntio "
+                                 "copies {} (S-CMP-10). Set Information to the bytes written into the output buffer.",
+                                 h->sequence, n, h->output_length, h->output_length),
+                     {.irp = irp});
 }
 
 // A buffered request's output goes back to the caller (`copy`: the caller is still
@@ -420,7 +435,7 @@ bool is_ours(IRP* irp) { return irp->NtioPrivate && header_of(irp)->magic == kIr
         if (copy && (irp->Flags & IRP_INPUT_OPERATION) && irp->UserBuffer) {
             ULONG_PTR n = irp->IoStatus.Information;
             if (n > h->output_length) [[unlikely]] {
-                report_information_too_large(h, n);
+                report_information_too_large(irp, h, n);
                 n = h->output_length;
             }
             if (n && irp->AssociatedIrp.SystemBuffer) std::memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, n);
@@ -555,7 +570,9 @@ void finish_request_general(IRP* irp) {
         file_event = fo && (synchronous_fo || !irp->UserEvent);
         if (fo && (__atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) || (file_flags(fo) & FO_SKIP_SET_EVENT)))
             port = completion_target(irp, fo, status, &file_event, &packet);
-    } else if (irp->PendingReturned && fo) {
+    } else if (irp->PendingReturned && (fo || (irp->Flags & IRP_CLOSE_OPERATION))) {
+        // IRP_MJ_CLOSE carries no file reference (send_file_irp) but belongs to one: its
+        // waiter must be woken by a pended failure too (found by forced pending).
         if (irp->Flags & IRP_SYNCHRONOUS_API) {
             write_iosb();
             user_event = irp->UserEvent;
@@ -609,16 +626,24 @@ PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota) {
     (void)ChargeQuota;
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoAllocateIrp");
     if (StackSize < 1) {
-        verifier::driver_bug("INVALID_PARAMETER", fmt::format("IoAllocateIrp with a stack size of {}", StackSize));
+        verifier::report(verifier::Check::InvalidParameter, fmt::format("IoAllocateIrp with a stack size of {}", StackSize));
         return nullptr;
     }
-    return io::allocate_irp(StackSize, 0);
+    if (verifier::allocation_fault_hooks() && verifier::faults::fail_irp("IoAllocateIrp", __builtin_return_address(0)))
+        [[unlikely]]
+        return nullptr;
+    PIRP irp = io::allocate_irp(StackSize, 0);
+    if (irp && verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::created_by_driver(irp, __builtin_return_address(0));
+    return irp;
 }
 
 VOID IoFreeIrp(PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoFreeIrp");
+    if (verifier::irp_hooks() && !verifier::irps::check_live(Irp, "IoFreeIrp")) [[unlikely]]
+        return;
     if (!Irp || !io::is_ours(Irp)) {
-        verifier::driver_bug("BAD_POOL_CALLER", fmt::format("IoFreeIrp({}) on something that is not a live IRP "
+        verifier::report(verifier::Check::BAD_POOL_CALLER, fmt::format("IoFreeIrp({}) on something that is not a live IRP "
                                                             "(freed twice?)",
                                                             static_cast<void*>(Irp)));
         return;
@@ -626,55 +651,65 @@ VOID IoFreeIrp(PIRP Irp) {
     io::IrpHeader* h = header_of(Irp);
     if (h->flags & (io::kIrpUserRequest | io::kIrpManagerFrees)) {
         // S-BLD-3 (DDI rules IoBuildDeviceControlNoFree, IoBuildSynchronousFsdRequestNoFree).
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::FreeIrpNotOwned,
                              fmt::format("IoFreeIrp on IRP #{}, which {} and the I/O manager frees itself at "
                                          "completion; complete it with IoCompleteRequest instead (the IRP is not "
                                          "freed)",
                                          h->sequence,
                                          h->flags & io::kIrpUserRequest
                                              ? "the I/O manager built for a caller"
-                                             : "IoBuildSynchronousFsdRequest or IoBuildDeviceIoControlRequest built"));
+                                             : "IoBuildSynchronousFsdRequest or IoBuildDeviceIoControlRequest built"),
+                             {.irp = Irp});
         return;
     }
     if (h->size_class == io::kIrpDriverMemory) {
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::FreeIrpNotOwned,
                              fmt::format("IoFreeIrp on IRP #{}, which IoInitializeIrp set up in the driver's own "
                                          "memory; free that memory the way it was allocated (the IRP is not freed)",
-                                         h->sequence));
+                                         h->sequence),
+                             {.irp = Irp});
         return;
     }
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::note(Irp, verifier::irps::Step::freed_by_driver);
     io::dequeue_from_thread(Irp);
     io::free_irp(Irp);
 }
 
 BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char* Api) {
-    verifier::driver_bug("NO_MORE_IRP_STACK_LOCATIONS",
+    verifier::report(verifier::Check::NO_MORE_IRP_STACK_LOCATIONS,
                          fmt::format("{} on IRP #{}, which has no location below the current one ({} allocated): "
                                      "the IRP was allocated for a shorter stack; ntio skipped the write, which "
                                      "would overwrite the IRP itself",
-                                     Api, Irp->NtioPrivate ? header_of(Irp)->sequence : 0, int(Irp->StackCount)));
+                                     Api, Irp->NtioPrivate ? header_of(Irp)->sequence : 0, int(Irp->StackCount)),
+                     {.irp = Irp});
     return TRUE;
 }
 
 // IofCallDriver's reports, out of line: the call path keeps a small frame.
 [[gnu::noinline, gnu::cold]] static NTSTATUS no_stack_location_left(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
-    verifier::driver_bug("NO_MORE_IRP_STACK_LOCATIONS",
-                         fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): "
-                                     "allocate the IRP with the target's StackSize (or StackSize + 1 to keep one "
-                                     "for yourself); the IRP was not sent",
-                                     header_of(Irp)->sequence, io::device_label(DeviceObject), int(Irp->StackCount)));
+    verifier::report(verifier::Check::NO_MORE_IRP_STACK_LOCATIONS,
+                     fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): allocate "
+                                 "the IRP with the target's StackSize (or StackSize + 1 to keep one for yourself); the "
+                                 "IRP was not sent",
+                                 header_of(Irp)->sequence, io::device_label(DeviceObject), int(Irp->StackCount)),
+                     {.irp = Irp, .device = DeviceObject});
     return STATUS_INVALID_DEVICE_STATE;
 }
 
-[[gnu::noinline, gnu::cold]] static void dispatch_changed_irql(PDRIVER_DISPATCH dispatch, UCHAR major, KIRQL irql) {
-    verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
-                         fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was called "
-                                     "at IRQL {}; release every spin lock it took",
-                                     reinterpret_cast<void*>(dispatch), major, KeGetCurrentIrql(), irql));
+[[gnu::noinline, gnu::cold]] static void dispatch_changed_irql(PDEVICE_OBJECT DeviceObject, PDRIVER_DISPATCH dispatch,
+                                                               UCHAR major, KIRQL irql) {
+    verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
+                     fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was called at "
+                                 "IRQL {}; release every spin lock it took",
+                                 reinterpret_cast<void*>(dispatch), major, KeGetCurrentIrql(), irql),
+                     {.device = DeviceObject});
 }
 
 NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCallDriver");
+    if (verifier::irp_hooks()) [[unlikely]]  // the same call with every IRP check (verifier/irp_tracker.cpp)
+        return verifier::irps::call_driver(DeviceObject, Irp);
     if (Irp->CurrentLocation <= 1) [[unlikely]]
         return no_stack_location_left(DeviceObject, Irp);
     Irp->CurrentLocation--;
@@ -686,38 +721,44 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     UCHAR major = sl->MajorFunction;  // the IRP may be gone when dispatch returns
     NTSTATUS status = trace::enabled() ? io::dispatch_traced(DeviceObject, Irp, dispatch) : dispatch(DeviceObject, Irp);
     if (ke::t_irql != irql) [[unlikely]]
-        dispatch_changed_irql(dispatch, major, irql);
+        dispatch_changed_irql(DeviceObject, dispatch, major, irql);
     return status;
 }
 
 VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
     (void)PriorityBoost;
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCompleteRequest");
+    if (verifier::irp_hooks() && !verifier::irps::completing(Irp, PriorityBoost)) [[unlikely]]
+        return;
     io::IrpHeader* h = header_of(Irp);
     if (h->magic != io::kIrpMagic || (h->flags & io::kIrpCompleted) || Irp->CurrentLocation > Irp->StackCount + 1) {
-        verifier::driver_bug("MULTIPLE_IRP_COMPLETE_REQUESTS",
+        verifier::report(verifier::Check::MULTIPLE_IRP_COMPLETE_REQUESTS,
                              fmt::format("IoCompleteRequest on IRP #{} ({}), which was already completed; an IRP is "
                                          "completed exactly once, by the driver that owns it",
                                          h->magic == io::kIrpMagic || h->magic == io::kFreedIrpMagic ? h->sequence : 0,
-                                         static_cast<void*>(Irp)));
+                                         static_cast<void*>(Irp)),
+                             {.irp = Irp});
         return;
     }
     if (io::cancel_lock_held_by_caller()) [[unlikely]]
-        verifier::driver_bug("CANCEL_SPIN_LOCK_HELD",
+        verifier::report(verifier::Check::CompletedUnderCancelSpinLock,
                              fmt::format("IoCompleteRequest on IRP #{} while holding the cancel spin lock: completion "
                                          "routines would run under it. Release it (IoReleaseCancelSpinLock("
                                          "Irp->CancelIrql)) before completing",
-                                         h->sequence));
+                                         h->sequence),
+                             {.irp = Irp});
     if (Irp->IoStatus.Status == STATUS_PENDING)
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::PendingStatusAtCompletion,
                              fmt::format("IoCompleteRequest on IRP #{} with IoStatus.Status = STATUS_PENDING; set the "
                                          "final status first",
-                                         h->sequence));
+                                         h->sequence),
+                             {.irp = Irp});
     if (__atomic_load_n(&Irp->CancelRoutine, __ATOMIC_ACQUIRE)) {
-        verifier::driver_bug("CANCEL_STATE_IN_COMPLETED_IRP",
+        verifier::report(verifier::Check::CANCEL_STATE_IN_COMPLETED_IRP,
                              fmt::format("IRP #{} completed with its cancel routine {} still set; clear it with "
                                          "IoSetCancelRoutine(Irp, NULL) before completing",
-                                         h->sequence, reinterpret_cast<void*>(Irp->CancelRoutine)));
+                                         h->sequence, reinterpret_cast<void*>(Irp->CancelRoutine)),
+                             {.irp = Irp});
         Irp->CancelRoutine = nullptr;
     }
 
@@ -744,12 +785,18 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
         bool call = routine && ((NT_SUCCESS(status) && (control & SL_INVOKE_ON_SUCCESS)) ||
                                 (!NT_SUCCESS(status) && (control & SL_INVOKE_ON_ERROR)) ||
                                 (Irp->Cancel && (control & SL_INVOKE_ON_CANCEL)));
+        if (verifier::irp_hooks()) [[unlikely]]
+            verifier::irps::location_done(Irp, Irp->CurrentLocation - 1, control, call ? routine : nullptr);
         if (call) {
             PDEVICE_OBJECT owner =
                 Irp->CurrentLocation <= Irp->StackCount ? Irp->Tail.Overlay.CurrentStackLocation->DeviceObject : nullptr;
             if (trace::enabled()) [[unlikely]]
                 trace::irp_event(trace::Kind::completion_routine, Irp, owner);
-            if (routine(owner, Irp, context) == STATUS_MORE_PROCESSING_REQUIRED) return;
+            if (routine(owner, Irp, context) == STATUS_MORE_PROCESSING_REQUIRED) {
+                if (verifier::irp_hooks()) [[unlikely]]
+                    verifier::irps::note(Irp, verifier::irps::Step::reclaimed);
+                return;
+            }
         } else if (Irp->PendingReturned && Irp->CurrentLocation <= Irp->StackCount) {
             Irp->Tail.Overlay.CurrentStackLocation->Control |= SL_PENDING_RETURNED;
         }
@@ -769,11 +816,12 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
         return;
     }
     if (!Irp->Tail.Overlay.Thread && !Irp->UserIosb && !(h->flags & io::kIrpUserRequest)) {
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::IrpNotReclaimed,
                              fmt::format("IRP #{} from IoAllocateIrp finished completion without a completion routine "
                                          "returning STATUS_MORE_PROCESSING_REQUIRED; its creator must take it back "
                                          "and IoFreeIrp it (S-CMP-12). The IRP is left allocated.",
-                                         h->sequence));
+                                         h->sequence),
+                             {.irp = Irp});
         return;
     }
     io::finish_request(Irp);
@@ -785,6 +833,8 @@ static constexpr ULONG kMdlTag = 0x206c644d;  // 'Mdl '
 
 PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer, BOOLEAN ChargeQuota, PIRP Irp) {
     (void)ChargeQuota;
+    if (verifier::allocation_fault_hooks() && verifier::faults::fail_mdl(__builtin_return_address(0))) [[unlikely]]
+        return nullptr;
     auto* mdl = static_cast<PMDL>(sys().pool.allocate(sizeof(MDL), kMdlTag, true, false));
     if (!mdl) return nullptr;
     mdl->Size = static_cast<CSHORT>(sizeof(MDL));
@@ -806,7 +856,7 @@ PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer, 
 
 VOID IoFreeMdl(PMDL Mdl) {
     if (Mdl->MdlFlags & MDL_PAGES_LOCKED)
-        verifier::driver_bug("MDL_PAGES_LOCKED_AT_FREE",
+        verifier::report(verifier::Check::MdlMisuse,
                              fmt::format("IoFreeMdl({}) on an MDL whose pages are still locked; call MmUnlockPages "
                                          "first",
                                          static_cast<void*>(Mdl)));
@@ -827,7 +877,7 @@ VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList) {
 VOID MmProbeAndLockPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Operation) {
     (void)AccessMode;
     if (MemoryDescriptorList->MdlFlags & MDL_PAGES_LOCKED)
-        verifier::driver_bug("MDL_ALREADY_LOCKED", fmt::format("MmProbeAndLockPages({}) on an MDL already locked",
+        verifier::report(verifier::Check::MdlMisuse, fmt::format("MmProbeAndLockPages({}) on an MDL already locked",
                                                                static_cast<void*>(MemoryDescriptorList)));
     MemoryDescriptorList->MdlFlags |= MDL_PAGES_LOCKED;
     if (Operation != IoReadAccess) MemoryDescriptorList->MdlFlags |= MDL_WRITE_OPERATION;
@@ -835,7 +885,7 @@ VOID MmProbeAndLockPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode, 
 
 VOID MmUnlockPages(PMDL MemoryDescriptorList) {
     if (!(MemoryDescriptorList->MdlFlags & MDL_PAGES_LOCKED)) {
-        verifier::driver_bug("MDL_NOT_LOCKED", fmt::format("MmUnlockPages({}) on an MDL that is not locked",
+        verifier::report(verifier::Check::MdlMisuse, fmt::format("MmUnlockPages({}) on an MDL that is not locked",
                                                            static_cast<void*>(MemoryDescriptorList)));
         return;
     }
@@ -856,7 +906,7 @@ PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority) {
     if (!Mdl) return nullptr;
     if (Mdl->MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL)) return Mdl->MappedSystemVa;
     if (!(Mdl->MdlFlags & MDL_PAGES_LOCKED))
-        verifier::driver_bug("MDL_NOT_LOCKED", fmt::format("MmGetSystemAddressForMdlSafe({}) on an MDL that is "
+        verifier::report(verifier::Check::MdlMisuse, fmt::format("MmGetSystemAddressForMdlSafe({}) on an MDL that is "
                                                            "neither locked (MmProbeAndLockPages) nor built for "
                                                            "nonpaged pool",
                                                            static_cast<void*>(Mdl)));

@@ -30,6 +30,7 @@
 #include "ke/objects.hpp"
 #include "ob/services.hpp"
 #include "system.hpp"
+#include "verifier/drivers.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::io {
@@ -239,7 +240,7 @@ void finish_removal(PnpManager& m, DevNode* n) {
     DEVICE_OBJECT* pdo = n->pdo;
     disable_interfaces_of(m, n->instance_id);
     if (PDEVICE_OBJECT upper = __atomic_load_n(&pdo->AttachedDevice, __ATOMIC_ACQUIRE)) {
-        verifier::driver_bug("PNP_REMOVE_DEVICE_LEFT_ATTACHED",
+        verifier::report(verifier::Check::PnpDeviceLeftAttached,
                              fmt::format("after IRP_MN_REMOVE_DEVICE for {}, {} is still attached to the PDO; in "
                                          "IRP_MN_REMOVE_DEVICE pass the IRP down, then IoDetachDevice(lower "
                                          "device) and IoDeleteDevice(your device) (S-PNP-3). ntio detached it",
@@ -378,12 +379,15 @@ void add_one(PnpManager& m, DriverBody* d, DevNode* n) {
     }
     n->state.store(NodeState::added);
 
-    s = d->extension.AddDevice(&d->driver, pdo);
+    {
+        verifier::drivers::Scope scope(d->verifier_id);
+        s = d->extension.AddDevice(&d->driver, pdo);
+    }
     if (!NT_SUCCESS(s)) {
         std::fprintf(stderr, "ntio: AddDevice of %s for %s failed with 0x%08X; the device is not started\n",
                      driver.c_str(), id.c_str(), static_cast<unsigned>(s));
         if (PDEVICE_OBJECT upper = __atomic_load_n(&pdo->AttachedDevice, __ATOMIC_ACQUIRE)) {
-            verifier::driver_bug("PNP_ADD_DEVICE_FAILED_ATTACHED",
+            verifier::report(verifier::Check::PnpDeviceLeftAttached,
                                  fmt::format("AddDevice of {} failed but left {} attached to the PDO of {}; a "
                                              "failing AddDevice detaches and deletes what it created",
                                              driver, device_label(upper), id));
@@ -403,15 +407,15 @@ void add_one(PnpManager& m, DriverBody* d, DevNode* n) {
         std::lock_guard g(stack_lock());
         for (PDEVICE_OBJECT dev = pdo->AttachedDevice; dev; dev = dev->AttachedDevice)
             if (dev->Flags & DO_DEVICE_INITIALIZING)
-                verifier::driver_warning(
-                    "DO_DEVICE_INITIALIZING",
+                verifier::report(
+                    verifier::Check::PnpDeviceStillInitializing,
                     fmt::format("AddDevice of {} returned with DO_DEVICE_INITIALIZING still set on {} ({}); clear it "
                                 "at the end of AddDevice (DeviceObject->Flags &= ~DO_DEVICE_INITIALIZING). Until "
                                 "then opening the device fails with STATUS_NO_SUCH_DEVICE and nothing can attach "
                                 "on top of it",
                                 driver, device_label(dev), id));
         if (!pdo->AttachedDevice)
-            verifier::driver_warning("PNP_NO_FUNCTION_DEVICE",
+            verifier::report(verifier::Check::PnpNoFunctionDevice,
                                      fmt::format("AddDevice of {} for {} succeeded without attaching a device to "
                                                  "the PDO (IoAttachDeviceToDeviceStack); the device has no function "
                                                  "driver",
@@ -643,7 +647,7 @@ NTSTATUS IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject, const GU
     io::DevNode* n = runtime(PhysicalDeviceObject).pnp_node;
     if (!n) {
         // Windows stops with PNP_DETECTED_FATAL_ERROR (0xCA, 2: invalid PDO).
-        verifier::driver_bug("PNP_DETECTED_FATAL_ERROR",
+        verifier::report(verifier::Check::PNP_DETECTED_FATAL_ERROR,
                              fmt::format("IoRegisterDeviceInterface on {}, which is not a PDO; pass the "
                                          "PhysicalDeviceObject your AddDevice received, not your own device",
                                          io::device_label(PhysicalDeviceObject)));
@@ -726,7 +730,7 @@ NTSTATUS IoGetDeviceInterfaces(const GUID* InterfaceClassGuid, PDEVICE_OBJECT Ph
     if (PhysicalDeviceObject) {
         only = runtime(PhysicalDeviceObject).pnp_node;
         if (!only) {
-            verifier::driver_bug("PNP_DETECTED_FATAL_ERROR",
+            verifier::report(verifier::Check::PNP_DETECTED_FATAL_ERROR,
                                  fmt::format("IoGetDeviceInterfaces with {}, which is not a PDO",
                                              io::device_label(PhysicalDeviceObject)));
             return STATUS_INVALID_DEVICE_REQUEST;

@@ -15,7 +15,7 @@ VOID IoInitializeRemoveLockEx(PIO_REMOVE_LOCK Lock, ULONG AllocateTag, ULONG Max
     (void)MaxLockedMinutes;  // debug-only settings on Windows (S-RL-1)
     (void)HighWatermark;
     if (!Lock || RemlockSize != sizeof(IO_REMOVE_LOCK)) {
-        verifier::driver_bug("INVALID_PARAMETER", fmt::format("IoInitializeRemoveLock({}, size {}): pass an "
+        verifier::report(verifier::Check::InvalidParameter, fmt::format("IoInitializeRemoveLock({}, size {}): pass an "
                                                               "IO_REMOVE_LOCK (use the IoInitializeRemoveLock macro)",
                                                               static_cast<void*>(Lock), RemlockSize));
         return;
@@ -52,7 +52,7 @@ VOID IoReleaseRemoveLockEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, ULONG RemlockS
     }
     if (left <= 0) {
         InterlockedIncrement(&c.IoCount);  // keep the lock usable
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::RemoveLockMisuse,
                              fmt::format("IoReleaseRemoveLock({}, tag {}) without a matching IoAcquireRemoveLock: "
                                          "each successful acquire is released once (S-RL-2)",
                                          static_cast<void*>(RemoveLock), Tag));
@@ -67,7 +67,7 @@ VOID IoReleaseRemoveLockAndWaitEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, ULONG R
     // S-RL-3: the caller's own acquisition first, then the bias.
     if (InterlockedDecrement(&c.IoCount) <= 0) {
         InterlockedIncrement(&c.IoCount);
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::RemoveLockMisuse,
                              fmt::format("IoReleaseRemoveLockAndWait({}, tag {}) by a caller that holds no "
                                          "acquisition: acquire it at the top of IRP_MN_REMOVE_DEVICE (S-RL-4)",
                                          static_cast<void*>(RemoveLock), Tag));

@@ -34,7 +34,7 @@ NTSTATUS IoAttachDeviceToDeviceStackSafe(PDEVICE_OBJECT SourceDevice, PDEVICE_OB
     if (AttachedToDeviceObject) *AttachedToDeviceObject = nullptr;
     if (!SourceDevice || !TargetDevice || SourceDevice == TargetDevice) return STATUS_INVALID_PARAMETER;
     if (SourceDevice->AttachedDevice || io::runtime(SourceDevice).attached_to) {
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::DeviceStackMisuse,
                              fmt::format("IoAttachDeviceToDeviceStack: {} is already in a stack; a device is attached "
                                          "once, on top of a stack",
                                          io::device_label(SourceDevice)));
@@ -81,7 +81,7 @@ VOID IoDetachDevice(PDEVICE_OBJECT TargetDevice) {
         std::lock_guard g(io::g_stack_lock);
         upper = TargetDevice ? TargetDevice->AttachedDevice : nullptr;
         if (!upper) {
-            verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+            verifier::report(verifier::Check::DeviceStackMisuse,
                                  fmt::format("IoDetachDevice({}): nothing is attached to it; pass the device your "
                                              "IoAttachDeviceToDeviceStack returned",
                                              TargetDevice ? io::device_label(TargetDevice) : "NULL"));

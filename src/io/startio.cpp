@@ -6,7 +6,11 @@
 #include "io/iomgr.hpp"
 #include "ke/spin.hpp"
 #include "trace/trace.hpp"
+#include "verifier/drivers.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
+#include "verifier/startio_watch.hpp"
 
 namespace ntio::io {
 namespace {
@@ -39,9 +43,10 @@ PIRP take_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key) {
 PDRIVER_STARTIO startio_of(PDEVICE_OBJECT dev) {
     PDRIVER_STARTIO startio = dev->DriverObject->DriverStartIo;
     if (!startio)
-        verifier::driver_bug("DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+        verifier::report(verifier::Check::NoStartIoRoutine,
                              fmt::format("IoStartPacket/IoStartNextPacket on {} but its driver has no DriverStartIo",
-                                         device_label(dev)));
+                                         device_label(dev)),
+                             {.device = dev});
     return startio;
 }
 
@@ -50,6 +55,7 @@ PDRIVER_STARTIO startio_of(PDEVICE_OBJECT dev) {
 // takes it when StartIo returns, so 1M queued requests drain at constant stack depth.
 void run_startio_deferred(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_STARTIO startio) {
     DeviceRuntime& rt = runtime(dev);
+    verifier::drivers::Scope scope(dev->DriverObject);
     rt.startio_state.fetch_add(kOneActive, std::memory_order_acq_rel);
     startio(dev, irp);
     uint32_t s = rt.startio_state.load(std::memory_order_acquire);
@@ -62,6 +68,8 @@ void run_startio_deferred(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_STARTIO startio)
             if (next) {
                 if (trace::enabled()) [[unlikely]]
                     trace::irp_event(trace::Kind::started, next, dev);
+                if (verifier::irp_hooks()) [[unlikely]]
+                    verifier::irps::note(next, verifier::irps::Step::started, dev);
                 startio(dev, next);
             }
             s = rt.startio_state.load(std::memory_order_acquire);
@@ -76,6 +84,8 @@ void call_startio(PDEVICE_OBJECT dev, PIRP irp) {
     if (!startio) return;
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::started, irp, dev);
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::note(irp, verifier::irps::Step::started, dev);
     DeviceRuntime& rt = runtime(dev);
     if (rt.deferred_startio.load(std::memory_order_relaxed)) return run_startio_deferred(dev, irp, startio);
     // May call IoStartNextPacket and so recurse, as on Windows (S-DQ-8): said once per
@@ -84,22 +94,29 @@ void call_startio(PDEVICE_OBJECT dev, PIRP irp) {
     StartIoNesting outer = t_startio;
     t_startio = {dev, outer.device == dev ? outer.depth + 1 : 1};
     if (t_startio.depth == 2 && !rt.recursion_reported.exchange(true, std::memory_order_relaxed))
-        verifier::driver_warning(
-            "StartIoRecursion",
+        verifier::report(
+            verifier::Check::StartIoRecursion,
             fmt::format("StartIo of {} was re-entered through IoStartNextPacket: every request still queued nests one "
                         "more StartIo on the stack, and a long queue overflows it (a Windows kernel stack is 12-24 "
                         "KiB). Call IoSetStartIoAttributes(DeviceObject, TRUE, ...) so that the next packet starts "
                         "after StartIo returns.",
-                        device_label(dev)));
-    startio(dev, irp);
+                        device_label(dev)),
+            {.device = dev});
+    {
+        verifier::drivers::Scope scope(dev->DriverObject);
+        startio(dev, irp);
+    }
     t_startio = outer;
 }
 
 void request_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key, const char* api) {
     if (KeGetCurrentIrql() != DISPATCH_LEVEL)
-        verifier::driver_bug("IRQL_NOT_DISPATCH_LEVEL",
+        verifier::report(verifier::Check::IRQL_NOT_DISPATCH_LEVEL,
                              fmt::format("{} at IRQL {}: it is called at DISPATCH_LEVEL (from StartIo or a DPC)", api,
-                                         KeGetCurrentIrql()));
+                                         KeGetCurrentIrql()),
+                             {.device = dev});
+    if (verifier::startio_hooks()) [[unlikely]]
+        verifier::startio_watch::start_next(dev);
     DeviceRuntime& rt = runtime(dev);
     if (rt.deferred_startio.load(std::memory_order_relaxed)) {
         uint32_t s = rt.startio_state.load(std::memory_order_acquire);
@@ -124,6 +141,9 @@ extern "C" {
 
 VOID IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key, PDRIVER_CANCEL CancelFunction) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoStartPacket");
+    // Noted before the IRP is in the queue, where another CPU's StartIo may finish it.
+    if (verifier::irp_hooks()) [[unlikely]]
+        verifier::irps::note(Irp, verifier::irps::Step::queued, DeviceObject);
     KIRQL old = KfRaiseIrql(DISPATCH_LEVEL);
     KIRQL cancel_irql = DISPATCH_LEVEL;
     if (CancelFunction) {

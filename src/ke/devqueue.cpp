@@ -9,7 +9,7 @@ namespace {
 
 void check_dispatch(const char* api) {
     if (KeGetCurrentIrql() != DISPATCH_LEVEL)
-        ntio::verifier::driver_bug("IRQL_NOT_DISPATCH_LEVEL",
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_DISPATCH_LEVEL,
                                    fmt::format("{} at IRQL {}; device queue routines run at exactly DISPATCH_LEVEL "
                                                "(raise with KeRaiseIrql or call from StartIo/a DPC)",
                                                api, KeGetCurrentIrql()));
@@ -88,7 +88,7 @@ PKDEVICE_QUEUE_ENTRY KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue) {
     PKDEVICE_QUEUE_ENTRY e = nullptr;
     if (!DeviceQueue->Busy) {
         KeReleaseSpinLockFromDpcLevel(&DeviceQueue->Lock);
-        ntio::verifier::driver_bug("DEVICE_QUEUE_NOT_BUSY",
+        ntio::verifier::report(ntio::verifier::Check::DEVICE_QUEUE_NOT_BUSY,
                                    "KeRemoveDeviceQueue on a device queue that is not busy (nothing was started)");
         return nullptr;
     }
@@ -105,7 +105,7 @@ PKDEVICE_QUEUE_ENTRY KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, ULONG 
     PKDEVICE_QUEUE_ENTRY e = nullptr;
     if (!DeviceQueue->Busy) {
         KeReleaseSpinLockFromDpcLevel(&DeviceQueue->Lock);
-        ntio::verifier::driver_bug("DEVICE_QUEUE_NOT_BUSY",
+        ntio::verifier::report(ntio::verifier::Check::DEVICE_QUEUE_NOT_BUSY,
                                    "KeRemoveByKeyDeviceQueue on a device queue that is not busy (nothing was started)");
         return nullptr;
     }

@@ -469,7 +469,7 @@ void Dispatcher::dpc_loop(_KTHREAD* self) {
         KIRQL old = KfRaiseIrql(DISPATCH_LEVEL);
         routine(dpc, ctx, a1, a2);
         if (KeGetCurrentIrql() != DISPATCH_LEVEL)
-            verifier::driver_bug("IRQL_UNEXPECTED_VALUE",
+            verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
                                  fmt::format("DPC routine {} returned at IRQL {} (entered at DISPATCH_LEVEL)",
                                              reinterpret_cast<void*>(routine), KeGetCurrentIrql()));
         KeLowerIrql(old);

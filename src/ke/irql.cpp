@@ -5,6 +5,8 @@
 #include <atomic>
 
 #include "ke/spin.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/locks.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::ke {
@@ -24,7 +26,7 @@ void spin_acquire(PKSPIN_LOCK lock) {
     KSPIN_LOCK expected = 0;
     if (__atomic_compare_exchange_n(lock, &expected, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
     if (expected == me)
-        ntio::verifier::driver_bug("SPIN_LOCK_ALREADY_OWNED",
+        ntio::verifier::report(ntio::verifier::Check::SPIN_LOCK_ALREADY_OWNED,
                                    fmt::format("spin lock {} acquired again by the thread that holds it: this "
                                                "deadlocks (spin locks are not recursive)",
                                                static_cast<void*>(lock)));
@@ -41,7 +43,7 @@ void spin_acquire(PKSPIN_LOCK lock) {
 void spin_release(PKSPIN_LOCK lock, const char* api) {
     KSPIN_LOCK held = __atomic_load_n(lock, __ATOMIC_RELAXED);
     if (held != owner_tag())
-        ntio::verifier::driver_bug("SPIN_LOCK_NOT_OWNED",
+        ntio::verifier::report(ntio::verifier::Check::SPIN_LOCK_NOT_OWNED,
                                    fmt::format("{}({}): the lock is {} by this thread", api, static_cast<void*>(lock),
                                                held == 0 ? "not held at all" : "held by another thread, not"));
     __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
@@ -56,7 +58,7 @@ KIRQL KeGetCurrentIrql(VOID) { return t_irql; }
 KIRQL KfRaiseIrql(KIRQL NewIrql) {
     KIRQL old = t_irql;
     if (NewIrql < old)
-        ntio::verifier::driver_bug("IRQL_NOT_GREATER_OR_EQUAL",
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_GREATER_OR_EQUAL,
                                    fmt::format("KeRaiseIrql to {} from the higher IRQL {}", NewIrql, old));
     t_irql = NewIrql;
     return old;
@@ -64,7 +66,7 @@ KIRQL KfRaiseIrql(KIRQL NewIrql) {
 
 VOID KeLowerIrql(KIRQL NewIrql) {
     if (NewIrql > t_irql)
-        ntio::verifier::driver_bug("IRQL_NOT_LESS_OR_EQUAL",
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_LESS_OR_EQUAL,
                                    fmt::format("KeLowerIrql to {} from the lower IRQL {}", NewIrql, t_irql));
     t_irql = NewIrql;
 }
@@ -73,7 +75,7 @@ KIRQL KeRaiseIrqlToDpcLevel(VOID) { return KfRaiseIrql(DISPATCH_LEVEL); }
 
 VOID ntio_paged_code_check(PCSTR File, ULONG Line, PCSTR Function) {
     if (t_irql > APC_LEVEL) [[unlikely]]
-        ntio::verifier::driver_bug("DRIVER_IRQL_NOT_LESS_OR_EQUAL",
+        ntio::verifier::report(ntio::verifier::Check::PagedCodeAtDispatchLevel,
                                    fmt::format("PAGED_CODE() in {} ({}:{}) reached at IRQL {}: pageable code must run "
                                                "at or below APC_LEVEL",
                                                Function, File, Line, t_irql));
@@ -82,50 +84,65 @@ VOID ntio_paged_code_check(PCSTR File, ULONG Line, PCSTR Function) {
 VOID KeEnterCriticalRegion(VOID) { ++t_critical_region; }
 VOID KeLeaveCriticalRegion(VOID) {
     if (t_critical_region == 0) {
-        ntio::verifier::driver_bug("APC_INDEX_MISMATCH", "KeLeaveCriticalRegion without KeEnterCriticalRegion");
+        ntio::verifier::report(ntio::verifier::Check::APC_INDEX_MISMATCH, "KeLeaveCriticalRegion without KeEnterCriticalRegion");
         return;
     }
     --t_critical_region;
 }
 BOOLEAN KeAreApcsDisabled(VOID) { return t_critical_region > 0 || t_irql >= APC_LEVEL; }
 
-VOID KeInitializeSpinLock(PKSPIN_LOCK SpinLock) { *SpinLock = 0; }
+VOID KeInitializeSpinLock(PKSPIN_LOCK SpinLock) {
+    *SpinLock = 0;
+    if (ntio::verifier::lock_hooks()) [[unlikely]]  // a new lock: nothing known of its address holds
+        ntio::verifier::locks::forget(SpinLock, sizeof *SpinLock);
+}
 
 KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock) {
     KIRQL old = KfRaiseIrql(DISPATCH_LEVEL);
     spin_acquire(SpinLock);
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::acquired(SpinLock, old);
     return old;
 }
 
 VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql) {
     if (t_irql != DISPATCH_LEVEL)
-        ntio::verifier::driver_bug("IRQL_NOT_DISPATCH_LEVEL",
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_DISPATCH_LEVEL,
                                    fmt::format("KeReleaseSpinLock({}) at IRQL {}; a spin lock is held at "
                                                "DISPATCH_LEVEL until released",
                                                static_cast<void*>(SpinLock), t_irql));
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::releasing(SpinLock, NewIrql, true);
     spin_release(SpinLock, "KeReleaseSpinLock");
     KeLowerIrql(NewIrql);
 }
 
 VOID KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock) {
     if (t_irql < DISPATCH_LEVEL)
-        ntio::verifier::driver_bug("IRQL_NOT_GREATER_OR_EQUAL",
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_GREATER_OR_EQUAL,
                                    fmt::format("KeAcquireSpinLockAtDpcLevel({}) at IRQL {}; it requires DISPATCH_LEVEL",
                                                static_cast<void*>(SpinLock), t_irql));
     spin_acquire(SpinLock);
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::acquired(SpinLock, t_irql);
 }
 
 VOID KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock) {
     if (t_irql < DISPATCH_LEVEL)
-        ntio::verifier::driver_bug("IRQL_NOT_GREATER_OR_EQUAL",
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_GREATER_OR_EQUAL,
                                    fmt::format("KeReleaseSpinLockFromDpcLevel({}) at IRQL {}",
                                                static_cast<void*>(SpinLock), t_irql));
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::releasing(SpinLock, t_irql, false);
     spin_release(SpinLock, "KeReleaseSpinLockFromDpcLevel");
 }
 
 BOOLEAN KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock) {
     KSPIN_LOCK expected = 0;
-    return __atomic_compare_exchange_n(SpinLock, &expected, owner_tag(), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    bool got = __atomic_compare_exchange_n(SpinLock, &expected, owner_tag(), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    if (got && ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::acquired(SpinLock, t_irql);
+    return got;
 }
 
 BOOLEAN KeTestSpinLock(PKSPIN_LOCK SpinLock) { return __atomic_load_n(SpinLock, __ATOMIC_RELAXED) == 0; }
@@ -149,11 +166,15 @@ VOID KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE
     } else {
         __atomic_store_n(&me->Lock, SpinLock, __ATOMIC_RELAXED);
     }
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::acquired(SpinLock, t_irql);
 }
 
 VOID KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle) {
     PKSPIN_LOCK_QUEUE me = &LockHandle->LockQueue;
     PKSPIN_LOCK lock = __atomic_load_n(&me->Lock, __ATOMIC_RELAXED);
+    if (ntio::verifier::lock_hooks()) [[unlikely]]
+        ntio::verifier::locks::releasing(lock, t_irql, false);
     PKSPIN_LOCK_QUEUE next = __atomic_load_n(&me->Next, __ATOMIC_ACQUIRE);
     if (!next) {
         KSPIN_LOCK expected = reinterpret_cast<KSPIN_LOCK>(me);
@@ -174,7 +195,7 @@ VOID KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle) {
 }
 
 VOID ntio_assert_failed(PCSTR Expression, PCSTR File, ULONG Line) {
-    ntio::verifier::driver_bug("ASSERTION_FAILED", fmt::format("ASSERT({}) failed at {}:{}", Expression, File, Line));
+    ntio::verifier::report(ntio::verifier::Check::AssertionFailed, fmt::format("ASSERT({}) failed at {}:{}", Expression, File, Line));
 }
 
 }  // extern "C"

@@ -185,7 +185,7 @@ LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjust
     LONG previous = 0;
     if (ke::release_semaphore(Semaphore, Adjustment, &previous) != STATUS_SUCCESS) {
         // Windows raises STATUS_SEMAPHORE_LIMIT_EXCEEDED here; the count stays as it was.
-        ntio::verifier::driver_bug("STATUS_SEMAPHORE_LIMIT_EXCEEDED",
+        ntio::verifier::report(ntio::verifier::Check::SemaphoreLimitExceeded,
                                    fmt::format("KeReleaseSemaphore({}, adjustment {}) would pass the limit {} "
                                                "(count {})",
                                                static_cast<void*>(Semaphore), Adjustment, Semaphore->Limit,
@@ -206,7 +206,7 @@ LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait) {
     (void)Wait;
     LONG previous = 0;
     if (ke::release_mutant(Mutex, ntio::ps::current_thread(), &previous) != STATUS_SUCCESS) {
-        ntio::verifier::driver_bug("THREAD_NOT_MUTEX_OWNER",
+        ntio::verifier::report(ntio::verifier::Check::THREAD_NOT_MUTEX_OWNER,
                                    fmt::format("KeReleaseMutex({}) by a thread that does not own it",
                                                static_cast<void*>(Mutex)));
         return ntio::ke::state_of(&Mutex->Header);
@@ -228,7 +228,7 @@ VOID ExInitializeFastMutex(PFAST_MUTEX FastMutex) {
 static void fast_mutex_acquire(PFAST_MUTEX m, const char* api) {
     _KTHREAD* self = ntio::ps::current_thread();
     if (__atomic_load_n(&m->Owner, __ATOMIC_RELAXED) == self)
-        ntio::verifier::driver_bug("FAST_MUTEX_RECURSION",
+        ntio::verifier::report(ntio::verifier::Check::FastMutexMisuse,
                                    fmt::format("{}({}) by its owner: fast mutexes are not recursive; this deadlocks",
                                                api, static_cast<void*>(m)));
     if (__atomic_sub_fetch(&m->Count, 1, __ATOMIC_ACQUIRE) != 0) {
@@ -240,7 +240,7 @@ static void fast_mutex_acquire(PFAST_MUTEX m, const char* api) {
 
 static void fast_mutex_release(PFAST_MUTEX m, const char* api) {
     if (__atomic_load_n(&m->Owner, __ATOMIC_RELAXED) != ntio::ps::current_thread())
-        ntio::verifier::driver_bug("FAST_MUTEX_NOT_OWNED",
+        ntio::verifier::report(ntio::verifier::Check::FastMutexMisuse,
                                    fmt::format("{}({}) by a thread that does not own it", api, static_cast<void*>(m)));
     __atomic_store_n(&m->Owner, static_cast<PVOID>(nullptr), __ATOMIC_RELAXED);
     if (__atomic_add_fetch(&m->Count, 1, __ATOMIC_RELEASE) != 1) ke::set_event(&m->Event);

@@ -28,7 +28,7 @@ VOID KeInitializeTimer(PKTIMER Timer) { KeInitializeTimerEx(Timer, NotificationT
 BOOLEAN KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dpc) {
     ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "KeSetTimerEx");
     if (Period < 0) {
-        ntio::verifier::driver_bug("INVALID_PARAMETER", fmt::format("KeSetTimerEx with a negative period {}", Period));
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter, fmt::format("KeSetTimerEx with a negative period {}", Period));
         Period = 0;
     }
     ke::Dispatcher& d = sys().dispatcher;

@@ -30,8 +30,8 @@ void check_wait_irql(const char* api, PLARGE_INTEGER Timeout) {
     bool poll = Timeout && Timeout->QuadPart == 0;
     KIRQL irql = KeGetCurrentIrql();
     if (irql > (poll ? DISPATCH_LEVEL : APC_LEVEL)) [[unlikely]]
-        ntio::verifier::driver_bug(
-            "IRQL_NOT_LESS_OR_EQUAL",
+        ntio::verifier::report(
+            ntio::verifier::Check::WaitAtDispatchLevel,
             fmt::format("{} with a {} timeout at IRQL {}: a thread may only block at or below APC_LEVEL; at "
                         "DISPATCH_LEVEL (spin lock held, StartIo, DPC, cancel routine) only a zero-timeout poll is "
                         "allowed. Move the wait to a PASSIVE_LEVEL thread or work item.",
@@ -62,13 +62,13 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
     (void)Alertable;
     check_wait_irql("KeWaitForMultipleObjects", Timeout);
     if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS) {
-        ntio::verifier::driver_bug("MAXIMUM_WAIT_OBJECTS_EXCEEDED",
+        ntio::verifier::report(ntio::verifier::Check::MAXIMUM_WAIT_OBJECTS_EXCEEDED,
                                    fmt::format("KeWaitForMultipleObjects with Count {} (1..{} allowed)", Count,
                                                MAXIMUM_WAIT_OBJECTS));
         return STATUS_INVALID_PARAMETER_1;
     }
     if (Count > THREAD_WAIT_OBJECTS && !WaitBlockArray)
-        ntio::verifier::driver_bug("MAXIMUM_WAIT_OBJECTS_EXCEEDED",
+        ntio::verifier::report(ntio::verifier::Check::MAXIMUM_WAIT_OBJECTS_EXCEEDED,
                                    fmt::format("KeWaitForMultipleObjects with Count {} > THREAD_WAIT_OBJECTS and no "
                                                "WaitBlockArray; pass an array of Count KWAIT_BLOCKs",
                                                Count));
@@ -83,7 +83,7 @@ NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLA
     (void)Alertable;
     check_wait_irql("KeDelayExecutionThread", Interval);
     if (!Interval) {
-        ntio::verifier::driver_bug("INVALID_PARAMETER", "KeDelayExecutionThread with a NULL interval");
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter, "KeDelayExecutionThread with a NULL interval");
         return STATUS_INVALID_PARAMETER;
     }
     if (Interval->QuadPart == 0) {

@@ -9,6 +9,7 @@
 #include "system.hpp"
 #include "trace/trace.hpp"
 #include "verifier/report.hpp"
+#include "verifier/drivers.hpp"
 
 _KTHREAD::_KTHREAD() {
     Header.Type = ntio::ke::kThread;
@@ -114,7 +115,7 @@ void run_entry(_KTHREAD* t) {
         reinterpret_cast<PKSTART_ROUTINE>(t->start)(t->context);
         code = STATUS_SUCCESS;
         if (KeGetCurrentIrql() != PASSIVE_LEVEL)
-            verifier::driver_bug("IRQL_NOT_LESS_OR_EQUAL",
+            verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
                                  fmt::format("system thread routine {} returned at IRQL {}", t->start,
                                              KeGetCurrentIrql()));
         break;
@@ -155,6 +156,7 @@ void* trampoline(void* arg) {
     t_slot.thread = t;
     t_slot.generation = t->system->generation;
     if (t->system_thread) t_previous_mode = KernelMode;
+    verifier::drivers::t_current = t->driver;  // what it allocates and creates is its driver's
     watch_thread_exit();
     if (t->suspend_count > 0) {
         DISPATCHER_HEADER* gate = &t->resume_gate.Header;
@@ -217,6 +219,7 @@ NTSTATUS create_thread(System::Impl& s, const StartInfo& info, _KTHREAD** out, H
     t->start = info.start;
     t->context = info.context;
     t->system_thread = info.system_thread;
+    t->driver = info.driver;
     t->suspend_count = info.suspended ? 1 : 0;
     if (handle) {
         NTSTATUS st = s.handles.insert(t, access, kernel_handle, handle);
@@ -284,7 +287,7 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, POBJECT
     ntio::verifier::check_irql_at_most(PASSIVE_LEVEL, "PsCreateSystemThread");
     if (!ThreadHandle || !StartRoutine) return STATUS_INVALID_PARAMETER;
     ntio::ps::StartInfo info{_KTHREAD::Entry::system, reinterpret_cast<void*>(StartRoutine), StartContext, true, false,
-                             0};
+                             0, ntio::verifier::drivers::attribute(reinterpret_cast<const void*>(StartRoutine))};
     // Drivers pass OBJ_KERNEL_HANDLE; without it the handle would land in the current
     // process's table, which in ntio is the same table, so only the flag differs.
     bool kernel = ObjectAttributes ? (ObjectAttributes->Attributes & OBJ_KERNEL_HANDLE) != 0 : true;

@@ -22,6 +22,7 @@ struct _KTHREAD {
     ntio::System::Impl* system = nullptr;
     std::atomic<uint32_t> tid{0};  // Linux tid, published by the thread as it starts
     bool system_thread = false;  // PsCreateSystemThread
+    uint32_t driver = 0;         // the driver that started it (verifier/drivers.hpp), 0 if none or unknown
     bool adopted = false;        // not created by ntio; ends when its OS thread exits
     uint32_t number = 0;         // 1, 2, ... in the order the runtime met its threads (traces)
     bool counted = false;        // counted in the clock's running total (guarded by the dispatcher lock)
@@ -124,6 +125,7 @@ struct StartInfo {
     bool system_thread;
     bool suspended;
     size_t stack_size;
+    uint32_t driver = 0;  // PsCreateSystemThread: the driver starting it (verifier/drivers.hpp)
 };
 // Creates and starts a thread. With `handle`, a handle is inserted before the thread starts.
 // *out gets one reference for the caller.

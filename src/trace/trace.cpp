@@ -99,6 +99,7 @@ const char* kind_name(Kind k) {
     case Kind::dequeued: return "taken from the CSQ";
     case Kind::thread_end: return "thread ends";
     case Kind::freed: return "freed";
+    case Kind::verifier: return "verifier";
     }
     return "?";
 }
@@ -122,7 +123,7 @@ double micros(int64_t ts) { return static_cast<double>(ts) / 10.0; }
 // whatever order they ran.
 bool about_an_irp(Kind k) {
     return k != Kind::thread && k != Kind::debug_print && k != Kind::queue_depth && k != Kind::wait &&
-           k != Kind::thread_end && k != Kind::collected;
+           k != Kind::thread_end && k != Kind::collected && k != Kind::verifier;
 }
 // Events that only follow an IRP's life (they never start one: an IRP freed unsent).
 bool epilogue(Kind k) { return k == Kind::notified || k == Kind::freed; }
@@ -218,6 +219,15 @@ std::string chrome_json(const std::vector<Event>& events) {
             list.push_back({{"name", "thread ends"}, {"cat", "thread"}, {"ph", "i"}, {"s", "t"}, {"ts", micros(e.ts)},
                             {"pid", 1}, {"tid", e.thread}});
             continue;
+        case Kind::verifier: {
+            // The check's name as the instant's title, what it found in its arguments.
+            size_t colon = e.text.find(':');
+            nlohmann::ordered_json args = {{"message", e.text.substr(colon + 2)}};
+            if (e.info) args["irp (runtime id)"] = e.info;
+            list.push_back({{"name", "verifier: " + e.text.substr(0, colon)}, {"cat", "verifier"}, {"ph", "i"},
+                            {"s", "t"}, {"ts", micros(e.ts)}, {"pid", 1}, {"tid", e.thread}, {"args", args}});
+            continue;
+        }
         default:
             break;
         }
@@ -442,6 +452,9 @@ std::string text_summary(const std::vector<Event>& events) {
                          l.completed >= 0 ? ms(l.completed) : "-", result, notes);
     }
     for (const auto& [queue, depth] : peak_depth) o += fmt::format("device queue of {}: peak depth {}\n", queue, depth);
+    for (const Event& e : events)
+        if (e.kind == Kind::verifier)
+            o += fmt::format("verifier at {} ms: {}\n", ms(e.ts), e.text.substr(0, e.text.find('\n')));
     if (open) o += fmt::format("{} IRP(s) never completed\n", open);
     return o;
 }
@@ -537,6 +550,13 @@ void thread_ended(_KTHREAD* t) {
 void debug_line(const char* text, size_t length) {
     Event e(now(), thread_number(), Kind::debug_print);
     e.text.assign(text, length);
+    push(std::move(e));
+}
+
+void verifier_event(const char* check, const std::string& message, uint64_t irp) {
+    Event e(now(), thread_number(), Kind::verifier);
+    e.text = std::string(check) + ": " + message;
+    e.info = irp;
     push(std::move(e));
 }
 

@@ -38,6 +38,7 @@ enum class Kind : uint8_t {
     collected,           // the caller took the result (value: kCollected*; matched to the IRP by its status block)
     wait,                // a blocking wait: ts = when it blocked, info = when it woke, value = status
     thread_end,          // a thread finished
+    verifier,            // a verifier report (text: check name, message; info: IRP id or 0)
 };
 constexpr int64_t kCollectedOverlappedResult = 1, kCollectedFromPort = 2;
 constexpr int64_t kNotifiedEvent = 1, kNotifiedFileEvent = 2, kNotifiedPort = 4, kNotifiedStatusBlock = 8;
@@ -70,6 +71,8 @@ void debug_line(const char* text, size_t length);
 // A wait that blocked at `began` (the dispatcher's clock) and just ended with `status`.
 void waited(int64_t began, NTSTATUS status, uint32_t objects);
 void thread_ended(_KTHREAD* t);
+// A verifier report, shown as an instant on the reporting thread.
+void verifier_event(const char* check, const std::string& message, uint64_t irp);
 void thread_named(_KTHREAD* t);
 void name_device_queue(PKDEVICE_QUEUE queue, const std::string& device);
 void device_queue_changed(PKDEVICE_QUEUE queue);  // under the queue's lock

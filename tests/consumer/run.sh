@@ -65,5 +65,8 @@ cmake -S "$here" -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" > /dev/
 cmake --build "$work/cmake" > /dev/null
 NTIO_CLOCK=virtual "$work/cmake/consumer_cmake" | grep -q "driver side: 4"
 test -f "$work/cmake/consumer_driver.so"
+if [ -x "$work/cmake/consumer_gtest" ]; then
+  "$work/cmake/consumer_gtest" | tail -3
+fi
 echo "consumer: pkg-config and CMake builds against $prefix work"
 rm -rf "$work"

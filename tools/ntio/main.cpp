@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "samples.hpp"
+#include "verifier/checks.hpp"
 
 namespace {
 
@@ -56,6 +57,16 @@ void print_file(const std::string& path) {
     std::fclose(f);
 }
 
+// Refuses a bad --verifier-checks list here, with the list of names, rather than in
+// the program after it started.
+bool valid_checks(const std::string& list, const char* command) {
+    ntio::verifier::Settings s = ntio::verifier::default_settings(ntio::verifier::Action::report);
+    std::string error;
+    if (ntio::verifier::apply_checks(list, s, &error)) return true;
+    std::fprintf(stderr, "%s: %s\n(`ntio checks` describes each one)\n", command, error.c_str());
+    return false;
+}
+
 std::string trace_sibling(const std::string& json, const char* ext) {
     std::string base = json;
     if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0) base.resize(base.size() - 5);
@@ -74,6 +85,8 @@ int main(int argc, char** argv) {
     std::string log_file;
     std::string trace_file;
     std::string verifier = "report";
+    std::string verifier_checks;
+    std::string faults;
     std::vector<std::string> command;
     // Drivers in command-line order, each with the --instances that followed it (0: none).
     struct Driver {
@@ -117,8 +130,16 @@ int main(int argc, char** argv) {
                     "Record every IRP's life, thread names and DbgPrint lines, and write them to FILE as Chrome "
                     "Trace Event JSON when PROGRAM ends; open it in https://ui.perfetto.dev (NTIO_TRACE)");
     run->add_option("--log", log_file, "Write DbgPrint/KdPrint lines to FILE instead of stderr (NTIO_DBGPRINT_FILE)");
-    run->add_option("--verifier", verifier, "What a detected driver bug does: report (go on) or fail (stop) (NTIO_VERIFIER)")
-        ->check(CLI::IsMember({"report", "fail"}));
+    run->add_option("--verifier", verifier,
+                    "What a check that finds a driver bug does: report (print and go on, the default), fail (stop), "
+                    "or off (no checks) (NTIO_VERIFIER)")
+        ->check(CLI::IsMember({"off", "report", "fail"}));
+    run->add_option("--verifier-checks", verifier_checks,
+                    "Per-check settings, comma-separated: all, NAME, NAME=off|on|report|fail "
+                    "(e.g. all,StartIoRecursion=off); `ntio checks` lists them (NTIO_VERIFIER_CHECKS)");
+    run->add_option("--faults", faults,
+                    "Fault injection, seeded: seed=N,pool=P,irp=P,mdl=P,pending=P,delay=P,cancel=P,... with P a "
+                    "probability or #N (the Nth call); the seed is printed (NTIO_FAULTS; docs/running.md)");
     run->add_option("command", command, "PROGRAM [ARGS...] (put them after --)")->required();
     run->footer(
         "Example: ntio run --virtual-time --driver ./mydriver.so -- ./myapp arg1\n"
@@ -133,12 +154,17 @@ int main(int argc, char** argv) {
     std::string demo_name, demo_trace;
     bool demo_real_time = false;
     std::string demo_verifier = "report";
+    std::string demo_checks;
     demo->add_option("name", demo_name, "The sample (see `ntio samples`)")->required();
     demo->add_option("--trace", demo_trace, "Where to write the trace (default: NAME-trace.json here; the SVG "
                                             "timeline and the text summary go beside it)");
     demo->add_flag("--real-time", demo_real_time, "Run on the real clock instead of virtual time");
-    demo->add_option("--verifier", demo_verifier, "What a detected driver bug does: report (go on) or fail (stop)")
-        ->check(CLI::IsMember({"report", "fail"}));
+    demo->add_option("--verifier", demo_verifier, "What a detected driver bug does: report (go on), fail (stop) or off")
+        ->check(CLI::IsMember({"off", "report", "fail"}));
+    demo->add_option("--verifier-checks", demo_checks, "Per-check settings, as for ntio run");
+
+    app.add_subcommand("checks", "List the verifier's checks: name, default, the Windows bugcheck, what each catches")
+        ->footer("Switch them with ntio run --verifier-checks NAME=off|on|report|fail, or NTIO_VERIFIER_CHECKS");
     demo->footer("Example: ntio demo startio   (then open startio-trace.svg, or startio-trace.json in "
                  "https://ui.perfetto.dev)");
 
@@ -157,7 +183,13 @@ int main(int argc, char** argv) {
         return 0;
     }
 
+    if (app.got_subcommand("checks")) {
+        std::printf("%s", ntio::verifier::describe_checks().c_str());
+        return 0;
+    }
+
     if (demo->parsed()) {
+        if (!valid_checks(demo_checks, "ntio demo")) return 2;
         const ntio::cli::Sample* sample = ntio::cli::find_sample(demo_name);
         if (!sample) {
             std::fprintf(stderr, "ntio demo: no sample named '%s'; `ntio samples` lists them\n", demo_name.c_str());
@@ -182,6 +214,7 @@ int main(int argc, char** argv) {
         setenv("NTIO_CLOCK", demo_real_time ? "real" : "virtual", 1);
         setenv("NTIO_TRACE", demo_trace.c_str(), 1);
         setenv("NTIO_VERIFIER", demo_verifier.c_str(), 1);
+        if (!demo_checks.empty()) setenv("NTIO_VERIFIER_CHECKS", demo_checks.c_str(), 1);
         if (list.empty()) unsetenv("NTIO_DRIVERS");
         else setenv("NTIO_DRIVERS", list.c_str(), 1);
         int status = run_child({dir + "/" + sample->app});
@@ -205,6 +238,11 @@ int main(int argc, char** argv) {
         if (!log_file.empty()) setenv("NTIO_DBGPRINT_FILE", log_file.c_str(), 1);
         if (!trace_file.empty()) setenv("NTIO_TRACE", trace_file.c_str(), 1);
         setenv("NTIO_VERIFIER", verifier.c_str(), 1);
+        if (!verifier_checks.empty()) {
+            if (!valid_checks(verifier_checks, "ntio run")) return 2;
+            setenv("NTIO_VERIFIER_CHECKS", verifier_checks.c_str(), 1);
+        }
+        if (!faults.empty()) setenv("NTIO_FAULTS", faults.c_str(), 1);
         std::string list;
         for (const auto& d : drivers) {
             if (d.path.find(':') != std::string::npos) {

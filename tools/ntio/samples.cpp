@@ -17,6 +17,13 @@ const std::vector<Sample>& samples() {
          "IoStartPacket runs every queued request by recursion. The verifier points out the article's own bugs.",
          {{"startio_driver.so"}},
          "startio_app"},
+        {"startio_fixed", "the same StartIo scenario with the article's wait at DISPATCH_LEVEL fixed (a timer + DPC)",
+         "The article's application against its driver with the one DRIVER BUG fixed: StartIo sets a 3 s timer\n"
+         "and returns; the timer's DPC completes the request and calls IoStartNextPacket. The requests complete\n"
+         "at the same 3, 6, 9, 12 and 15 s, the verifier has nothing to say, and thread 0 is no longer held\n"
+         "15 s inside DeviceIoControl (no StartIo recursion).",
+         {{"startio_fixed_driver.so"}},
+         "startio_app"},
         {"pending_ioctl", "an IOCTL pended and completed 5 s later by a system thread (articles 000, 003)",
          "An overlapped DeviceIoControl: answered inside dispatch it returns TRUE (the first article's surprise);\n"
          "pended with IoMarkIrpPending and finished 5 s later by a PsCreateSystemThread worker it returns FALSE +\n"

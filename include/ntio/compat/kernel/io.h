@@ -505,7 +505,19 @@ FORCEINLINE VOID IoCopyCurrentIrpStackLocationToNext(PIRP Irp) {
     memcpy(next, cur, FIELD_OFFSET(IO_STACK_LOCATION, CompletionRoutine));
     next->Control = 0;
 }
-FORCEINLINE VOID IoMarkIrpPending(PIRP Irp) { IoGetCurrentIrpStackLocation(Irp)->Control |= SL_PENDING_RETURNED; }
+/* Set while the verifier keeps IRP histories: IoMarkIrpPending then records the call
+ * (file and line) in the IRP's history. Read-only for drivers. */
+NTIO_API extern unsigned char NtioVerifierTracksIrps;
+NTIO_API VOID NtioNoteIrpPending(PIRP Irp, PCSTR File, ULONG Line);
+FORCEINLINE VOID NtioMarkIrpPendingAt(PIRP Irp, PCSTR File, ULONG Line) {
+    IoGetCurrentIrpStackLocation(Irp)->Control |= SL_PENDING_RETURNED;
+    if (__atomic_load_n(&NtioVerifierTracksIrps, __ATOMIC_RELAXED)) NtioNoteIrpPending(Irp, File, Line);
+}
+#ifdef NTIO_NO_CALL_SITES
+FORCEINLINE VOID IoMarkIrpPending(PIRP Irp) { NtioMarkIrpPendingAt(Irp, NULL, 0); }
+#else
+#define IoMarkIrpPending(Irp) NtioMarkIrpPendingAt((Irp), __FILE__, __LINE__)
+#endif
 FORCEINLINE VOID IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine, PVOID Context,
                                         BOOLEAN InvokeOnSuccess, BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel) {
     if (Irp->CurrentLocation <= 1 && NtioNoNextStackLocation(Irp, "IoSetCompletionRoutine")) return;
@@ -577,8 +589,18 @@ NTIO_API PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT 
 NTIO_API PIRP IoMakeAssociatedIrp(PIRP Irp, CCHAR StackSize);
 NTIO_API NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 NTIO_API VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost);
+/* The same with the caller's source line, which verifier reports quote. The macros use
+ * them; code that defines NTIO_NO_CALL_SITES (or takes the functions' addresses) calls
+ * the plain ones. */
+NTIO_API NTSTATUS NtioCallDriverAt(PDEVICE_OBJECT DeviceObject, PIRP Irp, PCSTR File, ULONG Line);
+NTIO_API VOID NtioCompleteRequestAt(PIRP Irp, CCHAR PriorityBoost, PCSTR File, ULONG Line);
+#ifdef NTIO_NO_CALL_SITES
 #define IoCallDriver(DeviceObject, Irp) IofCallDriver((DeviceObject), (Irp))
 #define IoCompleteRequest(Irp, PriorityBoost) IofCompleteRequest((Irp), (PriorityBoost))
+#else
+#define IoCallDriver(DeviceObject, Irp) NtioCallDriverAt((DeviceObject), (Irp), __FILE__, __LINE__)
+#define IoCompleteRequest(Irp, PriorityBoost) NtioCompleteRequestAt((Irp), (PriorityBoost), __FILE__, __LINE__)
+#endif
 NTIO_API PEPROCESS IoGetRequestorProcess(PIRP Irp);
 NTIO_API BOOLEAN IoIsOperationSynchronous(PIRP Irp);
 

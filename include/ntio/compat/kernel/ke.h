@@ -63,7 +63,20 @@ NTIO_API VOID KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_
 NTIO_API VOID KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle);
 NTIO_API VOID KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle);
 NTIO_API VOID KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle);
+/* The same with the caller's source line, which verifier reports quote (lock order,
+ * release IRQL). The macros below use them unless NTIO_NO_CALL_SITES is defined. */
+NTIO_API KIRQL NtioAcquireSpinLockAt(PKSPIN_LOCK SpinLock, PCSTR File, ULONG Line);
+NTIO_API VOID NtioReleaseSpinLockAt(PKSPIN_LOCK SpinLock, KIRQL NewIrql, PCSTR File, ULONG Line);
+NTIO_API VOID NtioAcquireSpinLockAtDpcLevelAt(PKSPIN_LOCK SpinLock, PCSTR File, ULONG Line);
+NTIO_API VOID NtioReleaseSpinLockFromDpcLevelAt(PKSPIN_LOCK SpinLock, PCSTR File, ULONG Line);
+#ifdef NTIO_NO_CALL_SITES
 #define KeAcquireSpinLock(SpinLock, OldIrql) (*(OldIrql) = KeAcquireSpinLockRaiseToDpc(SpinLock))
+#else
+#define KeAcquireSpinLock(SpinLock, OldIrql) (*(OldIrql) = NtioAcquireSpinLockAt((SpinLock), __FILE__, __LINE__))
+#define KeReleaseSpinLock(SpinLock, NewIrql) NtioReleaseSpinLockAt((SpinLock), (NewIrql), __FILE__, __LINE__)
+#define KeAcquireSpinLockAtDpcLevel(SpinLock) NtioAcquireSpinLockAtDpcLevelAt((SpinLock), __FILE__, __LINE__)
+#define KeReleaseSpinLockFromDpcLevel(SpinLock) NtioReleaseSpinLockFromDpcLevelAt((SpinLock), __FILE__, __LINE__)
+#endif
 
 /* ---- dispatcher objects ---------------------------------------------------------- */
 typedef enum _EVENT_TYPE { NotificationEvent, SynchronizationEvent } EVENT_TYPE;
@@ -225,6 +238,24 @@ NTIO_API NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYP
                                            KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Timeout,
                                            PKWAIT_BLOCK WaitBlockArray);
 NTIO_API NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Interval);
+/* The same with the caller's source line (a wait at DISPATCH_LEVEL is reported there). */
+NTIO_API NTSTATUS NtioWaitForSingleObjectAt(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                            BOOLEAN Alertable, PLARGE_INTEGER Timeout, PCSTR File, ULONG Line);
+NTIO_API NTSTATUS NtioWaitForMultipleObjectsAt(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                                               KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                               PLARGE_INTEGER Timeout, PKWAIT_BLOCK WaitBlockArray, PCSTR File,
+                                               ULONG Line);
+NTIO_API NTSTATUS NtioDelayExecutionThreadAt(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Interval,
+                                             PCSTR File, ULONG Line);
+#ifndef NTIO_NO_CALL_SITES
+#define KeWaitForSingleObject(Object, WaitReason, WaitMode, Alertable, Timeout) \
+    NtioWaitForSingleObjectAt((Object), (WaitReason), (WaitMode), (Alertable), (Timeout), __FILE__, __LINE__)
+#define KeWaitForMultipleObjects(Count, Object, WaitType, WaitReason, WaitMode, Alertable, Timeout, WaitBlockArray) \
+    NtioWaitForMultipleObjectsAt((Count), (Object), (WaitType), (WaitReason), (WaitMode), (Alertable), (Timeout), \
+                                 (WaitBlockArray), __FILE__, __LINE__)
+#define KeDelayExecutionThread(WaitMode, Alertable, Interval) \
+    NtioDelayExecutionThreadAt((WaitMode), (Alertable), (Interval), __FILE__, __LINE__)
+#endif
 
 /* Time: system time is 100 ns since 1601-01-01 UTC; interrupt time is 100 ns since
  * the runtime started (both read the one runtime clock, real or virtual). */

@@ -1,0 +1,217 @@
+#include "verifier/drivers.hpp"
+
+#include <dlfcn.h>
+
+#include <cwctype>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "ex/pool.hpp"
+#include "io/iomgr.hpp"
+#include "ps/thread.hpp"
+#include "system.hpp"
+#include "verifier/irp_tracker.hpp"
+#include "verifier/report.hpp"
+
+namespace ntio::verifier::drivers {
+
+constinit thread_local uint32_t t_current = 0;
+
+namespace {
+
+struct PoolUse {
+    int64_t allocations = 0;
+    int64_t bytes = 0;
+};
+
+struct DriverInfo {
+    std::string name;
+    const void* module_base = nullptr;  // where dladdr places its DriverEntry; nullptr if unknown
+    std::map<uint32_t, PoolUse> pool;    // by tag, while PoolLeftAtUnload is on
+};
+
+// Never destroyed: drivers unload from an exit handler that runs after the library's
+// static destructors.
+struct State {
+    std::mutex lock;
+    // Indexed by driver number - 1; entries stay until the runtime ends (a report after
+    // unload still names the driver).
+    std::vector<DriverInfo> drivers;
+    // Symbolic link (upper-cased) -> the driver that created it.
+    std::map<std::wstring, uint32_t> links;
+};
+State& state() {
+    static State* s = new State();
+    return *s;
+}
+
+std::string narrow(const std::wstring& s) {
+    std::string out;
+    for (wchar_t c : s) out += c < 0x80 ? static_cast<char>(c) : '?';
+    return out;
+}
+
+std::wstring link_key(const std::wstring& link) {
+    std::wstring k = link;
+    for (wchar_t& c : k) c = static_cast<wchar_t>(std::towupper(static_cast<wint_t>(c)));
+    return k;
+}
+
+const void* module_of(const void* code) {
+    Dl_info info;
+    if (!code || !dladdr(code, &info)) return nullptr;
+    return info.dli_fbase;
+}
+
+void report_devices(io::DriverBody* d) {
+    for (PDEVICE_OBJECT dev = d->driver.DeviceObject; dev; dev = dev->NextDevice)
+        report(Check::DeviceLeftAtUnload,
+               fmt::format("driver {} unloaded and left {} behind; IoDeleteDevice every device in DriverUnload "
+                           "(and IoDetachDevice first if it is attached). ntio deletes it",
+                           narrow(d->name), io::device_label(dev)),
+               {.device = dev});
+}
+
+void report_links(io::DriverBody* d, uint32_t id) {
+    std::vector<std::wstring> left;
+    {
+        std::lock_guard g(state().lock);
+        for (auto it = state().links.begin(); it != state().links.end();) {
+            if (it->second == id) {
+                left.push_back(it->first);
+                it = state().links.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (const std::wstring& link : left) {
+        report(Check::SymbolicLinkLeftAtUnload,
+               fmt::format("driver {} unloaded and left the symbolic link {} behind; IoDeleteSymbolicLink it in "
+                           "DriverUnload (a later driver cannot create it again). ntio deletes it",
+                           narrow(d->name), narrow(link)),
+               {.driver = &d->driver});
+        UNICODE_STRING us;
+        us.Buffer = const_cast<PWSTR>(link.c_str());
+        us.Length = us.MaximumLength = static_cast<USHORT>(link.size() * sizeof(WCHAR));
+        IoDeleteSymbolicLink(&us);
+    }
+}
+
+void report_threads(io::DriverBody* d, uint32_t id) {
+    System::Impl& s = sys();
+    std::vector<std::string> running;
+    {
+        std::lock_guard g(s.threads_lock);
+        for (PLIST_ENTRY e = s.threads.Flink; e != &s.threads; e = e->Flink) {
+            auto* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
+            if (t->system_thread && t->driver == id && !t->terminated.load(std::memory_order_acquire))
+                running.push_back(fmt::format("thread {} (tid {}, start routine {})", t->number, t->tid.load(),
+                                              t->start));
+        }
+    }
+    for (const std::string& t : running)
+        report(Check::ThreadLeftAtUnload,
+               fmt::format("driver {} unloaded while its system {} still runs: its code may be gone when the thread "
+                           "next runs. In DriverUnload tell the thread to stop, then wait for it: "
+                           "ObReferenceObjectByHandle on its handle and KeWaitForSingleObject on the thread object",
+                           narrow(d->name), t),
+               {.driver = &d->driver});
+}
+
+void report_pool(io::DriverBody* d, uint32_t id) {
+    std::map<uint32_t, PoolUse> left;
+    {
+        std::lock_guard g(state().lock);
+        for (const auto& [tag, use] : state().drivers[id - 1].pool)
+            if (use.allocations > 0) left[tag] = use;
+    }
+    for (const auto& [tag, use] : left)
+        report(Check::PoolLeftAtUnload,
+               fmt::format("driver {} unloaded with {} pool allocation(s), {} byte(s), tagged '{}' ({:#010x}) not "
+                           "freed; free them in DriverUnload, or on the error path that allocated them",
+                           narrow(d->name), use.allocations, use.bytes, ex::Pool::tag_text(tag), tag),
+               {.driver = &d->driver});
+}
+
+}  // namespace
+
+uint32_t loading(io::DriverBody* d) {
+    std::lock_guard g(state().lock);
+    state().drivers.push_back({narrow(d->name), module_of(reinterpret_cast<const void*>(d->driver.DriverInit)), {}});
+    d->verifier_id = static_cast<uint32_t>(state().drivers.size());
+    return d->verifier_id;
+}
+
+uint32_t id_of(const DRIVER_OBJECT* driver) {
+    // Every DRIVER_OBJECT is the first member of a DriverBody (io/driver.cpp).
+    return driver ? reinterpret_cast<const io::DriverBody*>(driver)->verifier_id : 0;
+}
+
+std::string name_of(uint32_t id) {
+    std::lock_guard g(state().lock);
+    return id && id <= state().drivers.size() ? state().drivers[id - 1].name : std::string();
+}
+
+uint32_t attribute(const void* code) {
+    if (t_current) return t_current;
+    const void* base = module_of(code);
+    if (!base) return 0;
+    // Test drivers linked into one program share its base: only a driver alone in its
+    // module is attributed by address.
+    uint32_t found = 0;
+    std::lock_guard g(state().lock);
+    for (size_t i = 0; i < state().drivers.size(); ++i) {
+        if (state().drivers[i].module_base != base) continue;
+        if (found) return 0;
+        found = static_cast<uint32_t>(i + 1);
+    }
+    return found;
+}
+
+void pool_allocated(uint32_t driver, uint32_t tag, uint64_t bytes) {
+    std::lock_guard g(state().lock);
+    if (!driver || driver > state().drivers.size()) return;
+    PoolUse& u = state().drivers[driver - 1].pool[tag];
+    u.allocations++;
+    u.bytes += static_cast<int64_t>(bytes);
+}
+
+void pool_freed(uint32_t driver, uint32_t tag, uint64_t bytes) {
+    std::lock_guard g(state().lock);
+    if (!driver || driver > state().drivers.size()) return;
+    PoolUse& u = state().drivers[driver - 1].pool[tag];
+    u.allocations--;
+    u.bytes -= static_cast<int64_t>(bytes);
+}
+
+void link_created(uint32_t driver, const std::wstring& link) {
+    if (!driver) return;
+    std::lock_guard g(state().lock);
+    state().links[link_key(link)] = driver;
+}
+
+void link_deleted(const std::wstring& link) {
+    std::lock_guard g(state().lock);
+    state().links.erase(link_key(link));
+}
+
+void unloaded(io::DriverBody* d) {
+    uint32_t id = d->verifier_id;
+    report_devices(d);
+    while (d->driver.DeviceObject) IoDeleteDevice(d->driver.DeviceObject);
+    if (!id) return;
+    report_links(d, id);
+    report_threads(d, id);
+    if (enabled(Check::PoolLeftAtUnload)) report_pool(d, id);
+    if (enabled(Check::IrpLeftAtUnload)) irps::report_left_by(id);
+}
+
+void reset() {
+    std::lock_guard g(state().lock);
+    state().drivers.clear();
+    state().links.clear();
+}
+
+}  // namespace ntio::verifier::drivers

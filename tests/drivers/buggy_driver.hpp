@@ -1,0 +1,72 @@
+// A driver that is wrong on purpose, one mistake per control code, for the verifier's
+// acceptance tests (tests/verifier_test.cpp): each test sends one code and expects the
+// check that catches that mistake, naming the right IRP, device and driver.
+//
+// Devices: \Device\Buggy (\\.\Buggy, buffered, where the codes go), \Device\BuggyLower
+// (answers every request at once; the target of the requests \Device\Buggy builds or
+// forwards) and \Device\BuggyStartIo (a StartIo device that forgets IoStartNextPacket
+// when stall_startio is set). Load with System::load_driver("buggy", buggy::DriverEntry).
+#pragma once
+#include <atomic>
+
+#include "wdm.h"
+#include "windows.h"
+
+namespace buggy {
+
+constexpr const wchar_t* kDevice = L"\\Device\\Buggy";
+constexpr const wchar_t* kLowerDevice = L"\\Device\\BuggyLower";
+constexpr const wchar_t* kStartIoDevice = L"\\Device\\BuggyStartIo";
+constexpr const char* kWin32Name = "\\\\.\\Buggy";
+constexpr const char* kStartIoWin32Name = "\\\\.\\BuggyStartIo";
+constexpr ULONG kPoolTagFirst = 0x31416742;   // 'BgA1'
+constexpr ULONG kPoolTagSecond = 0x31426742;  // 'BgB1'
+constexpr ULONG kPoolTagLeak = 0x314c6742;    // 'BgL1'
+
+#define BUGGY_CODE(n) CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900 + (n), METHOD_BUFFERED, FILE_ANY_ACCESS)
+enum : ULONG {
+    IOCTL_OK = BUGGY_CODE(0),                      // completes properly: STATUS_SUCCESS
+    IOCTL_COMPLETE_TWICE = BUGGY_CODE(1),          // IoCompleteRequest twice
+    IOCTL_COMPLETE_PENDING = BUGGY_CODE(2),        // completes with IoStatus.Status = STATUS_PENDING
+    IOCTL_PENDING_NOT_MARKED = BUGGY_CODE(3),      // returns STATUS_PENDING without IoMarkIrpPending (a DPC completes it)
+    IOCTL_MARKED_NOT_PENDING = BUGGY_CODE(4),      // IoMarkIrpPending, completes, returns STATUS_SUCCESS
+    IOCTL_CANCEL_AFTER_COMPLETE = BUGGY_CODE(5),   // IoCancelIrp on its IRP after completing it
+    IOCTL_FORWARD_NO_LOCATION = BUGGY_CODE(6),     // IoCallDriver(lower) with no stack location left
+    IOCTL_CANCEL_ROUTINE_LEFT = BUGGY_CODE(7),     // completes with its cancel routine still set
+    IOCTL_WAIT_AT_DISPATCH = BUGGY_CODE(8),        // a 10 ms wait under a spin lock
+    IOCTL_PAGED_CODE_AT_DISPATCH = BUGGY_CODE(9),  // PAGED_CODE() under a spin lock
+    IOCTL_RELEASE_NOT_HELD = BUGGY_CODE(10),       // KeReleaseSpinLock of a lock it does not hold
+    IOCTL_RELEASE_WRONG_IRQL = BUGGY_CODE(11),     // KeReleaseSpinLock(lock, DISPATCH_LEVEL) after acquiring at PASSIVE
+    IOCTL_RETURN_RAISED = BUGGY_CODE(12),          // returns at DISPATCH_LEVEL (the caller must lower it back)
+    IOCTL_LOCK_A_THEN_B = BUGGY_CODE(13),          // lock A, then B
+    IOCTL_LOCK_B_THEN_A = BUGGY_CODE(14),          // lock B, then A: the inversion
+    IOCTL_ALLOCATE_TWO = BUGGY_CODE(15),           // two pool blocks; if the second fails, leaks the first
+    IOCTL_FREE_BLOCKS = BUGGY_CODE(16),            // frees what IOCTL_ALLOCATE_TWO kept
+    IOCTL_CALL_LOWER_NO_WAIT = BUGGY_CODE(17),     // IoBuildDeviceIoControlRequest to the lower device; takes
+                                                   // IoCallDriver's status as final (no wait on STATUS_PENDING)
+    IOCTL_CALL_LOWER = BUGGY_CODE(18),             // the same, correctly (waits when STATUS_PENDING)
+    IOCTL_HOLD = BUGGY_CODE(19),                   // pends it, with a cancel routine, until cancelled
+    IOCTL_ALLOCATE_IRP_KEEP = BUGGY_CODE(20),      // IoAllocateIrp and never frees it
+};
+
+// What the driver does beyond the codes, set before it loads.
+struct Config {
+    bool stall_startio = false;       // StartIo completes without IoStartNextPacket
+    bool leave_device = false;        // DriverUnload does not delete \Device\BuggyLower
+    bool leave_link = false;          // DriverUnload does not delete \DosDevices\Buggy
+    bool leave_thread = false;        // DriverUnload does not stop its system thread
+    bool leak_pool_at_unload = false; // DriverEntry allocates 'BgL1' that nobody frees
+};
+Config& config();
+void reset();
+
+// Blocks IOCTL_ALLOCATE_TWO kept (pairs), for the fault-injection test.
+int blocks_held();
+// Cancel routines run for IOCTL_HOLD requests.
+int holds_cancelled();
+// Tells the system thread a leave_thread driver left running to end.
+void stop_left_thread();
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+
+}  // namespace buggy
