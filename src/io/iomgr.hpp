@@ -109,6 +109,8 @@ struct alignas(16) IrpHeader {
 // IRP leaves the slot by a compare-exchange, which only its issuer's own completion
 // does without irp_lock, and only while no walker has seen it (kSlotSeen).
 constexpr uint8_t kNotListed = 0, kListed = 1, kDisassociated = 2, kInSlot = 3;
+// Bit 0 of _KTHREAD::irp_slot: IRPs queued to a thread come from allocate_irp, 16-byte
+// aligned after their header, so the bit is free.
 constexpr uintptr_t kSlotSeen = 1;
 constexpr uint16_t kIrpUserRequest = 1;     // built by an Nt* service for a caller
 constexpr uint16_t kIrpInlineBuffer = 2;    // SystemBuffer lives in the IRP's allocation
