@@ -11,6 +11,14 @@
 #include "drivers/buggy_driver.hpp"
 #include "ntio/gtest.hpp"
 
+// The planted leak is the point of the fault-injection test: LeakSanitizer is told so.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define NTIO_PLANTED_LEAKS_AHEAD __lsan::ScopedDisabler planted_leaks_ahead
+#else
+#define NTIO_PLANTED_LEAKS_AHEAD
+#endif
+
 namespace {
 
 using ntio::VerifierReport;
@@ -115,6 +123,25 @@ TEST_F(Verifier, IrpUsedAfterFree_CancellingAnIrpAfterCompletingIt) {
     expect_object(r, "\\Device\\Buggy");
     EXPECT_NE(r.message.find("IoCancelIrp on IRP #" + std::to_string(r.irp)), std::string::npos) << r.text;
     EXPECT_NE(r.text.find("freed (its memory is poisoned"), std::string::npos) << r.text;
+}
+
+// The four entry points a freed IRP must not reach (IoCancelIrp above): each is caught,
+// names the same IRP, and says it was given to IoFreeIrp.
+TEST_F(Verifier, IrpUsedAfterFree_IoCallDriverIoFreeIrpIoCompleteRequestOnAFreedIrp) {
+    auto e = verifier.expect("IrpUsedAfterFree");
+    EXPECT_TRUE(ioctl(h, buggy::IOCTL_USE_FREED_IRP));
+    std::vector<VerifierReport> r = e.reports();
+    ASSERT_EQ(r.size(), 3u);
+    EXPECT_NE(r[0].call_site.find("buggy_driver.cpp:"), std::string::npos) << r[0].text;
+    EXPECT_NE(r[0].message.find("IoCallDriver on IRP #"), std::string::npos) << r[0].text;
+    EXPECT_NE(r[1].message.find("IoFreeIrp on IRP #"), std::string::npos) << r[1].text;
+    EXPECT_NE(r[2].message.find("IoCompleteRequest on IRP #"), std::string::npos) << r[2].text;
+    for (const VerifierReport& x : r) {
+        EXPECT_EQ(x.irp, r[0].irp);
+        EXPECT_EQ(x.driver, kDriver);
+        EXPECT_NE(x.text.find("built by \\Driver\\buggy"), std::string::npos) << x.text;
+        EXPECT_NE(x.text.find("IoFreeIrp"), std::string::npos) << x.text;
+    }
 }
 
 TEST_F(Verifier, NO_MORE_IRP_STACK_LOCATIONS_ForwardingWithoutALocation) {
@@ -354,6 +381,7 @@ struct AllocationRun {
     int succeeded = 0;
 };
 AllocationRun run_allocations(const std::string& faults) {
+    NTIO_PLANTED_LEAKS_AHEAD;
     AllocationRun run;
     ntio::testing::VerifierGuard verifier;
     auto leaks = verifier.expect("PoolLeftAtUnload");

@@ -171,6 +171,14 @@ NTSTATUS BuggyControl(PDEVICE_OBJECT, PIRP Irp) {
     case IOCTL_ALLOCATE_IRP_KEEP:
         IoAllocateIrp(1, FALSE);  // never freed
         return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_USE_FREED_IRP: {
+        PIRP mine = IoAllocateIrp(g->lower->StackSize, FALSE);
+        IoFreeIrp(mine);
+        IoCallDriver(g->lower, mine);  // each of these is on a freed IRP
+        IoFreeIrp(mine);
+        IoCompleteRequest(mine, IO_NO_INCREMENT);
+        return Complete(Irp, STATUS_SUCCESS);
+    }
     default:
         return Complete(Irp, STATUS_INVALID_DEVICE_REQUEST);
     }

@@ -47,6 +47,7 @@ enum : ULONG {
     IOCTL_CALL_LOWER = BUGGY_CODE(18),             // the same, correctly (waits when STATUS_PENDING)
     IOCTL_HOLD = BUGGY_CODE(19),                   // pends it, with a cancel routine, until cancelled
     IOCTL_ALLOCATE_IRP_KEEP = BUGGY_CODE(20),      // IoAllocateIrp and never frees it
+    IOCTL_USE_FREED_IRP = BUGGY_CODE(21),          // IoFreeIrp, then IoCallDriver, IoFreeIrp, IoCompleteRequest on it
 };
 
 // What the driver does beyond the codes, set before it loads.
