@@ -28,12 +28,13 @@ PIRP take_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key) {
     DeviceRuntime& rt = runtime(dev);
     KIRQL cancel_irql = DISPATCH_LEVEL;
     if (cancelable) IoAcquireCancelSpinLock(&cancel_irql);
-    dev->CurrentIrp = nullptr;
+    // Atomic: the verifier's StartIo watchdog reads CurrentIrp without the driver's locks.
+    __atomic_store_n(&dev->CurrentIrp, nullptr, __ATOMIC_RELAXED);
     PKDEVICE_QUEUE_ENTRY e = by_key ? KeRemoveByKeyDeviceQueue(&dev->DeviceQueue, key)
                                     : KeRemoveDeviceQueue(&dev->DeviceQueue);
     PIRP irp = e ? CONTAINING_RECORD(e, IRP, Tail.Overlay.DeviceQueueEntry) : nullptr;
     if (irp) {
-        dev->CurrentIrp = irp;
+        __atomic_store_n(&dev->CurrentIrp, irp, __ATOMIC_RELAXED);
         if (rt.noncancelable.load(std::memory_order_relaxed)) IoSetCancelRoutine(irp, nullptr);
     }
     if (cancelable) IoReleaseCancelSpinLock(cancel_irql);
@@ -155,7 +156,7 @@ VOID IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key, PDRIVER_CA
     if (queued && trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::queued, Irp, DeviceObject);
     if (!queued) {
-        DeviceObject->CurrentIrp = Irp;
+        __atomic_store_n(&DeviceObject->CurrentIrp, Irp, __ATOMIC_RELAXED);
         if (io::runtime(DeviceObject).noncancelable.load(std::memory_order_relaxed)) IoSetCancelRoutine(Irp, nullptr);
         if (CancelFunction) IoReleaseCancelSpinLock(cancel_irql);
         io::call_startio(DeviceObject, Irp);
