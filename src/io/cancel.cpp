@@ -86,7 +86,7 @@ void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, K
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::cancel_routine, irp, dev);
     if (verifier::irp_hooks()) [[unlikely]]
-        verifier::irps::note(irp, verifier::irps::Step::cancel_routine, dev);
+        verifier::irps::note(irp, verifier::irps::Step::cancel_routine, dev, 0, 0);
     {
         verifier::drivers::Scope scope(dev ? dev->DriverObject : nullptr);
         routine(dev, irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
@@ -178,7 +178,7 @@ BOOLEAN IoCancelIrp(PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCancelIrp");
     if (verifier::irp_hooks()) [[unlikely]] {
         if (!verifier::irps::check_live(Irp, "IoCancelIrp")) return FALSE;
-        verifier::irps::note(Irp, verifier::irps::Step::cancel);
+        verifier::irps::note(Irp, verifier::irps::Step::cancel, nullptr, 0, 0);
     }
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::cancel, Irp);

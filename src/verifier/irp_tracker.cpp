@@ -51,6 +51,7 @@ struct Record {
     bool mismatch_reported = false;
     uint32_t creator = 0;  // the driver that built it; 0 for the I/O manager
     uint32_t delay_ms = 0; // fault injection: delay its next completion by this much
+    DEVICE_OBJECT* started_by = nullptr;  // the device whose StartIo started it (StartIoStalled)
     uint8_t major = 0xff;
     // Bit L: stack location L. What dispatch routines at L returned (not yet compared),
     // whether L was marked pending when completion unwound it, whether it has been
@@ -298,6 +299,7 @@ void allocated(IRP* irp) {
     r->freed = r->freed_by_driver = r->mismatch_reported = false;
     r->creator = 0;
     r->delay_ms = 0;
+    r->started_by = nullptr;
     r->major = 0xff;
     r->returned_pending = r->returned_other = r->marked = r->unwound = r->forced = 0;
     std::memset(r->dispatch_driver, 0, sizeof r->dispatch_driver);
@@ -337,14 +339,15 @@ void reinitialized(IRP* irp) {
     }
 }
 
-void note(IRP* irp, Step step, DEVICE_OBJECT* device, int64_t value) {
+void note(IRP* irp, Step step, DEVICE_OBJECT* device, int64_t value, int location) {
     Record* r = record_of(irp);
     if (!r) return;
     uint32_t dev = device_number(device);
     r->lock.lock();
     if (!r->freed) {  // a routine may free the IRP before its caller notes what it did
-        push_locked(r, step, irp->CurrentLocation, value, dev);
+        push_locked(r, step, location >= 0 ? location : irp->CurrentLocation, value, dev);
         if (step == Step::freed_by_driver) r->freed_by_driver = true;
+        if (step == Step::started) r->started_by = device;
     }
     r->lock.unlock();
 }
@@ -473,7 +476,6 @@ bool completing(IRP* irp, CCHAR priority_boost) {
                    {.irp = irp});
         return false;
     }
-    if (startio_hooks()) startio_watch::completing(irp);
     Record* r = record_of(irp);
     if (!r) return true;
     r->lock.lock();
@@ -481,7 +483,11 @@ bool completing(IRP* irp, CCHAR priority_boost) {
     uint32_t delay = r->delay_ms;
     r->delay_ms = 0;
     if (delay) push_locked(r, Step::completion_delayed, irp->CurrentLocation, delay, 0);
+    DEVICE_OBJECT* started_by = r->started_by;
+    r->started_by = nullptr;
+    uint64_t id = r->id;
     r->lock.unlock();
+    if (started_by && startio_hooks()) startio_watch::current_completed(started_by, id);
     if (delay) {  // fault injection: the runtime completes it later, from a DPC
         faults::complete_later(irp, priority_boost, delay);
         return false;

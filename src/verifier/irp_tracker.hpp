@@ -44,8 +44,11 @@ NTIO_VERIFIER_COLD void allocated(IRP* irp);
 NTIO_VERIFIER_COLD void created_by_driver(IRP* irp, const void* caller);
 // IoReuseIrp: the IRP starts a new life under a new id.
 NTIO_VERIFIER_COLD void reinitialized(IRP* irp);
-// A transition for the history.
-NTIO_VERIFIER_COLD void note(IRP* irp, Step step, DEVICE_OBJECT* device = nullptr, int64_t value = 0);
+// A transition for the history. `location`: the stack location it concerns; -1 reads
+// the IRP's current one, which only its owner may (a canceller passes 0: the IRP may
+// be unwinding on another thread meanwhile).
+NTIO_VERIFIER_COLD void note(IRP* irp, Step step, DEVICE_OBJECT* device = nullptr, int64_t value = 0,
+                             int location = -1);
 
 // IoCallDriver with every IRP check: the twin of the fast path in io/irp.cpp.
 NTIO_VERIFIER_COLD NTSTATUS call_driver(DEVICE_OBJECT* device, IRP* irp);

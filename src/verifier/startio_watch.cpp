@@ -7,7 +7,6 @@
 #include "io/iomgr.hpp"
 #include "ob/object.hpp"
 #include "system.hpp"
-#include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
 
 namespace ntio::verifier::startio_watch {
@@ -103,11 +102,7 @@ void set_bound_ms(int ms) {
     s.bound = int64_t(ms > 0 ? ms : 1000) * 10000;
 }
 
-void completing(IRP* irp) {
-    if (irp->CurrentLocation < 1 || irp->CurrentLocation > irp->StackCount) return;
-    DEVICE_OBJECT* dev = IoGetCurrentIrpStackLocation(irp)->DeviceObject;
-    if (!dev || !dev->DriverObject || !dev->DriverObject->DriverStartIo) return;
-    if (__atomic_load_n(&dev->CurrentIrp, __ATOMIC_RELAXED) != irp) return;
+void current_completed(DEVICE_OBJECT* dev, uint64_t irp_id) {
     State& s = state();
     std::lock_guard g(s.lock);
     if (!s.initialized) {
@@ -116,9 +111,9 @@ void completing(IRP* irp) {
         s.initialized = true;
     }
     int64_t t = now();
-    auto [it, fresh] = s.watches.try_emplace(dev, Watch{irps::id_of(irp), t, t + s.bound});
+    auto [it, fresh] = s.watches.try_emplace(dev, Watch{irp_id, t, t + s.bound});
     if (fresh) ob::reference(dev);
-    else it->second = Watch{irps::id_of(irp), t, t + s.bound};
+    else it->second = Watch{irp_id, t, t + s.bound};
     rearm_locked(s);
 }
 

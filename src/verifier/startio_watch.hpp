@@ -13,9 +13,10 @@ namespace ntio::verifier::startio_watch {
 
 // The bound, in milliseconds (the runtime sets it from its Options).
 void set_bound_ms(int ms);
-// IoCompleteRequest on `irp` (before it unwinds): arms the device's deadline when
-// `irp` is the CurrentIrp of a StartIo device.
-NTIO_VERIFIER_COLD void completing(IRP* irp);
+// IoCompleteRequest on IRP `irp_id`, which `device`'s StartIo started (its record says
+// so: the watchdog never reads CurrentIrp, which the device's own threads change):
+// arms the device's deadline.
+NTIO_VERIFIER_COLD void current_completed(DEVICE_OBJECT* device, uint64_t irp_id);
 // IoStartNextPacket(ByKey) on `device`: the queue moves on.
 NTIO_VERIFIER_COLD void start_next(DEVICE_OBJECT* device);
 // Teardown: no deadline is pending any more (the devices are released).
