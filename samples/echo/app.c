@@ -73,17 +73,21 @@ static DWORD g_requests = 64, g_bytes = 512;
 static unsigned char *g_seen; /* reads: how often each chunk number came back */
 static int g_write_failures, g_read_failures;
 
-/* Issues g_requests overlapped reads or writes on a port-bound handle and harvests them. */
+/* Issues g_requests overlapped reads or writes on a port-bound handle and harvests them.
+ * Every request that started (TRUE, or FALSE with ERROR_IO_PENDING) queues exactly one
+ * packet, a failed one included; a request refused at once queues none. So the loop waits
+ * for one packet per started request, and the buffers are freed only when every one of
+ * them has come back: until then the driver may still write into them. */
 static DWORD WINAPI AsyncIo(LPVOID param) {
     BOOL writing = param != NULL;
-    DWORD i, done = 0, bytes = 0;
+    DWORD i, started = 0, harvested = 0, bytes = 0;
     ULONG_PTR key = 0;
     LPOVERLAPPED ov = NULL;
-    int bad = 0;
+    int bad = 0, cancelled = 0, port_failed = 0;
     HANDLE port, h = CreateFileW(g_path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
                                  OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
     IO_CONTEXT *pool = (IO_CONTEXT *)calloc(g_requests, sizeof(IO_CONTEXT));
-    if (h == INVALID_HANDLE_VALUE) return 1;
+    if (h == INVALID_HANDLE_VALUE || !pool) return 1;
     if (writing) Sleep(10); /* let the reads go first: they wait for this thread's data */
     port = CreateIoCompletionPort(h, NULL, writing ? 2 : 1, 1);
     if (!port) return 1;
@@ -96,18 +100,29 @@ static DWORD WINAPI AsyncIo(LPVOID param) {
         } else {
             ok = ReadFile(h, pool[i].Buffer, g_bytes, NULL, &pool[i].Overlapped);
         }
-        if (!ok && GetLastError() != ERROR_IO_PENDING) bad++; /* TRUE: done already, its packet is queued too */
+        if (ok || GetLastError() == ERROR_IO_PENDING) started++; /* TRUE: done already, its packet is queued too */
+        else bad++;
     }
-    while (done < g_requests - (DWORD)bad) {
+    while (harvested < started) {
         IO_CONTEXT *ctx;
         DWORD seq;
-        BOOL ok = GetQueuedCompletionStatus(port, &bytes, &key, &ov, INFINITE);
+        /* A read waits for a write; if a write failed, its read would wait for ever. After
+         * 10 s with no packet the reads still out are cancelled, and come back cancelled. */
+        BOOL ok = GetQueuedCompletionStatus(port, &bytes, &key, &ov, writing ? INFINITE : 10000);
         if (!ov) {
+            if (!writing && GetLastError() == WAIT_TIMEOUT && !cancelled) {
+                printf("%lu reads still waiting after 10 s without data: cancelling them\n",
+                       (unsigned long)(started - harvested));
+                CancelIoEx(h, NULL);
+                cancelled = 1;
+                continue;
+            }
+            port_failed = 1; /* no packet: requests may still be out */
             bad++;
             break;
         }
         ctx = (IO_CONTEXT *)ov;
-        done++;
+        harvested++;
         if (!ok || bytes != g_bytes || key != (ULONG_PTR)(writing ? 2 : 1)) {
             bad++;
         } else if (!writing) {
@@ -115,8 +130,10 @@ static DWORD WINAPI AsyncIo(LPVOID param) {
             else g_seen[seq]++;
         }
     }
-    for (i = 0; i < g_requests; ++i) free(pool[i].Buffer);
-    free(pool);
+    if (!port_failed) { /* else a request still out may write into its buffer: they stay */
+        for (i = 0; i < g_requests; ++i) free(pool[i].Buffer);
+        free(pool);
+    }
     CloseHandle(port);
     CloseHandle(h);
     if (writing) g_write_failures = bad;
@@ -128,6 +145,7 @@ int main(int argc, char **argv) {
     static const char message[] = "hello, echo";
     char back[64];
     DWORD n = 0, i, once = 0;
+    BOOL written;
     HANDLE h, writer;
     WCHAR *path;
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines in order with the driver's log, as on a console */
@@ -147,10 +165,12 @@ int main(int argc, char **argv) {
                     NULL);
     check(h != INVALID_HANDLE_VALUE, "open the device synchronously");
     if (h == INVALID_HANDLE_VALUE) return 1;
-    check(WriteFile(h, message, sizeof(message), &n, NULL) && n == sizeof(message), "synchronous write");
+    written = WriteFile(h, message, sizeof(message), &n, NULL) && n == sizeof(message);
+    check(written, "synchronous write");
     memset(back, 0, sizeof(back));
-    check(ReadFile(h, back, sizeof(back), &n, NULL) && n == sizeof(message) && strcmp(back, message) == 0,
-          "synchronous read returns the same bytes");
+    if (written) /* else no data is stored, and a synchronous read would wait for ever */
+        check(ReadFile(h, back, sizeof(back), &n, NULL) && n == sizeof(message) && strcmp(back, message) == 0,
+              "synchronous read returns the same bytes");
 
     /* Overlapped: the reads go first and wait; the writer thread's data answers them. */
     g_seen = (unsigned char *)calloc(g_requests, 1);
