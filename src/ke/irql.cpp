@@ -229,6 +229,7 @@ VOID KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle) {
 }
 
 VOID ntio_assert_failed(PCSTR Expression, PCSTR File, ULONG Line) {
+    ntio::verifier::CallSiteScope site(File, Line, ntio::verifier::Api::ASSERT);  // the report's `at` line
     ntio::verifier::report(ntio::verifier::Check::AssertionFailed, fmt::format("ASSERT({}) failed at {}:{}", Expression, File, Line));
 }
 
