@@ -1,6 +1,7 @@
 // IRP anatomy (S-IRP-*) and IoCompleteRequest (S-CMP-*), with IRPs the test builds
 // itself and with requests the scripted driver completes from other contexts.
 #include "io_test_support.hpp"
+#include "ntio/gtest.hpp"
 
 namespace {
 
@@ -229,7 +230,15 @@ TEST_F(Completion, S_CAN_3_CompletingUnderTheCancelSpinLockIsReported) {
 
 // S-CAN-3: a cancel routine must release the cancel lock to Irp->CancelIrql; one that
 // releases it to DISPATCH_LEVEL is reported and the caller gets its IRQL back.
+// The one mistake is also a KeReleaseSpinLock with another NewIrql than its acquisition
+// returned, which SpinLockReleaseIrql (off by default) reports: the test switches that
+// check on itself and claims both reports, so that the count is the same whatever
+// NTIO_VERIFIER_CHECKS the suite runs with.
 TEST_F(Completion, S_CAN_3_ACancelRoutineReturningAtTheWrongIrqlIsReported) {
+    ntio::set_verifier_checks("SpinLockReleaseIrql");
+    ntio::testing::VerifierGuard verifier;
+    auto wrong_irql = verifier.expect("IRQL_UNEXPECTED_VALUE");
+    auto release_irql = verifier.expect("SpinLockReleaseIrql");
     HANDLE h = open(testdrv::kBuffered, true);
     OVERLAPPED ov{};
     {
@@ -242,7 +251,12 @@ TEST_F(Completion, S_CAN_3_ACancelRoutineReturningAtTheWrongIrqlIsReported) {
         });
     }
     EXPECT_TRUE(CancelIoEx(h, &ov));
-    EXPECT_EQ(new_driver_bugs(), 1u) << "IRQL_UNEXPECTED_VALUE";
+    EXPECT_EQ(new_driver_bugs(), 2u) << "IRQL_UNEXPECTED_VALUE and SpinLockReleaseIrql";
+    ASSERT_EQ(wrong_irql.reports().size(), 1u);
+    EXPECT_EQ(wrong_irql.reports()[0].device, "\\Device\\TestBuffered") << wrong_irql.reports()[0].text;
+    ASSERT_EQ(release_irql.reports().size(), 1u);
+    EXPECT_NE(release_irql.reports()[0].message.find("NewIrql 2) for the cancel spin lock"), std::string::npos)
+        << release_irql.reports()[0].text;
     EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL) << "restored for the caller";
     EXPECT_EQ(ov.Internal, static_cast<ULONG_PTR>(static_cast<ULONG>(STATUS_CANCELLED)));
     CloseHandle(h);

@@ -1,14 +1,32 @@
 // The verifier's acceptance (issue 7): one test per check, each with the buggy driver
-// (tests/drivers/buggy_driver.cpp) making that one mistake, asserting the rule named and
-// the object the report names; the report handler and fixture of <ntio/gtest.hpp>; the
-// check settings; and fault injection finding the buggy driver's planted error-path leak,
-// reproducibly from the seed it prints.
+// (tests/drivers/buggy_driver.cpp, or buggy_pnp_driver.cpp for the mistakes that need
+// AddDevice, IRP_MN_REMOVE_DEVICE or a driver without StartIo) making that one mistake,
+// asserting the rule named and the object the report names; the report handler and
+// fixture of <ntio/gtest.hpp>; the check settings; and fault injection finding the buggy
+// driver's planted error-path leak, reproducibly from the seed it prints.
+//
+// Every check of src/verifier/checks.def has its test here, named after the check. The
+// object a report names depends on what the mistake concerns: an IRP (its id, device and
+// driver), a device (device and driver), or a lock, a dispatcher object, pool or an MDL,
+// which have no name of their own: those reports name the driver whose code made the
+// call and, where the compat macros capture it, the driver's source line.
+//
+// Mistakes that hang or crash on Windows are made here as ntio survives them: a spin
+// lock or fast mutex acquired again by its owner is reported and let through (the next
+// release ends the inner acquisition), a cancel routine that keeps the cancel spin lock
+// has it released for it, a refused IoFreeIrp or IoReuseIrp leaves the IRP to its owner.
+// BAD_POOL_CALLER is provoked by freeing NULL: its double-free case reads the freed
+// block's header, memory the C library owns by then, so a test cannot make it reliably
+// (and AddressSanitizer reports it as a use after free).
 #include <gtest/gtest-spi.h>
 
+#include <map>
 #include <regex>
+#include <set>
 #include <stdexcept>
 
 #include "drivers/buggy_driver.hpp"
+#include "drivers/buggy_pnp_driver.hpp"
 #include "ntio/gtest.hpp"
 
 // The planted leak is the point of the fault-injection test: LeakSanitizer is told so.
@@ -56,13 +74,21 @@ protected:
     }
     virtual void configure(buggy::Config&) {}
 
-    // Sends `code` expecting exactly one report of `check`, and returns it.
-    VerifierReport one_report(const char* check, ULONG code) {
+    // Sends `code` expecting exactly one report of `check`, and returns it (and in
+    // *result what DeviceIoControl returned).
+    VerifierReport one_report(const char* check, ULONG code, BOOL* result = nullptr) {
         auto e = verifier.expect(check);
-        ioctl(h, code);
+        BOOL ok = ioctl(h, code);
+        if (result) *result = ok;
         std::vector<VerifierReport> r = e.reports();
         EXPECT_EQ(r.size(), 1u) << check;
         return r.empty() ? VerifierReport{} : r[0];
+    }
+    // A report about no IRP or device: it names the buggy driver and the setting.
+    static void expect_driver(const VerifierReport& r) {
+        EXPECT_EQ(r.driver, kDriver) << r.text;
+        EXPECT_NE(r.text.find("NTIO_VERIFIER_CHECKS=" + r.check + "=off"), std::string::npos)
+            << "says how to change the check:\n" << r.text;
     }
     // The report names the buggy driver and `device`, and quotes the driver's source line.
     static void expect_object(const VerifierReport& r, const std::string& device, bool irp = true) {
@@ -160,6 +186,137 @@ TEST_F(Verifier, CANCEL_STATE_IN_COMPLETED_IRP_CancelRoutineStillSet) {
     expect_site_in_driver(r);
 }
 
+// S-CAN-3: no IoCompleteRequest while holding a spin lock, the cancel spin lock least of all.
+TEST_F(Verifier, CompletedUnderCancelSpinLock_CompletingWhileHoldingIt_S_CAN_3) {
+    VerifierReport r = one_report("CompletedUnderCancelSpinLock", buggy::IOCTL_COMPLETE_UNDER_CANCEL_LOCK);
+    expect_object(r, "\\Device\\Buggy");
+    expect_site_in_driver(r);
+    EXPECT_NE(r.text.find("(IoCompleteRequest)"), std::string::npos) << r.text;
+    EXPECT_NE(r.message.find("IoCompleteRequest on IRP #" + std::to_string(r.irp)), std::string::npos) << r.text;
+}
+
+// S-CAN-3: a cancel routine releases the cancel spin lock. This one hands the IRP to a DPC
+// and returns holding it; ntio reports, releases it to the canceller's IRQL, and the
+// lock works for the next cancellation.
+TEST_F(Verifier, CancelSpinLockNotReleased_ACancelRoutineKeepingTheLock_S_CAN_3) {
+    HANDLE q = open_device(buggy::kWin32Name, true);
+    ASSERT_NE(q, INVALID_HANDLE_VALUE);
+    auto e = verifier.expect("CancelSpinLockNotReleased");
+    OVERLAPPED ov{}, held{};
+    ov.hEvent = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    held.hEvent = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    DWORD n;
+    EXPECT_FALSE(DeviceIoControl(q, buggy::IOCTL_CANCEL_KEEPS_LOCK, nullptr, 0, nullptr, 0, &n, &ov));
+    ASSERT_EQ(GetLastError(), static_cast<DWORD>(ERROR_IO_PENDING));
+    EXPECT_TRUE(CancelIoEx(q, &ov));
+    ASSERT_EQ(e.reports().size(), 1u);
+    VerifierReport r = e.reports()[0];
+    expect_object(r, "\\Device\\Buggy");
+    EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL) << "released to the canceller's IRQL";
+    EXPECT_FALSE(GetOverlappedResult(q, &ov, &n, TRUE)) << "the DPC completed it";
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_OPERATION_ABORTED));
+    // The lock is free: a well-behaved cancel routine runs and finishes its request.
+    EXPECT_FALSE(DeviceIoControl(q, buggy::IOCTL_HOLD, nullptr, 0, nullptr, 0, &n, &held));
+    EXPECT_TRUE(CancelIoEx(q, &held));
+    EXPECT_FALSE(GetOverlappedResult(q, &held, &n, TRUE));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_OPERATION_ABORTED));
+    EXPECT_EQ(buggy::holds_cancelled(), 1);
+    EXPECT_EQ(e.reports().size(), 1u);
+    CloseHandle(ov.hEvent);
+    CloseHandle(held.hEvent);
+    CloseHandle(q);
+}
+
+// S-CMP-10: Information larger than the output buffer; ntio copies what fits.
+TEST_F(Verifier, InformationTooLarge_InformationPastTheOutputBuffer_S_CMP_10) {
+    auto e = verifier.expect("InformationTooLarge");
+    char out[8];
+    DWORD bytes = 0;
+    EXPECT_TRUE(DeviceIoControl(h, buggy::IOCTL_INFORMATION_TOO_LARGE, nullptr, 0, out, sizeof out, &bytes, nullptr));
+    EXPECT_EQ(bytes, sizeof out) << "clamped to the caller's buffer";
+    ASSERT_EQ(e.reports().size(), 1u);
+    VerifierReport r = e.reports()[0];
+    expect_object(r, "\\Device\\Buggy");
+    expect_site_in_driver(r);
+    EXPECT_NE(r.message.find("IoStatus.Information = 64 but the caller's buffer holds 8 bytes"), std::string::npos)
+        << r.text;
+}
+
+// S-CMP-12: an IoAllocateIrp IRP must come back to its creator through a completion
+// routine returning STATUS_MORE_PROCESSING_REQUIRED. The report names the device that
+// completed it and the line of that completion.
+TEST_F(Verifier, IrpNotReclaimed_SendingItsOwnIrpWithoutACompletionRoutine_S_CMP_12) {
+    BOOL ok = FALSE;
+    VerifierReport r = one_report("IrpNotReclaimed", buggy::IOCTL_SEND_WITHOUT_ROUTINE, &ok);
+    EXPECT_TRUE(ok);
+    EXPECT_EQ(r.bugcheck, "DRIVER_VERIFIER_IOMANAGER_VIOLATION");
+    expect_object(r, "\\Device\\BuggyLower");
+    expect_site_in_driver(r);
+    EXPECT_NE(r.text.find("built by \\Driver\\buggy"), std::string::npos) << r.text;
+}
+
+// S-CMP-9: the I/O manager frees the IRPs it built for callers, at completion (a driver
+// frees only what it allocated, S-BLD-1). The refused IoFreeIrp leaves the IRP alive, and
+// the caller gets its completion.
+TEST_F(Verifier, FreeIrpNotOwned_IoFreeIrpOnTheCallersIrp_S_CMP_9) {
+    BOOL ok = FALSE;
+    VerifierReport r = one_report("FreeIrpNotOwned", buggy::IOCTL_FREE_CALLERS_IRP, &ok);
+    EXPECT_TRUE(ok) << "not freed: the driver's completion still reached the caller";
+    EXPECT_EQ(r.bugcheck, "DRIVER_VERIFIER_IOMANAGER_VIOLATION");
+    expect_object(r, "\\Device\\Buggy");
+    EXPECT_NE(r.message.find("IoFreeIrp on IRP #" + std::to_string(r.irp) + ", which the I/O manager built for a caller"),
+              std::string::npos)
+        << r.text;
+}
+
+// S-BLD-5: IoReuseIrp is for the driver's own IoAllocateIrp/IoInitializeIrp IRPs.
+TEST_F(Verifier, ReuseIrpInvalid_IoReuseIrpOnTheCallersIrp_S_BLD_5) {
+    BOOL ok = FALSE;
+    VerifierReport r = one_report("ReuseIrpInvalid", buggy::IOCTL_REUSE_CALLERS_IRP, &ok);
+    EXPECT_TRUE(ok) << "not reused: the request completed as the caller's";
+    expect_object(r, "\\Device\\Buggy");
+    EXPECT_NE(r.message.find("IoReuseIrp on IRP #" + std::to_string(r.irp) + ", which was built by the I/O manager"),
+              std::string::npos)
+        << r.text;
+}
+
+// S-CAN-12: a thread that exits cancels its requests and waits for them; StartIo holds this
+// one with no cancel routine, so after 5 minutes it is disassociated and reported.
+TEST_F(Verifier, IO_DRIVER_CANCEL_TIMEOUT_StartIoHoldsAnExitingThreadsRequest_S_CAN_12) {
+    struct Request {
+        HANDLE device;
+        OVERLAPPED ov;
+    } req{open_device(buggy::kStartIoWin32Name, true), {}};
+    ASSERT_NE(req.device, INVALID_HANDLE_VALUE);
+    req.ov.hEvent = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    auto e = verifier.expect("IO_DRIVER_CANCEL_TIMEOUT");
+    int64_t t0 = now_ms();
+    HANDLE t = CreateThread(
+        nullptr, 0,
+        [](LPVOID p) -> DWORD {
+            auto* r = static_cast<Request*>(p);
+            DWORD n;
+            DeviceIoControl(r->device, buggy::IOCTL_HOLD, nullptr, 0, nullptr, 0, &n, &r->ov);
+            return 0;  // exits while StartIo holds the request
+        },
+        &req, 0, nullptr);
+    ASSERT_NE(t, nullptr);
+    ASSERT_EQ(WaitForSingleObject(t, INFINITE), WAIT_OBJECT_0);
+    CloseHandle(t);
+    EXPECT_GE(now_ms() - t0, 300000) << "the exit waited 5 minutes for the driver";
+    ASSERT_EQ(e.reports().size(), 1u);
+    VerifierReport r = e.reports()[0];
+    expect_object(r, "\\Device\\BuggyStartIo");
+    EXPECT_NE(r.message.find("1 request(s) of an exiting thread (IRP #" + std::to_string(r.irp) + ")"),
+              std::string::npos)
+        << r.text;
+    EXPECT_TRUE(buggy::finish_held_startio());
+    EXPECT_EQ(WaitForSingleObject(req.ov.hEvent, 0), static_cast<DWORD>(WAIT_TIMEOUT))
+        << "the late completion does not reach the exited thread's OVERLAPPED (S-CMP-8)";
+    CloseHandle(req.ov.hEvent);
+    CloseHandle(req.device);
+}
+
 // ---- IRQL and spin locks ------------------------------------------------------------------
 
 TEST_F(Verifier, WaitAtDispatchLevel_ATimedWaitUnderASpinLock) {
@@ -212,6 +369,165 @@ TEST_F(Verifier, LockOrderInversion_BothOrdersNameEverySite) {
     EXPECT_TRUE(ioctl(h, buggy::IOCTL_LOCK_B_THEN_A)) << "reported once per pair";
 }
 
+// S-KE-3: a routine called above its maximum IRQL (paged pool at DISPATCH_LEVEL).
+TEST_F(Verifier, IRQL_NOT_LESS_OR_EQUAL_PagedPoolUnderASpinLock_S_KE_3) {
+    VerifierReport r = one_report("IRQL_NOT_LESS_OR_EQUAL", buggy::IOCTL_PAGED_POOL_UNDER_LOCK);
+    EXPECT_EQ(r.bugcheck, "IRQL_NOT_LESS_OR_EQUAL");
+    expect_driver(r);
+    EXPECT_NE(r.message.find("ExAllocatePoolWithTag called at IRQL 2 (maximum 1)"), std::string::npos) << r.text;
+}
+
+// S-KE-1: KeRaiseIrql to a lower level than the current one.
+TEST_F(Verifier, IRQL_NOT_GREATER_OR_EQUAL_RaisingToALowerIrql_S_KE_1) {
+    VerifierReport r = one_report("IRQL_NOT_GREATER_OR_EQUAL", buggy::IOCTL_RAISE_TO_LOWER);
+    EXPECT_EQ(r.bugcheck, "IRQL_NOT_GREATER_OR_EQUAL");
+    expect_driver(r);
+    EXPECT_NE(r.message.find("KeRaiseIrql to 1 from the higher IRQL 2"), std::string::npos) << r.text;
+}
+
+// S-KE-3, S-KE-20: KeReleaseSpinLock runs at exactly DISPATCH_LEVEL, where the lock holds it.
+TEST_F(Verifier, IRQL_NOT_DISPATCH_LEVEL_ReleasingASpinLockAfterLoweringTheIrql_S_KE_20) {
+    VerifierReport r = one_report("IRQL_NOT_DISPATCH_LEVEL", buggy::IOCTL_RELEASE_AT_PASSIVE);
+    EXPECT_EQ(r.bugcheck, "IRQL_NOT_DISPATCH_LEVEL");
+    expect_driver(r);
+    expect_site_in_driver(r);
+    EXPECT_NE(r.text.find("(KeReleaseSpinLock)"), std::string::npos) << r.text;
+    EXPECT_NE(r.message.find("at IRQL 0"), std::string::npos) << r.text;
+}
+
+TEST_F(Verifier, APC_INDEX_MISMATCH_LeavingACriticalRegionNeverEntered) {
+    VerifierReport r = one_report("APC_INDEX_MISMATCH", buggy::IOCTL_LEAVE_CRITICAL_REGION);
+    EXPECT_EQ(r.bugcheck, "APC_INDEX_MISMATCH");
+    expect_driver(r);
+    EXPECT_NE(r.message.find("KeLeaveCriticalRegion without KeEnterCriticalRegion"), std::string::npos) << r.text;
+}
+
+// S-KE-20: spin locks are not recursive. On Windows the second acquisition spins forever;
+// ntio reports it and lets it through, the inner release ends it, the outer one frees the
+// lock: the next requests take the lock again without a report.
+TEST_F(Verifier, SPIN_LOCK_ALREADY_OWNED_AcquiringItsOwnLockAgain_S_KE_20) {
+    VerifierReport r = one_report("SPIN_LOCK_ALREADY_OWNED", buggy::IOCTL_ACQUIRE_TWICE);
+    EXPECT_EQ(r.bugcheck, "SPIN_LOCK_ALREADY_OWNED");
+    expect_driver(r);
+    expect_site_in_driver(r);
+    EXPECT_NE(r.text.find("(KeAcquireSpinLockAtDpcLevel)"), std::string::npos) << r.text;
+    EXPECT_TRUE(ioctl(h, buggy::IOCTL_LOCK_A_THEN_B)) << "the lock was released, without another report";
+    EXPECT_EQ(one_report("SPIN_LOCK_ALREADY_OWNED", buggy::IOCTL_ACQUIRE_TWICE).call_site, r.call_site)
+        << "the same mistake again: one report again";
+}
+
+// ---- dispatcher objects, executive resources, parameters, asserts ---------------------------
+
+// S-KE-17: only the owner releases a KMUTEX; the mutex stays as it was.
+TEST_F(Verifier, THREAD_NOT_MUTEX_OWNER_ReleasingAMutexNeverAcquired_S_KE_17) {
+    VerifierReport r = one_report("THREAD_NOT_MUTEX_OWNER", buggy::IOCTL_RELEASE_MUTEX_NOT_OWNED);
+    EXPECT_EQ(r.bugcheck, "THREAD_NOT_MUTEX_OWNER");
+    expect_driver(r);
+    EXPECT_NE(r.message.find("by a thread that does not own it"), std::string::npos) << r.text;
+}
+
+// S-KE-16: Windows raises STATUS_SEMAPHORE_LIMIT_EXCEEDED; the count stays as it was.
+TEST_F(Verifier, SemaphoreLimitExceeded_ReleasingPastTheLimit_S_KE_16) {
+    VerifierReport r = one_report("SemaphoreLimitExceeded", buggy::IOCTL_SEMAPHORE_PAST_LIMIT);
+    expect_driver(r);
+    EXPECT_NE(r.message.find("adjustment 2) would pass the limit 1 (count 0)"), std::string::npos) << r.text;
+    EXPECT_EQ(one_report("SemaphoreLimitExceeded", buggy::IOCTL_SEMAPHORE_PAST_LIMIT).message, r.message)
+        << "the count did not move";
+}
+
+// S-KE-18: fast mutexes are not recursive. On Windows the second ExAcquireFastMutex never
+// returns; ntio reports it and lets it through, and the two releases leave the mutex free
+// and the IRQL where it was (the dispatch routine returns at PASSIVE_LEVEL, or
+// IRQL_UNEXPECTED_VALUE would fail the test).
+TEST_F(Verifier, FastMutexMisuse_AcquiringItsOwnFastMutexAgain_S_KE_18) {
+    VerifierReport r = one_report("FastMutexMisuse", buggy::IOCTL_FAST_MUTEX_TWICE);
+    expect_driver(r);
+    EXPECT_NE(r.message.find("ExAcquireFastMutex"), std::string::npos) << r.text;
+    EXPECT_NE(r.message.find("by its owner"), std::string::npos) << r.text;
+    // Left held, the next request's first acquisition would be reported too.
+    EXPECT_EQ(one_report("FastMutexMisuse", buggy::IOCTL_FAST_MUTEX_TWICE).message, r.message);
+    EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+}
+
+// S-KE-3's waits: more than THREAD_WAIT_OBJECTS (3) objects need a KWAIT_BLOCK array.
+TEST_F(Verifier, MAXIMUM_WAIT_OBJECTS_EXCEEDED_FourObjectsWithoutWaitBlocks) {
+    BOOL ok = FALSE;
+    VerifierReport r = one_report("MAXIMUM_WAIT_OBJECTS_EXCEEDED", buggy::IOCTL_WAIT_FOUR_WITHOUT_BLOCKS, &ok);
+    EXPECT_TRUE(ok) << "the wait itself was satisfied";
+    EXPECT_EQ(r.bugcheck, "MAXIMUM_WAIT_OBJECTS_EXCEEDED");
+    expect_driver(r);
+    expect_site_in_driver(r);
+    EXPECT_NE(r.text.find("(KeWaitForMultipleObjects)"), std::string::npos) << r.text;
+}
+
+// S-KE-19: every ExReleaseResourceLite pairs with an acquisition by the same thread.
+TEST_F(Verifier, RESOURCE_NOT_OWNED_ReleasingAResourceNotHeld_S_KE_19) {
+    VerifierReport r = one_report("RESOURCE_NOT_OWNED", buggy::IOCTL_RELEASE_RESOURCE_NOT_OWNED);
+    EXPECT_EQ(r.bugcheck, "RESOURCE_NOT_OWNED");
+    expect_driver(r);
+    EXPECT_NE(r.message.find("ExReleaseResourceLite"), std::string::npos) << r.text;
+}
+
+// S-KE-19: an ERESOURCE is acquired inside a critical region (or at APC_LEVEL).
+TEST_F(Verifier, ResourceMisuse_AcquiringOutsideACriticalRegion_S_KE_19) {
+    VerifierReport r = one_report("ResourceMisuse", buggy::IOCTL_RESOURCE_OUTSIDE_REGION);
+    expect_driver(r);
+    EXPECT_NE(r.message.find("ExAcquireResourceExclusiveLite outside a critical region"), std::string::npos) << r.text;
+}
+
+// S-KE-12's interval is required.
+TEST_F(Verifier, InvalidParameter_DelayWithANullInterval) {
+    VerifierReport r = one_report("InvalidParameter", buggy::IOCTL_DELAY_NULL_INTERVAL);
+    expect_driver(r);
+    expect_site_in_driver(r);
+    EXPECT_NE(r.text.find("(KeDelayExecutionThread)"), std::string::npos) << r.text;
+    EXPECT_NE(r.message.find("NULL interval"), std::string::npos) << r.text;
+}
+
+TEST_F(Verifier, AssertionFailed_AssertingInputTheCallerDidNotSend) {
+    VerifierReport r = one_report("AssertionFailed", buggy::IOCTL_ASSERT_INPUT);
+    expect_driver(r);
+    expect_site_in_driver(r);
+    EXPECT_NE(r.text.find("(ASSERT)"), std::string::npos) << r.text;
+    EXPECT_NE(r.message.find("ASSERT(sl->Parameters.DeviceIoControl.InputBufferLength >= sizeof(ULONG)) failed at "),
+              std::string::npos)
+        << r.text;
+}
+
+// ---- memory: pool and MDLs ------------------------------------------------------------------
+
+TEST_F(Verifier, BAD_POOL_CALLER_FreeingNull) {
+    VerifierReport r = one_report("BAD_POOL_CALLER", buggy::IOCTL_FREE_NULL);
+    EXPECT_EQ(r.bugcheck, "BAD_POOL_CALLER");
+    expect_driver(r);
+    EXPECT_NE(r.message.find("ExFreePoolWithTag(NULL)"), std::string::npos) << r.text;
+}
+
+TEST_F(Verifier, PoolTagMismatch_FreeingWithAnotherTag) {
+    VerifierReport r = one_report("PoolTagMismatch", buggy::IOCTL_FREE_WRONG_TAG);
+    EXPECT_TRUE(r.warning);
+    expect_driver(r);
+    EXPECT_NE(r.message.find("freed with tag 'BgB1' but allocated with 'BgA1'"), std::string::npos) << r.text;
+}
+
+// POOL_FLAG_RAISE_ON_FAILURE: Windows raises instead of returning NULL; ntio returns NULL
+// and reports (fault injection never fails such an allocation, so only an impossible
+// size does).
+TEST_F(Verifier, PoolAllocationRaised_AnAllocationThatMustSucceedFails) {
+    BOOL ok = TRUE;
+    VerifierReport r = one_report("PoolAllocationRaised", buggy::IOCTL_ALLOCATE_MUST_SUCCEED, &ok);
+    EXPECT_FALSE(ok) << "the driver saw NULL";
+    expect_driver(r);
+    EXPECT_NE(r.message.find("POOL_FLAG_RAISE_ON_FAILURE"), std::string::npos) << r.text;
+}
+
+// S-BLD-1: locked pages are unlocked (MmUnlockPages) before the MDL is freed.
+TEST_F(Verifier, MdlMisuse_FreeingAnMdlWithItsPagesLocked_S_BLD_1) {
+    VerifierReport r = one_report("MdlMisuse", buggy::IOCTL_FREE_LOCKED_MDL);
+    expect_driver(r);
+    EXPECT_NE(r.message.find("on an MDL whose pages are still locked"), std::string::npos) << r.text;
+}
+
 // ---- StartIo ------------------------------------------------------------------------------
 
 class StalledStartIo : public Verifier {
@@ -242,6 +558,162 @@ TEST_F(StalledStartIo, StartIoStalled_NoIoStartNextPacketWithinTheBound) {
     EXPECT_EQ(WaitForSingleObject(second.hEvent, 0), WAIT_OBJECT_0);
     CloseHandle(first.hEvent);
     CloseHandle(second.hEvent);
+}
+
+// S-DQ-8: StartIo that completes its IRP and calls IoStartNextPacket re-enters itself for
+// the next queued request. The first request is held, two more queue behind it; finishing
+// the first from outside starts the second, whose StartIo starts the third inside it.
+TEST_F(Verifier, StartIoRecursion_IoStartNextPacketInsideStartIo_S_DQ_8) {
+    HANDLE q = open_device(buggy::kStartIoWin32Name, true);
+    ASSERT_NE(q, INVALID_HANDLE_VALUE);
+    auto e = verifier.expect("StartIoRecursion");
+    OVERLAPPED ov[3] = {};
+    DWORD n;
+    const ULONG codes[3] = {buggy::IOCTL_HOLD, buggy::IOCTL_OK, buggy::IOCTL_OK};
+    for (int i = 0; i < 3; ++i) {
+        ov[i].hEvent = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+        EXPECT_FALSE(DeviceIoControl(q, codes[i], nullptr, 0, nullptr, 0, &n, &ov[i]));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_IO_PENDING));
+    }
+    EXPECT_TRUE(e.reports().empty()) << "one StartIo at a time so far";
+    EXPECT_TRUE(buggy::finish_held_startio());
+    for (auto& o : ov) {
+        EXPECT_EQ(WaitForSingleObject(o.hEvent, 0), WAIT_OBJECT_0);
+        CloseHandle(o.hEvent);
+    }
+    ASSERT_EQ(e.reports().size(), 1u);
+    VerifierReport r = e.reports()[0];
+    EXPECT_TRUE(r.warning);
+    expect_object(r, "\\Device\\BuggyStartIo");
+    EXPECT_NE(r.message.find("IoSetStartIoAttributes"), std::string::npos) << "says what to do:\n" << r.text;
+    CloseHandle(q);
+}
+
+// ---- device objects, stacks, device queues, remove locks ---------------------------------
+
+// S-IRP-4: IoDetachDevice takes the device something is attached to.
+TEST_F(Verifier, DeviceStackMisuse_DetachingADeviceWithNothingAttached_S_IRP_4) {
+    VerifierReport r = one_report("DeviceStackMisuse", buggy::IOCTL_DETACH_NOTHING);
+    EXPECT_EQ(r.bugcheck, "DRIVER_VERIFIER_IOMANAGER_VIOLATION");
+    expect_object(r, "\\Device\\BuggyLower", false);
+    EXPECT_NE(r.message.find("IoDetachDevice(\\Device\\BuggyLower): nothing is attached to it"), std::string::npos)
+        << r.text;
+}
+
+// S-PNP-3's order: the upper device detaches before the lower one is deleted.
+TEST_F(Verifier, DeleteDeviceWithUpperAttached_DeletingTheBottomOfAStackFirst_S_PNP_3) {
+    BOOL ok = FALSE;
+    VerifierReport r = one_report("DeleteDeviceWithUpperAttached", buggy::IOCTL_DELETE_UNDER_UPPER, &ok);
+    EXPECT_TRUE(ok) << "the driver's stack was built and taken down";
+    EXPECT_TRUE(r.warning);
+    expect_object(r, "\\Device\\BuggyBottom", false);
+}
+
+// S-DQ-3: KeRemoveDeviceQueue on a queue that is not busy.
+TEST_F(Verifier, DEVICE_QUEUE_NOT_BUSY_RemovingFromAnIdleQueue_S_DQ_3) {
+    VerifierReport r = one_report("DEVICE_QUEUE_NOT_BUSY", buggy::IOCTL_REMOVE_IDLE_QUEUE);
+    EXPECT_EQ(r.bugcheck, "DEVICE_QUEUE_NOT_BUSY");
+    expect_driver(r);
+    EXPECT_NE(r.message.find("KeRemoveDeviceQueue on a device queue that is not busy"), std::string::npos) << r.text;
+}
+
+// S-RL-2: each successful IoAcquireRemoveLock is released once.
+TEST_F(Verifier, RemoveLockMisuse_ReleasingOnceMoreThanAcquired_S_RL_2) {
+    VerifierReport r = one_report("RemoveLockMisuse", buggy::IOCTL_RELEASE_REMOVE_LOCK_TWICE);
+    EXPECT_EQ(r.bugcheck, "DRIVER_VERIFIER_IOMANAGER_VIOLATION");
+    expect_driver(r);
+    EXPECT_NE(r.message.find("without a matching IoAcquireRemoveLock"), std::string::npos) << r.text;
+    // The lock's count was kept usable: the same mistake again is one report again, on the same lock.
+    std::string lock = r.message.substr(0, r.message.find(", tag"));
+    EXPECT_EQ(one_report("RemoveLockMisuse", buggy::IOCTL_RELEASE_REMOVE_LOCK_TWICE).message.rfind(lock, 0), 0u)
+        << lock;
+}
+
+// ---- Plug and Play, and a driver without StartIo (buggy_pnp_driver.cpp) ---------------------
+
+constexpr const char* kPnpDriver = "\\Driver\\buggypnp";
+
+class VerifierPnp : public ntio::testing::DriverTest {
+protected:
+    int32_t load(const buggy_pnp::Config& c) {
+        buggy_pnp::reset();
+        buggy_pnp::config() = c;
+        return sys.load_driver("buggypnp", reinterpret_cast<ntio::System::DriverEntryFunction>(&buggy_pnp::DriverEntry),
+                               1);
+    }
+    static void expect_pnp_object(const VerifierReport& r, const std::string& device) {
+        EXPECT_EQ(r.driver, kPnpDriver) << r.text;
+        EXPECT_EQ(r.device, device) << r.text;
+        EXPECT_NE(r.text.find("NTIO_VERIFIER_CHECKS=" + r.check + "=off"), std::string::npos) << r.text;
+    }
+};
+
+TEST_F(VerifierPnp, PnpNoFunctionDevice_AddDeviceAttachesNothing) {
+    auto e = verifier.expect("PnpNoFunctionDevice");
+    ASSERT_EQ(load({.no_fdo = true}), STATUS_SUCCESS);
+    ASSERT_EQ(e.reports().size(), 1u);
+    VerifierReport r = e.reports()[0];
+    EXPECT_TRUE(r.warning);
+    EXPECT_EQ(r.driver, kPnpDriver) << "the driver whose AddDevice ran, not the PDO's:\n" << r.text;
+    EXPECT_EQ(r.device.rfind("\\Device\\", 0), 0u) << "the PDO:\n" << r.text;
+    EXPECT_NE(r.message.find(buggy_pnp::kInstance), std::string::npos) << r.text;
+}
+
+// S-W32-12: until AddDevice clears DO_DEVICE_INITIALIZING nothing opens or attaches.
+TEST_F(VerifierPnp, PnpDeviceStillInitializing_AddDeviceLeavesTheFlag_S_W32_12) {
+    auto e = verifier.expect("PnpDeviceStillInitializing");
+    ASSERT_EQ(load({.leave_initializing = true}), STATUS_SUCCESS);
+    ASSERT_EQ(e.reports().size(), 1u);
+    EXPECT_TRUE(e.reports()[0].warning);
+    expect_pnp_object(e.reports()[0], "\\Device\\BuggyPnp");
+}
+
+// Interfaces are registered on the PDO AddDevice received.
+TEST_F(VerifierPnp, PNP_DETECTED_FATAL_ERROR_RegisteringAnInterfaceOnItsOwnFdo) {
+    auto e = verifier.expect("PNP_DETECTED_FATAL_ERROR");
+    ASSERT_EQ(load({.interface_on_fdo = true}), STATUS_SUCCESS);
+    ASSERT_EQ(e.reports().size(), 1u);
+    VerifierReport r = e.reports()[0];
+    EXPECT_EQ(r.bugcheck, "PNP_DETECTED_FATAL_ERROR");
+    expect_pnp_object(r, "\\Device\\BuggyPnp");
+    EXPECT_NE(r.message.find("IoRegisterDeviceInterface on \\Device\\BuggyPnp, which is not a PDO"), std::string::npos)
+        << r.text;
+}
+
+// S-PNP-3: IRP_MN_REMOVE_DEVICE detaches and deletes the device. ntio detaches it; the
+// driver's DriverUnload deletes it once its last device is gone.
+TEST_F(VerifierPnp, PnpDeviceLeftAttached_RemoveThatNeitherDetachesNorDeletes_S_PNP_3) {
+    ASSERT_EQ(load({.remove_forgets_fdo = true}), STATUS_SUCCESS);
+    auto e = verifier.expect("PnpDeviceLeftAttached");
+    EXPECT_EQ(sys.remove_device(buggy_pnp::kInstance), STATUS_SUCCESS);
+    ASSERT_EQ(e.reports().size(), 1u);
+    VerifierReport r = e.reports()[0];
+    expect_pnp_object(r, "\\Device\\BuggyPnp");
+    EXPECT_NE(r.message.find("after IRP_MN_REMOVE_DEVICE for " + std::string(buggy_pnp::kInstance)), std::string::npos)
+        << r.text;
+    EXPECT_TRUE(buggy_pnp::unloaded());
+    EXPECT_EQ(buggy_pnp::fdo(), nullptr);
+}
+
+// S-DQ-5: IoStartPacket calls the driver's StartIo; this driver never set one.
+TEST_F(VerifierPnp, NoStartIoRoutine_IoStartPacketWithoutDriverStartIo_S_DQ_5) {
+    ASSERT_EQ(load({}), STATUS_SUCCESS);
+    PDEVICE_OBJECT fdo = buggy_pnp::fdo();
+    ASSERT_NE(fdo, nullptr);
+    auto e = verifier.expect("NoStartIoRoutine");
+    KEVENT done;
+    KeInitializeEvent(&done, NotificationEvent, FALSE);
+    IO_STATUS_BLOCK iosb{};
+    PIRP irp = IoBuildDeviceIoControlRequest(buggy_pnp::IOCTL_START_PACKET, fdo, nullptr, 0, nullptr, 0, FALSE, &done,
+                                             &iosb);
+    ASSERT_NE(irp, nullptr);
+    if (IoCallDriver(fdo, irp) == STATUS_PENDING) KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, nullptr);
+    EXPECT_EQ(iosb.Status, STATUS_SUCCESS) << "the dispatch routine finished what StartIo would have";
+    ASSERT_EQ(e.reports().size(), 1u);
+    VerifierReport r = e.reports()[0];
+    EXPECT_EQ(r.bugcheck, "DRIVER_VERIFIER_IOMANAGER_VIOLATION");
+    expect_pnp_object(r, "\\Device\\BuggyPnp");
+    EXPECT_NE(r.irp, 0u) << r.text;
 }
 
 // ---- what a driver leaves at unload --------------------------------------------------------
@@ -363,6 +835,32 @@ TEST(VerifierSettings, EveryCheckHasAName) {
                              "NO_MORE_IRP_STACK_LOCATIONS", "IRQL_NOT_LESS_OR_EQUAL", "WaitAtDispatchLevel",
                              "StartIoStalled", "LockOrderInversion", "IrpUsedAfterFree", "PoolLeftAtUnload"})
         EXPECT_NE(std::find(names.begin(), names.end(), must), names.end()) << must;
+}
+
+// The acceptance itself: every check of checks.def has a test here named after it
+// (<Check>_<what the driver does>), except the unload checks, which one test shares.
+TEST(VerifierSettings, EveryCheckHasATestThatProvokesIt) {
+    const std::map<std::string, std::string> shared = {
+        {"DeviceLeftAtUnload", "LeavesBehind.DeviceLinkThreadPoolAndIrpLeftAtUnloadAreEachReported"},
+        {"SymbolicLinkLeftAtUnload", "LeavesBehind.DeviceLinkThreadPoolAndIrpLeftAtUnloadAreEachReported"},
+        {"ThreadLeftAtUnload", "LeavesBehind.DeviceLinkThreadPoolAndIrpLeftAtUnloadAreEachReported"},
+        {"PoolLeftAtUnload", "LeavesBehind.DeviceLinkThreadPoolAndIrpLeftAtUnloadAreEachReported"},
+        {"IrpLeftAtUnload", "LeavesBehind.DeviceLinkThreadPoolAndIrpLeftAtUnloadAreEachReported"},
+    };
+    std::set<std::string> tests;  // "Suite.Name", every test of the program, filtered or not
+    const ::testing::UnitTest* unit = ::testing::UnitTest::GetInstance();
+    for (int i = 0; i < unit->total_test_suite_count(); ++i) {
+        const ::testing::TestSuite* suite = unit->GetTestSuite(i);
+        for (int j = 0; j < suite->total_test_count(); ++j)
+            tests.insert(std::string(suite->name()) + "." + suite->GetTestInfo(j)->name());
+    }
+    for (const std::string& check : ntio::verifier_check_names()) {
+        auto it = shared.find(check);
+        bool found = it != shared.end() && tests.count(it->second);
+        for (const std::string& t : tests)
+            found = found || t.find("." + check + "_") != std::string::npos;
+        EXPECT_TRUE(found) << "no test named " << check << "_... provokes the check " << check;
+    }
 }
 
 // ---- fault injection ------------------------------------------------------------------------

@@ -142,7 +142,8 @@ VOID IoReuseIrp(PIRP Irp, NTSTATUS Iostatus) {
         problem = "is still on a thread's IRP list";
     if (problem) {
         verifier::report(verifier::Check::ReuseIrpInvalid,
-                             fmt::format("IoReuseIrp on IRP #{}, which {} (S-BLD-5)", h ? h->sequence : 0, problem));
+                         fmt::format("IoReuseIrp on IRP #{}, which {} (S-BLD-5)", h ? h->sequence : 0, problem),
+                         {.irp = h ? Irp : nullptr});
         return;
     }
     io::reinitialize_irp(Irp);

@@ -87,6 +87,8 @@ void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, K
         trace::irp_event(trace::Kind::cancel_routine, irp, dev);
     if (verifier::irp_hooks()) [[unlikely]]
         verifier::irps::note(irp, verifier::irps::Step::cancel_routine, dev, 0, 0);
+    // Read now: the routine may complete the IRP, and another thread free it, before a report.
+    uint64_t irp_id = irp->NtioPrivate ? header_of(irp)->sequence : 0;
     {
         verifier::drivers::Scope scope(dev ? dev->DriverObject : nullptr);
         routine(dev, irp);  // at DISPATCH_LEVEL with the cancel lock held; the routine releases it
@@ -96,14 +98,14 @@ void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, K
                              fmt::format("cancel routine {} returned holding the cancel spin lock; it must call "
                                          "IoReleaseCancelSpinLock(Irp->CancelIrql)",
                                          reinterpret_cast<void*>(routine)),
-                             {.device = dev});
+                             {.device = dev, .irp_id = irp_id});
         IoReleaseCancelSpinLock(irql);
     } else if (KeGetCurrentIrql() != irql) {
         verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
                              fmt::format("cancel routine {} returned at IRQL {} but was entered with CancelIrql {}; "
                                          "release the cancel spin lock with IoReleaseCancelSpinLock(Irp->CancelIrql)",
                                          reinterpret_cast<void*>(routine), KeGetCurrentIrql(), irql),
-                             {.device = dev});
+                             {.device = dev, .irp_id = irp_id});
         if (KeGetCurrentIrql() > irql) KeLowerIrql(irql);
         else KfRaiseIrql(irql);
     }
@@ -134,9 +136,24 @@ void cancel_thread_io(_KTHREAD* t) {
     t->irp_lock.lock();
     t->irp_drain_waiting = false;
     int orphans = 0;
+    // For the report, read while the IRPs cannot finish (their completion needs this
+    // lock): their ids, and the device the first one's file was opened on, referenced
+    // because the IRP and its file may be gone by the time the report is made.
+    std::string ids;
+    uint64_t first_id = 0;
+    DEVICE_OBJECT* device = nullptr;
     auto disassociate = [&](IRP* irp) {
+        IrpHeader* h = header_of(irp);
+        if (!first_id) {
+            first_id = h->sequence;
+            if (FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject; fo && fo->DeviceObject) {
+                device = fo->DeviceObject;
+                ob::reference(device);
+            }
+        }
+        if (orphans < 8) ids += fmt::format("{}#{}", orphans ? ", " : "", h->sequence);
         InitializeListHead(&irp->ThreadListEntry);
-        header_of(irp)->list_state = kDisassociated;  // h->thread stays: the completion needs its lock
+        h->list_state = kDisassociated;  // h->thread stays: the completion needs its lock
         irp->Tail.Overlay.Thread = nullptr;
         ps::reference(t);  // dropped by the IRP's completion
         ++orphans;
@@ -147,10 +164,12 @@ void cancel_thread_io(_KTHREAD* t) {
     t->irp_lock.unlock();
     if (orphans)
         verifier::report(verifier::Check::IO_DRIVER_CANCEL_TIMEOUT,
-                             fmt::format("{} request(s) of an exiting thread were not completed within 5 minutes of "
-                                         "being cancelled; they are disassociated from the thread. Give queued IRPs a "
-                                         "cancel routine, or complete them in IRP_MJ_CLEANUP.",
-                                         orphans));
+                         fmt::format("{} request(s) of an exiting thread (IRP {}{}) were not completed within 5 "
+                                     "minutes of being cancelled; they are disassociated from the thread. Give queued "
+                                     "IRPs a cancel routine, or complete them in IRP_MJ_CLEANUP.",
+                                     orphans, ids, orphans > 8 ? ", ..." : ""),
+                         {.device = device, .irp_id = first_id});
+    if (device) ob::dereference(device);
 }
 
 }  // namespace ntio::io

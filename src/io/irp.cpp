@@ -423,8 +423,9 @@ bool is_ours(IRP* irp) { return irp->NtioPrivate && header_of(irp)->magic == kIr
 [[gnu::noinline, gnu::cold]] void report_information_too_large(IRP* irp, IrpHeader* h, ULONG_PTR n) {
     verifier::report(verifier::Check::InformationTooLarge,
                      fmt::format("IRP #{}: IoStatus.Information = {} but the caller's buffer holds {} bytes; ntio "
-                                 "copies {} (S-CMP-10). Set Information to the bytes written into the output buffer.",
-                                 h->sequence, n, h->output_length, h->output_length),
+                                 "copies {} and tells the caller {} (S-CMP-10). Set Information to the bytes written "
+                                 "into the output buffer.",
+                                 h->sequence, n, h->output_length, h->output_length, h->output_length),
                      {.irp = irp});
 }
 
@@ -437,6 +438,7 @@ bool is_ours(IRP* irp) { return irp->NtioPrivate && header_of(irp)->magic == kIr
             if (n > h->output_length) [[unlikely]] {
                 report_information_too_large(irp, h, n);
                 n = h->output_length;
+                irp->IoStatus.Information = n;  // what the caller's status block says it got
             }
             if (n && irp->AssociatedIrp.SystemBuffer) std::memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, n);
         }

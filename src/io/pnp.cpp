@@ -244,7 +244,8 @@ void finish_removal(PnpManager& m, DevNode* n) {
                              fmt::format("after IRP_MN_REMOVE_DEVICE for {}, {} is still attached to the PDO; in "
                                          "IRP_MN_REMOVE_DEVICE pass the IRP down, then IoDetachDevice(lower "
                                          "device) and IoDeleteDevice(your device) (S-PNP-3). ntio detached it",
-                                         narrow(n->instance_id), device_label(upper)));
+                                         narrow(n->instance_id), device_label(upper)),
+                             {.device = upper});
         IoDetachDevice(pdo);
     }
     {
@@ -390,7 +391,8 @@ void add_one(PnpManager& m, DriverBody* d, DevNode* n) {
             verifier::report(verifier::Check::PnpDeviceLeftAttached,
                                  fmt::format("AddDevice of {} failed but left {} attached to the PDO of {}; a "
                                              "failing AddDevice detaches and deletes what it created",
-                                             driver, device_label(upper), id));
+                                             driver, device_label(upper), id),
+                                 {.device = upper});
             IoDetachDevice(pdo);
         }
         {
@@ -413,13 +415,15 @@ void add_one(PnpManager& m, DriverBody* d, DevNode* n) {
                                 "at the end of AddDevice (DeviceObject->Flags &= ~DO_DEVICE_INITIALIZING). Until "
                                 "then opening the device fails with STATUS_NO_SUCH_DEVICE and nothing can attach "
                                 "on top of it",
-                                driver, device_label(dev), id));
+                                driver, device_label(dev), id),
+                    {.device = dev});
         if (!pdo->AttachedDevice)
             verifier::report(verifier::Check::PnpNoFunctionDevice,
                                      fmt::format("AddDevice of {} for {} succeeded without attaching a device to "
                                                  "the PDO (IoAttachDeviceToDeviceStack); the device has no function "
                                                  "driver",
-                                                 driver, id));
+                                                 driver, id),
+                                     {.device = pdo, .driver = &d->driver});
     }
     s = send_pnp(pdo, IRP_MN_START_DEVICE);
     if (!NT_SUCCESS(s)) {
@@ -650,7 +654,8 @@ NTSTATUS IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject, const GU
         verifier::report(verifier::Check::PNP_DETECTED_FATAL_ERROR,
                              fmt::format("IoRegisterDeviceInterface on {}, which is not a PDO; pass the "
                                          "PhysicalDeviceObject your AddDevice received, not your own device",
-                                         io::device_label(PhysicalDeviceObject)));
+                                         io::device_label(PhysicalDeviceObject)),
+                             {.device = PhysicalDeviceObject});
         return STATUS_INVALID_DEVICE_REQUEST;
     }
     std::wstring ref = io::to_wstring(ReferenceString);
@@ -732,7 +737,8 @@ NTSTATUS IoGetDeviceInterfaces(const GUID* InterfaceClassGuid, PDEVICE_OBJECT Ph
         if (!only) {
             verifier::report(verifier::Check::PNP_DETECTED_FATAL_ERROR,
                                  fmt::format("IoGetDeviceInterfaces with {}, which is not a PDO",
-                                             io::device_label(PhysicalDeviceObject)));
+                                             io::device_label(PhysicalDeviceObject)),
+                                 {.device = PhysicalDeviceObject});
             return STATUS_INVALID_DEVICE_REQUEST;
         }
     }

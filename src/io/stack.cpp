@@ -37,7 +37,8 @@ NTSTATUS IoAttachDeviceToDeviceStackSafe(PDEVICE_OBJECT SourceDevice, PDEVICE_OB
         verifier::report(verifier::Check::DeviceStackMisuse,
                              fmt::format("IoAttachDeviceToDeviceStack: {} is already in a stack; a device is attached "
                                          "once, on top of a stack",
-                                         io::device_label(SourceDevice)));
+                                         io::device_label(SourceDevice)),
+                             {.device = SourceDevice});
         return STATUS_INVALID_PARAMETER;
     }
     std::lock_guard g(io::g_stack_lock);
@@ -84,7 +85,8 @@ VOID IoDetachDevice(PDEVICE_OBJECT TargetDevice) {
             verifier::report(verifier::Check::DeviceStackMisuse,
                                  fmt::format("IoDetachDevice({}): nothing is attached to it; pass the device your "
                                              "IoAttachDeviceToDeviceStack returned",
-                                             TargetDevice ? io::device_label(TargetDevice) : "NULL"));
+                                             TargetDevice ? io::device_label(TargetDevice) : "NULL"),
+                                 {.device = TargetDevice});
             return;
         }
         // S-IRP-4: the link goes; StackSize values stay as they were.

@@ -41,13 +41,14 @@ PIRP take_next(PDEVICE_OBJECT dev, bool cancelable, bool by_key, ULONG key) {
     return irp;
 }
 
-PDRIVER_STARTIO startio_of(PDEVICE_OBJECT dev) {
+PDRIVER_STARTIO startio_of(PDEVICE_OBJECT dev, PIRP irp) {
     PDRIVER_STARTIO startio = dev->DriverObject->DriverStartIo;
     if (!startio)
         verifier::report(verifier::Check::NoStartIoRoutine,
-                             fmt::format("IoStartPacket/IoStartNextPacket on {} but its driver has no DriverStartIo",
+                             fmt::format("IoStartPacket/IoStartNextPacket on {} but its driver has no DriverStartIo; "
+                                         "the IRP stays the device's CurrentIrp and nothing starts it",
                                          device_label(dev)),
-                             {.device = dev});
+                             {.irp = irp, .device = dev});
     return startio;
 }
 
@@ -81,7 +82,7 @@ void run_startio_deferred(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_STARTIO startio)
 }
 
 void call_startio(PDEVICE_OBJECT dev, PIRP irp) {
-    PDRIVER_STARTIO startio = startio_of(dev);
+    PDRIVER_STARTIO startio = startio_of(dev, irp);
     if (!startio) return;
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::started, irp, dev);
@@ -102,7 +103,7 @@ void call_startio(PDEVICE_OBJECT dev, PIRP irp) {
                         "KiB). Call IoSetStartIoAttributes(DeviceObject, TRUE, ...) so that the next packet starts "
                         "after StartIo returns.",
                         device_label(dev)),
-            {.device = dev});
+            {.irp = irp, .device = dev});
     {
         verifier::drivers::Scope scope(dev->DriverObject);
         startio(dev, irp);

@@ -19,6 +19,28 @@ void init_header(DISPATCHER_HEADER* h, uint8_t type, LONG state) {
     InitializeListHead(&h->WaitListHead);
 }
 
+// Acquisitions of a fast mutex its owner already held, reported and let through (see
+// spin locks in ke/irql.cpp): Windows deadlocks there; here the next release of that
+// mutex by this thread ends the inner acquisition and leaves the mutex, and the IRQL
+// it saved, to the outer one.
+constexpr int kMaxReentered = 8;
+struct ReenteredFastMutexes {
+    PFAST_MUTEX mutexes[kMaxReentered]{};
+    int count = 0;
+};
+constinit thread_local ReenteredFastMutexes t_reentered;
+
+bool end_reentered(PFAST_MUTEX m) {
+    ReenteredFastMutexes& r = t_reentered;
+    for (int i = r.count - 1; i >= 0; --i) {
+        if (r.mutexes[i] != m) continue;
+        for (int j = i + 1; j < r.count; ++j) r.mutexes[j - 1] = r.mutexes[j];
+        --r.count;
+        return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 namespace ntio::ke {
@@ -225,38 +247,54 @@ VOID ExInitializeFastMutex(PFAST_MUTEX FastMutex) {
     KeInitializeEvent(&FastMutex->Event, SynchronizationEvent, FALSE);
 }
 
-static void fast_mutex_acquire(PFAST_MUTEX m, const char* api) {
+// False when the caller did not take the mutex: an inner acquisition by its owner, let through.
+static bool fast_mutex_acquire(PFAST_MUTEX m, const char* api) {
     _KTHREAD* self = ntio::ps::current_thread();
-    if (__atomic_load_n(&m->Owner, __ATOMIC_RELAXED) == self)
+    if (__atomic_load_n(&m->Owner, __ATOMIC_RELAXED) == self) [[unlikely]] {
         ntio::verifier::report(ntio::verifier::Check::FastMutexMisuse,
-                                   fmt::format("{}({}) by its owner: fast mutexes are not recursive; this deadlocks",
+                                   fmt::format("{}({}) by its owner: fast mutexes are not recursive, and on Windows "
+                                               "this deadlocks. ntio lets it through; the next release of the mutex "
+                                               "ends this inner acquisition",
                                                api, static_cast<void*>(m)));
+        if (t_reentered.count < kMaxReentered) {
+            t_reentered.mutexes[t_reentered.count++] = m;
+            return false;
+        }
+    }
     if (__atomic_sub_fetch(&m->Count, 1, __ATOMIC_ACQUIRE) != 0) {
         __atomic_add_fetch(&m->Contention, 1, __ATOMIC_RELAXED);
         KeWaitForSingleObject(&m->Event, WrFastMutex, KernelMode, FALSE, nullptr);
     }
     __atomic_store_n(&m->Owner, static_cast<PVOID>(self), __ATOMIC_RELAXED);
+    return true;
 }
 
-static void fast_mutex_release(PFAST_MUTEX m, const char* api) {
-    if (__atomic_load_n(&m->Owner, __ATOMIC_RELAXED) != ntio::ps::current_thread())
+// False when nothing was released: the end of an inner acquisition, or a caller that
+// does not own the mutex (reported; releasing it anyway would let a second thread in
+// beside the owner, or count a free mutex twice).
+static bool fast_mutex_release(PFAST_MUTEX m, const char* api) {
+    if (t_reentered.count && end_reentered(m)) [[unlikely]]
+        return false;
+    if (__atomic_load_n(&m->Owner, __ATOMIC_RELAXED) != ntio::ps::current_thread()) [[unlikely]] {
         ntio::verifier::report(ntio::verifier::Check::FastMutexMisuse,
-                                   fmt::format("{}({}) by a thread that does not own it", api, static_cast<void*>(m)));
+                                   fmt::format("{}({}) by a thread that does not own it; ntio did not release it",
+                                               api, static_cast<void*>(m)));
+        return false;
+    }
     __atomic_store_n(&m->Owner, static_cast<PVOID>(nullptr), __ATOMIC_RELAXED);
     if (__atomic_add_fetch(&m->Count, 1, __ATOMIC_RELEASE) != 1) ke::set_event(&m->Event);
+    return true;
 }
 
 VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex) {
     ntio::verifier::check_irql_at_most(APC_LEVEL, "ExAcquireFastMutex");
     KIRQL old = KfRaiseIrql(APC_LEVEL);
-    fast_mutex_acquire(FastMutex, "ExAcquireFastMutex");
-    FastMutex->OldIrql = old;
+    if (fast_mutex_acquire(FastMutex, "ExAcquireFastMutex")) FastMutex->OldIrql = old;
 }
 
 VOID ExReleaseFastMutex(PFAST_MUTEX FastMutex) {
     KIRQL old = static_cast<KIRQL>(FastMutex->OldIrql);
-    fast_mutex_release(FastMutex, "ExReleaseFastMutex");
-    KeLowerIrql(old);
+    if (fast_mutex_release(FastMutex, "ExReleaseFastMutex")) KeLowerIrql(old);
 }
 
 BOOLEAN ExTryToAcquireFastMutex(PFAST_MUTEX FastMutex) {

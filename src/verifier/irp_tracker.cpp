@@ -421,6 +421,10 @@ NTSTATUS call_driver(DEVICE_OBJECT* device, IRP* irp) {
     NTSTATUS status;
     {
         drivers::Scope scope(driver);
+        // The caller's IoCallDriver line is not the callee's: a report from a call the
+        // compat macros do not capture (IoStartPacket, IoFreeIrp, ...) then names no line
+        // rather than the line that sent the IRP.
+        CallSiteScope no_site(nullptr, 0, Api::none);
         status = trace::enabled() ? io::dispatch_traced(device, irp, dispatch) : dispatch(device, irp);
     }
     if (ke::t_irql != irql) [[unlikely]]

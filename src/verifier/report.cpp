@@ -195,6 +195,7 @@ const char* api_name(Api api) {
     case Api::KeWaitForSingleObject: return "KeWaitForSingleObject";
     case Api::KeWaitForMultipleObjects: return "KeWaitForMultipleObjects";
     case Api::KeDelayExecutionThread: return "KeDelayExecutionThread";
+    case Api::ASSERT: return "ASSERT";
     }
     return "call";
 }

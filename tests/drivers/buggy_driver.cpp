@@ -17,6 +17,15 @@ struct Globals {
     PVOID leaked_at_entry = nullptr;
     PVOID thread = nullptr;  // the worker's thread object, referenced
     KEVENT stop_thread;
+    std::atomic<PIRP> startio_held{nullptr};  // the IOCTL_HOLD request StartIo keeps
+    KDPC cancel_dpc;                          // IOCTL_CANCEL_KEEPS_LOCK: completes the cancelled IRP
+    KDEVICE_QUEUE queue;                      // a device queue of its own, never made busy
+    IO_REMOVE_LOCK remove_lock;
+    KMUTEX mutex;
+    KSEMAPHORE semaphore;  // count 0, limit 1
+    FAST_MUTEX fast_mutex;
+    ERESOURCE resource;
+    char mdl_buffer[64];
 };
 Globals* g = new Globals();
 
@@ -45,6 +54,12 @@ VOID CancelRoutine(PDEVICE_OBJECT, PIRP Irp) {
     g->cancelled++;
     Complete(Irp, STATUS_CANCELLED);
 }
+
+// IOCTL_CANCEL_KEEPS_LOCK's cancel routine: the IRP goes to a DPC to be completed, and
+// the routine returns still holding the cancel spin lock (the mistake).
+VOID CancelKeepsLock(PDEVICE_OBJECT, PIRP Irp) { KeInsertQueueDpc(&g->cancel_dpc, Irp, nullptr); }
+
+VOID CompleteCancelled(PKDPC, PVOID, PVOID irp, PVOID) { Complete(static_cast<PIRP>(irp), STATUS_CANCELLED); }
 
 // Pageable on Windows: PAGED_CODE() says so.
 void PageableHelper() { PAGED_CODE(); }
@@ -179,6 +194,152 @@ NTSTATUS BuggyControl(PDEVICE_OBJECT, PIRP Irp) {
         IoCompleteRequest(mine, IO_NO_INCREMENT);
         return Complete(Irp, STATUS_SUCCESS);
     }
+    case IOCTL_COMPLETE_UNDER_CANCEL_LOCK:
+        IoAcquireCancelSpinLock(&old);
+        Complete(Irp, STATUS_SUCCESS);  // completion routines would run under the lock
+        IoReleaseCancelSpinLock(old);
+        return STATUS_SUCCESS;
+    case IOCTL_CANCEL_KEEPS_LOCK:
+        IoMarkIrpPending(Irp);
+        IoSetCancelRoutine(Irp, CancelKeepsLock);
+        if (Irp->Cancel && IoSetCancelRoutine(Irp, nullptr)) Complete(Irp, STATUS_CANCELLED);
+        return STATUS_PENDING;
+    case IOCTL_INFORMATION_TOO_LARGE:
+        return Complete(Irp, STATUS_SUCCESS, sl->Parameters.DeviceIoControl.OutputBufferLength + 56);
+    case IOCTL_SEND_WITHOUT_ROUTINE: {
+        PIRP mine = IoAllocateIrp(g->lower->StackSize, FALSE);
+        if (!mine) return Complete(Irp, STATUS_INSUFFICIENT_RESOURCES);
+        PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(mine);
+        next->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+        next->Parameters.DeviceIoControl.IoControlCode = IOCTL_OK;
+        IoCallDriver(g->lower, mine);  // no completion routine returns STATUS_MORE_PROCESSING_REQUIRED
+        IoFreeIrp(mine);               // works only because the lower device completed it at once
+        return Complete(Irp, STATUS_SUCCESS);
+    }
+    case IOCTL_FREE_CALLERS_IRP:
+        IoFreeIrp(Irp);  // the I/O manager's IRP: not ours to free
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_REUSE_CALLERS_IRP:
+        IoReuseIrp(Irp, STATUS_SUCCESS);  // only IRPs the driver allocated may be reused
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_DETACH_NOTHING:
+        IoDetachDevice(g->lower);  // nothing was ever attached to it
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_DELETE_UNDER_UPPER: {
+        UNICODE_STRING bottom_name = RTL_CONSTANT_STRING(L"\\Device\\BuggyBottom");
+        UNICODE_STRING top_name = RTL_CONSTANT_STRING(L"\\Device\\BuggyTop");
+        PDEVICE_OBJECT bottom, top;
+        NTSTATUS s = IoCreateDevice(g->device->DriverObject, 0, &bottom_name, FILE_DEVICE_UNKNOWN, 0, FALSE, &bottom);
+        if (!NT_SUCCESS(s)) return Complete(Irp, s);
+        s = IoCreateDevice(g->device->DriverObject, 0, &top_name, FILE_DEVICE_UNKNOWN, 0, FALSE, &top);
+        if (!NT_SUCCESS(s)) {
+            IoDeleteDevice(bottom);
+            return Complete(Irp, s);
+        }
+        bottom->Flags &= ~DO_DEVICE_INITIALIZING;
+        top->Flags &= ~DO_DEVICE_INITIALIZING;
+        PDEVICE_OBJECT below = IoAttachDeviceToDeviceStack(top, bottom);
+        IoDeleteDevice(bottom);  // the upper device is still attached to it
+        if (below) IoDetachDevice(below);
+        IoDeleteDevice(top);
+        return Complete(Irp, below ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL);
+    }
+    case IOCTL_REMOVE_IDLE_QUEUE:
+        KeRaiseIrql(DISPATCH_LEVEL, &old);
+        KeRemoveDeviceQueue(&g->queue);  // nothing was inserted: the queue is not busy
+        KeLowerIrql(old);
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_RELEASE_REMOVE_LOCK_TWICE:
+        if (NT_SUCCESS(IoAcquireRemoveLock(&g->remove_lock, Irp))) {
+            IoReleaseRemoveLock(&g->remove_lock, Irp);
+            IoReleaseRemoveLock(&g->remove_lock, Irp);  // one release too many
+        }
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_PAGED_POOL_UNDER_LOCK: {
+        KeAcquireSpinLock(&g->lock_a, &old);
+        PVOID p = ExAllocatePoolWithTag(PagedPool, 16, kPoolTagFirst);  // paged pool at DISPATCH_LEVEL
+        KeReleaseSpinLock(&g->lock_a, old);
+        if (p) ExFreePoolWithTag(p, kPoolTagFirst);
+        return Complete(Irp, STATUS_SUCCESS);
+    }
+    case IOCTL_RAISE_TO_LOWER: {
+        KIRQL inner;
+        KeRaiseIrql(DISPATCH_LEVEL, &old);
+        KeRaiseIrql(APC_LEVEL, &inner);  // a "raise" that lowers
+        KeLowerIrql(old);
+        return Complete(Irp, STATUS_SUCCESS);
+    }
+    case IOCTL_RELEASE_AT_PASSIVE:
+        KeAcquireSpinLock(&g->lock_a, &old);
+        KeLowerIrql(old);                   // the lock is still held
+        KeReleaseSpinLock(&g->lock_a, old);  // at PASSIVE_LEVEL
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_LEAVE_CRITICAL_REGION:
+        KeLeaveCriticalRegion();
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_ACQUIRE_TWICE:
+        KeAcquireSpinLock(&g->lock_a, &old);
+        KeAcquireSpinLockAtDpcLevel(&g->lock_a);  // its own lock again: on Windows the CPU spins forever
+        KeReleaseSpinLockFromDpcLevel(&g->lock_a);
+        KeReleaseSpinLock(&g->lock_a, old);
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_RELEASE_MUTEX_NOT_OWNED:
+        KeReleaseMutex(&g->mutex, FALSE);
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_SEMAPHORE_PAST_LIMIT:
+        KeReleaseSemaphore(&g->semaphore, IO_NO_INCREMENT, 2, FALSE);
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_FAST_MUTEX_TWICE:
+        ExAcquireFastMutex(&g->fast_mutex);
+        ExAcquireFastMutex(&g->fast_mutex);  // not recursive: on Windows this never returns
+        ExReleaseFastMutex(&g->fast_mutex);
+        ExReleaseFastMutex(&g->fast_mutex);
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_WAIT_FOUR_WITHOUT_BLOCKS: {
+        KEVENT events[4];
+        PVOID objects[4];
+        for (int i = 0; i < 4; ++i) {
+            KeInitializeEvent(&events[i], NotificationEvent, TRUE);
+            objects[i] = &events[i];
+        }
+        // More than THREAD_WAIT_OBJECTS (3) needs a KWAIT_BLOCK array.
+        NTSTATUS s = KeWaitForMultipleObjects(4, objects, WaitAll, Executive, KernelMode, FALSE, nullptr, nullptr);
+        return Complete(Irp, s);
+    }
+    case IOCTL_RELEASE_RESOURCE_NOT_OWNED:
+        KeEnterCriticalRegion();
+        ExReleaseResourceLite(&g->resource);
+        KeLeaveCriticalRegion();
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_RESOURCE_OUTSIDE_REGION:
+        ExAcquireResourceExclusiveLite(&g->resource, TRUE);  // no KeEnterCriticalRegion first
+        ExReleaseResourceLite(&g->resource);
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_DELAY_NULL_INTERVAL:
+        KeDelayExecutionThread(KernelMode, FALSE, nullptr);
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_ASSERT_INPUT:
+        ASSERT(sl->Parameters.DeviceIoControl.InputBufferLength >= sizeof(ULONG));
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_FREE_NULL:
+        ExFreePoolWithTag(nullptr, kPoolTagFirst);
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_FREE_WRONG_TAG: {
+        PVOID p = ExAllocatePoolWithTag(NonPagedPoolNx, 16, kPoolTagFirst);
+        if (p) ExFreePoolWithTag(p, kPoolTagSecond);
+        return Complete(Irp, STATUS_SUCCESS);
+    }
+    case IOCTL_ALLOCATE_MUST_SUCCEED: {
+        PVOID p = ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_RAISE_ON_FAILURE, ~SIZE_T(0), kPoolTagFirst);
+        return Complete(Irp, p ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES);
+    }
+    case IOCTL_FREE_LOCKED_MDL: {
+        PMDL mdl = IoAllocateMdl(g->mdl_buffer, sizeof g->mdl_buffer, FALSE, FALSE, nullptr);
+        if (!mdl) return Complete(Irp, STATUS_INSUFFICIENT_RESOURCES);
+        MmProbeAndLockPages(mdl, KernelMode, IoWriteAccess);
+        IoFreeMdl(mdl);  // without MmUnlockPages
+        return Complete(Irp, STATUS_SUCCESS);
+    }
     default:
         return Complete(Irp, STATUS_INVALID_DEVICE_REQUEST);
     }
@@ -191,6 +352,10 @@ NTSTATUS StartIoControl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
 }
 
 VOID StartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    if (IoGetCurrentIrpStackLocation(Irp)->Parameters.DeviceIoControl.IoControlCode == IOCTL_HOLD) {
+        g->startio_held = Irp;  // no cancel routine: only finish_held_startio() ends it
+        return;
+    }
     Complete(Irp, STATUS_SUCCESS);
     if (!g->config.stall_startio) IoStartNextPacket(DeviceObject, FALSE);
 }
@@ -232,6 +397,7 @@ VOID Unload(PDRIVER_OBJECT) {
         }
         g->blocks.clear();
     }
+    ExDeleteResourceLite(&g->resource);
     UNICODE_STRING startio_link = text(L"\\DosDevices\\BuggyStartIo");
     IoDeleteSymbolicLink(&startio_link);
     if (!g->config.leave_link) {
@@ -254,6 +420,7 @@ void reset() {
     g->cancelled = 0;
     g->leaked_at_entry = nullptr;
     g->thread = nullptr;
+    g->startio_held = nullptr;
 }
 
 int blocks_held() {
@@ -267,6 +434,17 @@ void stop_left_thread() {
     KeSetEvent(&g->stop_thread, IO_NO_INCREMENT, FALSE);
 }
 
+bool finish_held_startio() {
+    PIRP irp = g->startio_held.exchange(nullptr);
+    if (!irp) return false;
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    Complete(irp, STATUS_SUCCESS);
+    IoStartNextPacket(g->startio, FALSE);
+    KeLowerIrql(old);
+    return true;
+}
+
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING) {
     for (auto& f : DriverObject->MajorFunction) f = Dispatch;
     DriverObject->DriverStartIo = StartIo;
@@ -275,6 +453,13 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING) {
     KeInitializeSpinLock(&g->lock_b);
     KeInitializeSpinLock(&g->never_held);
     KeInitializeEvent(&g->stop_thread, NotificationEvent, FALSE);
+    KeInitializeDpc(&g->cancel_dpc, CompleteCancelled, nullptr);
+    KeInitializeDeviceQueue(&g->queue);
+    IoInitializeRemoveLock(&g->remove_lock, kPoolTagFirst, 0, 0);
+    KeInitializeMutex(&g->mutex, 0);
+    KeInitializeSemaphore(&g->semaphore, 0, 1);
+    ExInitializeFastMutex(&g->fast_mutex);
+    ExInitializeResourceLite(&g->resource);
     UNICODE_STRING name = text(kDevice), lower = text(kLowerDevice), startio = text(kStartIoDevice);
     NTSTATUS s = IoCreateDevice(DriverObject, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &g->device);
     if (NT_SUCCESS(s)) s = IoCreateDevice(DriverObject, 0, &lower, FILE_DEVICE_UNKNOWN, 0, FALSE, &g->lower);

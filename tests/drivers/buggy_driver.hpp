@@ -5,7 +5,11 @@
 // Devices: \Device\Buggy (\\.\Buggy, buffered, where the codes go), \Device\BuggyLower
 // (answers every request at once; the target of the requests \Device\Buggy builds or
 // forwards) and \Device\BuggyStartIo (a StartIo device that forgets IoStartNextPacket
-// when stall_startio is set). Load with System::load_driver("buggy", buggy::DriverEntry).
+// when stall_startio is set, and whose StartIo keeps an IOCTL_HOLD request, with no
+// cancel routine, until finish_held_startio()). Load with
+// System::load_driver("buggy", buggy::DriverEntry).
+//
+// Mistakes that need another shape of driver are in buggy_pnp_driver.hpp.
 #pragma once
 #include <atomic>
 
@@ -48,6 +52,41 @@ enum : ULONG {
     IOCTL_HOLD = BUGGY_CODE(19),                   // pends it, with a cancel routine, until cancelled
     IOCTL_ALLOCATE_IRP_KEEP = BUGGY_CODE(20),      // IoAllocateIrp and never frees it
     IOCTL_USE_FREED_IRP = BUGGY_CODE(21),          // IoFreeIrp, then IoCallDriver, IoFreeIrp, IoCompleteRequest on it
+    // Completion and cancellation
+    IOCTL_COMPLETE_UNDER_CANCEL_LOCK = BUGGY_CODE(22),  // IoCompleteRequest while holding the cancel spin lock
+    IOCTL_CANCEL_KEEPS_LOCK = BUGGY_CODE(23),      // pends; its cancel routine hands the IRP to a DPC and does
+                                                   // not release the cancel spin lock
+    IOCTL_INFORMATION_TOO_LARGE = BUGGY_CODE(24),  // IoStatus.Information 56 bytes past the output buffer
+    IOCTL_SEND_WITHOUT_ROUTINE = BUGGY_CODE(25),   // IoAllocateIrp to the lower device with no completion routine
+                                                   // to take it back; frees it once IoCallDriver returns
+    IOCTL_FREE_CALLERS_IRP = BUGGY_CODE(26),       // IoFreeIrp on the caller's IRP, then completes it
+    IOCTL_REUSE_CALLERS_IRP = BUGGY_CODE(27),      // IoReuseIrp on the caller's IRP, then completes it
+    // Device objects and queues
+    IOCTL_DETACH_NOTHING = BUGGY_CODE(28),         // IoDetachDevice(\Device\BuggyLower), which has nothing attached
+    IOCTL_DELETE_UNDER_UPPER = BUGGY_CODE(29),     // creates \Device\BuggyBottom with \Device\BuggyTop attached,
+                                                   // deletes the bottom one first
+    IOCTL_REMOVE_IDLE_QUEUE = BUGGY_CODE(30),      // KeRemoveDeviceQueue on its own queue, which nothing made busy
+    IOCTL_RELEASE_REMOVE_LOCK_TWICE = BUGGY_CODE(31),  // one IoAcquireRemoveLock, two IoReleaseRemoveLock
+    // IRQL
+    IOCTL_PAGED_POOL_UNDER_LOCK = BUGGY_CODE(32),  // ExAllocatePoolWithTag(PagedPool) under a spin lock
+    IOCTL_RAISE_TO_LOWER = BUGGY_CODE(33),         // at DISPATCH_LEVEL, KeRaiseIrql(APC_LEVEL)
+    IOCTL_RELEASE_AT_PASSIVE = BUGGY_CODE(34),     // KeLowerIrql while holding a spin lock, then KeReleaseSpinLock
+    IOCTL_LEAVE_CRITICAL_REGION = BUGGY_CODE(35),  // KeLeaveCriticalRegion without KeEnterCriticalRegion
+    // Locks and dispatcher objects
+    IOCTL_ACQUIRE_TWICE = BUGGY_CODE(36),          // a spin lock acquired again by its holder (then both released)
+    IOCTL_RELEASE_MUTEX_NOT_OWNED = BUGGY_CODE(37),  // KeReleaseMutex of a mutex it never waited for
+    IOCTL_SEMAPHORE_PAST_LIMIT = BUGGY_CODE(38),   // KeReleaseSemaphore(adjustment 2) on a semaphore of limit 1
+    IOCTL_FAST_MUTEX_TWICE = BUGGY_CODE(39),       // ExAcquireFastMutex twice (then both released)
+    IOCTL_WAIT_FOUR_WITHOUT_BLOCKS = BUGGY_CODE(40),  // KeWaitForMultipleObjects(4 signaled events, no wait blocks)
+    IOCTL_RELEASE_RESOURCE_NOT_OWNED = BUGGY_CODE(41),  // ExReleaseResourceLite of an ERESOURCE it does not hold
+    IOCTL_RESOURCE_OUTSIDE_REGION = BUGGY_CODE(42),  // ExAcquireResourceExclusiveLite without KeEnterCriticalRegion
+    IOCTL_DELAY_NULL_INTERVAL = BUGGY_CODE(43),    // KeDelayExecutionThread with a NULL interval
+    IOCTL_ASSERT_INPUT = BUGGY_CODE(44),           // ASSERTs an input buffer the caller did not send
+    // Memory
+    IOCTL_FREE_NULL = BUGGY_CODE(45),              // ExFreePoolWithTag(NULL): a block it never allocated
+    IOCTL_FREE_WRONG_TAG = BUGGY_CODE(46),         // allocates with 'BgA1', frees with 'BgB1'
+    IOCTL_ALLOCATE_MUST_SUCCEED = BUGGY_CODE(47),  // ExAllocatePool2(POOL_FLAG_RAISE_ON_FAILURE) of an impossible size
+    IOCTL_FREE_LOCKED_MDL = BUGGY_CODE(48),        // IoFreeMdl of an MDL it locked and did not unlock
 };
 
 // What the driver does beyond the codes, set before it loads.
@@ -67,6 +106,9 @@ int blocks_held();
 int holds_cancelled();
 // Tells the system thread a leave_thread driver left running to end.
 void stop_left_thread();
+// Completes the IOCTL_HOLD request \Device\BuggyStartIo's StartIo keeps, and starts the
+// next packet (at DISPATCH_LEVEL, as a DPC would). False when none is held.
+bool finish_held_startio();
 
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 
