@@ -82,13 +82,16 @@ void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
         return;
     }
     auto* h = static_cast<PoolHeader*>(p) - 1;
-    if (h->magic == kFreedMagic) {
-        verifier::report(verifier::Check::BAD_POOL_CALLER,
-                             fmt::format("{}({}): double free of pool tagged '{}'", api, p, tag_text(h->tag)));
-        return;
-    }
-    if (h->magic != kLiveMagic) {
-        verifier::report(verifier::Check::BAD_POOL_CALLER, fmt::format("{}({}): not a pool allocation", api, p));
+    // One compare-exchange decides which of two racing frees of a block is the second.
+    uint64_t magic = kLiveMagic;
+    if (!__atomic_compare_exchange_n(&h->magic, &magic, kFreedMagic, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        if (magic == kFreedMagic)
+            verifier::report(verifier::Check::BAD_POOL_CALLER,
+                             fmt::format("{}({}): double free of pool tagged '{}' ({} bytes); the block was already "
+                                         "freed. Clear the pointer when freeing it, or free it on one path only",
+                                         api, p, tag_text(h->tag), h->bytes));
+        else
+            verifier::report(verifier::Check::BAD_POOL_CALLER, fmt::format("{}({}): not a pool allocation", api, p));
         return;
     }
     if (check_tag && tag != h->tag) {
@@ -105,8 +108,16 @@ void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
     if (h->owner) verifier::drivers::pool_freed(h->owner, h->tag, h->bytes);
     if (verifier::lock_hooks()) [[unlikely]]  // spin locks that lived in the block are gone
         verifier::locks::forget(p, h->bytes);
-    h->magic = kFreedMagic;
-    std::free(h);
+    if (h->bytes > kQuarantineBlock) {
+        std::free(h);
+        return;
+    }
+    uint32_t i = m_quarantine_next.fetch_add(1, std::memory_order_relaxed) % kQuarantine;
+    std::free(m_quarantine[i].exchange(h, std::memory_order_acq_rel));
+}
+
+Pool::~Pool() {
+    for (auto& q : m_quarantine) std::free(q.exchange(nullptr));
 }
 
 std::vector<PoolTagUsage> Pool::usage() const {

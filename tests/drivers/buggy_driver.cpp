@@ -329,6 +329,14 @@ NTSTATUS BuggyControl(PDEVICE_OBJECT, PIRP Irp) {
         if (p) ExFreePoolWithTag(p, kPoolTagSecond);
         return Complete(Irp, STATUS_SUCCESS);
     }
+    case IOCTL_FREE_TWICE: {
+        PVOID p = ExAllocatePoolWithTag(NonPagedPoolNx, 24, kPoolTagFirst);
+        if (p) {
+            ExFreePoolWithTag(p, kPoolTagFirst);
+            ExFreePoolWithTag(p, kPoolTagFirst);  // the bug: an error path that frees it once more
+        }
+        return Complete(Irp, STATUS_SUCCESS);
+    }
     case IOCTL_ALLOCATE_MUST_SUCCEED: {
         PVOID p = ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_RAISE_ON_FAILURE, ~SIZE_T(0), kPoolTagFirst);
         return Complete(Irp, p ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES);

@@ -87,6 +87,7 @@ enum : ULONG {
     IOCTL_FREE_WRONG_TAG = BUGGY_CODE(46),         // allocates with 'BgA1', frees with 'BgB1'
     IOCTL_ALLOCATE_MUST_SUCCEED = BUGGY_CODE(47),  // ExAllocatePool2(POOL_FLAG_RAISE_ON_FAILURE) of an impossible size
     IOCTL_FREE_LOCKED_MDL = BUGGY_CODE(48),        // IoFreeMdl of an MDL it locked and did not unlock
+    IOCTL_FREE_TWICE = BUGGY_CODE(49),             // frees a 'BgA1' block, then frees it again
 };
 
 // What the driver does beyond the codes, set before it loads.
