@@ -10,6 +10,18 @@
 #include "verifier/locks.hpp"
 #include "verifier/report.hpp"
 
+// The quarantine keeps freed blocks allocated as far as the C library knows; under
+// AddressSanitizer their bodies are poisoned, so a driver touching freed pool is still
+// reported there as it would be without the quarantine.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define NTIO_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define NTIO_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define NTIO_POISON(p, n) ((void)(p), (void)(n))
+#define NTIO_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace ntio::ex {
 namespace {
 
@@ -112,12 +124,20 @@ void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
         std::free(h);
         return;
     }
+    NTIO_POISON(p, h->bytes);
     uint32_t i = m_quarantine_next.fetch_add(1, std::memory_order_relaxed) % kQuarantine;
-    std::free(m_quarantine[i].exchange(h, std::memory_order_acq_rel));
+    release_quarantined(m_quarantine[i].exchange(h, std::memory_order_acq_rel));
+}
+
+void Pool::release_quarantined(void* block) {
+    if (!block) return;
+    auto* h = static_cast<PoolHeader*>(block);
+    NTIO_UNPOISON(h + 1, h->bytes);
+    std::free(h);
 }
 
 Pool::~Pool() {
-    for (auto& q : m_quarantine) std::free(q.exchange(nullptr));
+    for (auto& q : m_quarantine) release_quarantined(q.exchange(nullptr));
 }
 
 std::vector<PoolTagUsage> Pool::usage() const {

@@ -35,6 +35,7 @@ private:
     };
     static constexpr size_t kSlots = 512;
     TagSlot* slot_for(uint32_t tag);
+    static void release_quarantined(void* block);  // a block leaving the quarantine
     TagSlot m_slots[kSlots];
     std::atomic<int64_t> m_untracked{0};
     // Blocks of at most kQuarantineBlock bytes, freed but not yet given back: a ring
