@@ -84,6 +84,7 @@ System::Impl& create_default_system() {
 
 System::Impl::Impl(const Options& o)
     : options(o), generation(g_generation.fetch_add(1) + 1), dispatcher(mode_of(o), o.wait_spin, o.stall_warning_ms) {
+    io::start_counting_irps();
     // Settings first: a bad check name throws before any thread starts. Faults before the
     // checks: IRP faults switch on the verified IoCallDriver.
     std::string error;

@@ -116,6 +116,8 @@ struct Row {
     NTSTATUS status;
     bool iosb_written, event_set, data_copied;
 };
+// A failing row is printed by its name, not as bytes.
+void PrintTo(const Row& r, std::ostream* os) { *os << r.name; }
 class Table : public IoTest, public ::testing::WithParamInterface<Row> {};
 
 TEST_P(Table, S_DSP_7_CompletionInsideDispatch) {

@@ -122,7 +122,8 @@ public:
     // System is destroyed. Returns false for an unknown name.
     bool unload_driver(const std::string& name);
 
-    // IRPs allocated and not yet completed or freed.
+    // IRPs this runtime allocated and has not yet completed or freed (IRPs an earlier
+    // runtime in the process leaked were reported at its teardown and are not counted).
     int64_t live_irps() const;
 
     // ---- Plug and Play ----------------------------------------------------------------

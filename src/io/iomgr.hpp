@@ -182,7 +182,10 @@ IRP* slot_irp_locked(_KTHREAD* thread);
 IRP* take_slot_irp_locked(_KTHREAD* thread);
 void dequeue_from_thread(IRP* irp);
 void finish_thread_notification(_KTHREAD* issuer);
+// IRPs allocated since the current runtime started (start_counting_irps) and not yet
+// completed or freed.
 int64_t live_irps();
+void start_counting_irps();
 
 // A request completed inside its issuer's own IoCallDriver, on the issuer's thread:
 // what a driver that completes in its dispatch routine does, the common case. The

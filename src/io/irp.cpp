@@ -151,12 +151,22 @@ void thread_exit_cleanup() {
     }
 }
 
-int64_t live_irps() {
+namespace {
+// The process-wide count when the current runtime started: IRPs an earlier runtime in
+// this process leaked were reported by its teardown and are not the new one's.
+std::atomic<int64_t> g_live_at_start{0};
+
+int64_t live_irps_in_process() {
     std::lock_guard g(g_counters_lock);
     int64_t n = g_retired.load();
     for (IrpCounter* c : counters()) n += c->value.load();
     return n;
 }
+}  // namespace
+
+void start_counting_irps() { g_live_at_start.store(live_irps_in_process()); }
+
+int64_t live_irps() { return live_irps_in_process() - g_live_at_start.load(); }
 
 namespace {
 
