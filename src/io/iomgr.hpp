@@ -187,6 +187,12 @@ void finish_thread_notification(_KTHREAD* issuer);
 int64_t live_irps();
 void start_counting_irps();
 
+// The I/O control service: NtDeviceIoControlFile (major IRP_MJ_DEVICE_CONTROL) and
+// NtFsControlFile (IRP_MJ_FILE_SYSTEM_CONTROL); DeviceIoControl calls it directly.
+NTSTATUS device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                        PIO_STATUS_BLOCK IoStatusBlock, ULONG Code, PVOID InputBuffer, ULONG InputBufferLength,
+                        PVOID OutputBuffer, ULONG OutputBufferLength, UCHAR major);
+
 // A request completed inside its issuer's own IoCallDriver, on the issuer's thread:
 // what a driver that completes in its dispatch routine does, the common case. The
 // issuer of a request on a synchronous file object registers one around IoCallDriver

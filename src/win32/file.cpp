@@ -3,6 +3,7 @@
 // (S-DSP-13..16, S-W32-5..10).
 #include <string>
 
+#include "io/iomgr.hpp"
 #include "trace/trace.hpp"
 #include "win32/win32.hpp"
 #include "wdm.h"
@@ -95,15 +96,18 @@ HANDLE CreateFileA(LPCSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode, 
 BOOL DeviceIoControl(HANDLE hDevice, DWORD dwIoControlCode, LPVOID lpInBuffer, DWORD nInBufferSize, LPVOID lpOutBuffer,
                      DWORD nOutBufferSize, LPDWORD lpBytesReturned, LPOVERLAPPED lpOverlapped) {
     // S-BUF-2: codes of FILE_DEVICE_FILE_SYSTEM go as IRP_MJ_FILE_SYSTEM_CONTROL.
+    // The service is called directly (io::device_control is NtDeviceIoControlFile and
+    // NtFsControlFile by major function): the request path's every call layer counts.
     bool fsctl = DEVICE_TYPE_FROM_CTL_CODE(dwIoControlCode) == FILE_DEVICE_FILE_SYSTEM;
-    auto call = fsctl ? NtFsControlFile : NtDeviceIoControlFile;
+    UCHAR major = fsctl ? IRP_MJ_FILE_SYSTEM_CONTROL : IRP_MJ_DEVICE_CONTROL;
     if (lpOverlapped) {  // S-DSP-13
         HANDLE event;
         PVOID context;
         overlapped_event(lpOverlapped, &event, &context);
         lpOverlapped->Internal = static_cast<ULONG_PTR>(STATUS_PENDING);
-        NTSTATUS s = call(hDevice, event, nullptr, context, reinterpret_cast<PIO_STATUS_BLOCK>(lpOverlapped),
-                          dwIoControlCode, lpInBuffer, nInBufferSize, lpOutBuffer, nOutBufferSize);
+        NTSTATUS s = ntio::io::device_control(hDevice, event, nullptr, context,
+                                              reinterpret_cast<PIO_STATUS_BLOCK>(lpOverlapped), dwIoControlCode,
+                                              lpInBuffer, nInBufferSize, lpOutBuffer, nOutBufferSize, major);
         if (!NT_ERROR(s) && lpBytesReturned) *lpBytesReturned = static_cast<DWORD>(lpOverlapped->InternalHigh);
         if (!NT_SUCCESS(s) || s == STATUS_PENDING) return fail(s);
         return TRUE;
@@ -113,8 +117,8 @@ BOOL DeviceIoControl(HANDLE hDevice, DWORD dwIoControlCode, LPVOID lpInBuffer, D
         return FALSE;
     }
     IO_STATUS_BLOCK iosb{};
-    NTSTATUS s = call(hDevice, nullptr, nullptr, nullptr, &iosb, dwIoControlCode, lpInBuffer, nInBufferSize,
-                      lpOutBuffer, nOutBufferSize);
+    NTSTATUS s = ntio::io::device_control(hDevice, nullptr, nullptr, nullptr, &iosb, dwIoControlCode, lpInBuffer,
+                                          nInBufferSize, lpOutBuffer, nOutBufferSize, major);
     if (s == STATUS_PENDING) {  // an overlapped handle used without an OVERLAPPED (S-DSP-15)
         NtWaitForSingleObject(hDevice, FALSE, nullptr);
         s = iosb.Status;
