@@ -4,6 +4,7 @@
 // cancel routines at DISPATCH_LEVEL, ...) is checked against it.
 #include <atomic>
 
+#include "ke/reentered.hpp"
 #include "ke/spin.hpp"
 #include "verifier/hooks.hpp"
 #include "verifier/locks.hpp"
@@ -21,30 +22,8 @@ thread_local int t_critical_region = 0;
 // A non-zero word unique to the calling thread, stored in a held spin lock.
 KSPIN_LOCK owner_tag() { return reinterpret_cast<KSPIN_LOCK>(&t_irql); }
 
-// Acquisitions of a lock the thread already held, reported and let through. Windows
-// spins on itself forever there; a program that is only being told about its bugs
-// (the check set to report) goes on instead: the next release of that lock by this
-// thread ends the inner acquisition and leaves the lock held for the outer one, so a
-// balanced acquire/release pair in the driver keeps its meaning. Beyond kMaxReentered
-// nested ones the thread spins, as on Windows.
-constexpr int kMaxReentered = 8;
-struct Reentered {
-    PKSPIN_LOCK locks[kMaxReentered]{};
-    int count = 0;
-};
-constinit thread_local Reentered t_reentered;
-
-// True (and forgotten) when `lock` has an inner acquisition let through on this thread.
-[[gnu::noinline, gnu::cold]] bool end_reentered(PKSPIN_LOCK lock) {
-    Reentered& r = t_reentered;
-    for (int i = r.count - 1; i >= 0; --i) {
-        if (r.locks[i] != lock) continue;
-        for (int j = i + 1; j < r.count; ++j) r.locks[j - 1] = r.locks[j];
-        --r.count;
-        return true;
-    }
-    return false;
-}
+// Inner acquisitions of spin locks this thread held, let through (ke/reentered.hpp).
+constinit thread_local ntio::ke::Reentered<KSPIN_LOCK> t_reentered;
 
 void spin_acquire(PKSPIN_LOCK lock) {
     KSPIN_LOCK me = owner_tag();
@@ -56,11 +35,7 @@ void spin_acquire(PKSPIN_LOCK lock) {
                                                "this deadlocks (spin locks are not recursive). ntio lets it through; "
                                                "the next release of the lock ends this inner acquisition",
                                                static_cast<void*>(lock)));
-        Reentered& r = t_reentered;
-        if (r.count < kMaxReentered) {
-            r.locks[r.count++] = lock;
-            return;
-        }
+        if (t_reentered.push(lock)) return;
     }
     for (unsigned spins = 0;;) {
         while (__atomic_load_n(lock, __ATOMIC_RELAXED) != 0) {
@@ -73,7 +48,7 @@ void spin_acquire(PKSPIN_LOCK lock) {
 }
 
 void spin_release(PKSPIN_LOCK lock, const char* api) {
-    if (t_reentered.count && end_reentered(lock)) [[unlikely]]
+    if (t_reentered.count && t_reentered.end(lock)) [[unlikely]]
         return;  // the outer acquisition still holds it
     KSPIN_LOCK held = __atomic_load_n(lock, __ATOMIC_RELAXED);
     if (held != owner_tag())

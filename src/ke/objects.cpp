@@ -1,5 +1,6 @@
 // Kernel events, semaphores, mutexes and fast mutexes (S-KE-4..6, S-KE-16..18).
 #include "ke/objects.hpp"
+#include "ke/reentered.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
 #include "verifier/report.hpp"
@@ -19,27 +20,9 @@ void init_header(DISPATCHER_HEADER* h, uint8_t type, LONG state) {
     InitializeListHead(&h->WaitListHead);
 }
 
-// Acquisitions of a fast mutex its owner already held, reported and let through (see
-// spin locks in ke/irql.cpp): Windows deadlocks there; here the next release of that
-// mutex by this thread ends the inner acquisition and leaves the mutex, and the IRQL
-// it saved, to the outer one.
-constexpr int kMaxReentered = 8;
-struct ReenteredFastMutexes {
-    PFAST_MUTEX mutexes[kMaxReentered]{};
-    int count = 0;
-};
-constinit thread_local ReenteredFastMutexes t_reentered;
-
-bool end_reentered(PFAST_MUTEX m) {
-    ReenteredFastMutexes& r = t_reentered;
-    for (int i = r.count - 1; i >= 0; --i) {
-        if (r.mutexes[i] != m) continue;
-        for (int j = i + 1; j < r.count; ++j) r.mutexes[j - 1] = r.mutexes[j];
-        --r.count;
-        return true;
-    }
-    return false;
-}
+// Inner acquisitions of fast mutexes this thread owned, let through (ke/reentered.hpp):
+// the end of one leaves the mutex, and the IRQL it saved, to the outer acquisition.
+constinit thread_local ntio::ke::Reentered<FAST_MUTEX> t_reentered;
 
 }  // namespace
 
@@ -256,10 +239,7 @@ static bool fast_mutex_acquire(PFAST_MUTEX m, const char* api) {
                                                "this deadlocks. ntio lets it through; the next release of the mutex "
                                                "ends this inner acquisition",
                                                api, static_cast<void*>(m)));
-        if (t_reentered.count < kMaxReentered) {
-            t_reentered.mutexes[t_reentered.count++] = m;
-            return false;
-        }
+        if (t_reentered.push(m)) return false;
     }
     if (__atomic_sub_fetch(&m->Count, 1, __ATOMIC_ACQUIRE) != 0) {
         __atomic_add_fetch(&m->Contention, 1, __ATOMIC_RELAXED);
@@ -273,7 +253,7 @@ static bool fast_mutex_acquire(PFAST_MUTEX m, const char* api) {
 // does not own the mutex (reported; releasing it anyway would let a second thread in
 // beside the owner, or count a free mutex twice).
 static bool fast_mutex_release(PFAST_MUTEX m, const char* api) {
-    if (t_reentered.count && end_reentered(m)) [[unlikely]]
+    if (t_reentered.count && t_reentered.end(m)) [[unlikely]]
         return false;
     if (__atomic_load_n(&m->Owner, __ATOMIC_RELAXED) != ntio::ps::current_thread()) [[unlikely]] {
         ntio::verifier::report(ntio::verifier::Check::FastMutexMisuse,
