@@ -66,6 +66,48 @@ struct ThreadIrpCache {
 // Trivially destructible (see ps::watch_thread_exit); released by thread_exit_cleanup.
 thread_local ThreadIrpCache t_cache;
 
+// IRPs freed on one thread and allocated on another (a worker completing what callers
+// issue) would empty one lookaside and overflow the other: malloc and free on every
+// request. A full lookaside hands half of its IRPs to this process-wide depot in one
+// batch; an empty one takes a batch before it mallocs. A fixed array: the depot itself
+// never allocates.
+constexpr size_t kDepotBatch = kLookasideDepth / 2;
+constexpr size_t kDepotBatches = 64;  // at most 8192 IRPs wait here; more are freed
+struct DepotBatch {
+    IrpHeader* head;  // chained through event_object, kDepotBatch of them
+};
+constinit std::mutex g_depot_lock;
+constinit DepotBatch g_depot[kDepotBatches]{};
+constinit size_t g_depot_size = 0;
+
+inline IrpHeader* next_free(IrpHeader* h) { return static_cast<IrpHeader*>(h->event_object); }
+
+// The lookaside is full: its first kDepotBatch IRPs go to the depot. False when the
+// depot is full too (the caller then frees the IRP in hand).
+[[gnu::noinline]] bool spill_to_depot() {
+    IrpHeader* head = t_cache.free;
+    IrpHeader* tail = head;
+    for (size_t i = 1; i < kDepotBatch; ++i) tail = next_free(tail);
+    {
+        std::lock_guard g(g_depot_lock);
+        if (g_depot_size == kDepotBatches) return false;
+        t_cache.free = next_free(tail);
+        tail->event_object = nullptr;
+        g_depot[g_depot_size++] = {head};
+    }
+    t_cache.depth -= kDepotBatch;
+    return true;
+}
+
+// The lookaside is empty: a batch from the depot, if it has one.
+bool refill_from_depot() {
+    std::lock_guard g(g_depot_lock);
+    if (g_depot_size == 0) return false;
+    t_cache.free = g_depot[--g_depot_size].head;
+    t_cache.depth = kDepotBatch;
+    return true;
+}
+
 [[gnu::noinline, gnu::cold]] IrpCounter* new_counter() {
     auto* counter = new IrpCounter();
     {
@@ -232,6 +274,12 @@ namespace {
 // case needs few registers.
 [[gnu::noinline]] IRP* allocate_irp_slow(CCHAR stack, uint32_t inline_buffer) {
     bool standard = stack <= kLookasideStack && inline_buffer <= kLookasideBuffer;
+    if (standard && !t_cache.free && refill_from_depot()) {
+        IrpHeader* h = t_cache.free;
+        t_cache.free = next_free(h);
+        --t_cache.depth;
+        return init_standard_irp(h, stack);
+    }
     size_t bytes = standard ? irp_bytes(kLookasideStack, kLookasideBuffer) : irp_bytes(stack, inline_buffer);
     auto* h = static_cast<IrpHeader*>(std::malloc(bytes));
     if (!h) return nullptr;
@@ -264,7 +312,7 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
     // IrpUsedAfterFree: kept poisoned in the verifier's quarantine instead of recycled.
     if (verifier::irp_hooks() && verifier::irps::quarantined(irp)) [[unlikely]]
         return;
-    if (h->size_class == kIrpLookaside && t_cache.depth < kLookasideDepth) {
+    if (h->size_class == kIrpLookaside && (t_cache.depth < kLookasideDepth || spill_to_depot())) {
         h->event_object = t_cache.free;
         t_cache.free = h;
         ++t_cache.depth;

@@ -109,6 +109,7 @@ extern "C" {
 ULONG RtlNtStatusToDosErrorNoTeb(NTSTATUS Status) {
     auto s = static_cast<uint32_t>(Status);
     if (s == 0) return ERROR_SUCCESS;
+    if (Status == STATUS_PENDING) return ERROR_IO_PENDING;  // every overlapped request that pends
     if (s & 0x20000000) return s;  // customer-defined statuses pass through unchanged
     if ((s & 0xF0000000) == 0xD0000000) s &= 0xCFFFFFFF;
     if ((s >> 16) == 0xC001 || (s >> 16) == 0x8007) return s & 0xFFFF;
