@@ -7,6 +7,7 @@
 //     awaited with WaitForSingleObject, vs a raw futex ping-pong (target <= 1.3x).
 #include <benchmark/benchmark.h>
 
+#include "alloc_counter.hpp"
 #include "floors.hpp"
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -68,10 +69,13 @@ void BM_Ntio_SyncIoctl64(benchmark::State& state) {
     std::memset(in, 7, sizeof in);
     DWORD n = 0;
     OVERLAPPED ov{};
-    for (auto _ : state) {
-        BOOL ok = DeviceIoControl(h, bench::IOCTL_BENCH_COPY, in, sizeof in, out, sizeof out, &n,
-                                  overlapped ? &ov : nullptr);
-        benchmark::DoNotOptimize(ok);
+    {
+        bench::AllocationsPerRequest allocs(state);
+        for (auto _ : state) {
+            BOOL ok = DeviceIoControl(h, bench::IOCTL_BENCH_COPY, in, sizeof in, out, sizeof out, &n,
+                                      overlapped ? &ov : nullptr);
+            benchmark::DoNotOptimize(ok);
+        }
     }
     if (n != 64 || out[63] != 7) state.SkipWithError("the echo did not come back");
     CloseHandle(h);
@@ -131,6 +135,7 @@ void BM_Ntio_PendedIoctlRoundTrip(benchmark::State& state) {
                            FILE_FLAG_OVERLAPPED, nullptr);
     HANDLE ev = CreateEventA(nullptr, TRUE, FALSE, nullptr);
     unsigned char in[64] = {}, out[64];
+    bench::AllocationsPerRequest allocs(state);
     for (auto _ : state) {
         OVERLAPPED ov{};
         ov.hEvent = ev;
