@@ -120,7 +120,7 @@ bool refill_from_depot() {
 }
 
 // Inline: this runs twice per request (allocation and free).
-inline void bump(int64_t delta) {
+[[gnu::always_inline]] inline void bump(int64_t delta) {
     IrpCounter* c = t_cache.counter;
     if (!c) [[unlikely]]
         c = new_counter();
@@ -312,7 +312,11 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
     // IrpUsedAfterFree: kept poisoned in the verifier's quarantine instead of recycled.
     if (verifier::irp_hooks() && verifier::irps::quarantined(irp)) [[unlikely]]
         return;
-    if (h->size_class == kIrpLookaside && (t_cache.depth < kLookasideDepth || spill_to_depot())) {
+    if (h->size_class == kIrpLookaside) [[likely]] {
+        if (t_cache.depth == kLookasideDepth && !spill_to_depot()) [[unlikely]] {
+            std::free(h);
+            return;
+        }
         h->event_object = t_cache.free;
         t_cache.free = h;
         ++t_cache.depth;
