@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "bench_driver.hpp"
@@ -58,11 +59,13 @@ BENCHMARK(BM_Floor_FutexPingPong)->UseRealTime();
 
 // ---- ntio -------------------------------------------------------------------------------------
 
-// range(0): 0 = synchronous handle, 1 = overlapped handle with an OVERLAPPED.
-void BM_Ntio_SyncIoctl64(benchmark::State& state) {
-    ntio::System sys;
+// The 64-byte METHOD_BUFFERED IOCTL every sync benchmark times, in a runtime made
+// with `options`, on a synchronous handle or an overlapped one with an OVERLAPPED;
+// with `count_allocations` it reports allocs_per_request.
+void sync_ioctl_loop(benchmark::State& state, const ntio::Options& options, bool overlapped,
+                     bool count_allocations) {
+    ntio::System sys(options);
     bench::load(sys);
-    bool overlapped = state.range(0) == 1;
     HANDLE h = CreateFileA("\\\\.\\BenchEcho", GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
                            overlapped ? FILE_FLAG_OVERLAPPED : 0, nullptr);
     unsigned char in[64], out[64];
@@ -70,7 +73,8 @@ void BM_Ntio_SyncIoctl64(benchmark::State& state) {
     DWORD n = 0;
     OVERLAPPED ov{};
     {
-        bench::AllocationsPerRequest allocs(state);
+        std::optional<bench::AllocationsPerRequest> allocs;
+        if (count_allocations) allocs.emplace(state);
         for (auto _ : state) {
             BOOL ok = DeviceIoControl(h, bench::IOCTL_BENCH_COPY, in, sizeof in, out, sizeof out, &n,
                                       overlapped ? &ov : nullptr);
@@ -80,24 +84,16 @@ void BM_Ntio_SyncIoctl64(benchmark::State& state) {
     if (n != 64 || out[63] != 7) state.SkipWithError("the echo did not come back");
     CloseHandle(h);
 }
+
+// range(0): 0 = synchronous handle, 1 = overlapped handle with an OVERLAPPED.
+void BM_Ntio_SyncIoctl64(benchmark::State& state) { sync_ioctl_loop(state, {}, state.range(0) == 1, true); }
 BENCHMARK(BM_Ntio_SyncIoctl64)->Arg(0)->Arg(1);
 
 // The same synchronous IOCTL with every verifier check on (IRP records and history,
 // the freed-IRP quarantine, the verified IoCallDriver, lock and pool bookkeeping):
 // bench/report.py prints its cost as a factor of BM_Ntio_SyncIoctl64/0.
 void BM_Ntio_SyncIoctl64Verified(benchmark::State& state) {
-    ntio::System sys({.verifier_checks = "all"});
-    bench::load(sys);
-    HANDLE h = CreateFileA("\\\\.\\BenchEcho", GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr);
-    unsigned char in[64], out[64];
-    std::memset(in, 7, sizeof in);
-    DWORD n = 0;
-    for (auto _ : state) {
-        BOOL ok = DeviceIoControl(h, bench::IOCTL_BENCH_COPY, in, sizeof in, out, sizeof out, &n, nullptr);
-        benchmark::DoNotOptimize(ok);
-    }
-    if (n != 64 || out[63] != 7) state.SkipWithError("the echo did not come back");
-    CloseHandle(h);
+    sync_ioctl_loop(state, {.verifier_checks = "all"}, false, false);
 }
 BENCHMARK(BM_Ntio_SyncIoctl64Verified);
 
@@ -108,22 +104,10 @@ BENCHMARK(BM_Ntio_SyncIoctl64Verified);
 // the runtime ends.
 constexpr double kTraceEventsPerSyncIoctl = 5;
 void BM_Ntio_SyncIoctl64Traced(benchmark::State& state) {
-    std::string path = "/tmp/ntio_bench_trace_" + std::to_string(getpid()) + ".json";
-    {
-        ntio::System sys({.debug_quiet = true, .trace_file = path});
-        bench::load(sys);
-        HANDLE h = CreateFileA("\\\\.\\BenchEcho", GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr);
-        unsigned char in[64], out[64];
-        std::memset(in, 7, sizeof in);
-        DWORD n = 0;
-        for (auto _ : state) {
-            BOOL ok = DeviceIoControl(h, bench::IOCTL_BENCH_COPY, in, sizeof in, out, sizeof out, &n, nullptr);
-            benchmark::DoNotOptimize(ok);
-        }
-        CloseHandle(h);
-        state.counters["events_per_request"] = kTraceEventsPerSyncIoctl;
-    }
-    for (const char* ext : {".json", ".svg", ".txt"}) std::remove(("/tmp/ntio_bench_trace_" + std::to_string(getpid()) + ext).c_str());
+    std::string base = "/tmp/ntio_bench_trace_" + std::to_string(getpid());
+    sync_ioctl_loop(state, {.debug_quiet = true, .trace_file = base + ".json"}, false, false);
+    state.counters["events_per_request"] = kTraceEventsPerSyncIoctl;
+    for (const char* ext : {".json", ".svg", ".txt"}) std::remove((base + ext).c_str());
 }
 BENCHMARK(BM_Ntio_SyncIoctl64Traced)->Iterations(200000);
 
