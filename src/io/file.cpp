@@ -9,6 +9,7 @@
 #include "ke/objects.hpp"
 #include "ob/services.hpp"
 #include "ps/thread.hpp"
+#include "rtl/copy.hpp"
 #include "system.hpp"
 #include "verifier/report.hpp"
 
@@ -268,7 +269,7 @@ struct Request {
         inline_completion.set_file_event = false;
         ob::dereference(fb, inline_completion.completed ? 2 : 1);  // and the IRP's, when handed over
     }
-    ~Request() { unlock(); }
+    [[gnu::always_inline]] ~Request() { unlock(); }
 };
 
 // Common front half of every data request: file, event, access, lock, then an IRP
@@ -430,7 +431,7 @@ NTSTATUS io::device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE Apc
     case METHOD_BUFFERED:
         ok = give_system_buffer(irp, buffered);
         if (ok && buffered) {
-            if (InputBufferLength) std::memcpy(irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
+            rtl::copy_bytes(irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
             if (buffered > InputBufferLength)
                 std::memset(static_cast<char*>(irp->AssociatedIrp.SystemBuffer) + InputBufferLength, 0,
                             buffered - InputBufferLength);

@@ -12,6 +12,7 @@
 #include "io/iomgr.hpp"
 #include "ke/objects.hpp"
 #include "ps/thread.hpp"
+#include "rtl/copy.hpp"
 #include "system.hpp"
 #include "trace/trace.hpp"
 #include "verifier/faults.hpp"
@@ -35,16 +36,15 @@ size_t irp_bytes(CCHAR stack, uint32_t buffer) {
     return sizeof(IrpHeader) + sizeof(IRP) + size_t(stack) * sizeof(IO_STACK_LOCATION) + buffer;
 }
 
+struct ThreadIrpCache;
 // Live IRP accounting without a shared counter on the hot path: each thread keeps
-// its own count (allocations minus frees it performed); the sum is what is live.
-struct IrpCounter {
-    std::atomic<int64_t> value{0};
-};
+// its own count (ThreadIrpCache::live, allocations minus frees it performed); the sum
+// over the registered threads, plus what exited threads left, is what is live.
 // Constant-initialized or built on first use: IRPs are allocated while drivers load
 // from the library's constructor, possibly before this file's dynamic initializers.
 constinit std::mutex g_counters_lock;
-std::vector<IrpCounter*>& counters() {
-    static auto* v = new std::vector<IrpCounter*>();
+std::vector<ThreadIrpCache*>& counters() {
+    static auto* v = new std::vector<ThreadIrpCache*>();
     return *v;
 }
 constinit std::atomic<int64_t> g_retired{0};
@@ -60,7 +60,13 @@ constinit std::atomic<uint64_t> g_sequence{0};
 struct ThreadIrpCache {
     IrpHeader* free = nullptr;  // chained through event_object
     size_t depth = 0;
-    IrpCounter* counter = nullptr;
+    // kLookasideDepth once the thread is registered (counters()), 0 before: a thread's
+    // first free then takes the slow path, which registers it, and its first
+    // allocation always does (its lookaside is empty). So the fast paths count in
+    // `live` without testing for registration.
+    size_t limit = 0;
+    std::atomic<int64_t> live{0};  // written by this thread only, read by live_irps()
+    bool registered = false;
     uint64_t next_sequence = 0, sequence_end = 0;  // the block is (next_sequence, sequence_end]
 };
 // Trivially destructible (see ps::watch_thread_exit); released by thread_exit_cleanup.
@@ -108,23 +114,25 @@ bool refill_from_depot() {
     return true;
 }
 
-[[gnu::noinline, gnu::cold]] IrpCounter* new_counter() {
-    auto* counter = new IrpCounter();
+[[gnu::noinline, gnu::cold]] void register_thread_cache() {
     {
         std::lock_guard g(g_counters_lock);
-        counters().push_back(counter);
+        counters().push_back(&t_cache);
     }
     ps::watch_thread_exit();
-    t_cache.counter = counter;
-    return counter;
+    t_cache.registered = true;
+    t_cache.limit = kLookasideDepth;
 }
 
-// Inline: this runs twice per request (allocation and free).
-[[gnu::always_inline]] inline void bump(int64_t delta) {
-    IrpCounter* c = t_cache.counter;
-    if (!c) [[unlikely]]
-        c = new_counter();
-    c->value.store(c->value.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+// The fast paths' count, on a registered thread (see ThreadIrpCache::limit).
+[[gnu::always_inline]] inline void count_registered(int64_t delta) {
+    t_cache.live.store(t_cache.live.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
+
+inline void bump(int64_t delta) {
+    if (!t_cache.registered) [[unlikely]]
+        register_thread_cache();
+    count_registered(delta);
 }
 
 [[gnu::noinline]] void refill_sequence() {
@@ -184,12 +192,13 @@ void thread_exit_cleanup() {
     }
     t_cache.depth = 0;
     t_cache.next_sequence = t_cache.sequence_end = 0;  // the rest of the block goes unused
-    if (IrpCounter* c = t_cache.counter) {
+    if (t_cache.registered) {
         std::lock_guard g(g_counters_lock);
-        g_retired.fetch_add(c->value.load());
-        std::erase(counters(), c);
-        delete c;
-        t_cache.counter = nullptr;
+        g_retired.fetch_add(t_cache.live.load());
+        std::erase(counters(), &t_cache);
+        t_cache.live.store(0);
+        t_cache.registered = false;
+        t_cache.limit = 0;
     }
 }
 
@@ -201,7 +210,7 @@ std::atomic<int64_t> g_live_at_start{0};
 int64_t live_irps_in_process() {
     std::lock_guard g(g_counters_lock);
     int64_t n = g_retired.load();
-    for (IrpCounter* c : counters()) n += c->value.load();
+    for (ThreadIrpCache* c : counters()) n += c->live.load();
     return n;
 }
 }  // namespace
@@ -264,7 +273,7 @@ namespace {
     // fills or leaves unused.
     zero_bytes<sizeof(IRP) + size_t(kLookasideStack) * sizeof(IO_STACK_LOCATION)>(irp);
     init_zeroed_irp(irp, stack, IRP_LOOKASIDE_ALLOCATION, h);
-    bump(1);
+    count_registered(1);  // allocate_irp_slow registers the thread before its first
     if (verifier::irp_hooks()) [[unlikely]]
         verifier::irps::allocated(irp);
     return irp;
@@ -273,6 +282,8 @@ namespace {
 // allocate_irp when the lookaside cannot serve it: out of line, so that the common
 // case needs few registers.
 [[gnu::noinline]] IRP* allocate_irp_slow(CCHAR stack, uint32_t inline_buffer) {
+    if (!t_cache.registered) [[unlikely]]
+        register_thread_cache();
     bool standard = stack <= kLookasideStack && inline_buffer <= kLookasideBuffer;
     if (standard && !t_cache.free && refill_from_depot()) {
         IrpHeader* h = t_cache.free;
@@ -301,6 +312,16 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
     return init_standard_irp(h, stack);
 }
 
+// The lookaside is at its limit: registers the thread (its first free), or spills to
+// the depot; false when the IRP in hand must be freed instead.
+[[gnu::noinline]] bool make_room_in_lookaside() {
+    if (!t_cache.registered) {
+        register_thread_cache();
+        return true;
+    }
+    return spill_to_depot();
+}
+
 // free_irp, inline where a completion frees the IRP.
 [[gnu::always_inline]] inline void release_irp(IRP* irp) {
     IrpHeader* h = header_of(irp);
@@ -308,20 +329,22 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
         trace_freed(h->sequence);
     h->magic = kFreedIrpMagic;
     irp->Type = 0;
-    bump(-1);
     // IrpUsedAfterFree: kept poisoned in the verifier's quarantine instead of recycled.
     if (verifier::irp_hooks() && verifier::irps::quarantined(irp)) [[unlikely]]
-        return;
+        return bump(-1);
     if (h->size_class == kIrpLookaside) [[likely]] {
-        if (t_cache.depth == kLookasideDepth && !spill_to_depot()) [[unlikely]] {
+        if (t_cache.depth >= t_cache.limit && !make_room_in_lookaside()) [[unlikely]] {
+            count_registered(-1);
             std::free(h);
             return;
         }
         h->event_object = t_cache.free;
         t_cache.free = h;
         ++t_cache.depth;
+        count_registered(-1);
         return;
     }
+    bump(-1);
     std::free(h);
 }
 
@@ -449,6 +472,13 @@ inline bool retire_from_thread(IRP* irp, _KTHREAD** finishing, _KTHREAD** orphan
     return retire_locked(irp, h, t, own, finishing, orphan_of);
 }
 
+// retire_from_thread's locked case for finish_inline, out of line.
+[[gnu::noinline]] bool retire_own_locked(IRP* irp, IrpHeader* h, _KTHREAD* t) {
+    _KTHREAD* finishing = nullptr;
+    _KTHREAD* orphan_of = nullptr;
+    return retire_locked(irp, h, t, true, &finishing, &orphan_of);
+}
+
 // The end of a completion that found the IRP held by a canceller: free it now if the
 // hold is gone, else leave the free to the last holder.
 void free_unless_held(IRP* irp) {
@@ -482,7 +512,16 @@ namespace {
 
 bool is_ours(IRP* irp) { return irp->NtioPrivate && header_of(irp)->magic == kIrpMagic; }
 
-[[gnu::noinline, gnu::cold]] void report_information_too_large(IRP* irp, IrpHeader* h, ULONG_PTR n) {
+// The driver's call site of an IoCompleteRequest, when the compat macro passed one
+// (NtioCompleteRequestAt): the completion's reports name it. Set as the thread's call
+// site (verifier::CallSiteScope) only around what may report, not on every completion.
+struct Site {
+    const char* file;
+    ULONG line;
+};
+
+[[gnu::noinline, gnu::cold]] void report_information_too_large(IRP* irp, IrpHeader* h, ULONG_PTR n, Site site) {
+    verifier::CallSiteIfKnown scope(site.file, site.line, verifier::Api::IoCompleteRequest);
     verifier::report(verifier::Check::InformationTooLarge,
                      fmt::format("IRP #{}: IoStatus.Information = {} but the caller's buffer holds {} bytes; ntio "
                                  "copies {} and tells the caller {} (S-CMP-10). Set Information to the bytes written "
@@ -493,16 +532,16 @@ bool is_ours(IRP* irp) { return irp->NtioPrivate && header_of(irp)->magic == kIr
 
 // A buffered request's output goes back to the caller (`copy`: the caller is still
 // there and the request did not fail) and its system buffer and MDLs are freed.
-[[gnu::always_inline]] inline void release_buffers(IRP* irp, IrpHeader* h, bool copy) {
+[[gnu::always_inline]] inline void release_buffers(IRP* irp, IrpHeader* h, bool copy, Site site) {
     if (irp->Flags & IRP_BUFFERED_IO) {
         if (copy && (irp->Flags & IRP_INPUT_OPERATION) && irp->UserBuffer) {
             ULONG_PTR n = irp->IoStatus.Information;
             if (n > h->output_length) [[unlikely]] {
-                report_information_too_large(irp, h, n);
+                report_information_too_large(irp, h, n, site);
                 n = h->output_length;
                 irp->IoStatus.Information = n;  // what the caller's status block says it got
             }
-            if (n && irp->AssociatedIrp.SystemBuffer) std::memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, n);
+            if (irp->AssociatedIrp.SystemBuffer) rtl::copy_bytes(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, n);
         }
         if ((irp->Flags & IRP_DEALLOCATE_BUFFER) && !(h->flags & kIrpInlineBuffer) && irp->AssociatedIrp.SystemBuffer) {
             if (h->flags & kIrpPoolBuffer) ExFreePool(irp->AssociatedIrp.SystemBuffer);
@@ -543,47 +582,57 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
 //     `file_event`);
 //   * the issuer holds a reference of its own on the file object until it has woken,
 //     so the IRP's reference can wait until the issuer drops both.
-void finish_inline(IRP* irp, IrpHeader* h, InlineCompletion* ic) {
+void finish_inline(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site site) {
     h->flags |= kIrpCompleted;
     NTSTATUS status = irp->IoStatus.Status;
     FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
-    _KTHREAD* issuer_to_notify = nullptr;
-    _KTHREAD* orphan_of = nullptr;
-    bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of, true);  // both stay null (see above)
+    // retire_from_thread for its own issuer (see above): no orphan, nobody to notify.
+    _KTHREAD* t = h->thread;
+    bool free_now = true;
+    if (t->irp_slot.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(irp) && take_from_slot(t, irp))
+        [[likely]]
+        h->list_state = kNotListed;
+    else
+        free_now = retire_own_locked(irp, h, t);
     bool report = !NT_ERROR(status);
-    release_buffers(irp, h, report);
+    release_buffers(irp, h, report, site);
     PKEVENT user_event = nullptr;
     if (report) {
-        if (irp->UserIosb) {
-            irp->UserIosb->Status = status;
-            irp->UserIosb->Information = irp->IoStatus.Information;
+        if (PIO_STATUS_BLOCK iosb = irp->UserIosb) {
+            iosb->Status = status;
+            iosb->Information = irp->IoStatus.Information;
         }
         user_event = irp->UserEvent;
     }
     bool file_event = report || irp->PendingReturned;
     void* event_object = h->event_object;
-    if (free_now) release_irp(irp);
-    else free_unless_held(irp);
+    if (free_now) [[likely]]
+        release_irp(irp);
+    else
+        free_unless_held(irp);
     if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
-    if (user_event) ke::set_event(user_event);
     ic->irp = nullptr;
     ic->completed = true;
     ic->set_file_event = file_event;
-    if (event_object) ob::dereference(event_object);
+    if (user_event) [[unlikely]]
+        ke::set_event(user_event);
+    if (event_object) [[unlikely]]
+        ob::dereference(event_object);
 }
 
 // finish_request for every other request (out of line: IofCompleteRequest's inline
 // case then keeps a smaller frame).
-[[gnu::noinline]] void finish_request_general(IRP* irp);
+[[gnu::noinline]] void finish_request_general(IRP* irp, Site site);
 
 // The I/O manager's half of completion for requests it (or IoBuild*Request) issued.
-inline void finish_request(IRP* irp) {
+[[gnu::always_inline]] inline void finish_request(IRP* irp, Site site) {
     if (InlineCompletion* ic = t_inline_completion; completes_inline(irp, ic)) [[likely]]
-        return finish_inline(irp, header_of(irp), ic);
-    finish_request_general(irp);
+        return finish_inline(irp, header_of(irp), ic, site);
+    finish_request_general(irp, site);
 }
 
-void finish_request_general(IRP* irp) {
+void finish_request_general(IRP* irp, Site site) {
+    verifier::CallSiteIfKnown scope(site.file, site.line, verifier::Api::IoCompleteRequest);
     IrpHeader* h = header_of(irp);
     h->flags |= kIrpCompleted;
     uint64_t traced = trace::enabled() ? h->sequence : 0;  // the IRP is freed before the caller is told
@@ -594,7 +643,7 @@ void finish_request_general(IRP* irp) {
     _KTHREAD* issuer_to_notify = nullptr;
     _KTHREAD* orphan_of = nullptr;
     bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of);
-    release_buffers(irp, h, !orphan_of && !NT_ERROR(status));
+    release_buffers(irp, h, !orphan_of && !NT_ERROR(status), {nullptr, 0});
 
     if (orphan_of) {
         // S-CMP-8: the issuer exited and the IRP was disassociated from it; its
@@ -761,12 +810,16 @@ BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char* Api) {
     return STATUS_INVALID_DEVICE_STATE;
 }
 
-[[gnu::noinline, gnu::cold]] static void dispatch_changed_irql(PDEVICE_OBJECT DeviceObject, PDRIVER_DISPATCH dispatch,
-                                                               UCHAR major, KIRQL irql) {
+// `packed`: the dispatch routine's major function << 8 | the IRQL it was called at (one
+// register kept across the call instead of three).
+[[gnu::noinline, gnu::cold]] static void dispatch_changed_irql(PDEVICE_OBJECT DeviceObject, uint32_t packed) {
+    UCHAR major = static_cast<UCHAR>(packed >> 8);
+    KIRQL irql = static_cast<KIRQL>(packed);
     verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
                      fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was called at "
                                  "IRQL {}; release every spin lock it took",
-                                 reinterpret_cast<void*>(dispatch), major, KeGetCurrentIrql(), irql),
+                                 reinterpret_cast<void*>(DeviceObject->DriverObject->MajorFunction[major]), major,
+                                 KeGetCurrentIrql(), irql),
                      {.device = DeviceObject});
 }
 
@@ -777,65 +830,140 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     if (Irp->CurrentLocation <= 1) [[unlikely]]
         return no_stack_location_left(DeviceObject, Irp);
     Irp->CurrentLocation--;
-    Irp->Tail.Overlay.CurrentStackLocation--;
-    PIO_STACK_LOCATION sl = Irp->Tail.Overlay.CurrentStackLocation;
+    PIO_STACK_LOCATION sl = --Irp->Tail.Overlay.CurrentStackLocation;
     sl->DeviceObject = DeviceObject;
-    PDRIVER_DISPATCH dispatch = DeviceObject->DriverObject->MajorFunction[sl->MajorFunction];
-    KIRQL irql = ke::t_irql;
     UCHAR major = sl->MajorFunction;  // the IRP may be gone when dispatch returns
+    PDRIVER_DISPATCH dispatch = DeviceObject->DriverObject->MajorFunction[major];
+    uint32_t packed = uint32_t(major) << 8 | ke::t_irql;
     NTSTATUS status = trace::enabled() ? io::dispatch_traced(DeviceObject, Irp, dispatch) : dispatch(DeviceObject, Irp);
-    if (ke::t_irql != irql) [[unlikely]]
-        dispatch_changed_irql(DeviceObject, dispatch, major, irql);
+    if (ke::t_irql != static_cast<KIRQL>(packed)) [[unlikely]]
+        dispatch_changed_irql(DeviceObject, packed);
     return status;
 }
 
-VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
-    (void)PriorityBoost;
-    verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCompleteRequest");
-    if (verifier::irp_hooks() && !verifier::irps::completing(Irp, PriorityBoost)) [[unlikely]]
-        return;
-    io::IrpHeader* h = header_of(Irp);
-    if (h->magic != io::kIrpMagic || (h->flags & io::kIrpCompleted) || Irp->CurrentLocation > Irp->StackCount + 1) {
-        verifier::report(verifier::Check::MULTIPLE_IRP_COMPLETE_REQUESTS,
-                             fmt::format("IoCompleteRequest on IRP #{} ({}), which was already completed; an IRP is "
-                                         "completed exactly once, by the driver that owns it",
-                                         h->magic == io::kIrpMagic || h->magic == io::kFreedIrpMagic ? h->sequence : 0,
-                                         static_cast<void*>(Irp)),
-                             {.irp = Irp});
-        return;
-    }
-    if (io::cancel_lock_held_by_caller()) [[unlikely]]
+}  // extern "C"
+
+namespace ntio::io {
+namespace {
+
+// IoCompleteRequest's reports, out of line and cold: their formatting would otherwise
+// widen the completion's frame.
+[[gnu::noinline, gnu::cold]] void report_completion_irql(Site site) {
+    verifier::CallSiteIfKnown scope(site.file, site.line, verifier::Api::IoCompleteRequest);
+    verifier::irql_too_high(DISPATCH_LEVEL, "IoCompleteRequest");
+}
+
+[[gnu::noinline, gnu::cold]] void report_double_completion(IRP* Irp, Site site) {
+    verifier::CallSiteIfKnown scope(site.file, site.line, verifier::Api::IoCompleteRequest);
+    IrpHeader* h = header_of(Irp);
+    verifier::report(verifier::Check::MULTIPLE_IRP_COMPLETE_REQUESTS,
+                     fmt::format("IoCompleteRequest on IRP #{} ({}), which was already completed; an IRP is "
+                                 "completed exactly once, by the driver that owns it",
+                                 h->magic == kIrpMagic || h->magic == kFreedIrpMagic ? h->sequence : 0,
+                                 static_cast<void*>(Irp)),
+                     {.irp = Irp});
+}
+
+// The caller's mistakes IoCompleteRequest reports and goes on from: the cancel spin
+// lock held, STATUS_PENDING as the final status, the cancel routine still set.
+[[gnu::noinline, gnu::cold]] void report_completion_state(IRP* Irp, Site site) {
+    verifier::CallSiteIfKnown scope(site.file, site.line, verifier::Api::IoCompleteRequest);
+    IrpHeader* h = header_of(Irp);
+    if (cancel_lock_held_by_caller())
         verifier::report(verifier::Check::CompletedUnderCancelSpinLock,
-                             fmt::format("IoCompleteRequest on IRP #{} while holding the cancel spin lock: completion "
-                                         "routines would run under it. Release it (IoReleaseCancelSpinLock("
-                                         "Irp->CancelIrql)) before completing",
-                                         h->sequence),
-                             {.irp = Irp});
+                         fmt::format("IoCompleteRequest on IRP #{} while holding the cancel spin lock: completion "
+                                     "routines would run under it. Release it (IoReleaseCancelSpinLock("
+                                     "Irp->CancelIrql)) before completing",
+                                     h->sequence),
+                         {.irp = Irp});
     if (Irp->IoStatus.Status == STATUS_PENDING)
         verifier::report(verifier::Check::PendingStatusAtCompletion,
-                             fmt::format("IoCompleteRequest on IRP #{} with IoStatus.Status = STATUS_PENDING; set the "
-                                         "final status first",
-                                         h->sequence),
-                             {.irp = Irp});
+                         fmt::format("IoCompleteRequest on IRP #{} with IoStatus.Status = STATUS_PENDING; set the "
+                                     "final status first",
+                                     h->sequence),
+                         {.irp = Irp});
     if (__atomic_load_n(&Irp->CancelRoutine, __ATOMIC_ACQUIRE)) {
         verifier::report(verifier::Check::CANCEL_STATE_IN_COMPLETED_IRP,
-                             fmt::format("IRP #{} completed with its cancel routine {} still set; clear it with "
-                                         "IoSetCancelRoutine(Irp, NULL) before completing",
-                                         h->sequence, reinterpret_cast<void*>(Irp->CancelRoutine)),
-                             {.irp = Irp});
+                         fmt::format("IRP #{} completed with its cancel routine {} still set; clear it with "
+                                     "IoSetCancelRoutine(Irp, NULL) before completing",
+                                     h->sequence, reinterpret_cast<void*>(Irp->CancelRoutine)),
+                         {.irp = Irp});
         Irp->CancelRoutine = nullptr;
     }
+}
 
+[[gnu::noinline, gnu::cold]] void report_not_reclaimed(IRP* Irp, Site site) {
+    verifier::CallSiteIfKnown scope(site.file, site.line, verifier::Api::IoCompleteRequest);
+    verifier::report(verifier::Check::IrpNotReclaimed,
+                     fmt::format("IRP #{} from IoAllocateIrp finished completion without a completion routine "
+                                 "returning STATUS_MORE_PROCESSING_REQUIRED; its creator must take it back "
+                                 "and IoFreeIrp it (S-CMP-12). The IRP is left allocated.",
+                                 header_of(Irp)->sequence),
+                     {.irp = Irp});
+}
+
+// A completion routine, if its Control bits ask for it at this status (S-CMP-2/3); true
+// when it returned STATUS_MORE_PROCESSING_REQUIRED (completion stops here). Out of
+// line: the common request has none.
+template <bool Verified>
+[[gnu::noinline]] bool run_completion_routine(IRP* Irp, PIO_COMPLETION_ROUTINE routine, PVOID context, UCHAR control,
+                                              Site site) {
+    NTSTATUS status = Irp->IoStatus.Status;
+    bool call = (NT_SUCCESS(status) && (control & SL_INVOKE_ON_SUCCESS)) ||
+                (!NT_SUCCESS(status) && (control & SL_INVOKE_ON_ERROR)) ||
+                (Irp->Cancel && (control & SL_INVOKE_ON_CANCEL));
+    if constexpr (Verified)
+        verifier::irps::location_done(Irp, Irp->CurrentLocation - 1, control, call ? routine : nullptr);
+    if (!call) {
+        if (Irp->PendingReturned && Irp->CurrentLocation <= Irp->StackCount)
+            Irp->Tail.Overlay.CurrentStackLocation->Control |= SL_PENDING_RETURNED;
+        return false;
+    }
+    PDEVICE_OBJECT owner =
+        Irp->CurrentLocation <= Irp->StackCount ? Irp->Tail.Overlay.CurrentStackLocation->DeviceObject : nullptr;
+    if (trace::enabled()) [[unlikely]]
+        trace::irp_event(trace::Kind::completion_routine, Irp, owner);
+    // Reports from what the routine calls by plain name name this completion's caller.
+    verifier::CallSiteIfKnown scope(site.file, site.line, verifier::Api::IoCompleteRequest);
+    if (routine(owner, Irp, context) != STATUS_MORE_PROCESSING_REQUIRED) return false;
+    if constexpr (Verified) verifier::irps::note(Irp, verifier::irps::Step::reclaimed);
+    return true;
+}
+
+// S-CMP-7: an associated IRP is freed with its MDLs; the last one completes the master.
+[[gnu::noinline]] void complete_associated(IRP* Irp) {
+    PIRP master = Irp->AssociatedIrp.MasterIrp;
+    for (PMDL mdl = Irp->MdlAddress; mdl;) {
+        PMDL next = mdl->Next;
+        if (mdl->MdlFlags & MDL_PAGES_LOCKED) MmUnlockPages(mdl);
+        IoFreeMdl(mdl);
+        mdl = next;
+    }
+    free_irp(Irp);
+    if (InterlockedDecrement(&master->AssociatedIrp.IrpCount) == 0) IofCompleteRequest(master, IO_NO_INCREMENT);
+}
+
+// IoCompleteRequest after its IRQL check. `Verified`: the IRP checks are on (the
+// verifier's records see the completion and each location).
+template <bool Verified>
+[[gnu::always_inline]] inline void complete_request_body(PIRP Irp, Site site) {
+    IrpHeader* h = header_of(Irp);
+    if (h->magic != kIrpMagic || (h->flags & kIrpCompleted) || Irp->CurrentLocation > Irp->StackCount + 1)
+        [[unlikely]]
+        return report_double_completion(Irp, site);
+    if (cancel_lock_held_by_caller() || Irp->IoStatus.Status == STATUS_PENDING ||
+        __atomic_load_n(&Irp->CancelRoutine, __ATOMIC_RELAXED)) [[unlikely]]
+        report_completion_state(Irp, site);
     if (trace::enabled()) [[unlikely]]
         trace::irp_completed(Irp);
     // Unwind the stack toward the top (S-CMP-2): each location's routine runs with
-    // that driver's location current.
+    // that driver's location current. A finished location is cleared.
     while (Irp->CurrentLocation <= Irp->StackCount) {
         PIO_STACK_LOCATION done = Irp->Tail.Overlay.CurrentStackLocation;
         Irp->CurrentLocation++;
         Irp->Tail.Overlay.CurrentStackLocation++;
-        Irp->PendingReturned = (done->Control & SL_PENDING_RETURNED) != 0;
         UCHAR control = done->Control;
+        Irp->PendingReturned = (control & SL_PENDING_RETURNED) != 0;
         PIO_COMPLETION_ROUTINE routine = done->CompletionRoutine;
         PVOID context = done->Context;
         done->MinorFunction = 0;
@@ -845,51 +973,75 @@ VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
         done->FileObject = nullptr;
         done->CompletionRoutine = nullptr;
         done->Context = nullptr;
-        NTSTATUS status = Irp->IoStatus.Status;
-        bool call = routine && ((NT_SUCCESS(status) && (control & SL_INVOKE_ON_SUCCESS)) ||
-                                (!NT_SUCCESS(status) && (control & SL_INVOKE_ON_ERROR)) ||
-                                (Irp->Cancel && (control & SL_INVOKE_ON_CANCEL)));
-        if (verifier::irp_hooks()) [[unlikely]]
-            verifier::irps::location_done(Irp, Irp->CurrentLocation - 1, control, call ? routine : nullptr);
-        if (call) {
-            PDEVICE_OBJECT owner =
-                Irp->CurrentLocation <= Irp->StackCount ? Irp->Tail.Overlay.CurrentStackLocation->DeviceObject : nullptr;
-            if (trace::enabled()) [[unlikely]]
-                trace::irp_event(trace::Kind::completion_routine, Irp, owner);
-            if (routine(owner, Irp, context) == STATUS_MORE_PROCESSING_REQUIRED) {
-                if (verifier::irp_hooks()) [[unlikely]]
-                    verifier::irps::note(Irp, verifier::irps::Step::reclaimed);
-                return;
-            }
+        if (routine || Verified) [[unlikely]] {
+            if (run_completion_routine<Verified>(Irp, routine, context, control, site)) return;
         } else if (Irp->PendingReturned && Irp->CurrentLocation <= Irp->StackCount) {
             Irp->Tail.Overlay.CurrentStackLocation->Control |= SL_PENDING_RETURNED;
         }
     }
-
-    if (Irp->Flags & IRP_ASSOCIATED_IRP) {
-        // S-CMP-7: an associated IRP is freed with its MDLs; the last one completes the master.
-        PIRP master = Irp->AssociatedIrp.MasterIrp;
-        for (PMDL mdl = Irp->MdlAddress; mdl;) {
-            PMDL next = mdl->Next;
-            if (mdl->MdlFlags & MDL_PAGES_LOCKED) MmUnlockPages(mdl);
-            IoFreeMdl(mdl);
-            mdl = next;
-        }
-        io::free_irp(Irp);
-        if (InterlockedDecrement(&master->AssociatedIrp.IrpCount) == 0) IofCompleteRequest(master, IO_NO_INCREMENT);
-        return;
-    }
-    if (!Irp->Tail.Overlay.Thread && !Irp->UserIosb && !(h->flags & io::kIrpUserRequest)) {
-        verifier::report(verifier::Check::IrpNotReclaimed,
-                             fmt::format("IRP #{} from IoAllocateIrp finished completion without a completion routine "
-                                         "returning STATUS_MORE_PROCESSING_REQUIRED; its creator must take it back "
-                                         "and IoFreeIrp it (S-CMP-12). The IRP is left allocated.",
-                                         h->sequence),
-                             {.irp = Irp});
-        return;
-    }
-    io::finish_request(Irp);
+    if (Irp->Flags & IRP_ASSOCIATED_IRP) [[unlikely]]
+        return complete_associated(Irp);
+    if (!Irp->Tail.Overlay.Thread && !Irp->UserIosb && !(h->flags & kIrpUserRequest)) [[unlikely]]
+        return report_not_reclaimed(Irp, site);
+    finish_request(Irp, site);
 }
+
+// The completion with every IRP check: out of line, under the driver's call site.
+[[gnu::noinline, gnu::cold]] void complete_request_verified(PIRP Irp, CCHAR PriorityBoost, Site site) {
+    verifier::CallSiteIfKnown scope(site.file, site.line, verifier::Api::IoCompleteRequest);
+    if (!verifier::irps::completing(Irp, PriorityBoost)) return;
+    complete_request_body<true>(Irp, site);
+}
+
+// Every completion the common case below does not cover.
+[[gnu::noinline]] void complete_request_general(PIRP Irp, CCHAR PriorityBoost, Site site) {
+    if (ke::t_irql > DISPATCH_LEVEL) [[unlikely]]
+        report_completion_irql(site);
+    if (verifier::irp_hooks()) [[unlikely]]
+        return complete_request_verified(Irp, PriorityBoost, site);
+    complete_request_body<false>(Irp, site);
+}
+
+// IoCompleteRequest. The common case is a request its issuer is sending right now
+// (finish_request's inline case) with one location left and no completion routine in
+// it, and nothing for a check to report: it makes no call but its last, so it needs
+// no frame. It modifies nothing before it knows it is that case; anything else goes
+// to complete_request_general from the start.
+[[gnu::always_inline]] inline void complete_request(PIRP Irp, CCHAR PriorityBoost, Site site) {
+    IrpHeader* h = header_of(Irp);
+    PIO_STACK_LOCATION done = Irp->Tail.Overlay.CurrentStackLocation;
+    InlineCompletion* ic = t_inline_completion;
+    if (ke::t_irql > DISPATCH_LEVEL || verifier::irp_hooks() || h->magic != kIrpMagic || (h->flags & kIrpCompleted) ||
+        Irp->CurrentLocation != Irp->StackCount || cancel_lock_held_by_caller() ||
+        Irp->IoStatus.Status == STATUS_PENDING || __atomic_load_n(&Irp->CancelRoutine, __ATOMIC_RELAXED) ||
+        done->CompletionRoutine || (Irp->Flags & IRP_ASSOCIATED_IRP) || !completes_inline(Irp, ic)) [[unlikely]]
+        return complete_request_general(Irp, PriorityBoost, site);
+    // The unwind loop of complete_request_body for its last location.
+    Irp->CurrentLocation++;
+    Irp->Tail.Overlay.CurrentStackLocation++;
+    Irp->PendingReturned = (done->Control & SL_PENDING_RETURNED) != 0;
+    done->MinorFunction = 0;
+    done->Flags = 0;
+    done->Control = 0;
+    std::memset(&done->Parameters, 0, sizeof(done->Parameters));
+    done->FileObject = nullptr;
+    done->Context = nullptr;
+    finish_inline(Irp, h, ic, site);
+}
+
+}  // namespace
+}  // namespace ntio::io
+
+extern "C" {
+
+VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) { io::complete_request(Irp, PriorityBoost, {nullptr, 0}); }
+
+// The compat macro's IoCompleteRequest: the same, with the driver's call site for the
+// reports made inside (see verifier/call_sites.cpp).
+VOID NtioCompleteRequestAt(PIRP Irp, CCHAR PriorityBoost, PCSTR File, ULONG Line) {
+    io::complete_request(Irp, PriorityBoost, {File, Line});
+}
+
 
 // ---- MDLs -------------------------------------------------------------------------------------
 

@@ -19,12 +19,8 @@ bool reference_if_live(void* body) {
     return false;
 }
 
-namespace {
-// Both dereference()s, each compiled with its own count (the common one a constant).
-[[gnu::always_inline]] inline void drop_references(void* body, int64_t count) {
+void last_reference_dropped(void* body, int64_t left) {
     ObjectHeader* h = ObjectHeader::of(body);
-    int64_t left = h->refs.fetch_sub(count, std::memory_order_acq_rel) - count;
-    if (left > 0) return;
     if (left < 0) {
         std::fprintf(stderr, "ntio: object %p (%s) dereferenced below zero\n", body, h->type->name);
         std::abort();
@@ -32,10 +28,6 @@ namespace {
     if (h->type->on_zero_references) h->type->on_zero_references(body);
     else free_object(body);
 }
-}  // namespace
-
-void dereference(void* body) { drop_references(body, 1); }
-void dereference(void* body, int64_t count) { drop_references(body, count); }
 
 void free_object(void* body) {
     ObjectHeader* h = ObjectHeader::of(body);

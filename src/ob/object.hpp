@@ -66,10 +66,18 @@ void destroy_body(void* body) {
 }
 
 void reference(void* body);
-void dereference(void* body);
+// What follows a dereference that left `left` <= 0 references: the object is
+// destroyed (or its type's on_zero_references runs); below zero aborts.
+void last_reference_dropped(void* body, int64_t left);
 // Drops `count` references at once (one atomic operation): for a caller that holds
-// several, such as a synchronous file request (the IRP's and its own).
-void dereference(void* body, int64_t count);
+// several, such as a synchronous file request (the IRP's and its own). Inline: every
+// request drops some.
+inline void dereference(void* body, int64_t count) {
+    int64_t left = ObjectHeader::of(body)->refs.fetch_sub(count, std::memory_order_acq_rel) - count;
+    if (left <= 0) [[unlikely]]
+        last_reference_dropped(body, left);
+}
+inline void dereference(void* body) { dereference(body, 1); }
 // For lists that hold objects without a reference (the thread registry): takes one
 // unless the count already reached zero, i.e. the object is being destroyed.
 bool reference_if_live(void* body);

@@ -24,9 +24,8 @@ NTSTATUS NtioCallDriverAt(PDEVICE_OBJECT DeviceObject, PIRP Irp, PCSTR File, ULO
     NTIO_AT(IoCallDriver, IofCallDriver(DeviceObject, Irp));
 }
 
-VOID NtioCompleteRequestAt(PIRP Irp, CCHAR PriorityBoost, PCSTR File, ULONG Line) {
-    NTIO_AT(IoCompleteRequest, IofCompleteRequest(Irp, PriorityBoost));
-}
+// NtioCompleteRequestAt is in io/irp.cpp: the completion sets the call site only
+// around what may report, which the common completion never reaches.
 
 KIRQL NtioAcquireSpinLockAt(PKSPIN_LOCK SpinLock, PCSTR File, ULONG Line) {
     NTIO_AT(KeAcquireSpinLock, KeAcquireSpinLockRaiseToDpc(SpinLock));

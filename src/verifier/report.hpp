@@ -83,6 +83,25 @@ public:
 private:
     CallSite m_saved;
 };
+// A CallSiteScope when `file` is known; otherwise the thread's call site stays as it
+// is (a routine called by its plain name inside a driver's call reports that call).
+class CallSiteIfKnown {
+public:
+    CallSiteIfKnown(const char* file, unsigned line, Api api) : m_set(file != nullptr) {
+        if (!m_set) return;
+        m_saved = t_call_site;
+        t_call_site = {file, line, api};
+    }
+    ~CallSiteIfKnown() {
+        if (m_set) t_call_site = m_saved;
+    }
+    CallSiteIfKnown(const CallSiteIfKnown&) = delete;
+    CallSiteIfKnown& operator=(const CallSiteIfKnown&) = delete;
+
+private:
+    bool m_set;
+    CallSite m_saved;
+};
 
 // S-KE-3: reports when the caller's IRQL is above `max_irql`.
 void irql_too_high(KIRQL max_irql, const char* api);
