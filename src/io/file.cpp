@@ -249,10 +249,12 @@ NTSTATUS reference_event(HANDLE event, KEVENT** kevent) {
 // and its own reference (the lookup's reference goes to the IRP) until the call ends;
 // when the request completes inside the call, the completion hands over the IRP's
 // reference and the file object's event (InlineCompletion).
+// Fields without an initializer are written before they are read (the request path
+// stores nothing twice).
 struct Request {
-    FileBody* fb = nullptr;
-    KEVENT* event = nullptr;
-    DEVICE_OBJECT* top = nullptr;  // the top of the file's device stack when the IRP was built
+    FileBody* fb;                  // by reference_file, before anything else
+    KEVENT* event;                 // by reference_event, before `locked` can be set
+    DEVICE_OBJECT* top;            // by new_request_irp: the top of the file's device stack
     bool locked = false;
     io::InlineCompletion inline_completion;
     // Sets the file object's event now if an inline completion left it owed: before the
@@ -397,11 +399,13 @@ void attach_mdl(IRP* irp, PVOID buffer, ULONG length, LOCK_OPERATION op) {
 
 }  // namespace
 
-// NtDeviceIoControlFile and NtFsControlFile by `major`. DeviceIoControl calls it
-// directly: eleven arguments are a stack frame to rebuild for each wrapper in between.
-NTSTATUS io::device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
-                            PIO_STATUS_BLOCK IoStatusBlock, ULONG Code, PVOID InputBuffer, ULONG InputBufferLength,
-                            PVOID OutputBuffer, ULONG OutputBufferLength, UCHAR major) {
+namespace {
+// NtDeviceIoControlFile and NtFsControlFile by `major`, inline in its two entry points
+// below.
+[[gnu::always_inline]] inline NTSTATUS device_control_body(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
+                                                           PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock, ULONG Code,
+                                                           PVOID InputBuffer, ULONG InputBufferLength,
+                                                           PVOID OutputBuffer, ULONG OutputBufferLength, UCHAR major) {
     ULONG method = Code & 3;
     // S-BUF-10: NULL buffers with a length fail before anything else.
     if ((method != METHOD_NEITHER && InputBufferLength && !InputBuffer) ||
@@ -459,6 +463,22 @@ NTSTATUS io::device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE Apc
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     return send_request(r, irp);
+}
+}  // namespace
+
+NTSTATUS io::device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                            PIO_STATUS_BLOCK IoStatusBlock, ULONG Code, PVOID InputBuffer, ULONG InputBufferLength,
+                            PVOID OutputBuffer, ULONG OutputBufferLength, UCHAR major) {
+    return device_control_body(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, Code, InputBuffer,
+                               InputBufferLength, OutputBuffer, OutputBufferLength, major);
+}
+
+NTSTATUS io::device_control_plain(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock, ULONG Code, PVOID InputBuffer,
+                                  ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength) {
+    UCHAR major = DEVICE_TYPE_FROM_CTL_CODE(Code) == FILE_DEVICE_FILE_SYSTEM ? IRP_MJ_FILE_SYSTEM_CONTROL
+                                                                              : IRP_MJ_DEVICE_CONTROL;
+    return device_control_body(FileHandle, nullptr, nullptr, nullptr, IoStatusBlock, Code, InputBuffer,
+                               InputBufferLength, OutputBuffer, OutputBufferLength, major);
 }
 
 namespace {

@@ -192,6 +192,11 @@ void start_counting_irps();
 NTSTATUS device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
                         PIO_STATUS_BLOCK IoStatusBlock, ULONG Code, PVOID InputBuffer, ULONG InputBufferLength,
                         PVOID OutputBuffer, ULONG OutputBufferLength, UCHAR major);
+// The same without an event or APC, the major function by the code's device type
+// (S-BUF-2): a synchronous DeviceIoControl. A second copy of the service with fewer
+// arguments to pass and to test.
+NTSTATUS device_control_plain(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock, ULONG Code, PVOID InputBuffer,
+                              ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength);
 
 // A request completed inside its issuer's own IoCallDriver, on the issuer's thread:
 // what a driver that completes in its dispatch routine does, the common case. The
@@ -203,8 +208,8 @@ NTSTATUS device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRout
 // the call (release the file's I/O lock, drop its own reference), so one fence and one
 // atomic decrement serve for two of each (io/file.cpp).
 struct InlineCompletion {
-    IRP* irp = nullptr;                 // the IRP while it is being sent; cleared once completed
-    InlineCompletion* outer = nullptr;  // the thread's enclosing request (a driver issuing one from dispatch)
+    IRP* irp;                  // the IRP while it is being sent; cleared once completed (set by the scope)
+    InlineCompletion* outer;   // the thread's enclosing request (a driver issuing one from dispatch)
     bool completed = false;             // completed inline: the IRP's file reference is the issuer's now
     bool set_file_event = false;        // ... and the file object's event is owed
 };

@@ -124,10 +124,10 @@ public:
 
     private:
         friend class HandleTable;
-        HandleEntry* m_entry = nullptr;
-        uintptr_t m_value = 0;
-        ObjectHeader* m_header = nullptr;
-        ACCESS_MASK m_access = 0;
+        HandleEntry* m_entry = nullptr;  // the rest is set with it (pin)
+        uintptr_t m_value;
+        ObjectHeader* m_header;
+        ACCESS_MASK m_access;
     };
     // Pins the entry of `handle` after the same checks as reference().
     inline NTSTATUS pin(HANDLE handle, KPROCESSOR_MODE mode, ACCESS_MASK desired, Pin* pin);
@@ -171,7 +171,7 @@ private:
     std::atomic<size_t> m_count{0};
 };
 
-inline HandleEntry* HandleTable::lock_entry(HANDLE handle, bool* kernel, uintptr_t* value) {
+[[gnu::always_inline]] inline HandleEntry* HandleTable::lock_entry(HANDLE handle, bool* kernel, uintptr_t* value) {
     uint32_t index;
     if (!decode(handle, &index, kernel)) return nullptr;
     HandleEntry* e = entry(index);
@@ -192,7 +192,8 @@ inline HandleEntry* HandleTable::lock_entry(HANDLE handle, bool* kernel, uintptr
     return e;
 }
 
-inline NTSTATUS HandleTable::pin(HANDLE handle, KPROCESSOR_MODE mode, ACCESS_MASK desired, Pin* pin) {
+[[gnu::always_inline]] inline NTSTATUS HandleTable::pin(HANDLE handle, KPROCESSOR_MODE mode, ACCESS_MASK desired,
+                                                         Pin* pin) {
     bool kernel;
     uintptr_t v;
     HandleEntry* e = lock_entry(handle, &kernel, &v);

@@ -98,9 +98,9 @@ BOOL DeviceIoControl(HANDLE hDevice, DWORD dwIoControlCode, LPVOID lpInBuffer, D
     // S-BUF-2: codes of FILE_DEVICE_FILE_SYSTEM go as IRP_MJ_FILE_SYSTEM_CONTROL.
     // The service is called directly (io::device_control is NtDeviceIoControlFile and
     // NtFsControlFile by major function): the request path's every call layer counts.
-    bool fsctl = DEVICE_TYPE_FROM_CTL_CODE(dwIoControlCode) == FILE_DEVICE_FILE_SYSTEM;
-    UCHAR major = fsctl ? IRP_MJ_FILE_SYSTEM_CONTROL : IRP_MJ_DEVICE_CONTROL;
     if (lpOverlapped) {  // S-DSP-13
+        bool fsctl = DEVICE_TYPE_FROM_CTL_CODE(dwIoControlCode) == FILE_DEVICE_FILE_SYSTEM;
+        UCHAR major = fsctl ? IRP_MJ_FILE_SYSTEM_CONTROL : IRP_MJ_DEVICE_CONTROL;
         HANDLE event;
         PVOID context;
         overlapped_event(lpOverlapped, &event, &context);
@@ -117,8 +117,8 @@ BOOL DeviceIoControl(HANDLE hDevice, DWORD dwIoControlCode, LPVOID lpInBuffer, D
         return FALSE;
     }
     IO_STATUS_BLOCK iosb{};
-    NTSTATUS s = ntio::io::device_control(hDevice, nullptr, nullptr, nullptr, &iosb, dwIoControlCode, lpInBuffer,
-                                          nInBufferSize, lpOutBuffer, nOutBufferSize, major);
+    NTSTATUS s = ntio::io::device_control_plain(hDevice, &iosb, dwIoControlCode, lpInBuffer, nInBufferSize,
+                                                lpOutBuffer, nOutBufferSize);
     if (s == STATUS_PENDING) {  // an overlapped handle used without an OVERLAPPED (S-DSP-15)
         NtWaitForSingleObject(hDevice, FALSE, nullptr);
         s = iosb.Status;
