@@ -1011,10 +1011,12 @@ template <bool Verified>
     IrpHeader* h = header_of(Irp);
     PIO_STACK_LOCATION done = Irp->Tail.Overlay.CurrentStackLocation;
     InlineCompletion* ic = t_inline_completion;
-    if (ke::t_irql > DISPATCH_LEVEL || verifier::irp_hooks() || h->magic != kIrpMagic || (h->flags & kIrpCompleted) ||
-        Irp->CurrentLocation != Irp->StackCount || cancel_lock_held_by_caller() ||
+    // Whether it is the issuer's own request comes first: every other request (an
+    // overlapped one, one a worker completes) leaves after two loads.
+    if (!completes_inline(Irp, ic) || ke::t_irql > DISPATCH_LEVEL || verifier::irp_hooks() || h->magic != kIrpMagic ||
+        (h->flags & kIrpCompleted) || Irp->CurrentLocation != Irp->StackCount || cancel_lock_held_by_caller() ||
         Irp->IoStatus.Status == STATUS_PENDING || __atomic_load_n(&Irp->CancelRoutine, __ATOMIC_RELAXED) ||
-        done->CompletionRoutine || (Irp->Flags & IRP_ASSOCIATED_IRP) || !completes_inline(Irp, ic)) [[unlikely]]
+        done->CompletionRoutine || (Irp->Flags & IRP_ASSOCIATED_IRP)) [[unlikely]]
         return complete_request_general(Irp, PriorityBoost, site);
     // The unwind loop of complete_request_body for its last location.
     Irp->CurrentLocation++;
