@@ -902,6 +902,18 @@ namespace {
                      {.irp = Irp});
 }
 
+// A location the completion has passed: everything but its major function and device
+// cleared (a driver that reuses the IRP finds the location clean).
+[[gnu::always_inline]] inline void clear_finished_location(PIO_STACK_LOCATION done) {
+    done->MinorFunction = 0;
+    done->Flags = 0;
+    done->Control = 0;
+    std::memset(&done->Parameters, 0, sizeof(done->Parameters));
+    done->FileObject = nullptr;
+    done->CompletionRoutine = nullptr;
+    done->Context = nullptr;
+}
+
 // A completion routine, if its Control bits ask for it at this status (S-CMP-2/3); true
 // when it returned STATUS_MORE_PROCESSING_REQUIRED (completion stops here). Out of
 // line: the common request has none.
@@ -966,13 +978,7 @@ template <bool Verified>
         Irp->PendingReturned = (control & SL_PENDING_RETURNED) != 0;
         PIO_COMPLETION_ROUTINE routine = done->CompletionRoutine;
         PVOID context = done->Context;
-        done->MinorFunction = 0;
-        done->Flags = 0;
-        done->Control = 0;
-        std::memset(&done->Parameters, 0, sizeof(done->Parameters));
-        done->FileObject = nullptr;
-        done->CompletionRoutine = nullptr;
-        done->Context = nullptr;
+        clear_finished_location(done);
         if (routine || Verified) [[unlikely]] {
             if (run_completion_routine<Verified>(Irp, routine, context, control, site)) return;
         } else if (Irp->PendingReturned && Irp->CurrentLocation <= Irp->StackCount) {
@@ -1022,12 +1028,7 @@ template <bool Verified>
     Irp->CurrentLocation++;
     Irp->Tail.Overlay.CurrentStackLocation++;
     Irp->PendingReturned = (done->Control & SL_PENDING_RETURNED) != 0;
-    done->MinorFunction = 0;
-    done->Flags = 0;
-    done->Control = 0;
-    std::memset(&done->Parameters, 0, sizeof(done->Parameters));
-    done->FileObject = nullptr;
-    done->Context = nullptr;
+    clear_finished_location(done);
     finish_inline(Irp, h, ic, site);
 }
 
