@@ -475,10 +475,8 @@ NTSTATUS io::device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE Apc
 
 NTSTATUS io::device_control_plain(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock, ULONG Code, PVOID InputBuffer,
                                   ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength) {
-    UCHAR major = DEVICE_TYPE_FROM_CTL_CODE(Code) == FILE_DEVICE_FILE_SYSTEM ? IRP_MJ_FILE_SYSTEM_CONTROL
-                                                                              : IRP_MJ_DEVICE_CONTROL;
     return device_control_body(FileHandle, nullptr, nullptr, nullptr, IoStatusBlock, Code, InputBuffer,
-                               InputBufferLength, OutputBuffer, OutputBufferLength, major);
+                               InputBufferLength, OutputBuffer, OutputBufferLength, control_major(Code));
 }
 
 namespace {

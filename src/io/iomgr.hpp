@@ -192,6 +192,11 @@ void start_counting_irps();
 NTSTATUS device_control(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
                         PIO_STATUS_BLOCK IoStatusBlock, ULONG Code, PVOID InputBuffer, ULONG InputBufferLength,
                         PVOID OutputBuffer, ULONG OutputBufferLength, UCHAR major);
+// S-BUF-2: a code of FILE_DEVICE_FILE_SYSTEM goes as IRP_MJ_FILE_SYSTEM_CONTROL.
+inline UCHAR control_major(ULONG code) {
+    return DEVICE_TYPE_FROM_CTL_CODE(code) == FILE_DEVICE_FILE_SYSTEM ? IRP_MJ_FILE_SYSTEM_CONTROL
+                                                                      : IRP_MJ_DEVICE_CONTROL;
+}
 // The same without an event or APC, the major function by the code's device type
 // (S-BUF-2): a synchronous DeviceIoControl. A second copy of the service with fewer
 // arguments to pass and to test.

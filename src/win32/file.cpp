@@ -95,19 +95,18 @@ HANDLE CreateFileA(LPCSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode, 
 
 BOOL DeviceIoControl(HANDLE hDevice, DWORD dwIoControlCode, LPVOID lpInBuffer, DWORD nInBufferSize, LPVOID lpOutBuffer,
                      DWORD nOutBufferSize, LPDWORD lpBytesReturned, LPOVERLAPPED lpOverlapped) {
-    // S-BUF-2: codes of FILE_DEVICE_FILE_SYSTEM go as IRP_MJ_FILE_SYSTEM_CONTROL.
     // The service is called directly (io::device_control is NtDeviceIoControlFile and
-    // NtFsControlFile by major function): the request path's every call layer counts.
+    // NtFsControlFile by major function, io::control_major picks it, S-BUF-2): the
+    // request path's every call layer counts.
     if (lpOverlapped) {  // S-DSP-13
-        bool fsctl = DEVICE_TYPE_FROM_CTL_CODE(dwIoControlCode) == FILE_DEVICE_FILE_SYSTEM;
-        UCHAR major = fsctl ? IRP_MJ_FILE_SYSTEM_CONTROL : IRP_MJ_DEVICE_CONTROL;
         HANDLE event;
         PVOID context;
         overlapped_event(lpOverlapped, &event, &context);
         lpOverlapped->Internal = static_cast<ULONG_PTR>(STATUS_PENDING);
         NTSTATUS s = ntio::io::device_control(hDevice, event, nullptr, context,
                                               reinterpret_cast<PIO_STATUS_BLOCK>(lpOverlapped), dwIoControlCode,
-                                              lpInBuffer, nInBufferSize, lpOutBuffer, nOutBufferSize, major);
+                                              lpInBuffer, nInBufferSize, lpOutBuffer, nOutBufferSize,
+                                              ntio::io::control_major(dwIoControlCode));
         if (!NT_ERROR(s) && lpBytesReturned) *lpBytesReturned = static_cast<DWORD>(lpOverlapped->InternalHigh);
         if (!NT_SUCCESS(s) || s == STATUS_PENDING) return fail(s);
         return TRUE;
