@@ -582,7 +582,54 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
 //     `file_event`);
 //   * the issuer holds a reference of its own on the file object until it has woken,
 //     so the IRP's reference can wait until the issuer drops both.
-void finish_inline(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site site) {
+[[gnu::noinline]] void finish_inline_general(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site site);
+
+// finish_inline. Its common case (the IRP still in its issuer's slot, no MDL, a system
+// buffer inside the IRP and at most 64 bytes to copy back, no event to signal or
+// dereference, room in the thread's lookaside, no IRP checks) calls nothing, so it
+// needs no frame: it tests all of that before it changes anything, the slot's
+// compare-exchange last. Everything else takes finish_inline_general.
+[[gnu::always_inline]] inline void finish_inline(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site site) {
+    _KTHREAD* t = h->thread;
+    ULONG flags = irp->Flags;
+    ULONG_PTR information = irp->IoStatus.Information;
+    bool copy_back = (flags & (IRP_BUFFERED_IO | IRP_INPUT_OPERATION)) == (IRP_BUFFERED_IO | IRP_INPUT_OPERATION);
+    bool frees_buffer = (flags & (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER)) == (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER);
+    if (verifier::irp_hooks() || h->size_class != kIrpLookaside || t_cache.depth >= t_cache.limit || irp->MdlAddress ||
+        irp->UserEvent || h->event_object || (frees_buffer && !(h->flags & kIrpInlineBuffer)) ||
+        (copy_back && (information > h->output_length || information > 64)) ||
+        t->irp_slot.load(std::memory_order_relaxed) != reinterpret_cast<uintptr_t>(irp) || !take_from_slot(t, irp))
+        [[unlikely]]
+        return finish_inline_general(irp, h, ic, site);
+    // From here as finish_inline_general goes when nothing of the above applies.
+    h->list_state = kNotListed;
+    h->flags |= kIrpCompleted;
+    NTSTATUS status = irp->IoStatus.Status;
+    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
+    bool report = !NT_ERROR(status);
+    if (report) {
+        if (copy_back && irp->UserBuffer && irp->AssociatedIrp.SystemBuffer)
+            rtl::copy_at_most_64(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, information);
+        if (PIO_STATUS_BLOCK iosb = irp->UserIosb) {
+            iosb->Status = status;
+            iosb->Information = information;
+        }
+    }
+    bool file_event = report || irp->PendingReturned;
+    // release_irp into the lookaside (no trace, no quarantine, room tested above).
+    h->magic = kFreedIrpMagic;
+    irp->Type = 0;
+    h->event_object = t_cache.free;
+    t_cache.free = h;
+    ++t_cache.depth;
+    count_registered(-1);
+    if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
+    ic->irp = nullptr;
+    ic->completed = true;
+    ic->set_file_event = file_event;
+}
+
+void finish_inline_general(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site site) {
     h->flags |= kIrpCompleted;
     NTSTATUS status = irp->IoStatus.Status;
     FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
@@ -1024,11 +1071,12 @@ template <bool Verified>
         Irp->IoStatus.Status == STATUS_PENDING || __atomic_load_n(&Irp->CancelRoutine, __ATOMIC_RELAXED) ||
         done->CompletionRoutine || (Irp->Flags & IRP_ASSOCIATED_IRP)) [[unlikely]]
         return complete_request_general(Irp, PriorityBoost, site);
-    // The unwind loop of complete_request_body for its last location.
+    // The unwind loop of complete_request_body for its last location, except clearing
+    // it: it is the top location, so no completion routine above reads it, and the IRP
+    // is freed next.
     Irp->CurrentLocation++;
     Irp->Tail.Overlay.CurrentStackLocation++;
     Irp->PendingReturned = (done->Control & SL_PENDING_RETURNED) != 0;
-    clear_finished_location(done);
     finish_inline(Irp, h, ic, site);
 }
 
