@@ -3,6 +3,7 @@
 // (S-IRP-5, S-IRP-12, §3 S-DSP, §4 S-BUF, S-CAN-13..15, S-W32-9..13).
 #include <cstddef>
 
+#include "io/call_driver.hpp"
 #include "io/completion_port.hpp"
 #include "io/iomgr.hpp"
 #include "trace/trace.hpp"
@@ -364,9 +365,9 @@ void discard_irp(IRP* irp) {
     NTSTATUS status;
     if (r.locked) {
         io::InlineCompletionScope scope(r.inline_completion, irp);
-        status = IoCallDriver(top, irp);
+        status = io::call_driver(top, irp);
     } else {
-        status = IoCallDriver(top, irp);
+        status = io::call_driver(top, irp);
     }
     if (r.locked && status == STATUS_PENDING) {
         r.set_owed_file_event();

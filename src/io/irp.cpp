@@ -8,6 +8,7 @@
 #endif
 #include <vector>
 
+#include "io/call_driver.hpp"
 #include "io/completion_port.hpp"
 #include "io/iomgr.hpp"
 #include "ke/objects.hpp"
@@ -780,6 +781,32 @@ void finish_request_general(IRP* irp, Site site) {
 using namespace ntio;
 using ntio::io::header_of;
 
+namespace ntio::io {
+
+// IofCallDriver's reports (io/call_driver.hpp), out of line and cold.
+[[gnu::noinline, gnu::cold]] NTSTATUS no_stack_location_left(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    verifier::report(verifier::Check::NO_MORE_IRP_STACK_LOCATIONS,
+                     fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): allocate "
+                                 "the IRP with the target's StackSize (or StackSize + 1 to keep one for yourself); the "
+                                 "IRP was not sent",
+                                 header_of(Irp)->sequence, device_label(DeviceObject), int(Irp->StackCount)),
+                     {.irp = Irp, .device = DeviceObject});
+    return STATUS_INVALID_DEVICE_STATE;
+}
+
+[[gnu::noinline, gnu::cold]] void dispatch_changed_irql(PDEVICE_OBJECT DeviceObject, uint32_t packed) {
+    UCHAR major = static_cast<UCHAR>(packed >> 8);
+    KIRQL irql = static_cast<KIRQL>(packed);
+    verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
+                     fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was called at "
+                                 "IRQL {}; release every spin lock it took",
+                                 reinterpret_cast<void*>(DeviceObject->DriverObject->MajorFunction[major]), major,
+                                 KeGetCurrentIrql(), irql),
+                     {.device = DeviceObject});
+}
+
+}  // namespace ntio::io
+
 extern "C" {
 
 PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota) {
@@ -846,47 +873,7 @@ BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char* Api) {
     return TRUE;
 }
 
-// IofCallDriver's reports, out of line: the call path keeps a small frame.
-[[gnu::noinline, gnu::cold]] static NTSTATUS no_stack_location_left(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
-    verifier::report(verifier::Check::NO_MORE_IRP_STACK_LOCATIONS,
-                     fmt::format("IoCallDriver(IRP #{}) to {} with no stack location left ({} allocated): allocate "
-                                 "the IRP with the target's StackSize (or StackSize + 1 to keep one for yourself); the "
-                                 "IRP was not sent",
-                                 header_of(Irp)->sequence, io::device_label(DeviceObject), int(Irp->StackCount)),
-                     {.irp = Irp, .device = DeviceObject});
-    return STATUS_INVALID_DEVICE_STATE;
-}
-
-// `packed`: the dispatch routine's major function << 8 | the IRQL it was called at (one
-// register kept across the call instead of three).
-[[gnu::noinline, gnu::cold]] static void dispatch_changed_irql(PDEVICE_OBJECT DeviceObject, uint32_t packed) {
-    UCHAR major = static_cast<UCHAR>(packed >> 8);
-    KIRQL irql = static_cast<KIRQL>(packed);
-    verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
-                     fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was called at "
-                                 "IRQL {}; release every spin lock it took",
-                                 reinterpret_cast<void*>(DeviceObject->DriverObject->MajorFunction[major]), major,
-                                 KeGetCurrentIrql(), irql),
-                     {.device = DeviceObject});
-}
-
-NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
-    verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCallDriver");
-    if (verifier::irp_hooks()) [[unlikely]]  // the same call with every IRP check (verifier/irp_tracker.cpp)
-        return verifier::irps::call_driver(DeviceObject, Irp);
-    if (Irp->CurrentLocation <= 1) [[unlikely]]
-        return no_stack_location_left(DeviceObject, Irp);
-    Irp->CurrentLocation--;
-    PIO_STACK_LOCATION sl = --Irp->Tail.Overlay.CurrentStackLocation;
-    sl->DeviceObject = DeviceObject;
-    UCHAR major = sl->MajorFunction;  // the IRP may be gone when dispatch returns
-    PDRIVER_DISPATCH dispatch = DeviceObject->DriverObject->MajorFunction[major];
-    uint32_t packed = uint32_t(major) << 8 | ke::t_irql;
-    NTSTATUS status = trace::enabled() ? io::dispatch_traced(DeviceObject, Irp, dispatch) : dispatch(DeviceObject, Irp);
-    if (ke::t_irql != static_cast<KIRQL>(packed)) [[unlikely]]
-        dispatch_changed_irql(DeviceObject, packed);
-    return status;
-}
+NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) { return io::call_driver(DeviceObject, Irp); }
 
 }  // extern "C"
 
