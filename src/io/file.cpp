@@ -209,15 +209,16 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
 // (*synchronous): the caller's own reference (Request). Both in one atomic increment,
 // taken while the handle entry is pinned. S-DSP-18: this comes after the buffer checks.
 [[gnu::always_inline]] inline NTSTATUS reference_file(HANDLE h, FileBody** out, bool* synchronous) {
-    {
-        ob::HandleTable::Pin pin;
-        System::Impl* s = sys_if_exists();  // none yet: the general lookup below makes it
-        if (s && s->handles.pin(h, ps::previous_mode(), 0, &pin) == STATUS_SUCCESS && pin.type() == &io::g_file_type)
-            [[likely]] {
-            auto* fb = static_cast<FileBody*>(pin.body());
-            *synchronous = io::file_flags(&fb->file) & FO_SYNCHRONOUS_IO;  // set before the first handle, never changed
-            pin.take_reference(*synchronous ? 2 : 1);
-            *out = fb;
+    if (System::Impl* s = sys_if_exists()) [[likely]] {  // none yet: the general lookup below makes it
+        bool sync = false;
+        void* body = s->handles.reference_pinned(h, ps::previous_mode(), &io::g_file_type, [&sync](void* b) {
+            // Set before the first handle, never changed.
+            sync = io::file_flags(&static_cast<FileBody*>(b)->file) & FO_SYNCHRONOUS_IO;
+            return sync ? 2 : 1;
+        });
+        if (body) [[likely]] {
+            *synchronous = sync;
+            *out = static_cast<FileBody*>(body);
             return STATUS_SUCCESS;
         }
     }
