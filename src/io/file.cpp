@@ -6,6 +6,7 @@
 #include "io/call_driver.hpp"
 #include "io/completion_port.hpp"
 #include "io/iomgr.hpp"
+#include "io/irp_lookaside.hpp"
 #include "trace/trace.hpp"
 #include "ke/objects.hpp"
 #include "ob/services.hpp"
@@ -319,16 +320,18 @@ struct Request {
                                                    PVOID apc_context, uint32_t inline_buffer) {
     FILE_OBJECT* fo = &r.fb->file;
     DEVICE_OBJECT* top = r.top = IoGetAttachedDevice(fo->DeviceObject);
-    IRP* irp = io::allocate_irp(top->StackSize, inline_buffer);
+    IRP* irp = io::allocate_irp_inline(top->StackSize, inline_buffer, io::kIrpUserRequest);
     if (!irp) return nullptr;
-    io::IrpHeader* h = io::header_of(irp);
-    h->flags |= io::kIrpUserRequest;
-    h->event_object = r.event;
+    // The IRP and its header are zeroed: only what is not zero is stored (a synchronous
+    // DeviceIoControl has no event and no APC, and its copy of this stores nothing for them).
+    if (r.event) {
+        io::header_of(irp)->event_object = r.event;
+        irp->UserEvent = r.event;
+    }
     irp->RequestorMode = ps::previous_mode();
     irp->UserIosb = iosb;
-    irp->UserEvent = r.event;
-    irp->Overlay.AsynchronousParameters.UserApcRoutine = apc;
-    irp->Overlay.AsynchronousParameters.UserApcContext = apc_context;
+    if (apc) irp->Overlay.AsynchronousParameters.UserApcRoutine = apc;
+    if (apc_context) irp->Overlay.AsynchronousParameters.UserApcContext = apc_context;
     irp->Tail.Overlay.OriginalFileObject = fo;  // takes over the handle lookup's reference
     IoGetNextIrpStackLocation(irp)->FileObject = fo;
     return irp;

@@ -11,6 +11,7 @@
 #include "io/call_driver.hpp"
 #include "io/completion_port.hpp"
 #include "io/iomgr.hpp"
+#include "io/irp_lookaside.hpp"
 #include "ke/objects.hpp"
 #include "ps/thread.hpp"
 #include "rtl/copy.hpp"
@@ -24,20 +25,14 @@
 namespace ntio::io {
 
 constinit thread_local InlineCompletion* t_inline_completion = nullptr;
+constinit thread_local ThreadIrpCache t_irp_cache;
 
 namespace {
-
-constexpr uint32_t kIrpMagic = 0x50524949;       // "IIRP"
-constexpr uint32_t kFreedIrpMagic = 0x44454552;  // freed
-constexpr CCHAR kLookasideStack = 2;
-constexpr uint32_t kLookasideBuffer = 64;
-constexpr size_t kLookasideDepth = 256;
 
 size_t irp_bytes(CCHAR stack, uint32_t buffer) {
     return sizeof(IrpHeader) + sizeof(IRP) + size_t(stack) * sizeof(IO_STACK_LOCATION) + buffer;
 }
 
-struct ThreadIrpCache;
 // Live IRP accounting without a shared counter on the hot path: each thread keeps
 // its own count (ThreadIrpCache::live, allocations minus frees it performed); the sum
 // over the registered threads, plus what exited threads left, is what is live.
@@ -55,23 +50,6 @@ constinit std::atomic<int64_t> g_retired{0};
 // them from a block of its own, so allocating an IRP touches no shared counter.
 constexpr uint64_t kSequenceBlock = 1024;
 constinit std::atomic<uint64_t> g_sequence{0};
-
-// The per-thread lookaside of standard-size IRPs, this thread's counter and its block
-// of IRP numbers.
-struct ThreadIrpCache {
-    IrpHeader* free = nullptr;  // chained through event_object
-    size_t depth = 0;
-    // kLookasideDepth once the thread is registered (counters()), 0 before: a thread's
-    // first free then takes the slow path, which registers it, and its first
-    // allocation always does (its lookaside is empty). So the fast paths count in
-    // `live` without testing for registration.
-    size_t limit = 0;
-    std::atomic<int64_t> live{0};  // written by this thread only, read by live_irps()
-    bool registered = false;
-    uint64_t next_sequence = 0, sequence_end = 0;  // the block is (next_sequence, sequence_end]
-};
-// Trivially destructible (see ps::watch_thread_exit); released by thread_exit_cleanup.
-thread_local ThreadIrpCache t_cache;
 
 // IRPs freed on one thread and allocated on another (a worker completing what callers
 // issue) would empty one lookaside and overflow the other: malloc and free on every
@@ -92,17 +70,17 @@ inline IrpHeader* next_free(IrpHeader* h) { return static_cast<IrpHeader*>(h->ev
 // The lookaside is full: its first kDepotBatch IRPs go to the depot. False when the
 // depot is full too (the caller then frees the IRP in hand).
 [[gnu::noinline]] bool spill_to_depot() {
-    IrpHeader* head = t_cache.free;
+    IrpHeader* head = t_irp_cache.free;
     IrpHeader* tail = head;
     for (size_t i = 1; i < kDepotBatch; ++i) tail = next_free(tail);
     {
         std::lock_guard g(g_depot_lock);
         if (g_depot_size == kDepotBatches) return false;
-        t_cache.free = next_free(tail);
+        t_irp_cache.free = next_free(tail);
         tail->event_object = nullptr;
         g_depot[g_depot_size++] = {head};
     }
-    t_cache.depth -= kDepotBatch;
+    t_irp_cache.depth -= kDepotBatch;
     return true;
 }
 
@@ -110,69 +88,25 @@ inline IrpHeader* next_free(IrpHeader* h) { return static_cast<IrpHeader*>(h->ev
 bool refill_from_depot() {
     std::lock_guard g(g_depot_lock);
     if (g_depot_size == 0) return false;
-    t_cache.free = g_depot[--g_depot_size].head;
-    t_cache.depth = kDepotBatch;
+    t_irp_cache.free = g_depot[--g_depot_size].head;
+    t_irp_cache.depth = kDepotBatch;
     return true;
 }
 
 [[gnu::noinline, gnu::cold]] void register_thread_cache() {
     {
         std::lock_guard g(g_counters_lock);
-        counters().push_back(&t_cache);
+        counters().push_back(&t_irp_cache);
     }
     ps::watch_thread_exit();
-    t_cache.registered = true;
-    t_cache.limit = kLookasideDepth;
-}
-
-// The fast paths' count, on a registered thread (see ThreadIrpCache::limit).
-[[gnu::always_inline]] inline void count_registered(int64_t delta) {
-    t_cache.live.store(t_cache.live.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+    t_irp_cache.registered = true;
+    t_irp_cache.limit = kLookasideDepth;
 }
 
 inline void bump(int64_t delta) {
-    if (!t_cache.registered) [[unlikely]]
+    if (!t_irp_cache.registered) [[unlikely]]
         register_thread_cache();
     count_registered(delta);
-}
-
-[[gnu::noinline]] void refill_sequence() {
-    t_cache.next_sequence = g_sequence.fetch_add(kSequenceBlock, std::memory_order_relaxed);
-    t_cache.sequence_end = t_cache.next_sequence + kSequenceBlock;
-}
-
-inline uint64_t next_sequence() {
-    if (t_cache.next_sequence == t_cache.sequence_end) [[unlikely]]
-        refill_sequence();
-    return ++t_cache.next_sequence;
-}
-
-// Zeroes N bytes with 16-byte stores: GCC turns a memset of a constant few hundred
-// bytes into `rep stosq`, which takes longer to start than these stores take.
-template <size_t N>
-inline void zero_bytes(void* p) {
-#if defined(__SSE2__)
-    static_assert(N >= 16);
-    __m128i zero = _mm_setzero_si128();
-    char* c = static_cast<char*>(p);
-#pragma GCC unroll 32
-    for (size_t i = 0; i + 16 <= N; i += 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(c + i), zero);
-    if (N % 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(c + N - 16), zero);
-#else
-    std::memset(p, 0, N);
-#endif
-}
-
-// S-IRP-1: every field zero except these. The caller has zeroed the IRP and its stack.
-void init_zeroed_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
-    irp->NtioPrivate = h;
-    irp->Type = IO_TYPE_IRP;
-    irp->Size = IoSizeOfIrp(stack);
-    irp->StackCount = stack;
-    irp->CurrentLocation = static_cast<CHAR>(stack + 1);
-    irp->AllocationFlags = allocation_flags;
-    irp->Tail.Overlay.CurrentStackLocation = reinterpret_cast<PIO_STACK_LOCATION>(irp + 1) + stack;
-    InitializeListHead(&irp->ThreadListEntry);
 }
 
 // Out of line, so that free_irp stays small enough to inline where it is hot.
@@ -185,21 +119,28 @@ void init_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
 
 }  // namespace
 
+[[gnu::noinline]] void note_allocated(IRP* irp) { verifier::irps::allocated(irp); }
+
+[[gnu::noinline]] void refill_sequence() {
+    t_irp_cache.next_sequence = g_sequence.fetch_add(kSequenceBlock, std::memory_order_relaxed);
+    t_irp_cache.sequence_end = t_irp_cache.next_sequence + kSequenceBlock;
+}
+
 void thread_exit_cleanup() {
-    while (t_cache.free) {
-        IrpHeader* next = static_cast<IrpHeader*>(t_cache.free->event_object);
-        std::free(t_cache.free);
-        t_cache.free = next;
+    while (t_irp_cache.free) {
+        IrpHeader* next = static_cast<IrpHeader*>(t_irp_cache.free->event_object);
+        std::free(t_irp_cache.free);
+        t_irp_cache.free = next;
     }
-    t_cache.depth = 0;
-    t_cache.next_sequence = t_cache.sequence_end = 0;  // the rest of the block goes unused
-    if (t_cache.registered) {
+    t_irp_cache.depth = 0;
+    t_irp_cache.next_sequence = t_irp_cache.sequence_end = 0;  // the rest of the block goes unused
+    if (t_irp_cache.registered) {
         std::lock_guard g(g_counters_lock);
-        g_retired.fetch_add(t_cache.live.load());
-        std::erase(counters(), &t_cache);
-        t_cache.live.store(0);
-        t_cache.registered = false;
-        t_cache.limit = 0;
+        g_retired.fetch_add(t_irp_cache.live.load());
+        std::erase(counters(), &t_irp_cache);
+        t_irp_cache.live.store(0);
+        t_irp_cache.registered = false;
+        t_irp_cache.limit = 0;
     }
 }
 
@@ -219,25 +160,6 @@ int64_t live_irps_in_process() {
 void start_counting_irps() { g_live_at_start.store(live_irps_in_process()); }
 
 int64_t live_irps() { return live_irps_in_process() - g_live_at_start.load(); }
-
-namespace {
-
-void init_header(IrpHeader* h, uint8_t size_class, CCHAR stack, uint32_t buffer_capacity) {
-    h->magic = kIrpMagic;
-    h->size_class = size_class;
-    h->stack_count = static_cast<uint8_t>(stack);
-    h->flags = 0;
-    h->sequence = next_sequence();
-    h->event_object = nullptr;
-    h->buffer_capacity = buffer_capacity;
-    h->output_length = 0;
-    h->cancel_holds = 0;
-    h->list_state = kNotListed;
-    h->thread = nullptr;
-    h->free_deferred = false;
-    h->verifier_slot = 0;
-}
-}  // namespace
 
 bool initialize_driver_irp(IRP* irp, USHORT packet_size, CCHAR stack) {
     // The header goes after the stack locations, 16-byte aligned, inside the packet.
@@ -263,33 +185,16 @@ void reinitialize_irp(IRP* irp) {
         verifier::irps::reinitialized(irp);
 }
 
-namespace {
-// A standard IRP in the lookaside's block `h`.
-[[gnu::always_inline]] inline IRP* init_standard_irp(IrpHeader* h, CCHAR stack) {
-    IRP* irp = reinterpret_cast<IRP*>(h + 1);
-    init_header(h, kIrpLookaside, stack, kLookasideBuffer);
-    // A standard IRP zeroes room for kLookasideStack locations whatever its stack
-    // size: a constant size, written as a few vector stores. With one location, the
-    // second one's bytes are the start of the inline system buffer, which the request
-    // fills or leaves unused.
-    zero_bytes<sizeof(IRP) + size_t(kLookasideStack) * sizeof(IO_STACK_LOCATION)>(irp);
-    init_zeroed_irp(irp, stack, IRP_LOOKASIDE_ALLOCATION, h);
-    count_registered(1);  // allocate_irp_slow registers the thread before its first
-    if (verifier::irp_hooks()) [[unlikely]]
-        verifier::irps::allocated(irp);
-    return irp;
-}
-
 // allocate_irp when the lookaside cannot serve it: out of line, so that the common
 // case needs few registers.
 [[gnu::noinline]] IRP* allocate_irp_slow(CCHAR stack, uint32_t inline_buffer) {
-    if (!t_cache.registered) [[unlikely]]
+    if (!t_irp_cache.registered) [[unlikely]]
         register_thread_cache();
     bool standard = stack <= kLookasideStack && inline_buffer <= kLookasideBuffer;
-    if (standard && !t_cache.free && refill_from_depot()) {
-        IrpHeader* h = t_cache.free;
-        t_cache.free = next_free(h);
-        --t_cache.depth;
+    if (standard && !t_irp_cache.free && refill_from_depot()) {
+        IrpHeader* h = t_irp_cache.free;
+        t_irp_cache.free = next_free(h);
+        --t_irp_cache.depth;
         return init_standard_irp(h, stack);
     }
     size_t bytes = standard ? irp_bytes(kLookasideStack, kLookasideBuffer) : irp_bytes(stack, inline_buffer);
@@ -302,21 +207,13 @@ namespace {
     bump(1);
     return irp;
 }
-}  // namespace
 
-IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
-    IrpHeader* h = t_cache.free;
-    if (stack > kLookasideStack || inline_buffer > kLookasideBuffer || !h) [[unlikely]]
-        return allocate_irp_slow(stack, inline_buffer);
-    t_cache.free = static_cast<IrpHeader*>(h->event_object);
-    --t_cache.depth;
-    return init_standard_irp(h, stack);
-}
+IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) { return allocate_irp_inline(stack, inline_buffer); }
 
 // The lookaside is at its limit: registers the thread (its first free), or spills to
 // the depot; false when the IRP in hand must be freed instead.
 [[gnu::noinline]] bool make_room_in_lookaside() {
-    if (!t_cache.registered) {
+    if (!t_irp_cache.registered) {
         register_thread_cache();
         return true;
     }
@@ -334,14 +231,14 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) {
     if (verifier::irp_hooks() && verifier::irps::quarantined(irp)) [[unlikely]]
         return bump(-1);
     if (h->size_class == kIrpLookaside) [[likely]] {
-        if (t_cache.depth >= t_cache.limit && !make_room_in_lookaside()) [[unlikely]] {
+        if (t_irp_cache.depth >= t_irp_cache.limit && !make_room_in_lookaside()) [[unlikely]] {
             count_registered(-1);
             std::free(h);
             return;
         }
-        h->event_object = t_cache.free;
-        t_cache.free = h;
-        ++t_cache.depth;
+        h->event_object = t_irp_cache.free;
+        t_irp_cache.free = h;
+        ++t_irp_cache.depth;
         count_registered(-1);
         return;
     }
@@ -596,7 +493,7 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
     ULONG_PTR information = irp->IoStatus.Information;
     bool copy_back = (flags & (IRP_BUFFERED_IO | IRP_INPUT_OPERATION)) == (IRP_BUFFERED_IO | IRP_INPUT_OPERATION);
     bool frees_buffer = (flags & (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER)) == (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER);
-    if (verifier::irp_hooks() || h->size_class != kIrpLookaside || t_cache.depth >= t_cache.limit || irp->MdlAddress ||
+    if (verifier::irp_hooks() || h->size_class != kIrpLookaside || t_irp_cache.depth >= t_irp_cache.limit || irp->MdlAddress ||
         irp->UserEvent || h->event_object || (frees_buffer && !(h->flags & kIrpInlineBuffer)) ||
         (copy_back && (information > h->output_length || information > 64)) ||
         t->irp_slot.load(std::memory_order_relaxed) != reinterpret_cast<uintptr_t>(irp) || !take_from_slot(t, irp))
@@ -620,9 +517,9 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
     // release_irp into the lookaside (no trace, no quarantine, room tested above).
     h->magic = kFreedIrpMagic;
     irp->Type = 0;
-    h->event_object = t_cache.free;
-    t_cache.free = h;
-    ++t_cache.depth;
+    h->event_object = t_irp_cache.free;
+    t_irp_cache.free = h;
+    ++t_irp_cache.depth;
     count_registered(-1);
     if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
     ic->irp = nullptr;

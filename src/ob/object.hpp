@@ -72,7 +72,7 @@ void last_reference_dropped(void* body, int64_t left);
 // Drops `count` references at once (one atomic operation): for a caller that holds
 // several, such as a synchronous file request (the IRP's and its own). Inline: every
 // request drops some.
-inline void dereference(void* body, int64_t count) {
+[[gnu::always_inline]] inline void dereference(void* body, int64_t count) {
     int64_t left = ObjectHeader::of(body)->refs.fetch_sub(count, std::memory_order_acq_rel) - count;
     if (left <= 0) [[unlikely]]
         last_reference_dropped(body, left);
