@@ -156,6 +156,32 @@ TEST_F(Buffers, S_BUF_8_ReadAndWriteFollowTheDeviceFlags) {
     }
 }
 
+// S-CMP-10 at every length a synchronous request's copy-back handles differently:
+// up to 64 bytes the completion copies inline (the system buffer is inside the IRP),
+// beyond that the buffer is separate and the general completion copies. Each byte
+// depends on its position, so a copy that misplaces, drops or overruns bytes shows.
+TEST_F(Buffers, S_CMP_10_EveryLengthComesBackExactlyOnASynchronousHandle) {
+    HANDLE h = open(testdrv::kBuffered, false);
+    ASSERT_NE(h, INVALID_HANDLE_VALUE);
+    Script s;
+    s.pattern = TRUE;
+    LONGLONG offset = 0;  // the synchronous handle's current byte offset
+    for (DWORD length = 0; length <= 130; ++length) {
+        unsigned char data[140];
+        std::memset(data, 0xEE, sizeof data);
+        testdrv::state().next_read_write = s;
+        DWORD n = 12345;
+        ASSERT_TRUE(ReadFile(h, data + 1, length, &n, nullptr)) << length;
+        ASSERT_EQ(n, length);
+        for (DWORD i = 0; i < length; ++i)
+            ASSERT_EQ(data[1 + i], testdrv::pattern_byte(offset + i)) << "length " << length << ", byte " << i;
+        EXPECT_EQ(data[0], 0xEE) << length;
+        for (size_t i = 1 + length; i < sizeof data; ++i) ASSERT_EQ(data[i], 0xEE) << "length " << length;
+        offset += length;
+    }
+    CloseHandle(h);
+}
+
 TEST_F(Buffers, S_BUF_9_ZeroLengthTransfersHaveNoBuffer) {
     DWORD n;
     HANDLE b = open(testdrv::kBuffered, false), d = open(testdrv::kDirect, false);
