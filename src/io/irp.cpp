@@ -191,12 +191,7 @@ void reinitialize_irp(IRP* irp) {
     if (!t_irp_cache.registered) [[unlikely]]
         register_thread_cache();
     bool standard = stack <= kLookasideStack && inline_buffer <= kLookasideBuffer;
-    if (standard && !t_irp_cache.free && refill_from_depot()) {
-        IrpHeader* h = t_irp_cache.free;
-        t_irp_cache.free = next_free(h);
-        --t_irp_cache.depth;
-        return init_standard_irp(h, stack);
-    }
+    if (standard && !t_irp_cache.free && refill_from_depot()) return init_standard_irp(pop_from_lookaside(), stack);
     size_t bytes = standard ? irp_bytes(kLookasideStack, kLookasideBuffer) : irp_bytes(stack, inline_buffer);
     auto* h = static_cast<IrpHeader*>(std::malloc(bytes));
     if (!h) return nullptr;
@@ -236,10 +231,7 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) { return allocate_irp_inl
             std::free(h);
             return;
         }
-        h->event_object = t_irp_cache.free;
-        t_irp_cache.free = h;
-        ++t_irp_cache.depth;
-        count_registered(-1);
+        push_to_lookaside(h);
         return;
     }
     bump(-1);
@@ -517,10 +509,7 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
     // release_irp into the lookaside (no trace, no quarantine, room tested above).
     h->magic = kFreedIrpMagic;
     irp->Type = 0;
-    h->event_object = t_irp_cache.free;
-    t_irp_cache.free = h;
-    ++t_irp_cache.depth;
-    count_registered(-1);
+    push_to_lookaside(h);
     if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
     ic->irp = nullptr;
     ic->completed = true;

@@ -117,18 +117,29 @@ void note_allocated(IRP* irp);
     return irp;
 }
 
+// The lookaside's two ends. Pop: the caller has checked that it is not empty. Push: the
+// caller has checked that it has room (depth < limit).
+[[gnu::always_inline]] inline IrpHeader* pop_from_lookaside() {
+    IrpHeader* h = t_irp_cache.free;
+    t_irp_cache.free = static_cast<IrpHeader*>(h->event_object);
+    --t_irp_cache.depth;
+    return h;
+}
+[[gnu::always_inline]] inline void push_to_lookaside(IrpHeader* h) {
+    h->event_object = t_irp_cache.free;
+    t_irp_cache.free = h;
+    ++t_irp_cache.depth;
+    count_registered(-1);
+}
+
 // allocate_irp when the lookaside cannot serve it (irp.cpp).
 IRP* allocate_irp_slow(CCHAR stack, uint32_t inline_buffer);
 
 // allocate_irp, inline: the I/O manager's request path. `flags`: the header's flags
 // (kIrpUserRequest), set with the rest of the header.
 [[gnu::always_inline]] inline IRP* allocate_irp_inline(CCHAR stack, uint32_t inline_buffer, uint16_t flags = 0) {
-    IrpHeader* h = t_irp_cache.free;
-    if (stack <= kLookasideStack && inline_buffer <= kLookasideBuffer && h) [[likely]] {
-        t_irp_cache.free = static_cast<IrpHeader*>(h->event_object);
-        --t_irp_cache.depth;
-        return init_standard_irp(h, stack, flags);
-    }
+    if (stack <= kLookasideStack && inline_buffer <= kLookasideBuffer && t_irp_cache.free) [[likely]]
+        return init_standard_irp(pop_from_lookaside(), stack, flags);
     IRP* irp = allocate_irp_slow(stack, inline_buffer);
     if (irp && flags) header_of(irp)->flags |= flags;
     return irp;

@@ -153,6 +153,12 @@ public:
 
 private:
     inline HandleEntry* lock_entry(HANDLE handle, bool* kernel, uintptr_t* value);
+    // A kernel handle names a kernel entry and a user handle a user entry, and user
+    // mode may not use a kernel one.
+    static bool usable(const HandleEntry* e, bool kernel_handle, KPROCESSOR_MODE mode) {
+        bool kernel_entry = e->attributes & kHandleAttrKernel;
+        return kernel_entry == kernel_handle && !(mode == UserMode && kernel_entry);
+    }
     static constexpr uint32_t kChunkBits = 10, kChunkSize = 1u << kChunkBits, kChunks = 1024;
     static constexpr uintptr_t kLockBit = 1;
     static constexpr uintptr_t kKernelHandleBits = 0xFFFFFFFF80000000ULL;
@@ -205,9 +211,8 @@ private:
     uintptr_t v;
     HandleEntry* e = lock_entry(handle, &kernel, &v);
     if (!e) return STATUS_INVALID_HANDLE;
-    bool kernel_entry = e->attributes & kHandleAttrKernel;
     NTSTATUS status = STATUS_SUCCESS;
-    if (kernel_entry != kernel || (mode == UserMode && kernel_entry)) status = STATUS_INVALID_HANDLE;
+    if (!usable(e, kernel, mode)) status = STATUS_INVALID_HANDLE;
     else if (mode == UserMode && (desired & ~e->access) != 0) status = STATUS_ACCESS_DENIED;
     if (status != STATUS_SUCCESS) [[unlikely]] {
         e->object.store(v, std::memory_order_release);
@@ -228,9 +233,8 @@ template <typename Count>
     HandleEntry* e = lock_entry(handle, &kernel, &v);
     if (!e) return nullptr;
     auto* header = reinterpret_cast<ObjectHeader*>(v);
-    bool kernel_entry = e->attributes & kHandleAttrKernel;
     void* body = nullptr;
-    if (kernel_entry == kernel && !(mode == UserMode && kernel_entry) && header->type == type) [[likely]] {
+    if (usable(e, kernel, mode) && header->type == type) [[likely]] {
         body = header->body();
         header->refs.fetch_add(count(body), std::memory_order_relaxed);
     }
