@@ -209,10 +209,11 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
 // Handle → file object, referenced once, and once more for a synchronous file object
 // (*synchronous): the caller's own reference (Request). Both in one atomic increment,
 // taken while the handle entry is pinned. S-DSP-18: this comes after the buffer checks.
-[[gnu::always_inline]] inline NTSTATUS reference_file(HANDLE h, FileBody** out, bool* synchronous) {
+[[gnu::always_inline]] inline NTSTATUS reference_file(HANDLE h, KPROCESSOR_MODE mode, FileBody** out,
+                                                      bool* synchronous) {
     if (System::Impl* s = sys_if_exists()) [[likely]] {  // none yet: the general lookup below makes it
         bool sync = false;
-        void* body = s->handles.reference_pinned(h, ps::previous_mode(), &io::g_file_type, [&sync](void* b) {
+        void* body = s->handles.reference_pinned(h, mode, &io::g_file_type, [&sync](void* b) {
             // Set before the first handle, never changed.
             sync = io::file_flags(&static_cast<FileBody*>(b)->file) & FO_SYNCHRONOUS_IO;
             return sync ? 2 : 1;
@@ -226,7 +227,7 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
     // Anything else (a pseudo handle, another type, no handle) gets its status from the
     // general lookup, which in a race with an insert may also succeed.
     void* body = nullptr;
-    NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, ps::previous_mode(), 0, &body, nullptr);
+    NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, mode, 0, &body, nullptr);
     if (!NT_SUCCESS(s)) return s;
     *out = static_cast<FileBody*>(body);
     *synchronous = io::file_flags(&(*out)->file) & FO_SYNCHRONOUS_IO;
@@ -236,12 +237,11 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
 
 // Validates and references the event of an asynchronous request and resets it
 // (S-DSP-6): after this point a failure still leaves the event reset.
-NTSTATUS reference_event(HANDLE event, KEVENT** kevent) {
+NTSTATUS reference_event(HANDLE event, KPROCESSOR_MODE mode, KEVENT** kevent) {
     *kevent = nullptr;
     if (!event) return STATUS_SUCCESS;
     void* body = nullptr;
-    NTSTATUS s = ob::reference_by_handle(event, &ob::g_event_type, ps::previous_mode(), EVENT_MODIFY_STATE, &body,
-                                         nullptr);
+    NTSTATUS s = ob::reference_by_handle(event, &ob::g_event_type, mode, EVENT_MODIFY_STATE, &body, nullptr);
     if (!NT_SUCCESS(s)) return s;
     *kevent = static_cast<KEVENT*>(body);
     ke::reset_event(*kevent);
@@ -255,6 +255,7 @@ NTSTATUS reference_event(HANDLE event, KEVENT** kevent) {
 // Fields without an initializer are written before they are read (the request path
 // stores nothing twice).
 struct Request {
+    KPROCESSOR_MODE mode;          // the caller's previous mode, read once by begin_request
     FileBody* fb;                  // by reference_file, before anything else
     KEVENT* event;                 // by reference_event, before `locked` can be set
     DEVICE_OBJECT* top;            // by new_request_irp: the top of the file's device stack
@@ -283,8 +284,9 @@ struct Request {
                                                      PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock,
                                                      ACCESS_MASK required, Request& r) {
     if (!IoStatusBlock) return STATUS_ACCESS_VIOLATION;
+    r.mode = ps::previous_mode();
     bool synchronous;
-    NTSTATUS s = reference_file(FileHandle, &r.fb, &synchronous);
+    NTSTATUS s = reference_file(FileHandle, r.mode, &r.fb, &synchronous);
     if (!NT_SUCCESS(s)) return s;
     int64_t refs = synchronous ? 2 : 1;
     FILE_OBJECT* fo = &r.fb->file;
@@ -293,11 +295,11 @@ struct Request {
         return STATUS_INVALID_PARAMETER;  // S-DSP-9: an APC on a port-bound handle
     }
     (void)ApcContext;
-    if (ps::previous_mode() == UserMode && (required & ~r.fb->granted)) {
+    if (r.mode == UserMode && (required & ~r.fb->granted)) {
         ob::dereference(r.fb, refs);
         return STATUS_ACCESS_DENIED;  // S-BUF-3: before any IRP and before the event is touched
     }
-    s = reference_event(Event, &r.event);
+    s = reference_event(Event, r.mode, &r.event);
     if (!NT_SUCCESS(s)) {
         ob::dereference(r.fb, refs);
         return s;
@@ -320,7 +322,8 @@ struct Request {
                                                    PVOID apc_context, uint32_t inline_buffer) {
     FILE_OBJECT* fo = &r.fb->file;
     DEVICE_OBJECT* top = r.top = IoGetAttachedDevice(fo->DeviceObject);
-    IRP* irp = io::allocate_irp_inline(top->StackSize, inline_buffer, io::kIrpUserRequest);
+    // send_request queues it to the thread (io::queue_to_thread) before the driver sees it.
+    IRP* irp = io::allocate_irp_inline(top->StackSize, inline_buffer, io::kIrpUserRequest, true);
     if (!irp) return nullptr;
     // The IRP and its header are zeroed: only what is not zero is stored (a synchronous
     // DeviceIoControl has no event and no APC, and its copy of this stores nothing for them).
@@ -328,7 +331,7 @@ struct Request {
         io::header_of(irp)->event_object = r.event;
         irp->UserEvent = r.event;
     }
-    irp->RequestorMode = ps::previous_mode();
+    irp->RequestorMode = r.mode;
     irp->UserIosb = iosb;
     if (apc) irp->Overlay.AsynchronousParameters.UserApcRoutine = apc;
     if (apc_context) irp->Overlay.AsynchronousParameters.UserApcContext = apc_context;

@@ -266,10 +266,14 @@ IRP* take_slot_irp_locked(_KTHREAD* t) {
 }
 
 // The issuer's own completion takes its IRP out of its slot: fails if the IRP is not
-// there or a walker has seen it (then retire_locked takes it out).
-inline bool take_from_slot(_KTHREAD* t, IRP* irp) {
+// there or a walker has seen it (then retire_locked takes it out). `_unlisted` leaves
+// ThreadListEntry as it is, for an IRP freed next (its next use sets it again).
+inline bool take_from_slot_unlisted(_KTHREAD* t, IRP* irp) {
     uintptr_t expected = reinterpret_cast<uintptr_t>(irp);
-    if (!t->irp_slot.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) return false;
+    return t->irp_slot.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
+}
+inline bool take_from_slot(_KTHREAD* t, IRP* irp) {
+    if (!take_from_slot_unlisted(t, irp)) return false;
     InitializeListHead(&irp->ThreadListEntry);
     return true;
 }
@@ -474,26 +478,30 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
 //     so the IRP's reference can wait until the issuer drops both.
 [[gnu::noinline]] void finish_inline_general(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site site);
 
-// finish_inline. Its common case (the IRP still in its issuer's slot, no MDL, a system
+// finish_inline's common case: the IRP still in its issuer's slot, no MDL, a system
 // buffer inside the IRP and at most 64 bytes to copy back, no event to signal or
-// dereference, room in the thread's lookaside, no IRP checks) calls nothing, so it
+// dereference, room in the thread's lookaside, no IRP checks. It calls nothing, so it
 // needs no frame: it tests all of that before it changes anything, the slot's
-// compare-exchange last. Everything else takes finish_inline_general.
-[[gnu::always_inline]] inline void finish_inline(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site site) {
+// compare-exchange last, and returns false (nothing changed) for anything else.
+// `pending_returned`: the IRP's PendingReturned after the unwind, which the caller
+// need not store: the IRP is freed here, and what the freed IRP keeps is what
+// complete_request_body's first test reads (magic) and what the next allocation
+// initializes; so neither the unwind's stores nor ThreadListEntry, list_state and
+// kIrpCompleted are written.
+[[gnu::always_inline]] inline bool finish_inline_common(IRP* irp, IrpHeader* h, InlineCompletion* ic,
+                                                        bool pending_returned) {
     _KTHREAD* t = h->thread;
     ULONG flags = irp->Flags;
     ULONG_PTR information = irp->IoStatus.Information;
     bool copy_back = (flags & (IRP_BUFFERED_IO | IRP_INPUT_OPERATION)) == (IRP_BUFFERED_IO | IRP_INPUT_OPERATION);
     bool frees_buffer = (flags & (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER)) == (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER);
-    if (verifier::irp_hooks() || h->size_class != kIrpLookaside || t_irp_cache.depth >= t_irp_cache.limit || irp->MdlAddress ||
+    if (h->size_class != kIrpLookaside || t_irp_cache.depth >= t_irp_cache.limit || irp->MdlAddress ||
         irp->UserEvent || h->event_object || (frees_buffer && !(h->flags & kIrpInlineBuffer)) ||
         (copy_back && (information > h->output_length || information > 64)) ||
-        t->irp_slot.load(std::memory_order_relaxed) != reinterpret_cast<uintptr_t>(irp) || !take_from_slot(t, irp))
-        [[unlikely]]
-        return finish_inline_general(irp, h, ic, site);
+        t->irp_slot.load(std::memory_order_relaxed) != reinterpret_cast<uintptr_t>(irp) ||
+        !take_from_slot_unlisted(t, irp)) [[unlikely]]
+        return false;
     // From here as finish_inline_general goes when nothing of the above applies.
-    h->list_state = kNotListed;
-    h->flags |= kIrpCompleted;
     NTSTATUS status = irp->IoStatus.Status;
     FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
     bool report = !NT_ERROR(status);
@@ -505,7 +513,7 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
             iosb->Information = information;
         }
     }
-    bool file_event = report || irp->PendingReturned;
+    bool file_event = report || pending_returned;
     // release_irp into the lookaside (no trace, no quarantine, room tested above).
     h->magic = kFreedIrpMagic;
     irp->Type = 0;
@@ -514,6 +522,13 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
     ic->irp = nullptr;
     ic->completed = true;
     ic->set_file_event = file_event;
+    return true;
+}
+
+// finish_inline: its common case, else finish_inline_general.
+[[gnu::always_inline]] inline void finish_inline(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site site) {
+    if (verifier::irp_hooks() || !finish_inline_common(irp, h, ic, irp->PendingReturned)) [[unlikely]]
+        finish_inline_general(irp, h, ic, site);
 }
 
 void finish_inline_general(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site site) {
@@ -946,11 +961,14 @@ template <bool Verified>
         return complete_request_general(Irp, PriorityBoost, site);
     // The unwind loop of complete_request_body for its last location, except clearing
     // it: it is the top location, so no completion routine above reads it, and the IRP
-    // is freed next.
+    // is freed next. finish_inline_common frees it without the unwind's stores.
+    bool pending_returned = (done->Control & SL_PENDING_RETURNED) != 0;
+    if (finish_inline_common(Irp, h, ic, pending_returned)) [[likely]]
+        return;
     Irp->CurrentLocation++;
     Irp->Tail.Overlay.CurrentStackLocation++;
-    Irp->PendingReturned = (done->Control & SL_PENDING_RETURNED) != 0;
-    finish_inline(Irp, h, ic, site);
+    Irp->PendingReturned = pending_returned;
+    finish_inline_general(Irp, h, ic, site);
 }
 
 }  // namespace

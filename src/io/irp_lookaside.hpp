@@ -69,7 +69,10 @@ template <size_t N>
 }
 
 // S-IRP-1: every field zero except these. The caller has zeroed the IRP and its stack.
-[[gnu::always_inline]] inline void init_zeroed_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h) {
+// `queued_next`: the caller queues the IRP to a thread (queue_to_thread) before anyone
+// else sees it, which sets ThreadListEntry.
+[[gnu::always_inline]] inline void init_zeroed_irp(IRP* irp, CCHAR stack, UCHAR allocation_flags, IrpHeader* h,
+                                                   bool queued_next = false) {
     irp->NtioPrivate = h;
     irp->Type = IO_TYPE_IRP;
     irp->Size = IoSizeOfIrp(stack);
@@ -77,7 +80,7 @@ template <size_t N>
     irp->CurrentLocation = static_cast<CHAR>(stack + 1);
     irp->AllocationFlags = allocation_flags;
     irp->Tail.Overlay.CurrentStackLocation = reinterpret_cast<PIO_STACK_LOCATION>(irp + 1) + stack;
-    InitializeListHead(&irp->ThreadListEntry);
+    if (!queued_next) InitializeListHead(&irp->ThreadListEntry);
 }
 
 [[gnu::always_inline]] inline void init_header(IrpHeader* h, uint8_t size_class, CCHAR stack,
@@ -102,7 +105,8 @@ template <size_t N>
 void note_allocated(IRP* irp);
 
 // A standard IRP in the lookaside's block `h`, its header's flags `flags`.
-[[gnu::always_inline]] inline IRP* init_standard_irp(IrpHeader* h, CCHAR stack, uint16_t flags = 0) {
+[[gnu::always_inline]] inline IRP* init_standard_irp(IrpHeader* h, CCHAR stack, uint16_t flags = 0,
+                                                     bool queued_next = false) {
     IRP* irp = reinterpret_cast<IRP*>(h + 1);
     init_header(h, kIrpLookaside, stack, kLookasideBuffer, flags);
     // A standard IRP zeroes room for kLookasideStack locations whatever its stack
@@ -110,7 +114,7 @@ void note_allocated(IRP* irp);
     // second one's bytes are the start of the inline system buffer, which the request
     // fills or leaves unused.
     zero_bytes<sizeof(IRP) + size_t(kLookasideStack) * sizeof(IO_STACK_LOCATION)>(irp);
-    init_zeroed_irp(irp, stack, IRP_LOOKASIDE_ALLOCATION, h);
+    init_zeroed_irp(irp, stack, IRP_LOOKASIDE_ALLOCATION, h, queued_next);
     count_registered(1);  // allocate_irp_slow registers the thread before its first
     if (verifier::irp_hooks()) [[unlikely]]
         note_allocated(irp);
@@ -136,10 +140,11 @@ void note_allocated(IRP* irp);
 IRP* allocate_irp_slow(CCHAR stack, uint32_t inline_buffer);
 
 // allocate_irp, inline: the I/O manager's request path. `flags`: the header's flags
-// (kIrpUserRequest), set with the rest of the header.
-[[gnu::always_inline]] inline IRP* allocate_irp_inline(CCHAR stack, uint32_t inline_buffer, uint16_t flags = 0) {
+// (kIrpUserRequest), set with the rest of the header; `queued_next`: see init_zeroed_irp.
+[[gnu::always_inline]] inline IRP* allocate_irp_inline(CCHAR stack, uint32_t inline_buffer, uint16_t flags = 0,
+                                                       bool queued_next = false) {
     if (stack <= kLookasideStack && inline_buffer <= kLookasideBuffer && t_irp_cache.free) [[likely]]
-        return init_standard_irp(pop_from_lookaside(), stack, flags);
+        return init_standard_irp(pop_from_lookaside(), stack, flags, queued_next);
     IRP* irp = allocate_irp_slow(stack, inline_buffer);
     if (irp && flags) header_of(irp)->flags |= flags;
     return irp;
