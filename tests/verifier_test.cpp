@@ -122,6 +122,25 @@ TEST_F(Verifier, MULTIPLE_IRP_COMPLETE_REQUESTS_CompletingTwiceShowsBothCompleti
     EXPECT_NE(r.text.find("freed"), std::string::npos) << r.text;
 }
 
+// S-CMP-1 with the default checks, which keep no IRP records: the first completion
+// takes IoCompleteRequest's common path (a synchronous handle, completed inside
+// dispatch, no data), which frees the IRP into the thread's lookaside without marking
+// it completed. The second must still be caught, by the freed IRP's magic, and leave the
+// caller the first completion's result and the lookaside whole for the next requests.
+TEST_F(Verifier, MULTIPLE_IRP_COMPLETE_REQUESTS_CaughtWithoutIrpRecords) {
+    ntio::set_verifier_checks("IrpUsedAfterFree=off,ReturnedPendingNotMarked=off,MarkedPendingNotReturned=off,"
+                              "IrpLeftAtUnload=off,StartIoStalled=off");
+    // The thread's first free registers its lookaside (the general path); after it the
+    // common path has room.
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(ioctl(h, buggy::IOCTL_OK));
+    BOOL ok = FALSE;
+    VerifierReport r = one_report("MULTIPLE_IRP_COMPLETE_REQUESTS", buggy::IOCTL_COMPLETE_TWICE, &ok);
+    EXPECT_EQ(r.bugcheck, "MULTIPLE_IRP_COMPLETE_REQUESTS");
+    expect_site_in_driver(r);
+    EXPECT_TRUE(ok) << "the caller has the first completion's STATUS_SUCCESS";
+    for (int i = 0; i < 4; ++i) EXPECT_TRUE(ioctl(h, buggy::IOCTL_OK)) << "request " << i << " after it";
+}
+
 TEST_F(Verifier, PendingStatusAtCompletion_CompletingWithStatusPending) {
     VerifierReport r = one_report("PendingStatusAtCompletion", buggy::IOCTL_COMPLETE_PENDING);
     EXPECT_EQ(r.bugcheck, "DRIVER_VERIFIER_IOMANAGER_VIOLATION");

@@ -479,7 +479,7 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
 [[gnu::noinline]] void finish_inline_general(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site site);
 
 // finish_inline's common case: the IRP still in its issuer's slot, no MDL, a system
-// buffer inside the IRP and at most 64 bytes to copy back, no event to signal or
+// buffer inside the IRP or none (a request without data) and at most 64 bytes to copy back, no event to signal or
 // dereference, room in the thread's lookaside, no IRP checks. It calls nothing, so it
 // needs no frame: it tests all of that before it changes anything, the slot's
 // compare-exchange last, and returns false (nothing changed) for anything else.
@@ -496,7 +496,8 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
     bool copy_back = (flags & (IRP_BUFFERED_IO | IRP_INPUT_OPERATION)) == (IRP_BUFFERED_IO | IRP_INPUT_OPERATION);
     bool frees_buffer = (flags & (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER)) == (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER);
     if (h->size_class != kIrpLookaside || t_irp_cache.depth >= t_irp_cache.limit || irp->MdlAddress ||
-        irp->UserEvent || h->event_object || (frees_buffer && !(h->flags & kIrpInlineBuffer)) ||
+        irp->UserEvent || h->event_object ||
+        (frees_buffer && !(h->flags & kIrpInlineBuffer) && irp->AssociatedIrp.SystemBuffer) ||
         (copy_back && (information > h->output_length || information > 64)) ||
         t->irp_slot.load(std::memory_order_relaxed) != reinterpret_cast<uintptr_t>(irp) ||
         !take_from_slot_unlisted(t, irp)) [[unlikely]]
