@@ -170,6 +170,40 @@ TEST_F(Verifier, IrpUsedAfterFree_IoCallDriverIoFreeIrpIoCompleteRequestOnAFreed
     }
 }
 
+// The quarantine holds the last 1024 freed IRPs: one used again after 1000 more requests
+// were freed is still caught, and named. (Were it evicted, its memory would serve a later
+// request and be quarantined again as that request's IRP: the report would name that
+// one, hundreds of numbers later. IRP numbers grow by one per IRP a thread allocates.)
+TEST_F(Verifier, IrpUsedAfterFree_StillCaughtAThousandRequestsLater) {
+    uint64_t before = one_report("MULTIPLE_IRP_COMPLETE_REQUESTS", buggy::IOCTL_COMPLETE_TWICE).irp;
+    ASSERT_TRUE(ioctl(h, buggy::IOCTL_COMPLETE_AND_KEEP));
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(ioctl(h, buggy::IOCTL_OK));
+    VerifierReport r = one_report("IrpUsedAfterFree", buggy::IOCTL_CANCEL_KEPT);
+    expect_object(r, "\\Device\\Buggy");
+    EXPECT_GT(r.irp, before);
+    EXPECT_LT(r.irp, before + 16) << "the kept IRP, not a later one in its memory";
+    EXPECT_NE(r.message.find("IoCancelIrp on IRP #" + std::to_string(r.irp)), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("freed (its memory is poisoned"), std::string::npos) << r.text;
+}
+
+// Past the quarantine's depth its IRPs' memory and records serve new requests: a mistake
+// made then is reported as at the start, with the IRP's own history only.
+TEST_F(Verifier, MULTIPLE_IRP_COMPLETE_REQUESTS_AfterTheQuarantineTurnedOver) {
+    for (int i = 0; i < 3000; ++i) ASSERT_TRUE(ioctl(h, buggy::IOCTL_OK));
+    VerifierReport r = one_report("MULTIPLE_IRP_COMPLETE_REQUESTS", buggy::IOCTL_COMPLETE_TWICE);
+    expect_object(r, "\\Device\\Buggy");
+    std::string id = "IRP #" + std::to_string(r.irp);
+    EXPECT_NE(r.text.find(id + " (IRP_MJ_DEVICE_CONTROL) history"), std::string::npos) << r.text;
+    auto count = [&](const std::string& what) {
+        size_t n = 0;
+        for (size_t at = r.text.find(what); at != std::string::npos; at = r.text.find(what, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(count("IoCallDriver to \\Device\\Buggy"), 1u) << r.text;
+    EXPECT_EQ(count("IoCompleteRequest with status 0x00000000"), 1u) << r.text;
+    EXPECT_EQ(count("freed (its memory is poisoned"), 1u) << r.text;
+}
+
 TEST_F(Verifier, NO_MORE_IRP_STACK_LOCATIONS_ForwardingWithoutALocation) {
     VerifierReport r = one_report("NO_MORE_IRP_STACK_LOCATIONS", buggy::IOCTL_FORWARD_NO_LOCATION);
     EXPECT_EQ(r.bugcheck, "NO_MORE_IRP_STACK_LOCATIONS");
