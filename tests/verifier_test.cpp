@@ -24,6 +24,7 @@
 #include <regex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "drivers/buggy_driver.hpp"
 #include "drivers/buggy_pnp_driver.hpp"
@@ -61,6 +62,8 @@ int32_t load_buggy(ntio::System& sys) {
 // The buggy driver in a fresh verified runtime; each test sends the code of its mistake.
 class Verifier : public ntio::testing::DriverTest {
 protected:
+    Verifier() = default;
+    explicit Verifier(const ntio::Options& options) : DriverTest(options) {}
     void SetUp() override {
         buggy::reset();
         configure(buggy::config());
@@ -202,6 +205,34 @@ TEST_F(Verifier, MULTIPLE_IRP_COMPLETE_REQUESTS_AfterTheQuarantineTurnedOver) {
     EXPECT_EQ(count("IoCallDriver to \\Device\\Buggy"), 1u) << r.text;
     EXPECT_EQ(count("IoCompleteRequest with status 0x00000000"), 1u) << r.text;
     EXPECT_EQ(count("freed (its memory is poisoned"), 1u) << r.text;
+}
+
+// On the real clock a history's times may be read from the CPU's time-stamp counter and
+// converted when the report is written (verifier/irp_tracker.cpp): they are in order, and
+// fall between the runtime's start and now.
+class VerifierRealTime : public Verifier {
+protected:
+    VerifierRealTime() : Verifier(real_clock()) {}
+    static ntio::Options real_clock() {
+        ntio::Options o = verified_options();
+        o.clock = ntio::Clock::real;
+        return o;
+    }
+};
+
+TEST_F(VerifierRealTime, HistoryTimesAreInOrderAndWithinTheRun) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    double start = std::chrono::duration<double, std::milli>(sys.now()).count();
+    VerifierReport r = one_report("MULTIPLE_IRP_COMPLETE_REQUESTS", buggy::IOCTL_COMPLETE_TWICE);
+    double end = std::chrono::duration<double, std::milli>(sys.now()).count();
+    std::regex line(R"(\n +([0-9]+\.[0-9]{3}) ms  thread)");
+    std::vector<double> times;
+    for (auto it = std::sregex_iterator(r.text.begin(), r.text.end(), line); it != std::sregex_iterator(); ++it)
+        times.push_back(std::stod((*it)[1]));
+    ASSERT_GE(times.size(), 3u) << r.text;  // dispatched, completed, freed
+    EXPECT_GE(times.front(), start - 0.01) << r.text;
+    EXPECT_LE(times.back(), end + 0.01) << r.text;
+    for (size_t i = 1; i < times.size(); ++i) EXPECT_LE(times[i - 1], times[i]) << r.text;
 }
 
 TEST_F(Verifier, NO_MORE_IRP_STACK_LOCATIONS_ForwardingWithoutALocation) {
