@@ -37,7 +37,7 @@ struct Transition {
     uint32_t thread;     // runtime thread number, 0 if unknown
     Step step;
     uint8_t location;    // the stack location concerned, 0 if none
-    bool tsc;            // `ticks` is the time-stamp counter (see Stamp below)
+    bool tsc;            // `ticks` is the time-stamp counter (see tsc_reference)
     int64_t value;       // a status, a driver number or a delay
     uint32_t device;     // DeviceRuntime::number, 0 if none
     const char* file;    // the driver's call site, if captured
