@@ -24,6 +24,7 @@
 #include <regex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "drivers/buggy_driver.hpp"
 #include "drivers/buggy_pnp_driver.hpp"
@@ -61,6 +62,8 @@ int32_t load_buggy(ntio::System& sys) {
 // The buggy driver in a fresh verified runtime; each test sends the code of its mistake.
 class Verifier : public ntio::testing::DriverTest {
 protected:
+    Verifier() = default;
+    explicit Verifier(const ntio::Options& options) : DriverTest(options) {}
     void SetUp() override {
         buggy::reset();
         configure(buggy::config());
@@ -187,6 +190,68 @@ TEST_F(Verifier, IrpUsedAfterFree_IoCallDriverIoFreeIrpIoCompleteRequestOnAFreed
         EXPECT_NE(x.text.find("built by \\Driver\\buggy"), std::string::npos) << x.text;
         EXPECT_NE(x.text.find("IoFreeIrp"), std::string::npos) << x.text;
     }
+}
+
+// The quarantine holds the last 1024 freed IRPs: one used again after 1000 more requests
+// were freed is still caught, and named. (Were it evicted, its memory would serve a later
+// request and be quarantined again as that request's IRP: the report would name that
+// one, hundreds of numbers later. IRP numbers grow by one per IRP a thread allocates.)
+TEST_F(Verifier, IrpUsedAfterFree_StillCaughtAThousandRequestsLater) {
+    uint64_t before = one_report("MULTIPLE_IRP_COMPLETE_REQUESTS", buggy::IOCTL_COMPLETE_TWICE).irp;
+    ASSERT_TRUE(ioctl(h, buggy::IOCTL_COMPLETE_AND_KEEP));
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(ioctl(h, buggy::IOCTL_OK));
+    VerifierReport r = one_report("IrpUsedAfterFree", buggy::IOCTL_CANCEL_KEPT);
+    expect_object(r, "\\Device\\Buggy");
+    EXPECT_GT(r.irp, before);
+    EXPECT_LT(r.irp, before + 16) << "the kept IRP, not a later one in its memory";
+    EXPECT_NE(r.message.find("IoCancelIrp on IRP #" + std::to_string(r.irp)), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("freed (its memory is poisoned"), std::string::npos) << r.text;
+}
+
+// Past the quarantine's depth its IRPs' memory and records serve new requests: a mistake
+// made then is reported as at the start, with the IRP's own history only.
+TEST_F(Verifier, MULTIPLE_IRP_COMPLETE_REQUESTS_AfterTheQuarantineTurnedOver) {
+    for (int i = 0; i < 3000; ++i) ASSERT_TRUE(ioctl(h, buggy::IOCTL_OK));
+    VerifierReport r = one_report("MULTIPLE_IRP_COMPLETE_REQUESTS", buggy::IOCTL_COMPLETE_TWICE);
+    expect_object(r, "\\Device\\Buggy");
+    std::string id = "IRP #" + std::to_string(r.irp);
+    EXPECT_NE(r.text.find(id + " (IRP_MJ_DEVICE_CONTROL) history"), std::string::npos) << r.text;
+    auto count = [&](const std::string& what) {
+        size_t n = 0;
+        for (size_t at = r.text.find(what); at != std::string::npos; at = r.text.find(what, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(count("IoCallDriver to \\Device\\Buggy"), 1u) << r.text;
+    EXPECT_EQ(count("IoCompleteRequest with status 0x00000000"), 1u) << r.text;
+    EXPECT_EQ(count("freed (its memory is poisoned"), 1u) << r.text;
+}
+
+// On the real clock a history's times may be read from the CPU's time-stamp counter and
+// converted when the report is written (verifier/irp_tracker.cpp): they are in order, and
+// fall between the runtime's start and now.
+class VerifierRealTime : public Verifier {
+protected:
+    VerifierRealTime() : Verifier(real_clock()) {}
+    static ntio::Options real_clock() {
+        ntio::Options o = verified_options();
+        o.clock = ntio::Clock::real;
+        return o;
+    }
+};
+
+TEST_F(VerifierRealTime, HistoryTimesAreInOrderAndWithinTheRun) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    double start = std::chrono::duration<double, std::milli>(sys.now()).count();
+    VerifierReport r = one_report("MULTIPLE_IRP_COMPLETE_REQUESTS", buggy::IOCTL_COMPLETE_TWICE);
+    double end = std::chrono::duration<double, std::milli>(sys.now()).count();
+    std::regex line(R"(\n +([0-9]+\.[0-9]{3}) ms  thread)");
+    std::vector<double> times;
+    for (auto it = std::sregex_iterator(r.text.begin(), r.text.end(), line); it != std::sregex_iterator(); ++it)
+        times.push_back(std::stod((*it)[1]));
+    ASSERT_GE(times.size(), 3u) << r.text;  // dispatched, completed, freed
+    EXPECT_GE(times.front(), start - 0.01) << r.text;
+    EXPECT_LE(times.back(), end + 0.01) << r.text;
+    for (size_t i = 1; i < times.size(); ++i) EXPECT_LE(times[i - 1], times[i]) << r.text;
 }
 
 TEST_F(Verifier, NO_MORE_IRP_STACK_LOCATIONS_ForwardingWithoutALocation) {

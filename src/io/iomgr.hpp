@@ -152,6 +152,10 @@ NTSTATUS dispatch_traced(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_DISPATCH dispatch
 void thread_exit_cleanup();  // the calling thread's IRP lookaside and counter
 IRP* allocate_irp(CCHAR stack_size, uint32_t inline_buffer);
 void free_irp(IRP* irp);
+// An IRP the verifier's quarantine lets go (verifier/irp_tracker.cpp), poisoned and
+// already counted as freed: a standard one goes to this thread's lookaside for the
+// next request, any other back to the C library.
+void reuse_after_quarantine(IRP* irp);
 // IoInitializeIrp: an IRP in a driver's own memory of `packet_size` bytes; false if the
 // packet has no room for the runtime's part (see IoSizeOfIrp).
 bool initialize_driver_irp(IRP* irp, USHORT packet_size, CCHAR stack);

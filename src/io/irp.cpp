@@ -240,6 +240,18 @@ IRP* allocate_irp(CCHAR stack, uint32_t inline_buffer) { return allocate_irp_inl
 
 void free_irp(IRP* irp) { release_irp(irp); }
 
+void reuse_after_quarantine(IRP* irp) {
+    IrpHeader* h = header_of(irp);
+    if (h->size_class == kIrpLookaside && (t_irp_cache.depth < t_irp_cache.limit || make_room_in_lookaside())) {
+        // Counted as freed when it entered the quarantine; push_to_lookaside counts a free.
+        count_registered(1);
+        push_to_lookaside(h);
+        return;
+    }
+    h->magic = 0;
+    std::free(h);
+}
+
 // The thread IRP list (S-CAN-8/12 walk it): guarded by the thread's list lock, and
 // its slot (_KTHREAD::irp_slot).
 

@@ -1,9 +1,13 @@
 #include "verifier/irp_tracker.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
+#include <ctime>
 #include <mutex>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 #include <unordered_map>
 #include <vector>
 
@@ -25,14 +29,15 @@ constexpr uint32_t kLiveMagic = 0x50524949;   // io/irp.cpp's kIrpMagic
 constexpr uint32_t kFreedMagic = 0x44454552;  // io/irp.cpp's kFreedIrpMagic
 constexpr int kHistory = 16;        // transitions kept per IRP
 constexpr int kLocations = 63;      // stack locations whose dispatch-return protocol is checked
-constexpr size_t kQuarantine = 1024;  // freed IRPs kept poisoned before their memory goes back
+constexpr size_t kQuarantine = 1024;  // freed IRPs kept poisoned before their memory is reused
 constexpr unsigned char kPoison = 0xD1;
 
 struct Transition {
-    int64_t ticks;       // 100 ns since the runtime started
+    int64_t ticks;       // 100 ns since the runtime started, or the time-stamp counter if `tsc`
     uint32_t thread;     // runtime thread number, 0 if unknown
     Step step;
     uint8_t location;    // the stack location concerned, 0 if none
+    bool tsc;            // `ticks` is the time-stamp counter (see tsc_reference)
     int64_t value;       // a status, a driver number or a delay
     uint32_t device;     // DeviceRuntime::number, 0 if none
     const char* file;    // the driver's call site, if captured
@@ -41,11 +46,15 @@ struct Transition {
 
 struct Record {
     ke::SpinLock lock;
+    // The IRP the record belongs to: its sequence number (IRP #id in reports), 0 while
+    // the record is free. Written under `lock`, `irp` first; record_of reads both
+    // without the lock: sequence numbers are never reused, so a match is this IRP's
+    // record, and a record is only given to another IRP once nothing holds it.
+    std::atomic<uint64_t> id{0};
+    std::atomic<IRP*> irp{nullptr};
     // All below under `lock`.
-    bool in_use = false;
-    uint64_t id = 0;       // the IRP's sequence number (IRP #id in reports)
-    IRP* irp = nullptr;
-    uint32_t refs = 0;     // the IRP until its memory goes back, plus each dispatch frame
+    uint32_t refs = 0;     // the IRP until it leaves the quarantine, plus each dispatch frame
+    uint32_t next_free = 0;  // the table's free list (under g_table_lock), while id is 0
     bool freed = false;    // in the quarantine
     bool freed_by_driver = false;
     bool mismatch_reported = false;
@@ -53,10 +62,12 @@ struct Record {
     uint32_t delay_ms = 0; // fault injection: delay its next completion by this much
     DEVICE_OBJECT* started_by = nullptr;  // the device whose StartIo started it (StartIoStalled)
     uint8_t major = 0xff;
-    // Bit L: stack location L. What dispatch routines at L returned (not yet compared),
-    // whether L was marked pending when completion unwound it, whether it has been
-    // unwound, whether fault injection marked it.
-    uint64_t returned_pending = 0, returned_other = 0, marked = 0, unwound = 0, forced = 0;
+    // Bit L: stack location L. Whether it was dispatched in this IRP's life (the
+    // dispatch_* entries at L are only meaningful then: allocated() clears this mask
+    // instead of the two arrays), what dispatch routines at L returned (not yet
+    // compared), whether L was marked pending when completion unwound it, whether it
+    // has been unwound, whether fault injection marked it.
+    uint64_t dispatched = 0, returned_pending = 0, returned_other = 0, marked = 0, unwound = 0, forced = 0;
     uint32_t dispatch_driver[kLocations + 1] = {};  // the driver dispatched at L
     uint32_t dispatch_device[kLocations + 1] = {};
     Transition ring[kHistory];
@@ -68,21 +79,42 @@ struct Record {
 constexpr uint32_t kChunk = 1024, kMaxChunks = 4096;
 constinit std::atomic<Record*> g_chunks[kMaxChunks];
 
-// Never destroyed: IRPs complete and drivers unload from exit handlers that run after
+// Slot allocation: a free list threaded through Record::next_free, and the next slot
+// never used. Every request takes a slot and gives one back, so this is a spin lock
+// around a few loads and stores rather than a mutex. All of it constant-initialized and
+// never destroyed: IRPs complete and drivers unload from exit handlers that run after
 // the library's static destructors.
-struct State {
-    std::mutex table_lock;  // slot allocation, high
-    std::vector<uint32_t> free_slots;
-    uint32_t high = 1;
-    std::mutex quarantine_lock;
-    std::deque<IRP*> quarantine;
-    std::mutex labels_lock;
-    std::unordered_map<uint32_t, std::string> labels;  // DeviceRuntime::number -> label
+constinit ke::SpinLock g_table_lock;
+constinit uint32_t g_free_head = 0;  // 0: empty
+constinit uint32_t g_high = 1;
+
+// The quarantine: a ring of kQuarantine cells. The n-th freed IRP goes into cell
+// n % kQuarantine and takes out what the (n - kQuarantine)-th left there, so a freed
+// IRP stays poisoned through the next kQuarantine frees, whichever threads make them.
+// One fetch-add and one exchange, no lock: two threads that free at once take
+// different cells.
+constinit std::atomic<uint64_t> g_quarantine_next{0};
+constinit std::atomic<IRP*> g_quarantine[kQuarantine];
+
+// Device labels, by DeviceRuntime::number, for reports that outlive the device.
+struct Labels {
+    std::mutex lock;
+    std::unordered_map<uint32_t, std::string> by_number;
 };
-State& state() {
-    static State* s = new State();
-    return *s;
+Labels& labels() {
+    static Labels* l = new Labels();  // never destroyed, as above
+    return *l;
 }
+// Each thread remembers the last device it labelled, so that a request's steps find
+// its device without the map's lock. reset() empties the map and moves to a new
+// generation, which invalidates every thread's memory.
+constinit std::atomic<uint32_t> g_labels_generation{1};
+struct LastDevice {
+    DEVICE_OBJECT* device;
+    uint32_t number;
+    uint32_t generation;
+};
+constinit thread_local LastDevice t_last_device{};
 
 Record* slot_record(uint32_t slot) {
     if (!slot || slot >= kChunk * kMaxChunks) return nullptr;
@@ -91,22 +123,22 @@ Record* slot_record(uint32_t slot) {
 }
 
 uint32_t new_slot() {
-    std::lock_guard g(state().table_lock);
-    if (!state().free_slots.empty()) {
-        uint32_t s = state().free_slots.back();
-        state().free_slots.pop_back();
+    std::lock_guard g(g_table_lock);
+    if (uint32_t s = g_free_head) {
+        g_free_head = slot_record(s)->next_free;
         return s;
     }
-    if (state().high >= kChunk * kMaxChunks) return 0;  // past 4M IRPs at once: untracked
-    uint32_t s = state().high++;
+    if (g_high >= kChunk * kMaxChunks) return 0;  // past 4M IRPs at once: untracked
+    uint32_t s = g_high++;
     if (!g_chunks[s / kChunk].load(std::memory_order_relaxed))
         g_chunks[s / kChunk].store(new Record[kChunk], std::memory_order_release);
     return s;
 }
 
 void release_slot(uint32_t slot) {
-    std::lock_guard g(state().table_lock);
-    state().free_slots.push_back(slot);
+    std::lock_guard g(g_table_lock);
+    slot_record(slot)->next_free = g_free_head;
+    g_free_head = slot;
 }
 
 bool ours(IRP* irp) {
@@ -115,23 +147,29 @@ bool ours(IRP* irp) {
     return magic == kLiveMagic || magic == kFreedMagic;
 }
 
-// The record of a live or quarantined IRP, or nullptr when it is not tracked.
+// The record of a live or quarantined IRP, or nullptr when it is not tracked. No lock:
+// see Record::id.
 Record* record_of(IRP* irp) {
     if (!ours(irp)) return nullptr;
     io::IrpHeader* h = io::header_of(irp);
     Record* r = slot_record(h->verifier_slot);
-    if (!r) return nullptr;
-    r->lock.lock();
-    bool match = r->in_use && r->id == h->sequence && r->irp == irp;
-    r->lock.unlock();
-    return match ? r : nullptr;
+    if (!r || r->id.load(std::memory_order_acquire) != h->sequence || r->irp.load(std::memory_order_relaxed) != irp)
+        return nullptr;
+    return r;
+}
+
+// Under r->lock: drops one reference; true when it was the last (the caller then
+// gives the slot back, after unlocking).
+bool unref_locked(Record* r) {
+    if (--r->refs) return false;
+    r->id.store(0, std::memory_order_relaxed);
+    return true;
 }
 
 // Drops one reference; the last one frees the slot.
 void release(Record* r, uint32_t slot) {
     r->lock.lock();
-    bool last = --r->refs == 0;
-    if (last) r->in_use = false;
+    bool last = unref_locked(r);
     r->lock.unlock();
     if (last) release_slot(slot);
 }
@@ -139,23 +177,75 @@ void release(Record* r, uint32_t slot) {
 uint32_t device_number(DEVICE_OBJECT* dev) {
     if (!dev) return 0;
     io::DeviceRuntime& rt = io::runtime(dev);
-    std::lock_guard g(state().labels_lock);
-    auto [it, fresh] = state().labels.try_emplace(rt.number);
-    if (fresh) it->second = io::device_label(dev);
+    uint32_t generation = g_labels_generation.load(std::memory_order_acquire);
+    LastDevice& last = t_last_device;
+    // A device deleted and another created at its address has another number.
+    if (last.device == dev && last.number == rt.number && last.generation == generation) return rt.number;
+    {
+        std::lock_guard g(labels().lock);
+        auto [it, fresh] = labels().by_number.try_emplace(rt.number);
+        if (fresh) it->second = io::device_label(dev);
+    }
+    last = {dev, rt.number, generation};
     return rt.number;
 }
 
 std::string device_text(uint32_t number) {
-    std::lock_guard g(state().labels_lock);
-    auto it = state().labels.find(number);
-    return it != state().labels.end() ? it->second : fmt::format("device #{}", number);
+    std::lock_guard g(labels().lock);
+    auto it = labels().by_number.find(number);
+    return it != labels().by_number.end() ? it->second : fmt::format("device #{}", number);
+}
+
+// A transition's time. In virtual time it is the virtual clock, a load. In real time
+// the runtime's clock is CLOCK_MONOTONIC (ke::Dispatcher::now), 20-25 ns a read through
+// the vDSO, and a request records four transitions: 40% of what a synchronous IOCTL
+// cost with every check on. So where the kernel itself keeps time with the CPU's
+// time-stamp counter (its clocksource is "tsc", which it only picks when the counter is
+// invariant and synchronized across CPUs), a transition stores the counter, a few ns,
+// and render() converts it at the rate measured between a reference taken once and the
+// render: the error stays about that of one clock read, however long ago the reference
+// was taken.
+int64_t real_ticks() {  // CLOCK_MONOTONIC in 100 ns units, as ke::Dispatcher::now
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 10000000 + ts.tv_nsec / 100;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+int64_t read_tsc() { return static_cast<int64_t>(__rdtsc()); }
+bool kernel_uses_tsc() {
+    std::FILE* f = std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+    if (!f) return false;
+    char name[32] = {};
+    bool tsc = std::fgets(name, sizeof name, f) && std::strcmp(name, "tsc\n") == 0;
+    std::fclose(f);
+    return tsc;
+}
+#else
+int64_t read_tsc() { return 0; }
+bool kernel_uses_tsc() { return false; }
+#endif
+
+struct TscReference {
+    int64_t tsc = 0;  // 0: the counter is not used
+    int64_t ticks = 0;
+};
+// Taken at the first real-time transition of the process.
+const TscReference& tsc_reference() {
+    static const TscReference ref = [] {
+        if (!kernel_uses_tsc()) return TscReference{};
+        return TscReference{read_tsc(), real_ticks()};
+    }();
+    return ref;
 }
 
 // Under r->lock.
 void push_locked(Record* r, Step step, int location, int64_t value, uint32_t device) {
     Transition& t = r->ring[r->count % kHistory];
     System::Impl* s = sys_if_exists();
-    t.ticks = s ? s->dispatcher.now() - s->dispatcher.interrupt_origin() : 0;
+    t.tsc = s && !s->dispatcher.is_virtual() && tsc_reference().tsc;
+    if (t.tsc) t.ticks = read_tsc();
+    else t.ticks = s ? s->dispatcher.now() - s->dispatcher.interrupt_origin() : 0;
     _KTHREAD* th = ps::current_thread_if_known();
     t.thread = th ? th->number : 0;
     t.step = step;
@@ -206,12 +296,21 @@ std::string render(Record* r) {
     r->lock.unlock();
     if (!count) return {};
     uint32_t first = count > kHistory ? count - kHistory : 0;
+    // Time-stamp counter values to ticks since the runtime started (see tsc_reference).
+    System::Impl* s = sys_if_exists();
+    int64_t origin = s ? s->dispatcher.interrupt_origin() : 0;
+    const TscReference& ref = tsc_reference();
+    int64_t tsc_now = read_tsc(), ticks_now = real_ticks();
+    double rate = tsc_now > ref.tsc ? double(ticks_now - ref.ticks) / double(tsc_now - ref.tsc) : 0;
+    auto ticks_of = [&](const Transition& t) {
+        return t.tsc ? ref.ticks + static_cast<int64_t>(double(t.ticks - ref.tsc) * rate) - origin : t.ticks;
+    };
     std::string out = fmt::format("  IRP #{}{} history, oldest first{}:\n", id,
                                   major != 0xff ? fmt::format(" (IRP_MJ_{})", io::major_function_name(major)) : "",
                                   first ? fmt::format(" (the last {} of {})", kHistory, count) : "");
     for (uint32_t i = first; i < count; ++i) {
         const Transition& t = ring[i % kHistory];
-        out += fmt::format("    {:>11.3f} ms  thread {:<3} {}", static_cast<double>(t.ticks) / 1e4, t.thread,
+        out += fmt::format("    {:>11.3f} ms  thread {:<3} {}", static_cast<double>(ticks_of(t)) / 1e4, t.thread,
                            step_text(t));
         if (t.file) out += fmt::format(" at {}:{}", t.file, t.line);
         out += "\n";
@@ -262,25 +361,30 @@ void report_finding(Record* r, Finding f, int location) {
                s);
 }
 
-void poison(IRP* irp) {
+// Out of line and hot: this file's functions are cold, so GCC optimizes them for size,
+// and would turn these memsets into `rep stosb`, which starts slowly and counts as one
+// instruction per byte.
+[[gnu::noinline, gnu::hot]] void poison(IRP* irp) {
     io::IrpHeader* h = io::header_of(irp);
-    // Everything but NtioPrivate (the last field), which still leads to the header.
+    // Everything but NtioPrivate (the last field), which still leads to the header: a
+    // use from another thread, however late, still finds the freed IRP's header.
     std::memset(irp, kPoison, offsetof(IRP, NtioPrivate));
     size_t tail = size_t(h->stack_count) * sizeof(IO_STACK_LOCATION) + h->buffer_capacity;
     std::memset(irp + 1, kPoison, tail);
 }
 
-void really_free(IRP* irp) {
+// The IRP's own reference on its record goes (it leaves the quarantine, or the runtime
+// ends); a dispatch frame may still hold the record, and then frees the slot itself.
+void drop_irp_reference(IRP* irp) {
     io::IrpHeader* h = io::header_of(irp);
     uint32_t slot = h->verifier_slot;
-    if (Record* r = slot_record(slot)) {
-        r->lock.lock();
-        bool mine = r->in_use && r->irp == irp && r->id == h->sequence;
-        r->lock.unlock();
-        if (mine) release(r, slot);
-    }
-    h->magic = 0;
-    std::free(h);
+    Record* r = slot_record(slot);
+    if (!r) return;
+    r->lock.lock();
+    bool last = r->id.load(std::memory_order_relaxed) == h->sequence &&
+                r->irp.load(std::memory_order_relaxed) == irp && unref_locked(r);
+    r->lock.unlock();
+    if (last) release_slot(slot);
 }
 
 }  // namespace
@@ -292,19 +396,17 @@ void allocated(IRP* irp) {
     Record* r = slot_record(slot);
     if (!r) return;
     r->lock.lock();
-    r->in_use = true;
-    r->id = h->sequence;
-    r->irp = irp;
+    r->irp.store(irp, std::memory_order_relaxed);
     r->refs = 1;
     r->freed = r->freed_by_driver = r->mismatch_reported = false;
     r->creator = 0;
     r->delay_ms = 0;
     r->started_by = nullptr;
     r->major = 0xff;
-    r->returned_pending = r->returned_other = r->marked = r->unwound = r->forced = 0;
-    std::memset(r->dispatch_driver, 0, sizeof r->dispatch_driver);
-    std::memset(r->dispatch_device, 0, sizeof r->dispatch_device);
+    r->dispatched = r->returned_pending = r->returned_other = r->marked = r->unwound = r->forced = 0;
+    r->dispatch_device[0] = 0;  // what a step past kLocations names (call_driver)
     r->count = 0;
+    r->id.store(h->sequence, std::memory_order_release);  // last: record_of matches from here on
     r->lock.unlock();
     h->verifier_slot = slot;
 }
@@ -326,10 +428,11 @@ void reinitialized(IRP* irp) {
     uint32_t creator = 0;
     if (Record* old = slot_record(old_slot)) {
         old->lock.lock();
-        bool mine = old->in_use && old->irp == irp;
-        creator = old->creator;
+        bool mine = old->id.load(std::memory_order_relaxed) && old->irp.load(std::memory_order_relaxed) == irp;
+        if (mine) creator = old->creator;
+        bool last = mine && unref_locked(old);
         old->lock.unlock();
-        if (mine) release(old, old_slot);
+        if (last) release_slot(old_slot);
     }
     allocated(irp);
     if (Record* r = record_of(irp)) {
@@ -403,6 +506,7 @@ NTSTATUS call_driver(DEVICE_OBJECT* device, IRP* irp) {
             r->returned_other &= ~bit;
             r->marked &= ~bit;
             r->unwound &= ~bit;
+            r->dispatched |= bit;
             // `forced` stays: a filter that skipped its location passes the forced mark on
             // to the driver below it, at the same location.
             r->dispatch_driver[location] = driver;
@@ -443,9 +547,16 @@ NTSTATUS call_driver(DEVICE_OBJECT* device, IRP* irp) {
             (status == STATUS_PENDING ? r->returned_pending : r->returned_other) |= bit;
             f = compare_locked(r, location);
         }
+        // The frame's reference goes in the same hold of the lock, unless there is
+        // something to report: the report reads the record.
+        bool last = f == Finding::none && unref_locked(r);
         r->lock.unlock();
-        report_finding(r, f, location);
-        release(r, slot);
+        if (f != Finding::none) {
+            report_finding(r, f, location);
+            release(r, slot);
+        } else if (last) {
+            release_slot(slot);
+        }
     }
     if (forced) status = STATUS_PENDING;
     if (issuer) {
@@ -546,16 +657,17 @@ bool quarantined(IRP* irp) {
         r->lock.unlock();
     }
     poison(irp);
-    IRP* victim = nullptr;
-    {
-        std::lock_guard g(state().quarantine_lock);
-        state().quarantine.push_back(irp);
-        if (state().quarantine.size() > kQuarantine) {
-            victim = state().quarantine.front();
-            state().quarantine.pop_front();
-        }
+    uint64_t n = g_quarantine_next.fetch_add(1, std::memory_order_relaxed);
+    IRP* victim = g_quarantine[n % kQuarantine].exchange(irp, std::memory_order_acq_rel);
+    if (victim) {
+        // It has stayed poisoned through kQuarantine frees; from here a use of it is no
+        // longer caught, as when its memory went back to the C library, which handed the
+        // same block to the next IRP of its size. The I/O manager now does that itself:
+        // the block goes to this thread's lookaside, for the next request (no free and
+        // malloc per request).
+        drop_irp_reference(victim);
+        io::reuse_after_quarantine(victim);
     }
-    if (victim) really_free(victim);
     return true;
 }
 
@@ -592,19 +704,19 @@ void report_left_by(uint32_t driver) {
     std::vector<Left> left;
     uint32_t high;
     {
-        std::lock_guard g(state().table_lock);
-        high = state().high;
+        std::lock_guard g(g_table_lock);
+        high = g_high;
     }
     for (uint32_t slot = 1; slot < high; ++slot) {
         Record* r = slot_record(slot);
         if (!r) continue;
         r->lock.lock();
-        if (r->in_use && !r->freed) {
+        if (r->id.load(std::memory_order_relaxed) && !r->freed) {
             if (r->creator == driver) {
                 left.push_back({r, r->id, true, 0});
             } else {
                 for (int l = 1; l <= kLocations; ++l)
-                    if (r->dispatch_driver[l] == driver && !(r->unwound & (uint64_t(1) << l))) {
+                    if ((r->dispatched & ~r->unwound & (uint64_t(1) << l)) && r->dispatch_driver[l] == driver) {
                         left.push_back({r, r->id, false, r->dispatch_device[l]});
                         break;
                     }
@@ -632,24 +744,26 @@ void report_left_by(uint32_t driver) {
 }
 
 void reset() {
-    std::deque<IRP*> q;
-    {
-        std::lock_guard g(state().quarantine_lock);
-        q.swap(state().quarantine);
-    }
-    for (IRP* irp : q) really_free(irp);
-    std::lock_guard g(state().table_lock);
-    for (uint32_t slot = 1; slot < state().high; ++slot)
+    for (std::atomic<IRP*>& cell : g_quarantine)
+        if (IRP* irp = cell.exchange(nullptr)) {
+            drop_irp_reference(irp);
+            io::IrpHeader* h = io::header_of(irp);
+            h->magic = 0;
+            std::free(h);
+        }
+    std::lock_guard g(g_table_lock);
+    for (uint32_t slot = 1; slot < g_high; ++slot)
         if (Record* r = slot_record(slot)) {
             r->lock.lock();
-            r->in_use = false;
+            r->id.store(0, std::memory_order_relaxed);
             r->refs = 0;
             r->lock.unlock();
         }
-    state().free_slots.clear();
-    state().high = 1;
-    std::lock_guard l(state().labels_lock);
-    state().labels.clear();
+    g_free_head = 0;
+    g_high = 1;
+    std::lock_guard l(labels().lock);
+    labels().by_number.clear();
+    g_labels_generation.fetch_add(1);
 }
 
 }  // namespace ntio::verifier::irps

@@ -60,8 +60,9 @@ NTIO_VERIFIER_COLD bool completing(IRP* irp, CCHAR priority_boost);
 NTIO_VERIFIER_COLD void location_done(IRP* irp, int location, UCHAR control, PIO_COMPLETION_ROUTINE routine);
 // False (after a report) when `irp` was already freed; `api` is the caller.
 NTIO_VERIFIER_COLD bool check_live(IRP* irp, const char* api);
-// io::free_irp: true when the IRP went to the quarantine (its memory stays allocated,
-// poisoned, until it is evicted).
+// io::free_irp: true when the IRP went to the quarantine (its memory stays poisoned
+// through the next 1024 frees; then it serves a later request, see
+// io::reuse_after_quarantine).
 NTIO_VERIFIER_COLD bool quarantined(IRP* irp);
 
 // For reports: "IRP #12 IRP_MJ_DEVICE_CONTROL" details and the history, oldest first;

@@ -18,6 +18,7 @@ struct Globals {
     PVOID thread = nullptr;  // the worker's thread object, referenced
     KEVENT stop_thread;
     std::atomic<PIRP> startio_held{nullptr};  // the IOCTL_HOLD request StartIo keeps
+    PIRP kept = nullptr;                      // IOCTL_COMPLETE_AND_KEEP's IRP, completed and freed since
     KDPC cancel_dpc;                          // IOCTL_CANCEL_KEEPS_LOCK: completes the cancelled IRP
     KDEVICE_QUEUE queue;                      // a device queue of its own, never made busy
     IO_REMOVE_LOCK remove_lock;
@@ -329,6 +330,12 @@ NTSTATUS BuggyControl(PDEVICE_OBJECT, PIRP Irp) {
         if (p) ExFreePoolWithTag(p, kPoolTagSecond);
         return Complete(Irp, STATUS_SUCCESS);
     }
+    case IOCTL_COMPLETE_AND_KEEP:
+        g->kept = Irp;
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_CANCEL_KEPT:
+        if (g->kept) IoCancelIrp(g->kept);  // long gone
+        return Complete(Irp, STATUS_SUCCESS);
     case IOCTL_FREE_TWICE: {
         PVOID p = ExAllocatePoolWithTag(NonPagedPoolNx, 24, kPoolTagFirst);
         if (p) {
@@ -429,6 +436,7 @@ void reset() {
     g->leaked_at_entry = nullptr;
     g->thread = nullptr;
     g->startio_held = nullptr;
+    g->kept = nullptr;
 }
 
 int blocks_held() {

@@ -88,6 +88,8 @@ enum : ULONG {
     IOCTL_ALLOCATE_MUST_SUCCEED = BUGGY_CODE(47),  // ExAllocatePool2(POOL_FLAG_RAISE_ON_FAILURE) of an impossible size
     IOCTL_FREE_LOCKED_MDL = BUGGY_CODE(48),        // IoFreeMdl of an MDL it locked and did not unlock
     IOCTL_FREE_TWICE = BUGGY_CODE(49),             // frees a 'BgA1' block, then frees it again
+    IOCTL_COMPLETE_AND_KEEP = BUGGY_CODE(50),      // completes its IRP properly and keeps the pointer
+    IOCTL_CANCEL_KEPT = BUGGY_CODE(51),            // IoCancelIrp on the IRP IOCTL_COMPLETE_AND_KEEP kept
 };
 
 // What the driver does beyond the codes, set before it loads.
