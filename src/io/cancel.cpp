@@ -203,7 +203,8 @@ BOOLEAN IoCancelIrp(PIRP Irp) {
         trace::irp_event(trace::Kind::cancel, Irp);
     KIRQL irql;
     IoAcquireCancelSpinLock(&irql);
-    Irp->Cancel = TRUE;
+    // Atomic: a completion on another thread may be reading it (run_completion_routine).
+    __atomic_store_n(&Irp->Cancel, TRUE, __ATOMIC_RELAXED);
     PDRIVER_CANCEL routine = IoSetCancelRoutine(Irp, nullptr);
     if (!routine) {
         IoReleaseCancelSpinLock(irql);

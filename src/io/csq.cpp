@@ -95,7 +95,7 @@ NTSTATUS IoCsqInsertIrpEx(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context, PV
     if (ntio::trace::enabled()) [[unlikely]]
         ntio::trace::irp_event(ntio::trace::Kind::queued, Irp);
     IoSetCancelRoutine(Irp, CsqCancel);
-    if (Irp->Cancel && IoSetCancelRoutine(Irp, nullptr)) {
+    if (__atomic_load_n(&Irp->Cancel, __ATOMIC_RELAXED) && IoSetCancelRoutine(Irp, nullptr)) {
         // Cancelled before it was armed, and we got the routine back: take it out again
         // and complete it as cancelled, outside the queue lock.
         Csq->CsqRemoveIrp(Csq, Irp);

@@ -871,7 +871,7 @@ template <bool Verified>
     NTSTATUS status = Irp->IoStatus.Status;
     bool call = (NT_SUCCESS(status) && (control & SL_INVOKE_ON_SUCCESS)) ||
                 (!NT_SUCCESS(status) && (control & SL_INVOKE_ON_ERROR)) ||
-                (Irp->Cancel && (control & SL_INVOKE_ON_CANCEL));
+                (__atomic_load_n(&Irp->Cancel, __ATOMIC_RELAXED) && (control & SL_INVOKE_ON_CANCEL));
     if constexpr (Verified)
         verifier::irps::location_done(Irp, Irp->CurrentLocation - 1, control, call ? routine : nullptr);
     if (!call) {

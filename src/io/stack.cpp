@@ -171,7 +171,7 @@ NTSTATUS completion_ex_wrapper(PDEVICE_OBJECT device, PIRP Irp, PVOID context) {
     NTSTATUS status = Irp->IoStatus.Status;
     bool call = (NT_SUCCESS(status) && (c->invoke & SL_INVOKE_ON_SUCCESS)) ||
                 (!NT_SUCCESS(status) && (c->invoke & SL_INVOKE_ON_ERROR)) ||
-                (Irp->Cancel && (c->invoke & SL_INVOKE_ON_CANCEL));
+                (__atomic_load_n(&Irp->Cancel, __ATOMIC_RELAXED) && (c->invoke & SL_INVOKE_ON_CANCEL));
     NTSTATUS result = STATUS_SUCCESS;
     if (call) {
         result = c->routine(device, Irp, c->context);

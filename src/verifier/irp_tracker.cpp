@@ -390,6 +390,9 @@ void drop_irp_reference(IRP* irp) {
 }  // namespace
 
 void allocated(IRP* irp) {
+    // Every history entry follows its record's allocation: the first one's reading of
+    // sysfs happens here, not under a record's spin lock.
+    (void)tsc_reference();
     io::IrpHeader* h = io::header_of(irp);
     h->verifier_slot = 0;
     uint32_t slot = new_slot();
