@@ -165,7 +165,7 @@ void reinitialize_irp(IRP* irp);
 // it is empty (see _KTHREAD::irp_slot), else onto its irp_list. Inline: the request
 // path's case is the first.
 void queue_to_thread_list(IRP* irp, _KTHREAD* t);
-inline void queue_to_thread(IRP* irp, _KTHREAD* t) {
+[[gnu::always_inline]] inline void queue_to_thread(IRP* irp, _KTHREAD* t) {
     IrpHeader* h = header_of(irp);
     irp->Tail.Overlay.Thread = static_cast<PETHREAD>(t);
     h->thread = t;

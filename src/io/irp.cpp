@@ -465,14 +465,12 @@ struct Site {
 }
 
 // Whether finish_request may hand the end of this completion to the issuer
-// (InlineCompletion): the IRP is the one the calling thread is sending right now, and
-// its file object has no completion port and no FILE_SKIP_SET_EVENT_ON_HANDLE (those
-// take finish_request's general path, as does a completion while a trace records).
-inline bool completes_inline(IRP* irp, InlineCompletion* ic) {
-    if (!ic || ic->irp != irp || trace::enabled()) return false;
-    FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
-    return !__atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) && !(file_flags(fo) & FO_SKIP_SET_EVENT);
-}
+// (InlineCompletion): the IRP is the one the calling thread is sending right now (a
+// completion while a trace records takes finish_request's general path). Only
+// requests on synchronous file objects are registered, and those have no completion
+// port (S-W32-15) and ignore FILE_SKIP_SET_EVENT_ON_HANDLE (S-DSP-11), so neither
+// needs a test here.
+inline bool completes_inline(IRP* irp, InlineCompletion* ic) { return ic && ic->irp == irp && !trace::enabled(); }
 
 // finish_request for a request that completes inside its issuer's IoCallDriver (see
 // InlineCompletion): the same steps in the same order as finish_request takes for a

@@ -61,13 +61,6 @@ void wake_notification_waiters_slow(KEVENT* event) {
 // Resetting never wakes anyone, so it needs no lock, nor even a read-modify-write: a
 // set racing with the reset is ordered before it (its exchange sees the event still
 // signaled and wakes no one) or after it (it sees 0 and wakes waiters as usual).
-LONG reset_event(KEVENT* event) {
-    DISPATCHER_HEADER* h = &event->Header;
-    LONG previous = state_of(h);
-    if (previous != 0) __atomic_store_n(&h->SignalState, 0, __ATOMIC_RELEASE);
-    return previous;
-}
-
 LONG pulse_event(KEVENT* event) {
     Dispatcher& d = sys().dispatcher;
     Dispatcher::Guard g(d);

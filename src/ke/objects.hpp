@@ -25,7 +25,13 @@ inline void wake_notification_waiters(KEVENT* event) {
     if (__atomic_load_n(&event->Header.Waiters, __ATOMIC_RELAXED)) [[unlikely]]
         wake_notification_waiters_slow(event);
 }
-LONG reset_event(KEVENT* event);
+// Inline: every request resets its file object's event (S-DSP-6).
+[[gnu::always_inline]] inline LONG reset_event(KEVENT* event) {
+    DISPATCHER_HEADER* h = &event->Header;
+    LONG previous = state_of(h);
+    if (previous != 0) __atomic_store_n(&h->SignalState, 0, __ATOMIC_RELEASE);
+    return previous;
+}
 LONG pulse_event(KEVENT* event);
 NTSTATUS release_semaphore(KSEMAPHORE* s, LONG adjustment, LONG* previous);
 void init_mutant(KMUTANT* m, _KTHREAD* initial_owner);
