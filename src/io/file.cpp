@@ -415,9 +415,10 @@ namespace {
                                                            PVOID InputBuffer, ULONG InputBufferLength,
                                                            PVOID OutputBuffer, ULONG OutputBufferLength, UCHAR major) {
     ULONG method = Code & 3;
-    // S-BUF-10: NULL buffers with a length fail before anything else.
-    if ((method != METHOD_NEITHER && InputBufferLength && !InputBuffer) ||
-        (method != METHOD_NEITHER && OutputBufferLength && !OutputBuffer))
+    // S-BUF-10: NULL buffers with a length fail before anything else. The method is
+    // tested last: a request with its buffers passes two tests each.
+    if (((InputBufferLength && !InputBuffer) || (OutputBufferLength && !OutputBuffer)) && method != METHOD_NEITHER)
+        [[unlikely]]
         return STATUS_ACCESS_VIOLATION;
     Request r;
     ACCESS_MASK required = ((Code >> 14) & 1 ? FILE_READ_DATA : 0) | ((Code >> 14) & 2 ? FILE_WRITE_DATA : 0);
