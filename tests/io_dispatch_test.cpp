@@ -144,6 +144,9 @@ TEST_P(Table, S_DSP_7_CompletionInsideDispatch) {
     EXPECT_EQ(WaitForSingleObject(h, 0) == WAIT_OBJECT_0, r.event_set);
     CloseHandle(ev);
     CloseHandle(h);
+    // S-CAN-14: each completion dropped its IRP's file reference, so the last handle's
+    // close is the last reference.
+    EXPECT_EQ(testdrv::state().closes.load(), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -15,9 +15,10 @@
 #include "win32/win32.hpp"
 
 namespace ntio::io {
-namespace {
 
-KSPIN_LOCK g_cancel_lock = 0;
+constinit KSPIN_LOCK g_cancel_lock = 0;
+
+namespace {
 
 // An IRP collected from a thread's list, held so it cannot be freed under us.
 struct Held {
@@ -77,10 +78,6 @@ bool all_requests_done(_KTHREAD* t) {
 }  // namespace
 
 PKSPIN_LOCK cancel_spin_lock() { return &g_cancel_lock; }
-
-bool cancel_lock_held_by_caller() {
-    return __atomic_load_n(&g_cancel_lock, __ATOMIC_RELAXED) == reinterpret_cast<KSPIN_LOCK>(&ke::t_irql);
-}
 
 void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, KIRQL irql) {
     if (trace::enabled()) [[unlikely]]

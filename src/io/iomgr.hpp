@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ke/spin.hpp"
 #include "ob/object.hpp"
 #include "ps/thread.hpp"
 #include "wdm.h"
@@ -141,7 +142,11 @@ std::mutex& stack_lock();  // guards every AttachedDevice link and attached_to (
 std::wstring to_wstring(const UNICODE_STRING* s);
 
 // Cancellation (io/cancel.cpp)
-bool cancel_lock_held_by_caller();
+// The cancel spin lock's word holds its owner's &ke::t_irql (ke/spin.hpp).
+extern constinit KSPIN_LOCK g_cancel_lock;
+inline bool cancel_lock_held_by_caller() {
+    return __atomic_load_n(&g_cancel_lock, __ATOMIC_RELAXED) == reinterpret_cast<KSPIN_LOCK>(&ke::t_irql);
+}
 PKSPIN_LOCK cancel_spin_lock();  // for reports that name it
 // Calls a cancel routine (cancel lock held, CancelIrql = irql) and checks that it
 // released the lock back to `irql`.

@@ -945,12 +945,76 @@ template <bool Verified>
     complete_request_body<true>(Irp, site);
 }
 
+// The common case of a request on an asynchronous file object that its driver
+// completes inside dispatch: the issuer's own thread completes a user request with one
+// location, no completion routine and nothing for a check to report, and its final
+// stage is finish_request_general's for an asynchronous file without a completion port
+// or FILE_SKIP_SET_EVENT_ON_HANDLE: the IRP in its issuer's slot, no MDL, a system
+// buffer inside the IRP or none and at most 64 bytes to copy back, room in the
+// thread's lookaside, no trace. Like finish_inline_common, it tests all of that before
+// it changes anything and returns false (nothing changed) for anything else; the IRP
+// is freed without the unwind's stores. Then the same steps in the same order as
+// finish_request_general: copy back and status block (unless the request failed
+// without pending), the IRP released, then the caller's event or else the file
+// object's event set, and the references dropped.
+[[gnu::always_inline]] inline bool complete_own_async_request(PIRP Irp) {
+    IrpHeader* h = header_of(Irp);
+    PIO_STACK_LOCATION done = Irp->Tail.Overlay.CurrentStackLocation;
+    FILE_OBJECT* fo = Irp->Tail.Overlay.OriginalFileObject;
+    _KTHREAD* t = h->thread;
+    ULONG flags = Irp->Flags;
+    ULONG_PTR information = Irp->IoStatus.Information;
+    NTSTATUS status = Irp->IoStatus.Status;
+    bool copy_back = (flags & (IRP_BUFFERED_IO | IRP_INPUT_OPERATION)) == (IRP_BUFFERED_IO | IRP_INPUT_OPERATION);
+    bool frees_buffer = (flags & (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER)) == (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER);
+    if (h->magic != kIrpMagic || (h->flags & (kIrpCompleted | kIrpUserRequest)) != kIrpUserRequest ||
+        Irp->CurrentLocation != Irp->StackCount || done->CompletionRoutine ||
+        (flags & (IRP_ASSOCIATED_IRP | IRP_SYNCHRONOUS_API)) || status == STATUS_PENDING ||
+        __atomic_load_n(&Irp->CancelRoutine, __ATOMIC_RELAXED) || trace::enabled() || !fo || !t ||
+        t != ps::current_thread_if_known() || cancel_lock_held_by_caller() ||
+        (file_flags(fo) & (FO_SYNCHRONOUS_IO | FO_SKIP_SET_EVENT)) ||
+        __atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) || h->size_class != kIrpLookaside ||
+        t_irp_cache.depth >= t_irp_cache.limit || Irp->MdlAddress ||
+        (frees_buffer && !(h->flags & kIrpInlineBuffer) && Irp->AssociatedIrp.SystemBuffer) ||
+        (copy_back && (information > h->output_length || information > 64)) ||
+        t->irp_slot.load(std::memory_order_relaxed) != reinterpret_cast<uintptr_t>(Irp) ||
+        !take_from_slot_unlisted(t, Irp))
+        return false;
+    bool failed = NT_ERROR(status);
+    bool report = !failed || (done->Control & SL_PENDING_RETURNED);
+    if (!failed && copy_back && Irp->UserBuffer && Irp->AssociatedIrp.SystemBuffer)
+        rtl::copy_at_most_64(Irp->UserBuffer, Irp->AssociatedIrp.SystemBuffer, information);
+    PKEVENT user_event = nullptr;
+    bool file_event = false;
+    if (report) {
+        if (PIO_STATUS_BLOCK iosb = Irp->UserIosb) {
+            iosb->Status = status;
+            iosb->Information = information;
+        }
+        user_event = Irp->UserEvent;
+        file_event = !user_event;
+    }
+    void* event_object = h->event_object;
+    h->magic = kFreedIrpMagic;
+    Irp->Type = 0;
+    push_to_lookaside(h);
+    // The file reference goes before the caller wakes unless the file's event is set.
+    if (!file_event) ob::dereference(fo);
+    if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
+    if (user_event) ke::set_event(user_event);
+    if (file_event) ke::set_event(&fo->Event);
+    if (event_object) ob::dereference(event_object);
+    if (file_event) ob::dereference(fo);
+    return true;
+}
+
 // Every completion the common case below does not cover.
 [[gnu::noinline]] void complete_request_general(PIRP Irp, CCHAR PriorityBoost, Site site) {
     if (ke::t_irql > DISPATCH_LEVEL) [[unlikely]]
         report_completion_irql(site);
     if (verifier::irp_hooks()) [[unlikely]]
         return complete_request_verified(Irp, PriorityBoost, site);
+    if (complete_own_async_request(Irp)) return;
     complete_request_body<false>(Irp, site);
 }
 

@@ -109,7 +109,7 @@ _KTHREAD* current_thread();
     return adopt_current_thread();
 }
 // Without adopting: nullptr for a thread the runtime has not seen.
-inline _KTHREAD* current_thread_if_known() {
+[[gnu::always_inline]] inline _KTHREAD* current_thread_if_known() {
     System::Impl* s = sys_if_exists();
     if (t_slot.thread && s && t_slot.generation == s->generation) return t_slot.thread;
     return nullptr;
