@@ -290,9 +290,12 @@ struct Request {
     if (!NT_SUCCESS(s)) return s;
     int64_t refs = synchronous ? 2 : 1;
     FILE_OBJECT* fo = &r.fb->file;
-    if (ApcRoutine && fo->CompletionContext) {
+    if (ApcRoutine) [[unlikely]] {
         ob::dereference(r.fb, refs);
-        return STATUS_INVALID_PARAMETER;  // S-DSP-9: an APC on a port-bound handle
+        // S-DSP-9: an APC on a port-bound handle. Anywhere else ntio refuses it too: it
+        // has no user APCs to deliver it with (docs/compat.md), and a request that
+        // succeeded without its routine ever running would be a silent stub.
+        return fo->CompletionContext ? STATUS_INVALID_PARAMETER : STATUS_NOT_SUPPORTED;
     }
     (void)ApcContext;
     if (r.mode == UserMode && (required & ~r.fb->granted)) {
