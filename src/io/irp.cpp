@@ -488,11 +488,40 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) { return ic && ic->
 //     so the IRP's reference can wait until the issuer drops both.
 [[gnu::noinline]] void finish_inline_general(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site site);
 
-// finish_inline's common case: the IRP still in its issuer's slot, no MDL, a system
-// buffer inside the IRP or none (a request without data) and at most 64 bytes to copy back, no event to signal or
-// dereference, room in the thread's lookaside, no IRP checks. It calls nothing, so it
-// needs no frame: it tests all of that before it changes anything, the slot's
-// compare-exchange last, and returns false (nothing changed) for anything else.
+// A buffered request whose output goes back to the caller's buffer.
+inline bool copies_back(ULONG flags) {
+    return (flags & (IRP_BUFFERED_IO | IRP_INPUT_OPERATION)) == (IRP_BUFFERED_IO | IRP_INPUT_OPERATION);
+}
+
+// What the two common finishes (finish_inline_common, complete_own_async_request) need
+// of an IRP's buffers and allocation: a lookaside IRP and room in the thread's
+// lookaside to put it back, no MDL, a system buffer inside the IRP or none (a request
+// without data), at most 64 bytes to copy back. Each then takes the IRP out of its
+// issuer's slot (take_from_issuer_slot) last, after its own tests.
+[[gnu::always_inline]] inline bool fits_common_finish(IRP* irp, IrpHeader* h, ULONG flags, ULONG_PTR information) {
+    bool frees_buffer = (flags & (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER)) == (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER);
+    return h->size_class == kIrpLookaside && t_irp_cache.depth < t_irp_cache.limit && !irp->MdlAddress &&
+           !(frees_buffer && !(h->flags & kIrpInlineBuffer) && irp->AssociatedIrp.SystemBuffer) &&
+           !(copies_back(flags) && (information > h->output_length || information > 64));
+}
+// The IRP still in its issuer `t`'s slot, unseen by any walker, leaves it.
+[[gnu::always_inline]] inline bool take_from_issuer_slot(_KTHREAD* t, IRP* irp) {
+    return t->irp_slot.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(irp) &&
+           take_from_slot_unlisted(t, irp);
+}
+
+// release_irp for an IRP the common finishes took: into the lookaside (no trace, no
+// quarantine, room tested by fits_common_finish).
+[[gnu::always_inline]] inline void release_to_lookaside(IRP* irp, IrpHeader* h) {
+    h->magic = kFreedIrpMagic;
+    irp->Type = 0;
+    push_to_lookaside(h);
+}
+
+// finish_inline's common case: fits_common_finish, the IRP in its issuer's slot, no
+// event to signal or dereference, no IRP checks. It calls nothing, so it needs no frame: it
+// tests all of that before it changes anything and returns false (nothing changed)
+// for anything else.
 // `pending_returned`: the IRP's PendingReturned after the unwind, which the caller
 // need not store: the IRP is freed here, and what the freed IRP keeps is what
 // complete_request_body's first test reads (magic) and what the next allocation
@@ -503,21 +532,15 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) { return ic && ic->
     _KTHREAD* t = h->thread;
     ULONG flags = irp->Flags;
     ULONG_PTR information = irp->IoStatus.Information;
-    bool copy_back = (flags & (IRP_BUFFERED_IO | IRP_INPUT_OPERATION)) == (IRP_BUFFERED_IO | IRP_INPUT_OPERATION);
-    bool frees_buffer = (flags & (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER)) == (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER);
-    if (h->size_class != kIrpLookaside || t_irp_cache.depth >= t_irp_cache.limit || irp->MdlAddress ||
-        irp->UserEvent || h->event_object ||
-        (frees_buffer && !(h->flags & kIrpInlineBuffer) && irp->AssociatedIrp.SystemBuffer) ||
-        (copy_back && (information > h->output_length || information > 64)) ||
-        t->irp_slot.load(std::memory_order_relaxed) != reinterpret_cast<uintptr_t>(irp) ||
-        !take_from_slot_unlisted(t, irp)) [[unlikely]]
+    if (!fits_common_finish(irp, h, flags, information) || irp->UserEvent || h->event_object ||
+        !take_from_issuer_slot(t, irp)) [[unlikely]]
         return false;
     // From here as finish_inline_general goes when nothing of the above applies.
     NTSTATUS status = irp->IoStatus.Status;
     FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
     bool report = !NT_ERROR(status);
     if (report) {
-        if (copy_back && irp->UserBuffer && irp->AssociatedIrp.SystemBuffer)
+        if (copies_back(flags) && irp->UserBuffer && irp->AssociatedIrp.SystemBuffer)
             rtl::copy_at_most_64(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, information);
         if (PIO_STATUS_BLOCK iosb = irp->UserIosb) {
             iosb->Status = status;
@@ -525,10 +548,7 @@ inline bool completes_inline(IRP* irp, InlineCompletion* ic) { return ic && ic->
         }
     }
     bool file_event = report || pending_returned;
-    // release_irp into the lookaside (no trace, no quarantine, room tested above).
-    h->magic = kFreedIrpMagic;
-    irp->Type = 0;
-    push_to_lookaside(h);
+    release_to_lookaside(irp, h);
     if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
     ic->irp = nullptr;
     ic->completed = true;
@@ -949,9 +969,8 @@ template <bool Verified>
 // completes inside dispatch: the issuer's own thread completes a user request with one
 // location, no completion routine and nothing for a check to report, and its final
 // stage is finish_request_general's for an asynchronous file without a completion port
-// or FILE_SKIP_SET_EVENT_ON_HANDLE: the IRP in its issuer's slot, no MDL, a system
-// buffer inside the IRP or none and at most 64 bytes to copy back, room in the
-// thread's lookaside, no trace. Like finish_inline_common, it tests all of that before
+// or FILE_SKIP_SET_EVENT_ON_HANDLE, no trace, fits_common_finish and the IRP in its
+// issuer's slot. Like finish_inline_common, it tests all of that before
 // it changes anything and returns false (nothing changed) for anything else; the IRP
 // is freed without the unwind's stores. Then the same steps in the same order as
 // finish_request_general: copy back and status block (unless the request failed
@@ -965,24 +984,18 @@ template <bool Verified>
     ULONG flags = Irp->Flags;
     ULONG_PTR information = Irp->IoStatus.Information;
     NTSTATUS status = Irp->IoStatus.Status;
-    bool copy_back = (flags & (IRP_BUFFERED_IO | IRP_INPUT_OPERATION)) == (IRP_BUFFERED_IO | IRP_INPUT_OPERATION);
-    bool frees_buffer = (flags & (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER)) == (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER);
     if (h->magic != kIrpMagic || (h->flags & (kIrpCompleted | kIrpUserRequest)) != kIrpUserRequest ||
         Irp->CurrentLocation != Irp->StackCount || done->CompletionRoutine ||
         (flags & (IRP_ASSOCIATED_IRP | IRP_SYNCHRONOUS_API)) || status == STATUS_PENDING ||
         __atomic_load_n(&Irp->CancelRoutine, __ATOMIC_RELAXED) || trace::enabled() || !fo || !t ||
         t != ps::current_thread_if_known() || cancel_lock_held_by_caller() ||
         (file_flags(fo) & (FO_SYNCHRONOUS_IO | FO_SKIP_SET_EVENT)) ||
-        __atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) || h->size_class != kIrpLookaside ||
-        t_irp_cache.depth >= t_irp_cache.limit || Irp->MdlAddress ||
-        (frees_buffer && !(h->flags & kIrpInlineBuffer) && Irp->AssociatedIrp.SystemBuffer) ||
-        (copy_back && (information > h->output_length || information > 64)) ||
-        t->irp_slot.load(std::memory_order_relaxed) != reinterpret_cast<uintptr_t>(Irp) ||
-        !take_from_slot_unlisted(t, Irp))
+        __atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) ||
+        !fits_common_finish(Irp, h, flags, information) || !take_from_issuer_slot(t, Irp))
         return false;
     bool failed = NT_ERROR(status);
     bool report = !failed || (done->Control & SL_PENDING_RETURNED);
-    if (!failed && copy_back && Irp->UserBuffer && Irp->AssociatedIrp.SystemBuffer)
+    if (!failed && copies_back(flags) && Irp->UserBuffer && Irp->AssociatedIrp.SystemBuffer)
         rtl::copy_at_most_64(Irp->UserBuffer, Irp->AssociatedIrp.SystemBuffer, information);
     PKEVENT user_event = nullptr;
     bool file_event = false;
@@ -995,9 +1008,7 @@ template <bool Verified>
         file_event = !user_event;
     }
     void* event_object = h->event_object;
-    h->magic = kFreedIrpMagic;
-    Irp->Type = 0;
-    push_to_lookaside(h);
+    release_to_lookaside(Irp, h);
     // The file reference goes before the caller wakes unless the file's event is set.
     if (!file_event) ob::dereference(fo);
     if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);

@@ -58,9 +58,6 @@ void wake_notification_waiters_slow(KEVENT* event) {
     d.wait_test_locked(h);
 }
 
-// Resetting never wakes anyone, so it needs no lock, nor even a read-modify-write: a
-// set racing with the reset is ordered before it (its exchange sees the event still
-// signaled and wakes no one) or after it (it sees 0 and wakes waiters as usual).
 LONG pulse_event(KEVENT* event) {
     Dispatcher& d = sys().dispatcher;
     Dispatcher::Guard g(d);

@@ -25,6 +25,9 @@ inline void wake_notification_waiters(KEVENT* event) {
     if (__atomic_load_n(&event->Header.Waiters, __ATOMIC_RELAXED)) [[unlikely]]
         wake_notification_waiters_slow(event);
 }
+// Resetting never wakes anyone, so it needs no lock, nor even a read-modify-write: a
+// set racing with the reset is ordered before it (its exchange sees the event still
+// signaled and wakes no one) or after it (it sees 0 and wakes waiters as usual).
 // Inline: every request resets its file object's event (S-DSP-6).
 [[gnu::always_inline]] inline LONG reset_event(KEVENT* event) {
     DISPATCHER_HEADER* h = &event->Header;
