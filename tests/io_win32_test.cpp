@@ -1,5 +1,7 @@
 // GetOverlappedResult(Ex) and HasOverlappedIoCompleted (S-W32-5..8), and the table
 // of bad inputs in docs/bad-input.md, one test per row.
+#include <thread>
+
 #include "io_test_support.hpp"
 
 namespace {
@@ -57,6 +59,30 @@ TEST_F(OverlappedResult, S_W32_8_HasOverlappedIoCompletedReadsInternal) {
     EXPECT_TRUE(HasOverlappedIoCompleted(&ov));
     ov.Internal = static_cast<ULONG>(STATUS_CANCELLED);
     EXPECT_TRUE(HasOverlappedIoCompleted(&ov));
+}
+
+// S-W32-8 and S-W32-5 while the request completes on another thread: the caller polls
+// HasOverlappedIoCompleted without waiting, as the macro is meant to be used, then takes
+// the result without waiting. Whoever sees the request done sees its byte count too. Under
+// ThreadSanitizer this also checks that the completion's status-block stores and these
+// reads synchronize (io::write_status_block) rather than race.
+TEST_F(OverlappedResult, S_W32_8_PollingWhileAnotherThreadCompletesTheRequest) {
+    HANDLE h = open(testdrv::kBuffered, true);
+    char out[64];
+    for (ULONG i = 1; i <= 40; ++i) {
+        OVERLAPPED ov{};
+        Script s = held();
+        ASSERT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, out, sizeof out, nullptr, &ov));
+        ASSERT_EQ(GetLastError(), static_cast<DWORD>(ERROR_IO_PENDING));
+        std::thread completer([i] { testdrv::complete_held(STATUS_SUCCESS, i, i); });
+        while (!HasOverlappedIoCompleted(&ov)) std::this_thread::yield();
+        EXPECT_EQ(ov.InternalHigh, i) << "the count is written before the status";
+        DWORD n = 0;
+        EXPECT_TRUE(GetOverlappedResult(h, &ov, &n, FALSE));
+        EXPECT_EQ(n, i);
+        completer.join();
+    }
+    CloseHandle(h);
 }
 
 // ---- docs/bad-input.md ----------------------------------------------------------------

@@ -131,6 +131,16 @@ static_assert(sizeof(IrpHeader) + 16 <= NTIO_IRP_PRIVATE_BYTES, "IoSizeOfIrp's p
 // write are atomic.
 inline ULONG file_flags(const FILE_OBJECT* fo) { return __atomic_load_n(&fo->Flags, __ATOMIC_RELAXED); }
 
+// Writes a caller's status block at completion. An overlapped caller may read the block
+// while this runs on another thread: HasOverlappedIoCompleted (S-W32-8), GetOverlappedResult's
+// first look (S-W32-5) and DeviceIoControl's byte count after STATUS_PENDING (S-DSP-13).
+// So both stores are atomic, Information first and Status last with release: a reader that
+// sees the final status with acquire (win32/file.cpp) also sees the count.
+inline void write_status_block(PIO_STATUS_BLOCK iosb, NTSTATUS status, ULONG_PTR information) {
+    __atomic_store_n(&iosb->Information, information, __ATOMIC_RELAXED);
+    __atomic_store_n(&iosb->Status, status, __ATOMIC_RELEASE);
+}
+
 std::string device_label(DEVICE_OBJECT* d);
 const char* major_function_name(uint8_t major);  // "DEVICE_CONTROL"
 // WinDbg-style dumps (io/dump.cpp): one IRP (!irp), a device's stack (!devstack), and

@@ -542,10 +542,7 @@ inline bool copies_back(ULONG flags) {
     if (report) {
         if (copies_back(flags) && irp->UserBuffer && irp->AssociatedIrp.SystemBuffer)
             rtl::copy_at_most_64(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, information);
-        if (PIO_STATUS_BLOCK iosb = irp->UserIosb) {
-            iosb->Status = status;
-            iosb->Information = information;
-        }
+        if (PIO_STATUS_BLOCK iosb = irp->UserIosb) write_status_block(iosb, status, information);
     }
     bool file_event = report || pending_returned;
     release_to_lookaside(irp, h);
@@ -578,10 +575,7 @@ void finish_inline_general(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site si
     release_buffers(irp, h, report, site);
     PKEVENT user_event = nullptr;
     if (report) {
-        if (PIO_STATUS_BLOCK iosb = irp->UserIosb) {
-            iosb->Status = status;
-            iosb->Information = irp->IoStatus.Information;
-        }
+        if (PIO_STATUS_BLOCK iosb = irp->UserIosb) write_status_block(iosb, status, irp->IoStatus.Information);
         user_event = irp->UserEvent;
     }
     bool file_event = report || irp->PendingReturned;
@@ -649,8 +643,7 @@ void finish_request_general(IRP* irp, Site site) {
     auto write_iosb = [&] {
         if (irp->UserIosb) {
             wrote_iosb = true;
-            irp->UserIosb->Status = status;
-            irp->UserIosb->Information = irp->IoStatus.Information;
+            write_status_block(irp->UserIosb, status, irp->IoStatus.Information);
         }
     };
     // The completion-port packet, queued after the IOSB and the events (S-CMP-9 step 4,
@@ -1000,10 +993,7 @@ template <bool Verified>
     PKEVENT user_event = nullptr;
     bool file_event = false;
     if (report) {
-        if (PIO_STATUS_BLOCK iosb = Irp->UserIosb) {
-            iosb->Status = status;
-            iosb->Information = information;
-        }
+        if (PIO_STATUS_BLOCK iosb = Irp->UserIosb) write_status_block(iosb, status, information);
         user_event = Irp->UserEvent;
         file_event = !user_event;
     }

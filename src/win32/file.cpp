@@ -36,6 +36,16 @@ void overlapped_event(LPOVERLAPPED ov, HANDLE* event, PVOID* apc_context) {
     *apc_context = (bits & 1) ? nullptr : ov;
 }
 
+// An OVERLAPPED's Internal and InternalHigh are the request's status block, which its
+// completion may be writing on another thread (io::write_status_block: Information, then
+// Status with release). These reads pair with those stores.
+NTSTATUS overlapped_status(const OVERLAPPED* ov) {
+    return __atomic_load_n(&reinterpret_cast<const IO_STATUS_BLOCK*>(ov)->Status, __ATOMIC_ACQUIRE);
+}
+DWORD overlapped_bytes(const OVERLAPPED* ov) {
+    return static_cast<DWORD>(__atomic_load_n(&ov->InternalHigh, __ATOMIC_RELAXED));
+}
+
 }  // namespace
 
 extern "C" {
@@ -107,7 +117,7 @@ BOOL DeviceIoControl(HANDLE hDevice, DWORD dwIoControlCode, LPVOID lpInBuffer, D
                                               reinterpret_cast<PIO_STATUS_BLOCK>(lpOverlapped), dwIoControlCode,
                                               lpInBuffer, nInBufferSize, lpOutBuffer, nOutBufferSize,
                                               ntio::io::control_major(dwIoControlCode));
-        if (!NT_ERROR(s) && lpBytesReturned) *lpBytesReturned = static_cast<DWORD>(lpOverlapped->InternalHigh);
+        if (!NT_ERROR(s) && lpBytesReturned) *lpBytesReturned = overlapped_bytes(lpOverlapped);
         if (!NT_SUCCESS(s) || s == STATUS_PENDING) return fail(s);
         return TRUE;
     }
@@ -143,7 +153,7 @@ static BOOL read_write(HANDLE h, LPVOID buffer, DWORD length, LPDWORD done, LPOV
         ov->Internal = static_cast<ULONG_PTR>(STATUS_PENDING);
         NTSTATUS s = call(h, event, nullptr, context, reinterpret_cast<PIO_STATUS_BLOCK>(ov), buffer, length, &offset,
                           nullptr);
-        if (!NT_ERROR(s) && done) *done = static_cast<DWORD>(ov->InternalHigh);
+        if (!NT_ERROR(s) && done) *done = overlapped_bytes(ov);
         if (!NT_SUCCESS(s) || s == STATUS_PENDING) return fail(s);
         return TRUE;
     }
@@ -179,7 +189,7 @@ BOOL WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite, LPDW
 
 BOOL GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,
                            DWORD dwMilliseconds, BOOL bAlertable) {
-    if (static_cast<NTSTATUS>(static_cast<DWORD>(lpOverlapped->Internal)) == STATUS_PENDING) {
+    if (overlapped_status(lpOverlapped) == STATUS_PENDING) {
         if (dwMilliseconds == 0) {  // S-W32-6
             set_last_error(ERROR_IO_INCOMPLETE);
             return FALSE;
@@ -193,16 +203,16 @@ BOOL GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNu
             return FALSE;
         }
         if (r == WAIT_FAILED) return FALSE;
-        if (static_cast<NTSTATUS>(static_cast<DWORD>(lpOverlapped->Internal)) == STATUS_PENDING) {
+        if (overlapped_status(lpOverlapped) == STATUS_PENDING) {
             // Signaled but not complete: another request shares the event or file handle (S-W32-7).
             set_last_error(ERROR_IO_INCOMPLETE);
             return FALSE;
         }
     }
-    if (lpNumberOfBytesTransferred) *lpNumberOfBytesTransferred = static_cast<DWORD>(lpOverlapped->InternalHigh);
+    if (lpNumberOfBytesTransferred) *lpNumberOfBytesTransferred = overlapped_bytes(lpOverlapped);
     if (ntio::trace::enabled()) [[unlikely]]
         ntio::trace::result_collected(lpOverlapped, ntio::trace::kCollectedOverlappedResult);
-    auto status = static_cast<NTSTATUS>(static_cast<DWORD>(lpOverlapped->Internal));
+    NTSTATUS status = overlapped_status(lpOverlapped);
     if (NT_SUCCESS(status)) return TRUE;
     return fail(status);
 }

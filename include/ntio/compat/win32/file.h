@@ -35,8 +35,12 @@ typedef VOID(WINAPI *LPOVERLAPPED_COMPLETION_ROUTINE)(DWORD dwErrorCode, DWORD d
 #define FILE_FLAG_DELETE_ON_CLOSE 0x04000000U
 #define FILE_FLAG_BACKUP_SEMANTICS 0x02000000U
 
-/* A memory read, no system call (S-W32-8). */
-#define HasOverlappedIoCompleted(lpOverlapped) (((DWORD)(lpOverlapped)->Internal) != (DWORD)STATUS_PENDING)
+/* A memory read, no system call (S-W32-8). The read is atomic (acquire), because the
+ * request may be completing on another thread: it pairs with the completion's store of
+ * the status, so that ThreadSanitizer sees the poll as the synchronization it is, and a
+ * poller that sees the request done also sees InternalHigh. */
+#define HasOverlappedIoCompleted(lpOverlapped) \
+    ((DWORD)__atomic_load_n((const LONG*)&(lpOverlapped)->Internal, __ATOMIC_ACQUIRE) != (DWORD)STATUS_PENDING)
 
 NTIO_API HANDLE CreateFileA(LPCSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
                             LPSECURITY_ATTRIBUTES lpSecurityAttributes, DWORD dwCreationDisposition,
