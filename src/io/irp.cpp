@@ -63,22 +63,29 @@ struct DepotBatch {
 };
 constinit std::mutex g_depot_lock;
 constinit DepotBatch g_depot[kDepotBatches]{};
-constinit size_t g_depot_size = 0;
+// Written under g_depot_lock; read without it first, so that a full depot costs a free
+// no walk of its lookaside and an empty one costs an allocation no lock. With a million
+// IRPs draining, every free found the depot full: the walk of 127 cold links it made
+// before looking was a quarter of the drain's time.
+constinit std::atomic<size_t> g_depot_size{0};
 
 inline IrpHeader* next_free(IrpHeader* h) { return static_cast<IrpHeader*>(h->event_object); }
 
 // The lookaside is full: its first kDepotBatch IRPs go to the depot. False when the
 // depot is full too (the caller then frees the IRP in hand).
 [[gnu::noinline]] bool spill_to_depot() {
+    if (g_depot_size.load(std::memory_order_relaxed) == kDepotBatches) return false;
     IrpHeader* head = t_irp_cache.free;
     IrpHeader* tail = head;
     for (size_t i = 1; i < kDepotBatch; ++i) tail = next_free(tail);
     {
         std::lock_guard g(g_depot_lock);
-        if (g_depot_size == kDepotBatches) return false;
+        size_t n = g_depot_size.load(std::memory_order_relaxed);
+        if (n == kDepotBatches) return false;
         t_irp_cache.free = next_free(tail);
         tail->event_object = nullptr;
-        g_depot[g_depot_size++] = {head};
+        g_depot[n] = {head};
+        g_depot_size.store(n + 1, std::memory_order_relaxed);
     }
     t_irp_cache.depth -= kDepotBatch;
     return true;
@@ -86,9 +93,12 @@ inline IrpHeader* next_free(IrpHeader* h) { return static_cast<IrpHeader*>(h->ev
 
 // The lookaside is empty: a batch from the depot, if it has one.
 bool refill_from_depot() {
+    if (g_depot_size.load(std::memory_order_relaxed) == 0) return false;
     std::lock_guard g(g_depot_lock);
-    if (g_depot_size == 0) return false;
-    t_irp_cache.free = g_depot[--g_depot_size].head;
+    size_t n = g_depot_size.load(std::memory_order_relaxed);
+    if (n == 0) return false;
+    t_irp_cache.free = g_depot[n - 1].head;
+    g_depot_size.store(n - 1, std::memory_order_relaxed);
     t_irp_cache.depth = kDepotBatch;
     return true;
 }
