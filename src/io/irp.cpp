@@ -971,14 +971,47 @@ template <bool Verified>
 // The common case of a request on an asynchronous file object that its driver
 // completes inside dispatch: the issuer's own thread completes a user request with one
 // location, no completion routine and nothing for a check to report, and its final
-// stage is finish_request_general's for an asynchronous file without a completion port
-// or FILE_SKIP_SET_EVENT_ON_HANDLE, no trace, fits_common_finish and the IRP in its
-// issuer's slot. Like finish_inline_common, it tests all of that before
-// it changes anything and returns false (nothing changed) for anything else; the IRP
-// is freed without the unwind's stores. Then the same steps in the same order as
-// finish_request_general: copy back and status block (unless the request failed
-// without pending), the IRP released, then the caller's event or else the file
-// object's event set, and the references dropped.
+// stage is finish_request_general's for an asynchronous file, no trace,
+// fits_common_finish and the IRP in its issuer's slot. Like finish_inline_common, it
+// tests all of that before it changes anything and returns false (nothing changed) for
+// anything else; the IRP is freed without the unwind's stores. Then the same steps in
+// the same order as finish_request_general: copy back and status block (unless the
+// request failed without pending), the completion-port packet and the notification
+// modes decided (completion_target, for a file bound to a port or skipping its event),
+// the IRP released, the caller's event or else the file object's event set, the packet
+// queued, and the references dropped.
+// complete_own_async_request's last steps, once what to notify is known: the IRP
+// released; the file reference dropped before the caller wakes unless the file's event
+// is set or a packet is still to be queued (a port lives as long as its file objects);
+// the events set; the packet queued; the references dropped.
+[[gnu::always_inline]] inline void finish_own_async(IRP* Irp, IrpHeader* h, FILE_OBJECT* fo, NTSTATUS status,
+                                                    PKEVENT user_event, bool file_event, CompletionPort* port,
+                                                    const ke::QueuePacket* packet) {
+    void* event_object = h->event_object;
+    release_to_lookaside(Irp, h);
+    bool keep_file = file_event || port;
+    if (!keep_file) ob::dereference(fo);
+    if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
+    if (user_event) ke::set_event(user_event);
+    if (file_event) ke::set_event(&fo->Event);
+    if (port) queue_completion(port, *packet);
+    if (event_object) ob::dereference(event_object);
+    if (keep_file) ob::dereference(fo);
+}
+
+// The same for a file bound to a completion port or skipping its event
+// (FILE_SKIP_SET_EVENT_ON_HANDLE): completion_target decides the packet and the file's
+// event, as in finish_request_general. Out of line, so that the common case keeps its
+// registers.
+[[gnu::noinline]] void finish_own_async_notified(IRP* Irp, IrpHeader* h, FILE_OBJECT* fo, NTSTATUS status,
+                                                 bool pended, PKEVENT user_event) {
+    bool file_event = !user_event;
+    ke::QueuePacket packet;
+    Irp->PendingReturned = pended;  // what the unwind would have left for completion_target
+    CompletionPort* port = completion_target(Irp, fo, status, &file_event, &packet);
+    finish_own_async(Irp, h, fo, status, user_event, file_event, port, &packet);
+}
+
 [[gnu::always_inline]] inline bool complete_own_async_request(PIRP Irp) {
     IrpHeader* h = header_of(Irp);
     PIO_STACK_LOCATION done = Irp->Tail.Overlay.CurrentStackLocation;
@@ -991,13 +1024,12 @@ template <bool Verified>
         Irp->CurrentLocation != Irp->StackCount || done->CompletionRoutine ||
         (flags & (IRP_ASSOCIATED_IRP | IRP_SYNCHRONOUS_API)) || status == STATUS_PENDING ||
         __atomic_load_n(&Irp->CancelRoutine, __ATOMIC_RELAXED) || trace::enabled() || !fo || !t ||
-        t != ps::current_thread_if_known() || cancel_lock_held_by_caller() ||
-        (file_flags(fo) & (FO_SYNCHRONOUS_IO | FO_SKIP_SET_EVENT)) ||
-        __atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) ||
+        t != ps::current_thread_if_known() || cancel_lock_held_by_caller() || (file_flags(fo) & FO_SYNCHRONOUS_IO) ||
         !fits_common_finish(Irp, h, flags, information) || !take_from_issuer_slot(t, Irp))
         return false;
     bool failed = NT_ERROR(status);
-    bool report = !failed || (done->Control & SL_PENDING_RETURNED);
+    bool pended = done->Control & SL_PENDING_RETURNED;
+    bool report = !failed || pended;
     if (!failed && copies_back(flags) && Irp->UserBuffer && Irp->AssociatedIrp.SystemBuffer)
         rtl::copy_at_most_64(Irp->UserBuffer, Irp->AssociatedIrp.SystemBuffer, information);
     PKEVENT user_event = nullptr;
@@ -1006,16 +1038,13 @@ template <bool Verified>
         if (PIO_STATUS_BLOCK iosb = Irp->UserIosb) write_status_block(iosb, status, information);
         user_event = Irp->UserEvent;
         file_event = !user_event;
+        if (__atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) || (file_flags(fo) & FO_SKIP_SET_EVENT))
+            [[unlikely]] {
+            finish_own_async_notified(Irp, h, fo, status, pended, user_event);
+            return true;
+        }
     }
-    void* event_object = h->event_object;
-    release_to_lookaside(Irp, h);
-    // The file reference goes before the caller wakes unless the file's event is set.
-    if (!file_event) ob::dereference(fo);
-    if (file_event) __atomic_store_n(&fo->FinalStatus, status, __ATOMIC_RELAXED);
-    if (user_event) ke::set_event(user_event);
-    if (file_event) ke::set_event(&fo->Event);
-    if (event_object) ob::dereference(event_object);
-    if (file_event) ob::dereference(fo);
+    finish_own_async(Irp, h, fo, status, user_event, file_event, nullptr, nullptr);
     return true;
 }
 
