@@ -968,18 +968,6 @@ template <bool Verified>
     complete_request_body<true>(Irp, site);
 }
 
-// The common case of a request on an asynchronous file object that its driver
-// completes inside dispatch: the issuer's own thread completes a user request with one
-// location, no completion routine and nothing for a check to report, and its final
-// stage is finish_request_general's for an asynchronous file, no trace,
-// fits_common_finish and the IRP in its issuer's slot. Like finish_inline_common, it
-// tests all of that before it changes anything and returns false (nothing changed) for
-// anything else; the IRP is freed without the unwind's stores. Then the same steps in
-// the same order as finish_request_general: copy back and status block (unless the
-// request failed without pending), the completion-port packet and the notification
-// modes decided (completion_target, for a file bound to a port or skipping its event),
-// the IRP released, the caller's event or else the file object's event set, the packet
-// queued, and the references dropped.
 // complete_own_async_request's last steps, once what to notify is known: the IRP
 // released; the file reference dropped before the caller wakes unless the file's event
 // is set or a packet is still to be queued (a port lives as long as its file objects);
@@ -1012,6 +1000,18 @@ template <bool Verified>
     finish_own_async(Irp, h, fo, status, user_event, file_event, port, &packet);
 }
 
+// The common case of a request on an asynchronous file object that its driver
+// completes inside dispatch: the issuer's own thread completes a user request with one
+// location, no completion routine and nothing for a check to report, and its final
+// stage is finish_request_general's for an asynchronous file, no trace,
+// fits_common_finish and the IRP in its issuer's slot. Like finish_inline_common, it
+// tests all of that before it changes anything and returns false (nothing changed) for
+// anything else; the IRP is freed without the unwind's stores. Then the same steps in
+// the same order as finish_request_general: copy back and status block (unless the
+// request failed without pending), the completion-port packet and the notification
+// modes decided (completion_target, for a file bound to a port or skipping its event),
+// the IRP released, the caller's event or else the file object's event set, the packet
+// queued, and the references dropped.
 [[gnu::always_inline]] inline bool complete_own_async_request(PIRP Irp) {
     IrpHeader* h = header_of(Irp);
     PIO_STACK_LOCATION done = Irp->Tail.Overlay.CurrentStackLocation;
