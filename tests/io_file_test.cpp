@@ -161,6 +161,48 @@ TEST_F(Files, S_CAN_13_CleanupAtTheLastHandle_CloseAfterTheLastIrp) {
     EXPECT_EQ(ov.Internal, 0u) << "the request still completes normally";
 }
 
+// S-DSP-5 with S-CAN-13: closing the last handle of a synchronous file object takes its
+// I/O lock, as Windows's close does, so it waits for the call another thread has in
+// progress on it. The driver sees IRP_MJ_CLEANUP after that request, and the call
+// returns the request's own result, not the cleanup's.
+TEST_F(Files, S_DSP_5_S_CAN_13_ClosingASynchronousFileWaitsForTheCallInProgress) {
+    struct Call {
+        HANDLE h;
+        BOOL ok = TRUE;
+        DWORD error = 0, bytes = 0;
+        int64_t returned_at = -1;
+        ntio::System* sys;
+    } call{open(testdrv::kBuffered, false), TRUE, 0, 0, -1, &sys};
+    ASSERT_NE(call.h, INVALID_HANDLE_VALUE);
+    HANDLE t = CreateThread(
+        nullptr, 0,
+        [](LPVOID p) -> DWORD {
+            auto* c = static_cast<Call*>(p);
+            Script s = later(STATUS_DEVICE_BUSY, 5000, 3);
+            c->ok = DeviceIoControl(c->h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, &c->bytes, nullptr);
+            c->error = GetLastError();
+            c->returned_at = std::chrono::duration_cast<std::chrono::milliseconds>(c->sys->now()).count();
+            return 0;
+        },
+        &call, 0, nullptr);
+    Sleep(1000);
+    ASSERT_EQ(testdrv::observations(IRP_MJ_DEVICE_CONTROL).size(), 1u) << "the call is in progress";
+    EXPECT_TRUE(CloseHandle(call.h));
+    EXPECT_EQ(now_ms(), 5000) << "the close waited for the request";
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+    EXPECT_FALSE(call.ok) << "the request's own status, not the cleanup's success";
+    EXPECT_EQ(call.error, static_cast<DWORD>(ERROR_BUSY));
+    EXPECT_EQ(call.returned_at, 5000);
+    auto request = testdrv::observations(IRP_MJ_DEVICE_CONTROL);
+    auto cleanup = testdrv::observations(IRP_MJ_CLEANUP);
+    ASSERT_EQ(request.size(), 1u);
+    ASSERT_EQ(cleanup.size(), 1u);
+    EXPECT_EQ((cleanup[0].at - request[0].at) / 10000, 5000u) << "cleanup after the request completed";
+    EXPECT_EQ(testdrv::state().held_at_cleanup, 0);
+    EXPECT_EQ(testdrv::state().closes, 1);
+}
+
 TEST_F(Files, S_CAN_13_ALastReferenceDroppedInADpcClosesAtPassiveLevel) {
     HANDLE h = open(testdrv::kBuffered, true);
     OVERLAPPED ov{};

@@ -44,9 +44,19 @@ namespace {
 void on_last_handle(void* body) {
     auto* fb = static_cast<FileBody*>(body);
     if (!fb->created) return;
+    // A synchronous file object's cleanup holds its I/O lock, as Windows's close does:
+    // closing the last handle waits for the call another thread has in progress on it
+    // (S-DSP-5), and the driver sees IRP_MJ_CLEANUP after that request, not under it.
+    // Not while the runtime runs its handles down (process exit, teardown): a thread
+    // still inside a call then is one Windows would have ended, whose request was
+    // cancelled and abandoned, and waiting for it could wait for this very cleanup.
+    bool lock = (file_flags(&fb->file) & FO_SYNCHRONOUS_IO) &&
+                !(sys().handles.running_down() && fb->busy.load(std::memory_order_relaxed));
+    if (lock) lock_file(*fb);
     // IRP_MJ_CLEANUP in the closing thread: the driver cancels what it holds for this file.
     send_file_irp(&fb->file, IRP_MJ_CLEANUP, 0, 0, 0, nullptr);
     __atomic_fetch_or(&fb->file.Flags, FO_CLEANUP_COMPLETE, __ATOMIC_RELAXED);
+    if (lock) unlock_file(*fb, false);
 }
 
 void destroy_file(void* body) {
@@ -95,8 +105,11 @@ NTSTATUS send_file_irp(FILE_OBJECT* file, UCHAR major, ACCESS_MASK access, ULONG
     irp->RequestorMode = ps::previous_mode();
     irp->UserIosb = &iosb;
     irp->UserEvent = &done;
+    // Cleanup and close are close operations: their completion sets `done` and leaves
+    // the file object's event and FinalStatus alone (a synchronous call on the file
+    // may still wait on them during a run-down).
     irp->Flags = IRP_SYNCHRONOUS_API | (major == IRP_MJ_CREATE ? IRP_CREATE_OPERATION : 0) |
-                 (major == IRP_MJ_CLOSE ? IRP_CLOSE_OPERATION : 0);
+                 (major == IRP_MJ_CLEANUP || major == IRP_MJ_CLOSE ? IRP_CLOSE_OPERATION : 0);
     // Create and cleanup hold a reference like any request; close runs as the file
     // object goes away and must not.
     if (major != IRP_MJ_CLOSE) {

@@ -663,7 +663,7 @@ void finish_request_general(IRP* irp, Site site) {
     if (report) {
         write_iosb();
         user_event = irp->UserEvent;
-        file_event = fo && (synchronous_fo || !irp->UserEvent);
+        file_event = fo && (synchronous_fo || !irp->UserEvent) && !(irp->Flags & IRP_CLOSE_OPERATION);
         if (fo && (__atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) || (file_flags(fo) & FO_SKIP_SET_EVENT)))
             port = completion_target(irp, fo, status, &file_event, &packet);
     } else if (irp->PendingReturned && (fo || (irp->Flags & IRP_CLOSE_OPERATION))) {

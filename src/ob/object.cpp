@@ -102,6 +102,7 @@ NTSTATUS HandleTable::close(HANDLE handle, KPROCESSOR_MODE mode) {
 }
 
 size_t HandleTable::close_all() {
+    m_running_down.store(true, std::memory_order_relaxed);
     size_t closed = 0;
     uint32_t limit;
     {
@@ -115,6 +116,7 @@ size_t HandleTable::close_all() {
         if (e->attributes & kHandleAttrKernel) v |= kKernelHandleBits;
         if (close(reinterpret_cast<HANDLE>(v), KernelMode) == STATUS_SUCCESS) ++closed;
     }
+    m_running_down.store(false, std::memory_order_relaxed);
     return closed;
 }
 

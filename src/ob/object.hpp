@@ -150,6 +150,8 @@ public:
     size_t count() const { return m_count.load(); }
     // Closes every handle still open (runtime teardown); returns how many there were.
     size_t close_all();
+    // Inside close_all: the handles close because the process goes (io/file.cpp).
+    bool running_down() const { return m_running_down.load(std::memory_order_relaxed); }
 
 private:
     inline HandleEntry* lock_entry(HANDLE handle, bool* kernel, uintptr_t* value);
@@ -182,6 +184,7 @@ private:
     std::vector<uint32_t> m_free;
     uint32_t m_next = 0;
     std::atomic<size_t> m_count{0};
+    std::atomic<bool> m_running_down{false};
 };
 
 [[gnu::always_inline]] inline HandleEntry* HandleTable::lock_entry(HANDLE handle, bool* kernel, uintptr_t* value) {
