@@ -476,8 +476,10 @@ __attribute__((constructor)) static void start_from_environment() {
         // (see report_at_exit), which is why those do nothing the drivers still need.
         __cxa_atexit(
             [](void*) {
-                // Windows closes a process's handles when it exits, so drivers see their
+                // Windows ends a process's threads when it exits, which cancels their
+                // requests (S-CAN-12), then closes its handles, so drivers see their
                 // cleanup and close before they unload.
+                ps::cancel_program_io(sys());
                 if (size_t n = sys().handles.close_all())
                     std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);
                 verifier::faults::drain();

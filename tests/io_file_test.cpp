@@ -1,7 +1,9 @@
 // Opening devices and the life of a file object: names (S-W32-9, S-W32-13),
 // synchronous vs overlapped (S-W32-10), sharing (S-W32-11), exclusive and
 // initializing devices (S-W32-12), the waitable file handle (S-W32-4), cleanup and
-// close (S-CAN-13..15) and what the I/O manager fills in a request (S-IRP-12).
+// close (S-CAN-13..15), the process's exit (S-CAN-12) and what the I/O manager fills
+// in a request (S-IRP-12).
+#include "command_support.hpp"
 #include "io_test_support.hpp"
 
 namespace {
@@ -277,6 +279,46 @@ TEST_F(Files, DeletedDeviceRefusesNewOpensAndRequests) {
     EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, &n, nullptr));
     EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_DEVICE_REMOVED));
     EXPECT_TRUE(CloseHandle(h)) << "closing still works; the device object goes away with its last file";
+}
+
+// ---- the process's exit: `ntio run` with tests/c/exit_driver.c and exit_app.c ----------------
+
+// S-CAN-12: a process that exits ends its threads, which cancels their requests, before
+// its handles close. A driver with a cancel routine sees the cancel, then a cleanup
+// with nothing left to complete, and the verifier has nothing to report.
+std::string run_exit_app(const char* mode) {
+    return ntio::testing::run_command(std::string(NTIO_TEST_CLI) + " run --virtual-time --driver " +
+                                      NTIO_TEST_EXIT_C_DRIVER + " -- " + NTIO_TEST_EXIT_C_APP + " " + mode + " 2>&1")
+        .output;
+}
+
+size_t position(const std::string& out, const std::string& what) {
+    size_t p = out.find(what);
+    EXPECT_NE(p, std::string::npos) << "missing: " << what << "\n" << out;
+    return p;
+}
+
+TEST(ProcessExit, S_CAN_12_MainReturningCancelsItsPendingRequestBeforeTheCleanup) {
+    std::string out = run_exit_app("overlapped");
+    size_t returned = position(out, "main returns with its request pending");
+    size_t cancelled = position(out, "ExitTest: request cancelled");
+    size_t cleanup = position(out, "ExitTest: cleanup completed 0 held request(s)");
+    position(out, "ExitTest: unloaded");
+    EXPECT_LT(returned, cancelled);
+    EXPECT_LT(cancelled, cleanup);
+    EXPECT_EQ(out.find("DRIVER BUG"), std::string::npos) << out;
+    EXPECT_EQ(out.find("still allocated"), std::string::npos) << out;
+}
+
+TEST(ProcessExit, S_CAN_12_AThreadBlockedInASynchronousCallIsCancelledToo) {
+    std::string out = run_exit_app("thread");
+    size_t returned = position(out, "main returns while a thread waits in its call");
+    size_t cancelled = position(out, "ExitTest: request cancelled");
+    size_t cleanup = position(out, "ExitTest: cleanup completed 0 held request(s)");
+    position(out, "thread's call returned 0, error 995");
+    EXPECT_LT(returned, cancelled);
+    EXPECT_LT(cancelled, cleanup);
+    EXPECT_EQ(out.find("DRIVER BUG"), std::string::npos) << out;
 }
 
 }  // namespace

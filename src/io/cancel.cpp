@@ -1,6 +1,7 @@
 // Cancellation: the cancel spin lock, IoCancelIrp (S-CAN-1..3), CancelIo /
 // CancelIoEx / CancelSynchronousIo (S-CAN-8..11) and a thread's I/O cancelled as it
 // exits (S-CAN-12).
+#include <cstdio>
 #include <vector>
 
 #include "io/iomgr.hpp"
@@ -115,10 +116,18 @@ void cancel_request(_KTHREAD* t, uint64_t sequence) {
 }
 
 void cancel_thread_io(_KTHREAD* t) {
+    if (cancel_thread_requests(t)) wait_for_thread_requests(t);
+}
+
+bool cancel_thread_requests(_KTHREAD* t) {
     std::vector<Held> held;
     collect(t, [](IRP*) { return true; }, held);
-    if (held.empty() && all_requests_done(t)) return;
+    if (held.empty() && all_requests_done(t)) return false;
     cancel_and_release(held);
+    return true;
+}
+
+void wait_for_thread_requests(_KTHREAD* t) {
     // Wait until the drivers have completed them. Windows polls every 100 ms; we are
     // woken by the last completion instead (an exit is not held up to 100 ms per
     // straggler), and still count 100 ms slices: after 5 minutes the rest are
@@ -129,7 +138,14 @@ void cancel_thread_io(_KTHREAD* t) {
     LARGE_INTEGER slice;
     slice.QuadPart = -100 * 10000;
     for (int timeouts = 0; timeouts < 3000 && !all_requests_done(t);)
-        if (KeWaitForSingleObject(&t->irps_gone, Executive, KernelMode, FALSE, &slice) == STATUS_TIMEOUT) ++timeouts;
+        if (KeWaitForSingleObject(&t->irps_gone, Executive, KernelMode, FALSE, &slice) == STATUS_TIMEOUT &&
+            ++timeouts == 10)
+            // Said once, after a second, so that a wait of minutes on the real clock is not a mystery.
+            std::fprintf(stderr,
+                         "ntio: thread tid %u is ending (or the program exiting), and a request it issued was "
+                         "cancelled but is not completed yet; as on Windows, it is waited for up to 5 minutes "
+                         "(S-CAN-12). A driver that queues requests should give them a cancel routine.\n",
+                         t->tid.load());
     t->irp_lock.lock();
     t->irp_drain_waiting = false;
     int orphans = 0;

@@ -270,6 +270,10 @@ NTSTATUS send_file_irp(FILE_OBJECT* file, UCHAR major, ACCESS_MASK access, ULONG
 // Cancellation (io/cancel.cpp).
 // Cancels every IRP the exiting thread issued and waits for them (S-CAN-12).
 void cancel_thread_io(_KTHREAD* thread);
+// Its two halves, for the process's exit, which cancels every thread's requests
+// before it waits for any: false from the first when there is nothing to wait for.
+bool cancel_thread_requests(_KTHREAD* thread);
+void wait_for_thread_requests(_KTHREAD* thread);
 // Cancels the IRP numbered `sequence` if it is still on `thread`'s list (fault injection).
 void cancel_request(_KTHREAD* thread, uint64_t sequence);
 

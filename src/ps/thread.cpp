@@ -267,6 +267,25 @@ NTSTATUS create_thread(System::Impl& s, const StartInfo& info, _KTHREAD** out, H
     return STATUS_SUCCESS;
 }
 
+void cancel_program_io(System::Impl& s) {
+    std::vector<_KTHREAD*> threads;
+    {
+        std::lock_guard g(s.threads_lock);
+        for (LIST_ENTRY* e = s.threads.Flink; e != &s.threads; e = e->Flink) {
+            auto* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
+            if (t->system_thread || t->terminated.load()) continue;
+            reference(t);
+            threads.push_back(t);
+        }
+    }
+    // All are cancelled before any is waited for, as when the threads end together.
+    std::vector<_KTHREAD*> waiting;
+    for (_KTHREAD* t : threads)
+        if (io::cancel_thread_requests(t)) waiting.push_back(t);
+    for (_KTHREAD* t : waiting) io::wait_for_thread_requests(t);
+    for (_KTHREAD* t : threads) dereference(t);
+}
+
 void exit_current_thread(uint32_t code) {
     _KTHREAD* t = current_thread();
     t->exit_code.store(code);

@@ -134,6 +134,11 @@ NTSTATUS create_thread(System::Impl& sys, const StartInfo& info, _KTHREAD** out,
 // Arranges for the runtime's per-thread state to be released when the calling OS
 // thread ends (not at process exit).
 void watch_thread_exit();
+// The process exits (S-CAN-12): Windows ends each of its threads, and every request
+// they issued is cancelled and waited for, before its handles close. Threads of the
+// program (not system threads) still running keep running here, but their requests
+// are cancelled all the same, the calling thread's included.
+void cancel_program_io(System::Impl& s);
 
 // The previous mode of the current call: UserMode for requests from application
 // threads, KernelMode on system threads and inside Zw* calls (as on Windows).

@@ -1,0 +1,119 @@
+/* A driver that holds each IOCTL until it is cancelled or its file is cleaned up,
+   with a cancel routine as a correct driver has: for the process-exit test
+   (ProcessExit.* in io_file_test.cpp). Strict C11 like the samples. */
+#include <ntddk.h>
+
+#define EXIT_TEST_DEVICE L"\\Device\\ExitTest"
+#define EXIT_TEST_LINK L"\\DosDevices\\ExitTest"
+
+DRIVER_INITIALIZE DriverEntry;
+static DRIVER_UNLOAD ExitUnload;
+static DRIVER_DISPATCH ExitCreateClose, ExitCleanup, ExitControl;
+static DRIVER_CANCEL ExitCancel;
+
+static PIRP g_held[8];  /* under the cancel spin lock */
+
+static NTSTATUS ExitCreateClose(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    UNREFERENCED_PARAMETER(DeviceObject);
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+static BOOLEAN Unhold(PIRP Irp) {
+    for (int i = 0; i < 8; ++i)
+        if (g_held[i] == Irp) {
+            g_held[i] = NULL;
+            return TRUE;
+        }
+    return FALSE;
+}
+
+static VOID ExitCancel(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    UNREFERENCED_PARAMETER(DeviceObject);
+    Unhold(Irp);
+    IoReleaseCancelSpinLock(Irp->CancelIrql);
+    DbgPrint("ExitTest: request cancelled\n");
+    Irp->IoStatus.Status = STATUS_CANCELLED;
+    Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+}
+
+static NTSTATUS ExitControl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    KIRQL irql;
+    UNREFERENCED_PARAMETER(DeviceObject);
+    IoAcquireCancelSpinLock(&irql);
+    for (int i = 0; i < 8; ++i)
+        if (!g_held[i]) {
+            g_held[i] = Irp;
+            IoMarkIrpPending(Irp);
+            IoSetCancelRoutine(Irp, ExitCancel);
+            IoReleaseCancelSpinLock(irql);
+            DbgPrint("ExitTest: request held\n");
+            return STATUS_PENDING;
+        }
+    IoReleaseCancelSpinLock(irql);
+    Irp->IoStatus.Status = STATUS_INSUFFICIENT_RESOURCES;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_INSUFFICIENT_RESOURCES;
+}
+
+/* Completes what it still holds for this file, as S-CAN-13 asks. */
+static NTSTATUS ExitCleanup(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    PFILE_OBJECT file = IoGetCurrentIrpStackLocation(Irp)->FileObject;
+    int completed = 0;
+    UNREFERENCED_PARAMETER(DeviceObject);
+    for (;;) {
+        KIRQL irql;
+        PIRP held = NULL;
+        IoAcquireCancelSpinLock(&irql);
+        for (int i = 0; i < 8 && !held; ++i)
+            if (g_held[i] && IoGetCurrentIrpStackLocation(g_held[i])->FileObject == file &&
+                IoSetCancelRoutine(g_held[i], NULL)) {
+                held = g_held[i];
+                g_held[i] = NULL;
+            }
+        IoReleaseCancelSpinLock(irql);
+        if (!held) break;
+        held->IoStatus.Status = STATUS_CANCELLED;
+        held->IoStatus.Information = 0;
+        IoCompleteRequest(held, IO_NO_INCREMENT);
+        ++completed;
+    }
+    DbgPrint("ExitTest: cleanup completed %d held request(s)\n", completed);
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+static VOID ExitUnload(PDRIVER_OBJECT DriverObject) {
+    UNICODE_STRING link;
+    RtlInitUnicodeString(&link, EXIT_TEST_LINK);
+    IoDeleteSymbolicLink(&link);
+    IoDeleteDevice(DriverObject->DeviceObject);
+    DbgPrint("ExitTest: unloaded\n");
+}
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) {
+    UNICODE_STRING name, link;
+    PDEVICE_OBJECT device;
+    NTSTATUS status;
+    UNREFERENCED_PARAMETER(RegistryPath);
+    RtlInitUnicodeString(&name, EXIT_TEST_DEVICE);
+    status = IoCreateDevice(DriverObject, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &device);
+    if (!NT_SUCCESS(status)) return status;
+    RtlInitUnicodeString(&link, EXIT_TEST_LINK);
+    status = IoCreateSymbolicLink(&link, &name);
+    if (!NT_SUCCESS(status)) {
+        IoDeleteDevice(device);
+        return status;
+    }
+    DriverObject->MajorFunction[IRP_MJ_CREATE] = ExitCreateClose;
+    DriverObject->MajorFunction[IRP_MJ_CLOSE] = ExitCreateClose;
+    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = ExitCleanup;
+    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = ExitControl;
+    DriverObject->DriverUnload = ExitUnload;
+    return STATUS_SUCCESS;
+}
