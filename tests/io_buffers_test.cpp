@@ -56,6 +56,27 @@ TEST_F(Buffers, S_BUF_3_RequiredAccessIsCheckedAgainstTheHandle) {
     CloseHandle(reader);
 }
 
+// The system buffer comes from pool on Windows, 16-byte aligned on x64 (a driver may keep
+// an SLIST_HEADER or SSE data in it), whether it fits in the IRP's own allocation or not.
+TEST_F(Buffers, S_BUF_4_TheSystemBufferIsSixteenByteAligned) {
+    for (bool overlapped : {false, true}) {
+        HANDLE h = open(testdrv::kBuffered, overlapped);
+        for (DWORD out_length : {0u, 8u, 40u, 64u, 65u, 200u}) {
+            Script s = now(STATUS_SUCCESS);
+            std::vector<unsigned char> out(out_length + 1);
+            DWORD bytes;
+            OVERLAPPED ov{};
+            ASSERT_TRUE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, out.data(), out_length, &bytes,
+                                        overlapped ? &ov : nullptr));
+            auto o = testdrv::last();
+            ASSERT_NE(o.system_buffer, nullptr);
+            EXPECT_EQ(reinterpret_cast<uintptr_t>(o.system_buffer) % MEMORY_ALLOCATION_ALIGNMENT, 0u)
+                << "output " << out_length << (overlapped ? ", overlapped" : "");
+        }
+        CloseHandle(h);
+    }
+}
+
 TEST_F(Buffers, S_BUF_4_MethodBufferedUsesOneSystemBuffer) {
     HANDLE h = open(testdrv::kBuffered, false);
     Input in{now(STATUS_SUCCESS, 4, 4), {1, 2, 3, 4, 5, 6, 7, 8}};

@@ -47,6 +47,12 @@ TEST(RtlStatus, S_DSP_19_TableOfCommonStatuses) {
         {STATUS_DEVICE_REMOVED, ERROR_DEVICE_REMOVED},
         {STATUS_SEMAPHORE_LIMIT_EXCEEDED, ERROR_TOO_MANY_POSTS},
         {STATUS_MUTANT_NOT_OWNED, ERROR_NOT_OWNER},
+        // Rows checked against Windows's own mapping after black-box testing found them
+        // missing or different.
+        {STATUS_TOO_MANY_OPENED_FILES, ERROR_TOO_MANY_OPEN_FILES},
+        {STATUS_DEVICE_NOT_CONNECTED, ERROR_DEVICE_NOT_CONNECTED},
+        {STATUS_INVALID_USER_BUFFER, ERROR_INVALID_USER_BUFFER},
+        {STATUS_UNEXPECTED_IO_ERROR, ERROR_IO_DEVICE},
     };
     for (auto& r : rows) EXPECT_EQ(RtlNtStatusToDosError(r.status), r.error) << std::hex << r.status;
 }

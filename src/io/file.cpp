@@ -411,8 +411,10 @@ void attach_mdl(IRP* irp, PVOID buffer, ULONG length, LOCK_OPERATION op) {
     io::IrpHeader* h = io::header_of(irp);
     if (length == 0) return true;
     if (length <= h->buffer_capacity) {
-        irp->AssociatedIrp.SystemBuffer =
-            reinterpret_cast<char*>(reinterpret_cast<PIO_STACK_LOCATION>(irp + 1) + irp->StackCount);
+        // 16-byte aligned, as pool is on x64 (MEMORY_ALLOCATION_ALIGNMENT): after an odd
+        // number of stack locations (72 bytes each) the next byte is only 8-aligned.
+        auto end = reinterpret_cast<uintptr_t>(reinterpret_cast<PIO_STACK_LOCATION>(irp + 1) + irp->StackCount);
+        irp->AssociatedIrp.SystemBuffer = reinterpret_cast<void*>((end + 15) & ~uintptr_t(15));
         h->flags |= io::kIrpInlineBuffer;
     } else {
         irp->AssociatedIrp.SystemBuffer = std::malloc(length);

@@ -30,7 +30,9 @@ constinit thread_local ThreadIrpCache t_irp_cache;
 namespace {
 
 size_t irp_bytes(CCHAR stack, uint32_t buffer) {
-    return sizeof(IrpHeader) + sizeof(IRP) + size_t(stack) * sizeof(IO_STACK_LOCATION) + buffer;
+    // 8 more: the inline buffer starts 16-byte aligned after the locations (file.cpp).
+    static_assert(sizeof(IrpHeader) % 16 == 0 && sizeof(IRP) % 16 == 0 && sizeof(IO_STACK_LOCATION) % 16 == 8);
+    return sizeof(IrpHeader) + sizeof(IRP) + size_t(stack) * sizeof(IO_STACK_LOCATION) + buffer + (buffer ? 8 : 0);
 }
 
 // Live IRP accounting without a shared counter on the hot path: each thread keeps

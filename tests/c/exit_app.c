@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
             return 3;
         printf("main returns with its request pending\n");
     } else {
-        HANDLE h = CreateFileA("\\\\.\\ExitTest", GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+        HANDLE h = CreateFile(TEXT("\\\\.\\ExitTest"), GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
         if (h == INVALID_HANDLE_VALUE) return 2;
         if (!CreateThread(NULL, 0, blocked_call, h, 0, NULL)) return 3;
         Sleep(100);

@@ -1,7 +1,8 @@
 /* A driver that holds each IOCTL until it is cancelled or its file is cleaned up,
    with a cancel routine as a correct driver has: for the process-exit test
-   (ProcessExit.* in io_file_test.cpp). Strict C11 like the samples. */
-#include <ntddk.h>
+   (ProcessExit.* in io_file_test.cpp). Strict C11 like the samples; it also uses the
+   WDK's small macros (ARGUMENT_PRESENT, min, FlagOn from <ntifs.h>). */
+#include <ntifs.h>
 
 #define EXIT_TEST_DEVICE L"\\Device\\ExitTest"
 #define EXIT_TEST_LINK L"\\DosDevices\\ExitTest"
@@ -42,6 +43,14 @@ static VOID ExitCancel(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
 
 static NTSTATUS ExitControl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     KIRQL irql;
+    PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
+    if (!ARGUMENT_PRESENT(sl->FileObject) || !FlagOn(sl->FileObject->Flags, FO_HANDLE_CREATED) ||
+        min(sl->Parameters.DeviceIoControl.InputBufferLength, 1u) != 0) {
+        /* held requests come from handles, without input */
+        Irp->IoStatus.Status = STATUS_INVALID_PARAMETER;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return STATUS_INVALID_PARAMETER;
+    }
     UNREFERENCED_PARAMETER(DeviceObject);
     IoAcquireCancelSpinLock(&irql);
     for (int i = 0; i < 8; ++i)

@@ -188,6 +188,20 @@ typedef LARGE_INTEGER PHYSICAL_ADDRESS, *PPHYSICAL_ADDRESS;
 #define ARRAYSIZE(a) RTL_NUMBER_OF(a)
 #define _countof(a) RTL_NUMBER_OF(a)
 #define UNREFERENCED_PARAMETER(P) ((void)(P))
+#define ARGUMENT_PRESENT(ArgumentPointer) ((CHAR *)((ULONG_PTR)(ArgumentPointer)) != (CHAR *)NULL)
+/* Pool and the heap return blocks this aligned (x64). */
+#define MEMORY_ALLOCATION_ALIGNMENT 16
+/* min and max, as the SDK's and the WDK's headers define them unless NOMINMAX. Not for
+   C++: libstdc++'s own headers (std::min, numeric_limits<T>::max()) break on these
+   macros, where MSVC's library is written around them (docs/compat.md). */
+#if !defined(__cplusplus) && !defined(NOMINMAX)
+#ifndef max
+#define max(a, b) (((a) > (b)) ? (a) : (b))
+#endif
+#ifndef min
+#define min(a, b) (((a) < (b)) ? (a) : (b))
+#endif
+#endif
 #define DBG_UNREFERENCED_PARAMETER(P) ((void)(P))
 #define DBG_UNREFERENCED_LOCAL_VARIABLE(V) ((void)(V))
 #define C_ASSERT(e) typedef char __C_ASSERT__[(e) ? 1 : -1] __attribute__((unused))

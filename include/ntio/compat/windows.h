@@ -11,4 +11,14 @@
 #include "win32/file.h"
 #include "win32/iocp.h"
 
+/* Literals of the TCHAR type (wide with UNICODE), as winnt.h has them. */
+#ifndef TEXT
+#ifdef UNICODE
+#define __TEXT(quote) L##quote
+#else
+#define __TEXT(quote) quote
+#endif
+#define TEXT(quote) __TEXT(quote)
+#endif
+
 #endif
