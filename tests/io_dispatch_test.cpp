@@ -260,6 +260,36 @@ TEST_F(Dispatch, S_DSP_17_ReadWithoutAnOffsetOnAnAsynchronousFileIsInvalid) {
     CloseHandle(h);
 }
 
+// S-DSP-5: a synchronous read or write without an offset (or with
+// FILE_USE_FILE_POINTER_POSITION) starts at the file object's CurrentByteOffset, which
+// the I/O manager reads and never moves: the driver keeps the position, as a file
+// system does.
+TEST_F(Dispatch, S_DSP_5_TheFilePositionIsTheDriversToMove) {
+    HANDLE h = open(testdrv::kBuffered, false);
+    char buf[16];
+    DWORD n;
+    testdrv::state().next_read_write = now(STATUS_SUCCESS, 16);
+    ASSERT_TRUE(ReadFile(h, buf, sizeof buf, &n, nullptr));
+    EXPECT_EQ(n, 16u);
+    EXPECT_EQ(testdrv::last().byte_offset.QuadPart, 0);
+    ASSERT_TRUE(ReadFile(h, buf, sizeof buf, &n, nullptr));
+    EXPECT_EQ(testdrv::last().byte_offset.QuadPart, 0) << "a driver that does not advance it reads 0 again";
+    testdrv::last().file->CurrentByteOffset.QuadPart = 1000;  // as a driver that keeps a position
+    ASSERT_TRUE(WriteFile(h, buf, sizeof buf, &n, nullptr));
+    EXPECT_EQ(testdrv::last().byte_offset.QuadPart, 1000);
+    IO_STATUS_BLOCK iosb{};
+    LARGE_INTEGER at{};
+    at.LowPart = FILE_USE_FILE_POINTER_POSITION;
+    at.HighPart = -1;
+    EXPECT_EQ(NtReadFile(h, nullptr, nullptr, nullptr, &iosb, buf, sizeof buf, &at, nullptr), STATUS_SUCCESS);
+    EXPECT_EQ(testdrv::last().byte_offset.QuadPart, 1000);
+    at.QuadPart = 64;
+    EXPECT_EQ(NtReadFile(h, nullptr, nullptr, nullptr, &iosb, buf, sizeof buf, &at, nullptr), STATUS_SUCCESS);
+    EXPECT_EQ(testdrv::last().byte_offset.QuadPart, 64) << "an explicit offset";
+    EXPECT_EQ(testdrv::last().file->CurrentByteOffset.QuadPart, 1000) << "and still no move";
+    CloseHandle(h);
+}
+
 TEST_F(Dispatch, S_DSP_5_ASynchronousHandleSerializesItsRequests) {
     HANDLE h = open(testdrv::kBuffered, false);
     Script first = later(STATUS_SUCCESS, 1000);

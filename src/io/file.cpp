@@ -518,7 +518,9 @@ NTSTATUS read_write(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
     if (!NT_SUCCESS(s)) return s;
     FILE_OBJECT* fo = &r.fb->file;
     LARGE_INTEGER offset;
-    if (ByteOffset) {
+    bool use_position = !ByteOffset || (ByteOffset->LowPart == FILE_USE_FILE_POINTER_POSITION &&
+                                        ByteOffset->HighPart == -1);
+    if (ByteOffset && !(use_position && (io::file_flags(fo) & FO_SYNCHRONOUS_IO))) {
         offset = *ByteOffset;
     } else if (io::file_flags(fo) & FO_SYNCHRONOUS_IO) {
         offset = fo->CurrentByteOffset;
@@ -560,9 +562,10 @@ NTSTATUS read_write(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
         abandon_request(r);
         return STATUS_INSUFFICIENT_RESOURCES;
     }
-    NTSTATUS status = send_request(r, irp);
-    if (r.locked && NT_SUCCESS(status)) fo->CurrentByteOffset.QuadPart = offset.QuadPart + IoStatusBlock->Information;
-    return status;
+    // The file position stays the driver's to move: the I/O manager reads it for a
+    // request without an offset and never writes it back (file systems, and drivers
+    // that keep a position, advance CurrentByteOffset themselves).
+    return send_request(r, irp);
 }
 
 }  // namespace

@@ -72,7 +72,9 @@ PVOID data_buffer(PIRP irp) {
     return irp->UserBuffer;
 }
 
-// Script::pattern for reads and writes: produce or check the bytes of the offset.
+// Script::pattern for reads and writes: produce or check the bytes of the offset. Like
+// a file system, the driver moves a synchronous file's position past what it
+// transferred (the I/O manager does not, S-DSP-5).
 void apply_pattern(PIRP irp, const Observation& o, Script* s) {
     auto* data = static_cast<UCHAR*>(data_buffer(irp));
     ULONG length = o.output_length;
@@ -88,6 +90,9 @@ void apply_pattern(PIRP irp, const Observation& o, Script* s) {
             break;
         }
     }
+    PFILE_OBJECT file = IoGetCurrentIrpStackLocation(irp)->FileObject;
+    if (NT_SUCCESS(s->status) && file && (file->Flags & FO_SYNCHRONOUS_IO))
+        file->CurrentByteOffset.QuadPart = o.byte_offset.QuadPart + length;
 }
 
 Observation observe(PDEVICE_OBJECT dev, PIRP irp) {

@@ -251,6 +251,10 @@ typedef struct _DEVICE_OBJECT {
 /* ---- file object --------------------------------------------------------------------------- */
 #define FO_FILE_OPEN 0x00000001
 #define FO_SYNCHRONOUS_IO 0x00000002
+/* ByteOffset values of IRP_MJ_READ/IRP_MJ_WRITE (with HighPart -1): use the file
+   object's position; append. */
+#define FILE_USE_FILE_POINTER_POSITION 0xfffffffe
+#define FILE_WRITE_TO_END_OF_FILE 0xffffffff
 #define FO_ALERTABLE_IO 0x00000004
 #define FO_NO_INTERMEDIATE_BUFFERING 0x00000008
 #define FO_HANDLE_CREATED 0x00040000
