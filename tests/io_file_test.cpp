@@ -41,6 +41,46 @@ TEST_F(Files, S_W32_9_Win32NamesResolveThroughDosDevices) {
     EXPECT_EQ(ZwClose(k), STATUS_SUCCESS);
 }
 
+// S-W32-9: Windows's two links in \GLOBAL??: GLOBALROOT names the root of the namespace,
+// so a Win32 path can name a device by its NT name, and Global is \GLOBAL?? itself.
+TEST_F(Files, S_W32_9_GlobalRootAndGlobalAreLinksOfTheDosDevicesDirectory) {
+    for (const char* name : {"\\\\.\\GLOBALROOT\\Device\\TestBuffered", "\\\\.\\Global\\TestBuffered",
+                             "\\\\?\\globalroot\\device\\testbuffered"}) {
+        HANDLE h = CreateFileA(name, GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+        EXPECT_NE(h, INVALID_HANDLE_VALUE) << name;
+        CloseHandle(h);
+    }
+    EXPECT_EQ(CreateFileA("\\\\.\\GLOBALROOT\\Device\\NoSuchDevice", GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0,
+                          nullptr),
+              INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_FILE_NOT_FOUND));
+    // A link made through Global lands in \GLOBAL?? (= \??).
+    UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\??\\Global\\TestAlias2");
+    UNICODE_STRING target = RTL_CONSTANT_STRING(L"\\Device\\TestBuffered");
+    ASSERT_EQ(IoCreateSymbolicLink(&link, &target), STATUS_SUCCESS);
+    HANDLE h = CreateFileA("\\\\.\\TestAlias2", GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+    EXPECT_NE(h, INVALID_HANDLE_VALUE);
+    CloseHandle(h);
+    UNICODE_STRING plain = RTL_CONSTANT_STRING(L"\\DosDevices\\TestAlias2");
+    EXPECT_EQ(IoDeleteSymbolicLink(&plain), STATUS_SUCCESS);
+}
+
+// Names of new objects: absolute, in a directory that exists (ObInsertObject's checks).
+TEST_F(Files, NewNamesMustBeAbsoluteAndInADirectoryThatExists) {
+    PDEVICE_OBJECT dev = nullptr;
+    UNICODE_STRING no_dir = RTL_CONSTANT_STRING(L"\\Device\\NoDir\\X");
+    EXPECT_EQ(IoCreateDevice(testdrv::state().driver, 0, &no_dir, FILE_DEVICE_UNKNOWN, 0, FALSE, &dev),
+              STATUS_OBJECT_PATH_NOT_FOUND);
+    UNICODE_STRING relative = RTL_CONSTANT_STRING(L"Device\\Rel");
+    EXPECT_EQ(IoCreateDevice(testdrv::state().driver, 0, &relative, FILE_DEVICE_UNKNOWN, 0, FALSE, &dev),
+              STATUS_OBJECT_PATH_SYNTAX_BAD);
+    EXPECT_EQ(dev, nullptr);
+    UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\NoSuchDirectory\\Link");
+    UNICODE_STRING target = RTL_CONSTANT_STRING(L"\\Device\\TestBuffered");
+    EXPECT_EQ(IoCreateSymbolicLink(&link, &target), STATUS_OBJECT_PATH_NOT_FOUND);
+    EXPECT_EQ(CreateEventW(nullptr, TRUE, FALSE, L"NoSuchSession\\Event"), nullptr) << "a missing directory";
+}
+
 TEST_F(Files, S_W32_13_WhatFollowsTheDeviceNameIsTheFileName) {
     HANDLE plain = open(testdrv::kBuffered, false);
     EXPECT_EQ(testdrv::last().file_name, L"");

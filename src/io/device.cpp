@@ -94,10 +94,11 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, 
     }
     if (!name.empty()) {
         void* existing = nullptr;
-        if (sys().names.insert(name, body, &existing) == STATUS_OBJECT_NAME_COLLISION) {
-            ob::dereference(existing);
+        NTSTATUS inserted = sys().names.insert(name, body, &existing);
+        if (inserted == STATUS_OBJECT_NAME_COLLISION) ob::dereference(existing);
+        if (!NT_SUCCESS(inserted)) {
             ob::dereference(body);
-            return STATUS_OBJECT_NAME_COLLISION;
+            return inserted;
         }
     }
     // The creation reference stays with the driver's device list until IoDeleteDevice.
@@ -152,10 +153,11 @@ static NTSTATUS create_link(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING De
     auto* l = ob::create<ob::SymbolicLink>(ob::g_symlink_type);
     l->target = target;
     void* existing = nullptr;
-    if (sys().names.insert(link, l, &existing) == STATUS_OBJECT_NAME_COLLISION) {
-        ob::dereference(existing);
+    NTSTATUS inserted = sys().names.insert(link, l, &existing);
+    if (inserted == STATUS_OBJECT_NAME_COLLISION) ob::dereference(existing);
+    if (!NT_SUCCESS(inserted)) {
         ob::dereference(l);
-        return STATUS_OBJECT_NAME_COLLISION;
+        return inserted;
     }
     // SymbolicLinkLeftAtUnload: the creating driver must delete it.
     verifier::drivers::link_created(verifier::drivers::attribute(caller), link);

@@ -130,9 +130,35 @@ std::wstring Namespace::canonical(const std::wstring& path) {
             if (std::towupper(static_cast<wint_t>(path[i])) != std::towupper(static_cast<wint_t>(prefix[i]))) return false;
         return path.size() == n || path[n] == L'\\';
     };
-    if (starts(L"\\DosDevices")) return L"\\??" + path.substr(11);
-    if (starts(L"\\GLOBAL??")) return L"\\??" + path.substr(9);
+    if (starts(L"\\DosDevices")) return canonical(L"\\??" + path.substr(11));
+    if (starts(L"\\GLOBAL??")) return canonical(L"\\??" + path.substr(9));
+    // Windows's links in \GLOBAL??: GLOBALROOT to the root of the namespace (so
+    // `\\.\GLOBALROOT\Device\X` opens \Device\X) and Global to \GLOBAL?? itself.
+    if (starts(L"\\??\\GLOBALROOT")) return canonical(path.substr(14));
+    if (starts(L"\\??\\Global")) return canonical(L"\\??" + path.substr(10));
     return path;
+}
+
+bool Namespace::directory_exists(const std::wstring& path) {
+    std::wstring dir = key(path);
+    // The directories every Windows namespace has (the ones ntio fills, and the ones a
+    // driver may name its objects under).
+    static const wchar_t* const kRoots[] = {L"", L"\\??", L"\\DEVICE", L"\\DRIVER", L"\\BASENAMEDOBJECTS",
+                                            L"\\CALLBACK", L"\\KERNELOBJECTS", L"\\FILESYSTEM",
+                                            L"\\OBJECTTYPES", L"\\SESSIONS", L"\\WINDOWS", L"\\RPC CONTROL",
+                                            L"\\SECURITY", L"\\ARCNAME", L"\\NLS"};
+    for (const wchar_t* root : kRoots)
+        if (dir == root) return true;
+    void* found = lookup_referenced(dir);
+    if (!found) return false;
+    bool directory = type_of(found) == &g_directory_type;
+    dereference(found);
+    return directory;
+}
+
+std::wstring Namespace::parent_of(const std::wstring& path) {
+    size_t last = path.rfind(L'\\');
+    return last == std::wstring::npos ? std::wstring() : path.substr(0, last);
 }
 
 NTSTATUS Namespace::resolve(const std::wstring& input, void** object, std::wstring* remaining) {
@@ -150,16 +176,7 @@ NTSTATUS Namespace::resolve(const std::wstring& input, void** object, std::wstri
         if (!found) {
             // A missing name in a directory that exists is "name not found"; a missing
             // directory is "path not found".
-            size_t last = path.rfind(L'\\');
-            std::wstring parent = key(last == std::wstring::npos ? std::wstring() : path.substr(0, last));
-            bool parent_exists = parent.empty() || parent == L"\\??" || parent == L"\\DEVICE" ||
-                                 parent == L"\\DRIVER" || parent == L"\\BASENAMEDOBJECTS";
-            if (!parent_exists)
-                if (void* dir = lookup_referenced(parent)) {
-                    parent_exists = type_of(dir) == &g_directory_type;
-                    dereference(dir);
-                }
-            return parent_exists ? STATUS_OBJECT_NAME_NOT_FOUND : STATUS_OBJECT_PATH_NOT_FOUND;
+            return directory_exists(parent_of(path)) ? STATUS_OBJECT_NAME_NOT_FOUND : STATUS_OBJECT_PATH_NOT_FOUND;
         }
         std::wstring rest = path.substr(cut);
         if (type_of(found) == &g_symlink_type) {
@@ -181,6 +198,8 @@ std::wstring Namespace::key(const std::wstring& path) {
 }
 
 NTSTATUS Namespace::insert(const std::wstring& path, void* body, void** existing) {
+    if (path.empty() || path[0] != L'\\') return STATUS_OBJECT_PATH_SYNTAX_BAD;
+    if (!directory_exists(parent_of(canonical(path)))) return STATUS_OBJECT_PATH_NOT_FOUND;
     std::lock_guard g(m_lock);
     auto [it, inserted] = m_names.try_emplace(key(path), body);
     if (!inserted) {

@@ -269,7 +269,9 @@ public:
     // "\\rest"); STATUS_OBJECT_NAME_NOT_FOUND / STATUS_OBJECT_PATH_NOT_FOUND otherwise.
     NTSTATUS resolve(const std::wstring& path, void** object, std::wstring* remaining);
     // Inserts `body` under `path` unless the name exists: then returns the existing
-    // object referenced in *existing and STATUS_OBJECT_NAME_COLLISION.
+    // object referenced in *existing and STATUS_OBJECT_NAME_COLLISION. A name that is not
+    // absolute is STATUS_OBJECT_PATH_SYNTAX_BAD, one in a directory that does not exist
+    // STATUS_OBJECT_PATH_NOT_FOUND (nothing inserted, *existing untouched).
     NTSTATUS insert(const std::wstring& path, void* body, void** existing);
     void* lookup_referenced(const std::wstring& path);
     void remove(const std::wstring& path, void* body);
@@ -279,6 +281,8 @@ public:
 
 private:
     static std::wstring key(const std::wstring& path);
+    static std::wstring parent_of(const std::wstring& path);
+    bool directory_exists(const std::wstring& path);  // a directory object or a standard one
     std::mutex m_lock;
     std::unordered_map<std::wstring, void*> m_names;
 };

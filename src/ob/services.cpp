@@ -54,7 +54,12 @@ NTSTATUS insert_new_object(void* body, const OBJECT_ATTRIBUTES* attributes, ACCE
             return STATUS_OBJECT_PATH_SYNTAX_BAD;
         }
         void* existing = nullptr;
-        if (sys().names.insert(path, body, &existing) == STATUS_OBJECT_NAME_COLLISION) {
+        NTSTATUS inserted = sys().names.insert(path, body, &existing);
+        if (inserted != STATUS_SUCCESS && inserted != STATUS_OBJECT_NAME_COLLISION) {
+            dereference(body);
+            return inserted;
+        }
+        if (inserted == STATUS_OBJECT_NAME_COLLISION) {
             dereference(body);
             if (type_of(existing) != &type) {
                 dereference(existing);
