@@ -520,10 +520,10 @@ NTSTATUS read_write(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
     LARGE_INTEGER offset;
     bool use_position = !ByteOffset || (ByteOffset->LowPart == FILE_USE_FILE_POINTER_POSITION &&
                                         ByteOffset->HighPart == -1);
-    if (ByteOffset && !(use_position && (io::file_flags(fo) & FO_SYNCHRONOUS_IO))) {
-        offset = *ByteOffset;
-    } else if (io::file_flags(fo) & FO_SYNCHRONOUS_IO) {
+    if (use_position && (io::file_flags(fo) & FO_SYNCHRONOUS_IO)) {
         offset = fo->CurrentByteOffset;
+    } else if (ByteOffset) {
+        offset = *ByteOffset;
     } else {
         abandon_request(r);
         return STATUS_INVALID_PARAMETER;  // S-DSP-17
