@@ -192,6 +192,9 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
     fo->FileName.Length = fo->FileName.MaximumLength = static_cast<USHORT>(fb->file_name.size() * sizeof(WCHAR));
     if (CreateOptions & (FILE_SYNCHRONOUS_IO_NONALERT | FILE_SYNCHRONOUS_IO_ALERT)) fo->Flags |= FO_SYNCHRONOUS_IO;
     if (CreateOptions & FILE_SYNCHRONOUS_IO_ALERT) fo->Flags |= FO_ALERTABLE_IO;
+    if (CreateOptions & FILE_WRITE_THROUGH) fo->Flags |= FO_WRITE_THROUGH;
+    if (CreateOptions & FILE_SEQUENTIAL_ONLY) fo->Flags |= FO_SEQUENTIAL_ONLY;
+    if (CreateOptions & FILE_NO_INTERMEDIATE_BUFFERING) fo->Flags |= FO_NO_INTERMEDIATE_BUFFERING;
     KeInitializeEvent(&fo->Lock, SynchronizationEvent, FALSE);
     KeInitializeEvent(&fo->Event, NotificationEvent, FALSE);
     InitializeListHead(&fo->IrpList);
@@ -568,6 +571,225 @@ NTSTATUS read_write(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
     return send_request(r, irp);
 }
 
+// ---- information and flush: NtQueryInformationFile, NtSetInformationFile,
+// NtQueryVolumeInformationFile, NtFlushBuffersFile (S-INF) ------------------------------------
+
+// What a class needs: the smallest buffer (0: not a class of this service here) and the
+// access the handle must have been granted, as Windows's tables have them.
+struct InfoClass {
+    ULONG min_length;
+    ACCESS_MASK access;
+};
+
+InfoClass query_class(ULONG c) {
+    switch (c) {
+    case FileBasicInformation: return {sizeof(FILE_BASIC_INFORMATION), FILE_READ_ATTRIBUTES};
+    case FileStandardInformation: return {sizeof(FILE_STANDARD_INFORMATION), 0};
+    case FileInternalInformation: return {sizeof(FILE_INTERNAL_INFORMATION), 0};
+    case FileEaInformation: return {sizeof(FILE_EA_INFORMATION), 0};
+    case FileAccessInformation: return {sizeof(FILE_ACCESS_INFORMATION), 0};
+    case FileNameInformation: return {sizeof(FILE_NAME_INFORMATION), 0};
+    case FilePositionInformation: return {sizeof(FILE_POSITION_INFORMATION), 0};
+    case FileModeInformation: return {sizeof(FILE_MODE_INFORMATION), 0};
+    case FileAlignmentInformation: return {sizeof(FILE_ALIGNMENT_INFORMATION), 0};
+    default: return {0, 0};
+    }
+}
+
+InfoClass set_class(ULONG c) {
+    switch (c) {
+    case FileBasicInformation: return {sizeof(FILE_BASIC_INFORMATION), FILE_WRITE_ATTRIBUTES};
+    case FileDispositionInformation: return {sizeof(FILE_DISPOSITION_INFORMATION), DELETE};
+    case FilePositionInformation: return {sizeof(FILE_POSITION_INFORMATION), 0};
+    case FileAllocationInformation: return {sizeof(FILE_ALLOCATION_INFORMATION), FILE_WRITE_DATA};
+    case FileEndOfFileInformation: return {sizeof(FILE_END_OF_FILE_INFORMATION), FILE_WRITE_DATA};
+    default: return {0, 0};
+    }
+}
+
+InfoClass volume_class(ULONG c) {
+    return c == FileFsDeviceInformation ? InfoClass{sizeof(FILE_FS_DEVICE_INFORMATION), 0} : InfoClass{0, 0};
+}
+
+// The creation options a file object was opened with, as FileModeInformation gives them.
+ULONG file_mode(const FILE_OBJECT* fo) {
+    ULONG flags = io::file_flags(fo), mode = 0;
+    if (flags & FO_SYNCHRONOUS_IO)
+        mode |= (flags & FO_ALERTABLE_IO) ? FILE_SYNCHRONOUS_IO_ALERT : FILE_SYNCHRONOUS_IO_NONALERT;
+    if (flags & FO_WRITE_THROUGH) mode |= FILE_WRITE_THROUGH;
+    if (flags & FO_SEQUENTIAL_ONLY) mode |= FILE_SEQUENTIAL_ONLY;
+    if (flags & FO_NO_INTERMEDIATE_BUFFERING) mode |= FILE_NO_INTERMEDIATE_BUFFERING;
+    return mode;
+}
+
+// What the I/O manager answers without asking the driver (S-INF-3): the file object's
+// own state. Returns false for a class that goes to the driver.
+enum class Service : UCHAR { query, set, volume };
+bool answered_here(Service service, ULONG c, const FILE_OBJECT* fo) {
+    bool synchronous = io::file_flags(fo) & FO_SYNCHRONOUS_IO;
+    switch (service) {
+    case Service::query:
+        return c == FileAccessInformation || c == FileModeInformation || c == FileAlignmentInformation ||
+               (c == FilePositionInformation && synchronous);
+    case Service::set: return c == FilePositionInformation && synchronous;
+    case Service::volume: return c == FileFsDeviceInformation;
+    }
+    return false;
+}
+
+// Answers a class answered_here takes, on a file object whose I/O lock the caller holds
+// if it is synchronous: the value, and the bytes written (Information).
+NTSTATUS answer_here(Service service, ULONG c, FileBody* fb, PVOID buffer, ULONG_PTR* information) {
+    FILE_OBJECT* fo = &fb->file;
+    *information = 0;
+    if (service == Service::set) {  // FilePositionInformation on a synchronous file object
+        LARGE_INTEGER to = static_cast<FILE_POSITION_INFORMATION*>(buffer)->CurrentByteOffset;
+        // A position before the start, or one not on a sector boundary of a file opened
+        // without intermediate buffering, is refused (S-INF-4).
+        USHORT sector = fo->DeviceObject->SectorSize;
+        if (to.QuadPart < 0 ||
+            ((io::file_flags(fo) & FO_NO_INTERMEDIATE_BUFFERING) && sector && (to.QuadPart % sector)))
+            return STATUS_INVALID_PARAMETER;
+        fo->CurrentByteOffset = to;
+        return STATUS_SUCCESS;
+    }
+    switch (c) {
+    case FilePositionInformation:
+        static_cast<FILE_POSITION_INFORMATION*>(buffer)->CurrentByteOffset = fo->CurrentByteOffset;
+        *information = sizeof(FILE_POSITION_INFORMATION);
+        break;
+    case FileAccessInformation:
+        static_cast<FILE_ACCESS_INFORMATION*>(buffer)->AccessFlags = fb->granted;
+        *information = sizeof(FILE_ACCESS_INFORMATION);
+        break;
+    case FileModeInformation:
+        static_cast<FILE_MODE_INFORMATION*>(buffer)->Mode = file_mode(fo);
+        *information = sizeof(FILE_MODE_INFORMATION);
+        break;
+    case FileAlignmentInformation:
+        static_cast<FILE_ALIGNMENT_INFORMATION*>(buffer)->AlignmentRequirement =
+            fo->DeviceObject->AlignmentRequirement;
+        *information = sizeof(FILE_ALIGNMENT_INFORMATION);
+        break;
+    case FileFsDeviceInformation: {
+        auto* info = static_cast<FILE_FS_DEVICE_INFORMATION*>(buffer);
+        info->DeviceType = fo->DeviceObject->DeviceType;
+        info->Characteristics = fo->DeviceObject->Characteristics;
+        *information = sizeof(FILE_FS_DEVICE_INFORMATION);
+        break;
+    }
+    }
+    return STATUS_SUCCESS;
+}
+
+// The answer_here path: the handle referenced with the class's access, a synchronous
+// file object's I/O lock around the read or write of its state, then the status block.
+// No IRP and the file object's event is left alone.
+NTSTATUS answer_without_irp(HANDLE h, Service service, ULONG c, ACCESS_MASK access, PIO_STATUS_BLOCK iosb,
+                            PVOID buffer) {
+    KPROCESSOR_MODE mode = ps::previous_mode();
+    void* body = nullptr;
+    NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, mode, 0, &body, nullptr);
+    if (!NT_SUCCESS(s)) return s;
+    auto* fb = static_cast<FileBody*>(body);
+    if (mode == UserMode && (access & ~fb->granted)) {
+        ob::dereference(fb);
+        return STATUS_ACCESS_DENIED;
+    }
+    bool synchronous = io::file_flags(&fb->file) & FO_SYNCHRONOUS_IO;
+    if (synchronous) io::lock_file(*fb);
+    ULONG_PTR information = 0;
+    s = answer_here(service, c, fb, buffer, &information);
+    if (synchronous) io::unlock_file(*fb, false);
+    ob::dereference(fb);
+    if (NT_SUCCESS(s)) io::write_status_block(iosb, s, information);
+    return s;
+}
+
+// One IRP for a service that is synchronous whatever the file object (S-INF-5): on a
+// synchronous one the request holds the I/O lock and waits on the file object's event
+// (send_request); on an asynchronous one the IRP carries IRP_SYNCHRONOUS_API, an event
+// and a status block of the service's own, which it copies to the caller's once the
+// request has completed (or leaves alone after an immediate failure, S-DSP-4).
+struct ServiceIrp {
+    UCHAR major;
+    ULONG length;      // the caller's buffer: copied in (set) or back (query), or none
+    ULONG info_class;  // FileInformationClass or FsInformationClass
+    PVOID buffer;
+    bool copy_back;
+};
+
+NTSTATUS send_service_irp(HANDLE h, PIO_STATUS_BLOCK iosb, ACCESS_MASK access, const ServiceIrp& what) {
+    Request r;
+    NTSTATUS s = begin_request(h, nullptr, nullptr, nullptr, iosb, access, r);
+    if (!NT_SUCCESS(s)) return s;
+    bool own_wait = !r.locked;
+    KEVENT done;
+    IO_STATUS_BLOCK own_iosb{STATUS_PENDING, 0};
+    IRP* irp = new_request_irp(r, own_wait ? &own_iosb : iosb, nullptr, nullptr, what.length <= 64 ? what.length : 0);
+    if (!irp) {
+        abandon_request(r);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    if (own_wait) {
+        KeInitializeEvent(&done, NotificationEvent, FALSE);
+        irp->UserEvent = &done;
+        irp->Flags |= IRP_SYNCHRONOUS_API;
+    }
+    PIO_STACK_LOCATION sl = IoGetNextIrpStackLocation(irp);
+    sl->MajorFunction = what.major;
+    if (what.major != IRP_MJ_FLUSH_BUFFERS) {
+        // QueryFile, SetFile and QueryVolume share these two fields' places.
+        sl->Parameters.QueryFile.Length = what.length;
+        sl->Parameters.QueryFile.FileInformationClass = static_cast<FILE_INFORMATION_CLASS>(what.info_class);
+        if (!give_system_buffer(irp, what.length)) {
+            discard_irp(irp);
+            abandon_request(r);
+            return STATUS_INSUFFICIENT_RESOURCES;
+        }
+        irp->Flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
+        if (what.copy_back) {
+            irp->Flags |= IRP_INPUT_OPERATION;
+            irp->UserBuffer = what.buffer;
+            io::header_of(irp)->output_length = what.length;
+        } else {
+            std::memcpy(irp->AssociatedIrp.SystemBuffer, what.buffer, what.length);
+        }
+    }
+    NTSTATUS status = send_request(r, irp);
+    if (own_wait) {
+        if (status == STATUS_PENDING) {
+            KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, nullptr);
+            status = own_iosb.Status;
+        }
+        if (own_iosb.Status != STATUS_PENDING) io::write_status_block(iosb, own_iosb.Status, own_iosb.Information);
+    }
+    return status;
+}
+
+// The checks every information service makes first, in Windows's order (S-INF-1): the
+// class, the buffer's length, then the status block and the buffer (ntio's probe catches
+// NULL only), all before the handle.
+NTSTATUS information_service(HANDLE h, PIO_STATUS_BLOCK iosb, PVOID buffer, ULONG length, ULONG c, Service service) {
+    InfoClass ic = service == Service::query ? query_class(c)
+                   : service == Service::set ? set_class(c)
+                                             : volume_class(c);
+    if (!ic.min_length) return STATUS_INVALID_INFO_CLASS;
+    if (length < ic.min_length) return STATUS_INFO_LENGTH_MISMATCH;
+    if (!iosb || !buffer) return STATUS_ACCESS_VIOLATION;
+    // Whether the I/O manager answers depends on the file object; a reference to look.
+    void* body = nullptr;
+    NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, ps::previous_mode(), 0, &body, nullptr);
+    if (!NT_SUCCESS(s)) return s;
+    bool here = answered_here(service, c, &static_cast<FileBody*>(body)->file);
+    ob::dereference(body);
+    if (here) return answer_without_irp(h, service, c, ic.access, iosb, buffer);
+    UCHAR major = service == Service::query ? IRP_MJ_QUERY_INFORMATION
+                  : service == Service::set ? IRP_MJ_SET_INFORMATION
+                                            : IRP_MJ_QUERY_VOLUME_INFORMATION;
+    return send_service_irp(h, iosb, ic.access, {major, length, c, buffer, service != Service::set});
+}
+
 }  // namespace
 
 extern "C" {
@@ -619,6 +841,36 @@ NTSTATUS NtWriteFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine
     return read_write(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, Buffer, Length, ByteOffset, Key, true);
 }
 
+NTSTATUS NtQueryInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock, PVOID FileInformation,
+                                ULONG Length, FILE_INFORMATION_CLASS FileInformationClass) {
+    return information_service(FileHandle, IoStatusBlock, FileInformation, Length, FileInformationClass,
+                               Service::query);
+}
+
+NTSTATUS NtSetInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock, PVOID FileInformation, ULONG Length,
+                              FILE_INFORMATION_CLASS FileInformationClass) {
+    return information_service(FileHandle, IoStatusBlock, FileInformation, Length, FileInformationClass, Service::set);
+}
+
+NTSTATUS NtQueryVolumeInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock, PVOID FsInformation,
+                                      ULONG Length, FS_INFORMATION_CLASS FsInformationClass) {
+    return information_service(FileHandle, IoStatusBlock, FsInformation, Length, FsInformationClass,
+                               Service::volume);
+}
+
+// S-INF-6: the handle must allow writing or appending, in kernel mode too; checked
+// before the request begins (its lock, its event).
+NTSTATUS NtFlushBuffersFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock) {
+    if (!IoStatusBlock) return STATUS_ACCESS_VIOLATION;
+    void* body = nullptr;
+    NTSTATUS s = ob::reference_by_handle(FileHandle, &io::g_file_type, ps::previous_mode(), 0, &body, nullptr);
+    if (!NT_SUCCESS(s)) return s;
+    bool allowed = static_cast<FileBody*>(body)->granted & (FILE_WRITE_DATA | FILE_APPEND_DATA);
+    ob::dereference(body);
+    if (!allowed) return STATUS_ACCESS_DENIED;
+    return send_service_irp(FileHandle, IoStatusBlock, 0, {IRP_MJ_FLUSH_BUFFERS, 0, 0, nullptr, false});
+}
+
 NTSTATUS ZwCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
                       PIO_STATUS_BLOCK IoStatusBlock, PLARGE_INTEGER AllocationSize, ULONG FileAttributes,
                       ULONG ShareAccess, ULONG CreateDisposition, ULONG CreateOptions, PVOID EaBuffer,
@@ -647,6 +899,29 @@ NTSTATUS ZwWriteFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine
                      PULONG Key) {
     ps::KernelModeScope kernel;
     return NtWriteFile(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, Buffer, Length, ByteOffset, Key);
+}
+
+NTSTATUS ZwQueryInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock, PVOID FileInformation,
+                                ULONG Length, FILE_INFORMATION_CLASS FileInformationClass) {
+    ps::KernelModeScope kernel;
+    return NtQueryInformationFile(FileHandle, IoStatusBlock, FileInformation, Length, FileInformationClass);
+}
+
+NTSTATUS ZwSetInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock, PVOID FileInformation, ULONG Length,
+                              FILE_INFORMATION_CLASS FileInformationClass) {
+    ps::KernelModeScope kernel;
+    return NtSetInformationFile(FileHandle, IoStatusBlock, FileInformation, Length, FileInformationClass);
+}
+
+NTSTATUS ZwQueryVolumeInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock, PVOID FsInformation,
+                                      ULONG Length, FS_INFORMATION_CLASS FsInformationClass) {
+    ps::KernelModeScope kernel;
+    return NtQueryVolumeInformationFile(FileHandle, IoStatusBlock, FsInformation, Length, FsInformationClass);
+}
+
+NTSTATUS ZwFlushBuffersFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock) {
+    ps::KernelModeScope kernel;
+    return NtFlushBuffersFile(FileHandle, IoStatusBlock);
 }
 
 }  // extern "C"

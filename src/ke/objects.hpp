@@ -21,7 +21,7 @@ inline void handshake_fence() {
 #pragma GCC diagnostic pop
 }
 void wake_notification_waiters_slow(KEVENT* event);
-inline void wake_notification_waiters(KEVENT* event) {
+[[gnu::always_inline]] inline void wake_notification_waiters(KEVENT* event) {
     if (__atomic_load_n(&event->Header.Waiters, __ATOMIC_RELAXED)) [[unlikely]]
         wake_notification_waiters_slow(event);
 }

@@ -1,5 +1,5 @@
-// Win32 device I/O: CreateFile, DeviceIoControl, ReadFile, WriteFile and
-// GetOverlappedResult(Ex), as thin translations to the Nt* services
+// Win32 device I/O: CreateFile, DeviceIoControl, ReadFile, WriteFile,
+// GetOverlappedResult(Ex), the file pointer, size, type and flush, as thin translations to the Nt* services
 // (S-DSP-13..16, S-W32-5..10).
 #include <string>
 
@@ -219,6 +219,149 @@ BOOL GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNu
 
 BOOL GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred, BOOL bWait) {
     return GetOverlappedResultEx(hFile, lpOverlapped, lpNumberOfBytesTransferred, bWait ? INFINITE : 0, FALSE);
+}
+
+// ---- the file pointer, size, type and flush (S-INF-7) ------------------------------------
+
+BOOL SetFilePointerEx(HANDLE hFile, LARGE_INTEGER liDistanceToMove, PLARGE_INTEGER lpNewFilePointer,
+                      DWORD dwMoveMethod) {
+    IO_STATUS_BLOCK iosb{};
+    LONGLONG base = 0;
+    NTSTATUS s = STATUS_SUCCESS;
+    switch (dwMoveMethod) {
+    case FILE_BEGIN: break;
+    case FILE_CURRENT: {
+        FILE_POSITION_INFORMATION position{};
+        s = NtQueryInformationFile(hFile, &iosb, &position, sizeof(position), FilePositionInformation);
+        base = position.CurrentByteOffset.QuadPart;
+        break;
+    }
+    case FILE_END: {
+        FILE_STANDARD_INFORMATION standard{};
+        s = NtQueryInformationFile(hFile, &iosb, &standard, sizeof(standard), FileStandardInformation);
+        base = standard.EndOfFile.QuadPart;
+        break;
+    }
+    default: set_last_error(ERROR_INVALID_PARAMETER); return FALSE;
+    }
+    if (!NT_SUCCESS(s)) return fail(s);
+    FILE_POSITION_INFORMATION to{};
+    // Wraps as the signed 64-bit sum Windows computes; a result before 0 is refused.
+    to.CurrentByteOffset.QuadPart =
+        static_cast<LONGLONG>(static_cast<ULONGLONG>(base) + static_cast<ULONGLONG>(liDistanceToMove.QuadPart));
+    if (to.CurrentByteOffset.QuadPart < 0) {
+        set_last_error(ERROR_NEGATIVE_SEEK);
+        return FALSE;
+    }
+    s = NtSetInformationFile(hFile, &iosb, &to, sizeof(to), FilePositionInformation);
+    if (!NT_SUCCESS(s)) return fail(s);
+    if (lpNewFilePointer) *lpNewFilePointer = to.CurrentByteOffset;
+    return TRUE;
+}
+
+// The distance is lDistanceToMove alone (sign-extended) without lpDistanceToMoveHigh, and
+// a position that then needs more than 32 bits is refused before the pointer moves. A
+// successful move to a position whose low part is INVALID_SET_FILE_POINTER clears the
+// last error, so that the caller can tell it from a failure.
+DWORD SetFilePointer(HANDLE hFile, LONG lDistanceToMove, PLONG lpDistanceToMoveHigh, DWORD dwMoveMethod) {
+    LARGE_INTEGER distance;
+    if (lpDistanceToMoveHigh) {
+        distance.LowPart = static_cast<DWORD>(lDistanceToMove);
+        distance.HighPart = *lpDistanceToMoveHigh;
+    } else {
+        distance.QuadPart = lDistanceToMove;
+    }
+    if (!lpDistanceToMoveHigh && dwMoveMethod != FILE_BEGIN) {
+        // Where the move would land, to refuse it before anything changes.
+        IO_STATUS_BLOCK iosb{};
+        LONGLONG base = 0;
+        NTSTATUS s = STATUS_SUCCESS;
+        if (dwMoveMethod == FILE_CURRENT) {
+            FILE_POSITION_INFORMATION position{};
+            s = NtQueryInformationFile(hFile, &iosb, &position, sizeof(position), FilePositionInformation);
+            base = position.CurrentByteOffset.QuadPart;
+        } else if (dwMoveMethod == FILE_END) {
+            FILE_STANDARD_INFORMATION standard{};
+            s = NtQueryInformationFile(hFile, &iosb, &standard, sizeof(standard), FileStandardInformation);
+            base = standard.EndOfFile.QuadPart;
+        }
+        if (!NT_SUCCESS(s)) {
+            set_error_from_status(s);
+            return INVALID_SET_FILE_POINTER;
+        }
+        LONGLONG target = base + distance.QuadPart;
+        if (target >= 0 && target > 0xFFFFFFFFLL) {
+            set_last_error(ERROR_INVALID_PARAMETER);
+            return INVALID_SET_FILE_POINTER;
+        }
+    }
+    LARGE_INTEGER now{};
+    if (!SetFilePointerEx(hFile, distance, &now, dwMoveMethod)) return INVALID_SET_FILE_POINTER;
+    if (lpDistanceToMoveHigh) *lpDistanceToMoveHigh = now.HighPart;
+    if (now.LowPart == INVALID_SET_FILE_POINTER) set_last_error(NO_ERROR);
+    return now.LowPart;
+}
+
+BOOL GetFileSizeEx(HANDLE hFile, PLARGE_INTEGER lpFileSize) {
+    if (!lpFileSize) {
+        set_last_error(ERROR_INVALID_PARAMETER);  // Windows faults
+        return FALSE;
+    }
+    IO_STATUS_BLOCK iosb{};
+    FILE_STANDARD_INFORMATION standard{};
+    NTSTATUS s = NtQueryInformationFile(hFile, &iosb, &standard, sizeof(standard), FileStandardInformation);
+    if (!NT_SUCCESS(s)) return fail(s);
+    *lpFileSize = standard.EndOfFile;
+    return TRUE;
+}
+
+// INVALID_FILE_SIZE is also a size's valid low part: then the last error is NO_ERROR.
+DWORD GetFileSize(HANDLE hFile, LPDWORD lpFileSizeHigh) {
+    LARGE_INTEGER size;
+    if (!GetFileSizeEx(hFile, &size)) return INVALID_FILE_SIZE;
+    if (lpFileSizeHigh) *lpFileSizeHigh = static_cast<DWORD>(size.HighPart);
+    if (size.LowPart == INVALID_FILE_SIZE) set_last_error(NO_ERROR);
+    return size.LowPart;
+}
+
+// The device's type, as kernelbase maps it: storage is a disk, the character devices of
+// the FILE_DEVICE_* list are character devices, anything else (FILE_DEVICE_UNKNOWN
+// included) is unknown, with the last error cleared to tell it from a failure.
+DWORD GetFileType(HANDLE hFile) {
+    IO_STATUS_BLOCK iosb{};
+    FILE_FS_DEVICE_INFORMATION device{};
+    NTSTATUS s = NtQueryVolumeInformationFile(hFile, &iosb, &device, sizeof(device), FileFsDeviceInformation);
+    if (!NT_SUCCESS(s)) {
+        set_error_from_status(s);
+        return FILE_TYPE_UNKNOWN;
+    }
+    switch (device.DeviceType) {
+    case FILE_DEVICE_CD_ROM:
+    case FILE_DEVICE_CD_ROM_FILE_SYSTEM:
+    case FILE_DEVICE_CONTROLLER:
+    case FILE_DEVICE_DATALINK:
+    case FILE_DEVICE_DFS:
+    case FILE_DEVICE_DISK:
+    case FILE_DEVICE_DISK_FILE_SYSTEM:
+    case FILE_DEVICE_VIRTUAL_DISK: return FILE_TYPE_DISK;
+    case FILE_DEVICE_KEYBOARD:
+    case FILE_DEVICE_MOUSE:
+    case FILE_DEVICE_NULL:
+    case FILE_DEVICE_PARALLEL_PORT:
+    case FILE_DEVICE_PRINTER:
+    case FILE_DEVICE_SERIAL_PORT:
+    case FILE_DEVICE_SCREEN:
+    case FILE_DEVICE_SOUND:
+    case FILE_DEVICE_MODEM: return FILE_TYPE_CHAR;
+    case FILE_DEVICE_NAMED_PIPE: return FILE_TYPE_PIPE;
+    default: set_last_error(NO_ERROR); return FILE_TYPE_UNKNOWN;
+    }
+}
+
+BOOL FlushFileBuffers(HANDLE hFile) {
+    IO_STATUS_BLOCK iosb{};
+    NTSTATUS s = NtFlushBuffersFile(hFile, &iosb);
+    return NT_SUCCESS(s) ? TRUE : fail(s);
 }
 
 }  // extern "C"

@@ -142,6 +142,13 @@ Observation observe(PDEVICE_OBJECT dev, PIRP irp) {
         o.byte_offset = sp->Parameters.Read.ByteOffset;
         if (o.system_buffer && o.major == IRP_MJ_WRITE)
             std::memcpy(o.system_buffer_head, o.system_buffer, o.output_length < 16 ? o.output_length : 16);
+    } else if (o.major == IRP_MJ_QUERY_INFORMATION || o.major == IRP_MJ_SET_INFORMATION ||
+               o.major == IRP_MJ_QUERY_VOLUME_INFORMATION) {
+        o.info_length = sp->Parameters.QueryFile.Length;
+        o.info_class = static_cast<ULONG>(sp->Parameters.QueryFile.FileInformationClass);
+        o.output_length = o.info_length;
+        if (o.system_buffer && o.major == IRP_MJ_SET_INFORMATION)
+            std::memcpy(o.system_buffer_head, o.system_buffer, o.info_length < 16 ? o.info_length : 16);
     } else if (o.major == IRP_MJ_CREATE) {
         o.share_access = sp->Parameters.Create.ShareAccess;
         o.create_access = sp->Parameters.Create.SecurityContext ? sp->Parameters.Create.SecurityContext->DesiredAccess : 0;
@@ -185,6 +192,45 @@ NTSTATUS run_script(PIRP irp, const Script& script, const Observation& o) {
     }
     ZwClose(h);
     return STATUS_PENDING;
+}
+
+// The information requests, as a device with a size would answer them: the standard
+// and basic classes, the end of file and, on an asynchronous file object (the I/O
+// manager keeps a synchronous one's), the position. The script says how they finish;
+// an error status in it replaces the answer.
+Script answer_information(PIRP irp, const Observation& o) {
+    Script s = g_state->next_info;
+    if (!NT_SUCCESS(s.status)) return s;
+    s.fill_length = 0;
+    s.information = 0;
+    void* buffer = irp->AssociatedIrp.SystemBuffer;
+    if (o.major == IRP_MJ_FLUSH_BUFFERS) return s;
+    if (o.major == IRP_MJ_QUERY_INFORMATION && o.info_class == FileStandardInformation) {
+        auto* info = static_cast<FILE_STANDARD_INFORMATION*>(buffer);
+        info->EndOfFile.QuadPart = g_state->end_of_file;
+        info->AllocationSize.QuadPart = (g_state->end_of_file + 511) & ~511LL;
+        info->NumberOfLinks = 1;
+        s.information = sizeof(*info);
+    } else if (o.major == IRP_MJ_QUERY_INFORMATION && o.info_class == FileBasicInformation) {
+        auto* info = static_cast<FILE_BASIC_INFORMATION*>(buffer);
+        std::memset(info, 0, sizeof(*info));
+        info->FileAttributes = FILE_ATTRIBUTE_NORMAL;
+        s.information = sizeof(*info);
+    } else if (o.major == IRP_MJ_SET_INFORMATION && o.info_class == FileEndOfFileInformation) {
+        g_state->end_of_file = static_cast<FILE_END_OF_FILE_INFORMATION*>(buffer)->EndOfFile.QuadPart;
+    } else if (o.info_class == FilePositionInformation) {
+        auto* info = static_cast<FILE_POSITION_INFORMATION*>(buffer);
+        PFILE_OBJECT file = IoGetCurrentIrpStackLocation(irp)->FileObject;
+        if (o.major == IRP_MJ_SET_INFORMATION) {
+            file->CurrentByteOffset = info->CurrentByteOffset;
+        } else {
+            info->CurrentByteOffset = file->CurrentByteOffset;
+            s.information = sizeof(*info);
+        }
+    } else {
+        s.status = STATUS_INVALID_PARAMETER;
+    }
+    return s;
 }
 
 NTSTATUS Dispatch(PDEVICE_OBJECT dev, PIRP irp) {
@@ -238,6 +284,10 @@ NTSTATUS Dispatch(PDEVICE_OBJECT dev, PIRP irp) {
         if (!have) s = Script{};
         return run_script(irp, s, o);
     }
+    case IRP_MJ_QUERY_INFORMATION:
+    case IRP_MJ_SET_INFORMATION:
+    case IRP_MJ_FLUSH_BUFFERS:
+        return run_script(irp, answer_information(irp, o), o);
     default:
         return run_script(irp, Script{.status = STATUS_INVALID_DEVICE_REQUEST}, o);
     }
@@ -282,6 +332,8 @@ void reset() {
     g_state->check_share_access = false;
     g_state->share = SHARE_ACCESS{};
     g_state->next_read_write = Script{};
+    g_state->next_info = Script{};
+    g_state->end_of_file = 0;
     g_state->unloaded = false;
 }
 

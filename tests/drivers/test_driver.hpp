@@ -80,6 +80,7 @@ struct Observation {
     ACCESS_MASK create_access = 0;
     CHAR current_location = 0, stack_count = 0;
     LARGE_INTEGER byte_offset{};
+    ULONG info_class = 0, info_length = 0;  // query/set information, query volume
     ULONGLONG at = 0;  // KeQueryInterruptTime() when dispatched
 };
 
@@ -93,6 +94,11 @@ struct State {
     bool check_share_access = false;
     SHARE_ACCESS share{};
     Script next_read_write;  // script for IRP_MJ_READ / IRP_MJ_WRITE
+    // IRP_MJ_QUERY_INFORMATION / SET_INFORMATION / QUERY_VOLUME_INFORMATION / FLUSH_BUFFERS:
+    // how they finish (status and information come from the class, see Dispatch, unless
+    // the script's status is an error).
+    Script next_info;
+    LONGLONG end_of_file = 0;  // FileStandardInformation's EndOfFile; FileEndOfFileInformation sets it
     PDRIVER_OBJECT driver = nullptr;
     std::wstring registry_path, driver_name;
     KIRQL entry_irql = 0xff;

@@ -47,6 +47,8 @@
 #define DECLSPEC_ALIGN(x) __attribute__((aligned(x)))
 #define DECLSPEC_NOINLINE __attribute__((noinline))
 #define DECLSPEC_CACHEALIGN __attribute__((aligned(64)))
+/* Pointer-aligned members of the WDK's structures (an x64 build's 8 bytes). */
+#define POINTER_ALIGNMENT DECLSPEC_ALIGN(8)
 #define NTSYSAPI
 #define NTSYSCALLAPI
 #define NTKERNELAPI

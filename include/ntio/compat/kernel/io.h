@@ -33,15 +33,7 @@ typedef struct _DRIVER_OBJECT *PDRIVER_OBJECT;
 typedef struct _FILE_OBJECT *PFILE_OBJECT;
 typedef struct _IO_STACK_LOCATION *PIO_STACK_LOCATION;
 
-/* ---- status block, MDL ------------------------------------------------------------ */
-typedef struct _IO_STATUS_BLOCK {
-    union {
-        NTSTATUS Status;
-        PVOID Pointer;
-    };
-    ULONG_PTR Information;
-} IO_STATUS_BLOCK, *PIO_STATUS_BLOCK;
-
+/* ---- status block (IO_STATUS_BLOCK is in nt_services.h, for applications too), MDL ---- */
 typedef VOID IO_APC_ROUTINE(PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock, ULONG Reserved);
 typedef IO_APC_ROUTINE *PIO_APC_ROUTINE;
 
@@ -257,6 +249,8 @@ typedef struct _DEVICE_OBJECT {
 #define FILE_WRITE_TO_END_OF_FILE 0xffffffff
 #define FO_ALERTABLE_IO 0x00000004
 #define FO_NO_INTERMEDIATE_BUFFERING 0x00000008
+#define FO_WRITE_THROUGH 0x00000010
+#define FO_SEQUENTIAL_ONLY 0x00000020
 #define FO_HANDLE_CREATED 0x00040000
 #define FO_CLEANUP_COMPLETE 0x00004000
 /* SetFileCompletionNotificationModes (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, FILE_SKIP_SET_EVENT_ON_HANDLE) */
@@ -410,6 +404,27 @@ typedef struct _IO_STACK_LOCATION {
             ULONG FsControlCode;
             PVOID Type3InputBuffer;
         } FileSystemControl;
+        struct {
+            ULONG Length;
+            FILE_INFORMATION_CLASS POINTER_ALIGNMENT FileInformationClass;
+        } QueryFile;
+        struct {
+            ULONG Length;
+            FILE_INFORMATION_CLASS POINTER_ALIGNMENT FileInformationClass;
+            PFILE_OBJECT FileObject;
+            union {
+                struct {
+                    BOOLEAN ReplaceIfExists;
+                    BOOLEAN AdvanceOnly;
+                };
+                ULONG ClusterCount;
+                HANDLE DeleteHandle;
+            };
+        } SetFile;
+        struct {
+            ULONG Length;
+            FS_INFORMATION_CLASS POINTER_ALIGNMENT FsInformationClass;
+        } QueryVolume;
         struct {
             DEVICE_RELATION_TYPE Type;
         } QueryDeviceRelations;

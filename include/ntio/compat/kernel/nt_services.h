@@ -6,7 +6,14 @@
 
 NTIO_EXTERN_C_BEGIN
 
-struct _IO_STATUS_BLOCK;
+/* A request's final status and byte count (an OVERLAPPED's Internal and InternalHigh). */
+typedef struct _IO_STATUS_BLOCK {
+    union {
+        NTSTATUS Status;
+        PVOID Pointer;
+    };
+    ULONG_PTR Information;
+} IO_STATUS_BLOCK, *PIO_STATUS_BLOCK;
 typedef VOID NTIO_IO_APC_ROUTINE(PVOID ApcContext, struct _IO_STATUS_BLOCK *IoStatusBlock, ULONG Reserved);
 
 /* Files and devices. IoStatusBlock/ApcRoutine are PIO_STATUS_BLOCK/PIO_APC_ROUTINE. */
@@ -48,6 +55,108 @@ NTIO_API NTSTATUS ZwReadFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTIN
 NTIO_API NTSTATUS ZwWriteFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTINE *ApcRoutine, PVOID ApcContext,
                               struct _IO_STATUS_BLOCK *IoStatusBlock, PVOID Buffer, ULONG Length,
                               PLARGE_INTEGER ByteOffset, PULONG Key);
+
+/* File information (NtQueryInformationFile / NtSetInformationFile). Only the classes a
+ * device's driver can be asked about are named; the I/O manager answers
+ * FilePositionInformation on a synchronous file object, FileModeInformation and
+ * FileAlignmentInformation itself and sends the others to the driver
+ * (IRP_MJ_QUERY_INFORMATION / IRP_MJ_SET_INFORMATION). The numbers are Windows's. */
+typedef enum _FILE_INFORMATION_CLASS {
+    FileBasicInformation = 4,
+    FileStandardInformation = 5,
+    FileInternalInformation = 6,
+    FileEaInformation = 7,
+    FileAccessInformation = 8,
+    FileNameInformation = 9,
+    FileDispositionInformation = 13,
+    FilePositionInformation = 14,
+    FileModeInformation = 16,
+    FileAlignmentInformation = 17,
+    FileAllocationInformation = 19,
+    FileEndOfFileInformation = 20,
+    FileMaximumInformation = 77
+} FILE_INFORMATION_CLASS, *PFILE_INFORMATION_CLASS;
+
+typedef struct _FILE_BASIC_INFORMATION {
+    LARGE_INTEGER CreationTime;
+    LARGE_INTEGER LastAccessTime;
+    LARGE_INTEGER LastWriteTime;
+    LARGE_INTEGER ChangeTime;
+    ULONG FileAttributes;
+} FILE_BASIC_INFORMATION, *PFILE_BASIC_INFORMATION;
+typedef struct _FILE_STANDARD_INFORMATION {
+    LARGE_INTEGER AllocationSize;
+    LARGE_INTEGER EndOfFile;
+    ULONG NumberOfLinks;
+    BOOLEAN DeletePending;
+    BOOLEAN Directory;
+} FILE_STANDARD_INFORMATION, *PFILE_STANDARD_INFORMATION;
+typedef struct _FILE_INTERNAL_INFORMATION {
+    LARGE_INTEGER IndexNumber;
+} FILE_INTERNAL_INFORMATION, *PFILE_INTERNAL_INFORMATION;
+typedef struct _FILE_EA_INFORMATION {
+    ULONG EaSize;
+} FILE_EA_INFORMATION, *PFILE_EA_INFORMATION;
+typedef struct _FILE_ACCESS_INFORMATION {
+    ACCESS_MASK AccessFlags;
+} FILE_ACCESS_INFORMATION, *PFILE_ACCESS_INFORMATION;
+typedef struct _FILE_NAME_INFORMATION {
+    ULONG FileNameLength;
+    WCHAR FileName[1];
+} FILE_NAME_INFORMATION, *PFILE_NAME_INFORMATION;
+typedef struct _FILE_DISPOSITION_INFORMATION {
+    BOOLEAN DeleteFile;
+} FILE_DISPOSITION_INFORMATION, *PFILE_DISPOSITION_INFORMATION;
+typedef struct _FILE_POSITION_INFORMATION {
+    LARGE_INTEGER CurrentByteOffset;
+} FILE_POSITION_INFORMATION, *PFILE_POSITION_INFORMATION;
+typedef struct _FILE_MODE_INFORMATION {
+    ULONG Mode;
+} FILE_MODE_INFORMATION, *PFILE_MODE_INFORMATION;
+typedef struct _FILE_ALIGNMENT_INFORMATION {
+    ULONG AlignmentRequirement;
+} FILE_ALIGNMENT_INFORMATION, *PFILE_ALIGNMENT_INFORMATION;
+typedef struct _FILE_ALLOCATION_INFORMATION {
+    LARGE_INTEGER AllocationSize;
+} FILE_ALLOCATION_INFORMATION, *PFILE_ALLOCATION_INFORMATION;
+typedef struct _FILE_END_OF_FILE_INFORMATION {
+    LARGE_INTEGER EndOfFile;
+} FILE_END_OF_FILE_INFORMATION, *PFILE_END_OF_FILE_INFORMATION;
+
+/* Volume information: the I/O manager answers FileFsDeviceInformation from the device
+ * object; the other classes go to the driver (IRP_MJ_QUERY_VOLUME_INFORMATION). */
+typedef enum _FSINFOCLASS {
+    FileFsVolumeInformation = 1,
+    FileFsSizeInformation = 3,
+    FileFsDeviceInformation = 4,
+    FileFsAttributeInformation = 5,
+    FileFsMaximumInformation = 14
+} FS_INFORMATION_CLASS, *PFS_INFORMATION_CLASS;
+typedef struct _FILE_FS_DEVICE_INFORMATION {
+    ULONG DeviceType; /* DEVICE_TYPE */
+    ULONG Characteristics;
+} FILE_FS_DEVICE_INFORMATION, *PFILE_FS_DEVICE_INFORMATION;
+
+NTIO_API NTSTATUS NtQueryInformationFile(HANDLE FileHandle, struct _IO_STATUS_BLOCK *IoStatusBlock,
+                                         PVOID FileInformation, ULONG Length,
+                                         FILE_INFORMATION_CLASS FileInformationClass);
+NTIO_API NTSTATUS NtSetInformationFile(HANDLE FileHandle, struct _IO_STATUS_BLOCK *IoStatusBlock,
+                                       PVOID FileInformation, ULONG Length,
+                                       FILE_INFORMATION_CLASS FileInformationClass);
+NTIO_API NTSTATUS NtQueryVolumeInformationFile(HANDLE FileHandle, struct _IO_STATUS_BLOCK *IoStatusBlock,
+                                               PVOID FsInformation, ULONG Length,
+                                               FS_INFORMATION_CLASS FsInformationClass);
+NTIO_API NTSTATUS NtFlushBuffersFile(HANDLE FileHandle, struct _IO_STATUS_BLOCK *IoStatusBlock);
+NTIO_API NTSTATUS ZwQueryInformationFile(HANDLE FileHandle, struct _IO_STATUS_BLOCK *IoStatusBlock,
+                                         PVOID FileInformation, ULONG Length,
+                                         FILE_INFORMATION_CLASS FileInformationClass);
+NTIO_API NTSTATUS ZwSetInformationFile(HANDLE FileHandle, struct _IO_STATUS_BLOCK *IoStatusBlock,
+                                       PVOID FileInformation, ULONG Length,
+                                       FILE_INFORMATION_CLASS FileInformationClass);
+NTIO_API NTSTATUS ZwQueryVolumeInformationFile(HANDLE FileHandle, struct _IO_STATUS_BLOCK *IoStatusBlock,
+                                               PVOID FsInformation, ULONG Length,
+                                               FS_INFORMATION_CLASS FsInformationClass);
+NTIO_API NTSTATUS ZwFlushBuffersFile(HANDLE FileHandle, struct _IO_STATUS_BLOCK *IoStatusBlock);
 
 NTIO_API NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
                                 EVENT_TYPE EventType, BOOLEAN InitialState);

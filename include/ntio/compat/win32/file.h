@@ -60,6 +60,29 @@ NTIO_API BOOL GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWO
 NTIO_API BOOL GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,
                                     DWORD dwMilliseconds, BOOL bAlertable);
 
+/* The file pointer, size and type, and flushing (S-INF-7): translations to
+ * NtSetInformationFile / NtQueryInformationFile (FilePositionInformation,
+ * FileStandardInformation), NtQueryVolumeInformationFile (FileFsDeviceInformation) and
+ * NtFlushBuffersFile. A device's size and flush are its driver's to answer. */
+#define FILE_BEGIN 0
+#define FILE_CURRENT 1
+#define FILE_END 2
+#define INVALID_SET_FILE_POINTER ((DWORD)-1)
+#define INVALID_FILE_SIZE ((DWORD)0xFFFFFFFF)
+#define FILE_TYPE_UNKNOWN 0x0000
+#define FILE_TYPE_DISK 0x0001
+#define FILE_TYPE_CHAR 0x0002
+#define FILE_TYPE_PIPE 0x0003
+#define FILE_TYPE_REMOTE 0x8000
+
+NTIO_API DWORD SetFilePointer(HANDLE hFile, LONG lDistanceToMove, PLONG lpDistanceToMoveHigh, DWORD dwMoveMethod);
+NTIO_API BOOL SetFilePointerEx(HANDLE hFile, LARGE_INTEGER liDistanceToMove, PLARGE_INTEGER lpNewFilePointer,
+                               DWORD dwMoveMethod);
+NTIO_API DWORD GetFileSize(HANDLE hFile, LPDWORD lpFileSizeHigh);
+NTIO_API BOOL GetFileSizeEx(HANDLE hFile, PLARGE_INTEGER lpFileSize);
+NTIO_API DWORD GetFileType(HANDLE hFile);
+NTIO_API BOOL FlushFileBuffers(HANDLE hFile);
+
 /* Cancellation (S-CAN-8..10). CancelIo: the calling thread's requests on the handle;
  * CancelIoEx: any thread's, all of them or the one using lpOverlapped;
  * CancelSynchronousIo: a thread's blocked synchronous request. */
