@@ -1,8 +1,10 @@
 // The compat headers as C++: a driver header and an app header in one file,
 // GUID definitions, TCHAR and SAL (issue 2, point 3). The C11 side is checked by
 // tests/c/, compiled with -Wall -Wextra -Werror -pedantic.
+#include <ndis.h>
 #include <ntddk.h>
 #include <tchar.h>
+#include <winternl.h>
 #include <windows.h>
 #include <initguid.h>
 
@@ -16,6 +18,24 @@ _Use_decl_annotations_ static NTSTATUS annotated(_In_ PVOID in, _Out_opt_ PULONG
     UNREFERENCED_PARAMETER(unused);
     if (out) *out = in ? 1 : 0;
     return STATUS_SUCCESS;
+}
+
+// MSVC's sized keywords and ndis.h's memory macros read in C++ as in C.
+TEST(CompatCxx, Int64KeywordsAndNdisMemoryMacros) {
+    signed __int64 a = -5;
+    unsigned __int64 b = 0xFFFFFFFFFFFFFFFFULL;
+    static_assert(sizeof(__int64) == 8 && sizeof(__int32) == 4 && sizeof(__int16) == 2 && sizeof(__int8) == 1);
+    EXPECT_EQ(a * 2, -10);
+    EXPECT_EQ(b + 1, 0u);
+    char from[4] = {1, 2, 3, 4}, to[4] = {};
+    NdisMoveMemory(to, from, sizeof(to));
+    EXPECT_TRUE(NdisEqualMemory(to, from, sizeof(to)));
+    NdisZeroMemory(to, sizeof(to));
+    EXPECT_EQ(to[3], 0);
+    NDIS_STATUS status = NDIS_STATUS_SUCCESS;
+    EXPECT_EQ(status, STATUS_SUCCESS);
+    IO_STATUS_BLOCK iosb{};  // declared for <winternl.h> callers too
+    EXPECT_EQ(iosb.Information, 0u);
 }
 
 TEST(CompatCxx, HeadersWorkTogether) {

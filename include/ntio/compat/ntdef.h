@@ -96,6 +96,14 @@ typedef unsigned int UINT32, *PUINT32, ULONG32, *PULONG32, DWORD32, *PDWORD32;
 typedef long long LONGLONG, *PLONGLONG, LONG64, *PLONG64, INT64, *PINT64;
 typedef unsigned long long ULONGLONG, *PULONGLONG, ULONG64, *PULONG64, DWORD64, *PDWORD64, UINT64, *PUINT64,
     DWORDLONG, *PDWORDLONG;
+/* MSVC's sized integer keywords, as macros (as MinGW has them): `signed __int64` and
+ * `unsigned __int64` then read as they do there. */
+#ifndef __int64
+#define __int64 long long
+#define __int32 int
+#define __int16 short
+#define __int8 char
+#endif
 typedef signed char INT8, *PINT8;
 typedef unsigned char UINT8, *PUINT8;
 typedef short INT16, *PINT16;
