@@ -212,6 +212,8 @@ bool shutdown(System::Impl& s) {
     _KTHREAD* worker = s.worker;
     s.work_lock.unlock();
     if (worker) ke::set_event(&s.work_event);
+    // Work items already queued still run; then their workers end.
+    std::vector<_KTHREAD*> item_workers = s.work_items.stop();
     verifier::startio_watch::stop();  // before the DPC thread stops: no deadline is left set
     s.dispatcher.stop_dpc_thread();
     bool counted = ps::current_thread_if_known() != nullptr;
@@ -229,6 +231,8 @@ bool shutdown(System::Impl& s) {
         ps::dereference(worker);
         s.worker = nullptr;
     }
+    for (_KTHREAD* t : item_workers)
+        if (t) ps::dereference(t);
     if (!live.empty() || s.os_threads.load() > 0) {
         std::fprintf(stderr,
                      "ntio: the runtime is being torn down while threads it started still run; they are left "

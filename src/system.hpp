@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ex/pool.hpp"
+#include "ex/work_queue.hpp"
 #include "ke/dispatcher.hpp"
 #include "ntio/ntio.hpp"
 #include "ob/object.hpp"
@@ -52,6 +53,9 @@ public:
     KEVENT work_event;
     bool work_stop = false;
     _KTHREAD* worker = nullptr;
+
+    // ExQueueWorkItem / IoQueueWorkItem's worker threads.
+    ex::WorkQueue work_items;
 
     // Loaded drivers, in load order.
     std::mutex drivers_lock;

@@ -1,4 +1,5 @@
-/* ntio compat, kernel side: executive pool with per-tag accounting. Part of <wdm.h>. */
+/* ntio compat, kernel side: executive pool with per-tag accounting, resources, work
+ * items. Part of <wdm.h>. */
 #ifndef NTIO_COMPAT_KERNEL_EX_H
 #define NTIO_COMPAT_KERNEL_EX_H
 
@@ -72,6 +73,39 @@ NTIO_API ULONG ExIsResourceAcquiredSharedLite(PERESOURCE Resource);
 NTIO_API ERESOURCE_THREAD ExGetCurrentResourceThread(VOID);
 #define ExReleaseResource ExReleaseResourceLite
 #define ExIsResourceAcquiredLite ExIsResourceAcquiredSharedLite
+
+/* Work items: a routine run later at PASSIVE_LEVEL on a system worker thread. ntio runs
+ * every queue type on one pool of worker threads that grows when all of them are busy
+ * (docs/compat.md). ExQueueWorkItem is callable up to DISPATCH_LEVEL; the item must not
+ * be queued again until its routine has started. */
+typedef enum _WORK_QUEUE_TYPE {
+    CriticalWorkQueue,
+    DelayedWorkQueue,
+    HyperCriticalWorkQueue,
+    NormalWorkQueue,
+    BackgroundWorkQueue,
+    RealTimeWorkQueue,
+    SuperCriticalWorkQueue,
+    MaximumWorkQueue,
+    CustomPriorityWorkQueue = 32
+} WORK_QUEUE_TYPE;
+
+typedef VOID WORKER_THREAD_ROUTINE(PVOID Parameter);
+typedef WORKER_THREAD_ROUTINE *PWORKER_THREAD_ROUTINE;
+
+typedef struct _WORK_QUEUE_ITEM {
+    LIST_ENTRY List; /* Flink is NULL while the item is not queued */
+    PWORKER_THREAD_ROUTINE WorkerRoutine;
+    volatile PVOID Parameter;
+} WORK_QUEUE_ITEM, *PWORK_QUEUE_ITEM;
+
+#define ExInitializeWorkItem(Item, Routine, Context) \
+    do {                                             \
+        (Item)->WorkerRoutine = (Routine);           \
+        (Item)->Parameter = (Context);               \
+        (Item)->List.Flink = NULL;                   \
+    } while (0)
+NTIO_API VOID ExQueueWorkItem(PWORK_QUEUE_ITEM WorkItem, WORK_QUEUE_TYPE QueueType);
 
 NTIO_EXTERN_C_END
 #endif

@@ -729,5 +729,27 @@ NTIO_API NTSTATUS IoCsqInsertIrpEx(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Co
 NTIO_API PIRP IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext);
 NTIO_API PIRP IoCsqRemoveIrp(PIO_CSQ Csq, PIO_CSQ_IRP_CONTEXT Context);
 
+/* ---- I/O work items ---------------------------------------------------------------
+ * ExQueueWorkItem's safe form: the device (or driver) object stays referenced while the
+ * item is queued and its routine runs, so the driver's code and the object outlive it.
+ * The routine may free its own item (IoFreeWorkItem) or queue it again. */
+typedef struct _IO_WORKITEM *PIO_WORKITEM;
+typedef VOID IO_WORKITEM_ROUTINE(PDEVICE_OBJECT DeviceObject, PVOID Context);
+typedef IO_WORKITEM_ROUTINE *PIO_WORKITEM_ROUTINE;
+typedef VOID IO_WORKITEM_ROUTINE_EX(PVOID IoObject, PVOID Context, PIO_WORKITEM IoWorkItem);
+typedef IO_WORKITEM_ROUTINE_EX *PIO_WORKITEM_ROUTINE_EX;
+
+NTIO_API PIO_WORKITEM IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject);
+NTIO_API VOID IoFreeWorkItem(PIO_WORKITEM IoWorkItem);
+NTIO_API VOID IoQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE WorkerRoutine, WORK_QUEUE_TYPE QueueType,
+                              PVOID Context);
+NTIO_API VOID IoQueueWorkItemEx(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE_EX WorkerRoutine,
+                                WORK_QUEUE_TYPE QueueType, PVOID Context);
+/* A work item in the driver's own memory: IoSizeofWorkItem() bytes, IoInitializeWorkItem
+ * with a device or driver object, IoUninitializeWorkItem before the memory goes. */
+NTIO_API ULONG IoSizeofWorkItem(VOID);
+NTIO_API VOID IoInitializeWorkItem(PVOID IoObject, PIO_WORKITEM IoWorkItem);
+NTIO_API VOID IoUninitializeWorkItem(PIO_WORKITEM IoWorkItem);
+
 NTIO_EXTERN_C_END
 #endif

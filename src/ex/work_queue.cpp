@@ -1,0 +1,127 @@
+// ExQueueWorkItem and the worker threads behind it (and behind IoQueueWorkItem,
+// io/work_item.cpp): ExInitializeWorkItem's item, queued through its own list entry,
+// its routine called at PASSIVE_LEVEL on a system thread.
+#include "ex/work_queue.hpp"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "ke/objects.hpp"
+#include "ps/thread.hpp"
+#include "system.hpp"
+#include "verifier/report.hpp"
+
+namespace ntio::ex {
+namespace {
+
+void worker_main(void* context) { static_cast<WorkQueue*>(context)->run_worker(); }
+
+}  // namespace
+
+WorkQueue::WorkQueue() {
+    InitializeListHead(&m_items);
+    KeInitializeSemaphore(&m_ready, 0, MAXLONG);
+}
+
+void WorkQueue::queue(PWORK_QUEUE_ITEM item) {
+    bool wake = false, start = false;
+    m_lock.lock();
+    InsertTailList(&m_items, &item->List);
+    if (m_idle > 0) {
+        --m_idle;  // claimed: that worker takes this item or another one
+        wake = true;
+    } else if (!m_stopping && m_workers.size() < kMaxWorkers) {
+        m_workers.push_back(nullptr);  // its place, filled once the thread exists
+        start = true;
+    }
+    bool stopped = m_stopping && m_workers.empty();
+    m_lock.unlock();
+    if (stopped) [[unlikely]]
+        std::fprintf(stderr, "ntio: a work item was queued after the runtime stopped its worker threads; "
+                             "its routine does not run\n");
+    if (wake) KeReleaseSemaphore(&m_ready, IO_NO_INCREMENT, 1, FALSE);
+    if (!start) return;
+    ps::StartInfo info{_KTHREAD::Entry::system, reinterpret_cast<void*>(&worker_main), this, true, false, 0};
+    _KTHREAD* t = nullptr;
+    if (!NT_SUCCESS(ps::create_thread(sys(), info, &t))) {
+        std::fprintf(stderr, "ntio: cannot start a worker thread for a work item\n");
+        std::abort();
+    }
+    m_lock.lock();
+    for (_KTHREAD*& w : m_workers)
+        if (!w) {
+            w = t;
+            break;
+        }
+    m_lock.unlock();
+}
+
+void WorkQueue::run_worker() {
+    for (;;) {
+        m_lock.lock();
+        if (IsListEmpty(&m_items)) {
+            if (m_stopping) {
+                m_lock.unlock();
+                return;
+            }
+            ++m_idle;
+            m_lock.unlock();
+            KeWaitForSingleObject(&m_ready, Executive, KernelMode, FALSE, nullptr);
+            continue;
+        }
+        LIST_ENTRY* e = RemoveHeadList(&m_items);
+        m_lock.unlock();
+        auto* item = CONTAINING_RECORD(e, WORK_QUEUE_ITEM, List);
+        PWORKER_THREAD_ROUTINE routine = item->WorkerRoutine;
+        PVOID parameter = item->Parameter;
+        // No longer queued before the routine runs: it may queue the item again, or free it.
+        item->List.Flink = nullptr;
+        routine(parameter);
+        if (KeGetCurrentIrql() != PASSIVE_LEVEL) [[unlikely]] {
+            verifier::report(verifier::Check::WORKER_THREAD_RETURNED_AT_BAD_IRQL,
+                             fmt::format("work item routine {} returned at IRQL {}; it was called at PASSIVE_LEVEL",
+                                         reinterpret_cast<void*>(routine), KeGetCurrentIrql()));
+            KeLowerIrql(PASSIVE_LEVEL);  // the next item runs where it should
+        }
+    }
+}
+
+std::vector<_KTHREAD*> WorkQueue::stop() {
+    m_lock.lock();
+    m_stopping = true;
+    unsigned idle = m_idle;
+    m_idle = 0;
+    std::vector<_KTHREAD*> workers = m_workers;
+    m_lock.unlock();
+    if (idle) KeReleaseSemaphore(&m_ready, IO_NO_INCREMENT, static_cast<LONG>(idle), FALSE);
+    return workers;
+}
+
+}  // namespace ntio::ex
+
+using namespace ntio;
+
+extern "C" {
+
+VOID ExQueueWorkItem(PWORK_QUEUE_ITEM WorkItem, WORK_QUEUE_TYPE QueueType) {
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "ExQueueWorkItem");
+    if (!WorkItem || !WorkItem->WorkerRoutine || static_cast<unsigned>(QueueType) >= MaximumWorkQueue) {
+        verifier::report(verifier::Check::InvalidParameter,
+                         fmt::format("ExQueueWorkItem({}, queue type {}): a work item with a routine "
+                                     "(ExInitializeWorkItem) and a queue type below MaximumWorkQueue",
+                                     static_cast<void*>(WorkItem), static_cast<int>(QueueType)));
+        return;
+    }
+    // ExInitializeWorkItem cleared the link; a worker clears it again before the routine runs.
+    if (WorkItem->List.Flink) {
+        verifier::report(verifier::Check::WORKER_INVALID,
+                         fmt::format("ExQueueWorkItem({}) on a work item that is already queued (routine {}); "
+                                     "queueing it again would corrupt the queue, so it was not",
+                                     static_cast<void*>(WorkItem), reinterpret_cast<void*>(WorkItem->WorkerRoutine)));
+        return;
+    }
+    sys().work_items.queue(WorkItem);
+}
+
+}  // extern "C"

@@ -1,0 +1,46 @@
+// The executive's worker threads: ExQueueWorkItem (and IoQueueWorkItem, which queues
+// through it) run a driver's routine at PASSIVE_LEVEL on a system thread.
+#pragma once
+#include <vector>
+
+#include "ke/spin.hpp"
+#include "wdm.h"
+
+struct _KTHREAD;
+
+namespace ntio {
+class System;
+}
+
+namespace ntio::ex {
+
+// One pool of system threads for every queue type. It grows by one thread whenever an
+// item is queued and no worker is idle, as Windows's dynamic worker threads do when
+// the queue's threads are all busy or blocked, so that an item waiting for another
+// item (or for a request a later item completes) cannot deadlock the queue. Items are
+// linked through their own LIST_ENTRY: queueing allocates nothing once the threads
+// exist.
+class WorkQueue {
+public:
+    WorkQueue();
+    // Any IRQL up to DISPATCH_LEVEL.
+    void queue(PWORK_QUEUE_ITEM item);
+    // Teardown: the items already queued still run, then the workers end. Returns the
+    // threads, each with a reference for the caller.
+    std::vector<_KTHREAD*> stop();
+    void run_worker();  // a worker thread's body
+
+    WorkQueue(const WorkQueue&) = delete;
+    WorkQueue& operator=(const WorkQueue&) = delete;
+
+private:
+    static constexpr unsigned kMaxWorkers = 64;
+    ke::SpinLock m_lock;
+    LIST_ENTRY m_items;   // queued WORK_QUEUE_ITEMs, oldest first
+    KSEMAPHORE m_ready;   // one count per queued item, and one per worker at stop()
+    unsigned m_idle = 0;  // workers waiting on m_ready
+    bool m_stopping = false;
+    std::vector<_KTHREAD*> m_workers;  // under m_lock; a reference each
+};
+
+}  // namespace ntio::ex
