@@ -3,6 +3,7 @@
 // tests/c/, compiled with -Wall -Wextra -Werror -pedantic.
 #include <ndis.h>
 #include <ntddk.h>
+#include <ntstrsafe.h>
 #include <tchar.h>
 #include <winternl.h>
 #include <windows.h>
@@ -36,6 +37,18 @@ TEST(CompatCxx, Int64KeywordsAndNdisMemoryMacros) {
     EXPECT_EQ(status, STATUS_SUCCESS);
     IO_STATUS_BLOCK iosb{};  // declared for <winternl.h> callers too
     EXPECT_EQ(iosb.Information, 0u);
+}
+
+// <ntstrsafe.h> as C++ (tests/c/strsafe_test.c has every routine in C).
+TEST(CompatCxx, NtStrSafeFormatsAsWindowsDoes) {
+    char a[16];
+    ULONG big = 4000000000u;
+    EXPECT_EQ(RtlStringCbPrintfA(a, sizeof a, "%lu", big), STATUS_SUCCESS);
+    EXPECT_STREQ(a, "4000000000");
+    wchar_t w[8];
+    EXPECT_EQ(RtlStringCchPrintfW(w, 8, L"%s-%S", L"wide", "nar"), STATUS_BUFFER_OVERFLOW);
+    EXPECT_STREQ(w, L"wide-na");
+    EXPECT_EQ(RtlStringCchCopyA(a, 0, "x"), STATUS_INVALID_PARAMETER);
 }
 
 TEST(CompatCxx, HeadersWorkTogether) {
