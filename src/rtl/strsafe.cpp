@@ -6,33 +6,12 @@
 #include <cstdint>
 #include <cstring>
 #include <cwchar>
-#include <locale.h>
 #include <string>
 
 #include "rtl/windows_format.hpp"
 #include "ntstrsafe.h"  // the prototypes the header calls
 
 namespace {
-
-// format_windows turns wide text into multibyte with wcrtomb, which follows the thread's
-// LC_CTYPE; ntio never calls setlocale, so in the "C" locale every character above 0x7f
-// would become '?'. Formatting under C.UTF-8 keeps them (and lets the W side decode the
-// text back). uselocale is per thread, so the program's own locale is left alone.
-class Utf8Scope {
-public:
-    Utf8Scope() {
-        static locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
-        if (utf8) old_ = uselocale(utf8);
-    }
-    ~Utf8Scope() {
-        if (old_) uselocale(old_);
-    }
-    Utf8Scope(const Utf8Scope&) = delete;
-    Utf8Scope& operator=(const Utf8Scope&) = delete;
-
-private:
-    locale_t old_ = static_cast<locale_t>(0);
-};
 
 void put_utf8(std::string& out, wchar_t c) {
     char buf[MB_LEN_MAX];
@@ -84,26 +63,6 @@ std::string narrow_format(const wchar_t* f) {
     return out;
 }
 
-// UTF-8 back to wchar_t; a byte that does not decode (a %hs argument in another code
-// page) becomes the code point of the same value rather than stopping the conversion.
-std::wstring widen(const std::string& s) {
-    std::wstring out;
-    std::mbstate_t st{};
-    for (size_t i = 0; i < s.size();) {
-        wchar_t w;
-        size_t k = std::mbrtowc(&w, s.data() + i, s.size() - i, &st);
-        if (k == 0) k = 1, w = L'\0';  // an embedded NUL (%c of 0) is kept
-        if (k == static_cast<size_t>(-1) || k == static_cast<size_t>(-2)) {
-            st = std::mbstate_t{};
-            w = static_cast<wchar_t>(static_cast<unsigned char>(s[i]));
-            k = 1;
-        }
-        out += w;
-        i += k;
-    }
-    return out;
-}
-
 template <typename Char>
 size_t deliver(Char* buffer, size_t count, const std::basic_string<Char>& text) {
     if (count > 0 && buffer) {
@@ -121,7 +80,7 @@ extern "C" {
 NTIO_API size_t ntio_vsnprintf_windows(char* Buffer, size_t Count, const char* Format, va_list Args) {
     if (!Format) return SIZE_MAX;
     try {
-        Utf8Scope utf8;
+        ntio::rtl::Utf8Scope utf8;
         return deliver(Buffer, Count, ntio::rtl::format_windows(Format, Args));
     } catch (...) {  // std::bad_alloc must not cross into C
         return SIZE_MAX;
@@ -131,8 +90,8 @@ NTIO_API size_t ntio_vsnprintf_windows(char* Buffer, size_t Count, const char* F
 NTIO_API size_t ntio_vswprintf_windows(wchar_t* Buffer, size_t Count, const wchar_t* Format, va_list Args) {
     if (!Format) return SIZE_MAX;
     try {
-        Utf8Scope utf8;
-        return deliver(Buffer, Count, widen(ntio::rtl::format_windows(narrow_format(Format).c_str(), Args)));
+        ntio::rtl::Utf8Scope utf8;
+        return deliver(Buffer, Count, ntio::rtl::from_multibyte(ntio::rtl::format_windows(narrow_format(Format).c_str(), Args)));
     } catch (...) {
         return SIZE_MAX;
     }

@@ -3,7 +3,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <climits>
 #include <cwchar>
+
+#include <locale.h>
 
 #include "wdm.h"
 
@@ -181,6 +184,49 @@ std::string format_windows(const char* f, va_list args) {
             out.append(start, f);  // unknown conversion: shown as written
             break;
         }
+    }
+    return out;
+}
+
+Utf8Scope::Utf8Scope() : m_old(nullptr) {
+    static locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
+    if (utf8) m_old = uselocale(utf8);
+}
+
+Utf8Scope::~Utf8Scope() {
+    if (m_old) uselocale(static_cast<locale_t>(m_old));
+}
+
+std::string to_multibyte(const wchar_t* text) {
+    std::string out;
+    std::mbstate_t st{};
+    char buf[MB_LEN_MAX];
+    for (; *text; ++text) {
+        size_t k = std::wcrtomb(buf, *text, &st);
+        if (k == static_cast<size_t>(-1)) {
+            out += '?';
+            st = std::mbstate_t{};
+        } else {
+            out.append(buf, k);
+        }
+    }
+    return out;
+}
+
+std::wstring from_multibyte(const std::string& text) {
+    std::wstring out;
+    std::mbstate_t st{};
+    for (size_t i = 0; i < text.size();) {
+        wchar_t w;
+        size_t k = std::mbrtowc(&w, text.data() + i, text.size() - i, &st);
+        if (k == 0) k = 1, w = L'\0';  // an embedded NUL (a %c of 0) is kept
+        if (k == static_cast<size_t>(-1) || k == static_cast<size_t>(-2)) {
+            st = std::mbstate_t{};
+            w = static_cast<wchar_t>(static_cast<unsigned char>(text[i]));
+            k = 1;
+        }
+        out += w;
+        i += k;
     }
     return out;
 }

@@ -8,4 +8,23 @@ namespace ntio::rtl {
 // %hs narrow and %ls/%ws/%S wide strings; %wZ a PUNICODE_STRING, %Z a PANSI_STRING;
 // %C/%wc a wide character. Everything else as in C.
 std::string format_windows(const char* format, va_list args);
+
+// Wide text through the narrow formatter and back: format_windows converts wide
+// arguments with wcrtomb, which follows the thread's LC_CTYPE, and ntio never calls
+// setlocale. Inside a Utf8Scope the calling thread converts to and from UTF-8 (the
+// program's own locale is left alone), so non-ASCII characters survive the round trip.
+class Utf8Scope {
+public:
+    Utf8Scope();
+    ~Utf8Scope();
+    Utf8Scope(const Utf8Scope&) = delete;
+    Utf8Scope& operator=(const Utf8Scope&) = delete;
+
+private:
+    void* m_old;
+};
+// In the thread's current conversion (UTF-8 inside a Utf8Scope). A character that does
+// not convert becomes '?'; a byte that does not decode becomes the code point of its value.
+std::string to_multibyte(const wchar_t* text);
+std::wstring from_multibyte(const std::string& text);
 }  // namespace ntio::rtl

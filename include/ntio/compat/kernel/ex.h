@@ -74,6 +74,95 @@ NTIO_API ERESOURCE_THREAD ExGetCurrentResourceThread(VOID);
 #define ExReleaseResource ExReleaseResourceLite
 #define ExIsResourceAcquiredLite ExIsResourceAcquiredSharedLite
 
+/* ---- lists under a spin lock, and sequenced lists (S-EX-1, S-EX-2) ------------------ *
+ * The ExInterlocked list routines take the caller's spin lock around one list operation
+ * and may be called at any IRQL up to DISPATCH_LEVEL (the lock must not also be taken
+ * with KeAcquireSpinLock around other code). The insert and push routines return the
+ * entry that was first (last, for a tail insert) before, or NULL for an empty list. */
+NTIO_API PLIST_ENTRY ExInterlockedInsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry, PKSPIN_LOCK Lock);
+NTIO_API PLIST_ENTRY ExInterlockedInsertTailList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry, PKSPIN_LOCK Lock);
+NTIO_API PLIST_ENTRY ExInterlockedRemoveHeadList(PLIST_ENTRY ListHead, PKSPIN_LOCK Lock);
+NTIO_API PSINGLE_LIST_ENTRY ExInterlockedPushEntryList(PSINGLE_LIST_ENTRY ListHead, PSINGLE_LIST_ENTRY ListEntry,
+                                                       PKSPIN_LOCK Lock);
+NTIO_API PSINGLE_LIST_ENTRY ExInterlockedPopEntryList(PSINGLE_LIST_ENTRY ListHead, PKSPIN_LOCK Lock);
+
+/* A sequenced singly linked list (SList): push, pop and flush are atomic without a lock
+ * of the caller's. ntio keeps a small lock in the header (Windows uses a 128-bit
+ * compare-exchange); entries are 16-byte aligned as on x64. */
+typedef struct DECLSPEC_ALIGN(16) _SLIST_ENTRY {
+    struct _SLIST_ENTRY *Next;
+} SLIST_ENTRY, *PSLIST_ENTRY;
+typedef union DECLSPEC_ALIGN(16) _SLIST_HEADER {
+    struct {
+        ULONGLONG Alignment;
+        ULONGLONG Region;
+    };
+    struct {
+        PSLIST_ENTRY Next;
+        USHORT Depth;
+        USHORT Sequence;
+        volatile LONG Lock;
+    } NtioList; /* runtime-owned */
+} SLIST_HEADER, *PSLIST_HEADER;
+
+NTIO_API VOID InitializeSListHead(PSLIST_HEADER SListHead);
+NTIO_API PSLIST_ENTRY InterlockedPushEntrySList(PSLIST_HEADER ListHead, PSLIST_ENTRY ListEntry);
+NTIO_API PSLIST_ENTRY InterlockedPopEntrySList(PSLIST_HEADER ListHead);
+NTIO_API PSLIST_ENTRY InterlockedFlushSList(PSLIST_HEADER ListHead);
+NTIO_API USHORT QueryDepthSList(PSLIST_HEADER ListHead);
+#define ExInitializeSListHead InitializeSListHead
+#define ExInterlockedPushEntrySList(ListHead, ListEntry, Lock) InterlockedPushEntrySList(ListHead, ListEntry)
+#define ExInterlockedPopEntrySList(ListHead, Lock) InterlockedPopEntrySList(ListHead)
+#define ExInterlockedFlushSList(ListHead) InterlockedFlushSList(ListHead)
+#define ExQueryDepthSList(ListHead) QueryDepthSList(ListHead)
+
+/* ---- lookaside lists (S-EX-3) --------------------------------------------------------- *
+ * Fixed-size blocks kept on a list for reuse: an allocation takes a kept block or calls
+ * the list's Allocate routine (ExAllocatePoolWithTag when NULL); a free keeps the block
+ * while the list holds fewer than Depth blocks, else calls Free (ExFreePool when NULL).
+ * Windows tunes the depth itself and ignores the caller's; ntio keeps up to 256 blocks.
+ * Nonpaged lists work up to DISPATCH_LEVEL, paged ones up to APC_LEVEL. */
+typedef PVOID ALLOCATE_FUNCTION(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+typedef ALLOCATE_FUNCTION *PALLOCATE_FUNCTION;
+typedef VOID FREE_FUNCTION(PVOID Buffer);
+typedef FREE_FUNCTION *PFREE_FUNCTION;
+
+typedef struct _GENERAL_LOOKASIDE {
+    SLIST_HEADER ListHead;
+    USHORT Depth;
+    USHORT MaximumDepth;
+    ULONG TotalAllocates;
+    ULONG AllocateMisses;
+    ULONG TotalFrees;
+    ULONG FreeMisses;
+    POOL_TYPE Type;
+    ULONG Tag;
+    ULONG Size;
+    PALLOCATE_FUNCTION Allocate;
+    PFREE_FUNCTION Free;
+    LIST_ENTRY ListEntry;
+    ULONG LastTotalAllocates;
+    ULONG LastAllocateMisses;
+    ULONG Future[2];
+} GENERAL_LOOKASIDE, *PGENERAL_LOOKASIDE;
+typedef struct _NPAGED_LOOKASIDE_LIST {
+    GENERAL_LOOKASIDE L;
+} DECLSPEC_CACHEALIGN NPAGED_LOOKASIDE_LIST, *PNPAGED_LOOKASIDE_LIST;
+typedef struct _PAGED_LOOKASIDE_LIST {
+    GENERAL_LOOKASIDE L;
+} DECLSPEC_CACHEALIGN PAGED_LOOKASIDE_LIST, *PPAGED_LOOKASIDE_LIST;
+
+NTIO_API VOID ExInitializeNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside, PALLOCATE_FUNCTION Allocate,
+                                              PFREE_FUNCTION Free, ULONG Flags, SIZE_T Size, ULONG Tag, USHORT Depth);
+NTIO_API VOID ExDeleteNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside);
+NTIO_API PVOID ExAllocateFromNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside);
+NTIO_API VOID ExFreeToNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside, PVOID Entry);
+NTIO_API VOID ExInitializePagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside, PALLOCATE_FUNCTION Allocate,
+                                             PFREE_FUNCTION Free, ULONG Flags, SIZE_T Size, ULONG Tag, USHORT Depth);
+NTIO_API VOID ExDeletePagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside);
+NTIO_API PVOID ExAllocateFromPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside);
+NTIO_API VOID ExFreeToPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside, PVOID Entry);
+
 /* Work items: a routine run later at PASSIVE_LEVEL on a system worker thread. ntio runs
  * every queue type on one pool of worker threads that grows when all of them are busy
  * (docs/compat.md). ExQueueWorkItem is callable up to DISPATCH_LEVEL; the item must not

@@ -266,6 +266,10 @@ NTIO_API ULONGLONG KeQueryInterruptTimePrecise(PULONGLONG QpcTimeStamp);
 NTIO_API VOID KeQueryTickCount(PLARGE_INTEGER CurrentCount);
 NTIO_API ULONG KeQueryTimeIncrement(VOID);
 NTIO_API LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency);
+/* Spins for MicroSeconds of real time, at any IRQL, without waiting: the virtual clock
+ * does not move (a stall is the processor's time, not a wait); keep it short, as on
+ * Windows (50 microseconds or less). */
+NTIO_API VOID KeStallExecutionProcessor(ULONG MicroSeconds);
 NTIO_API ULONG KeQueryActiveProcessorCount(PKAFFINITY ActiveProcessors);
 NTIO_API ULONG KeGetCurrentProcessorNumber(VOID);
 

@@ -1,0 +1,233 @@
+// Executive lists: the ExInterlocked list routines (a list operation under the caller's
+// spin lock), sequenced lists (SLists) and lookaside lists built on them (S-EX-1..3,
+// docs/design.md).
+#include <chrono>
+#include <cstring>
+
+#include <sched.h>
+
+#include <fmt/format.h>
+
+#include "ke/spin.hpp"
+#include "system.hpp"
+#include "verifier/drivers.hpp"
+#include "verifier/hooks.hpp"
+#include "verifier/report.hpp"
+
+using namespace ntio;
+
+namespace {
+
+// The caller's spin lock around one list operation, from any IRQL up to DISPATCH_LEVEL
+// (above it the lock is taken where the caller already is). The parenthesized names
+// call the functions, not the compat macros that would record this file as the site.
+class ListLock {
+public:
+    explicit ListLock(PKSPIN_LOCK lock) : m_lock(lock), m_raised(KeGetCurrentIrql() <= DISPATCH_LEVEL) {
+        if (m_raised) m_old = KeAcquireSpinLockRaiseToDpc(lock);
+        else (KeAcquireSpinLockAtDpcLevel)(lock);
+    }
+    ~ListLock() {
+        if (m_raised) (KeReleaseSpinLock)(m_lock, m_old);
+        else (KeReleaseSpinLockFromDpcLevel)(m_lock);
+    }
+    ListLock(const ListLock&) = delete;
+    ListLock& operator=(const ListLock&) = delete;
+
+private:
+    PKSPIN_LOCK m_lock;
+    bool m_raised;
+    KIRQL m_old = PASSIVE_LEVEL;
+};
+
+// An SList's own lock: a word in its header, held for a few instructions.
+class SListLock {
+public:
+    explicit SListLock(PSLIST_HEADER h) : m_word(&h->NtioList.Lock) {
+        while (__atomic_exchange_n(m_word, 1, __ATOMIC_ACQUIRE))
+            for (unsigned spins = 0; __atomic_load_n(m_word, __ATOMIC_RELAXED);)
+                if (++spins < 128) ke::cpu_relax();
+                else sched_yield(), spins = 0;  // the holder was preempted (Linux may)
+    }
+    ~SListLock() { __atomic_store_n(m_word, 0, __ATOMIC_RELEASE); }
+    SListLock(const SListLock&) = delete;
+    SListLock& operator=(const SListLock&) = delete;
+
+private:
+    volatile LONG* m_word;
+};
+
+constexpr USHORT kLookasideDepth = 256;
+
+void initialize_lookaside(PGENERAL_LOOKASIDE l, PALLOCATE_FUNCTION allocate, PFREE_FUNCTION free, SIZE_T size,
+                          ULONG tag, POOL_TYPE type, const char* api) {
+    std::memset(l, 0, sizeof(*l));
+    InitializeSListHead(&l->ListHead);
+    if (size > 0xFFFFFFFFull) {
+        verifier::report(verifier::Check::InvalidParameter, fmt::format("{} with an entry size of {}", api, size));
+        size = 0;
+    }
+    // Every block holds the list's link while it is kept.
+    l->Size = static_cast<ULONG>(size < sizeof(SLIST_ENTRY) ? sizeof(SLIST_ENTRY) : size);
+    l->Tag = tag;
+    l->Type = type;
+    l->Allocate = allocate;
+    l->Free = free;
+    l->Depth = l->MaximumDepth = kLookasideDepth;
+    InitializeListHead(&l->ListEntry);
+}
+
+// A block for the list's caller (`caller`: the driver's code, charged with the pool).
+PVOID allocate_block(PGENERAL_LOOKASIDE l, const void* caller) {
+    __atomic_fetch_add(&l->TotalAllocates, 1, __ATOMIC_RELAXED);
+    if (PVOID kept = InterlockedPopEntrySList(&l->ListHead)) return kept;
+    __atomic_fetch_add(&l->AllocateMisses, 1, __ATOMIC_RELAXED);
+    if (l->Allocate) return l->Allocate(l->Type, l->Size, l->Tag);
+    uint32_t owner = verifier::pool_owner_hooks() ? verifier::drivers::attribute(caller) : 0;
+    return sys().pool.allocate(l->Size, l->Tag, false, l->Type == PagedPool, owner);
+}
+
+void release_block(PGENERAL_LOOKASIDE l, PVOID entry) {
+    __atomic_fetch_add(&l->TotalFrees, 1, __ATOMIC_RELAXED);
+    if (QueryDepthSList(&l->ListHead) < l->Depth) {
+        InterlockedPushEntrySList(&l->ListHead, static_cast<PSLIST_ENTRY>(entry));
+        return;
+    }
+    __atomic_fetch_add(&l->FreeMisses, 1, __ATOMIC_RELAXED);
+    if (l->Free) l->Free(entry);
+    else sys().pool.free(entry, l->Tag, true, "ExFreeToLookasideList");
+}
+
+void delete_lookaside(PGENERAL_LOOKASIDE l) {
+    for (PSLIST_ENTRY e = InterlockedFlushSList(&l->ListHead); e;) {
+        PSLIST_ENTRY next = e->Next;
+        if (l->Free) l->Free(e);
+        else sys().pool.free(e, l->Tag, true, "ExDeleteLookasideList");
+        e = next;
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+PLIST_ENTRY ExInterlockedInsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry, PKSPIN_LOCK Lock) {
+    ListLock g(Lock);
+    PLIST_ENTRY first = ListHead->Flink;
+    InsertHeadList(ListHead, ListEntry);
+    return first == ListHead ? nullptr : first;
+}
+
+PLIST_ENTRY ExInterlockedInsertTailList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry, PKSPIN_LOCK Lock) {
+    ListLock g(Lock);
+    PLIST_ENTRY last = ListHead->Blink;
+    InsertTailList(ListHead, ListEntry);
+    return last == ListHead ? nullptr : last;
+}
+
+PLIST_ENTRY ExInterlockedRemoveHeadList(PLIST_ENTRY ListHead, PKSPIN_LOCK Lock) {
+    ListLock g(Lock);
+    return IsListEmpty(ListHead) ? nullptr : RemoveHeadList(ListHead);
+}
+
+PSINGLE_LIST_ENTRY ExInterlockedPushEntryList(PSINGLE_LIST_ENTRY ListHead, PSINGLE_LIST_ENTRY ListEntry,
+                                              PKSPIN_LOCK Lock) {
+    ListLock g(Lock);
+    PSINGLE_LIST_ENTRY first = ListHead->Next;
+    PushEntryList(ListHead, ListEntry);
+    return first;
+}
+
+PSINGLE_LIST_ENTRY ExInterlockedPopEntryList(PSINGLE_LIST_ENTRY ListHead, PKSPIN_LOCK Lock) {
+    ListLock g(Lock);
+    return PopEntryList(ListHead);
+}
+
+VOID InitializeSListHead(PSLIST_HEADER SListHead) { std::memset(SListHead, 0, sizeof(*SListHead)); }
+
+PSLIST_ENTRY InterlockedPushEntrySList(PSLIST_HEADER ListHead, PSLIST_ENTRY ListEntry) {
+    SListLock g(ListHead);
+    PSLIST_ENTRY first = ListHead->NtioList.Next;
+    ListEntry->Next = first;
+    ListHead->NtioList.Next = ListEntry;
+    ++ListHead->NtioList.Depth;
+    ++ListHead->NtioList.Sequence;
+    return first;
+}
+
+PSLIST_ENTRY InterlockedPopEntrySList(PSLIST_HEADER ListHead) {
+    SListLock g(ListHead);
+    PSLIST_ENTRY first = ListHead->NtioList.Next;
+    if (!first) return nullptr;
+    ListHead->NtioList.Next = first->Next;
+    --ListHead->NtioList.Depth;
+    ++ListHead->NtioList.Sequence;
+    return first;
+}
+
+PSLIST_ENTRY InterlockedFlushSList(PSLIST_HEADER ListHead) {
+    SListLock g(ListHead);
+    PSLIST_ENTRY first = ListHead->NtioList.Next;
+    ListHead->NtioList.Next = nullptr;
+    ListHead->NtioList.Depth = 0;
+    ++ListHead->NtioList.Sequence;
+    return first;
+}
+
+USHORT QueryDepthSList(PSLIST_HEADER ListHead) {
+    return __atomic_load_n(&ListHead->NtioList.Depth, __ATOMIC_RELAXED);
+}
+
+VOID ExInitializeNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside, PALLOCATE_FUNCTION Allocate,
+                                     PFREE_FUNCTION Free, ULONG Flags, SIZE_T Size, ULONG Tag, USHORT Depth) {
+    (void)Flags;
+    (void)Depth;  // Windows ignores it too: the system chooses the depth
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "ExInitializeNPagedLookasideList");
+    initialize_lookaside(&Lookaside->L, Allocate, Free, Size, Tag, NonPagedPoolNx, "ExInitializeNPagedLookasideList");
+}
+
+VOID ExDeleteNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside) {
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "ExDeleteNPagedLookasideList");
+    delete_lookaside(&Lookaside->L);
+}
+
+PVOID ExAllocateFromNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside) {
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "ExAllocateFromNPagedLookasideList");
+    return allocate_block(&Lookaside->L, __builtin_return_address(0));
+}
+
+VOID ExFreeToNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside, PVOID Entry) {
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "ExFreeToNPagedLookasideList");
+    release_block(&Lookaside->L, Entry);
+}
+
+VOID ExInitializePagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside, PALLOCATE_FUNCTION Allocate, PFREE_FUNCTION Free,
+                                    ULONG Flags, SIZE_T Size, ULONG Tag, USHORT Depth) {
+    (void)Flags;
+    (void)Depth;
+    verifier::check_irql_at_most(APC_LEVEL, "ExInitializePagedLookasideList");
+    initialize_lookaside(&Lookaside->L, Allocate, Free, Size, Tag, PagedPool, "ExInitializePagedLookasideList");
+}
+
+VOID ExDeletePagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside) {
+    verifier::check_irql_at_most(APC_LEVEL, "ExDeletePagedLookasideList");
+    delete_lookaside(&Lookaside->L);
+}
+
+PVOID ExAllocateFromPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside) {
+    verifier::check_irql_at_most(APC_LEVEL, "ExAllocateFromPagedLookasideList");
+    return allocate_block(&Lookaside->L, __builtin_return_address(0));
+}
+
+VOID ExFreeToPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside, PVOID Entry) {
+    verifier::check_irql_at_most(APC_LEVEL, "ExFreeToPagedLookasideList");
+    release_block(&Lookaside->L, Entry);
+}
+
+// A spin on the real clock: nothing waits, so the virtual clock does not move.
+VOID KeStallExecutionProcessor(ULONG MicroSeconds) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(MicroSeconds);
+    while (std::chrono::steady_clock::now() < until) ke::cpu_relax();
+}
+
+}  // extern "C"
