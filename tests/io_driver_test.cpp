@@ -28,6 +28,25 @@ TEST_F(Drivers, DriverEntryGetsItsObjectAndRegistryPathOnASystemThread) {
               INVALID_HANDLE_VALUE);
 }
 
+// A service starts once: the same module (or another module with the same service
+// name, in any case) is refused while the first is loaded, and loads again after an
+// unload.
+TEST_F(DriverLoading, ADriverNameLoadsOnceAtATime) {
+    ASSERT_EQ(sys.load_driver(NTIO_TEST_PENDING_DRIVER), STATUS_SUCCESS);
+    EXPECT_EQ(sys.load_driver(NTIO_TEST_PENDING_DRIVER), STATUS_OBJECT_NAME_COLLISION);
+    EXPECT_EQ(sys.load_driver("PENDING_IOCTL_DRIVER", reinterpret_cast<ntio::System::DriverEntryFunction>(
+                                                          &testdrv::DriverEntry)),
+              STATUS_OBJECT_NAME_COLLISION);
+    EXPECT_EQ(CreateFileA("\\\\.\\TestBuffered", GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr),
+              INVALID_HANDLE_VALUE)
+        << "the refused DriverEntry never ran";
+    EXPECT_TRUE(sys.unload_driver("pending_ioctl_driver"));
+    EXPECT_EQ(sys.load_driver(NTIO_TEST_PENDING_DRIVER), STATUS_SUCCESS);
+    HANDLE h = CreateFileA("\\\\.\\PendingIoctl", GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+    EXPECT_NE(h, INVALID_HANDLE_VALUE);
+    CloseHandle(h);
+}
+
 TEST_F(DriverLoading, ModulesLoadByPathAndSeveralLiveInOneProcess) {
     ASSERT_EQ(sys.load_driver(NTIO_TEST_PENDING_DRIVER), STATUS_SUCCESS);
     ASSERT_EQ(sys.load_driver(NTIO_TEST_SYSTHREAD_DRIVER), STATUS_SUCCESS);

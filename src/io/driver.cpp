@@ -4,6 +4,9 @@
 // DriverEntry and DriverUnload run at PASSIVE_LEVEL on a system thread (S-KE-2).
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <cwctype>
+
 #include <cstring>
 
 #include "io/iomgr.hpp"
@@ -80,6 +83,22 @@ NTSTATUS add_pnp_devices(DriverBody* d, int instances) {
     return status;
 }
 
+// Whether a loaded driver has this service name: Windows starts a service once, and a
+// second DriverEntry on the same module would run over the first one's globals.
+// Service names are case-insensitive.
+bool driver_loaded(const std::wstring& name) {
+    std::wstring full = L"\\Driver\\" + name;
+    auto same = [&](const std::wstring& other) {
+        return other.size() == full.size() &&
+               std::equal(other.begin(), other.end(), full.begin(),
+                          [](wchar_t a, wchar_t b) { return std::towlower(a) == std::towlower(b); });
+    };
+    std::lock_guard g(sys().drivers_lock);
+    for (DriverBody* d : sys().drivers)
+        if (same(d->name)) return true;
+    return false;
+}
+
 DriverBody* new_driver(const std::wstring& name) {
     auto* d = ob::create<DriverBody>(g_driver_type);
     d->name = L"\\Driver\\" + name;
@@ -108,6 +127,11 @@ void on_system_thread(const std::function<void()>& fn) {
 ob::ObjectType g_driver_type{"Driver", -1, STANDARD_RIGHTS_REQUIRED | 1, destroy_driver, nullptr};
 
 NTSTATUS load_driver_entry(const std::wstring& name, PDRIVER_INITIALIZE entry, int instances, DriverBody** out) {
+    if (driver_loaded(name)) {
+        std::fprintf(stderr, "ntio: a driver named \\Driver\\%ls is already loaded; a service starts once\n",
+                     name.c_str());
+        return STATUS_OBJECT_NAME_COLLISION;
+    }
     DriverBody* d = new_driver(name);
     NTSTATUS status = start_driver(d, entry);
     if (NT_SUCCESS(status)) status = add_pnp_devices(d, instances);
@@ -131,6 +155,14 @@ DriverBody* create_internal_driver(const std::wstring& name, PDRIVER_INITIALIZE 
 NTSTATUS load_driver(const std::string& path, int instances, DriverBody** out) {
     std::string base = path.substr(path.find_last_of('/') + 1);
     base = base.substr(0, base.find('.'));
+    // Before dlopen: the same module opened again is the same mapping, globals and all.
+    if (driver_loaded(widen(base))) {
+        std::fprintf(stderr,
+                     "ntio: cannot load the driver %s: a driver named \\Driver\\%s is already loaded (a service "
+                     "starts once; give the module another file name to load a second copy)\n",
+                     path.c_str(), base.c_str());
+        return STATUS_OBJECT_NAME_COLLISION;
+    }
     void* module = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!module) {
         std::fprintf(stderr, "ntio: cannot load the driver %s: %s\n", path.c_str(), dlerror());
