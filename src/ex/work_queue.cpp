@@ -33,9 +33,10 @@ void WorkQueue::queue(PWORK_QUEUE_ITEM item) {
         wake = true;
     } else if (!m_stopping && m_workers.size() < kMaxWorkers) {
         m_workers.push_back(nullptr);  // its place, filled once the thread exists
+        ++m_live;
         start = true;
     }
-    bool stopped = m_stopping && m_workers.empty();
+    bool stopped = m_stopping && m_live == 0;
     m_lock.unlock();
     if (stopped) [[unlikely]]
         std::fprintf(stderr, "ntio: a work item was queued after the runtime stopped its worker threads; "
@@ -62,6 +63,7 @@ void WorkQueue::run_worker() {
         m_lock.lock();
         if (IsListEmpty(&m_items)) {
             if (m_stopping) {
+                --m_live;
                 m_lock.unlock();
                 return;
             }

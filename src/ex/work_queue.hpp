@@ -39,6 +39,7 @@ private:
     LIST_ENTRY m_items;   // queued WORK_QUEUE_ITEMs, oldest first
     KSEMAPHORE m_ready;   // one count per queued item, and one per worker at stop()
     unsigned m_idle = 0;  // workers waiting on m_ready
+    unsigned m_live = 0;  // workers started and not yet ended
     bool m_stopping = false;
     std::vector<_KTHREAD*> m_workers;  // under m_lock; a reference each
 };
