@@ -1,5 +1,7 @@
 // Kernel dispatcher objects: events (S-KE-4..6), semaphores (S-KE-16), mutexes
 // (S-KE-17) and fast mutexes (S-KE-18).
+#include <thread>
+
 #include "test_support.hpp"
 
 namespace {
@@ -37,6 +39,36 @@ TEST_F(KeObjects, S_KE_4_NotificationEventSatisfiesEveryWaiterAndStays) {
     EXPECT_EQ(KeReadStateEvent(&e), 1);
     EXPECT_EQ(KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, &z), STATUS_SUCCESS);
     EXPECT_EQ(KeReadStateEvent(&e), 1) << "waiting does not consume a notification event";
+}
+
+// S-KE-4: a waiter owns its event and may free it as soon as its wait returns, while
+// the thread that set it is still returning from KeSetEvent (the pattern of every
+// driver that waits on a KEVENT in its stack or pool for a completion). Each round the
+// waiter deletes a heap event the moment it wakes; the setter either finds it already
+// waiting (the locked wake) or not yet (the waiter sees it set without the lock). Under
+// ASan or ThreadSanitizer a setter touching the event after that is a use after free.
+TEST_F(KeObjects, S_KE_4_AWaiterMayFreeTheEventAsSoonAsItsWaitReturns) {
+    constexpr int kRounds = 2000;
+    std::atomic<KEVENT*> published{nullptr};
+    std::atomic<int> rounds_set{0};
+    HANDLE setter = ntio::testing::spawn([&] {
+        for (int i = 0; i < kRounds; ++i) {
+            KEVENT* e;
+            while (!(e = published.exchange(nullptr))) std::this_thread::yield();
+            if (i % 2) std::this_thread::yield();  // half the time the waiter is blocked by now
+            KeSetEvent(e, IO_NO_INCREMENT, FALSE);
+            ++rounds_set;
+        }
+    });
+    for (int i = 0; i < kRounds; ++i) {
+        auto* e = new KEVENT;
+        KeInitializeEvent(e, NotificationEvent, FALSE);
+        published.store(e);
+        ASSERT_EQ(KeWaitForSingleObject(e, Executive, KernelMode, FALSE, nullptr), STATUS_SUCCESS);
+        delete e;
+    }
+    ntio::testing::join(setter);
+    EXPECT_EQ(rounds_set.load(), kRounds);
 }
 
 TEST_F(KeObjects, S_KE_4_SynchronizationEventSatisfiesOneWaitAndDoesNotCount) {

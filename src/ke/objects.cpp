@@ -34,11 +34,19 @@ LONG set_event(KEVENT* event) {
         // A notification event is never consumed, so setting it needs the lock only to
         // wake waiters. The exchange and the waiters flag pair with the waiter's flag
         // store and re-check in Dispatcher::wait (a store-buffer handshake).
+        // A waiter may see the event set (without the lock) before this returns, and
+        // free it, as Windows lets it: the event is the waiter's (a KEVENT on its stack
+        // or in its pool). So the setter counts itself in first and out last, and a
+        // waiter that saw the event set lets the count drain before it returns
+        // (settle_setters); nothing here touches the event after the count-out.
+        __atomic_fetch_add(&h->Inserted, 1, __ATOMIC_SEQ_CST);
         LONG previous = __atomic_exchange_n(&h->SignalState, 1, __ATOMIC_SEQ_CST);
-        if (previous > 0 || __atomic_load_n(&h->Waiters, __ATOMIC_SEQ_CST) == 0) return previous;
-        Dispatcher& d = sys().dispatcher;
-        Dispatcher::Guard g(d);
-        d.wait_test_locked(h);
+        if (previous <= 0 && __atomic_load_n(&h->Waiters, __ATOMIC_SEQ_CST) != 0) {
+            Dispatcher& d = sys().dispatcher;
+            Dispatcher::Guard g(d);
+            d.wait_test_locked(h);
+        }
+        __atomic_fetch_sub(&h->Inserted, 1, __ATOMIC_RELEASE);
         return previous;
     }
     Dispatcher& d = sys().dispatcher;

@@ -1,5 +1,7 @@
 // Internal entry points shared by the Ke* and Nt*/Win32 layers.
 #pragma once
+#include <sched.h>
+
 #include "ke/dispatcher.hpp"
 
 namespace ntio::ke {
@@ -43,4 +45,16 @@ void abandon_mutants_locked(Dispatcher& d, _KTHREAD* t);
 void unlink_mutant_on_delete(KMUTANT* m);
 // Waits on dispatcher objects for the calling thread (adopting it if needed).
 NTSTATUS wait_objects(ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, const LARGE_INTEGER* timeout);
+// A waiter about to return lets set_event finish with the notification events it
+// waited on (their Header.Inserted counts the setters still inside): the caller may
+// free an event as soon as its wait returns, as on Windows, where KeSetEvent is done
+// with the event before the waiter can run.
+inline void settle_setters(ULONG count, DISPATCHER_HEADER* const* objects) {
+    for (ULONG i = 0; i < count; ++i) {
+        if (objects[i]->Type != kEventNotification) continue;
+        for (unsigned spins = 0; __atomic_load_n(&objects[i]->Inserted, __ATOMIC_ACQUIRE);)
+            if (++spins < 128) cpu_relax();
+            else sched_yield(), spins = 0;  // the setter was preempted
+    }
+}
 }  // namespace ntio::ke

@@ -19,7 +19,9 @@ NTSTATUS wait_objects(ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE 
     _KTHREAD* self = ps::current_thread();
     bool poll = timeout && timeout->QuadPart == 0;
     Ticks deadline = (!timeout || poll) ? kNever : d.deadline_for(timeout->QuadPart);
-    return d.wait(self, count, objects, type, deadline, poll);
+    NTSTATUS status = d.wait(self, count, objects, type, deadline, poll);
+    settle_setters(count, objects);
+    return status;
 }
 
 }  // namespace ntio::ke
@@ -50,7 +52,10 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
     check_wait_irql("KeWaitForSingleObject", Timeout);
     auto* header = static_cast<DISPATCHER_HEADER*>(Object);
     NTSTATUS s = sys().dispatcher.try_wait_one(header);
-    if (s != STATUS_PENDING) return s;
+    if (s != STATUS_PENDING) {
+        ke::settle_setters(1, &header);
+        return s;
+    }
     return ke::wait_objects(1, &header, WaitAny, Timeout);
 }
 

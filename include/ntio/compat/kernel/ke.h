@@ -97,7 +97,7 @@ typedef struct _DISPATCHER_HEADER {
     UCHAR Type;
     UCHAR Absolute;
     UCHAR Waiters; /* 1 while WaitListHead is not empty */
-    UCHAR Inserted;
+    UCHAR Inserted; /* a timer: in the timer queue; a notification event: setters still in KeSetEvent */
     LONG SignalState;
     LIST_ENTRY WaitListHead;
 } DISPATCHER_HEADER, *PDISPATCHER_HEADER;
