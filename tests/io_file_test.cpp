@@ -354,10 +354,17 @@ TEST(ProcessExit, S_CAN_12_MainReturningCancelsItsPendingRequestBeforeTheCleanup
     expect_cancelled_before_cleanup(run_exit_app("overlapped"), "main returns with its request pending");
 }
 
+// Windows ends the thread in its call; ntio cannot end a thread, so once its request
+// is cancelled the thread may get back to its own code before the process is gone, or
+// not: whether it prints is a race with exit. If it does, its call failed with
+// ERROR_OPERATION_ABORTED.
 TEST(ProcessExit, S_CAN_12_AThreadBlockedInASynchronousCallIsCancelledToo) {
     std::string out = run_exit_app("thread");
     expect_cancelled_before_cleanup(out, "main returns while a thread waits in its call");
-    position(out, "thread's call returned 0, error 995");
+    size_t p = out.find("thread's call returned");
+    if (p != std::string::npos) {
+        EXPECT_EQ(out.compare(p, 35, "thread's call returned 0, error 995"), 0) << out;
+    }
 }
 
 }  // namespace
