@@ -49,6 +49,19 @@ TEST(DebugPrint, WindowsFormatRules) {
         << line;
 }
 
+// Wide text keeps its non-ASCII characters (UTF-8 in the log, whatever the program's
+// locale), and %hC is a narrow character, as %hS is a narrow string.
+TEST(DebugPrint, WideTextIsUtf8AndHNarrowsC) {
+    std::string path = ::testing::TempDir() + "ntio_dbgprint_utf8.log";
+    {
+        ntio::System sys({.clock = ntio::Clock::virtual_time, .debug_log = path});
+        UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\Device\\Caf\u00e9");
+        DbgPrint("%ws|%wZ|%C|%hC|%hS\n", L"na\u00efve", &name, L'\u00e9', 'x', "narrow");
+    }
+    EXPECT_NE(read_file(path).find("na\xc3\xafve|\\Device\\Caf\xc3\xa9|\xc3\xa9|x|narrow"), std::string::npos)
+        << read_file(path);
+}
+
 // "%.*s" on a buffer without a terminating NUL (the StartIo sample prints its request
 // buffer this way): the precision bounds the read, as in the CRT.
 TEST(DebugPrint, PrecisionBoundsTheStringRead) {

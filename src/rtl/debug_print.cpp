@@ -28,7 +28,12 @@ void emit(const char* text, size_t len) {
 
 ULONG vprint(const char* format, va_list args) {
     if (!format) return static_cast<ULONG>(STATUS_INVALID_PARAMETER);
-    std::string text = ntio::rtl::format_windows(format, args);
+    // Wide arguments (%ws, %wZ, %C) in UTF-8, not '?' for every non-ASCII character.
+    std::string text;
+    {
+        ntio::rtl::Utf8Scope utf8;
+        text = ntio::rtl::format_windows(format, args);
+    }
     emit(text.data(), text.size());
     return STATUS_SUCCESS;
 }

@@ -124,7 +124,9 @@ std::string format_windows(const char* f, va_list args) {
         case 'c':
         case 'C': {
             int c = va_arg(args, int);
-            if (conv == 'C' || size == Size::long32 || size == Size::wide_text) {
+            // %C is wide unless h makes it narrow (%hC), as %S is; %lc/%wc are wide.
+            bool wide = conv == 'C' ? size != Size::half : (size == Size::long32 || size == Size::wide_text);
+            if (wide) {
                 wchar_t w = static_cast<wchar_t>(c);
                 std::string s;
                 append_wide(s, &w, 1);
