@@ -62,6 +62,16 @@ TEST(DebugPrint, WideTextIsUtf8AndHNarrowsC) {
         << read_file(path);
 }
 
+// %p as Windows prints a pointer: 16 upper-case hex digits, no 0x.
+TEST(DebugPrint, PointersPrintAsWindowsPrintsThem) {
+    std::string path = ::testing::TempDir() + "ntio_dbgprint_pointer.log";
+    {
+        ntio::System sys({.clock = ntio::Clock::virtual_time, .debug_log = path});
+        DbgPrint("[%p] [%p]\n", reinterpret_cast<PVOID>(0x1234), reinterpret_cast<PVOID>(0xabcdef0123ull));
+    }
+    EXPECT_NE(read_file(path).find("[0000000000001234] [000000ABCDEF0123]"), std::string::npos) << read_file(path);
+}
+
 // "%.*s" on a buffer without a terminating NUL (the StartIo sample prints its request
 // buffer this way): the precision bounds the read, as in the CRT.
 TEST(DebugPrint, PrecisionBoundsTheStringRead) {

@@ -166,7 +166,10 @@ std::string format_windows(const char* f, va_list args) {
             break;
         }
         case 'p':
-            append_formatted(out, "%" + fwp + "p", va_arg(args, void*));
+            // As the CRT and the kernel print it: the pointer's 16 hex digits, upper
+            // case, no 0x (glibc would print 0x1234).
+            append_formatted(out, "%" + fwp + (fwp.find('.') == std::string::npos ? ".16llX" : "llX"),
+                             static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(va_arg(args, void*))));
             break;
         case 'e':
         case 'E':
