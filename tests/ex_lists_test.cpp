@@ -123,7 +123,8 @@ TEST_F(ExLists, S_EX_3_LookasideListsReuseBlocksUpToTheirDepth) {
         return uint64_t{0};
     };
     NPAGED_LOOKASIDE_LIST list;
-    ExInitializeNPagedLookasideList(&list, nullptr, nullptr, 0, 3, kTag, 0);
+    ExInitializeNPagedLookasideList(&list, nullptr, nullptr, POOL_NX_ALLOCATION, 3, kTag, 0);
+    static_assert(LOOKASIDE_MINIMUM_BLOCK_SIZE <= sizeof(SLIST_ENTRY), "a block holds the link");
     EXPECT_EQ(list.L.Size, sizeof(SLIST_ENTRY)) << "a block holds the list's link";
     PVOID first = ExAllocateFromNPagedLookasideList(&list);
     ASSERT_NE(first, nullptr);

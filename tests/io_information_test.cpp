@@ -306,14 +306,16 @@ TEST_F(Information, S_INF_7_GetFileTypeMapsTheDeviceType) {
 
 // The C pair tests/c/sized_driver.c and sized_app.c under `ntio run`, built as outside
 // code is: the Win32 calls against a driver that answers like a file system (S-INF-3,
-// S-INF-5, S-INF-6, S-INF-7).
+// S-INF-5, S-INF-6, S-INF-7), SetEndOfFile, and a disk device's 512-byte sectors
+// (IoCreateDevice sets them) refusing an unaligned unbuffered seek (S-INF-4).
 TEST(InformationCommand, S_INF_7_AnOutsideDriverAndAppSizeSeekReadAndFlush) {
     auto r = ntio::testing::run_command(std::string(NTIO_TEST_CLI) + " run --virtual-time --verifier fail --driver " +
                                         NTIO_TEST_SIZED_C_DRIVER + " -- " + NTIO_TEST_SIZED_C_APP + " 2>&1");
     EXPECT_EQ(r.exit_code, 0) << r.output;
     for (const char* line : {"size: 5000\n", "pointer: 4990\n", "read at the pointer: 10 bytes, then at 5000\n",
                              "before the start: error 131\n", "new size: high 1 low 16\n", "type: 1 (disk 1)\n",
-                             "SizedTest: 2 flushes, end of file 4294967312\n"})
+                             "after SetEndOfFile: 4096\n", "unaligned unbuffered seek: error 87\n",
+                             "aligned unbuffered seek: 1024\n", "SizedTest: 2 flushes, end of file 4096\n"})
         EXPECT_NE(r.output.find(line), std::string::npos) << "missing: " << line << "\n" << r.output;
 }
 

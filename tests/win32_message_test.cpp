@@ -50,6 +50,8 @@ TEST(Messages, TheLanguageIsEnglishOrNone) {
     EXPECT_GT(FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM, nullptr, ERROR_BUSY, MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT),
                              buf, sizeof buf, nullptr),
               0u);
+    EXPECT_GT(FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM, nullptr, ERROR_BUSY, LANG_USER_DEFAULT, buf, sizeof buf, nullptr),
+              0u);
     EXPECT_EQ(FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM, nullptr, ERROR_BUSY, MAKELANGID(0x07, SUBLANG_DEFAULT), buf,
                              sizeof buf, nullptr),
               0u);

@@ -71,7 +71,15 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, 
     d->DeviceType = DeviceType;
     d->StackSize = 1;
     d->AlignmentRequirement = FILE_BYTE_ALIGNMENT;
-    d->SectorSize = 0;
+    // Storage devices start with their usual sector size, as Windows sets it; the
+    // alignment checks of unbuffered I/O (S-INF-4) use it.
+    switch (DeviceType) {
+    case FILE_DEVICE_DISK:
+    case FILE_DEVICE_DISK_FILE_SYSTEM:
+    case FILE_DEVICE_VIRTUAL_DISK: d->SectorSize = 512; break;
+    case FILE_DEVICE_CD_ROM_FILE_SYSTEM: d->SectorSize = 2048; break;
+    default: d->SectorSize = 0; break;
+    }
     d->DeviceQueue.Type = 20;  // DeviceQueueObject
     d->DeviceQueue.Size = sizeof(KDEVICE_QUEUE);
     InitializeListHead(&d->DeviceQueue.DeviceListHead);

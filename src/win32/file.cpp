@@ -358,6 +358,19 @@ DWORD GetFileType(HANDLE hFile) {
     }
 }
 
+// The end of file where the file pointer is: the position, then the driver's
+// FileEndOfFileInformation (which needs FILE_WRITE_DATA, S-INF-2).
+BOOL SetEndOfFile(HANDLE hFile) {
+    IO_STATUS_BLOCK iosb{};
+    FILE_POSITION_INFORMATION position{};
+    NTSTATUS s = NtQueryInformationFile(hFile, &iosb, &position, sizeof(position), FilePositionInformation);
+    if (!NT_SUCCESS(s)) return fail(s);
+    FILE_END_OF_FILE_INFORMATION eof{};
+    eof.EndOfFile = position.CurrentByteOffset;
+    s = NtSetInformationFile(hFile, &iosb, &eof, sizeof(eof), FileEndOfFileInformation);
+    return NT_SUCCESS(s) ? TRUE : fail(s);
+}
+
 BOOL FlushFileBuffers(HANDLE hFile) {
     IO_STATUS_BLOCK iosb{};
     NTSTATUS s = NtFlushBuffersFile(hFile, &iosb);

@@ -37,6 +37,19 @@ int main(void) {
     low = GetFileSize(h, &high);
     printf("new size: high %u low %u\n", (unsigned)high, (unsigned)low);
     printf("type: %u (disk %u)\n", (unsigned)GetFileType(h), (unsigned)FILE_TYPE_DISK);
+    if (SetFilePointer(h, 4096, NULL, FILE_BEGIN) != 4096 || !SetEndOfFile(h)) return failed("SetEndOfFile");
+    if (!GetFileSizeEx(h, &size)) return failed("GetFileSizeEx");
+    printf("after SetEndOfFile: %lld\n", size.QuadPart);
+    {
+        /* A disk's sectors are 512 bytes: unbuffered I/O moves in whole sectors. */
+        HANDLE raw = CreateFileA("\\\\.\\SizedTest", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                                 OPEN_EXISTING, FILE_FLAG_NO_BUFFERING, NULL);
+        if (raw == INVALID_HANDLE_VALUE) return failed("CreateFile unbuffered");
+        if (SetFilePointer(raw, 3, NULL, FILE_BEGIN) == INVALID_SET_FILE_POINTER)
+            printf("unaligned unbuffered seek: error %u\n", (unsigned)GetLastError());
+        printf("aligned unbuffered seek: %u\n", (unsigned)SetFilePointer(raw, 1024, NULL, FILE_BEGIN));
+        CloseHandle(raw);
+    }
     if (!FlushFileBuffers(h) || !FlushFileBuffers(h)) return failed("FlushFileBuffers");
     CloseHandle(h);
     return 0;

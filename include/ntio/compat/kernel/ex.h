@@ -122,6 +122,8 @@ NTIO_API USHORT QueryDepthSList(PSLIST_HEADER ListHead);
  * while the list holds fewer than Depth blocks, else calls Free (ExFreePool when NULL).
  * Windows tunes the depth itself and ignores the caller's; ntio keeps up to 256 blocks.
  * Nonpaged lists work up to DISPATCH_LEVEL, paged ones up to APC_LEVEL. */
+#define POOL_NX_ALLOCATION 512 /* Flags: nonpaged blocks are not executable (all of ntio's are not) */
+#define LOOKASIDE_MINIMUM_BLOCK_SIZE (RTL_SIZEOF_THROUGH_FIELD(SLIST_ENTRY, Next))
 typedef PVOID ALLOCATE_FUNCTION(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
 typedef ALLOCATE_FUNCTION *PALLOCATE_FUNCTION;
 typedef VOID FREE_FUNCTION(PVOID Buffer);

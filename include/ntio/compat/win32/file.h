@@ -82,6 +82,8 @@ NTIO_API DWORD GetFileSize(HANDLE hFile, LPDWORD lpFileSizeHigh);
 NTIO_API BOOL GetFileSizeEx(HANDLE hFile, PLARGE_INTEGER lpFileSize);
 NTIO_API DWORD GetFileType(HANDLE hFile);
 NTIO_API BOOL FlushFileBuffers(HANDLE hFile);
+/* The end of file at the file pointer (FileEndOfFileInformation to the driver). */
+NTIO_API BOOL SetEndOfFile(HANDLE hFile);
 
 /* Cancellation (S-CAN-8..10). CancelIo: the calling thread's requests on the handle;
  * CancelIoEx: any thread's, all of them or the one using lpOverlapped;
