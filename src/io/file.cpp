@@ -682,26 +682,18 @@ NTSTATUS answer_here(Service service, ULONG c, FileBody* fb, PVOID buffer, ULONG
     return STATUS_SUCCESS;
 }
 
-// The answer_here path: the handle referenced with the class's access, a synchronous
-// file object's I/O lock around the read or write of its state, then the status block.
-// No IRP and the file object's event is left alone.
-NTSTATUS answer_without_irp(HANDLE h, Service service, ULONG c, ACCESS_MASK access, PIO_STATUS_BLOCK iosb,
+// The answer_here path, on the file object information_service referenced (and
+// dereferences): the class's access, a synchronous file object's I/O lock around the
+// read or write of its state, then the status block. No IRP, and the file object's
+// event is left alone.
+NTSTATUS answer_without_irp(FileBody* fb, Service service, ULONG c, ACCESS_MASK access, PIO_STATUS_BLOCK iosb,
                             PVOID buffer) {
-    KPROCESSOR_MODE mode = ps::previous_mode();
-    void* body = nullptr;
-    NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, mode, 0, &body, nullptr);
-    if (!NT_SUCCESS(s)) return s;
-    auto* fb = static_cast<FileBody*>(body);
-    if (mode == UserMode && (access & ~fb->granted)) {
-        ob::dereference(fb);
-        return STATUS_ACCESS_DENIED;
-    }
+    if (ps::previous_mode() == UserMode && (access & ~fb->granted)) return STATUS_ACCESS_DENIED;
     bool synchronous = io::file_flags(&fb->file) & FO_SYNCHRONOUS_IO;
     if (synchronous) io::lock_file(*fb);
     ULONG_PTR information = 0;
-    s = answer_here(service, c, fb, buffer, &information);
+    NTSTATUS s = answer_here(service, c, fb, buffer, &information);
     if (synchronous) io::unlock_file(*fb, false);
-    ob::dereference(fb);
     if (NT_SUCCESS(s)) io::write_status_block(iosb, s, information);
     return s;
 }
@@ -777,13 +769,17 @@ NTSTATUS information_service(HANDLE h, PIO_STATUS_BLOCK iosb, PVOID buffer, ULON
     if (!ic.min_length) return STATUS_INVALID_INFO_CLASS;
     if (length < ic.min_length) return STATUS_INFO_LENGTH_MISMATCH;
     if (!iosb || !buffer) return STATUS_ACCESS_VIOLATION;
-    // Whether the I/O manager answers depends on the file object; a reference to look.
+    // Whether the I/O manager answers depends on the file object.
     void* body = nullptr;
     NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, ps::previous_mode(), 0, &body, nullptr);
     if (!NT_SUCCESS(s)) return s;
-    bool here = answered_here(service, c, &static_cast<FileBody*>(body)->file);
-    ob::dereference(body);
-    if (here) return answer_without_irp(h, service, c, ic.access, iosb, buffer);
+    auto* fb = static_cast<FileBody*>(body);
+    if (answered_here(service, c, &fb->file)) {
+        s = answer_without_irp(fb, service, c, ic.access, iosb, buffer);
+        ob::dereference(fb);
+        return s;
+    }
+    ob::dereference(fb);  // the request takes its own (begin_request)
     UCHAR major = service == Service::query ? IRP_MJ_QUERY_INFORMATION
                   : service == Service::set ? IRP_MJ_SET_INFORMATION
                                             : IRP_MJ_QUERY_VOLUME_INFORMATION;
