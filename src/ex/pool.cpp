@@ -210,8 +210,13 @@ PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) {
     ntio::verifier::check_irql_at_most(paged ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePool2");
     void* p = driver_allocation(NumberOfBytes, Tag, !(Flags & POOL_FLAG_UNINITIALIZED), paged,
                                 __builtin_return_address(0), !(Flags & POOL_FLAG_RAISE_ON_FAILURE));
-    if (!p && (Flags & POOL_FLAG_RAISE_ON_FAILURE))
+    if (!p && (Flags & POOL_FLAG_RAISE_ON_FAILURE)) {
+        // Windows raises; a C driver's __try takes it (S-SEH-2). With no frame on the
+        // thread (C++ code cannot have one) the raise would stop the process, so the
+        // verifier reports it and the call returns NULL instead.
+        if (ntio_seh_frame_active()) ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
         ntio::verifier::report(ntio::verifier::Check::PoolAllocationRaised, "ExAllocatePool2 failed with POOL_FLAG_RAISE_ON_FAILURE (would raise)");
+    }
     return p;
 }
 

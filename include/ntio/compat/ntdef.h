@@ -574,4 +574,6 @@ NTIO_EXTERN_C_END
 #define KdPrintEx(_x_) DbgPrintEx _x_
 #define KdBreakPoint() DbgBreakPoint()
 
+#include "excpt.h"
+
 #endif

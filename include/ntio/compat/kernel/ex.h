@@ -198,5 +198,25 @@ typedef struct _WORK_QUEUE_ITEM {
     } while (0)
 NTIO_API VOID ExQueueWorkItem(PWORK_QUEUE_ITEM WorkItem, WORK_QUEUE_TYPE QueueType);
 
+/* ---- raising exceptions and probing user buffers (docs/compat.md, "Structured
+ * exceptions"). A raise with no __try to take it stops the system as Windows does
+ * (KMODE_EXCEPTION_NOT_HANDLED). ---- */
+NTIO_API DECLSPEC_NORETURN VOID ExRaiseStatus(NTSTATUS Status);
+NTIO_API DECLSPEC_NORETURN VOID ExRaiseAccessViolation(VOID);
+NTIO_API DECLSPEC_NORETURN VOID ExRaiseDatatypeMisalignment(VOID);
+NTIO_API DECLSPEC_NORETURN VOID RtlRaiseStatus(NTSTATUS Status);
+NTIO_API VOID RtlRaiseException(PEXCEPTION_RECORD ExceptionRecord);
+
+/* The highest address a user buffer may reach, as on x64 Windows. Drivers and apps
+ * share one address space in ntio, so this is the only "user range" check there is. */
+extern NTIO_API ULONG_PTR MmUserProbeAddress;
+#define MM_USER_PROBE_ADDRESS MmUserProbeAddress
+/* Raise STATUS_DATATYPE_MISALIGNMENT if Address is not a multiple of Alignment, and
+ * STATUS_ACCESS_VIOLATION if the range wraps or passes MM_USER_PROBE_ADDRESS;
+ * ProbeForWrite then writes each page of the range back to itself, so a read-only or
+ * unmapped page raises STATUS_ACCESS_VIOLATION. A zero Length checks nothing. */
+NTIO_API VOID ProbeForRead(const volatile VOID *Address, SIZE_T Length, ULONG Alignment);
+NTIO_API VOID ProbeForWrite(volatile VOID *Address, SIZE_T Length, ULONG Alignment);
+
 NTIO_EXTERN_C_END
 #endif

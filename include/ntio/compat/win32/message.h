@@ -58,5 +58,11 @@ NTIO_API DWORD FormatMessageW(DWORD dwFlags, LPCVOID lpSource, DWORD dwMessageId
 #define FormatMessage FormatMessageA
 #endif
 
+/* RaiseException: a software exception for the thread's __try frames (<excpt.h>).
+ * With none to take it the process stops, as an unhandled exception ends a Windows
+ * process. EXCEPTION_CONTINUE_EXECUTION cannot return here (docs/compat.md). */
+NTIO_API VOID RaiseException(DWORD dwExceptionCode, DWORD dwExceptionFlags, DWORD nNumberOfArguments,
+                             const ULONG_PTR *lpArguments);
+
 NTIO_EXTERN_C_END
 #endif

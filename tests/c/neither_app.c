@@ -1,0 +1,73 @@
+/* The client of neither_driver.c: good buffers, then a read-only output page, a
+ * misaligned output, an input on an unmapped page, each failing with ERROR_NOACCESS
+ * (998) while the driver keeps working (test compat.neither_seh). */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+#include <windows.h>
+#include <winioctl.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define IOCTL_NEITHER_COPY CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900, METHOD_NEITHER, FILE_ANY_ACCESS)
+#define IOCTL_NEITHER_SUM CTL_CODE(FILE_DEVICE_UNKNOWN, 0x901, METHOD_NEITHER, FILE_ANY_ACCESS)
+
+static int failures;
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            ++failures;                                                              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                            \
+    } while (0)
+
+static void copy_case(HANDLE h, const char *what, void *out, DWORD out_length, BOOL expect_ok) {
+    char in[] = "probe me";
+    DWORD bytes = 12345;
+    BOOL ok;
+    SetLastError(0);
+    ok = DeviceIoControl(h, IOCTL_NEITHER_COPY, in, (DWORD)strlen(in), out, out_length, &bytes, NULL);
+    printf("%s: DeviceIoControl=%s error=%lu bytes=%lu\n", what, ok ? "TRUE" : "FALSE",
+           ok ? 0UL : (unsigned long)GetLastError(), (unsigned long)bytes);
+    CHECK(ok == expect_ok);
+    if (expect_ok) {
+        CHECK(bytes == strlen(in));
+        CHECK(memcmp(out, "PROBE ME", strlen(in)) == 0);
+    } else {
+        CHECK(GetLastError() == ERROR_NOACCESS);
+    }
+}
+
+int main(void) {
+    HANDLE h = CreateFileA("\\\\.\\NeitherSeh", GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+    char *pages = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ULONG numbers[4] = {1, 2, 3, 4}, sum = 0;
+    DWORD bytes = 0;
+    BOOL ok;
+    setvbuf(stdout, NULL, _IONBF, 0); /* in order with the driver's DbgPrint lines */
+    if (h == INVALID_HANDLE_VALUE || pages == MAP_FAILED) {
+        printf("setup failed: error %lu\n", (unsigned long)GetLastError());
+        return 2;
+    }
+    munmap(pages + 2 * 4096, 4096);         /* the third page is gone */
+    mprotect(pages + 4096, 4096, PROT_READ); /* the second is read-only */
+
+    copy_case(h, "good buffers", pages + 64, 64, TRUE);
+    copy_case(h, "read-only output", pages + 4096 + 64, 64, FALSE);
+    copy_case(h, "misaligned output", pages + 65, 64, FALSE);
+    copy_case(h, "good buffers again", pages + 128, 64, TRUE);
+
+    ok = DeviceIoControl(h, IOCTL_NEITHER_SUM, numbers, sizeof numbers, &sum, sizeof sum, &bytes, NULL);
+    printf("sum: DeviceIoControl=%s sum=%lu\n", ok ? "TRUE" : "FALSE", (unsigned long)sum);
+    CHECK(ok && sum == 10 && bytes == sizeof sum);
+    ok = DeviceIoControl(h, IOCTL_NEITHER_SUM, pages + 2 * 4096, 16, &sum, sizeof sum, &bytes, NULL);
+    printf("sum of an unmapped page: DeviceIoControl=%s error=%lu\n", ok ? "TRUE" : "FALSE",
+           ok ? 0UL : (unsigned long)GetLastError());
+    CHECK(!ok && GetLastError() == ERROR_NOACCESS);
+    ok = DeviceIoControl(h, IOCTL_NEITHER_SUM, numbers, sizeof numbers, &sum, 2, &bytes, NULL);
+    CHECK(!ok && GetLastError() == ERROR_INSUFFICIENT_BUFFER); /* __leave path */
+
+    CloseHandle(h);
+    printf("%s\n", failures ? "FAILED" : "all checks passed");
+    return failures ? 1 : 0;
+}
