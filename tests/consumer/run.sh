@@ -61,6 +61,15 @@ grep -q "all checks passed" <<<"$out"
 out=$("$prefix/bin/ntio" run --driver "$work/echo.so" -- "$work/echoapp" 2>&1)
 ! grep -q "Warning" <<<"$out"
 grep -q "all checks passed" <<<"$out"
+# Structured exceptions from installed headers: a METHOD_NEITHER driver that probes its
+# user buffers inside __try, and an app handing it bad buffers.
+cc -std=c11 -Wall -Wextra -Werror -Wno-multichar -shared -fPIC "$here/../c/neither_driver.c" \
+   $(pkg-config --cflags --libs ntio) -o "$work/neitherseh.so"
+cc -std=c11 -Wall -Wextra -Werror "$here/../c/neither_app.c" $(pkg-config --cflags --libs ntio) -o "$work/neither_app"
+out=$("$prefix/bin/ntio" run --driver "$work/neitherseh.so" -- "$work/neither_app" 2>&1)
+echo "$out" | tail -3
+grep -q "read-only output: DeviceIoControl=FALSE error=998" <<<"$out"
+grep -q "all checks passed" <<<"$out"
 cmake -S "$here" -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" > /dev/null
 cmake --build "$work/cmake" > /dev/null
 NTIO_CLOCK=virtual "$work/cmake/consumer_cmake" | grep -q "driver side: 4"
