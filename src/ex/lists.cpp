@@ -111,6 +111,23 @@ void delete_lookaside(PGENERAL_LOOKASIDE l) {
 
 extern "C" {
 
+// The add under the caller's spin lock (so the value also stays consistent with other
+// code that updates it under that lock); returns the value before the add.
+ULONG ExInterlockedAddUlong(PULONG Addend, ULONG Increment, PKSPIN_LOCK Lock) {
+    ListLock g(Lock);
+    ULONG before = *Addend;
+    *Addend = before + Increment;
+    return before;
+}
+
+LARGE_INTEGER ExInterlockedAddLargeInteger(PLARGE_INTEGER Addend, LARGE_INTEGER Increment, PKSPIN_LOCK Lock) {
+    ListLock g(Lock);
+    LARGE_INTEGER before = *Addend;
+    Addend->QuadPart = static_cast<LONGLONG>(static_cast<ULONGLONG>(before.QuadPart) +
+                                             static_cast<ULONGLONG>(Increment.QuadPart));
+    return before;
+}
+
 PLIST_ENTRY ExInterlockedInsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry, PKSPIN_LOCK Lock) {
     ListLock g(Lock);
     PLIST_ENTRY first = ListHead->Flink;

@@ -37,7 +37,7 @@ bool pool_system_buffer(IRP* irp, ULONG length) {
 bool locked_mdl(IRP* irp, PVOID buffer, ULONG length, LOCK_OPERATION op) {
     PMDL mdl = IoAllocateMdl(buffer, length, FALSE, FALSE, irp);
     if (!mdl) return false;
-    MmProbeAndLockPages(mdl, KernelMode, op);
+    lock_mdl_pages(mdl, op);
     return true;
 }
 

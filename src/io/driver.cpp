@@ -241,3 +241,29 @@ extern "C" {
 static POBJECT_TYPE IoDriverObjectType_ptr = &ntio::io::g_driver_type;
 POBJECT_TYPE* IoDriverObjectType = &IoDriverObjectType_ptr;
 }
+
+// MmGetSystemRoutineAddress: a routine of the "kernel", that is of libntio, by name.
+// Drivers use it to find routines newer than the oldest Windows they support, so an
+// unknown name is NULL. Only the kernel's names answer (a Win32 routine libntio also
+// exports, like CreateFileA, is not the kernel's), told by their prefixes.
+extern "C" PVOID MmGetSystemRoutineAddress(PUNICODE_STRING SystemRoutineName) {
+    if (!SystemRoutineName || !SystemRoutineName->Buffer) return nullptr;
+    std::string name;
+    for (USHORT i = 0; i < SystemRoutineName->Length / sizeof(WCHAR); ++i) {
+        WCHAR c = SystemRoutineName->Buffer[i];
+        if (c <= 0 || c > 0x7E) return nullptr;  // export names are ASCII
+        name += static_cast<char>(c);
+    }
+    static constexpr const char* kKernelPrefixes[] = {"Ke", "Ex", "Io", "Mm", "Ps", "Ob", "Rtl", "Zw", "Nt", "Hal",
+                                                      "Po", "Se", "Dbg", "Kd", "Interlocked", "ProbeFor", "Wmi"};
+    bool kernel = false;
+    for (const char* prefix : kKernelPrefixes) kernel = kernel || name.rfind(prefix, 0) == 0;
+    if (!kernel) return nullptr;
+    Dl_info self{};
+    if (!dladdr(reinterpret_cast<void*>(&MmGetSystemRoutineAddress), &self) || !self.dli_fname) return nullptr;
+    void* library = dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    if (!library) return nullptr;
+    void* routine = dlsym(library, name.c_str());
+    dlclose(library);  // RTLD_NOLOAD took a reference; the library stays loaded
+    return routine;
+}

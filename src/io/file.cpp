@@ -406,7 +406,7 @@ void discard_irp(IRP* irp) {
 // Puts a caller's buffer in an IRP for direct I/O: an MDL probed and locked for `op`.
 void attach_mdl(IRP* irp, PVOID buffer, ULONG length, LOCK_OPERATION op) {
     PMDL mdl = IoAllocateMdl(buffer, length, FALSE, FALSE, irp);
-    MmProbeAndLockPages(mdl, irp->RequestorMode, op);
+    io::lock_mdl_pages(mdl, op);
 }
 
 // METHOD_BUFFERED / DO_BUFFERED_IO system buffer: inline in the IRP when it fits.

@@ -166,6 +166,9 @@ void call_cancel_routine(PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp, K
 NTSTATUS dispatch_traced(PDEVICE_OBJECT dev, PIRP irp, PDRIVER_DISPATCH dispatch);
 void thread_exit_cleanup();  // the calling thread's IRP lookaside and counter
 IRP* allocate_irp(CCHAR stack_size, uint32_t inline_buffer);
+// MmProbeAndLockPages without the probe: the I/O manager's own MDLs, whose failure
+// must not raise into a caller's __try (the request fails or faults instead).
+void lock_mdl_pages(PMDL mdl, LOCK_OPERATION op);
 void free_irp(IRP* irp);
 // An IRP the verifier's quarantine lets go (verifier/irp_tracker.cpp), poisoned and
 // already counted as freed: a standard one goes to this thread's lookaside for the

@@ -1150,12 +1150,32 @@ VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList) {
 }
 
 VOID MmProbeAndLockPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Operation) {
-    (void)AccessMode;
-    if (MemoryDescriptorList->MdlFlags & MDL_PAGES_LOCKED)
-        verifier::report(verifier::Check::MdlMisuse, fmt::format("MmProbeAndLockPages({}) on an MDL already locked",
-                                                               static_cast<void*>(MemoryDescriptorList)));
-    MemoryDescriptorList->MdlFlags |= MDL_PAGES_LOCKED;
-    if (Operation != IoReadAccess) MemoryDescriptorList->MdlFlags |= MDL_WRITE_OPERATION;
+    // Windows faults the pages in and raises STATUS_ACCESS_VIOLATION for a buffer it
+    // cannot lock, which the driver takes with __try (S-SEH-6). Inside a __try ntio
+    // probes the same way, touching each page (and writing it back to itself for a
+    // write), before the MDL is marked locked; with no __try there is nothing to take
+    // the exception, and a bad page faults where the driver uses it.
+    ULONG length = MemoryDescriptorList->ByteCount;
+    if (length && ntio_seh_frame_active()) {
+        auto* start = static_cast<char*>(MmGetMdlVirtualAddress(MemoryDescriptorList));
+        if (Operation == IoReadAccess) {
+            if (AccessMode == UserMode) ProbeForRead(start, length, 1);
+            const uintptr_t last = reinterpret_cast<uintptr_t>(start) + length - 1;
+            for (uintptr_t p = reinterpret_cast<uintptr_t>(start); p <= last; p = (p & ~uintptr_t(PAGE_SIZE - 1)) + PAGE_SIZE)
+                (void)*reinterpret_cast<volatile char*>(p);
+        } else {
+            ProbeForWrite(start, length, 1);
+        }
+    }
+    io::lock_mdl_pages(MemoryDescriptorList, Operation);
+}
+
+extern "C++" void ntio::io::lock_mdl_pages(PMDL mdl, LOCK_OPERATION op) {
+    if (mdl->MdlFlags & MDL_PAGES_LOCKED)
+        verifier::report(verifier::Check::MdlMisuse,
+                         fmt::format("MmProbeAndLockPages({}) on an MDL already locked", static_cast<void*>(mdl)));
+    mdl->MdlFlags |= MDL_PAGES_LOCKED;
+    if (op != IoReadAccess) mdl->MdlFlags |= MDL_WRITE_OPERATION;
 }
 
 VOID MmUnlockPages(PMDL MemoryDescriptorList) {

@@ -1,4 +1,5 @@
 // Win32 and CRT threads, Sleep and time (the runtime clock: real or virtual).
+#include <cstdlib>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -63,6 +64,7 @@ HANDLE CreateThread(LPSECURITY_ATTRIBUTES, SIZE_T dwStackSize, LPTHREAD_START_RO
 }
 
 VOID ExitThread(DWORD dwExitCode) { ps::exit_current_thread(dwExitCode); }
+VOID ExitProcess(UINT uExitCode) { std::exit(static_cast<int>(uExitCode)); }
 
 BOOL GetExitCodeThread(HANDLE hThread, LPDWORD lpExitCode) {
     if (!lpExitCode) {

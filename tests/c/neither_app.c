@@ -5,12 +5,14 @@
 #include <windows.h>
 #include <winioctl.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #define IOCTL_NEITHER_COPY CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900, METHOD_NEITHER, FILE_ANY_ACCESS)
 #define IOCTL_NEITHER_SUM CTL_CODE(FILE_DEVICE_UNKNOWN, 0x901, METHOD_NEITHER, FILE_ANY_ACCESS)
+#define IOCTL_NEITHER_FILL CTL_CODE(FILE_DEVICE_UNKNOWN, 0x902, METHOD_NEITHER, FILE_ANY_ACCESS)
 
 static int failures;
 #define CHECK(cond)                                                                  \
@@ -66,6 +68,20 @@ int main(void) {
     CHECK(!ok && GetLastError() == ERROR_NOACCESS);
     ok = DeviceIoControl(h, IOCTL_NEITHER_SUM, numbers, sizeof numbers, &sum, 2, &bytes, NULL);
     CHECK(!ok && GetLastError() == ERROR_INSUFFICIENT_BUFFER); /* __leave path */
+
+    /* An MDL the driver probes and locks inside __try: a writable buffer is filled, a
+     * read-only one fails the request with the exception's code. */
+    {
+        static char span[3 * 4096];
+        char *fill = (char *)(((uintptr_t)span + 4095) & ~(uintptr_t)4095) + 4000; /* 96 bytes before a page end */
+        ok = DeviceIoControl(h, IOCTL_NEITHER_FILL, NULL, 0, fill, 200, &bytes, NULL);
+        printf("fill across a page: DeviceIoControl=%s bytes=%lu\n", ok ? "TRUE" : "FALSE", (unsigned long)bytes);
+        CHECK(ok && bytes == 200 && (UCHAR)fill[0] == 0xF0 && (UCHAR)fill[17] == 0xF1 && (UCHAR)fill[199] == 0xF7);
+    }
+    ok = DeviceIoControl(h, IOCTL_NEITHER_FILL, NULL, 0, pages + 4096 + 8, 64, &bytes, NULL);
+    printf("fill of a read-only page: DeviceIoControl=%s error=%lu\n", ok ? "TRUE" : "FALSE",
+           ok ? 0UL : (unsigned long)GetLastError());
+    CHECK(!ok && GetLastError() == ERROR_NOACCESS);
 
     CloseHandle(h);
     printf("%s\n", failures ? "FAILED" : "all checks passed");

@@ -8,6 +8,7 @@
 #define NEITHER_LINK L"\\DosDevices\\NeitherSeh"
 #define IOCTL_NEITHER_COPY CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900, METHOD_NEITHER, FILE_ANY_ACCESS)
 #define IOCTL_NEITHER_SUM CTL_CODE(FILE_DEVICE_UNKNOWN, 0x901, METHOD_NEITHER, FILE_ANY_ACCESS)
+#define IOCTL_NEITHER_FILL CTL_CODE(FILE_DEVICE_UNKNOWN, 0x902, METHOD_NEITHER, FILE_ANY_ACCESS)
 
 DRIVER_INITIALIZE DriverEntry;
 static DRIVER_UNLOAD NeitherUnload;
@@ -78,6 +79,34 @@ static NTSTATUS NeitherControl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
             DbgPrint("NeitherSeh: sum faulted at %p\n",
                      (PVOID)GetExceptionInformation()->ExceptionRecord->ExceptionInformation[1]);
         }
+        break;
+    }
+    case IOCTL_NEITHER_FILL: {
+        /* Direct I/O by hand: an MDL for the user's output, probed and locked inside
+         * __try as Microsoft's MmProbeAndLockPages page asks, then filled through its
+         * system address. */
+        PMDL mdl = IoAllocateMdl(Irp->UserBuffer, out_length, FALSE, FALSE, NULL);
+        PUCHAR va;
+        ULONG i;
+        if (!mdl) {
+            status = STATUS_INSUFFICIENT_RESOURCES;
+            break;
+        }
+        __try {
+            MmProbeAndLockPages(mdl, UserMode, IoWriteAccess);
+        } __except (EXCEPTION_EXECUTE_HANDLER) {
+            status = GetExceptionCode();
+        }
+        if (!NT_SUCCESS(status)) {
+            IoFreeMdl(mdl);
+            DbgPrint("NeitherSeh: MmProbeAndLockPages raised 0x%08lX\n", (ULONG)status);
+            break;
+        }
+        va = MmGetSystemAddressForMdlSafe(mdl, NormalPagePriority);
+        for (i = 0; va && i < out_length; ++i) va[i] = (UCHAR)(0xF0 + i % 16);
+        MmUnlockPages(mdl);
+        IoFreeMdl(mdl);
+        information = out_length;
         break;
     }
     default:

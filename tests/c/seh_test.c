@@ -89,12 +89,20 @@ static void access_violations(void) {
     munmap(read_only, (size_t)sysconf(_SC_PAGESIZE));
 }
 
+/* The CPU's division, not C's: a C division by zero is undefined behavior that UBSan
+ * reports before the processor faults. */
+static int divide(int dividend, int divisor) {
+    int quotient;
+    __asm__ volatile("cltd\n\tidivl %2" : "=a"(quotient) : "a"(dividend), "r"(divisor) : "edx", "cc");
+    return quotient;
+}
+
 /* S-SEH-1: the other hardware exceptions Windows names. */
 static void other_hardware_exceptions(void) {
-    volatile int zero = 0;
     NTSTATUS code = 0;
+    CHECK(divide(10, 3) == 3);
     __try {
-        sink = 10 / zero;
+        sink = divide(10, 0);
     } __except (EXCEPTION_EXECUTE_HANDLER) {
         code = GetExceptionCode();
     }
@@ -158,13 +166,23 @@ static void raises_and_filters(void) {
     /* ExAllocatePool2 with POOL_FLAG_RAISE_ON_FAILURE raises when it fails. */
     code = 0;
     __try {
-        PVOID p = ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_RAISE_ON_FAILURE, ~(SIZE_T)0 / 2, 0x74736554);
+        PVOID p = ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_RAISE_ON_FAILURE, ~(SIZE_T)0, 0x74736554);
         CHECK(!"an impossible allocation returned");
         ExFreePool(p);
     } __except (EXCEPTION_EXECUTE_HANDLER) {
         code = GetExceptionCode();
     }
     CHECK(code == STATUS_INSUFFICIENT_RESOURCES);
+
+    /* HeapAlloc with HEAP_GENERATE_EXCEPTIONS raises STATUS_NO_MEMORY when it fails. */
+    code = 0;
+    __try {
+        CHECK(HeapAlloc(GetProcessHeap(), HEAP_GENERATE_EXCEPTIONS, ~(SIZE_T)0 - 8) == NULL);
+        CHECK(!"a failed HeapAlloc with HEAP_GENERATE_EXCEPTIONS returned");
+    } __except (EXCEPTION_EXECUTE_HANDLER) {
+        code = GetExceptionCode();
+    }
+    CHECK(code == STATUS_NO_MEMORY);
 
     /* An exception inside a handler goes to the frame outside, not back to its own. */
     code = 0;

@@ -11,6 +11,7 @@
 #include "win32/file.h"
 #include "win32/iocp.h"
 #include "win32/message.h"
+#include "win32/heap.h"
 
 /* Literals of the TCHAR type (wide with UNICODE), as winnt.h has them. */
 #ifndef TEXT

@@ -79,6 +79,9 @@ NTIO_API ERESOURCE_THREAD ExGetCurrentResourceThread(VOID);
  * and may be called at any IRQL up to DISPATCH_LEVEL (the lock must not also be taken
  * with KeAcquireSpinLock around other code). The insert and push routines return the
  * entry that was first (last, for a tail insert) before, or NULL for an empty list. */
+/* An add under the caller's spin lock; both return the value before the add. */
+NTIO_API ULONG ExInterlockedAddUlong(PULONG Addend, ULONG Increment, PKSPIN_LOCK Lock);
+NTIO_API LARGE_INTEGER ExInterlockedAddLargeInteger(PLARGE_INTEGER Addend, LARGE_INTEGER Increment, PKSPIN_LOCK Lock);
 NTIO_API PLIST_ENTRY ExInterlockedInsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry, PKSPIN_LOCK Lock);
 NTIO_API PLIST_ENTRY ExInterlockedInsertTailList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry, PKSPIN_LOCK Lock);
 NTIO_API PLIST_ENTRY ExInterlockedRemoveHeadList(PLIST_ENTRY ListHead, PKSPIN_LOCK Lock);

@@ -81,6 +81,9 @@ NTIO_API PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority);
 NTIO_API PVOID MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode, ULONG CacheType,
                                             PVOID RequestedAddress, ULONG BugCheckOnFailure, ULONG Priority);
 NTIO_API SIZE_T MmSizeOfMdl(PVOID Base, SIZE_T Length);
+/* A kernel routine (one of libntio's Ke/Ex/Io/Mm/Ps/Ob/Rtl/Zw/Nt/... exports) by
+ * name, or NULL when ntio does not have it. */
+NTIO_API PVOID MmGetSystemRoutineAddress(PUNICODE_STRING SystemRoutineName);
 #define MmCached 1
 #define MmGetSystemAddressForMdl(Mdl) MmGetSystemAddressForMdlSafe((Mdl), NormalPagePriority)
 

@@ -271,6 +271,8 @@ NTIO_API LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequ
  * Windows (50 microseconds or less). */
 NTIO_API VOID KeStallExecutionProcessor(ULONG MicroSeconds);
 NTIO_API ULONG KeQueryActiveProcessorCount(PKAFFINITY ActiveProcessors);
+/* The WDK's variable, as the number it holds: the processors online. */
+#define KeNumberProcessors ((CCHAR)KeQueryActiveProcessorCount(NULL))
 NTIO_API ULONG KeGetCurrentProcessorNumber(VOID);
 
 /* Bugchecks stop the process with the code and parameters, as a crash dump would show them. */

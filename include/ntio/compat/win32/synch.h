@@ -81,6 +81,9 @@ NTIO_API HANDLE CreateThread(LPSECURITY_ATTRIBUTES lpThreadAttributes, SIZE_T dw
                              LPTHREAD_START_ROUTINE lpStartAddress, LPVOID lpParameter, DWORD dwCreationFlags,
                              LPDWORD lpThreadId);
 NTIO_API DECLSPEC_NORETURN VOID ExitThread(DWORD dwExitCode);
+/* Ends the process as exit() does (drivers unload, ntio's report runs); Linux keeps the
+ * low 8 bits of the code as the exit status. */
+NTIO_API DECLSPEC_NORETURN VOID ExitProcess(UINT uExitCode);
 NTIO_API BOOL GetExitCodeThread(HANDLE hThread, LPDWORD lpExitCode);
 NTIO_API DWORD ResumeThread(HANDLE hThread);
 NTIO_API DWORD GetCurrentThreadId(VOID);
