@@ -179,13 +179,13 @@ void on_fault(int sig, siginfo_t* info, void* context) {
         chain(sig, info, context);
         return;
     }
-    record_fault(sig, info, static_cast<const ucontext_t*>(context), t.record, t.context);
-    // The longjmp leaves the handler without the kernel's sigreturn, which would
-    // have unblocked the signal: unblock it here, or the next fault kills the process.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    auto* uc = static_cast<ucontext_t*>(context);
+    record_fault(sig, info, uc, t.record, t.context);
+    // The longjmp leaves the handler without the kernel's sigreturn, which would have
+    // put back the mask the thread had when the fault came (the signal itself is
+    // blocked while its handler runs, and a sanitizer's wrapper may block them all).
+    // Do what sigreturn would, or the next fault of a blocked kind kills the process.
+    pthread_sigmask(SIG_SETMASK, &uc->uc_sigmask, nullptr);
     dispatch(t);
 }
 

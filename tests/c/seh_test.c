@@ -11,6 +11,7 @@
 #include <sehmap.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,27 @@ static void access_violations(void) {
     CHECK(kind == 1);
     CHECK(address == (ULONG_PTR)(read_only + 8));
     CHECK(read_only[8] == 0x5A);
+
+    /* The thread's signal mask after a caught fault is the one it had before (a
+     * blocked SIGUSR1 stays blocked, nothing else is), as a return from the handler
+     * would leave it; otherwise a later fault of a blocked kind kills the process. */
+    {
+        sigset_t before, after, usr1;
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &usr1, &before);
+        pthread_sigmask(SIG_BLOCK, NULL, &before);
+        __try {
+            sink = none[1];
+        } __except (EXCEPTION_EXECUTE_HANDLER) {
+        }
+        pthread_sigmask(SIG_BLOCK, NULL, &after);
+        CHECK(sigismember(&after, SIGUSR1) == 1);
+        CHECK(sigismember(&after, SIGSEGV) == 0);
+        CHECK(sigismember(&after, SIGFPE) == 0);
+        CHECK(sigismember(&after, SIGTERM) == sigismember(&before, SIGTERM));
+        pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+    }
 
     /* The same __try a thousand times: each fault comes back to its own frame. */
     {
