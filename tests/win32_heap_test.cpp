@@ -69,6 +69,7 @@ TEST(KernelStrings, LstrHelpersBehaveAsKernel32s) {
     EXPECT_STREQ(a, "abcd");
     EXPECT_STREQ(lstrcpynA(a, "123456", 4), "123");  // n - 1 characters and the terminator
     EXPECT_STREQ(lstrcpynA(a, "xy", 16), "xy");
+    EXPECT_STREQ(lstrcpynA(a, "hello", -1), "hello");  // the count is unsigned to Windows
     std::strcpy(a, "keep");
     EXPECT_STREQ(lstrcpynA(a, "zz", 0), "keep");
     WCHAR w[8];

@@ -1,4 +1,4 @@
-// Structured exceptions (<excpt.h>; rules S-SEH-1..8 in docs/design.md): the frames
+// Structured exceptions (<excpt.h>; rules S-SEH-1..9 in docs/design.md): the frames
 // that __try links into a per-thread list, the signal handler that turns a hardware
 // fault inside a __try into an exception, the dispatch to the innermost frame, the
 // raise routines of the kernel and Win32 sides, and ProbeForRead/ProbeForWrite.
@@ -32,10 +32,24 @@ namespace {
 enum FrameKind { kExceptFrame = 1, kFinallyFrame = 2 };
 enum FrameState { kRunning = 0, kDone = 1 };
 
+// An exception a frame's filter or handler is looking at. GetExceptionCode() and
+// GetExceptionInformation() answer from the innermost one still live, so an exception
+// caught by a __try inside a filter or handler (in a function it calls) does not hide
+// the frame's own. `owner` is the frame's address in its function's stack frame: an
+// entry whose owner lies below the caller's stack is of a function that has returned.
+struct ActiveException {
+    uintptr_t owner;
+    EXCEPTION_RECORD record;
+    CONTEXT context;
+    EXCEPTION_POINTERS pointers;
+};
+constexpr int kActiveDepth = 8;
+
 struct SehThread {
     NTIO_SEH_FRAME* innermost = nullptr;
-    bool handled = false;         // a filter chose its handler; ntio_seh_handled() takes it
     bool unwind_pending = false;  // an exception reached a __finally; its block takes it
+    ActiveException active[kActiveDepth]{};
+    int active_count = 0;
     EXCEPTION_RECORD record{};    // the exception being dispatched, or the last one handled
     EXCEPTION_RECORD nested{};    // the one STATUS_NONCONTINUABLE_EXCEPTION points at
     CONTEXT context{};
@@ -72,7 +86,31 @@ std::mutex g_install_lock;
     if (!frame) unhandled(t.record);
     t.innermost = frame->Outer;
     frame->State = kDone;
+    // The exception becomes the frame's active one, in place of the entries of frames
+    // the jump unwinds (below it) and of an earlier exception of the same frame.
+    auto owner = reinterpret_cast<uintptr_t>(frame);
+    while (t.active_count && t.active[t.active_count - 1].owner <= owner) --t.active_count;
+    if (t.active_count == kActiveDepth) --t.active_count;  // deeper than any real code: drop the innermost
+    ActiveException& a = t.active[t.active_count++];
+    a.owner = owner;
+    a.record = t.record;
+    a.context = t.context;
     std::longjmp(frame->Jump, 1);
+}
+
+// The frame's own active exception, after dropping entries of functions that have
+// returned since (a __try inside its filter); nullptr if it was dropped for depth.
+ActiveException* own_exception(SehThread& t, NTIO_SEH_FRAME* frame) {
+    auto owner = reinterpret_cast<uintptr_t>(frame);
+    while (t.active_count && t.active[t.active_count - 1].owner < owner) --t.active_count;
+    if (t.active_count && t.active[t.active_count - 1].owner == owner) return &t.active[t.active_count - 1];
+    return nullptr;
+}
+
+// The innermost active exception still live for a caller whose stack starts at `cfa`.
+ActiveException* live_exception(SehThread& t, uintptr_t cfa) {
+    while (t.active_count && t.active[t.active_count - 1].owner < cfa) --t.active_count;
+    return t.active_count ? &t.active[t.active_count - 1] : nullptr;
 }
 
 [[noreturn]] void raise_record(const EXCEPTION_RECORD& record, void* caller, void* caller_stack) {
@@ -243,9 +281,13 @@ void ntio_seh_frame_exit(NTIO_SEH_FRAME* Frame) {
 
 void ntio_seh_filter(NTIO_SEH_FRAME* Frame, long Disposition) {
     SehThread& t = t_seh;
-    if (Disposition > 0) {
-        t.handled = true;
-        return;
+    if (Disposition > 0) return;  // the __except jumps to its handler
+    // Passed on or refused: the frame's own exception (the filter may have caught
+    // others in between) leaves it and goes on to the frames outside.
+    if (ActiveException* own = own_exception(t, Frame)) {
+        t.record = own->record;
+        t.context = own->context;
+        --t.active_count;
     }
     if (Disposition == 0) dispatch(t);
     if (t.record.ExceptionFlags & EXCEPTION_NONCONTINUABLE) {
@@ -263,14 +305,13 @@ void ntio_seh_filter(NTIO_SEH_FRAME* Frame, long Disposition) {
           Frame);
 }
 
-int ntio_seh_handled(void) {
+// The __finally block keeps its own copy (ntio_seh_finally_begin), so the frame's
+// active entry goes now.
+void ntio_seh_finally_unwind(NTIO_SEH_FRAME* Frame) {
     SehThread& t = t_seh;
-    bool handled = t.handled;
-    t.handled = false;
-    return handled;
+    if (own_exception(t, Frame)) --t.active_count;
+    t.unwind_pending = true;
 }
-
-void ntio_seh_finally_unwind(NTIO_SEH_FRAME*) { t_seh.unwind_pending = true; }
 
 NTIO_SEH_FINALLY ntio_seh_finally_begin(void) {
     SehThread& t = t_seh;
@@ -295,10 +336,23 @@ void ntio_seh_finally_end(NTIO_SEH_FINALLY* Finally) {
 
 int ntio_seh_frame_active(void) { return t_seh.innermost != nullptr; }
 
-NTSTATUS ntio_seh_exception_code(void) { return t_seh.record.ExceptionCode; }
-
-PEXCEPTION_POINTERS ntio_seh_exception_pointers(void) {
+// Both answer for the filter or handler that calls them (or a function it calls): the
+// caller's stack starts above this function's frame.
+__attribute__((noinline)) NTSTATUS ntio_seh_exception_code(void) {
     SehThread& t = t_seh;
+    auto cfa = reinterpret_cast<uintptr_t>(__builtin_frame_address(0)) + 16;
+    if (ActiveException* a = live_exception(t, cfa)) return a->record.ExceptionCode;
+    return t.record.ExceptionCode;
+}
+
+__attribute__((noinline)) PEXCEPTION_POINTERS ntio_seh_exception_pointers(void) {
+    SehThread& t = t_seh;
+    auto cfa = reinterpret_cast<uintptr_t>(__builtin_frame_address(0)) + 16;
+    if (ActiveException* a = live_exception(t, cfa)) {
+        a->pointers.ExceptionRecord = &a->record;
+        a->pointers.ContextRecord = &a->context;
+        return &a->pointers;
+    }
     t.pointers.ExceptionRecord = &t.record;
     t.pointers.ContextRecord = &t.context;
     return &t.pointers;
@@ -331,7 +385,8 @@ VOID RtlRaiseException(PEXCEPTION_RECORD ExceptionRecord) {
 VOID RaiseException(DWORD dwExceptionCode, DWORD dwExceptionFlags, DWORD nNumberOfArguments,
                     const ULONG_PTR* lpArguments) {
     EXCEPTION_RECORD r{};
-    r.ExceptionCode = static_cast<NTSTATUS>(dwExceptionCode);
+    // Bit 28 of a code is reserved for the system; RaiseException clears it.
+    r.ExceptionCode = static_cast<NTSTATUS>(dwExceptionCode & ~0x10000000u);
     r.ExceptionFlags = dwExceptionFlags & EXCEPTION_NONCONTINUABLE;
     if (lpArguments) {
         r.NumberParameters = nNumberOfArguments > EXCEPTION_MAXIMUM_PARAMETERS ? EXCEPTION_MAXIMUM_PARAMETERS

@@ -40,12 +40,14 @@ BlockHeader* header_of(LPCVOID mem) {
     return h->tag == kLiveBlock ? h : nullptr;
 }
 
-// At most iMaxLength - 1 characters and always the terminator.
+// At most iMaxLength - 1 characters and always the terminator. The length is unsigned
+// to Windows: a negative one is a very large count, not none.
 template <typename Char>
 Char* copy_at_most(Char* d, const Char* s, int max) {
-    if (max <= 0) return d;
-    int i = 0;
-    for (; i < max - 1 && s[i]; ++i) d[i] = s[i];
+    auto n = static_cast<unsigned>(max);
+    if (n == 0) return d;
+    unsigned i = 0;
+    for (; i < n - 1 && s[i]; ++i) d[i] = s[i];
     d[i] = Char(0);
     return d;
 }

@@ -40,6 +40,30 @@ static void copy_case(HANDLE h, const char *what, void *out, DWORD out_length, B
     }
 }
 
+/* Exceptions in app code, typed as the SDK types them (DWORD codes): Microsoft's
+ * try-except example's filter, and GetExceptionCode() against a DWORD. */
+static int filter(unsigned int code, struct _EXCEPTION_POINTERS *ep) {
+    (void)ep;
+    return code == EXCEPTION_ACCESS_VIOLATION ? EXCEPTION_EXECUTE_HANDLER : EXCEPTION_CONTINUE_SEARCH;
+}
+
+static void app_side_exceptions(void) {
+    volatile int caught = 0;
+    DWORD code = 0;
+    __try {
+        __try {
+            RaiseException(0xE0000003u, 0, 0, NULL);
+        } __except (filter(GetExceptionCode(), GetExceptionInformation())) {
+            caught = 1;
+        }
+    } __except (GetExceptionCode() == (DWORD)0xE0000003u ? EXCEPTION_EXECUTE_HANDLER : EXCEPTION_CONTINUE_SEARCH) {
+        code = GetExceptionCode();
+        caught = 2;
+    }
+    printf("app exception: caught by frame %d, code 0x%08lX\n", caught, (unsigned long)code);
+    CHECK(caught == 2 && code == 0xE0000003u);
+}
+
 int main(void) {
     HANDLE h = CreateFileA("\\\\.\\NeitherSeh", GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
     char *pages = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -84,6 +108,7 @@ int main(void) {
     CHECK(!ok && GetLastError() == ERROR_NOACCESS);
 
     CloseHandle(h);
+    app_side_exceptions();
     printf("%s\n", failures ? "FAILED" : "all checks passed");
     return failures ? 1 : 0;
 }

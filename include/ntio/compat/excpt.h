@@ -24,8 +24,10 @@
  *     (rather than __leave or falling off its end) cannot run the __finally: ntio
  *     says so and stops the process. Leaving a __try that has an __except that way
  *     is fine.
- * GCC's -Wclobbered warns about every local written inside a __try; GCC keeps
- * such variables in memory, so the warning is off after this header. */
+ *   - a local written inside a __try and read after an exception must be volatile,
+ *     as with setjmp: an optimizing compiler may keep it in a register the jump
+ *     restores. GCC's -Wclobbered flags such variables but many safe ones too, so it
+ *     is off after this header (docs/compat.md says how to review a file with it). */
 #ifndef NTIO_COMPAT_EXCPT_H
 #define NTIO_COMPAT_EXCPT_H
 
@@ -40,33 +42,43 @@
 #define EXCEPTION_EXIT_UNWIND 0x4
 #define EXCEPTION_MAXIMUM_PARAMETERS 15
 
-/* The user-mode names of the exception codes (winnt.h); the values are NTSTATUS. */
-#define EXCEPTION_ACCESS_VIOLATION ((NTSTATUS)0xC0000005L)
-#define EXCEPTION_DATATYPE_MISALIGNMENT ((NTSTATUS)0x80000002L)
-#define EXCEPTION_BREAKPOINT ((NTSTATUS)0x80000003L)
-#define EXCEPTION_SINGLE_STEP ((NTSTATUS)0x80000004L)
-#define EXCEPTION_ARRAY_BOUNDS_EXCEEDED ((NTSTATUS)0xC000008CL)
-#define EXCEPTION_FLT_DENORMAL_OPERAND ((NTSTATUS)0xC000008DL)
-#define EXCEPTION_FLT_DIVIDE_BY_ZERO ((NTSTATUS)0xC000008EL)
-#define EXCEPTION_FLT_INEXACT_RESULT ((NTSTATUS)0xC000008FL)
-#define EXCEPTION_FLT_INVALID_OPERATION ((NTSTATUS)0xC0000090L)
-#define EXCEPTION_FLT_OVERFLOW ((NTSTATUS)0xC0000091L)
-#define EXCEPTION_FLT_STACK_CHECK ((NTSTATUS)0xC0000092L)
-#define EXCEPTION_FLT_UNDERFLOW ((NTSTATUS)0xC0000093L)
-#define EXCEPTION_INT_DIVIDE_BY_ZERO ((NTSTATUS)0xC0000094L)
-#define EXCEPTION_INT_OVERFLOW ((NTSTATUS)0xC0000095L)
-#define EXCEPTION_PRIV_INSTRUCTION ((NTSTATUS)0xC0000096L)
-#define EXCEPTION_IN_PAGE_ERROR ((NTSTATUS)0xC0000006L)
-#define EXCEPTION_ILLEGAL_INSTRUCTION ((NTSTATUS)0xC000001DL)
-#define EXCEPTION_NONCONTINUABLE_EXCEPTION ((NTSTATUS)0xC0000025L)
-#define EXCEPTION_STACK_OVERFLOW ((NTSTATUS)0xC00000FDL)
-#define EXCEPTION_INVALID_DISPOSITION ((NTSTATUS)0xC0000026L)
-#define EXCEPTION_INVALID_HANDLE ((NTSTATUS)0xC0000008L)
+/* The user-mode names of the exception codes, DWORDs as winnt.h has them (kernel code
+ * compares with the STATUS_ names, which are NTSTATUS). */
+#define EXCEPTION_ACCESS_VIOLATION ((DWORD)0xC0000005L)
+#define EXCEPTION_DATATYPE_MISALIGNMENT ((DWORD)0x80000002L)
+#define EXCEPTION_BREAKPOINT ((DWORD)0x80000003L)
+#define EXCEPTION_SINGLE_STEP ((DWORD)0x80000004L)
+#define EXCEPTION_ARRAY_BOUNDS_EXCEEDED ((DWORD)0xC000008CL)
+#define EXCEPTION_FLT_DENORMAL_OPERAND ((DWORD)0xC000008DL)
+#define EXCEPTION_FLT_DIVIDE_BY_ZERO ((DWORD)0xC000008EL)
+#define EXCEPTION_FLT_INEXACT_RESULT ((DWORD)0xC000008FL)
+#define EXCEPTION_FLT_INVALID_OPERATION ((DWORD)0xC0000090L)
+#define EXCEPTION_FLT_OVERFLOW ((DWORD)0xC0000091L)
+#define EXCEPTION_FLT_STACK_CHECK ((DWORD)0xC0000092L)
+#define EXCEPTION_FLT_UNDERFLOW ((DWORD)0xC0000093L)
+#define EXCEPTION_INT_DIVIDE_BY_ZERO ((DWORD)0xC0000094L)
+#define EXCEPTION_INT_OVERFLOW ((DWORD)0xC0000095L)
+#define EXCEPTION_PRIV_INSTRUCTION ((DWORD)0xC0000096L)
+#define EXCEPTION_IN_PAGE_ERROR ((DWORD)0xC0000006L)
+#define EXCEPTION_ILLEGAL_INSTRUCTION ((DWORD)0xC000001DL)
+#define EXCEPTION_NONCONTINUABLE_EXCEPTION ((DWORD)0xC0000025L)
+#define EXCEPTION_STACK_OVERFLOW ((DWORD)0xC00000FDL)
+#define EXCEPTION_INVALID_DISPOSITION ((DWORD)0xC0000026L)
+#define EXCEPTION_INVALID_HANDLE ((DWORD)0xC0000008L)
+
+/* An exception code is an NTSTATUS to kernel code (<wdm.h> first) and a DWORD to user
+ * code (<windows.h> first), as the WDK's and the SDK's headers type it, so that either
+ * side compares it with its own constants without mixing signedness. */
+#if defined(NTIO_COMPAT_KERNEL_SIDE)
+typedef NTSTATUS NTIO_EXCEPTION_CODE;
+#else
+typedef DWORD NTIO_EXCEPTION_CODE;
+#endif
 
 NTIO_EXTERN_C_BEGIN
 
 typedef struct _EXCEPTION_RECORD {
-    NTSTATUS ExceptionCode;
+    NTIO_EXCEPTION_CODE ExceptionCode;
     ULONG ExceptionFlags;
     struct _EXCEPTION_RECORD *ExceptionRecord;
     PVOID ExceptionAddress;
@@ -110,7 +122,6 @@ NTIO_API void ntio_seh_enter(NTIO_SEH_FRAME *Frame, int Kind, const char *File, 
 NTIO_API void ntio_seh_done(NTIO_SEH_FRAME *Frame);
 NTIO_API void ntio_seh_frame_exit(NTIO_SEH_FRAME *Frame);
 NTIO_API void ntio_seh_filter(NTIO_SEH_FRAME *Frame, long Disposition);
-NTIO_API int ntio_seh_handled(void);
 NTIO_API void ntio_seh_finally_unwind(NTIO_SEH_FRAME *Frame);
 NTIO_API NTIO_SEH_FINALLY ntio_seh_finally_begin(void);
 NTIO_API void ntio_seh_finally_end(NTIO_SEH_FINALLY *Finally);
@@ -121,8 +132,8 @@ NTIO_API int ntio_seh_frame_active(void);
 
 NTIO_EXTERN_C_END
 
-#define GetExceptionCode() ntio_seh_exception_code()
-#define _exception_code() ntio_seh_exception_code()
+#define GetExceptionCode() ((NTIO_EXCEPTION_CODE)ntio_seh_exception_code())
+#define _exception_code() ((NTIO_EXCEPTION_CODE)ntio_seh_exception_code())
 #define GetExceptionInformation() ntio_seh_exception_pointers()
 #define _exception_info() ntio_seh_exception_pointers()
 
@@ -136,35 +147,47 @@ NTIO_EXTERN_C_END
  * loop around it without braces guards all of it. Its condition is a statement
  * expression holding the frame and the __try's body; the frame's kind is only known
  * in the macro after the body, so __try jumps ahead to the code that macro placed
- * there, which enters the frame and jumps back. __label__ keeps the labels local to
+ * there, which enters the frame and jumps back. __label__ keeps those labels local to
  * this __try. Jumping out of the body (return, break, continue, goto) leaves the
- * statement expression, which GCC and Clang allow, and runs the frame's cleanup. */
+ * statement expression, which GCC and Clang allow, and runs the frame's cleanup.
+ *
+ * An exception whose filter chose the handler jumps from the statement expression
+ * straight to the handler (a label numbered by __COUNTER__), so the
+ * construct's normal end is reached only from the body's: a function whose __try and
+ * __except both return does not fall off its end as far as -Wreturn-type can see. */
+#define NTIO_SEH_CAT2_(a, b) a##b
+#define NTIO_SEH_CAT_(a, b) NTIO_SEH_CAT2_(a, b)
+
 #define __try                                                                        \
-    if (!__extension__ ({                                                            \
-      __label__ ntio_seh_body_, ntio_seh_kind_, ntio_seh_leave_;                     \
+    if (__extension__ ({                                                             \
+      __label__ ntio_seh_body_, ntio_seh_kind_, ntio_seh_leave_, ntio_seh_out_;                   \
       NTIO_SEH_FRAME ntio_seh_frame_ __attribute__((cleanup(ntio_seh_frame_exit)));  \
       goto ntio_seh_kind_;                                                           \
     ntio_seh_body_:                                                                  \
       if (setjmp(ntio_seh_frame_.Jump) == 0)
 
-#define NTIO_SEH_CLOSE_(kind, run_after)                                             \
-      if (0) {                                                                       \
-      ntio_seh_kind_:                                                                \
-          ntio_seh_enter(&ntio_seh_frame_, (kind), __FILE__, __LINE__);              \
-          goto ntio_seh_body_;                                                       \
-      }                                                                              \
+#define NTIO_SEH_CLOSE_(kind, skip_after)                                            \
     ntio_seh_leave_: __attribute__((unused));                                        \
       ntio_seh_done(&ntio_seh_frame_);                                               \
-      run_after;                                                                     \
-    })) {} else
+      goto ntio_seh_out_;                                                            \
+    ntio_seh_kind_:                                                                  \
+      ntio_seh_enter(&ntio_seh_frame_, (kind), __FILE__, __LINE__);                  \
+      goto ntio_seh_body_;                                                           \
+    ntio_seh_out_:;                                                                  \
+    }), (skip_after)) {} else
 
-#define __except(...) /* the filter: one expression, commas and all */              \
-      else ntio_seh_filter(&ntio_seh_frame_, (long)(__VA_ARGS__));                  \
-      NTIO_SEH_CLOSE_(1, ntio_seh_handled())
+#define __except(...) NTIO_SEH_EXCEPT_(__COUNTER__, __VA_ARGS__)
+#define NTIO_SEH_EXCEPT_(n, ...) /* the filter: one expression, commas and all */   \
+      else {                                                                         \
+          ntio_seh_filter(&ntio_seh_frame_, (long)(__VA_ARGS__));                   \
+          goto NTIO_SEH_CAT_(ntio_seh_handler_, n);                                  \
+      }                                                                              \
+      NTIO_SEH_CLOSE_(1, 1)                                                          \
+    NTIO_SEH_CAT_(ntio_seh_handler_, n):
 
 #define __finally                                                                    \
       else ntio_seh_finally_unwind(&ntio_seh_frame_);                                \
-      NTIO_SEH_CLOSE_(2, 1)                                                          \
+      NTIO_SEH_CLOSE_(2, 0)                                                          \
     for (NTIO_SEH_FINALLY ntio_seh_fin_ = ntio_seh_finally_begin(); ntio_seh_fin_.Pass; \
          ntio_seh_finally_end(&ntio_seh_fin_))
 

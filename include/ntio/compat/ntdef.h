@@ -329,6 +329,7 @@ static inline __attribute__((unused)) char *ntio_literal_buffer(const char *s) {
 
 /* ---- memory --------------------------------------------------------------- */
 #define RtlCopyMemory(Destination, Source, Length) memcpy((Destination), (Source), (Length))
+#define RtlCopyBytes RtlCopyMemory
 #define RtlMoveMemory(Destination, Source, Length) memmove((Destination), (Source), (Length))
 #define RtlFillMemory(Destination, Length, Fill) memset((Destination), (Fill), (Length))
 #define RtlZeroMemory(Destination, Length) memset((Destination), 0, (Length))

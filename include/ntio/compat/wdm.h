@@ -3,6 +3,10 @@
 #ifndef NTIO_COMPAT_WDM_H
 #define NTIO_COMPAT_WDM_H
 
+/* Kernel code sees exception codes as NTSTATUS (<excpt.h>), as the WDK types them. */
+#ifndef NTIO_COMPAT_KERNEL_SIDE
+#define NTIO_COMPAT_KERNEL_SIDE 1
+#endif
 #include "ntdef.h"
 #include "ntstatus.h"
 #include "kernel/ke.h"
