@@ -1,4 +1,4 @@
-// Structured exceptions (<excpt.h>; rules S-SEH-1..9 in docs/design.md): the frames
+// Structured exceptions (<excpt.h>; rules S-SEH-1..10 in docs/design.md): the frames
 // that __try links into a per-thread list, the signal handler that turns a hardware
 // fault inside a __try into an exception, the dispatch to the innermost frame, the
 // raise routines of the kernel and Win32 sides, and ProbeForRead/ProbeForWrite.

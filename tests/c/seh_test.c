@@ -1,5 +1,5 @@
 /* Structured exceptions in strict C11, the way driver code writes them (test
- * compat.seh; rules S-SEH-1..9 in docs/design.md): faults and raises caught by
+ * compat.seh; rules S-SEH-1..10 in docs/design.md): faults and raises caught by
  * __except, filters that pass exceptions on, __finally on every way out of a __try,
  * __leave, break/continue/return out of a __try, the probes, threads.
  *
@@ -249,6 +249,37 @@ static void nested_exceptions_in_filters(void) {
     CHECK(readable_in_filter == 0);
     CHECK(outer == (NTSTATUS)0xE0000003u);
     CHECK(in_handler == (NTSTATUS)0xE0000003u);
+}
+
+static __attribute__((noinline)) void step(int i) {
+    if (i == 3) ExRaiseStatus(STATUS_UNSUCCESSFUL);
+}
+
+/* S-SEH-10 (GCC): locals written inside a __try keep the values they had when a call
+ * in the body raised, at any optimization level: a loop counter GCC would otherwise
+ * never store, and a pointer allocated in the body and freed in the handler. */
+static void locals_survive_an_exception(void) {
+#if defined(__GNUC__) && !defined(__clang__)
+    int done = 0, i;
+    char *buffer = NULL;
+    __try {
+        for (i = 0; i < 10; i++) {
+            step(i);
+            done = i + 1;
+        }
+    } __except (EXCEPTION_EXECUTE_HANDLER) {
+    }
+    CHECK(done == 3);
+    __try {
+        buffer = HeapAlloc(GetProcessHeap(), 0, 64);
+        step(3);
+    } __except (EXCEPTION_EXECUTE_HANDLER) {
+        CHECK(buffer != NULL);
+        if (buffer) HeapFree(GetProcessHeap(), 0, buffer);
+        buffer = NULL;
+    }
+    CHECK(buffer == NULL);
+#endif
 }
 
 /* S-SEH-3: RaiseException carries its code, flags and arguments (at most 15);
@@ -572,6 +603,7 @@ int main(int argc, char **argv) {
     raises_and_filters();
     raise_exception_records();
     nested_exceptions_in_filters();
+    locals_survive_an_exception();
     finally_blocks();
     jumps_out_of_try();
     probes();

@@ -24,10 +24,10 @@
  *     (rather than __leave or falling off its end) cannot run the __finally: ntio
  *     says so and stops the process. Leaving a __try that has an __except that way
  *     is fine.
- *   - a local written inside a __try and read after an exception must be volatile,
- *     as with setjmp: an optimizing compiler may keep it in a register the jump
- *     restores. GCC's -Wclobbered flags such variables but many safe ones too, so it
- *     is off after this header (docs/compat.md says how to review a file with it). */
+ *   - with GCC, a local written inside a __try keeps its value when a call in the
+ *     body raises (see __try below); written just before a fault in the function's
+ *     own instructions, or compiled by Clang, it must be volatile, as with setjmp.
+ *     GCC's -Wclobbered flags every such variable, so it is off after this header. */
 #ifndef NTIO_COMPAT_EXCPT_H
 #define NTIO_COMPAT_EXCPT_H
 
@@ -106,6 +106,7 @@ typedef struct _EXCEPTION_POINTERS {
 typedef struct _NTIO_SEH_FRAME {
     jmp_buf Jump;
     struct _NTIO_SEH_FRAME *Outer;
+    void *Receiver[5]; /* __builtin_setjmp's buffer: never jumped to (see __try) */
     int Kind;  /* 1: __except, 2: __finally */
     int State; /* 0: its __try is running and the frame is linked; 1: done */
     const char *File;
@@ -151,6 +152,13 @@ NTIO_EXTERN_C_END
  * this __try. Jumping out of the body (return, break, continue, goto) leaves the
  * statement expression, which GCC and Clang allow, and runs the frame's cleanup.
  *
+ * The __builtin_setjmp beside the setjmp is never jumped to. It is there for what it
+ * tells GCC: a function with one may resume at its receiver after any call, so GCC
+ * keeps every variable that lives across a call in memory and stores it before each
+ * call; the handler path then reads what the body wrote before the call that raised
+ * (with setjmp alone GCC may keep such a variable in a register the jump restores,
+ * or never store it). Clang draws no such conclusion (docs/compat.md).
+ *
  * An exception whose filter chose the handler jumps from the statement expression
  * straight to the handler (a label numbered by __COUNTER__), so the
  * construct's normal end is reached only from the body's: a function whose __try and
@@ -164,7 +172,7 @@ NTIO_EXTERN_C_END
       NTIO_SEH_FRAME ntio_seh_frame_ __attribute__((cleanup(ntio_seh_frame_exit)));  \
       goto ntio_seh_kind_;                                                           \
     ntio_seh_body_:                                                                  \
-      if (setjmp(ntio_seh_frame_.Jump) == 0)
+      if (setjmp(ntio_seh_frame_.Jump) == 0 && __builtin_setjmp(ntio_seh_frame_.Receiver) == 0)
 
 #define NTIO_SEH_CLOSE_(kind, skip_after)                                            \
     ntio_seh_leave_: __attribute__((unused));                                        \
