@@ -234,7 +234,7 @@ static int readable(volatile char *p) {
  * own still sees its frame's exception, and passes that one on. */
 static void nested_exceptions_in_filters(void) {
     NTSTATUS outer = 0, in_handler = 0;
-    int readable_in_filter = -1;
+    volatile int readable_in_filter = -1; /* written before the jump to the outer frame */
     __try {
         __try {
             RaiseException(0xE0000003u, 0, 0, NULL);
@@ -251,13 +251,15 @@ static void nested_exceptions_in_filters(void) {
     CHECK(in_handler == (NTSTATUS)0xE0000003u);
 }
 
-static __attribute__((noinline)) void step(int i) {
-    if (i == 3) ExRaiseStatus(STATUS_UNSUCCESSFUL);
-}
-
 /* S-SEH-10 (GCC): locals written inside a __try keep the values they had when a call
  * in the body raised, at any optimization level: a loop counter GCC would otherwise
  * never store, and a pointer allocated in the body and freed in the handler. */
+#if defined(__GNUC__) && !defined(__clang__)
+static __attribute__((noinline)) void step(int i) {
+    if (i == 3) ExRaiseStatus(STATUS_UNSUCCESSFUL);
+}
+#endif
+
 static void locals_survive_an_exception(void) {
 #if defined(__GNUC__) && !defined(__clang__)
     int done = 0, i;
