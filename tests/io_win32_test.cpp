@@ -157,6 +157,29 @@ TEST_F(BadInput, NullBufferWithANonZeroLength) {
     CloseHandle(h);
 }
 
+// S-BUF-10: the same for the small integers a bad cast makes (the first 64 KiB, which
+// neither Windows nor Linux maps): refused before an IRP, where copying would fault.
+TEST_F(BadInput, NeverMappedBufferWithANonZeroLength) {
+    HANDLE h = open(testdrv::kBuffered, false);
+    int before = testdrv::state().dispatched;
+    auto* low = reinterpret_cast<void*>(static_cast<uintptr_t>(0x10));
+    auto* edge = reinterpret_cast<void*>(static_cast<uintptr_t>(0xFFFF));
+    char out[8];
+    DWORD n = 0;
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, low, 8, out, sizeof out, &n, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_NOACCESS));
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, out, sizeof out, edge, 8, &n, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_NOACCESS));
+    EXPECT_FALSE(ReadFile(h, low, 8, &n, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_NOACCESS));
+    EXPECT_FALSE(WriteFile(h, edge, 8, &n, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_NOACCESS));
+    EXPECT_EQ(testdrv::state().dispatched, before) << "no IRP";
+    // A zero length needs no buffer at all, whatever the pointer.
+    EXPECT_TRUE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, low, 0, nullptr, 0, &n, nullptr));
+    CloseHandle(h);
+}
+
 TEST_F(BadInput, IoctlNeedingMoreAccessThanTheHandleHas) {
     HANDLE h = open(testdrv::kBuffered, false, GENERIC_WRITE);
     DWORD n;
