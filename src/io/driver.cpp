@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "io/iomgr.hpp"
+#include "ke/exception.hpp"
 #include "ke/objects.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
@@ -177,6 +178,7 @@ NTSTATUS load_driver(const std::string& path, int instances, DriverBody** out) {
         dlclose(module);
         return STATUS_INVALID_PARAMETER;
     }
+    ke::register_kernel_module(module);  // before DriverEntry, which may raise too
     DriverBody* d = new_driver(widen(base));
     d->module_path = path;
     d->module = module;

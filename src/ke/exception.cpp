@@ -1,4 +1,4 @@
-// Structured exceptions (<excpt.h>; rules S-SEH-1..10 in docs/design.md): the frames
+// Structured exceptions (<excpt.h>; rules S-SEH-1..11 in docs/design.md): the frames
 // that __try links into a per-thread list, the signal handler that turns a hardware
 // fault inside a __try into an exception, the dispatch to the innermost frame, the
 // raise routines of the kernel and Win32 sides, and ProbeForRead/ProbeForWrite.
@@ -16,10 +16,13 @@
 #include <cstdlib>
 #include <mutex>
 
+#include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "ke/exception.hpp"
 #include "wdm.h"
 #include "windows.h"
 
@@ -62,6 +65,32 @@ struct sigaction g_previous[sizeof kFaultSignals / sizeof kFaultSignals[0]];
 std::atomic<bool> g_installed{false};
 std::mutex g_install_lock;
 
+// The code ranges of the loaded driver modules: kernel code. Written by the loader
+// (under a lock, before the module's code runs), read lock-free by the dispatcher.
+struct CodeRange {
+    uintptr_t start, end;
+};
+constexpr int kMaxKernelModules = 64;
+CodeRange g_kernel_code[kMaxKernelModules];
+std::atomic<int> g_kernel_modules{0};
+std::mutex g_kernel_modules_lock;
+
+bool in_kernel_code(uintptr_t address) {
+    int n = g_kernel_modules.load(std::memory_order_acquire);
+    for (int i = 0; i < n; ++i)
+        if (address >= g_kernel_code[i].start && address < g_kernel_code[i].end) return true;
+    return false;
+}
+
+// Whether an exception that started at `origin` may reach `frame`. One that started in
+// a driver module (kernel code) goes only to frames in driver modules: the first frame
+// of application code on its way out ends its search, as the user/kernel boundary
+// does on Windows. Code that is neither (libntio, libc, a program with its driver
+// linked in) is not told apart.
+bool may_take(const NTIO_SEH_FRAME* frame, uintptr_t origin) {
+    return !in_kernel_code(origin) || in_kernel_code(reinterpret_cast<uintptr_t>(frame->Code));
+}
+
 [[noreturn]] void fatal(const char* what, NTIO_SEH_FRAME* frame) {
     std::fprintf(stderr, "ntio: %s (the __try ending at %s:%d)\n", what, frame->File, frame->Line);
     std::fflush(stderr);
@@ -83,7 +112,7 @@ std::mutex g_install_lock;
 // list first: an exception in its filter, handler or __finally goes further out.
 [[noreturn]] void dispatch(SehThread& t) {
     NTIO_SEH_FRAME* frame = t.innermost;
-    if (!frame) unhandled(t.record);
+    if (!frame || !may_take(frame, reinterpret_cast<uintptr_t>(t.record.ExceptionAddress))) unhandled(t.record);
     t.innermost = frame->Outer;
     frame->State = kDone;
     // The exception becomes the frame's active one, in place of the entries of frames
@@ -213,11 +242,13 @@ void record_fault(int sig, const siginfo_t* info, const ucontext_t* uc, EXCEPTIO
 
 void on_fault(int sig, siginfo_t* info, void* context) {
     SehThread& t = t_seh;
-    if (!t.innermost || info->si_code <= 0) {
+    auto* uc = static_cast<ucontext_t*>(context);
+    // No frame, a sent signal, or a driver's fault with only the application's frames
+    // to take it: not an exception of ntio's; the process crashes as it would without.
+    if (!t.innermost || info->si_code <= 0 || !may_take(t.innermost, uc->uc_mcontext.gregs[REG_RIP])) {
         chain(sig, info, context);
         return;
     }
-    auto* uc = static_cast<ucontext_t*>(context);
     record_fault(sig, info, uc, t.record, t.context);
     // The longjmp leaves the handler without the kernel's sigreturn, which would have
     // put back the mask the thread had when the fault came (the signal itself is
@@ -252,6 +283,7 @@ extern "C" {
 void ntio_seh_enter(NTIO_SEH_FRAME* Frame, int Kind, const char* File, int Line) {
     install_fault_handlers();
     SehThread& t = t_seh;
+    Frame->Code = __builtin_return_address(0);  // in the function that holds the __try
     Frame->Kind = Kind;
     Frame->State = kRunning;
     Frame->File = File;
@@ -429,3 +461,34 @@ VOID ProbeForWrite(volatile VOID* Address, SIZE_T Length, ULONG Alignment) {
 }
 
 }  // extern "C"
+
+void ntio::ke::register_kernel_module(void* dl_handle) {
+    link_map* map = nullptr;
+    if (dlinfo(dl_handle, RTLD_DI_LINKMAP, &map) != 0 || !map) return;
+    struct Search {
+        uintptr_t base;
+        CodeRange range;
+    } search{map->l_addr, {0, 0}};
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* data) {
+            auto* s = static_cast<Search*>(data);
+            if (info->dlpi_addr != s->base) return 0;
+            for (int i = 0; i < info->dlpi_phnum; ++i) {
+                const auto& ph = info->dlpi_phdr[i];
+                if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+                uintptr_t start = info->dlpi_addr + ph.p_vaddr, end = start + ph.p_memsz;
+                if (!s->range.end || start < s->range.start) s->range.start = start;
+                if (end > s->range.end) s->range.end = end;
+            }
+            return s->range.end ? 1 : 0;
+        },
+        &search);
+    if (!search.range.end) return;
+    std::lock_guard lock(g_kernel_modules_lock);
+    int n = g_kernel_modules.load(std::memory_order_relaxed);
+    for (int i = 0; i < n; ++i)
+        if (g_kernel_code[i].start == search.range.start) return;  // the same module again
+    if (n == kMaxKernelModules) return;
+    g_kernel_code[n] = search.range;
+    g_kernel_modules.store(n + 1, std::memory_order_release);
+}

@@ -13,6 +13,8 @@
 #define IOCTL_NEITHER_COPY CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900, METHOD_NEITHER, FILE_ANY_ACCESS)
 #define IOCTL_NEITHER_SUM CTL_CODE(FILE_DEVICE_UNKNOWN, 0x901, METHOD_NEITHER, FILE_ANY_ACCESS)
 #define IOCTL_NEITHER_FILL CTL_CODE(FILE_DEVICE_UNKNOWN, 0x902, METHOD_NEITHER, FILE_ANY_ACCESS)
+#define IOCTL_NEITHER_RAISE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x903, METHOD_NEITHER, FILE_ANY_ACCESS)
+#define IOCTL_NEITHER_FAULT CTL_CODE(FILE_DEVICE_UNKNOWN, 0x904, METHOD_NEITHER, FILE_ANY_ACCESS)
 
 static int failures;
 #define CHECK(cond)                                                                  \
@@ -64,7 +66,20 @@ static void app_side_exceptions(void) {
     CHECK(caught == 2 && code == 0xE0000003u);
 }
 
-int main(void) {
+/* A driver's unhandled exception under the app's own __try: Windows never hands a
+ * kernel exception to user mode (it stops the system), so neither may ntio. */
+static int driver_bug_under_try(HANDLE h, DWORD code) {
+    DWORD bytes = 0;
+    __try {
+        DeviceIoControl(h, code, NULL, 0, (void *)(uintptr_t)16, 4, &bytes, NULL);
+    } __except (EXCEPTION_EXECUTE_HANDLER) {
+        printf("the app caught the driver's exception 0x%08lX\n", (unsigned long)GetExceptionCode());
+    }
+    printf("went on after the driver's bug\n");
+    return 1;
+}
+
+int main(int argc, char **argv) {
     HANDLE h = CreateFileA("\\\\.\\NeitherSeh", GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
     char *pages = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ULONG numbers[4] = {1, 2, 3, 4}, sum = 0;
@@ -75,6 +90,8 @@ int main(void) {
         printf("setup failed: error %lu\n", (unsigned long)GetLastError());
         return 2;
     }
+    if (argc > 1 && !strcmp(argv[1], "raise-under-try")) return driver_bug_under_try(h, IOCTL_NEITHER_RAISE);
+    if (argc > 1 && !strcmp(argv[1], "fault-under-try")) return driver_bug_under_try(h, IOCTL_NEITHER_FAULT);
     munmap(pages + 2 * 4096, 4096);         /* the third page is gone */
     mprotect(pages + 4096, 4096, PROT_READ); /* the second is read-only */
 

@@ -9,6 +9,8 @@
 #define IOCTL_NEITHER_COPY CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900, METHOD_NEITHER, FILE_ANY_ACCESS)
 #define IOCTL_NEITHER_SUM CTL_CODE(FILE_DEVICE_UNKNOWN, 0x901, METHOD_NEITHER, FILE_ANY_ACCESS)
 #define IOCTL_NEITHER_FILL CTL_CODE(FILE_DEVICE_UNKNOWN, 0x902, METHOD_NEITHER, FILE_ANY_ACCESS)
+#define IOCTL_NEITHER_RAISE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x903, METHOD_NEITHER, FILE_ANY_ACCESS)
+#define IOCTL_NEITHER_FAULT CTL_CODE(FILE_DEVICE_UNKNOWN, 0x904, METHOD_NEITHER, FILE_ANY_ACCESS)
 
 DRIVER_INITIALIZE DriverEntry;
 static DRIVER_UNLOAD NeitherUnload;
@@ -109,6 +111,12 @@ static NTSTATUS NeitherControl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
         information = out_length;
         break;
     }
+    case IOCTL_NEITHER_RAISE: /* a driver bug: a raise with no __try of the driver's */
+        ExRaiseStatus(STATUS_INVALID_PARAMETER);
+        break;
+    case IOCTL_NEITHER_FAULT: /* a driver bug: a fault with no __try of the driver's */
+        *(volatile ULONG *)Irp->UserBuffer = 1;
+        break;
     default:
         status = STATUS_INVALID_DEVICE_REQUEST;
         break;

@@ -1,5 +1,5 @@
 /* Structured exceptions in strict C11, the way driver code writes them (test
- * compat.seh; rules S-SEH-1..10 in docs/design.md): faults and raises caught by
+ * compat.seh; rules S-SEH-1..11 in docs/design.md): faults and raises caught by
  * __except, filters that pass exceptions on, __finally on every way out of a __try,
  * __leave, break/continue/return out of a __try, the probes, threads.
  *

@@ -107,6 +107,7 @@ typedef struct _NTIO_SEH_FRAME {
     jmp_buf Jump;
     struct _NTIO_SEH_FRAME *Outer;
     void *Receiver[5]; /* __builtin_setjmp's buffer: never jumped to (see __try) */
+    void *Code;        /* in the function that holds the __try: driver or application */
     int Kind;  /* 1: __except, 2: __finally */
     int State; /* 0: its __try is running and the frame is linked; 1: done */
     const char *File;
