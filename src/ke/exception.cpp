@@ -60,7 +60,7 @@ struct SehThread {
 };
 thread_local SehThread t_seh;
 
-constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP};
 struct sigaction g_previous[sizeof kFaultSignals / sizeof kFaultSignals[0]];
 std::atomic<bool> g_installed{false};
 std::mutex g_install_lock;
@@ -226,6 +226,12 @@ void record_fault(int sig, const siginfo_t* info, const ucontext_t* uc, EXCEPTIO
         case FPE_FLTSUB: r.ExceptionCode = EXCEPTION_ARRAY_BOUNDS_EXCEEDED; break;
         default: r.ExceptionCode = EXCEPTION_FLT_INVALID_OPERATION; break;
         }
+        break;
+    case SIGTRAP:
+        // int3 stops after itself; Windows reports the breakpoint's own address.
+        r.ExceptionCode = STATUS_BREAKPOINT;
+        if (info->si_code == SI_KERNEL || info->si_code == TRAP_BRKPT)
+            r.ExceptionAddress = reinterpret_cast<PVOID>(g[REG_RIP] - 1);
         break;
     default:  // SIGILL
         r.ExceptionCode = info->si_code == ILL_PRVOPC ? EXCEPTION_PRIV_INSTRUCTION : EXCEPTION_ILLEGAL_INSTRUCTION;

@@ -66,9 +66,19 @@ ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...) {
     return r;
 }
 
+extern "C" VOID RtlRaiseException(PEXCEPTION_RECORD ExceptionRecord);  // <wdm.h>'s; this file sees <windows.h>
+
 VOID DbgBreakPoint(VOID) {
-    std::fprintf(stderr, "ntio: DbgBreakPoint() reached; raising SIGTRAP for an attached debugger\n");
-    __builtin_trap();
+    // Inside a __try the breakpoint is an exception the frame may take, as on Windows
+    // with no debugger to take it first (STATUS_BREAKPOINT, S-SEH-1).
+    if (ntio_seh_frame_active()) {
+        EXCEPTION_RECORD r{};
+        r.ExceptionCode = STATUS_BREAKPOINT;
+        r.ExceptionAddress = __builtin_return_address(0);
+        RtlRaiseException(&r);
+    }
+    std::fprintf(stderr, "ntio: DbgBreakPoint() reached; stopping with SIGTRAP for an attached debugger\n");
+    __asm__ volatile("int3");  // a debugger continues from here; without one SIGTRAP ends the process
 }
 
 VOID OutputDebugStringA(LPCSTR lpOutputString) {

@@ -129,6 +129,21 @@ static void other_hardware_exceptions(void) {
         code = GetExceptionCode();
     }
     CHECK(code == STATUS_INTEGER_DIVIDE_BY_ZERO);
+
+    /* Breakpoints: DbgBreakPoint and a raw int3. */
+    code = 0;
+    __try {
+        DbgBreakPoint();
+    } __except (EXCEPTION_EXECUTE_HANDLER) {
+        code = GetExceptionCode();
+    }
+    CHECK(code == STATUS_BREAKPOINT);
+    code = 0;
+    __try {
+        __asm__ volatile("int3");
+    } __except (code = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) {
+    }
+    CHECK(code == STATUS_BREAKPOINT);
 }
 
 static int only_misalignment(NTSTATUS code) {
