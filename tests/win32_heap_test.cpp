@@ -78,6 +78,21 @@ TEST(KernelStrings, LstrHelpersBehaveAsKernel32s) {
     EXPECT_STREQ(lstrcpynW(w, L"wxyz", 3), L"wx");
 }
 
+// Windows's lstr routines catch an access violation and return 0 or NULL.
+TEST(KernelStrings, LstrHelpersCatchBadPointers) {
+    auto* bad = reinterpret_cast<char*>(static_cast<uintptr_t>(16));
+    auto* wbad = reinterpret_cast<WCHAR*>(static_cast<uintptr_t>(16));
+    char ok[8] = "ok";
+    EXPECT_EQ(lstrlenA(bad), 0);
+    EXPECT_EQ(lstrlenW(wbad), 0);
+    EXPECT_EQ(lstrcpyA(bad, "x"), nullptr);
+    EXPECT_EQ(lstrcpyA(ok, bad), nullptr);
+    EXPECT_EQ(lstrcatA(bad, "x"), nullptr);
+    EXPECT_EQ(lstrcpynA(bad, "x", 5), nullptr);
+    EXPECT_EQ(lstrcpyW(wbad, L"x"), nullptr);
+    EXPECT_EQ(lstrlenA(ok), 2) << "and the good calls after them still work";
+}
+
 TEST(KernelStrings, WsprintfFormatsAsWindowsAndStopsAt1024) {
     char out[2048];
     EXPECT_EQ(wsprintfA(out, "%lu-%S-%d", 0xFFFFFFFFu, L"wide", -5), 18);

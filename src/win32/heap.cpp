@@ -1,5 +1,6 @@
 // The process heap (HeapAlloc and friends over malloc), LocalReAlloc, and the lstr*
 // and wsprintf string helpers of kernel32.
+#include <csetjmp>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -50,6 +51,21 @@ Char* copy_at_most(Char* d, const Char* s, int max) {
     for (; i < n - 1 && s[i]; ++i) d[i] = s[i];
     d[i] = Char(0);
     return d;
+}
+
+// Runs `work` inside a structured-exception frame: its result, or `on_fault` when an
+// exception (an access violation through a bad pointer) ended it.
+template <typename R, typename F>
+R guarded(R on_fault, F&& work) {
+    NTIO_SEH_FRAME frame;
+    ntio_seh_enter(&frame, 1, __FILE__, __LINE__);
+    if (setjmp(frame.Jump) == 0) {
+        R result = work();
+        ntio_seh_done(&frame);
+        return result;
+    }
+    ntio_seh_filter(&frame, EXCEPTION_EXECUTE_HANDLER);  // taken here
+    return on_fault;
 }
 
 LPVOID failed(DWORD flags) {
@@ -120,16 +136,35 @@ SIZE_T HeapSize(HANDLE hHeap, DWORD dwFlags, LPCVOID lpMem) {
 }
 
 // ---- kernel32's string helpers ----------------------------------------------------
+// Windows's lstr routines catch an access violation themselves and return 0 (lstrlen)
+// or NULL (the others). A structured-exception frame of their own does the same; the
+// <excpt.h> keywords are C only, so it is entered by hand here.
 
-int lstrlenA(LPCSTR s) { return s ? static_cast<int>(std::strlen(s)) : 0; }
-int lstrlenW(LPCWSTR s) { return s ? static_cast<int>(std::wcslen(s)) : 0; }
-LPSTR lstrcpyA(LPSTR d, LPCSTR s) { return std::strcpy(d, s); }
-LPWSTR lstrcpyW(LPWSTR d, LPCWSTR s) { return std::wcscpy(d, s); }
-LPSTR lstrcatA(LPSTR d, LPCSTR s) { return std::strcat(d, s); }
-LPWSTR lstrcatW(LPWSTR d, LPCWSTR s) { return std::wcscat(d, s); }
+int lstrlenA(LPCSTR s) {
+    return s ? guarded(0, [&] { return static_cast<int>(std::strlen(s)); }) : 0;
+}
+int lstrlenW(LPCWSTR s) {
+    return s ? guarded(0, [&] { return static_cast<int>(std::wcslen(s)); }) : 0;
+}
+LPSTR lstrcpyA(LPSTR d, LPCSTR s) {
+    return guarded<LPSTR>(nullptr, [&] { return std::strcpy(d, s); });
+}
+LPWSTR lstrcpyW(LPWSTR d, LPCWSTR s) {
+    return guarded<LPWSTR>(nullptr, [&] { return std::wcscpy(d, s); });
+}
+LPSTR lstrcatA(LPSTR d, LPCSTR s) {
+    return guarded<LPSTR>(nullptr, [&] { return std::strcat(d, s); });
+}
+LPWSTR lstrcatW(LPWSTR d, LPCWSTR s) {
+    return guarded<LPWSTR>(nullptr, [&] { return std::wcscat(d, s); });
+}
 
-LPSTR lstrcpynA(LPSTR d, LPCSTR s, int n) { return copy_at_most(d, s, n); }
-LPWSTR lstrcpynW(LPWSTR d, LPCWSTR s, int n) { return copy_at_most(d, s, n); }
+LPSTR lstrcpynA(LPSTR d, LPCSTR s, int n) {
+    return guarded<LPSTR>(nullptr, [&] { return copy_at_most(d, s, n); });
+}
+LPWSTR lstrcpynW(LPWSTR d, LPCWSTR s, int n) {
+    return guarded<LPWSTR>(nullptr, [&] { return copy_at_most(d, s, n); });
+}
 
 // wsprintf's buffer is at most 1024 characters, the terminator included.
 constexpr size_t kWsprintfLimit = 1024;
