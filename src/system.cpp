@@ -152,8 +152,24 @@ void System::Impl::work_loop(_KTHREAD*) {
         }
         std::function<void()> item = std::move(work.front());
         work.pop_front();
+        ++work_running;
         work_lock.unlock();
         item();
+        work_lock.lock();
+        --work_running;
+        work_lock.unlock();
+    }
+}
+
+void System::Impl::wait_for_posted_work() {
+    for (int ms = 0; ms < 5000; ++ms) {
+        work_lock.lock();
+        bool idle = work.empty() && work_running == 0;
+        work_lock.unlock();
+        if (idle) return;
+        LARGE_INTEGER one_ms;
+        one_ms.QuadPart = -10000;  // a wait, so that virtual time can move for the work
+        KeDelayExecutionThread(KernelMode, FALSE, &one_ms);
     }
 }
 
@@ -200,6 +216,7 @@ bool shutdown(System::Impl& s) {
     // drivers) before the drivers unload.
     s.handles.close_all();
     verifier::faults::drain();  // delayed completions land before what is still pending is judged
+    s.wait_for_posted_work();   // and closes deferred to the worker (a last reference dropped in a DPC)
     report_pending_irps();
     io::unload_all_drivers();
     verifier::faults::finish();

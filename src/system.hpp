@@ -48,8 +48,12 @@ public:
     // DISPATCH_LEVEL, work items). Callable at any IRQL.
     void post_work(std::function<void()> work);
     void work_loop(_KTHREAD* self);
+    // Waits (up to 5 s) until no posted work is queued or running: teardown lets a
+    // deferred IRP_MJ_CLOSE finish before it judges what is left.
+    void wait_for_posted_work();
     ke::SpinLock work_lock;
     std::deque<std::function<void()>> work;
+    int work_running = 0;  // items taken from `work` and not finished (under work_lock)
     KEVENT work_event;
     bool work_stop = false;
     _KTHREAD* worker = nullptr;

@@ -265,7 +265,9 @@ TEST_F(Files, S_CAN_13_ALastReferenceDroppedInADpcClosesAtPassiveLevel) {
         &ctx);
     KeInsertQueueDpc(&dpc, nullptr, nullptr);
     KeWaitForSingleObject(&ctx.done, Executive, KernelMode, FALSE, nullptr);
-    for (int i = 0; i < 100 && testdrv::state().closes == 0; ++i) Sleep(1);
+    // The close runs on the runtime's worker; wait until its IRP is gone too.
+    for (int i = 0; i < 1000 && (testdrv::state().closes == 0 || sys.live_irps() != 0); ++i) Sleep(1);
+    EXPECT_EQ(sys.live_irps(), 0);
     auto closes = testdrv::observations(IRP_MJ_CLOSE);
     ASSERT_EQ(closes.size(), 1u);
     EXPECT_EQ(closes[0].irql, PASSIVE_LEVEL);
