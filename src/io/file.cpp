@@ -9,9 +9,9 @@
 #include "io/irp_lookaside.hpp"
 #include "trace/trace.hpp"
 #include "ke/objects.hpp"
+#include "ke/user_access.hpp"
 #include "ob/services.hpp"
 #include "ps/thread.hpp"
-#include "rtl/copy.hpp"
 #include "system.hpp"
 #include "verifier/report.hpp"
 
@@ -403,10 +403,23 @@ void discard_irp(IRP* irp) {
     return status;
 }
 
-// Puts a caller's buffer in an IRP for direct I/O: an MDL probed and locked for `op`.
-void attach_mdl(IRP* irp, PVOID buffer, ULONG length, LOCK_OPERATION op) {
+// Puts a caller's buffer in an IRP for direct I/O: an MDL probed and locked for `op`,
+// as MmProbeAndLockPages does inside the I/O manager's __try: a page it cannot read (or
+// write, for IoWriteAccess) fails the request with the fault's status (S-BUF-5, S-BUF-11).
+NTSTATUS attach_mdl(IRP* irp, PVOID buffer, ULONG length, LOCK_OPERATION op) {
+    if (NTSTATUS s = ke::probe_pages(buffer, length, op != IoReadAccess)) return s;
     PMDL mdl = IoAllocateMdl(buffer, length, FALSE, FALSE, irp);
+    if (!mdl) return STATUS_INSUFFICIENT_RESOURCES;
     io::lock_mdl_pages(mdl, op);
+    return STATUS_SUCCESS;
+}
+
+// A request that fails after its IRP was built: the IRP is freed unsent and the
+// request's references dropped (out of line: the request path keeps its registers).
+[[gnu::noinline, gnu::cold]] NTSTATUS refuse_request(Request& r, IRP* irp, NTSTATUS status) {
+    discard_irp(irp);
+    abandon_request(r);
+    return status;
 }
 
 // METHOD_BUFFERED / DO_BUFFERED_IO system buffer: inline in the IRP when it fits.
@@ -424,6 +437,20 @@ void attach_mdl(IRP* irp, PVOID buffer, ULONG length, LOCK_OPERATION op) {
         if (!irp->AssociatedIrp.SystemBuffer) return false;
     }
     return true;
+}
+
+// METHOD_IN_DIRECT / METHOD_OUT_DIRECT: the input in a system buffer, the output in an
+// MDL probed for read (IN) or write (OUT).
+NTSTATUS attach_direct_buffers(IRP* irp, PVOID input, ULONG input_length, PVOID output, ULONG output_length,
+                               ULONG method) {
+    if (input_length) {
+        if (!give_system_buffer(irp, input_length)) return STATUS_INSUFFICIENT_RESOURCES;
+        irp->Flags = IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
+        if (NTSTATUS copied = ke::copy_user(irp->AssociatedIrp.SystemBuffer, input, input_length)) return copied;
+    }
+    if (output_length)
+        return attach_mdl(irp, output, output_length, method == METHOD_IN_DIRECT ? IoReadAccess : IoWriteAccess);
+    return STATUS_SUCCESS;
 }
 
 }  // namespace
@@ -444,12 +471,21 @@ namespace {
                                                            PVOID InputBuffer, ULONG InputBufferLength,
                                                            PVOID OutputBuffer, ULONG OutputBufferLength, UCHAR major) {
     ULONG method = Code & 3;
-    // S-BUF-10: NULL (or never-mapped) buffers with a length fail before anything else.
-    // The method is tested last: a request with its buffers passes two tests each.
-    if (((InputBufferLength && never_mapped(InputBuffer)) || (OutputBufferLength && never_mapped(OutputBuffer))) &&
-        method != METHOD_NEITHER)
-        [[unlikely]]
+    // S-BUF-10, S-BUF-11, S-DSP-18: the buffers are checked before the handle is looked at.
+    // A NULL (or never-mapped) buffer with a length fails, and a METHOD_BUFFERED output
+    // buffer is probed for write (each page's first byte written back to itself), which
+    // fails those too. The method is tested last: a request with its buffers passes two
+    // tests for each.
+    if (InputBufferLength && never_mapped(InputBuffer) && method != METHOD_NEITHER) [[unlikely]]
         return STATUS_ACCESS_VIOLATION;
+    if (OutputBufferLength) {
+        if (method == METHOD_BUFFERED) {
+            if (NTSTATUS probed = ke::probe_pages(OutputBuffer, OutputBufferLength, true)) [[unlikely]]
+                return probed;
+        } else if (never_mapped(OutputBuffer) && method != METHOD_NEITHER) [[unlikely]] {
+            return STATUS_ACCESS_VIOLATION;
+        }
+    }
     Request r;
     ACCESS_MASK required = ((Code >> 14) & 1 ? FILE_READ_DATA : 0) | ((Code >> 14) & 2 ? FILE_WRITE_DATA : 0);
     NTSTATUS s = begin_request(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, required, r);
@@ -469,12 +505,16 @@ namespace {
     sl->Parameters.DeviceIoControl.InputBufferLength = InputBufferLength;
     sl->Parameters.DeviceIoControl.IoControlCode = Code;
     irp->UserBuffer = OutputBuffer;
-    bool ok = true;
+    // S-BUF-11: the input is copied from the caller's buffer as Windows copies it, inside
+    // a __try: a fault fails the request with its status, after the event was reset.
     switch (method) {
     case METHOD_BUFFERED:
-        ok = give_system_buffer(irp, buffered);
-        if (ok && buffered) {
-            rtl::copy_bytes(irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
+        if (!give_system_buffer(irp, buffered)) [[unlikely]]
+            return refuse_request(r, irp, STATUS_INSUFFICIENT_RESOURCES);
+        if (buffered) {
+            if (NTSTATUS copied = ke::copy_user(irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength))
+                [[unlikely]]
+                return refuse_request(r, irp, copied);
             if (buffered > InputBufferLength)
                 std::memset(static_cast<char*>(irp->AssociatedIrp.SystemBuffer) + InputBufferLength, 0,
                             buffered - InputBufferLength);
@@ -484,22 +524,13 @@ namespace {
         break;
     case METHOD_IN_DIRECT:
     case METHOD_OUT_DIRECT:
-        if (InputBufferLength) {
-            ok = give_system_buffer(irp, InputBufferLength);
-            if (ok) std::memcpy(irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
-            irp->Flags = IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
-        }
-        if (ok && OutputBufferLength)
-            attach_mdl(irp, OutputBuffer, OutputBufferLength, method == METHOD_IN_DIRECT ? IoReadAccess : IoWriteAccess);
+        if (NTSTATUS failed = attach_direct_buffers(irp, InputBuffer, InputBufferLength, OutputBuffer,
+                                                    OutputBufferLength, method))
+            return refuse_request(r, irp, failed);
         break;
     case METHOD_NEITHER:
         sl->Parameters.DeviceIoControl.Type3InputBuffer = InputBuffer;
         break;
-    }
-    if (!ok) {
-        discard_irp(irp);
-        abandon_request(r);
-        return STATUS_INSUFFICIENT_RESOURCES;
     }
     return send_request(r, irp);
 }
@@ -524,6 +555,10 @@ NTSTATUS read_write(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
                     PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length, PLARGE_INTEGER ByteOffset, PULONG Key,
                     bool write) {
     if (Length && never_mapped(Buffer)) return STATUS_ACCESS_VIOLATION;  // S-BUF-10
+    // S-BUF-11: NtReadFile probes the caller's buffer for write before the handle,
+    // whatever the device's buffering.
+    if (!write && Length)
+        if (NTSTATUS probed = ke::probe_pages(Buffer, Length, true)) return probed;
     Request r;
     NTSTATUS s = begin_request(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock,
                                write ? FILE_WRITE_DATA : FILE_READ_DATA, r);
@@ -553,26 +588,26 @@ NTSTATUS read_write(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
     sl->Parameters.Read.Key = Key ? *Key : 0;
     sl->Parameters.Read.ByteOffset = offset;
     irp->Flags = write ? IRP_WRITE_OPERATION : IRP_READ_OPERATION;
-    bool ok = true;
+    NTSTATUS failed = STATUS_SUCCESS;
     if (buffered) {
         // S-BUF-9: a zero-length buffered transfer has no SystemBuffer but keeps the flag.
-        ok = give_system_buffer(irp, Length);
+        if (!give_system_buffer(irp, Length)) failed = STATUS_INSUFFICIENT_RESOURCES;
         irp->Flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
-        if (ok && write && Length) std::memcpy(irp->AssociatedIrp.SystemBuffer, Buffer, Length);
+        if (!failed && write && Length) failed = ke::copy_user(irp->AssociatedIrp.SystemBuffer, Buffer, Length);
         if (!write) {
             irp->Flags |= IRP_INPUT_OPERATION;
             irp->UserBuffer = Buffer;
             io::header_of(irp)->output_length = Length;
         }
     } else if (direct) {
-        if (Length) attach_mdl(irp, Buffer, Length, write ? IoReadAccess : IoWriteAccess);
+        if (Length) failed = attach_mdl(irp, Buffer, Length, write ? IoReadAccess : IoWriteAccess);
     } else {
         irp->UserBuffer = Buffer;
     }
-    if (!ok) {
+    if (failed) {
         discard_irp(irp);
         abandon_request(r);
-        return STATUS_INSUFFICIENT_RESOURCES;
+        return failed;
     }
     // The file position stays the driver's to move: the I/O manager reads it for a
     // request without an offset and never writes it back (file systems, and drivers
@@ -647,12 +682,23 @@ bool answered_here(Service service, ULONG c, const FILE_OBJECT* fo) {
 }
 
 // Answers a class answered_here takes, on a file object whose I/O lock the caller holds
-// if it is synchronous: the value, and the bytes written (Information).
-NTSTATUS answer_here(Service service, ULONG c, FileBody* fb, PVOID buffer, ULONG_PTR* information) {
+// if it is synchronous: the value, and the bytes written (Information). The caller's
+// buffer is read and written as the I/O manager's copies are (S-BUF-11): a fault fails
+// the call with its status.
+NTSTATUS answer_here(Service service, ULONG c, FileBody* fb, PVOID user_buffer, ULONG_PTR* information) {
     FILE_OBJECT* fo = &fb->file;
     *information = 0;
+    union {
+        FILE_POSITION_INFORMATION position;
+        FILE_ACCESS_INFORMATION access;
+        FILE_MODE_INFORMATION mode;
+        FILE_ALIGNMENT_INFORMATION alignment;
+        FILE_FS_DEVICE_INFORMATION device;
+    } value;
+    void* buffer = &value;
     if (service == Service::set) {  // FilePositionInformation on a synchronous file object
-        LARGE_INTEGER to = static_cast<FILE_POSITION_INFORMATION*>(buffer)->CurrentByteOffset;
+        if (NTSTATUS copied = ke::copy_user(&value.position, user_buffer, sizeof value.position)) return copied;
+        LARGE_INTEGER to = value.position.CurrentByteOffset;
         // A position before the start, or one not on a sector boundary of a file opened
         // without intermediate buffering, is refused (S-INF-4).
         USHORT sector = fo->DeviceObject->SectorSize;
@@ -688,7 +734,9 @@ NTSTATUS answer_here(Service service, ULONG c, FileBody* fb, PVOID buffer, ULONG
         break;
     }
     }
-    return STATUS_SUCCESS;
+    NTSTATUS copied = ke::copy_user(user_buffer, buffer, *information);
+    if (copied) *information = 0;
+    return copied;
 }
 
 // The answer_here path, on the file object information_service referenced (and
@@ -753,8 +801,10 @@ NTSTATUS send_service_irp(HANDLE h, PIO_STATUS_BLOCK iosb, ACCESS_MASK access, c
             irp->Flags |= IRP_INPUT_OPERATION;
             irp->UserBuffer = what.buffer;
             io::header_of(irp)->output_length = what.length;
-        } else {
-            std::memcpy(irp->AssociatedIrp.SystemBuffer, what.buffer, what.length);
+        } else if (NTSTATUS copied = ke::copy_user(irp->AssociatedIrp.SystemBuffer, what.buffer, what.length)) {
+            discard_irp(irp);  // S-BUF-11: the caller's buffer could not be read
+            abandon_request(r);
+            return copied;
         }
     }
     NTSTATUS status = send_request(r, irp);
@@ -769,8 +819,8 @@ NTSTATUS send_service_irp(HANDLE h, PIO_STATUS_BLOCK iosb, ACCESS_MASK access, c
 }
 
 // The checks every information service makes first, in Windows's order (S-INF-1): the
-// class, the buffer's length, then the status block and the buffer (ntio's probe catches
-// NULL only), all before the handle.
+// class, the buffer's length, then the status block and the buffer (NULL; and a buffer
+// for a query is probed for write, S-BUF-11), all before the handle.
 NTSTATUS information_service(HANDLE h, PIO_STATUS_BLOCK iosb, PVOID buffer, ULONG length, ULONG c, Service service) {
     InfoClass ic = service == Service::query ? query_class(c)
                    : service == Service::set ? set_class(c)
@@ -778,6 +828,8 @@ NTSTATUS information_service(HANDLE h, PIO_STATUS_BLOCK iosb, PVOID buffer, ULON
     if (!ic.min_length) return STATUS_INVALID_INFO_CLASS;
     if (length < ic.min_length) return STATUS_INFO_LENGTH_MISMATCH;
     if (!iosb || !buffer) return STATUS_ACCESS_VIOLATION;
+    if (service != Service::set)
+        if (NTSTATUS probed = ke::probe_pages(buffer, length, true)) return probed;
     // Whether the I/O manager answers depends on the file object.
     void* body = nullptr;
     NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, ps::previous_mode(), 0, &body, nullptr);

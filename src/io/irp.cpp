@@ -13,8 +13,8 @@
 #include "io/iomgr.hpp"
 #include "io/irp_lookaside.hpp"
 #include "ke/objects.hpp"
+#include "ke/user_access.hpp"
 #include "ps/thread.hpp"
-#include "rtl/copy.hpp"
 #include "system.hpp"
 #include "trace/trace.hpp"
 #include "verifier/faults.hpp"
@@ -450,7 +450,10 @@ struct Site {
 
 // A buffered request's output goes back to the caller (`copy`: the caller is still
 // there and the request did not fail) and its system buffer and MDLs are freed.
-[[gnu::always_inline]] inline void release_buffers(IRP* irp, IrpHeader* h, bool copy, Site site) {
+// Returns the status of a fault in the copy back, else STATUS_SUCCESS: as Windows's
+// I/O manager does, the caller is then told that status instead (S-CMP-14).
+[[gnu::always_inline]] inline NTSTATUS release_buffers(IRP* irp, IrpHeader* h, bool copy, Site site) {
+    NTSTATUS fault = STATUS_SUCCESS;
     if (irp->Flags & IRP_BUFFERED_IO) {
         if (copy && (irp->Flags & IRP_INPUT_OPERATION) && irp->UserBuffer) {
             ULONG_PTR n = irp->IoStatus.Information;
@@ -459,7 +462,7 @@ struct Site {
                 n = h->output_length;
                 irp->IoStatus.Information = n;  // what the caller's status block says it got
             }
-            if (irp->AssociatedIrp.SystemBuffer) rtl::copy_bytes(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, n);
+            if (irp->AssociatedIrp.SystemBuffer) fault = ke::copy_user(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, n);
         }
         if ((irp->Flags & IRP_DEALLOCATE_BUFFER) && !(h->flags & kIrpInlineBuffer) && irp->AssociatedIrp.SystemBuffer) {
             if (h->flags & kIrpPoolBuffer) ExFreePool(irp->AssociatedIrp.SystemBuffer);
@@ -474,6 +477,7 @@ struct Site {
         mdl = next;
     }
     irp->MdlAddress = nullptr;
+    return fault;
 }
 
 // Whether finish_request may hand the end of this completion to the issuer
@@ -553,7 +557,9 @@ inline bool copies_back(ULONG flags) {
     bool report = !NT_ERROR(status);
     if (report) {
         if (copies_back(flags) && irp->UserBuffer && irp->AssociatedIrp.SystemBuffer)
-            rtl::copy_at_most_64(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, information);
+            if (NTSTATUS fault = ke::copy_user_at_most_64(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer, information))
+                [[unlikely]]
+                status = fault;  // S-CMP-14
         if (PIO_STATUS_BLOCK iosb = irp->UserIosb) write_status_block(iosb, status, information);
     }
     bool file_event = report || pending_returned;
@@ -584,7 +590,8 @@ void finish_inline_general(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site si
     else
         free_now = retire_own_locked(irp, h, t);
     bool report = !NT_ERROR(status);
-    release_buffers(irp, h, report, site);
+    if (NTSTATUS fault = release_buffers(irp, h, report, site)) [[unlikely]]
+        status = fault;  // S-CMP-14
     PKEVENT user_event = nullptr;
     if (report) {
         if (PIO_STATUS_BLOCK iosb = irp->UserIosb) write_status_block(iosb, status, irp->IoStatus.Information);
@@ -629,7 +636,7 @@ void finish_request_general(IRP* irp, Site site) {
     _KTHREAD* issuer_to_notify = nullptr;
     _KTHREAD* orphan_of = nullptr;
     bool free_now = retire_from_thread(irp, &issuer_to_notify, &orphan_of);
-    release_buffers(irp, h, !orphan_of && !NT_ERROR(status), {nullptr, 0});
+    NTSTATUS copy_fault = release_buffers(irp, h, !orphan_of && !NT_ERROR(status), {nullptr, 0});
 
     if (orphan_of) {
         // S-CMP-8: the issuer exited and the IRP was disassociated from it; its
@@ -646,6 +653,10 @@ void finish_request_general(IRP* irp, Site site) {
     bool synchronous_fo = fo && (file_flags(fo) & FO_SYNCHRONOUS_IO);
     bool synchronous = (irp->Flags & IRP_SYNCHRONOUS_API) || synchronous_fo;
     bool report = !NT_ERROR(status) || (irp->PendingReturned && !synchronous);
+    // S-CMP-14: what to report was decided by the driver's status; a fault in the copy
+    // back changes what is reported.
+    if (copy_fault) [[unlikely]]
+        status = copy_fault;
     // Decide what to signal, release the IRP, then signal: whoever wakes up finds the
     // request fully retired (no IRP still allocated on its behalf).
     PKEVENT user_event = nullptr;
@@ -1033,7 +1044,9 @@ template <bool Verified>
     bool pended = done->Control & SL_PENDING_RETURNED;
     bool report = !failed || pended;
     if (!failed && copies_back(flags) && Irp->UserBuffer && Irp->AssociatedIrp.SystemBuffer)
-        rtl::copy_at_most_64(Irp->UserBuffer, Irp->AssociatedIrp.SystemBuffer, information);
+        if (NTSTATUS fault = ke::copy_user_at_most_64(Irp->UserBuffer, Irp->AssociatedIrp.SystemBuffer, information))
+            [[unlikely]]
+            status = fault;  // S-CMP-14
     PKEVENT user_event = nullptr;
     bool file_event = false;
     if (report) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ke/exception.hpp"
+#include "ke/user_access.hpp"
 #include "wdm.h"
 #include "windows.h"
 
@@ -246,9 +247,26 @@ void record_fault(int sig, const siginfo_t* info, const ucontext_t* uc, EXCEPTIO
     c.Rip = g[REG_RIP];
 }
 
+// A fault inside one of the I/O manager's accesses to a caller's memory
+// (ke/user_access.hpp): the thread records the status and resumes at the block's
+// failure path, as Windows's I/O manager takes the same fault with its __try.
+bool resume_user_access(int sig, const siginfo_t* info, ucontext_t* uc) {
+    if ((sig != SIGSEGV && sig != SIGBUS) || info->si_code <= 0) return false;
+    greg_t* g = uc->uc_mcontext.gregs;
+    const ntio::ke::UserAccessBlock* block = ntio::ke::find_user_access(static_cast<uintptr_t>(g[REG_RIP]));
+    if (!block) return false;
+    NTSTATUS status = sig == SIGSEGV                 ? STATUS_ACCESS_VIOLATION
+                      : info->si_code == BUS_ADRALN ? STATUS_DATATYPE_MISALIGNMENT
+                                                    : STATUS_IN_PAGE_ERROR;
+    ntio::ke::set_user_access_fault(status);
+    g[REG_RIP] = static_cast<greg_t>(ntio::ke::address_of(block->resume));
+    return true;
+}
+
 void on_fault(int sig, siginfo_t* info, void* context) {
     SehThread& t = t_seh;
     auto* uc = static_cast<ucontext_t*>(context);
+    if (resume_user_access(sig, info, uc)) return;
     // No frame, a sent signal, or a driver's fault with only the application's frames
     // to take it: not an exception of ntio's; the process crashes as it would without.
     if (!t.innermost || info->si_code <= 0 || !may_take(t.innermost, uc->uc_mcontext.gregs[REG_RIP])) {
@@ -264,9 +282,12 @@ void on_fault(int sig, siginfo_t* info, void* context) {
     dispatch(t);
 }
 
-// Installed when the first __try runs, so a program that never uses one keeps its
-// signal dispositions as they were.
-void install_fault_handlers() {
+}  // namespace
+
+// Installed when libntio is loaded (ke/user_access.cpp: the I/O manager's accesses to
+// callers' buffers resume through them); a thread with no frame still gets the handler
+// that was there before.
+void ntio::ke::install_fault_handlers() {
     if (g_installed.load(std::memory_order_acquire)) return;
     std::lock_guard lock(g_install_lock);
     if (g_installed.load(std::memory_order_relaxed)) return;
@@ -280,14 +301,12 @@ void install_fault_handlers() {
     g_installed.store(true, std::memory_order_release);
 }
 
-}  // namespace
-
 extern "C" {
 
 // ---- the machinery behind the keywords ------------------------------------------
 
 void ntio_seh_enter(NTIO_SEH_FRAME* Frame, int Kind, const char* File, int Line) {
-    install_fault_handlers();
+    ntio::ke::install_fault_handlers();
     SehThread& t = t_seh;
     Frame->Code = __builtin_return_address(0);  // in the function that holds the __try
     Frame->Kind = Kind;

@@ -1,5 +1,7 @@
 #include "drivers/test_driver.hpp"
 
+#include <sys/mman.h>
+
 #include <cstring>
 
 namespace testdrv {
@@ -161,6 +163,11 @@ NTSTATUS run_script(PIRP irp, const Script& script, const Observation& o) {
     if (s.pattern && (o.major == IRP_MJ_READ || o.major == IRP_MJ_WRITE)) apply_pattern(irp, o, &s);
     if (s.finish == Finish::now) {
         fill_output(irp, o, s);
+        if (s.protect_user_buffer && irp->UserBuffer && o.output_length) {
+            auto first = reinterpret_cast<uintptr_t>(irp->UserBuffer) & ~uintptr_t(4095);
+            auto end = reinterpret_cast<uintptr_t>(irp->UserBuffer) + o.output_length;
+            mprotect(reinterpret_cast<void*>(first), end - first, PROT_READ);
+        }
         if (s.mark_pending) IoMarkIrpPending(irp);
         NTSTATUS ret = s.override_return ? s.dispatch_return : s.status;
         finish(irp, s);

@@ -59,6 +59,9 @@ struct Script {
     // write succeeds only if it carries that pattern (else STATUS_DATA_ERROR). Either
     // way IoStatus.Information is the whole length.
     BOOLEAN pattern = FALSE;
+    // Finish::now: before completing, make the pages of Irp->UserBuffer (OutputBufferLength
+    // bytes) read-only, as an application changing its buffer during the request would.
+    BOOLEAN protect_user_buffer = FALSE;
 };
 
 struct Observation {
