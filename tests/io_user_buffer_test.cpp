@@ -275,6 +275,56 @@ TEST_F(UserBuffers, S_BUF_11_InformationBuffersAreProbed) {
     CloseHandle(async);
 }
 
+// S-BUF-11: the Nt services probe the caller's status block (and NtCreateFile where the
+// handle goes) for write before anything else: one that cannot be written fails the
+// call with STATUS_ACCESS_VIOLATION before the handle is looked at, and no IRP is sent.
+TEST_F(UserBuffers, S_BUF_11_StatusBlocksAreProbedFirst) {
+    Pages pages(1);
+    pages.protect(0, PROT_READ);
+    auto* iosb = reinterpret_cast<PIO_STATUS_BLOCK>(pages.at(0));
+    HANDLE h = open(testdrv::kBuffered, false);
+    HANDLE bogus = reinterpret_cast<HANDLE>(0x1230);
+    Script s = now(STATUS_SUCCESS);
+    char data[16] = {};
+    LARGE_INTEGER offset{};
+    FILE_STANDARD_INFORMATION standard;
+    size_t before = testdrv::state().log.size();
+    for (HANDLE target : {h, bogus}) {
+        EXPECT_EQ(NtDeviceIoControlFile(target, nullptr, nullptr, nullptr, iosb, testdrv::IOCTL_BUFFERED, &s, sizeof s,
+                                        nullptr, 0),
+                  STATUS_ACCESS_VIOLATION);
+        EXPECT_EQ(NtFsControlFile(target, nullptr, nullptr, nullptr, iosb, testdrv::FSCTL_TEST, &s, sizeof s, nullptr,
+                                  0),
+                  STATUS_ACCESS_VIOLATION);
+        EXPECT_EQ(NtReadFile(target, nullptr, nullptr, nullptr, iosb, data, sizeof data, &offset, nullptr),
+                  STATUS_ACCESS_VIOLATION);
+        EXPECT_EQ(NtWriteFile(target, nullptr, nullptr, nullptr, iosb, data, sizeof data, &offset, nullptr),
+                  STATUS_ACCESS_VIOLATION);
+        EXPECT_EQ(NtQueryInformationFile(target, iosb, &standard, sizeof standard, FileStandardInformation),
+                  STATUS_ACCESS_VIOLATION);
+        EXPECT_EQ(NtFlushBuffersFile(target, iosb), STATUS_ACCESS_VIOLATION);
+    }
+    EXPECT_EQ(testdrv::state().log.size(), before) << "no IRP";
+    // NtCreateFile: the status block, and where the handle goes.
+    UNICODE_STRING name;
+    RtlInitUnicodeString(&name, L"\\Device\\TestBuffered");
+    OBJECT_ATTRIBUTES attributes;
+    InitializeObjectAttributes(&attributes, &name, OBJ_CASE_INSENSITIVE, nullptr, nullptr);
+    HANDLE opened = nullptr;
+    IO_STATUS_BLOCK good{};
+    int creates = testdrv::state().creates;
+    EXPECT_EQ(NtCreateFile(&opened, GENERIC_READ, &attributes, iosb, nullptr, 0, 0, FILE_OPEN, 0, nullptr, 0),
+              STATUS_ACCESS_VIOLATION);
+    EXPECT_EQ(NtCreateFile(reinterpret_cast<PHANDLE>(pages.at(0, 8)), GENERIC_READ, &attributes, &good, nullptr, 0,
+                           0, FILE_OPEN, 0, nullptr, 0),
+              STATUS_ACCESS_VIOLATION);
+    EXPECT_EQ(testdrv::state().creates, creates) << "no IRP_MJ_CREATE, no handle";
+    ASSERT_EQ(NtCreateFile(&opened, GENERIC_READ, &attributes, &good, nullptr, 0, 0, FILE_OPEN, 0, nullptr, 0),
+              STATUS_SUCCESS);
+    CloseHandle(opened);
+    CloseHandle(h);
+}
+
 // Faults on several threads at once: each thread's failure carries its own status, every
 // call fails cleanly, and the good requests between them all succeed.
 TEST_F(UserBuffers, S_BUF_11_FaultsOnManyThreadsAtOnce) {

@@ -155,6 +155,10 @@ ACCESS_MASK map_file_access(ACCESS_MASK a) {
 NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
                      PIO_STATUS_BLOCK IoStatusBlock, ULONG ShareAccess, ULONG CreateDisposition, ULONG CreateOptions) {
     if (!FileHandle || !ObjectAttributes || !IoStatusBlock) return STATUS_ACCESS_VIOLATION;
+    // S-BUF-11: where the handle and the status will go is probed first, as
+    // ProbeForWriteHandle and ProbeForWriteIoStatusBlock do.
+    if (NTSTATUS probed = ke::probe_pages(FileHandle, sizeof *FileHandle, true)) return probed;
+    if (NTSTATUS probed = ke::probe_pages(IoStatusBlock, sizeof *IoStatusBlock, true)) return probed;
     std::wstring path = ob::object_path(ObjectAttributes);
     if (path.empty()) return STATUS_OBJECT_NAME_INVALID;
     void* object = nullptr;
@@ -462,6 +466,15 @@ namespace {
 // the same cost as the NULL test it replaces.
 [[gnu::always_inline]] inline bool never_mapped(const void* buffer) {
     return reinterpret_cast<uintptr_t>(buffer) < 0x10000;
+}
+
+// S-BUF-11, S-DSP-18: an Nt service probes the caller's status block for write before
+// anything else (ProbeForWriteIoStatusBlock). DeviceIoControl, which calls the control
+// service below this, passes a status block of its own or the OVERLAPPED it has just
+// written, so it skips the probe.
+[[gnu::always_inline]] inline NTSTATUS probe_status_block(PIO_STATUS_BLOCK iosb) {
+    if (!iosb) return STATUS_ACCESS_VIOLATION;
+    return ke::probe_pages(iosb, sizeof *iosb, true);
 }
 
 // NtDeviceIoControlFile and NtFsControlFile by `major`, inline in its two entry points
@@ -828,6 +841,7 @@ NTSTATUS information_service(HANDLE h, PIO_STATUS_BLOCK iosb, PVOID buffer, ULON
     if (!ic.min_length) return STATUS_INVALID_INFO_CLASS;
     if (length < ic.min_length) return STATUS_INFO_LENGTH_MISMATCH;
     if (!iosb || !buffer) return STATUS_ACCESS_VIOLATION;
+    if (NTSTATUS probed = probe_status_block(iosb)) return probed;
     if (service != Service::set)
         if (NTSTATUS probed = ke::probe_pages(buffer, length, true)) return probed;
     // Whether the I/O manager answers depends on the file object.
@@ -876,6 +890,7 @@ NTSTATUS NtOpenFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRI
 NTSTATUS NtDeviceIoControlFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
                                PIO_STATUS_BLOCK IoStatusBlock, ULONG IoControlCode, PVOID InputBuffer,
                                ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength) {
+    if (NTSTATUS probed = probe_status_block(IoStatusBlock)) return probed;
     return io::device_control(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, IoControlCode, InputBuffer,
                               InputBufferLength, OutputBuffer, OutputBufferLength, IRP_MJ_DEVICE_CONTROL);
 }
@@ -883,18 +898,21 @@ NTSTATUS NtDeviceIoControlFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE 
 NTSTATUS NtFsControlFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
                          PIO_STATUS_BLOCK IoStatusBlock, ULONG FsControlCode, PVOID InputBuffer,
                          ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength) {
+    if (NTSTATUS probed = probe_status_block(IoStatusBlock)) return probed;
     return io::device_control(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, FsControlCode, InputBuffer,
                               InputBufferLength, OutputBuffer, OutputBufferLength, IRP_MJ_FILE_SYSTEM_CONTROL);
 }
 
 NTSTATUS NtReadFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
                     PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length, PLARGE_INTEGER ByteOffset, PULONG Key) {
+    if (NTSTATUS probed = probe_status_block(IoStatusBlock)) return probed;
     return read_write(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, Buffer, Length, ByteOffset, Key, false);
 }
 
 NTSTATUS NtWriteFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
                      PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length, PLARGE_INTEGER ByteOffset,
                      PULONG Key) {
+    if (NTSTATUS probed = probe_status_block(IoStatusBlock)) return probed;
     return read_write(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock, Buffer, Length, ByteOffset, Key, true);
 }
 
@@ -918,7 +936,7 @@ NTSTATUS NtQueryVolumeInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStat
 // S-INF-6: the handle must allow writing or appending, in kernel mode too; checked
 // before the request begins (its lock, its event).
 NTSTATUS NtFlushBuffersFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock) {
-    if (!IoStatusBlock) return STATUS_ACCESS_VIOLATION;
+    if (NTSTATUS probed = probe_status_block(IoStatusBlock)) return probed;
     void* body = nullptr;
     NTSTATUS s = ob::reference_by_handle(FileHandle, &io::g_file_type, ps::previous_mode(), 0, &body, nullptr);
     if (!NT_SUCCESS(s)) return s;
