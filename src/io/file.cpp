@@ -617,11 +617,7 @@ NTSTATUS read_write(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
     } else {
         irp->UserBuffer = Buffer;
     }
-    if (failed) {
-        discard_irp(irp);
-        abandon_request(r);
-        return failed;
-    }
+    if (failed) return refuse_request(r, irp, failed);
     // The file position stays the driver's to move: the I/O manager reads it for a
     // request without an offset and never writes it back (file systems, and drivers
     // that keep a position, advance CurrentByteOffset themselves).
@@ -804,20 +800,14 @@ NTSTATUS send_service_irp(HANDLE h, PIO_STATUS_BLOCK iosb, ACCESS_MASK access, c
         // QueryFile, SetFile and QueryVolume share these two fields' places.
         sl->Parameters.QueryFile.Length = what.length;
         sl->Parameters.QueryFile.FileInformationClass = static_cast<FILE_INFORMATION_CLASS>(what.info_class);
-        if (!give_system_buffer(irp, what.length)) {
-            discard_irp(irp);
-            abandon_request(r);
-            return STATUS_INSUFFICIENT_RESOURCES;
-        }
+        if (!give_system_buffer(irp, what.length)) return refuse_request(r, irp, STATUS_INSUFFICIENT_RESOURCES);
         irp->Flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
         if (what.copy_back) {
             irp->Flags |= IRP_INPUT_OPERATION;
             irp->UserBuffer = what.buffer;
             io::header_of(irp)->output_length = what.length;
         } else if (NTSTATUS copied = ke::copy_user(irp->AssociatedIrp.SystemBuffer, what.buffer, what.length)) {
-            discard_irp(irp);  // S-BUF-11: the caller's buffer could not be read
-            abandon_request(r);
-            return copied;
+            return refuse_request(r, irp, copied);  // S-BUF-11: the caller's buffer could not be read
         }
     }
     NTSTATUS status = send_request(r, irp);
