@@ -50,10 +50,12 @@ typedef const GUID *LPCGUID, *PCGUID;
 #ifndef NTIO_COMPAT_GUIDDEF_INLINES
 #define NTIO_COMPAT_GUIDDEF_INLINES
 #ifdef __cplusplus
+extern "C++" { /* references and operators: C++ linkage even inside a caller's extern "C" */
 static inline __attribute__((unused)) bool IsEqualGUID(const GUID &a, const GUID &b) { return memcmp(&a, &b, sizeof(GUID)) == 0; }
 static inline __attribute__((unused)) bool InlineIsEqualGUID(const GUID &a, const GUID &b) { return IsEqualGUID(a, b); }
 static inline __attribute__((unused)) bool operator==(const GUID &a, const GUID &b) { return IsEqualGUID(a, b); }
 static inline __attribute__((unused)) bool operator!=(const GUID &a, const GUID &b) { return !IsEqualGUID(a, b); }
+}
 #else
 #define IsEqualGUID(a, b) (memcmp((a), (b), sizeof(GUID)) == 0)
 #define InlineIsEqualGUID(a, b) IsEqualGUID(a, b)

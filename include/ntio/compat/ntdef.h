@@ -201,15 +201,36 @@ typedef LARGE_INTEGER PHYSICAL_ADDRESS, *PPHYSICAL_ADDRESS;
 #define ARGUMENT_PRESENT(ArgumentPointer) ((CHAR *)((ULONG_PTR)(ArgumentPointer)) != (CHAR *)NULL)
 /* Pool and the heap return blocks this aligned (x64). */
 #define MEMORY_ALLOCATION_ALIGNMENT 16
-/* min and max, as the SDK's and the WDK's headers define them unless NOMINMAX. Not for
-   C++: libstdc++'s own headers (std::min, numeric_limits<T>::max()) break on these
-   macros, where MSVC's library is written around them (docs/compat.md). */
-#if !defined(__cplusplus) && !defined(NOMINMAX)
+/* min and max, as the SDK's and the WDK's headers define them unless NOMINMAX. In C++
+   they are function templates in the global namespace instead of macros: libstdc++'s
+   own headers (std::min, numeric_limits<T>::max()) break on the macros, where MSVC's
+   library is written around them. The templates take the macros' mixed operand types
+   and give their common type; with `using namespace std`, std::min and std::max are
+   more specialized for two operands of one type and win (docs/compat.md). */
+#if !defined(NOMINMAX)
+#if !defined(__cplusplus)
 #ifndef max
 #define max(a, b) (((a) > (b)) ? (a) : (b))
 #endif
 #ifndef min
 #define min(a, b) (((a) < (b)) ? (a) : (b))
+#endif
+#else
+/* extern "C++": drivers written in C++ often include the WDK's headers inside extern "C". */
+extern "C++" {
+#ifndef max
+template <typename A, typename B>
+constexpr auto max(A a, B b) -> decltype((a > b) ? A(a) : B(b)) {
+    return (a > b) ? a : b;
+}
+#endif
+#ifndef min
+template <typename A, typename B>
+constexpr auto min(A a, B b) -> decltype((a < b) ? A(a) : B(b)) {
+    return (a < b) ? a : b;
+}
+#endif
+}
 #endif
 #endif
 #define DBG_UNREFERENCED_PARAMETER(P) ((void)(P))
@@ -312,8 +333,10 @@ typedef const STRING *PCSTRING, *PCANSI_STRING, *PCOEM_STRING;
 
 #ifdef __cplusplus
 /* String literals are const in C++; the WDK's RTL_CONSTANT_STRING stores them anyway. */
+extern "C++" { /* overloads: C++ linkage even when a C++ driver includes this inside extern "C" */
 static inline __attribute__((unused)) wchar_t *ntio_literal_buffer(const wchar_t *s) { return const_cast<wchar_t *>(s); }
 static inline __attribute__((unused)) char *ntio_literal_buffer(const char *s) { return const_cast<char *>(s); }
+}
 #define RTL_CONSTANT_STRING(s) {(USHORT)(sizeof(s) - sizeof((s)[0])), (USHORT)sizeof(s), ntio_literal_buffer(s)}
 #else
 #define RTL_CONSTANT_STRING(s) {(USHORT)(sizeof(s) - sizeof((s)[0])), (USHORT)sizeof(s), (s)}
