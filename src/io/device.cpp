@@ -22,6 +22,7 @@ void destroy_device(void* body) {
             verifier::locks::forget(d->device.DeviceExtension, d->device.Size - sizeof(DEVICE_OBJECT));
     }
     if (d->device.DeviceExtension) std::free(d->device.DeviceExtension);
+    free_io_timer(&d->device);
     PDRIVER_OBJECT driver = d->device.DriverObject;
     d->~DeviceBody();
     ob::dereference(driver);  // a device keeps its driver object alive
@@ -142,6 +143,7 @@ VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {
                              {.device = DeviceObject});
         IoDetachDevice(lower);
     }
+    io::stop_io_timer_for_delete(DeviceObject);
     // New opens fail from now on (S-PNP-4); the name goes away at once.
     if (!r.name.empty()) sys().names.remove(r.name, DeviceObject);
     PDRIVER_OBJECT drv = DeviceObject->DriverObject;

@@ -142,6 +142,10 @@ inline void write_status_block(PIO_STATUS_BLOCK iosb, NTSTATUS status, ULONG_PTR
 }
 
 std::string device_label(DEVICE_OBJECT* d);
+// The device's I/O timer (io/io_timer.cpp): IoDeleteDevice stops it and waits for a
+// tick in progress; the device object's destruction frees it.
+void stop_io_timer_for_delete(DEVICE_OBJECT* device);
+void free_io_timer(DEVICE_OBJECT* device);
 const char* major_function_name(uint8_t major);  // "DEVICE_CONTROL"
 // WinDbg-style dumps (io/dump.cpp): one IRP (!irp), a device's stack (!devstack), and
 // every IRP on a thread's list with the stack holding it (empty when there is none).

@@ -568,6 +568,24 @@ NTIO_API NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICOD
 NTIO_API NTSTATUS IoCreateUnprotectedSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName);
 NTIO_API NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName);
 
+/* The device's DPC (DpcForIsr): DEVICE_OBJECT::Dpc, whose routine gets the device, the
+   IRP and the context IoRequestDpc passes. The cast goes through a plain function type:
+   the two routine types differ only in their pointer parameters' types, as in the WDK. */
+FORCEINLINE VOID IoInitializeDpcRequest(PDEVICE_OBJECT DeviceObject, PIO_DPC_ROUTINE DpcRoutine) {
+    KeInitializeDpc(&DeviceObject->Dpc, (PKDEFERRED_ROUTINE)(void (*)(void))DpcRoutine, DeviceObject);
+}
+FORCEINLINE VOID IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context) {
+    KeInsertQueueDpc(&DeviceObject->Dpc, Irp, Context);
+}
+
+/* The device's I/O timer (DEVICE_OBJECT::Timer): once started, its routine runs once a
+   second at DISPATCH_LEVEL until IoStopTimer (docs/design.md, "The device's DPC and I/O timer"). */
+typedef VOID IO_TIMER_ROUTINE(PDEVICE_OBJECT DeviceObject, PVOID Context);
+typedef IO_TIMER_ROUTINE *PIO_TIMER_ROUTINE;
+NTIO_API NTSTATUS IoInitializeTimer(PDEVICE_OBJECT DeviceObject, PIO_TIMER_ROUTINE TimerRoutine, PVOID Context);
+NTIO_API VOID IoStartTimer(PDEVICE_OBJECT DeviceObject);
+NTIO_API VOID IoStopTimer(PDEVICE_OBJECT DeviceObject);
+
 /* Device stacks (S-IRP-4/5): requests to a device go to the top of its stack. */
 NTIO_API PDEVICE_OBJECT IoGetAttachedDevice(PDEVICE_OBJECT DeviceObject);
 NTIO_API PDEVICE_OBJECT IoGetAttachedDeviceReference(PDEVICE_OBJECT DeviceObject);
