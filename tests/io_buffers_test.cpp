@@ -56,6 +56,44 @@ TEST_F(Buffers, S_BUF_3_RequiredAccessIsCheckedAgainstTheHandle) {
     CloseHandle(reader);
 }
 
+// The check is against the handle's access, not the file object's: a duplicate made with
+// less access than the original is refused what the original may do, in the control,
+// read and write services, the information services and flush.
+TEST_F(Buffers, S_BUF_3_ADuplicateWithLessAccessIsCheckedAgainstItsOwnAccess) {
+    Script s = now(STATUS_SUCCESS);
+    DWORD bytes;
+    char byte = 0;
+    HANDLE full = open(testdrv::kBuffered, false, GENERIC_READ | GENERIC_WRITE);
+    ASSERT_NE(full, INVALID_HANDLE_VALUE);
+    HANDLE reads = nullptr, sync_only = nullptr, same = nullptr;
+    ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(), full, GetCurrentProcess(), &reads, FILE_READ_DATA, FALSE, 0));
+    ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(), full, GetCurrentProcess(), &sync_only, SYNCHRONIZE, FALSE, 0));
+    ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(), full, GetCurrentProcess(), &same, 0, FALSE, DUPLICATE_SAME_ACCESS));
+    int sent = testdrv::state().dispatched;
+    EXPECT_FALSE(DeviceIoControl(reads, testdrv::IOCTL_WRITE_ACCESS, &s, sizeof s, nullptr, 0, &bytes, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ACCESS_DENIED));
+    EXPECT_FALSE(WriteFile(reads, "x", 1, &bytes, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ACCESS_DENIED));
+    EXPECT_FALSE(ReadFile(sync_only, &byte, 1, &bytes, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ACCESS_DENIED));
+    EXPECT_FALSE(DeviceIoControl(sync_only, testdrv::IOCTL_READ_ACCESS, &s, sizeof s, nullptr, 0, &bytes, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ACCESS_DENIED));
+    IO_STATUS_BLOCK iosb{};
+    EXPECT_EQ(NtFlushBuffersFile(reads, &iosb), STATUS_ACCESS_DENIED);
+    EXPECT_EQ(testdrv::state().dispatched, sent) << "no refused request reached the driver";
+    // FileAccessInformation tells each handle its own access.
+    FILE_ACCESS_INFORMATION access{};
+    ASSERT_EQ(NtQueryInformationFile(reads, &iosb, &access, sizeof access, FileAccessInformation), STATUS_SUCCESS);
+    EXPECT_EQ(access.AccessFlags, static_cast<ACCESS_MASK>(FILE_READ_DATA));
+    ASSERT_EQ(NtQueryInformationFile(full, &iosb, &access, sizeof access, FileAccessInformation), STATUS_SUCCESS);
+    EXPECT_TRUE(access.AccessFlags & FILE_WRITE_DATA);
+    // What each handle was granted still works.
+    EXPECT_TRUE(DeviceIoControl(reads, testdrv::IOCTL_READ_ACCESS, &s, sizeof s, nullptr, 0, &bytes, nullptr));
+    EXPECT_TRUE(DeviceIoControl(same, testdrv::IOCTL_WRITE_ACCESS, &s, sizeof s, nullptr, 0, &bytes, nullptr));
+    EXPECT_TRUE(DeviceIoControl(full, testdrv::IOCTL_WRITE_ACCESS, &s, sizeof s, nullptr, 0, &bytes, nullptr));
+    for (HANDLE h : {reads, sync_only, same, full}) CloseHandle(h);
+}
+
 // The system buffer comes from pool on Windows, 16-byte aligned on x64 (a driver may keep
 // an SLIST_HEADER or SSE data in it), whether it fits in the IRP's own allocation or not.
 TEST_F(Buffers, S_BUF_4_TheSystemBufferIsSixteenByteAligned) {

@@ -228,18 +228,23 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
 
 // Handle → file object, referenced once, and once more for a synchronous file object
 // (*synchronous): the caller's own reference (Request). Both in one atomic increment,
-// taken while the handle entry is pinned. S-DSP-18: this comes after the buffer checks.
+// taken while the handle entry is pinned. *granted: the handle's access, which requests
+// are checked against (S-BUF-3): a duplicate may have less than the file object was
+// opened with. S-DSP-18: this comes after the buffer checks.
 [[gnu::always_inline]] inline NTSTATUS reference_file(HANDLE h, KPROCESSOR_MODE mode, FileBody** out,
-                                                      bool* synchronous) {
+                                                      bool* synchronous, ACCESS_MASK* granted) {
     if (System::Impl* s = sys_if_exists()) [[likely]] {  // none yet: the general lookup below makes it
         bool sync = false;
-        void* body = s->handles.reference_pinned(h, mode, &io::g_file_type, [&sync](void* b) {
+        ACCESS_MASK access = 0;
+        void* body = s->handles.reference_pinned(h, mode, &io::g_file_type, [&](void* b, ACCESS_MASK a) {
+            access = a;
             // Set before the first handle, never changed.
             sync = io::file_flags(&static_cast<FileBody*>(b)->file) & FO_SYNCHRONOUS_IO;
             return sync ? 2 : 1;
         });
         if (body) [[likely]] {
             *synchronous = sync;
+            *granted = access;
             *out = static_cast<FileBody*>(body);
             return STATUS_SUCCESS;
         }
@@ -247,7 +252,7 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
     // Anything else (a pseudo handle, another type, no handle) gets its status from the
     // general lookup, which in a race with an insert may also succeed.
     void* body = nullptr;
-    NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, mode, 0, &body, nullptr);
+    NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, mode, 0, &body, granted);
     if (!NT_SUCCESS(s)) return s;
     *out = static_cast<FileBody*>(body);
     *synchronous = io::file_flags(&(*out)->file) & FO_SYNCHRONOUS_IO;
@@ -279,6 +284,7 @@ struct Request {
     FileBody* fb;                  // by reference_file, before anything else
     KEVENT* event;                 // by reference_event, before `locked` can be set
     DEVICE_OBJECT* top;            // by new_request_irp: the top of the file's device stack
+    ACCESS_MASK granted;           // by reference_file: the handle's access
     bool locked = false;
     io::InlineCompletion inline_completion;
     // Sets the file object's event now if an inline completion left it owed: before the
@@ -306,7 +312,7 @@ struct Request {
     if (!IoStatusBlock) return STATUS_ACCESS_VIOLATION;
     r.mode = ps::previous_mode();
     bool synchronous;
-    NTSTATUS s = reference_file(FileHandle, r.mode, &r.fb, &synchronous);
+    NTSTATUS s = reference_file(FileHandle, r.mode, &r.fb, &synchronous, &r.granted);
     if (!NT_SUCCESS(s)) return s;
     int64_t refs = synchronous ? 2 : 1;
     FILE_OBJECT* fo = &r.fb->file;
@@ -318,7 +324,7 @@ struct Request {
         return fo->CompletionContext ? STATUS_INVALID_PARAMETER : STATUS_NOT_SUPPORTED;
     }
     (void)ApcContext;
-    if (r.mode == UserMode && (required & ~r.fb->granted)) {
+    if (r.mode == UserMode && (required & ~r.granted)) {
         ob::dereference(r.fb, refs);
         return STATUS_ACCESS_DENIED;  // S-BUF-3: before any IRP and before the event is touched
     }
@@ -694,7 +700,8 @@ bool answered_here(Service service, ULONG c, const FILE_OBJECT* fo) {
 // if it is synchronous: the value, and the bytes written (Information). The caller's
 // buffer is read and written as the I/O manager's copies are (S-BUF-11): a fault fails
 // the call with its status.
-NTSTATUS answer_here(Service service, ULONG c, FileBody* fb, PVOID user_buffer, ULONG_PTR* information) {
+NTSTATUS answer_here(Service service, ULONG c, FileBody* fb, ACCESS_MASK granted, PVOID user_buffer,
+                     ULONG_PTR* information) {
     FILE_OBJECT* fo = &fb->file;
     *information = 0;
     union {
@@ -723,7 +730,7 @@ NTSTATUS answer_here(Service service, ULONG c, FileBody* fb, PVOID user_buffer, 
         *information = sizeof(FILE_POSITION_INFORMATION);
         break;
     case FileAccessInformation:
-        static_cast<FILE_ACCESS_INFORMATION*>(buffer)->AccessFlags = fb->granted;
+        static_cast<FILE_ACCESS_INFORMATION*>(buffer)->AccessFlags = granted;  // the handle's
         *information = sizeof(FILE_ACCESS_INFORMATION);
         break;
     case FileModeInformation:
@@ -752,13 +759,13 @@ NTSTATUS answer_here(Service service, ULONG c, FileBody* fb, PVOID user_buffer, 
 // dereferences): the class's access, a synchronous file object's I/O lock around the
 // read or write of its state, then the status block. No IRP, and the file object's
 // event is left alone.
-NTSTATUS answer_without_irp(FileBody* fb, Service service, ULONG c, ACCESS_MASK access, PIO_STATUS_BLOCK iosb,
-                            PVOID buffer) {
-    if (ps::previous_mode() == UserMode && (access & ~fb->granted)) return STATUS_ACCESS_DENIED;
+NTSTATUS answer_without_irp(FileBody* fb, ACCESS_MASK granted, Service service, ULONG c, ACCESS_MASK access,
+                            PIO_STATUS_BLOCK iosb, PVOID buffer) {
+    if (ps::previous_mode() == UserMode && (access & ~granted)) return STATUS_ACCESS_DENIED;
     bool synchronous = io::file_flags(&fb->file) & FO_SYNCHRONOUS_IO;
     if (synchronous) io::lock_file(*fb);
     ULONG_PTR information = 0;
-    NTSTATUS s = answer_here(service, c, fb, buffer, &information);
+    NTSTATUS s = answer_here(service, c, fb, granted, buffer, &information);
     if (synchronous) io::unlock_file(*fb, false);
     if (NT_SUCCESS(s)) io::write_status_block(iosb, s, information);
     return s;
@@ -836,11 +843,12 @@ NTSTATUS information_service(HANDLE h, PIO_STATUS_BLOCK iosb, PVOID buffer, ULON
         if (NTSTATUS probed = ke::probe_pages(buffer, length, true)) return probed;
     // Whether the I/O manager answers depends on the file object.
     void* body = nullptr;
-    NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, ps::previous_mode(), 0, &body, nullptr);
+    ACCESS_MASK granted = 0;
+    NTSTATUS s = ob::reference_by_handle(h, &io::g_file_type, ps::previous_mode(), 0, &body, &granted);
     if (!NT_SUCCESS(s)) return s;
     auto* fb = static_cast<FileBody*>(body);
     if (answered_here(service, c, &fb->file)) {
-        s = answer_without_irp(fb, service, c, ic.access, iosb, buffer);
+        s = answer_without_irp(fb, granted, service, c, ic.access, iosb, buffer);
         ob::dereference(fb);
         return s;
     }
@@ -928,9 +936,10 @@ NTSTATUS NtQueryVolumeInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStat
 NTSTATUS NtFlushBuffersFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock) {
     if (NTSTATUS probed = probe_status_block(IoStatusBlock)) return probed;
     void* body = nullptr;
-    NTSTATUS s = ob::reference_by_handle(FileHandle, &io::g_file_type, ps::previous_mode(), 0, &body, nullptr);
+    ACCESS_MASK granted = 0;  // the handle's
+    NTSTATUS s = ob::reference_by_handle(FileHandle, &io::g_file_type, ps::previous_mode(), 0, &body, &granted);
     if (!NT_SUCCESS(s)) return s;
-    bool allowed = static_cast<FileBody*>(body)->granted & (FILE_WRITE_DATA | FILE_APPEND_DATA);
+    bool allowed = granted & (FILE_WRITE_DATA | FILE_APPEND_DATA);
     ob::dereference(body);
     if (!allowed) return STATUS_ACCESS_DENIED;
     return send_service_irp(FileHandle, IoStatusBlock, 0, {IRP_MJ_FLUSH_BUFFERS, 0, 0, nullptr, false});

@@ -239,7 +239,7 @@ template <typename Count>
     void* body = nullptr;
     if (usable(e, kernel, mode) && header->type == type) [[likely]] {
         body = header->body();
-        header->refs.fetch_add(count(body), std::memory_order_relaxed);
+        header->refs.fetch_add(count(body, e->access), std::memory_order_relaxed);
     }
     e->object.store(v, std::memory_order_release);
     return body;
