@@ -70,6 +70,19 @@ out=$("$prefix/bin/ntio" run --driver "$work/neitherseh.so" -- "$work/neither_ap
 echo "$out" | tail -3
 grep -q "read-only output: DeviceIoControl=FALSE error=998" <<<"$out"
 grep -q "all checks passed" <<<"$out"
+# A program that calls nothing of ntio's still loads it, and so the drivers ntio run
+# names: pkg-config's Libs keep -lntio against the default --as-needed.
+printf 'int main(void) { return 3; }\n' > "$work/bare.c"
+cc -Wall "$work/bare.c" $(pkg-config --cflags --libs ntio) -o "$work/bare"
+printf '#include <wdm.h>\nDRIVER_INITIALIZE DriverEntry;\nNTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r) {\n    UNREFERENCED_PARAMETER(d);\n    UNREFERENCED_PARAMETER(r);\n    DbgPrint("bare host: DriverEntry ran\\n");\n    return STATUS_SUCCESS;\n}\n' > "$work/hello.c"
+cc -Wall -Wextra -Werror -shared -fPIC "$work/hello.c" $(pkg-config --cflags --libs ntio) -o "$work/hello.so"
+set +e
+out=$("$prefix/bin/ntio" run --driver "$work/hello.so" -- "$work/bare" 2>&1)
+rc=$?
+set -e
+echo "$out"
+test "$rc" = 3
+grep -q "bare host: DriverEntry ran" <<<"$out"
 cmake -S "$here" -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" > /dev/null
 cmake --build "$work/cmake" > /dev/null
 NTIO_CLOCK=virtual "$work/cmake/consumer_cmake" | grep -q "driver side: 4"
