@@ -751,6 +751,11 @@ namespace ntio::io {
                                  reinterpret_cast<void*>(DeviceObject->DriverObject->MajorFunction[major]), major,
                                  KeGetCurrentIrql(), irql),
                      {.device = DeviceObject});
+    // Windows cannot go on (bug check 0xC8, or 0x4A on the way back to user mode); ntio,
+    // reporting and going on, puts the caller back at its own IRQL, so that the calls that
+    // follow run, and are checked, at the IRQL their code expects.
+    if (KeGetCurrentIrql() > irql) KeLowerIrql(irql);
+    else KfRaiseIrql(irql);
 }
 
 }  // namespace ntio::io

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "io/call_driver.hpp"
 #include "io/iomgr.hpp"
 #include "ke/spin.hpp"
 #include "ps/thread.hpp"
@@ -535,11 +536,7 @@ NTSTATUS call_driver(DEVICE_OBJECT* device, IRP* irp) {
         status = trace::enabled() ? io::dispatch_traced(device, irp, dispatch) : dispatch(device, irp);
     }
     if (ke::t_irql != irql) [[unlikely]]
-        report(Check::IRQL_UNEXPECTED_VALUE,
-               fmt::format("dispatch routine {} for major function {:#x} returned at IRQL {} but was called at IRQL "
-                           "{}; release every spin lock it took",
-                           reinterpret_cast<void*>(dispatch), major, KeGetCurrentIrql(), irql),
-               {.device = device});
+        io::dispatch_changed_irql(device, uint32_t(major) << 8 | irql);  // reports, and restores the caller's IRQL
 
     if (r) {
         Finding f = Finding::none;
