@@ -140,6 +140,22 @@ TEST_F(Buffers, S_BUF_4_MethodBufferedUsesOneSystemBuffer) {
     CloseHandle(h);
 }
 
+// The page arithmetic drivers use on MDLs, and MmSizeOfMdl as Windows computes it: the
+// header and one page frame number per page the buffer spans.
+TEST(MdlMacros, S_BUF_5_PageSpansAndMdlSize) {
+    auto* page = reinterpret_cast<char*>(uintptr_t(0x7f0000000000));
+    EXPECT_EQ(BYTES_TO_PAGES(0), 0u);
+    EXPECT_EQ(BYTES_TO_PAGES(1), 1u);
+    EXPECT_EQ(BYTES_TO_PAGES(PAGE_SIZE), 1u);
+    EXPECT_EQ(BYTES_TO_PAGES(PAGE_SIZE + 1), 2u);
+    EXPECT_EQ(ADDRESS_AND_SIZE_TO_SPAN_PAGES(page, PAGE_SIZE), 1u);
+    EXPECT_EQ(ADDRESS_AND_SIZE_TO_SPAN_PAGES(page + 100, PAGE_SIZE), 2u) << "straddles two pages";
+    EXPECT_EQ(ADDRESS_AND_SIZE_TO_SPAN_PAGES(page + 100, 9000), 3u);
+    EXPECT_EQ(ADDRESS_AND_SIZE_TO_SPAN_PAGES(page + 4095, 2), 2u);
+    EXPECT_EQ(MmSizeOfMdl(page + 100, 9000), sizeof(MDL) + 3 * sizeof(PFN_NUMBER));
+    EXPECT_EQ(MmSizeOfMdl(page, 0), sizeof(MDL));
+}
+
 TEST_F(Buffers, S_BUF_5_DirectMethodsDescribeTheOutputWithAnMdl) {
     HANDLE h = open(testdrv::kBuffered, false);
     for (ULONG code : {testdrv::IOCTL_IN_DIRECT, testdrv::IOCTL_OUT_DIRECT}) {

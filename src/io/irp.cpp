@@ -1157,9 +1157,9 @@ VOID IoFreeMdl(PMDL Mdl) {
 }
 
 SIZE_T MmSizeOfMdl(PVOID Base, SIZE_T Length) {
-    (void)Base;
-    (void)Length;
-    return sizeof(MDL);
+    // Windows's size: the header and a page frame number per page the buffer spans. An
+    // ntio MDL needs only its header, so a driver that allocates this much has room.
+    return sizeof(MDL) + ADDRESS_AND_SIZE_TO_SPAN_PAGES(Base, Length) * sizeof(PFN_NUMBER);
 }
 
 VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList) {
