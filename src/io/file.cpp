@@ -202,10 +202,12 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
     KeInitializeEvent(&fo->Lock, SynchronizationEvent, FALSE);
     KeInitializeEvent(&fo->Event, NotificationEvent, FALSE);
     InitializeListHead(&fo->IrpList);
-    fb->granted = map_file_access(DesiredAccess);
+    // The handle's access: requests are checked against the handle (S-BUF-3), whose
+    // duplicates may have less, so the file object keeps none of its own.
+    const ACCESS_MASK granted = map_file_access(DesiredAccess);
 
     ULONG_PTR info = 0;
-    status = io::send_file_irp(fo, IRP_MJ_CREATE, fb->granted, ShareAccess, (CreateDisposition << 24) | CreateOptions,
+    status = io::send_file_irp(fo, IRP_MJ_CREATE, granted, ShareAccess, (CreateDisposition << 24) | CreateOptions,
                                &info);
     if (!NT_SUCCESS(status) || status == STATUS_REPARSE) {
         ob::dereference(fb);  // S-CAN-15: no handle, no cleanup, no close
@@ -215,8 +217,8 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
     fo->Flags |= FO_HANDLE_CREATED;
     ke::set_event(&fo->Event);  // a freshly opened file is signaled (S-W32-4)
     HANDLE h = nullptr;
-    NTSTATUS s = sys().handles.insert(fb, fb->granted, ps::previous_mode() == KernelMode &&
-                                                            (ObjectAttributes->Attributes & OBJ_KERNEL_HANDLE),
+    NTSTATUS s = sys().handles.insert(fb, granted, ps::previous_mode() == KernelMode &&
+                                                       (ObjectAttributes->Attributes & OBJ_KERNEL_HANDLE),
                                       &h);
     ob::dereference(fb);  // the handle holds it now
     if (!NT_SUCCESS(s)) return s;

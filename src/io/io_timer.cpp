@@ -33,6 +33,12 @@ using namespace ntio;
 
 namespace {
 
+// Nothing due and nothing queued: the timer's next expiry and a tick queued but not run.
+void disarm(NtioIoTimer* t) {
+    KeCancelTimer(&t->timer);
+    KeRemoveQueueDpc(&t->dpc);
+}
+
 VOID tick(PKDPC, PVOID context, PVOID, PVOID) {
     auto* t = static_cast<NtioIoTimer*>(context);
     if (t->started.load(std::memory_order_acquire)) t->routine(t->device, t->context);
@@ -94,8 +100,7 @@ VOID IoStopTimer(PDEVICE_OBJECT DeviceObject) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoStopTimer");
     NtioIoTimer* t = timer_of(DeviceObject, "IoStopTimer");
     if (!t || !t->started.exchange(false, std::memory_order_acq_rel)) return;
-    KeCancelTimer(&t->timer);
-    KeRemoveQueueDpc(&t->dpc);
+    disarm(t);
 }
 
 }  // extern "C"
@@ -108,16 +113,14 @@ void stop_io_timer_for_delete(DEVICE_OBJECT* device) {
     auto* t = static_cast<NtioIoTimer*>(device->Timer);
     if (!t) return;
     t->started.store(false, std::memory_order_release);
-    KeCancelTimer(&t->timer);
-    KeRemoveQueueDpc(&t->dpc);
+    disarm(t);
     if (t->ever_started && KeGetCurrentIrql() == PASSIVE_LEVEL) sys().dispatcher.flush_dpcs();
 }
 
 void free_io_timer(DEVICE_OBJECT* device) {
     auto* t = static_cast<NtioIoTimer*>(device->Timer);
     if (!t) return;
-    KeCancelTimer(&t->timer);  // a device freed without IoDeleteDevice (a driver that failed its entry)
-    KeRemoveQueueDpc(&t->dpc);
+    disarm(t);  // a device freed without IoDeleteDevice (a driver that failed its entry)
     device->Timer = nullptr;
     delete t;
 }

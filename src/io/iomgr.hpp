@@ -75,7 +75,6 @@ struct DriverBody {
 // Runtime part of a file object.
 struct FileBody {
     FILE_OBJECT file;
-    ACCESS_MASK granted = 0;
     DEVICE_OBJECT* target = nullptr;  // device the file was opened on (referenced)
     std::wstring file_name;           // backing store for FILE_OBJECT::FileName
     bool created = false;             // IRP_MJ_CREATE succeeded (cleanup/close owed)
