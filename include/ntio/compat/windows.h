@@ -5,7 +5,12 @@
 #define NTIO_COMPAT_WINDOWS_H
 
 #include "ntdef.h"
-#include "ntstatus.h"
+/* winnt.h's status codes (DWORDs; docs/compat.md), unless the app asks for none, to include
+ * <ntstatus.h> itself; and, as an extension, the other codes typed as <ntstatus.h> types them. */
+#ifndef WIN32_NO_STATUS
+#include "win32/winnt_status.h"
+#include "ntstatus_values.h"
+#endif
 #include "winerror.h"
 #include "win32/synch.h"
 #include "win32/file.h"
