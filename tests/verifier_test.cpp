@@ -28,6 +28,8 @@
 
 #include "drivers/buggy_driver.hpp"
 #include "drivers/buggy_pnp_driver.hpp"
+#include "drivers/filter_driver.hpp"
+#include "drivers/test_driver.hpp"
 #include "ntio/gtest.hpp"
 
 // The planted leak is the point of the fault-injection test: LeakSanitizer is told so.
@@ -263,6 +265,72 @@ TEST_F(Verifier, NO_MORE_IRP_STACK_LOCATIONS_ForwardingWithoutALocation) {
     expect_site_in_driver(r);
 }
 
+// The helpers that write the next location name their own line, whoever sent the IRP:
+// from an application, or by IoCallDriver from a driver (here this file), whose line
+// is not the callee's. With and without the IRP records (two IoCallDriver paths).
+TEST_F(Verifier, NO_MORE_IRP_STACK_LOCATIONS_TheHelpersNameTheirOwnLine) {
+    UNICODE_STRING name;
+    RtlInitUnicodeString(&name, buggy::kDevice);
+    PFILE_OBJECT fo = nullptr;
+    PDEVICE_OBJECT device = nullptr;
+    ASSERT_EQ(IoGetDeviceObjectPointer(&name, FILE_READ_DATA, &fo, &device), STATUS_SUCCESS);
+    for (bool records : {true, false}) {
+        if (!records)
+            ntio::set_verifier_checks("IrpUsedAfterFree=off,ReturnedPendingNotMarked=off,MarkedPendingNotReturned=off,"
+                                      "IrpLeftAtUnload=off,StartIoStalled=off");
+        for (bool from_driver : {false, true}) {
+            SCOPED_TRACE(std::string(records ? "with" : "without") + " IRP records, sent by " +
+                         (from_driver ? "IoCallDriver" : "DeviceIoControl"));
+            auto e = verifier.expect("NO_MORE_IRP_STACK_LOCATIONS");
+            if (from_driver) {
+                KEVENT done;
+                KeInitializeEvent(&done, NotificationEvent, FALSE);
+                IO_STATUS_BLOCK iosb{};
+                PIRP irp = IoBuildDeviceIoControlRequest(buggy::IOCTL_COPY_NO_LOCATION, device, nullptr, 0, nullptr,
+                                                         0, FALSE, &done, &iosb);
+                ASSERT_NE(irp, nullptr);
+                EXPECT_EQ(IoCallDriver(device, irp), STATUS_SUCCESS);
+            } else {
+                EXPECT_TRUE(ioctl(h, buggy::IOCTL_COPY_NO_LOCATION));
+            }
+            std::vector<VerifierReport> r = e.reports();
+            ASSERT_EQ(r.size(), 2u);
+            const char* helpers[] = {"IoCopyCurrentIrpStackLocationToNext", "IoSetCompletionRoutine"};
+            for (size_t i = 0; i < 2; ++i) {
+                expect_site_in_driver(r[i]);
+                EXPECT_NE(r[i].text.find(std::string("(") + helpers[i] + ")\n"), std::string::npos)
+                    << "the site is the helper's own call:\n" << r[i].text;
+            }
+        }
+    }
+    ObDereferenceObject(fo);
+}
+
+// A report from an API that records no line of its own (IoFreeIrp), made by a driver
+// that another driver's IoCallDriver called: it names no line rather than the caller's.
+TEST_F(Verifier, FreeIrpNotOwned_ACalledDriversReportDoesNotNameItsCallersLine) {
+    ntio::set_verifier_checks("IrpUsedAfterFree=off,ReturnedPendingNotMarked=off,MarkedPendingNotReturned=off,"
+                              "IrpLeftAtUnload=off,StartIoStalled=off");  // the unverified IoCallDriver
+    UNICODE_STRING name;
+    RtlInitUnicodeString(&name, buggy::kDevice);
+    PFILE_OBJECT fo = nullptr;
+    PDEVICE_OBJECT device = nullptr;
+    ASSERT_EQ(IoGetDeviceObjectPointer(&name, FILE_READ_DATA, &fo, &device), STATUS_SUCCESS);
+    auto e = verifier.expect("FreeIrpNotOwned");
+    KEVENT done;
+    KeInitializeEvent(&done, NotificationEvent, FALSE);
+    IO_STATUS_BLOCK iosb{};
+    PIRP irp = IoBuildDeviceIoControlRequest(buggy::IOCTL_FREE_CALLERS_IRP, device, nullptr, 0, nullptr, 0, FALSE,
+                                             &done, &iosb);
+    ASSERT_NE(irp, nullptr);
+    EXPECT_EQ(IoCallDriver(device, irp), STATUS_SUCCESS);
+    std::vector<VerifierReport> r = e.reports();
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].call_site.find("verifier_test.cpp"), std::string::npos)
+        << "the IoCallDriver that sent the IRP is not where the bug is:\n" << r[0].text;
+    ObDereferenceObject(fo);
+}
+
 TEST_F(Verifier, CANCEL_STATE_IN_COMPLETED_IRP_CancelRoutineStillSet) {
     VerifierReport r = one_report("CANCEL_STATE_IN_COMPLETED_IRP", buggy::IOCTL_CANCEL_ROUTINE_LEFT);
     EXPECT_EQ(r.bugcheck, "CANCEL_STATE_IN_COMPLETED_IRP");
@@ -399,6 +467,73 @@ TEST_F(Verifier, IO_DRIVER_CANCEL_TIMEOUT_StartIoHoldsAnExitingThreadsRequest_S_
         << "the late completion does not reach the exited thread's OVERLAPPED (S-CMP-8)";
     CloseHandle(req.ov.hEvent);
     CloseHandle(req.device);
+}
+
+// S-DSP-1 and S-CMP-4 in a device stack: two filters over the test driver's device,
+// each passing requests down with a completion routine and returning IoCallDriver's
+// status. When the bottom driver pends, each filter returns STATUS_PENDING for its own
+// location, which its routine must mark (`if (Irp->PendingReturned) IoMarkIrpPending`).
+// A request to a three-level stack needs an IRP larger than the lookaside's, which is
+// how this went unchecked before.
+class VerifiedStack : public ntio::testing::DriverTest {
+protected:
+    void SetUp() override {
+        testdrv::reset();
+        filterdrv::reset();
+        ASSERT_EQ(sys.load_driver("ntiotest", reinterpret_cast<ntio::System::DriverEntryFunction>(&testdrv::DriverEntry)),
+                  STATUS_SUCCESS);
+        ASSERT_EQ(sys.load_driver("ntiofilter", reinterpret_cast<ntio::System::DriverEntryFunction>(&filterdrv::DriverEntry)),
+                  STATUS_SUCCESS);
+        ASSERT_EQ(filterdrv::attach(L"\\Device\\TestBuffered", &lower_filter, nullptr), STATUS_SUCCESS);
+        ASSERT_EQ(filterdrv::attach(L"\\Device\\TestBuffered", &upper_filter, nullptr), STATUS_SUCCESS);
+    }
+    void TearDown() override {
+        if (upper_filter) filterdrv::detach(upper_filter);
+        if (lower_filter) filterdrv::detach(lower_filter);
+        DriverTest::TearDown();
+    }
+    // An overlapped IOCTL the test driver completes 100 ms later; true if it succeeded.
+    bool pended_request() {
+        HANDLE f = CreateFileA("\\\\.\\TestBuffered", GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+                               FILE_FLAG_OVERLAPPED, nullptr);
+        EXPECT_NE(f, INVALID_HANDLE_VALUE);
+        testdrv::Script s;
+        s.finish = testdrv::Finish::later;
+        s.delay_ms = 100;
+        OVERLAPPED ov{};
+        ov.hEvent = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+        DWORD n = 0;
+        EXPECT_FALSE(DeviceIoControl(f, testdrv::IOCTL_BUFFERED, &s, sizeof s, nullptr, 0, nullptr, &ov));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_IO_PENDING));
+        bool ok = GetOverlappedResult(f, &ov, &n, TRUE);
+        CloseHandle(ov.hEvent);
+        CloseHandle(f);
+        return ok;
+    }
+    PDEVICE_OBJECT lower_filter = nullptr, upper_filter = nullptr;
+};
+
+TEST_F(VerifiedStack, ReturnedPendingNotMarked_FiltersWhoseRoutinesDoNotMarkTheirLocation_S_CMP_4) {
+    auto e = verifier.expect("ReturnedPendingNotMarked");
+    filterdrv::state().remark_pending = false;
+    EXPECT_TRUE(pended_request()) << "the overlapped caller is still told (the bottom location was marked)";
+    std::vector<VerifierReport> r = e.reports();
+    ASSERT_EQ(r.size(), 2u) << "one per filter";
+    std::set<std::string> devices, locations;
+    for (const VerifierReport& one : r) {
+        EXPECT_EQ(one.driver, "\\Driver\\ntiofilter") << one.text;
+        devices.insert(one.device);
+        for (const char* at : {"its stack location (2)", "its stack location (3)"})
+            if (one.text.find(at) != std::string::npos) locations.insert(at);
+    }
+    EXPECT_EQ(devices.size(), 2u) << "each filter's device is named";
+    EXPECT_EQ(locations.size(), 2u) << "locations 2 and 3";
+}
+
+TEST_F(VerifiedStack, FiltersThatMarkTheirLocationAreNotReported_S_CMP_4) {
+    // The guard fails the test on any report.
+    EXPECT_TRUE(pended_request());
+    EXPECT_EQ(filterdrv::state().calls.size(), 2u) << "both routines ran";
 }
 
 // ---- IRQL and spin locks ------------------------------------------------------------------

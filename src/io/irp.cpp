@@ -2,6 +2,7 @@
 // walk of IoCompleteRequest (S-CMP-2..10) and the I/O manager's final step for
 // requests it issued (S-CMP-9), MDLs, and the issuing thread's IRP list.
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -212,6 +213,10 @@ void reinitialize_irp(IRP* irp) {
     init_header(h, kIrpSized, stack, inline_buffer);
     init_irp(irp, stack, IRP_ALLOCATED_FIXED_SIZE, h);
     bump(1);
+    // Deeper stacks and larger buffers than the lookaside's are tracked too: without a
+    // record, a request to a three-level stack escaped every IRP check.
+    if (verifier::irp_hooks()) [[unlikely]]
+        note_allocated(irp);
     return irp;
 }
 
@@ -816,7 +821,15 @@ VOID IoFreeIrp(PIRP Irp) {
     io::free_irp(Irp);
 }
 
-BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char* Api) {
+BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char* Api) { return NtioNoNextStackLocationAt(Irp, Api, nullptr, 0); }
+
+BOOLEAN NtioNoNextStackLocationAt(PIRP Irp, const char* Api, PCSTR File, ULONG Line) {
+    // The helper's own line; without one, none (not the line of the IoCallDriver that
+    // sent this IRP to the driver, which an outer scope may still hold).
+    verifier::CallSiteScope site(File, Line,
+                                 std::strcmp(Api, "IoSetCompletionRoutine") == 0
+                                     ? verifier::Api::IoSetCompletionRoutine
+                                     : verifier::Api::IoCopyCurrentIrpStackLocationToNext);
     verifier::report(verifier::Check::NO_MORE_IRP_STACK_LOCATIONS,
                          fmt::format("{} on IRP #{}, which has no location below the current one ({} allocated): "
                                      "the IRP was allocated for a shorter stack; ntio skipped the write, which "

@@ -4,6 +4,7 @@
 // the driver called from, then runs the plain routine. The plain routines stay
 // exported for code that calls them by name or through a pointer. With every check
 // off (NTIO_VERIFIER=off), or built without the verifier's hooks, they only forward.
+#include "ke/spin.hpp"
 #include "verifier/hooks.hpp"
 #include "verifier/irp_tracker.hpp"
 #include "verifier/report.hpp"
@@ -21,7 +22,15 @@ using ntio::verifier::CallSiteScope;
 extern "C" {
 
 NTSTATUS NtioCallDriverAt(PDEVICE_OBJECT DeviceObject, PIRP Irp, PCSTR File, ULONG Line) {
-    NTIO_AT(IoCallDriver, IofCallDriver(DeviceObject, Irp));
+    if (!ntio::verifier::call_site_hooks()) return IofCallDriver(DeviceObject, Irp);
+    CallSiteScope site(File, Line, Api::IoCallDriver);
+    // This line is for IoCallDriver's own checks (the IRQL, a stack location left), not
+    // for what the called driver does: its reports must not name the line that sent it
+    // the IRP. The verified IoCallDriver clears the site around the dispatch itself.
+    if (ntio::verifier::irp_hooks() || Irp->CurrentLocation <= 1 || ntio::ke::t_irql > DISPATCH_LEVEL)
+        return IofCallDriver(DeviceObject, Irp);
+    CallSiteScope callee(nullptr, 0, Api::none);
+    return IofCallDriver(DeviceObject, Irp);
 }
 
 // NtioCompleteRequestAt is in io/irp.cpp: the completion sets the call site only

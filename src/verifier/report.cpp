@@ -196,6 +196,8 @@ const char* api_name(Api api) {
     case Api::KeWaitForMultipleObjects: return "KeWaitForMultipleObjects";
     case Api::KeDelayExecutionThread: return "KeDelayExecutionThread";
     case Api::ASSERT: return "ASSERT";
+    case Api::IoCopyCurrentIrpStackLocationToNext: return "IoCopyCurrentIrpStackLocationToNext";
+    case Api::IoSetCompletionRoutine: return "IoSetCompletionRoutine";
     }
     return "call";
 }

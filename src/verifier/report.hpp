@@ -60,7 +60,7 @@ void reset_counts();
 enum class Api : uint32_t {
     none, IoCallDriver, IoCompleteRequest, IoMarkIrpPending, KeAcquireSpinLock, KeReleaseSpinLock,
     KeAcquireSpinLockAtDpcLevel, KeReleaseSpinLockFromDpcLevel, KeWaitForSingleObject, KeWaitForMultipleObjects,
-    KeDelayExecutionThread, ASSERT
+    KeDelayExecutionThread, ASSERT, IoCopyCurrentIrpStackLocationToNext, IoSetCompletionRoutine
 };
 const char* api_name(Api api);
 struct CallSite {

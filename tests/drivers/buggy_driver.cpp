@@ -117,6 +117,10 @@ NTSTATUS BuggyControl(PDEVICE_OBJECT, PIRP Irp) {
         if (s == STATUS_INVALID_DEVICE_STATE) return Complete(Irp, s);  // ntio refused to send it
         return s;
     }
+    case IOCTL_COPY_NO_LOCATION:
+        IoCopyCurrentIrpStackLocationToNext(Irp);  // both write below location 1: refused and reported
+        IoSetCompletionRoutine(Irp, nullptr, nullptr, TRUE, TRUE, TRUE);
+        return Complete(Irp, STATUS_SUCCESS);
     case IOCTL_CANCEL_ROUTINE_LEFT:
         IoSetCancelRoutine(Irp, CancelRoutine);
         return Complete(Irp, STATUS_SUCCESS);

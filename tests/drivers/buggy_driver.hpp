@@ -90,6 +90,8 @@ enum : ULONG {
     IOCTL_FREE_TWICE = BUGGY_CODE(49),             // frees a 'BgA1' block, then frees it again
     IOCTL_COMPLETE_AND_KEEP = BUGGY_CODE(50),      // completes its IRP properly and keeps the pointer
     IOCTL_CANCEL_KEPT = BUGGY_CODE(51),            // IoCancelIrp on the IRP IOCTL_COMPLETE_AND_KEEP kept
+    IOCTL_COPY_NO_LOCATION = BUGGY_CODE(52),       // IoCopyCurrentIrpStackLocationToNext and IoSetCompletionRoutine
+                                                   // on a one-location IRP, then completes it
 };
 
 // What the driver does beyond the codes, set before it loads.

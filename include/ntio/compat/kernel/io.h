@@ -525,14 +525,24 @@ FORCEINLINE VOID IoSkipCurrentIrpStackLocation(PIRP Irp) {
     Irp->Tail.Overlay.CurrentStackLocation++;
 }
 /* Reports NO_MORE_IRP_STACK_LOCATIONS for a helper that would write below the IRP's first
- * location (which overlaps the IRP itself) and tells it not to. */
+ * location (which overlaps the IRP itself) and tells it not to. The At form names the
+ * driver's line (File NULL: none); the helpers below are macros that pass it, unless
+ * NTIO_NO_CALL_SITES is defined. */
 NTIO_API BOOLEAN NtioNoNextStackLocation(PIRP Irp, const char *Api);
-FORCEINLINE VOID IoCopyCurrentIrpStackLocationToNext(PIRP Irp) {
-    if (Irp->CurrentLocation <= 1 && NtioNoNextStackLocation(Irp, "IoCopyCurrentIrpStackLocationToNext")) return;
+NTIO_API BOOLEAN NtioNoNextStackLocationAt(PIRP Irp, const char *Api, PCSTR File, ULONG Line);
+FORCEINLINE VOID NtioCopyCurrentIrpStackLocationToNextAt(PIRP Irp, PCSTR File, ULONG Line) {
+    if (Irp->CurrentLocation <= 1 &&
+        NtioNoNextStackLocationAt(Irp, "IoCopyCurrentIrpStackLocationToNext", File, Line))
+        return;
     PIO_STACK_LOCATION cur = IoGetCurrentIrpStackLocation(Irp), next = IoGetNextIrpStackLocation(Irp);
     memcpy(next, cur, FIELD_OFFSET(IO_STACK_LOCATION, CompletionRoutine));
     next->Control = 0;
 }
+#ifdef NTIO_NO_CALL_SITES
+FORCEINLINE VOID IoCopyCurrentIrpStackLocationToNext(PIRP Irp) { NtioCopyCurrentIrpStackLocationToNextAt(Irp, NULL, 0); }
+#else
+#define IoCopyCurrentIrpStackLocationToNext(Irp) NtioCopyCurrentIrpStackLocationToNextAt((Irp), __FILE__, __LINE__)
+#endif
 /* Set while the verifier keeps IRP histories: IoMarkIrpPending then records the call
  * (file and line) in the IRP's history. Read-only for drivers. */
 NTIO_API extern unsigned char NtioVerifierTracksIrps;
@@ -546,9 +556,10 @@ FORCEINLINE VOID IoMarkIrpPending(PIRP Irp) { NtioMarkIrpPendingAt(Irp, NULL, 0)
 #else
 #define IoMarkIrpPending(Irp) NtioMarkIrpPendingAt((Irp), __FILE__, __LINE__)
 #endif
-FORCEINLINE VOID IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine, PVOID Context,
-                                        BOOLEAN InvokeOnSuccess, BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel) {
-    if (Irp->CurrentLocation <= 1 && NtioNoNextStackLocation(Irp, "IoSetCompletionRoutine")) return;
+FORCEINLINE VOID NtioSetCompletionRoutineAt(PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine, PVOID Context,
+                                            BOOLEAN InvokeOnSuccess, BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel,
+                                            PCSTR File, ULONG Line) {
+    if (Irp->CurrentLocation <= 1 && NtioNoNextStackLocationAt(Irp, "IoSetCompletionRoutine", File, Line)) return;
     PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(Irp);
     next->CompletionRoutine = CompletionRoutine;
     next->Context = Context;
@@ -557,6 +568,16 @@ FORCEINLINE VOID IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE Complet
     if (InvokeOnError) next->Control |= SL_INVOKE_ON_ERROR;
     if (InvokeOnCancel) next->Control |= SL_INVOKE_ON_CANCEL;
 }
+#ifdef NTIO_NO_CALL_SITES
+FORCEINLINE VOID IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine, PVOID Context,
+                                        BOOLEAN InvokeOnSuccess, BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel) {
+    NtioSetCompletionRoutineAt(Irp, CompletionRoutine, Context, InvokeOnSuccess, InvokeOnError, InvokeOnCancel, NULL, 0);
+}
+#else
+#define IoSetCompletionRoutine(Irp, CompletionRoutine, Context, InvokeOnSuccess, InvokeOnError, InvokeOnCancel) \
+    NtioSetCompletionRoutineAt((Irp), (CompletionRoutine), (Context), (InvokeOnSuccess), (InvokeOnError),      \
+                               (InvokeOnCancel), __FILE__, __LINE__)
+#endif
 /* S-CAN-4: an atomic exchange that returns the previous routine. */
 FORCEINLINE PDRIVER_CANCEL IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL CancelRoutine) {
     return __atomic_exchange_n(&Irp->CancelRoutine, CancelRoutine, __ATOMIC_SEQ_CST);
