@@ -499,7 +499,9 @@ __attribute__((constructor)) static void start_from_environment() {
             [](void*) {
                 // Windows ends a process's threads when it exits, which cancels their
                 // requests (S-CAN-12), then closes its handles, so drivers see their
-                // cleanup and close before they unload.
+                // cleanup and close before they unload. Its other threads do not get
+                // back to their code (ps::begin_program_exit).
+                ps::begin_program_exit();
                 ps::cancel_program_io(sys());
                 if (size_t n = sys().handles.close_all())
                     std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);

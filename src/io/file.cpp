@@ -411,6 +411,10 @@ void discard_irp(IRP* irp) {
         r.set_owed_file_event();
         KeWaitForSingleObject(&fo->Event, Executive, KernelMode, FALSE, nullptr);
         status = fo->FinalStatus;
+        if (ps::g_program_exiting.load(std::memory_order_relaxed)) [[unlikely]] {
+            r.unlock();  // the file's lock and references first: the exit closes the file
+            ps::stop_if_program_thread();
+        }
     }
     return status;
 }

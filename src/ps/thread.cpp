@@ -286,6 +286,25 @@ void cancel_program_io(System::Impl& s) {
     for (_KTHREAD* t : threads) dereference(t);
 }
 
+std::atomic<bool> g_program_exiting{false};
+namespace {
+constinit thread_local bool t_runs_program_exit = false;
+}
+
+void begin_program_exit() {
+    t_runs_program_exit = true;
+    g_program_exiting.store(true);
+}
+
+void stop_if_program_thread() {
+    if (t_runs_program_exit) return;
+    _KTHREAD* t = current_thread();
+    if (t->system_thread) return;
+    // Blocked as the dispatcher counts it, so that virtual time still moves for the
+    // threads the exit waits for (a driver's system thread ending in DriverUnload).
+    for (;;) t->system->dispatcher.wait(t, 0, nullptr, WaitAny, ke::kNever, false);
+}
+
 void exit_current_thread(uint32_t code) {
     _KTHREAD* t = current_thread();
     t->exit_code.store(code);

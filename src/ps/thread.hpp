@@ -140,6 +140,21 @@ void watch_thread_exit();
 // are cancelled all the same, the calling thread's included.
 void cancel_program_io(System::Impl& s);
 
+// The process is exiting: set by the thread that runs the exit (begin_program_exit).
+// Windows ends every other thread of the program before it runs anything down; ntio
+// cannot end a thread, so a program thread that gets back from a wait while the process
+// exits (its request cancelled, its event set by a completion, its sleep over) stops
+// there instead of running its own code again: it blocks for good, holding nothing of
+// the runtime's, and ends with the process (S-CAN-12). The exiting thread and system
+// threads go on.
+extern std::atomic<bool> g_program_exiting;
+void begin_program_exit();
+[[gnu::cold, gnu::noinline]] void stop_if_program_thread();
+inline void stop_if_program_exiting() {
+    if (g_program_exiting.load(std::memory_order_relaxed)) [[unlikely]]
+        stop_if_program_thread();
+}
+
 // The previous mode of the current call: UserMode for requests from application
 // threads, KernelMode on system threads and inside Zw* calls (as on Windows).
 extern constinit thread_local KPROCESSOR_MODE t_previous_mode;

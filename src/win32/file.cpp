@@ -4,6 +4,7 @@
 #include <string>
 
 #include "io/iomgr.hpp"
+#include "ps/thread.hpp"
 #include "trace/trace.hpp"
 #include "win32/win32.hpp"
 #include "wdm.h"
@@ -130,6 +131,7 @@ BOOL DeviceIoControl(HANDLE hDevice, DWORD dwIoControlCode, LPVOID lpInBuffer, D
                                                 lpOutBuffer, nOutBufferSize);
     if (s == STATUS_PENDING) {  // an overlapped handle used without an OVERLAPPED (S-DSP-15)
         NtWaitForSingleObject(hDevice, FALSE, nullptr);
+        ntio::ps::stop_if_program_exiting();
         s = iosb.Status;
     }
     if (NT_SUCCESS(s)) {
@@ -165,6 +167,7 @@ static BOOL read_write(HANDLE h, LPVOID buffer, DWORD length, LPDWORD done, LPOV
     NTSTATUS s = call(h, nullptr, nullptr, nullptr, &iosb, buffer, length, nullptr, nullptr);
     if (s == STATUS_PENDING) {
         NtWaitForSingleObject(h, FALSE, nullptr);
+        ntio::ps::stop_if_program_exiting();
         s = iosb.Status;
     }
     if (!write && s == STATUS_END_OF_FILE) return TRUE;  // a synchronous read at the end: TRUE, 0 bytes

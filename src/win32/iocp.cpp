@@ -6,6 +6,7 @@
 // (io/completion_port.hpp) rather than declare a partial NtSetInformationFile.
 #include "trace/trace.hpp"
 #include "io/completion_port.hpp"
+#include "ps/thread.hpp"
 #include "win32/win32.hpp"
 #include "wdm.h"
 
@@ -70,6 +71,7 @@ BOOL GetQueuedCompletionStatus(HANDLE CompletionPort, LPDWORD lpNumberOfBytesTra
     PVOID key = nullptr, context = nullptr;
     IO_STATUS_BLOCK iosb{};
     NTSTATUS s = NtRemoveIoCompletion(CompletionPort, &key, &context, &iosb, timeout_from_ms(dwMilliseconds, &t));
+    ntio::ps::stop_if_program_exiting();
     if (s != STATUS_SUCCESS) return fail_removal(s);
     *lpCompletionKey = reinterpret_cast<ULONG_PTR>(key);
     *lpOverlapped = static_cast<LPOVERLAPPED>(context);
@@ -115,6 +117,7 @@ BOOL GetQueuedCompletionStatusEx(HANDLE CompletionPort, LPOVERLAPPED_ENTRY lpCom
         total += removed;
         if (s != STATUS_SUCCESS || removed < want || total == ulCount) break;
     }
+    ntio::ps::stop_if_program_exiting();
     *ulNumEntriesRemoved = total;
     // S-W32-18: TRUE whenever something was removed, whatever the requests' statuses.
     if (first == STATUS_SUCCESS) return TRUE;

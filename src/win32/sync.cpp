@@ -237,9 +237,11 @@ DWORD WaitForMultipleObjectsEx(DWORD nCount, const HANDLE* lpHandles, BOOL bWait
         return WAIT_FAILED;
     }
     LARGE_INTEGER t;
-    return wait_result(NtWaitForMultipleObjects(nCount, lpHandles, bWaitAll ? WaitAll : WaitAny,
-                                                static_cast<BOOLEAN>(bAlertable ? TRUE : FALSE),
-                                                timeout_from_ms(dwMilliseconds, &t)));
+    NTSTATUS s = NtWaitForMultipleObjects(nCount, lpHandles, bWaitAll ? WaitAll : WaitAny,
+                                          static_cast<BOOLEAN>(bAlertable ? TRUE : FALSE),
+                                          timeout_from_ms(dwMilliseconds, &t));
+    ntio::ps::stop_if_program_exiting();
+    return wait_result(s);
 }
 
 DWORD WaitForMultipleObjects(DWORD nCount, const HANDLE* lpHandles, BOOL bWaitAll, DWORD dwMilliseconds) {
@@ -250,6 +252,7 @@ DWORD WaitForSingleObjectEx(HANDLE hHandle, DWORD dwMilliseconds, BOOL bAlertabl
     LARGE_INTEGER t;
     NTSTATUS s = NtWaitForSingleObject(hHandle, static_cast<BOOLEAN>(bAlertable ? TRUE : FALSE),
                                        timeout_from_ms(dwMilliseconds, &t));
+    ntio::ps::stop_if_program_exiting();
     if (s == STATUS_WAIT_0) [[likely]]
         return WAIT_OBJECT_0;
     return wait_result(s);

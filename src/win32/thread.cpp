@@ -136,6 +136,7 @@ DWORD SleepEx(DWORD dwMilliseconds, BOOL bAlertable) {
     LARGE_INTEGER interval;
     interval.QuadPart = -static_cast<LONGLONG>(dwMilliseconds) * 10000;
     NtDelayExecution(FALSE, &interval);
+    ps::stop_if_program_exiting();
     return 0;
 }
 
