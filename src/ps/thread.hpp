@@ -136,8 +136,9 @@ NTSTATUS create_thread(System::Impl& sys, const StartInfo& info, _KTHREAD** out,
 void watch_thread_exit();
 // The process exits (S-CAN-12): Windows ends each of its threads, and every request
 // they issued is cancelled and waited for, before its handles close. Threads of the
-// program (not system threads) still running keep running here, but their requests
-// are cancelled all the same, the calling thread's included.
+// program (not system threads) are not ended here, but their requests are cancelled
+// all the same, the calling thread's included, and those that get back from a wait
+// stop there (stop_if_program_thread).
 void cancel_program_io(System::Impl& s);
 
 // The process is exiting: set by the thread that runs the exit (begin_program_exit).

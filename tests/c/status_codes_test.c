@@ -13,13 +13,7 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            ++failures;                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                             \
-    } while (0)
+#define CHECK(cond) CHECK_INTO(failures, cond)
 
 int main(void) {
     OVERLAPPED ov;
