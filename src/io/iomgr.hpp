@@ -50,6 +50,9 @@ struct DeviceRuntime {
     std::atomic<bool> recursion_reported{false};
     std::atomic<bool> next_by_key{false}, next_cancelable{false};
     std::atomic<ULONG> next_key{0};
+
+    // PoSetPowerState (io/power.cpp): the states the drivers last recorded.
+    std::atomic<uint8_t> device_power{PowerDeviceUnspecified}, system_power{PowerSystemUnspecified};
 };
 
 // The device object as an object-manager object: DEVICE_OBJECT, then ours, then the

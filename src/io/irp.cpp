@@ -1166,6 +1166,8 @@ VOID IoFreeMdl(PMDL Mdl) {
                              fmt::format("IoFreeMdl({}) on an MDL whose pages are still locked; call MmUnlockPages "
                                          "first",
                                          static_cast<void*>(Mdl)));
+    // A partial MDL's own system mapping ends with it, as on Windows (nothing to undo:
+    // the mapping is the buffer itself).
     sys().pool.free(Mdl, kMdlTag, true, "IoFreeMdl");
 }
 
@@ -1218,27 +1220,111 @@ VOID MmUnlockPages(PMDL MemoryDescriptorList) {
     MemoryDescriptorList->MdlFlags &= static_cast<CSHORT>(~(MDL_PAGES_LOCKED | MDL_MAPPED_TO_SYSTEM_VA));
 }
 
+namespace {
+// Whether an MDL's pages may be mapped: locked, built for nonpaged pool, or a partial
+// MDL (whose source had to be, S-MDL-3).
+bool mdl_pages_resident(PMDL mdl) {
+    return (mdl->MdlFlags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL)) != 0;
+}
+
+void report_unlocked_mapping(PMDL mdl, const char* api) {
+    verifier::report(verifier::Check::MdlMisuse,
+                     fmt::format("{}({}) on an MDL that is neither locked (MmProbeAndLockPages) nor built for "
+                                 "nonpaged pool",
+                                 api, static_cast<void*>(mdl)));
+}
+
+// A system mapping: the buffer itself (one address space), recorded as Windows records
+// one, so that MmUnmapLockedPages and MmPrepareMdlForReuse can tell it is there.
+PVOID map_to_system(PMDL mdl, const char* api) {
+    if (mdl->MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL)) return mdl->MappedSystemVa;
+    if (!mdl_pages_resident(mdl)) report_unlocked_mapping(mdl, api);
+    mdl->MappedSystemVa = MmGetMdlVirtualAddress(mdl);
+    mdl->MdlFlags |= MDL_MAPPED_TO_SYSTEM_VA;
+    if (mdl->MdlFlags & MDL_PARTIAL) mdl->MdlFlags |= MDL_PARTIAL_HAS_BEEN_MAPPED;
+    return mdl->MappedSystemVa;
+}
+}  // namespace
+
 PVOID MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode, ULONG CacheType,
                                    PVOID RequestedAddress, ULONG BugCheckOnFailure, ULONG Priority) {
-    (void)AccessMode;
     (void)CacheType;
     (void)RequestedAddress;
     (void)BugCheckOnFailure;
-    return MmGetSystemAddressForMdlSafe(MemoryDescriptorList, Priority);
+    (void)Priority;
+    if (AccessMode == KernelMode) return map_to_system(MemoryDescriptorList, "MmMapLockedPagesSpecifyCache");
+    // A user-mode view: on Windows a second address in the process; here the buffer
+    // itself, and nothing in the MDL changes (Windows keeps user views outside it too).
+    if (!mdl_pages_resident(MemoryDescriptorList))
+        report_unlocked_mapping(MemoryDescriptorList, "MmMapLockedPagesSpecifyCache");
+    return MmGetMdlVirtualAddress(MemoryDescriptorList);
+}
+
+PVOID MmMapLockedPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode) {
+    return MmMapLockedPagesSpecifyCache(MemoryDescriptorList, AccessMode, MmCached, nullptr, TRUE, NormalPagePriority);
 }
 
 PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority) {
     (void)Priority;
     if (!Mdl) return nullptr;
-    if (Mdl->MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL)) return Mdl->MappedSystemVa;
-    if (!(Mdl->MdlFlags & MDL_PAGES_LOCKED))
-        verifier::report(verifier::Check::MdlMisuse, fmt::format("MmGetSystemAddressForMdlSafe({}) on an MDL that is "
-                                                           "neither locked (MmProbeAndLockPages) nor built for "
-                                                           "nonpaged pool",
-                                                           static_cast<void*>(Mdl)));
-    Mdl->MappedSystemVa = MmGetMdlVirtualAddress(Mdl);
-    Mdl->MdlFlags |= MDL_MAPPED_TO_SYSTEM_VA;
-    return Mdl->MappedSystemVa;
+    return map_to_system(Mdl, "MmGetSystemAddressForMdlSafe");
+}
+
+VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList) {
+    PMDL mdl = MemoryDescriptorList;
+    bool own_system_mapping = (mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA) &&
+                              (!(mdl->MdlFlags & MDL_PARTIAL) || (mdl->MdlFlags & MDL_PARTIAL_HAS_BEEN_MAPPED));
+    if (own_system_mapping && BaseAddress == mdl->MappedSystemVa) {
+        mdl->MdlFlags &= static_cast<CSHORT>(~(MDL_MAPPED_TO_SYSTEM_VA | MDL_PARTIAL_HAS_BEEN_MAPPED));
+        return;
+    }
+    // Otherwise only a user-mode view can be meant, and it is the buffer's own address.
+    if (BaseAddress == MmGetMdlVirtualAddress(mdl) && !(mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA)) return;
+    verifier::report(verifier::Check::MdlMisuse,
+                     fmt::format("MmUnmapLockedPages({}, {}): the address is not a mapping of this MDL{}", BaseAddress,
+                                 static_cast<void*>(mdl),
+                                 (mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA)
+                                     ? " (a partial MDL that shares its source's system mapping has none of its own)"
+                                     : ""));
+}
+
+VOID IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress, ULONG Length) {
+    auto* source_start = static_cast<char*>(MmGetMdlVirtualAddress(SourceMdl));
+    auto* start = static_cast<char*>(VirtualAddress);
+    // S-MDL-3: a range outside the source is a bug Windows does not survive either; ntio
+    // reports it and leaves the target as it was.
+    uintptr_t offset = uintptr_t(start) - uintptr_t(source_start);
+    bool inside = start >= source_start && offset <= SourceMdl->ByteCount;
+    if (inside && Length == 0) Length = static_cast<ULONG>(SourceMdl->ByteCount - offset);
+    if (!inside || offset + Length > SourceMdl->ByteCount) {
+        verifier::report(verifier::Check::MdlMisuse,
+                         fmt::format("IoBuildPartialMdl({}, {}, {}, {}): the range is not inside the source MDL's "
+                                     "buffer ({}, {} bytes)",
+                                     static_cast<void*>(SourceMdl), static_cast<void*>(TargetMdl), VirtualAddress,
+                                     Length, static_cast<void*>(source_start), SourceMdl->ByteCount));
+        return;
+    }
+    if (!mdl_pages_resident(SourceMdl))
+        verifier::report(verifier::Check::MdlMisuse,
+                         fmt::format("IoBuildPartialMdl({}, {}, ...): the source MDL's pages are neither locked "
+                                     "(MmProbeAndLockPages) nor nonpaged pool",
+                                     static_cast<void*>(SourceMdl), static_cast<void*>(TargetMdl)));
+    if (TargetMdl->MdlFlags & MDL_PARTIAL_HAS_BEEN_MAPPED)
+        verifier::report(verifier::Check::MdlMisuse,
+                         fmt::format("IoBuildPartialMdl(..., {}, ...): the target still has the system mapping "
+                                     "MmGetSystemAddressForMdlSafe gave it; call MmPrepareMdlForReuse first",
+                                     static_cast<void*>(TargetMdl)));
+    TargetMdl->Process = SourceMdl->Process;
+    TargetMdl->StartVa = PAGE_ALIGN(start);
+    TargetMdl->ByteOffset = BYTE_OFFSET(start);
+    TargetMdl->ByteCount = Length;
+    // S-MDL-2: the source's system mapping (its own, or nonpaged pool's) is shared.
+    constexpr CSHORT kShared = MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL;
+    TargetMdl->MdlFlags = static_cast<CSHORT>((TargetMdl->MdlFlags & MDL_ALLOCATED_FIXED_SIZE) |
+                                              (SourceMdl->MdlFlags & (kShared | MDL_IO_PAGE_READ)) |
+                                              MDL_PARTIAL);
+    TargetMdl->MappedSystemVa =
+        (SourceMdl->MdlFlags & kShared) ? static_cast<char*>(SourceMdl->MappedSystemVa) + offset : nullptr;
 }
 
 PEPROCESS IoGetRequestorProcess(PIRP Irp) {

@@ -357,5 +357,32 @@ HANDLE PsGetCurrentProcessId(VOID) { return reinterpret_cast<HANDLE>(static_cast
 HANDLE PsGetThreadId(PETHREAD Thread) { return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(Thread->tid.load())); }
 BOOLEAN PsIsSystemThread(PETHREAD Thread) { return Thread->system_thread; }
 KPROCESSOR_MODE ExGetPreviousMode(VOID) { return ntio::ps::previous_mode(); }
+KPROCESSOR_MODE KeGetPreviousMode(VOID) { return ntio::ps::previous_mode(); }
+
+// The thread's stack as the C library placed it, asked once per thread (the bounds do
+// not move). The main thread's lower bound follows its stack's size limit.
+VOID IoGetStackLimits(PULONG_PTR LowLimit, PULONG_PTR HighLimit) {
+    thread_local uintptr_t t_low = 0, t_high = 0;
+    if (!t_high) {
+        pthread_attr_t attr;
+        void* base = nullptr;
+        size_t size = 0;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            pthread_attr_getstack(&attr, &base, &size);
+            pthread_attr_destroy(&attr);
+        }
+        t_low = reinterpret_cast<uintptr_t>(base);
+        t_high = t_low + size;
+    }
+    *LowLimit = t_low;
+    *HighLimit = t_high;
+}
+
+ULONG_PTR IoGetRemainingStackSize(VOID) {
+    ULONG_PTR low, high;
+    IoGetStackLimits(&low, &high);
+    auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    return here > low ? here - low : 0;
+}
 
 }  // extern "C"

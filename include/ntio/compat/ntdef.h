@@ -543,6 +543,21 @@ NTIO_API VOID RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR Sou
 NTIO_API NTSTATUS RtlInitUnicodeStringEx(PUNICODE_STRING DestinationString, PCWSTR SourceString);
 NTIO_API VOID RtlInitAnsiString(PANSI_STRING DestinationString, PCSTR SourceString);
 NTIO_API VOID RtlInitString(PSTRING DestinationString, PCSTR SourceString);
+/* An empty string over the caller's buffer of BufferSize bytes. */
+#define RtlInitEmptyUnicodeString(UnicodeString, Buffer_, BufferSize) \
+    do {                                                            \
+        PUNICODE_STRING ntio_us_ = (UnicodeString);                 \
+        ntio_us_->Length = 0;                                       \
+        ntio_us_->MaximumLength = (USHORT)(BufferSize);             \
+        ntio_us_->Buffer = (Buffer_);                               \
+    } while (0)
+#define RtlInitEmptyAnsiString(AnsiString, Buffer_, BufferSize) \
+    do {                                                      \
+        PANSI_STRING ntio_as_ = (AnsiString);                 \
+        ntio_as_->Length = 0;                                 \
+        ntio_as_->MaximumLength = (USHORT)(BufferSize);       \
+        ntio_as_->Buffer = (Buffer_);                         \
+    } while (0)
 NTIO_API VOID RtlCopyUnicodeString(PUNICODE_STRING DestinationString, PCUNICODE_STRING SourceString);
 NTIO_API VOID RtlCopyString(PSTRING DestinationString, const STRING *SourceString);
 NTIO_API NTSTATUS RtlAppendUnicodeStringToString(PUNICODE_STRING Destination, PCUNICODE_STRING Source);

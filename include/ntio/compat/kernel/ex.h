@@ -201,6 +201,24 @@ typedef struct _WORK_QUEUE_ITEM {
     } while (0)
 NTIO_API VOID ExQueueWorkItem(PWORK_QUEUE_ITEM WorkItem, WORK_QUEUE_TYPE QueueType);
 
+/* ---- run-down protection: references that can be refused from a point on, and a wait
+ * for the ones taken before it (src/ex/rundown.cpp). Count is 2 per reference; bit 0 is
+ * set once the run-down has begun. ---- */
+typedef struct _EX_RUNDOWN_REF {
+    union {
+        ULONG_PTR Count;
+        PVOID Ptr;
+    };
+} EX_RUNDOWN_REF, *PEX_RUNDOWN_REF;
+NTIO_API VOID ExInitializeRundownProtection(PEX_RUNDOWN_REF RunRef);
+NTIO_API VOID ExReInitializeRundownProtection(PEX_RUNDOWN_REF RunRef);
+NTIO_API BOOLEAN ExAcquireRundownProtection(PEX_RUNDOWN_REF RunRef);
+NTIO_API BOOLEAN ExAcquireRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count);
+NTIO_API VOID ExReleaseRundownProtection(PEX_RUNDOWN_REF RunRef);
+NTIO_API VOID ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count);
+NTIO_API VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef);
+NTIO_API VOID ExRundownCompleted(PEX_RUNDOWN_REF RunRef);
+
 /* ---- raising exceptions and probing user buffers (docs/compat.md, "Structured
  * exceptions"). A raise with no __try to take it stops the system as Windows does
  * (KMODE_EXCEPTION_NOT_HANDLED). ---- */

@@ -55,6 +55,7 @@ typedef struct _MDL {
 #define MDL_SOURCE_IS_NONPAGED_POOL 0x0004
 #define MDL_ALLOCATED_FIXED_SIZE 0x0008
 #define MDL_PARTIAL 0x0010
+#define MDL_PARTIAL_HAS_BEEN_MAPPED 0x0020
 #define MDL_IO_PAGE_READ 0x0040
 #define MDL_WRITE_OPERATION 0x0080
 
@@ -87,6 +88,40 @@ NTIO_API PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority);
 NTIO_API PVOID MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode, ULONG CacheType,
                                             PVOID RequestedAddress, ULONG BugCheckOnFailure, ULONG Priority);
 NTIO_API SIZE_T MmSizeOfMdl(PVOID Base, SIZE_T Length);
+/* MmMapLockedPagesSpecifyCache(Mdl, AccessMode, MmCached, NULL, TRUE, NormalPagePriority). */
+NTIO_API PVOID MmMapLockedPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode);
+/* Ends a mapping made by MmMapLockedPages(SpecifyCache) or MmGetSystemAddressForMdlSafe.
+ * Both mappings are the buffer itself in ntio; the verifier reports an address that is
+ * not the MDL's. */
+NTIO_API VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList);
+/* TargetMdl describes [VirtualAddress, +Length) of SourceMdl's buffer (Length 0: to the
+ * end of it). It shares the source's system mapping when the source has one; otherwise
+ * MmGetSystemAddressForMdlSafe maps it, and MmPrepareMdlForReuse or IoFreeMdl ends that
+ * mapping. */
+NTIO_API VOID IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress, ULONG Length);
+/* An MDL in the caller's own storage (at least MmSizeOfMdl bytes), as the WDK's macro
+ * fills it. */
+#define MmInitializeMdl(MemoryDescriptorList, BaseVa, Length)                                        \
+    do {                                                                                            \
+        PMDL ntio_mdl_ = (MemoryDescriptorList);                                                    \
+        PVOID ntio_va_ = (PVOID)(BaseVa);                                                           \
+        SIZE_T ntio_length_ = (SIZE_T)(Length);                                                     \
+        ntio_mdl_->Next = NULL;                                                                     \
+        ntio_mdl_->Size = (CSHORT)(sizeof(MDL) +                                                    \
+                                   sizeof(PFN_NUMBER) * ADDRESS_AND_SIZE_TO_SPAN_PAGES(ntio_va_, ntio_length_)); \
+        ntio_mdl_->MdlFlags = 0;                                                                    \
+        ntio_mdl_->StartVa = PAGE_ALIGN(ntio_va_);                                                  \
+        ntio_mdl_->ByteOffset = BYTE_OFFSET(ntio_va_);                                              \
+        ntio_mdl_->ByteCount = (ULONG)ntio_length_;                                                 \
+    } while (0)
+/* Before a partial MDL is built again: ends the mapping MmGetSystemAddressForMdlSafe gave
+ * it, if it has one of its own. */
+#define MmPrepareMdlForReuse(Mdl)                                                          \
+    do {                                                                                  \
+        PMDL ntio_reused_ = (Mdl);                                                        \
+        if (ntio_reused_->MdlFlags & MDL_PARTIAL_HAS_BEEN_MAPPED)                        \
+            MmUnmapLockedPages(ntio_reused_->MappedSystemVa, ntio_reused_);               \
+    } while (0)
 /* A kernel routine (one of libntio's Ke/Ex/Io/Mm/Ps/Ob/Rtl/Zw/Nt/... exports) by
  * name, or NULL when ntio does not have it. */
 NTIO_API PVOID MmGetSystemRoutineAddress(PUNICODE_STRING SystemRoutineName);
@@ -378,6 +413,44 @@ typedef enum _DEVICE_RELATION_TYPE {
     SingleBusRelations, TransportRelations
 } DEVICE_RELATION_TYPE;
 
+/* ---- power: the types a power dispatch routine reads ------------------------------ */
+typedef enum _SYSTEM_POWER_STATE {
+    PowerSystemUnspecified = 0, PowerSystemWorking, PowerSystemSleeping1, PowerSystemSleeping2,
+    PowerSystemSleeping3, PowerSystemHibernate, PowerSystemShutdown, PowerSystemMaximum
+} SYSTEM_POWER_STATE, *PSYSTEM_POWER_STATE;
+typedef enum _DEVICE_POWER_STATE {
+    PowerDeviceUnspecified = 0, PowerDeviceD0, PowerDeviceD1, PowerDeviceD2, PowerDeviceD3, PowerDeviceMaximum
+} DEVICE_POWER_STATE, *PDEVICE_POWER_STATE;
+typedef union _POWER_STATE {
+    SYSTEM_POWER_STATE SystemState;
+    DEVICE_POWER_STATE DeviceState;
+} POWER_STATE, *PPOWER_STATE;
+typedef enum _POWER_STATE_TYPE { SystemPowerState = 0, DevicePowerState } POWER_STATE_TYPE, *PPOWER_STATE_TYPE;
+typedef enum _POWER_ACTION {
+    PowerActionNone = 0, PowerActionReserved, PowerActionSleep, PowerActionHibernate, PowerActionShutdown,
+    PowerActionShutdownReset, PowerActionShutdownOff, PowerActionWarmEject, PowerActionDisplayOff
+} POWER_ACTION, *PPOWER_ACTION;
+typedef struct _SYSTEM_POWER_STATE_CONTEXT {
+    union {
+        struct {
+            ULONG Reserved1 : 8;
+            ULONG TargetSystemState : 4;
+            ULONG EffectiveSystemState : 4;
+            ULONG CurrentSystemState : 4;
+            ULONG IgnoreHibernationPath : 1;
+            ULONG PseudoTransition : 1;
+            ULONG KernelSoftReboot : 1;
+            ULONG DirectedDripsTransition : 1;
+            ULONG Reserved2 : 8;
+        };
+        ULONG ContextAsUlong;
+    };
+} SYSTEM_POWER_STATE_CONTEXT, *PSYSTEM_POWER_STATE_CONTEXT;
+#define IRP_MN_WAIT_WAKE 0x00
+#define IRP_MN_POWER_SEQUENCE 0x01
+#define IRP_MN_SET_POWER 0x02
+#define IRP_MN_QUERY_POWER 0x03
+
 typedef struct _IO_STACK_LOCATION {
     UCHAR MajorFunction;
     UCHAR MinorFunction;
@@ -441,6 +514,18 @@ typedef struct _IO_STACK_LOCATION {
             PVOID AllocatedResources;
             PVOID AllocatedResourcesTranslated;
         } StartDevice;
+        struct {
+            SYSTEM_POWER_STATE PowerState;
+        } WaitWake;
+        struct {
+            union {
+                ULONG SystemContext;
+                SYSTEM_POWER_STATE_CONTEXT SystemPowerStateContext;
+            };
+            POWER_STATE_TYPE POINTER_ALIGNMENT Type;
+            POWER_STATE POINTER_ALIGNMENT State;
+            POWER_ACTION POINTER_ALIGNMENT ShutdownType;
+        } Power;
         struct {
             PVOID Argument1;
             PVOID Argument2;
@@ -668,8 +753,28 @@ NTIO_API VOID NtioCompleteRequestAt(PIRP Irp, CCHAR PriorityBoost, PCSTR File, U
 #define IoCallDriver(DeviceObject, Irp) NtioCallDriverAt((DeviceObject), (Irp), __FILE__, __LINE__)
 #define IoCompleteRequest(Irp, PriorityBoost) NtioCompleteRequestAt((Irp), (PriorityBoost), __FILE__, __LINE__)
 #endif
+/* Power (no power IRPs are ever sent by ntio; see docs/compat.md): since Windows Vista,
+ * PoCallDriver is IoCallDriver and PoStartNextPowerIrp has nothing to do. PoSetPowerState
+ * records the device's state and returns the one it replaces. */
+NTIO_API NTSTATUS PoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+NTIO_API VOID PoStartNextPowerIrp(PIRP Irp);
+NTIO_API POWER_STATE PoSetPowerState(PDEVICE_OBJECT DeviceObject, POWER_STATE_TYPE Type, POWER_STATE State);
+#ifndef NTIO_NO_CALL_SITES
+#define PoCallDriver(DeviceObject, Irp) NtioCallDriverAt((DeviceObject), (Irp), __FILE__, __LINE__)
+#endif
 NTIO_API PEPROCESS IoGetRequestorProcess(PIRP Irp);
 NTIO_API BOOLEAN IoIsOperationSynchronous(PIRP Irp);
+/* The failures a user can cause and fix (no media, a write-protected or wrong volume,
+ * a device not ready or timed out), as the WDK's macro lists them. */
+#define IoIsErrorUserInduced(Status)                                                          \
+    ((BOOLEAN)((Status) == STATUS_DEVICE_NOT_READY || (Status) == STATUS_IO_TIMEOUT ||        \
+               (Status) == STATUS_MEDIA_WRITE_PROTECTED || (Status) == STATUS_NO_MEDIA_IN_DEVICE || \
+               (Status) == STATUS_UNRECOGNIZED_MEDIA || (Status) == STATUS_VERIFY_REQUIRED ||  \
+               (Status) == STATUS_WRONG_VOLUME))
+/* The calling thread's stack: its lowest and one-past-highest addresses, and the bytes
+ * left below the current frame. */
+NTIO_API VOID IoGetStackLimits(PULONG_PTR LowLimit, PULONG_PTR HighLimit);
+NTIO_API ULONG_PTR IoGetRemainingStackSize(VOID);
 
 NTIO_API NTSTATUS IoCheckShareAccess(ACCESS_MASK DesiredAccess, ULONG DesiredShareAccess, PFILE_OBJECT FileObject,
                                      PSHARE_ACCESS ShareAccess, BOOLEAN Update);

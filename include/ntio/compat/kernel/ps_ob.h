@@ -52,6 +52,8 @@ NTIO_API HANDLE PsGetThreadId(PETHREAD Thread);
 NTIO_API BOOLEAN PsIsSystemThread(PETHREAD Thread);
 NTIO_API PEPROCESS PsGetCurrentProcess(VOID);
 NTIO_API KPROCESSOR_MODE ExGetPreviousMode(VOID);
+/* The same: UserMode inside a request an application issued, KernelMode in a driver's own. */
+NTIO_API KPROCESSOR_MODE KeGetPreviousMode(VOID);
 #define IoGetCurrentProcess PsGetCurrentProcess
 #define NtCurrentProcess() ((HANDLE)(LONG_PTR)-1)
 #define ZwCurrentProcess() NtCurrentProcess()
