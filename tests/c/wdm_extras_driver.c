@@ -1,0 +1,161 @@
+/* A driver in strict C11 that uses the WDM routines beyond the articles' (test
+ * compat.wdm_extras_c; rules S-MDL-1..4, S-PO-1..3, S-EX-4..7, S-IOH-1..3 in
+ * docs/design.md): every request holds run-down protection, which DriverUnload runs
+ * down; a METHOD_OUT_DIRECT output is written one page at a time through a partial MDL
+ * reused with MmPrepareMdlForReuse; a power IRP goes through PoCallDriver to the
+ * driver's own power routine, which records the state with PoSetPowerState. */
+#include <ntddk.h>
+
+#include "wdm_extras_public.h"
+
+DRIVER_INITIALIZE DriverEntry;
+static DRIVER_UNLOAD ExtrasUnload;
+static DRIVER_DISPATCH ExtrasCreateClose, ExtrasControl, ExtrasPower;
+static IO_COMPLETION_ROUTINE PowerDone;
+
+static EX_RUNDOWN_REF g_rundown;
+static PDEVICE_OBJECT g_device;
+static POWER_STATE g_replaced_in_power_routine;
+
+static NTSTATUS Finish(PIRP Irp, NTSTATUS status, ULONG_PTR information) {
+    Irp->IoStatus.Status = status;
+    Irp->IoStatus.Information = information;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return status;
+}
+
+static NTSTATUS ExtrasCreateClose(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    UNREFERENCED_PARAMETER(DeviceObject);
+    return Finish(Irp, STATUS_SUCCESS, 0);
+}
+
+static NTSTATUS ExtrasPower(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
+    if (sl->MinorFunction == IRP_MN_SET_POWER && sl->Parameters.Power.Type == DevicePowerState)
+        g_replaced_in_power_routine = PoSetPowerState(DeviceObject, DevicePowerState, sl->Parameters.Power.State);
+    PoStartNextPowerIrp(Irp);
+    return Finish(Irp, STATUS_SUCCESS, 0);
+}
+
+static NTSTATUS PowerDone(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context) {
+    UNREFERENCED_PARAMETER(DeviceObject);
+    UNREFERENCED_PARAMETER(Irp);
+    KeSetEvent((PKEVENT)Context, IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static NTSTATUS FillByPages(PIRP Irp) {
+    PMDL whole = Irp->MdlAddress;
+    PMDL part;
+    PCHAR va;
+    ULONG length, offset;
+    if (!whole) return STATUS_INVALID_PARAMETER;
+    va = (PCHAR)MmGetMdlVirtualAddress(whole);
+    length = MmGetMdlByteCount(whole);
+    part = IoAllocateMdl(va, PAGE_SIZE, FALSE, FALSE, NULL);
+    if (!part) return STATUS_INSUFFICIENT_RESOURCES;
+    for (offset = 0; offset < length; offset += PAGE_SIZE) {
+        ULONG chunk = length - offset < PAGE_SIZE ? length - offset : PAGE_SIZE;
+        PCHAR system;
+        IoBuildPartialMdl(whole, part, va + offset, chunk);
+        system = (PCHAR)MmGetSystemAddressForMdlSafe(part, NormalPagePriority | MdlMappingNoExecute);
+        if (!system) {
+            IoFreeMdl(part);
+            return STATUS_INSUFFICIENT_RESOURCES;
+        }
+        RtlFillMemory(system, chunk, (UCHAR)('A' + offset / PAGE_SIZE));
+        MmPrepareMdlForReuse(part);
+    }
+    IoFreeMdl(part);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS PowerThroughPoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
+    ULONG* out = (ULONG*)Irp->AssociatedIrp.SystemBuffer;
+    PIRP power;
+    PIO_STACK_LOCATION next;
+    KEVENT done;
+    POWER_STATE d3, d0;
+    if (sl->Parameters.DeviceIoControl.OutputBufferLength < 2 * sizeof(ULONG)) return STATUS_BUFFER_TOO_SMALL;
+    power = IoAllocateIrp(DeviceObject->StackSize, FALSE);
+    if (!power) return STATUS_INSUFFICIENT_RESOURCES;
+    power->IoStatus.Status = STATUS_NOT_SUPPORTED;
+    next = IoGetNextIrpStackLocation(power);
+    next->MajorFunction = IRP_MJ_POWER;
+    next->MinorFunction = IRP_MN_SET_POWER;
+    next->Parameters.Power.Type = DevicePowerState;
+    d3.DeviceState = PowerDeviceD3;
+    next->Parameters.Power.State = d3;
+    KeInitializeEvent(&done, NotificationEvent, FALSE);
+    IoSetCompletionRoutine(power, PowerDone, &done, TRUE, TRUE, TRUE);
+    if (PoCallDriver(DeviceObject, power) == STATUS_PENDING)
+        KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, NULL);
+    IoFreeIrp(power);
+    d0.DeviceState = PowerDeviceD0;
+    out[0] = (ULONG)g_replaced_in_power_routine.DeviceState;
+    out[1] = (ULONG)PoSetPowerState(DeviceObject, DevicePowerState, d0).DeviceState;
+    Irp->IoStatus.Information = 2 * sizeof(ULONG);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS ExtrasControl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
+    NTSTATUS status;
+    if (!ExAcquireRundownProtection(&g_rundown)) return Finish(Irp, STATUS_DELETE_PENDING, 0);
+    /* An application's request: its mode is the caller's, and the stack has room. */
+    if (KeGetPreviousMode() != UserMode || IoGetRemainingStackSize() < 4096) {
+        status = STATUS_INVALID_DEVICE_STATE;
+    } else {
+        Irp->IoStatus.Information = 0;
+        switch (sl->Parameters.DeviceIoControl.IoControlCode) {
+        case IOCTL_EXTRAS_FILL:
+            status = FillByPages(Irp);
+            if (NT_SUCCESS(status)) Irp->IoStatus.Information = sl->Parameters.DeviceIoControl.OutputBufferLength;
+            break;
+        case IOCTL_EXTRAS_POWER:
+            status = PowerThroughPoCallDriver(DeviceObject, Irp);
+            break;
+        default:
+            status = STATUS_INVALID_DEVICE_REQUEST;
+        }
+    }
+    ExReleaseRundownProtection(&g_rundown);
+    return Finish(Irp, status, Irp->IoStatus.Information);
+}
+
+static VOID ExtrasUnload(PDRIVER_OBJECT DriverObject) {
+    UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\DosDevices\\WdmExtras");
+    UNREFERENCED_PARAMETER(DriverObject);
+    ExWaitForRundownProtectionRelease(&g_rundown);
+    DbgPrint("wdm_extras: run down, %s\n", ExAcquireRundownProtection(&g_rundown) ? "still open" : "closed");
+    IoDeleteSymbolicLink(&link);
+    IoDeleteDevice(g_device);
+}
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) {
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\Device\\WdmExtras");
+    UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\DosDevices\\WdmExtras");
+    WCHAR text[8];
+    UNICODE_STRING empty;
+    NTSTATUS status;
+    UNREFERENCED_PARAMETER(RegistryPath);
+    RtlInitEmptyUnicodeString(&empty, text, sizeof text);
+    if (empty.Length != 0 || !IoIsErrorUserInduced(STATUS_NO_MEDIA_IN_DEVICE)) return STATUS_UNSUCCESSFUL;
+    ExInitializeRundownProtection(&g_rundown);
+    DriverObject->MajorFunction[IRP_MJ_CREATE] = ExtrasCreateClose;
+    DriverObject->MajorFunction[IRP_MJ_CLOSE] = ExtrasCreateClose;
+    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = ExtrasControl;
+    DriverObject->MajorFunction[IRP_MJ_POWER] = ExtrasPower;
+    DriverObject->DriverUnload = ExtrasUnload;
+    status = IoCreateDevice(DriverObject, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &g_device);
+    if (!NT_SUCCESS(status)) return status;
+    g_device->Flags |= DO_DIRECT_IO;
+    status = IoCreateSymbolicLink(&link, &name);
+    if (!NT_SUCCESS(status)) {
+        IoDeleteDevice(g_device);
+        return status;
+    }
+    g_device->Flags &= ~DO_DEVICE_INITIALIZING;
+    return STATUS_SUCCESS;
+}
