@@ -241,6 +241,20 @@ TEST_F(PowerAndHousekeeping, S_IOH_2_StackLimitsAndRemainingSize) {
     EXPECT_EQ(high, g_seen.high);
 }
 
+// S-KE-25: a thread's priority is recorded and returned; out of range, nothing changes.
+TEST_F(PowerAndHousekeeping, S_KE_25_KeSetPriorityThreadReturnsThePreviousPriority) {
+    PKTHREAD self = KeGetCurrentThread();
+    EXPECT_EQ(KeQueryPriorityThread(self), 8) << "a thread starts at 8";
+    EXPECT_EQ(KeSetPriorityThread(self, LOW_REALTIME_PRIORITY), 8);
+    EXPECT_EQ(KeQueryPriorityThread(self), LOW_REALTIME_PRIORITY);
+    EXPECT_EQ(KeSetPriorityThread(self, HIGH_PRIORITY), LOW_REALTIME_PRIORITY);
+    KPRIORITY previous = -1;
+    EXPECT_DRIVER_BUG("InvalidParameter", previous = KeSetPriorityThread(self, LOW_PRIORITY));
+    EXPECT_EQ(previous, HIGH_PRIORITY);
+    EXPECT_DRIVER_BUG("InvalidParameter", KeSetPriorityThread(self, MAXIMUM_PRIORITY));
+    EXPECT_EQ(KeQueryPriorityThread(self), HIGH_PRIORITY);
+}
+
 TEST(Housekeeping, S_IOH_3_IoIsErrorUserInducedListsTheUsersFailures) {
     for (NTSTATUS s : {STATUS_DEVICE_NOT_READY, STATUS_IO_TIMEOUT, STATUS_MEDIA_WRITE_PROTECTED,
                        STATUS_NO_MEDIA_IN_DEVICE, STATUS_UNRECOGNIZED_MEDIA, STATUS_VERIFY_REQUIRED, STATUS_WRONG_VOLUME})

@@ -1,6 +1,8 @@
 #include "ps/thread.hpp"
 
 #include <pthread.h>
+
+#include <fmt/format.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -358,6 +360,19 @@ HANDLE PsGetThreadId(PETHREAD Thread) { return reinterpret_cast<HANDLE>(static_c
 BOOLEAN PsIsSystemThread(PETHREAD Thread) { return Thread->system_thread; }
 KPROCESSOR_MODE ExGetPreviousMode(VOID) { return ntio::ps::previous_mode(); }
 KPROCESSOR_MODE KeGetPreviousMode(VOID) { return ntio::ps::previous_mode(); }
+
+// S-KE-25: the priority is recorded and returned, within Windows's range for a thread.
+KPRIORITY KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority) {
+    if (Priority <= LOW_PRIORITY || Priority > HIGH_PRIORITY) {
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
+                               fmt::format("KeSetPriorityThread: priority {} is outside {}..{}; nothing changed",
+                                           Priority, LOW_PRIORITY + 1, HIGH_PRIORITY));
+        return Thread->priority.load();
+    }
+    return Thread->priority.exchange(Priority);
+}
+
+KPRIORITY KeQueryPriorityThread(PKTHREAD Thread) { return Thread->priority.load(); }
 
 // The thread's stack as the C library placed it, asked once per thread (the bounds do
 // not move). The main thread's lower bound follows its stack's size limit.

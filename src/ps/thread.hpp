@@ -27,6 +27,7 @@ struct _KTHREAD {
     uint32_t number = 0;         // 1, 2, ... in the order the runtime met its threads (traces)
     bool counted = false;        // counted in the clock's running total (guarded by the dispatcher lock)
     std::atomic<bool> terminated{false};
+    std::atomic<KPRIORITY> priority{8};  // KeSetPriorityThread's (S-KE-25); the host scheduler never sees it
     bool auto_close_handle = false;  // _beginthread
     HANDLE self_handle = nullptr;    // _beginthread's handle, closed at exit
 

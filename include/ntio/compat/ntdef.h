@@ -587,6 +587,29 @@ NTIO_API NTSTATUS RtlStringFromGUID(REFGUID Guid, PUNICODE_STRING GuidString);
 NTIO_API NTSTATUS RtlGUIDFromString(PCUNICODE_STRING GuidString, GUID *Guid);
 NTIO_API ULONG RtlNtStatusToDosError(NTSTATUS Status);
 NTIO_API ULONG RtlNtStatusToDosErrorNoTeb(NTSTATUS Status);
+
+/* Bitmaps (src/rtl/bitmap.cpp): SizeOfBitMap bits in the caller's ULONGs, bit i in bit
+ * i % 32 of Buffer[i / 32]. The Find routines return 0xFFFFFFFF when nothing fits. */
+typedef struct _RTL_BITMAP {
+    ULONG SizeOfBitMap;
+    PULONG Buffer;
+} RTL_BITMAP, *PRTL_BITMAP;
+NTIO_API VOID RtlInitializeBitMap(PRTL_BITMAP BitMapHeader, PULONG BitMapBuffer, ULONG SizeOfBitMap);
+NTIO_API VOID RtlClearAllBits(PRTL_BITMAP BitMapHeader);
+NTIO_API VOID RtlSetAllBits(PRTL_BITMAP BitMapHeader);
+NTIO_API VOID RtlClearBit(PRTL_BITMAP BitMapHeader, ULONG BitNumber);
+NTIO_API VOID RtlSetBit(PRTL_BITMAP BitMapHeader, ULONG BitNumber);
+NTIO_API BOOLEAN RtlTestBit(PRTL_BITMAP BitMapHeader, ULONG BitNumber);
+NTIO_API VOID RtlClearBits(PRTL_BITMAP BitMapHeader, ULONG StartingIndex, ULONG NumberToClear);
+NTIO_API VOID RtlSetBits(PRTL_BITMAP BitMapHeader, ULONG StartingIndex, ULONG NumberToSet);
+NTIO_API BOOLEAN RtlAreBitsClear(PRTL_BITMAP BitMapHeader, ULONG StartingIndex, ULONG Length);
+NTIO_API BOOLEAN RtlAreBitsSet(PRTL_BITMAP BitMapHeader, ULONG StartingIndex, ULONG Length);
+NTIO_API ULONG RtlFindClearBits(PRTL_BITMAP BitMapHeader, ULONG NumberToFind, ULONG HintIndex);
+NTIO_API ULONG RtlFindSetBits(PRTL_BITMAP BitMapHeader, ULONG NumberToFind, ULONG HintIndex);
+NTIO_API ULONG RtlFindClearBitsAndSet(PRTL_BITMAP BitMapHeader, ULONG NumberToFind, ULONG HintIndex);
+NTIO_API ULONG RtlFindSetBitsAndClear(PRTL_BITMAP BitMapHeader, ULONG NumberToFind, ULONG HintIndex);
+NTIO_API ULONG RtlNumberOfClearBits(PRTL_BITMAP BitMapHeader);
+NTIO_API ULONG RtlNumberOfSetBits(PRTL_BITMAP BitMapHeader);
 NTIO_EXTERN_C_END
 #define RTL_DUPLICATE_UNICODE_STRING_NULL_TERMINATE 1
 #define RTL_DUPLICATE_UNICODE_STRING_ALLOCATE_NULL_STRING 2

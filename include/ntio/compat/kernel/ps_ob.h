@@ -54,6 +54,10 @@ NTIO_API PEPROCESS PsGetCurrentProcess(VOID);
 NTIO_API KPROCESSOR_MODE ExGetPreviousMode(VOID);
 /* The same: UserMode inside a request an application issued, KernelMode in a driver's own. */
 NTIO_API KPROCESSOR_MODE KeGetPreviousMode(VOID);
+/* A thread's priority, 1..31 (8 at its start). ntio records it and answers with it;
+ * the host's scheduler does not see it (docs/compat.md). */
+NTIO_API KPRIORITY KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority);
+NTIO_API KPRIORITY KeQueryPriorityThread(PKTHREAD Thread);
 #define IoGetCurrentProcess PsGetCurrentProcess
 #define NtCurrentProcess() ((HANDLE)(LONG_PTR)-1)
 #define ZwCurrentProcess() NtCurrentProcess()
