@@ -27,7 +27,6 @@ struct _KTHREAD {
     uint32_t number = 0;         // 1, 2, ... in the order the runtime met its threads (traces)
     bool counted = false;        // counted in the clock's running total (guarded by the dispatcher lock)
     std::atomic<bool> terminated{false};
-    std::atomic<KPRIORITY> priority{8};  // KeSetPriorityThread's (S-KE-25); the host scheduler never sees it
     bool auto_close_handle = false;  // _beginthread
     HANDLE self_handle = nullptr;    // _beginthread's handle, closed at exit
 
@@ -83,6 +82,7 @@ struct _KTHREAD {
     LONG suspend_count = 0;
 
     std::atomic<uint32_t> exit_code{STILL_ACTIVE};
+    std::atomic<KPRIORITY> priority{8};  // KeSetPriorityThread's (S-KE-25); the host scheduler never sees it
 
     _KTHREAD();
 };
