@@ -1,10 +1,10 @@
 #include "ps/thread.hpp"
 
 #include <pthread.h>
-
-#include <fmt/format.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include "io/iomgr.hpp"
 #include "ke/objects.hpp"
