@@ -9,24 +9,24 @@
 
 namespace {
 
+// A system thread running `f`, waited for by join().
+PVOID start(PKSTART_ROUTINE f, PVOID context) {
+    HANDLE h;
+    EXPECT_EQ(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr, f, context), STATUS_SUCCESS);
+    PVOID thread;
+    EXPECT_EQ(ObReferenceObjectByHandle(h, SYNCHRONIZE, nullptr, KernelMode, &thread, nullptr), STATUS_SUCCESS);
+    ZwClose(h);
+    return thread;
+}
+void join(PVOID thread) {
+    KeWaitForSingleObject(thread, Executive, KernelMode, FALSE, nullptr);
+    ObDereferenceObject(thread);
+}
+
 class Rundown : public ntio::testing::DriverTest {
 protected:
     EX_RUNDOWN_REF ref;
     void SetUp() override { ExInitializeRundownProtection(&ref); }
-
-    // A system thread running `f`, waited for by join().
-    PVOID start(PKSTART_ROUTINE f, PVOID context) {
-        HANDLE h;
-        EXPECT_EQ(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr, f, context), STATUS_SUCCESS);
-        PVOID thread;
-        EXPECT_EQ(ObReferenceObjectByHandle(h, SYNCHRONIZE, nullptr, KernelMode, &thread, nullptr), STATUS_SUCCESS);
-        ZwClose(h);
-        return thread;
-    }
-    static void join(PVOID thread) {
-        KeWaitForSingleObject(thread, Executive, KernelMode, FALSE, nullptr);
-        ObDereferenceObject(thread);
-    }
 };
 
 // S-EX-4: references are counted, in ones or in batches.
@@ -164,25 +164,13 @@ TEST_F(RundownRealTime, S_EX_6_ReleasesRacingTheWait) {
         Stress s;
         s.ref = &ref;
         std::vector<PVOID> threads;
-        for (int t = 0; t < 4; ++t) {
-            HANDLE h;
-            ASSERT_EQ(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr, churn, &s),
-                      STATUS_SUCCESS);
-            PVOID thread;
-            ASSERT_EQ(ObReferenceObjectByHandle(h, SYNCHRONIZE, nullptr, KernelMode, &thread, nullptr),
-                      STATUS_SUCCESS);
-            ZwClose(h);
-            threads.push_back(thread);
-        }
+        for (int t = 0; t < 4; ++t) threads.push_back(start(churn, &s));
         while (s.acquired.load() < 100 + round * 50) YieldProcessor();
         ExWaitForRundownProtectionRelease(&ref);
         EXPECT_EQ(s.inside.load(), 0) << "every reference taken before the wait is back";
         long acquired_by_the_end = s.acquired.load();
         s.wait_over = true;
-        for (PVOID t : threads) {
-            KeWaitForSingleObject(t, Executive, KernelMode, FALSE, nullptr);
-            ObDereferenceObject(t);
-        }
+        for (PVOID t : threads) join(t);
         EXPECT_FALSE(s.entered_after_wait) << "round " << round;
         EXPECT_EQ(s.acquired.load(), acquired_by_the_end) << "no acquisition succeeded after the wait, round " << round;
         EXPECT_EQ(ref.Count, 1u);
