@@ -83,7 +83,7 @@ System::Impl& create_default_system() {
 }
 
 System::Impl::Impl(const Options& o)
-    : options(o), generation(g_generation.fetch_add(1) + 1), dispatcher(mode_of(o), o.wait_spin, o.stall_warning_ms) {
+    : options(o), generation(g_generation.fetch_add(1) + 1), dispatcher(mode_of(o), o.wait_spin, o.stall_warning_ms), registry(dispatcher) {
     io::start_counting_irps();
     // Settings first: a bad check name throws before any thread starts. Faults before the
     // checks: IRP faults switch on the verified IoCallDriver.
@@ -95,6 +95,18 @@ System::Impl::Impl(const Options& o)
         if (const char* f = std::getenv("NTIO_FAULTS")) faults = f;
     if (!verifier::faults::configure(faults, &error)) throw std::invalid_argument("ntio: " + error);
     verifier::configure(settings);
+    // The registry's seed files: NTIO_REGISTRY's after the options' (S-REG-1).
+    std::vector<std::string> registry_files = o.registry_files;
+    if (const char* list = std::getenv("NTIO_REGISTRY"); list && *list) {
+        std::string all = list;
+        for (size_t start = 0; start <= all.size();) {
+            size_t end = std::min(all.find(':', start), all.size());
+            if (end > start) registry_files.push_back(all.substr(start, end - start));
+            start = end + 1;
+        }
+    }
+    for (const std::string& file : registry_files)
+        if (!cm::load_reg_file(registry, file, &error)) throw std::invalid_argument("ntio: registry file " + error);
     verifier::drivers::reset();
     verifier::locks::reset();
     InitializeListHead(&threads);

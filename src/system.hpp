@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "cm/registry.hpp"
 #include "ex/pool.hpp"
 #include "ex/work_queue.hpp"
 #include "ke/dispatcher.hpp"
@@ -35,6 +36,7 @@ public:
     ob::HandleTable handles;
     ob::Namespace names;
     ex::Pool pool;
+    cm::Registry registry;
 
     std::mutex threads_lock;
     LIST_ENTRY threads;  // every _KTHREAD alive

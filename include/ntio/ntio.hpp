@@ -61,9 +61,14 @@ struct NTIO_PUBLIC Options {
     // StartIoStalled: how long a StartIo device may go without IoStartNextPacket once its
     // current IRP completed (exact under virtual time). 0: NTIO_VERIFIER_STARTIO_MS, else 1000.
     int startio_stall_ms = 0;
+    // .reg files loaded into the registry, in order, when the runtime starts: before any
+    // driver loads (docs/running.md, "The registry"). A file that cannot be read or
+    // parsed makes the System constructor throw std::invalid_argument. NTIO_REGISTRY
+    // (paths separated by ':') adds its files after these.
+    std::vector<std::string> registry_files;
     // Options as `ntio run` and the documented environment variables set them
     // (NTIO_CLOCK=virtual|real, NTIO_DBGPRINT_FILE=path, NTIO_DBGPRINT=off,
-    // NTIO_WAIT_SPIN=n, NTIO_STALL_WARNING_MS=n, and the verifier's variables).
+    // NTIO_WAIT_SPIN=n, NTIO_STALL_WARNING_MS=n, NTIO_REGISTRY, and the verifier's variables).
     static Options from_environment();
 };
 

@@ -38,7 +38,27 @@ std::string narrow(const std::wstring& s) {
     return out;
 }
 
+// S-REG-1: a loaded driver's service key exists before DriverEntry runs, with the
+// values the service control manager keeps there. Values a .reg file set stay as set.
+void write_service_key(DriverBody* d) {
+    cm::Registry& r = sys().registry;
+    std::lock_guard g(r.lock);
+    std::shared_ptr<cm::Key> key = cm::ensure_key(r, d->registry_path);
+    if (!key) return;
+    auto dword = [&](const wchar_t* name, ULONG v) {
+        if (!cm::Registry::find_value(key.get(), name)) r.set_value(key.get(), name, REG_DWORD, &v, sizeof v);
+    };
+    dword(L"Type", 1);          // SERVICE_KERNEL_DRIVER
+    dword(L"Start", 3);         // SERVICE_DEMAND_START
+    dword(L"ErrorControl", 1);  // SERVICE_ERROR_NORMAL
+    if (!d->module_path.empty() && !cm::Registry::find_value(key.get(), L"ImagePath")) {
+        std::wstring image = widen(d->module_path);
+        r.set_value(key.get(), L"ImagePath", REG_EXPAND_SZ, image.c_str(), (image.size() + 1) * sizeof(WCHAR));
+    }
+}
+
 NTSTATUS start_driver(DriverBody* d, PDRIVER_INITIALIZE entry, bool listed = true) {
+    if (listed) write_service_key(d);
     DRIVER_OBJECT* drv = &d->driver;
     std::memset(drv, 0, sizeof(*drv));
     drv->Type = IO_TYPE_DRIVER;

@@ -644,6 +644,43 @@ using io::runtime;
 
 extern "C" {
 
+// S-REG-10: a device's hardware key (Enum\<instance>\Device Parameters) or software key
+// (Control\Class\{class}\NNNN), made on first use. ntio devices have no INF, so every
+// device's software key is under the System class, numbered by the device's node.
+NTSTATUS IoOpenDeviceRegistryKey(PDEVICE_OBJECT DeviceObject, ULONG DevInstKeyType, ACCESS_MASK DesiredAccess,
+                                 PHANDLE DeviceRegKey) {
+    verifier::check_irql_at_most(PASSIVE_LEVEL, "IoOpenDeviceRegistryKey");
+    ULONG kind = DevInstKeyType & ~PLUGPLAY_REGKEY_CURRENT_HWPROFILE;
+    if ((kind != PLUGPLAY_REGKEY_DEVICE && kind != PLUGPLAY_REGKEY_DRIVER) || !DeviceRegKey)
+        return STATUS_INVALID_PARAMETER;
+    io::DevNode* n = DeviceObject ? runtime(DeviceObject).pnp_node : nullptr;
+    if (!n) return STATUS_INVALID_DEVICE_REQUEST;  // not a PDO
+    std::wstring path = L"\\Registry\\Machine\\System\\CurrentControlSet\\";
+    if (DevInstKeyType & PLUGPLAY_REGKEY_CURRENT_HWPROFILE) path += L"Hardware Profiles\\Current\\System\\CurrentControlSet\\";
+    if (kind == PLUGPLAY_REGKEY_DEVICE) {
+        path += L"Enum\\" + n->instance_id + L"\\Device Parameters";
+    } else {
+        io::PnpManager& m = io::manager();
+        size_t index = 0;
+        {
+            std::lock_guard g(m.lock);
+            while (index < m.nodes.size() && m.nodes[index].get() != n) ++index;
+        }
+        path += fmt::format(L"Control\\Class\\{{4d36e97d-e325-11ce-bfc1-08002be10318}}\\{:04}", index);
+    }
+    {
+        cm::Registry& r = sys().registry;
+        std::lock_guard g(r.lock);
+        if (!cm::ensure_key(r, path)) return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    UNICODE_STRING name;
+    name.Buffer = path.data();
+    name.Length = name.MaximumLength = static_cast<USHORT>(path.size() * sizeof(WCHAR));
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, &name, OBJ_CASE_INSENSITIVE | OBJ_KERNEL_HANDLE, nullptr, nullptr);
+    return ZwOpenKey(DeviceRegKey, DesiredAccess, &oa);
+}
+
 NTSTATUS IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject, const GUID* InterfaceClassGuid,
                                    PUNICODE_STRING ReferenceString, PUNICODE_STRING SymbolicLinkName) {
     verifier::check_irql_at_most(PASSIVE_LEVEL, "IoRegisterDeviceInterface");

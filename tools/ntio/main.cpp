@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
     std::string verifier = "report";
     std::string verifier_checks;
     std::string faults;
+    std::vector<std::string> registry_files;
     std::vector<std::string> command;
     // Drivers in command-line order, each with the --instances that followed it (0: none).
     struct Driver {
@@ -129,6 +130,11 @@ int main(int argc, char** argv) {
     run->add_option("--trace", trace_file,
                     "Record every IRP's life, thread names and DbgPrint lines, and write them to FILE as Chrome "
                     "Trace Event JSON when PROGRAM ends; open it in https://ui.perfetto.dev (NTIO_TRACE)");
+    run->add_option("--registry", registry_files,
+                    "Load a .reg file (regedit's format) into the registry before the drivers load; repeatable "
+                    "(NTIO_REGISTRY=FILE[:FILE...])")
+        ->allow_extra_args(false)
+        ->check(CLI::ExistingFile);
     run->add_option("--log", log_file, "Write DbgPrint/KdPrint lines to FILE instead of stderr (NTIO_DBGPRINT_FILE)");
     run->add_option("--verifier", verifier,
                     "What a check that finds a driver bug does: report (print and go on, the default), fail (stop), "
@@ -243,6 +249,17 @@ int main(int argc, char** argv) {
             setenv("NTIO_VERIFIER_CHECKS", verifier_checks.c_str(), 1);
         }
         if (!faults.empty()) setenv("NTIO_FAULTS", faults.c_str(), 1);
+        if (!registry_files.empty()) {
+            std::string files;
+            for (const auto& f : registry_files) {
+                if (f.find(':') != std::string::npos) {
+                    std::fprintf(stderr, "ntio run: a registry file path cannot contain ':' (%s)\n", f.c_str());
+                    return 2;
+                }
+                files += (files.empty() ? "" : ":") + f;
+            }
+            setenv("NTIO_REGISTRY", files.c_str(), 1);
+        }
         std::string list;
         for (const auto& d : drivers) {
             if (d.path.find(':') != std::string::npos) {

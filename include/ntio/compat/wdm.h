@@ -15,6 +15,7 @@
 #include "kernel/nt_services.h"
 #include "kernel/io.h"
 #include "kernel/pnp.h"
+#include "kernel/cm.h"
 #include "kernel/io_completion.h"
 
 #define ASSERT(e) ((e) ? (void)0 : ntio_assert_failed(#e, __FILE__, __LINE__))
