@@ -503,6 +503,30 @@ TEST(RegistryFiles, ABadFileIsRefusedWithItsLine_S_REG_1) {
     EXPECT_THROW(ntio::System sys(header), std::invalid_argument);
 }
 
+// regedit writes UTF-16LE with a BOM; such a file loads, its text converted to WCHAR.
+TEST(RegistryFiles, AUtf16FileFromRegeditLoads_S_REG_1) {
+    std::u16string text = u"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\U16]\r\n"
+                          u"\"Name\"=\"\u00e9t\u00e9 \U0001F600\"\r\n";
+    std::string bytes = "\xFF\xFE";
+    for (char16_t c : text) {
+        bytes += static_cast<char>(c & 0xFF);
+        bytes += static_cast<char>(c >> 8);
+    }
+    ntio::Options o;
+    o.registry_files.push_back(write_reg_file(bytes));
+    ntio::System sys(o);
+    HANDLE k = nullptr;
+    ASSERT_EQ(open_key(&k, L"\\Registry\\Machine\\Software\\U16"), STATUS_SUCCESS);
+    alignas(8) unsigned char buf[128];
+    ULONG len;
+    UNICODE_STRING name = us(L"Name");
+    ASSERT_EQ(ZwQueryValueKey(k, &name, KeyValuePartialInformation, buf, sizeof buf, &len), STATUS_SUCCESS);
+    auto* p = reinterpret_cast<PKEY_VALUE_PARTIAL_INFORMATION>(buf);
+    EXPECT_EQ(p->DataLength, 6 * sizeof(WCHAR));  // four characters (one beyond the BMP), a space and the NUL
+    EXPECT_STREQ(reinterpret_cast<wchar_t*>(p->Data), L"\u00e9t\u00e9 \U0001F600");
+    ZwClose(k);
+}
+
 // ---- a PnP device's keys (S-REG-10) ----
 
 struct DeviceKeys {
