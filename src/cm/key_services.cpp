@@ -204,7 +204,9 @@ NTSTATUS open_or_create(PHANDLE KeyHandle, ACCESS_MASK DesiredAccess, POBJECT_AT
         return STATUS_INVALID_PARAMETER;  // REG_OPTION_CREATE_LINK: ntio has no symbolic-link keys
     KeyRef root;
     if (ObjectAttributes->RootDirectory) {
-        // A name relative to a key handle; creating under it needs KEY_CREATE_SUB_KEY.
+        // A name relative to a key handle. Windows asks the parent key's security
+        // descriptor, not the handle, whether a subkey may be made; ntio's keys have
+        // none (docs/compat.md), so the handle needs no particular access.
         if (NTSTATUS s = root.reference(ObjectAttributes->RootDirectory, 0)) return s;
     }
     if (ObjectAttributes->ObjectName && ObjectAttributes->ObjectName->Length % sizeof(WCHAR))
