@@ -187,6 +187,13 @@ private:
         return false;
     }
 
+    static int hex_digit(wchar_t c) {
+        if (c >= L'0' && c <= L'9') return c - L'0';
+        if (c >= L'a' && c <= L'f') return c - L'a' + 10;
+        if (c >= L'A' && c <= L'F') return c - L'A' + 10;
+        return -1;
+    }
+
     static bool hex_bytes(std::wstring_view s, std::vector<uint8_t>* out) {
         out->clear();
         while (!s.empty()) {
@@ -197,8 +204,7 @@ private:
             if (b.size() < 1 || b.size() > 2) return false;
             unsigned v = 0;
             for (wchar_t c : b) {
-                int d = (c >= L'0' && c <= L'9') ? c - L'0' : (c >= L'a' && c <= L'f') ? c - L'a' + 10
-                        : (c >= L'A' && c <= L'F') ? c - L'A' + 10 : -1;
+                int d = hex_digit(c);
                 if (d < 0) return false;
                 v = v * 16 + d;
             }
@@ -240,8 +246,7 @@ private:
             if (digits.empty() || digits.size() > 8) return *what = "dword: takes 1 to 8 hex digits", false;
             ULONG v = 0;
             for (wchar_t c : digits) {
-                int d = (c >= L'0' && c <= L'9') ? c - L'0' : (c >= L'a' && c <= L'f') ? c - L'a' + 10
-                        : (c >= L'A' && c <= L'F') ? c - L'A' + 10 : -1;
+                int d = hex_digit(c);
                 if (d < 0) return *what = "dword: takes hex digits", false;
                 v = v * 16 + d;
             }
