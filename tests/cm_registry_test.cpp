@@ -428,8 +428,11 @@ NTSTATUS ServiceEntry(PDRIVER_OBJECT, PUNICODE_STRING RegistryPath) {
     return s;
 }
 
+// Each test writes its own file: ctest runs the tests of this binary as separate processes in
+// parallel, and one shared name let a test load the file another had just written.
 std::string write_reg_file(const std::string& text) {
-    std::string path = ::testing::TempDir() + "ntio_registry_test.reg";
+    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string path = ::testing::TempDir() + "ntio_registry_" + test->test_suite_name() + "." + test->name() + ".reg";
     std::ofstream(path, std::ios::binary) << text;
     return path;
 }
