@@ -247,10 +247,13 @@ template <typename Count>
 
 inline NTSTATUS HandleTable::reference(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode,
                                        ACCESS_MASK desired, void** body, ACCESS_MASK* granted) {
+    // The type before the access, as ObReferenceObjectByHandle checks them: a handle to
+    // the wrong kind of object is STATUS_OBJECT_TYPE_MISMATCH whatever its access.
     Pin p;
-    NTSTATUS status = pin(handle, mode, desired, &p);
+    NTSTATUS status = pin(handle, mode, 0, &p);
     if (status != STATUS_SUCCESS) return status;
     if (type && p.type() != type) return STATUS_OBJECT_TYPE_MISMATCH;
+    if (mode == UserMode && (desired & ~p.access()) != 0) return STATUS_ACCESS_DENIED;
     p.take_reference();
     *body = p.body();
     if (granted) *granted = p.access();
