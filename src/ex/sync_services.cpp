@@ -1,5 +1,6 @@
 // Nt* services for events, semaphores and mutants, and the handle-based waits
 // (S-KE-7 handle view of kernel events, S-W32-1..3 underneath the Win32 calls).
+#include "ke/apc.hpp"
 #include "ke/objects.hpp"
 #include "ob/services.hpp"
 #include "ps/thread.hpp"
@@ -141,7 +142,6 @@ NTSTATUS NtReleaseMutant(HANDLE MutantHandle, PLONG PreviousCount) {
 
 NTSTATUS NtWaitForMultipleObjects(ULONG Count, const HANDLE* Handles, WAIT_TYPE WaitType, BOOLEAN Alertable,
                                   PLARGE_INTEGER Timeout) {
-    (void)Alertable;
     if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS) return STATUS_INVALID_PARAMETER_1;
     if (!Handles) return STATUS_ACCESS_VIOLATION;
     if (WaitType != WaitAll && WaitType != WaitAny) return STATUS_INVALID_PARAMETER_3;
@@ -169,9 +169,10 @@ NTSTATUS NtWaitForMultipleObjects(ULONG Count, const HANDLE* Handles, WAIT_TYPE 
                     break;
                 }
     }
-    if (NT_SUCCESS(s)) s = ke::wait_objects(Count, headers, WaitType, Timeout);
+    bool alertable = Alertable && mode == UserMode;
+    if (NT_SUCCESS(s)) s = ke::wait_objects(Count, headers, WaitType, Timeout, alertable);
     for (ULONG i = 0; i < referenced; ++i) ob::dereference(bodies[i]);
-    return s;
+    return ke::user_wait_result(s);
 }
 
 NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout) {
@@ -190,9 +191,10 @@ NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER 
     if (status != STATUS_PENDING) return status;
     pin.take_reference();
     pin.release();
-    status = ke::wait_objects(1, &header, WaitAny, Timeout);
+    bool alertable = Alertable && previous_mode() == UserMode;
+    status = ke::wait_objects(1, &header, WaitAny, Timeout, alertable);
     ob::dereference(body);
-    return status;
+    return ke::user_wait_result(status);
 }
 
 NTSTATUS ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout) {
@@ -201,14 +203,10 @@ NTSTATUS ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER 
 }
 
 NTSTATUS NtDelayExecution(BOOLEAN Alertable, PLARGE_INTEGER DelayInterval) {
-    (void)Alertable;
     if (!DelayInterval) return STATUS_ACCESS_VIOLATION;
-    if (DelayInterval->QuadPart == 0) {
-        sched_yield();
-        return STATUS_SUCCESS;
-    }
-    NTSTATUS s = ke::wait_objects(0, nullptr, WaitAny, DelayInterval);
-    return s == STATUS_TIMEOUT ? STATUS_SUCCESS : s;
+    bool alertable = Alertable && previous_mode() == UserMode;
+    NTSTATUS s = ke::delay(DelayInterval, alertable);
+    return ke::user_wait_result(s);
 }
 
 }  // extern "C"

@@ -74,6 +74,7 @@ Dispatcher::~Dispatcher() {
         t->join();
         delete t;
     }
+    free_spare_apcs();
 }
 
 Ticks Dispatcher::now() const {
@@ -192,6 +193,7 @@ void Dispatcher::unwait_locked(_KTHREAD* t, NTSTATUS status) {
     if (t->wait_timer.Header.Inserted) remove_timer_locked(&t->wait_timer);
     t->wait_status = status;
     t->waiting = false;
+    t->alertable = false;
     m_running.fetch_add(1, std::memory_order_relaxed);
     ps::reference(t);
     m_deferred_wakes.push_back(t);
@@ -253,12 +255,17 @@ void Dispatcher::remove_wait_blocks_locked(_KTHREAD* t) {
 }
 
 NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type,
-                          Ticks deadline, bool poll) {
+                          Ticks deadline, bool poll, bool alertable) {
     lock();
     NTSTATUS status = try_satisfy_locked(self, count, objects, type);
     if (status != STATUS_PENDING) {
         unlock();
         return status;
+    }
+    // Signaled objects win over queued APCs, and APCs over the timeout (S-W32-2).
+    if (user_apc_ends_wait_locked(self, alertable)) [[unlikely]] {
+        unlock();
+        return STATUS_USER_APC;
     }
     if (poll || (deadline != kNever && deadline <= now())) {
         unlock();
@@ -292,15 +299,16 @@ NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const*
     if (trace::enabled()) [[unlikely]] {
         // Only waits that block are traced: a slice on the thread from here to the wake.
         Ticks began = now();
-        NTSTATUS result = block_locked(self, deadline);
+        NTSTATUS result = block_locked(self, deadline, alertable);
         trace::waited(began, result, count);
         return result;
     }
-    return block_locked(self, deadline);
+    return block_locked(self, deadline, alertable);
 }
 
-NTSTATUS Dispatcher::block_locked(_KTHREAD* self, Ticks deadline) {
+NTSTATUS Dispatcher::block_locked(_KTHREAD* self, Ticks deadline, bool alertable) {
     self->waiting = true;
+    self->alertable = alertable;
     self->wait_status = STATUS_PENDING;
     self->park.store(0, std::memory_order_relaxed);
     if (deadline != kNever && is_virtual()) {

@@ -91,6 +91,22 @@ struct Queue {
     bool closed = false;  // run down: packets are discarded, removers are refused
 };
 
+// ---- user APCs (ke/apc.cpp) ------------------------------------------------------------
+// A user-mode APC: NT's KAPC reduced to what a user APC carries to its thread. `io` ones
+// are I/O completions (PIO_APC_ROUTINE: context, status block, 0); the others are
+// NtQueueApcThread's (three arguments).
+struct UserApc {
+    void* routine;
+    void* context;
+    void* argument1;
+    void* argument2;
+    bool io;
+};
+struct UserApcNode {
+    LIST_ENTRY link;  // in _KTHREAD::user_apcs, or chained through Flink in the spare list
+    UserApc apc;
+};
+
 // Time in 100 ns units ("interrupt time"), as NT counts it.
 using Ticks = int64_t;
 constexpr Ticks kTicksPerMs = 10000;
@@ -153,8 +169,22 @@ public:
     NTSTATUS try_wait_one(DISPATCHER_HEADER* object);
     // The one wait primitive under KeWait*, NtWait*, Sleep and KeDelayExecutionThread.
     // `deadline` is kNever for no timeout; a count of 0 with a deadline is a delay.
+    // `alertable`: a user-mode alertable wait (S-KE-9): once the objects are found not
+    // signaled, a queued user APC ends it at once with STATUS_USER_APC, before the
+    // timeout is looked at, and one queued while it blocks ends it too. The caller runs
+    // the APCs (deliver_user_apcs).
     NTSTATUS wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, Ticks deadline,
-                  bool poll);
+                  bool poll, bool alertable = false);
+
+    // ---- user APCs (ke/apc.cpp) ---------------------------------------------------------
+    // Queues `apc` to `thread`, ending its alertable wait. STATUS_UNSUCCESSFUL once the
+    // thread has terminated; STATUS_NO_MEMORY when no node could be allocated.
+    NTSTATUS queue_user_apc(_KTHREAD* thread, const UserApc& apc);
+    // Takes the oldest APC queued to `self`; false when there is none.
+    bool take_user_apc(_KTHREAD* self, UserApc* out);
+    bool has_user_apcs(_KTHREAD* self);
+    // The thread terminated: its queued APCs are dropped, never run (caller holds the lock).
+    void discard_user_apcs_locked(_KTHREAD* thread);
 
     // ---- kernel queues (ke/queue.cpp) ------------------------------------------------
     // maximum_count 0 means the number of processors.
@@ -167,8 +197,9 @@ public:
     // the queue. Waits until `deadline` (kNever: no timeout) unless `poll`. Returns
     // STATUS_SUCCESS with *removed >= 1, STATUS_TIMEOUT, or STATUS_ABANDONED_WAIT_0
     // when the queue is (or gets) run down.
+    // `alertable` as for wait(): packets first, then queued user APCs (STATUS_USER_APC).
     NTSTATUS remove_queue(_KTHREAD* self, Queue* q, QueuePacket* out, ULONG capacity, ULONG* removed, Ticks deadline,
-                          bool poll);
+                          bool poll, bool alertable = false);
     // Closes the queue for good (its last handle went): removers return
     // STATUS_ABANDONED_WAIT_0, associated threads are let go, queued packets are
     // discarded. Returns how many were discarded. Idempotent.
@@ -208,7 +239,10 @@ public:
 
 private:
     // Blocks `self`, whose wait blocks are linked, until unwait_locked; releases the lock.
-    NTSTATUS block_locked(_KTHREAD* self, Ticks deadline);
+    NTSTATUS block_locked(_KTHREAD* self, Ticks deadline, bool alertable);
+    // A user-mode alertable wait that finds a user APC queued (lock held).
+    static bool user_apc_ends_wait_locked(const _KTHREAD* self, bool alertable);
+    void free_spare_apcs();
     // A thread associated with `q` stops running (it blocks, leaves for another queue
     // or exits): one slot frees, and a waiting remover may take a queued packet.
     void queue_thread_stopped_locked(Queue* q);
@@ -243,6 +277,11 @@ private:
     std::atomic<int> m_running{0};
     bool m_auto_advance = true;
     _KTHREAD* m_idle_waiter = nullptr;
+
+    // Spare UserApcNodes (chained through link.Flink), so that an APC completion
+    // allocates nothing once the deepest queue so far has been reached.
+    UserApcNode* m_apc_spare = nullptr;
+    uint32_t m_apc_spare_count = 0;
 
     // Wakes owed by the current lock holder, issued after unlock.
     std::vector<_KTHREAD*> m_deferred_wakes;

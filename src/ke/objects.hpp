@@ -44,7 +44,12 @@ NTSTATUS release_mutant(KMUTANT* m, _KTHREAD* self, LONG* previous);
 void abandon_mutants_locked(Dispatcher& d, _KTHREAD* t);
 void unlink_mutant_on_delete(KMUTANT* m);
 // Waits on dispatcher objects for the calling thread (adopting it if needed).
-NTSTATUS wait_objects(ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, const LARGE_INTEGER* timeout);
+// A delay (KeDelayExecutionThread, NtDelayExecution): STATUS_SUCCESS when it elapsed,
+// STATUS_USER_APC when `alertable` and a user APC is (or gets) queued.
+NTSTATUS delay(const LARGE_INTEGER* interval, bool alertable);
+// `alertable`: a user-mode alertable wait (Dispatcher::wait); the caller delivers the APCs.
+NTSTATUS wait_objects(ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, const LARGE_INTEGER* timeout,
+                      bool alertable = false);
 // A waiter about to return lets set_event finish with the notification events it
 // waited on (their Header.Inserted counts the setters still inside): the caller may
 // free an event as soon as its wait returns, as on Windows, where KeSetEvent is done

@@ -128,13 +128,20 @@ NTSTATUS Dispatcher::insert_queue(Queue* q, const QueuePacket& packet) {
 }
 
 NTSTATUS Dispatcher::remove_queue(_KTHREAD* self, Queue* q, QueuePacket* out, ULONG capacity, ULONG* removed,
-                                  Ticks deadline, bool poll) {
+                                  Ticks deadline, bool poll, bool alertable) {
     *removed = 0;
     QueueNode* excess = nullptr;
     lock();
     if (q->closed) [[unlikely]] {
         unlock();
         return STATUS_ABANDONED_WAIT_0;
+    }
+    // A thread not yet associated with this queue runs its APCs before it takes a packet
+    // and stays unassociated; an associated one takes a packet first (S-APC-4, after
+    // Wine's test of NtRemoveIoCompletionEx, which passes on Windows).
+    if (self->queue != q && user_apc_ends_wait_locked(self, alertable)) [[unlikely]] {
+        unlock();
+        return STATUS_USER_APC;
     }
     if (self->queue != q) {
         // Associated from now on; the queue it served before loses a running thread.
@@ -152,6 +159,11 @@ NTSTATUS Dispatcher::remove_queue(_KTHREAD* self, Queue* q, QueuePacket* out, UL
         *removed = n;
         return STATUS_SUCCESS;
     }
+    if (user_apc_ends_wait_locked(self, alertable)) [[unlikely]] {
+        ++q->current_count;
+        unlock();
+        return STATUS_USER_APC;
+    }
     if (poll || (deadline != kNever && deadline <= now())) {
         ++q->current_count;
         unlock();
@@ -165,7 +177,7 @@ NTSTATUS Dispatcher::remove_queue(_KTHREAD* self, Queue* q, QueuePacket* out, UL
     InsertHeadList(&q->removers, &wb.entry);  // newest first: LIFO wake-up
     self->wait_count = 1;
     self->queue_slot_released = true;  // unwait_locked counts it running again
-    NTSTATUS status = block_locked(self, deadline);
+    NTSTATUS status = block_locked(self, deadline, alertable);
     if (status != STATUS_SUCCESS) return status;
     out[0] = self->queue_packet;
     ULONG n = 1;

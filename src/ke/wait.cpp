@@ -14,14 +14,27 @@ namespace ke = ntio::ke;
 
 namespace ntio::ke {
 
-NTSTATUS wait_objects(ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, const LARGE_INTEGER* timeout) {
+NTSTATUS wait_objects(ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, const LARGE_INTEGER* timeout,
+                      bool alertable) {
     Dispatcher& d = sys().dispatcher;
     _KTHREAD* self = ps::current_thread();
     bool poll = timeout && timeout->QuadPart == 0;
     Ticks deadline = (!timeout || poll) ? kNever : d.deadline_for(timeout->QuadPart);
-    NTSTATUS status = d.wait(self, count, objects, type, deadline, poll);
+    NTSTATUS status = d.wait(self, count, objects, type, deadline, poll, alertable);
     settle_setters(count, objects);
     return status;
+}
+
+NTSTATUS delay(const LARGE_INTEGER* interval, bool alertable) {
+    if (interval->QuadPart == 0) {
+        // A zero delay only yields, but an alertable one still ends for a queued APC
+        // (SleepEx(0, TRUE)).
+        if (alertable && sys().dispatcher.has_user_apcs(ps::current_thread())) return STATUS_USER_APC;
+        sched_yield();
+        return STATUS_SUCCESS;
+    }
+    NTSTATUS s = wait_objects(0, nullptr, WaitAny, interval, alertable);
+    return s == STATUS_TIMEOUT ? STATUS_SUCCESS : s;
 }
 
 }  // namespace ntio::ke
@@ -40,6 +53,12 @@ void check_wait_irql(const char* api, PLARGE_INTEGER Timeout) {
                         api, Timeout ? "non-zero" : "infinite", irql));
 }
 
+// Only a user-mode alertable wait is ended by a user APC (S-KE-9); ntio has no thread
+// alerts (KeAlertThread), so a kernel-mode alertable wait is never ended early. The
+// APCs run when the thread next returns to the application from an alertable wait
+// service (docs/design.md, "User APCs"), not at the end of the driver's caller.
+inline bool user_alertable(KPROCESSOR_MODE mode, BOOLEAN alertable) { return alertable && mode == UserMode; }
+
 }  // namespace
 
 extern "C" {
@@ -47,8 +66,6 @@ extern "C" {
 NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
                                PLARGE_INTEGER Timeout) {
     (void)WaitReason;
-    (void)WaitMode;
-    (void)Alertable;  // ntio has no APCs to deliver, so an alertable wait is never alerted
     check_wait_irql("KeWaitForSingleObject", Timeout);
     auto* header = static_cast<DISPATCHER_HEADER*>(Object);
     NTSTATUS s = sys().dispatcher.try_wait_one(header);
@@ -56,15 +73,13 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
         ke::settle_setters(1, &header);
         return s;
     }
-    return ke::wait_objects(1, &header, WaitAny, Timeout);
+    return ke::wait_objects(1, &header, WaitAny, Timeout, user_alertable(WaitMode, Alertable));
 }
 
 NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, KWAIT_REASON WaitReason,
                                   KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Timeout,
                                   PKWAIT_BLOCK WaitBlockArray) {
     (void)WaitReason;
-    (void)WaitMode;
-    (void)Alertable;
     check_wait_irql("KeWaitForMultipleObjects", Timeout);
     if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS) {
         ntio::verifier::report(ntio::verifier::Check::MAXIMUM_WAIT_OBJECTS_EXCEEDED,
@@ -80,23 +95,16 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
     if (WaitType != WaitAll && WaitType != WaitAny) return STATUS_INVALID_PARAMETER_3;
     DISPATCHER_HEADER* headers[MAXIMUM_WAIT_OBJECTS];
     for (ULONG i = 0; i < Count; ++i) headers[i] = static_cast<DISPATCHER_HEADER*>(Object[i]);
-    return ke::wait_objects(Count, headers, WaitType, Timeout);
+    return ke::wait_objects(Count, headers, WaitType, Timeout, user_alertable(WaitMode, Alertable));
 }
 
 NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Interval) {
-    (void)WaitMode;
-    (void)Alertable;
     check_wait_irql("KeDelayExecutionThread", Interval);
     if (!Interval) {
         ntio::verifier::report(ntio::verifier::Check::InvalidParameter, "KeDelayExecutionThread with a NULL interval");
         return STATUS_INVALID_PARAMETER;
     }
-    if (Interval->QuadPart == 0) {
-        sched_yield();
-        return STATUS_SUCCESS;
-    }
-    NTSTATUS s = ke::wait_objects(0, nullptr, WaitAny, Interval);
-    return s == STATUS_TIMEOUT ? STATUS_SUCCESS : s;
+    return ke::delay(Interval, user_alertable(WaitMode, Alertable));
 }
 
 VOID KeQuerySystemTime(PLARGE_INTEGER CurrentTime) { CurrentTime->QuadPart = sys().dispatcher.system_time(); }

@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include "io/iomgr.hpp"
+#include "ke/apc.hpp"
 #include "ke/objects.hpp"
+#include "ob/services.hpp"
 #include "system.hpp"
 #include "trace/trace.hpp"
 #include "verifier/report.hpp"
@@ -29,9 +31,12 @@ _KTHREAD::_KTHREAD() {
     InitializeListHead(&irp_list);
     InitializeListHead(&irp_slot_mark);
     InitializeListHead(&registry_entry);
+    InitializeListHead(&user_apcs);
     KeInitializeEvent(&resume_gate, NotificationEvent, FALSE);
     KeInitializeEvent(&irps_gone, SynchronizationEvent, FALSE);
 }
+
+_KTHREAD::~_KTHREAD() { ntio::ke::free_user_apcs(this); }
 
 namespace ntio::ob {
 
@@ -71,7 +76,8 @@ void mark_terminated(_KTHREAD* t) {
     ke::Dispatcher::Guard g(d);
     if (t->terminated) return;
     ke::abandon_mutants_locked(d, t);
-    t->terminated = true;
+    t->terminated = true;  // from here no user APC is queued to it
+    d.discard_user_apcs_locked(t);
     ntio::ke::set_signal_state(&t->Header, 1);
     d.wait_test_locked(&t->Header);
     d.thread_ended_locked(t);
@@ -348,6 +354,33 @@ NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus) {
     _KTHREAD* t = ntio::ps::current_thread_if_known();
     if (!t || !t->system_thread) return STATUS_INVALID_PARAMETER;
     ntio::ps::exit_current_thread(static_cast<uint32_t>(ExitStatus));
+}
+
+// S-APC-1: queued to the thread behind the handle (the current thread's pseudo-handle
+// included); it runs at that thread's next user-mode alertable wait.
+// A NULL routine queues nothing and succeeds, unless the thread has ended, as Wine's
+// test of Windows shows.
+NTSTATUS NtQueueApcThread(HANDLE ThreadHandle, PPS_APC_ROUTINE ApcRoutine, PVOID ApcArgument1, PVOID ApcArgument2,
+                          PVOID ApcArgument3) {
+    void* body = nullptr;
+    NTSTATUS s = ntio::ob::reference_by_handle(ThreadHandle, &ntio::ob::g_thread_type, ntio::ps::previous_mode(),
+                                               THREAD_SET_CONTEXT, &body, nullptr);
+    if (!NT_SUCCESS(s)) return s;
+    auto* t = static_cast<_KTHREAD*>(body);
+    if (!ApcRoutine)
+        s = t->terminated.load() ? STATUS_UNSUCCESSFUL : STATUS_SUCCESS;
+    else
+        s = t->system->dispatcher.queue_user_apc(
+            t, {reinterpret_cast<void*>(ApcRoutine), ApcArgument1, ApcArgument2, ApcArgument3, false});
+    ntio::ob::dereference(body);
+    return s;
+}
+
+// Runs the calling thread's queued user APCs (S-APC-2). ntio has no thread alerts, so
+// the result is always STATUS_SUCCESS (Windows gives STATUS_ALERTED for a pending alert).
+NTSTATUS NtTestAlert(VOID) {
+    ntio::ke::deliver_user_apcs();
+    return STATUS_SUCCESS;
 }
 
 PKTHREAD KeGetCurrentThread(VOID) { return ntio::ps::current_thread(); }

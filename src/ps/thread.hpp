@@ -45,6 +45,11 @@ struct _KTHREAD {
     LIST_ENTRY queue_link{};
     bool queue_slot_released = false;
     ntio::ke::QueuePacket queue_packet{};
+    // User APCs (ke/apc.cpp), guarded by the dispatcher lock: the routines queued to
+    // this thread, oldest first (ke::UserApcNode), and whether its current wait is a
+    // user-mode alertable one, which a newly queued APC ends with STATUS_USER_APC.
+    LIST_ENTRY user_apcs;
+    bool alertable = false;
 
     LIST_ENTRY owned_mutants;  // KMUTANTs this thread owns
     LIST_ENTRY irp_list;       // IRPs this thread issued (S-CAN-8/12), under irp_lock
@@ -85,6 +90,9 @@ struct _KTHREAD {
     std::atomic<KPRIORITY> priority{8};  // KeSetPriorityThread's (S-KE-25); the host scheduler never sees it
 
     _KTHREAD();
+    ~_KTHREAD();  // frees the APCs still queued (a thread the runtime outlived)
+    _KTHREAD(const _KTHREAD&) = delete;
+    _KTHREAD& operator=(const _KTHREAD&) = delete;
 };
 
 struct _ETHREAD : _KTHREAD {};

@@ -177,6 +177,13 @@ NTIO_API NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE
 NTIO_API NTSTATUS NtWaitForMultipleObjects(ULONG Count, const HANDLE *Handles, WAIT_TYPE WaitType, BOOLEAN Alertable,
                                            PLARGE_INTEGER Timeout);
 NTIO_API NTSTATUS NtDelayExecution(BOOLEAN Alertable, PLARGE_INTEGER DelayInterval);
+/* User APCs: a routine queued to a thread runs when that thread next waits alertably in
+ * user mode (the wait then returns STATUS_USER_APC), or calls NtTestAlert. The handle
+ * needs THREAD_SET_CONTEXT; a thread that has ended gets STATUS_UNSUCCESSFUL. */
+typedef VOID (NTAPI *PPS_APC_ROUTINE)(PVOID ApcArgument1, PVOID ApcArgument2, PVOID ApcArgument3);
+NTIO_API NTSTATUS NtQueueApcThread(HANDLE ThreadHandle, PPS_APC_ROUTINE ApcRoutine, PVOID ApcArgument1,
+                                   PVOID ApcArgument2, PVOID ApcArgument3);
+NTIO_API NTSTATUS NtTestAlert(VOID);
 NTIO_API NTSTATUS NtClose(HANDLE Handle);
 NTIO_API NTSTATUS NtDuplicateObject(HANDLE SourceProcessHandle, HANDLE SourceHandle, HANDLE TargetProcessHandle,
                                     PHANDLE TargetHandle, ACCESS_MASK DesiredAccess, ULONG HandleAttributes,
