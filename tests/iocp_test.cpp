@@ -193,24 +193,6 @@ TEST_F(Iocp, S_DSP_9_AnApcRoutineOnABoundHandleIsRefused) {
     CloseHandle(p);
 }
 
-// ntio has no user APCs: an APC routine on an unbound handle is refused as well, before
-// any IRP, rather than accepted and never called (docs/compat.md).
-TEST_F(Iocp, S_DSP_9_AnApcRoutineIsRefusedWithoutAPortToo) {
-    HANDLE h = open(testdrv::kBuffered, true);
-    int before = testdrv::state().dispatched;
-    Script s = now(STATUS_SUCCESS);
-    IO_STATUS_BLOCK iosb{};
-    EXPECT_EQ(NtDeviceIoControlFile(h, nullptr, IgnoreApc, &iosb, &iosb, testdrv::IOCTL_BUFFERED, &s, sizeof s,
-                                    nullptr, 0),
-              STATUS_NOT_SUPPORTED);
-    char buffer[8];
-    LARGE_INTEGER offset{};
-    EXPECT_EQ(NtReadFile(h, nullptr, IgnoreApc, &iosb, &iosb, buffer, sizeof buffer, &offset, nullptr),
-              STATUS_NOT_SUPPORTED);
-    EXPECT_EQ(testdrv::state().dispatched, before) << "refused before any IRP";
-    CloseHandle(h);
-}
-
 // ---- queueing and waking (S-W32-16) -------------------------------------------------------
 
 TEST_F(Iocp, S_W32_16_PacketsLeaveInTheOrderTheyCame) {

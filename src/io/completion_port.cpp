@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "io/iomgr.hpp"
+#include "ke/apc.hpp"
 #include "ob/services.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
@@ -197,7 +198,6 @@ NTSTATUS NtRemoveIoCompletion(HANDLE IoCompletionHandle, PVOID* KeyContext, PVOI
 
 NTSTATUS NtRemoveIoCompletionEx(HANDLE IoCompletionHandle, PFILE_IO_COMPLETION_INFORMATION IoCompletionInformation,
                                 ULONG Count, PULONG NumEntriesRemoved, PLARGE_INTEGER Timeout, BOOLEAN Alertable) {
-    (void)Alertable;  // no APCs in ntio: an alertable wait is never alerted (docs/compat.md)
     if (Count == 0) return STATUS_INVALID_PARAMETER;
     if (!IoCompletionInformation || !NumEntriesRemoved) return STATUS_ACCESS_VIOLATION;
     CompletionPort* port = nullptr;
@@ -211,11 +211,14 @@ NTSTATUS NtRemoveIoCompletionEx(HANDLE IoCompletionHandle, PFILE_IO_COMPLETION_I
     constexpr ULONG kBatch = 64;
     ke::QueuePacket batch[kBatch];
     _KTHREAD* self = ps::current_thread();
+    bool alertable = Alertable && ps::previous_mode() == UserMode;
     ULONG total = 0;
     for (;;) {
         ULONG want = Count - total < kBatch ? Count - total : kBatch;
         ULONG removed = 0;
-        NTSTATUS r = sys().dispatcher.remove_queue(self, &port->queue, batch, want, &removed, deadline, poll);
+        // Only the first removal may wait, so only it is alertable (S-W32-18).
+        NTSTATUS r = sys().dispatcher.remove_queue(self, &port->queue, batch, want, &removed, deadline, poll,
+                                                   total == 0 && alertable);
         if (total == 0) s = r;
         for (ULONG i = 0; i < removed; ++i) {
             FILE_IO_COMPLETION_INFORMATION& e = IoCompletionInformation[total + i];
@@ -231,7 +234,7 @@ NTSTATUS NtRemoveIoCompletionEx(HANDLE IoCompletionHandle, PFILE_IO_COMPLETION_I
     }
     ob::dereference(port);
     *NumEntriesRemoved = total;
-    return s;
+    return ke::user_wait_result(s);
 }
 
 }  // extern "C"

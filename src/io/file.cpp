@@ -319,11 +319,13 @@ struct Request {
     int64_t refs = synchronous ? 2 : 1;
     FILE_OBJECT* fo = &r.fb->file;
     if (ApcRoutine) [[unlikely]] {
-        ob::dereference(r.fb, refs);
-        // S-DSP-9: an APC on a port-bound handle. Anywhere else ntio refuses it too: it
-        // has no user APCs to deliver it with (docs/compat.md), and a request that
-        // succeeded without its routine ever running would be a silent stub.
-        return fo->CompletionContext ? STATUS_INVALID_PARAMETER : STATUS_NOT_SUPPORTED;
+        // S-DSP-9: an APC and a completion port cannot both be told.
+        if (__atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED)) {
+            ob::dereference(r.fb, refs);
+            return STATUS_INVALID_PARAMETER;
+        }
+        // Its completion queues the APC (io/irp.cpp finish_request_general), so even on a
+        // synchronous file object it does not complete inline (send_request's `apc`).
     }
     (void)ApcContext;
     if (r.mode == UserMode && (required & ~r.granted)) {
@@ -394,14 +396,16 @@ void discard_irp(IRP* irp) {
 // Sends the IRP and applies the dispatch-return protocol: the service returns the
 // dispatch routine's value (S-DSP-2); a synchronous file waits for a pended request
 // and returns its final status (S-DSP-3).
-[[gnu::always_inline]] inline NTSTATUS send_request(Request& r, IRP* irp) {
+// `apc`: the request has an APC routine, which only finish_request_general queues, so
+// it is not registered for the inline completion.
+[[gnu::always_inline]] inline NTSTATUS send_request(Request& r, IRP* irp, PIO_APC_ROUTINE apc) {
     FILE_OBJECT* fo = &r.fb->file;
     io::queue_to_thread(irp, ps::current_thread_inline());
     PDEVICE_OBJECT top = r.top;  // the device the IRP was sized for
     if (trace::enabled()) [[unlikely]]
         trace::irp_event(trace::Kind::issued, irp, top);
     NTSTATUS status;
-    if (r.locked) {
+    if (r.locked && !apc) [[likely]] {
         io::InlineCompletionScope scope(r.inline_completion, irp);
         status = io::call_driver(top, irp);
     } else {
@@ -557,7 +561,7 @@ namespace {
         sl->Parameters.DeviceIoControl.Type3InputBuffer = InputBuffer;
         break;
     }
-    return send_request(r, irp);
+    return send_request(r, irp, ApcRoutine);
 }
 }  // namespace
 
@@ -633,7 +637,7 @@ NTSTATUS read_write(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
     // The file position stays the driver's to move: the I/O manager reads it for a
     // request without an offset and never writes it back (file systems, and drivers
     // that keep a position, advance CurrentByteOffset themselves).
-    return send_request(r, irp);
+    return send_request(r, irp, ApcRoutine);
 }
 
 // ---- information and flush: NtQueryInformationFile, NtSetInformationFile,
@@ -823,7 +827,7 @@ NTSTATUS send_service_irp(HANDLE h, PIO_STATUS_BLOCK iosb, ACCESS_MASK access, c
             return refuse_request(r, irp, copied);  // S-BUF-11: the caller's buffer could not be read
         }
     }
-    NTSTATUS status = send_request(r, irp);
+    NTSTATUS status = send_request(r, irp, nullptr);
     if (own_wait) {
         if (status == STATUS_PENDING) {
             KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, nullptr);

@@ -1,6 +1,7 @@
 // IRPs: allocation from a per-thread lookaside, IoCallDriver, the completion
 // walk of IoCompleteRequest (S-CMP-2..10) and the I/O manager's final step for
 // requests it issued (S-CMP-9), MDLs, and the issuing thread's IRP list.
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -618,6 +619,17 @@ void finish_inline_general(IRP* irp, IrpHeader* h, InlineCompletion* ic, Site si
         ob::dereference(event_object);
 }
 
+// A completion's user APC. Windows's lives in the IRP and cannot fail to queue; ntio's
+// needs a node, and a completion lost for want of one would leave its caller waiting
+// forever (the same policy as a completion-port packet, queue_completion).
+[[gnu::noinline]] void queue_completion_apc(_KTHREAD* issuer, const ke::UserApc& apc) {
+    // A thread that has ended drops its APCs (S-APC-5): the request is over all the same.
+    if (issuer->system->dispatcher.queue_user_apc(issuer, apc) != STATUS_NO_MEMORY) [[likely]]
+        return;
+    std::fprintf(stderr, "ntio: out of memory queueing a completion APC; the request's completion would be lost\n");
+    std::abort();
+}
+
 // finish_request for every other request (out of line: IofCompleteRequest's inline
 // case then keeps a smaller frame).
 [[gnu::noinline]] void finish_request_general(IRP* irp, Site site);
@@ -678,8 +690,18 @@ void finish_request_general(IRP* irp, Site site) {
     // §10.1). Files with a port or FILE_SKIP_SET_EVENT_ON_HANDLE take the branch.
     CompletionPort* port = nullptr;
     ke::QueuePacket packet;
+    // The user APC (S-CMP-9 step 4), for the issuer, which cannot have ended: it is
+    // this thread, or it waits for finish_thread_notification below (S-CAN-12). A
+    // handle with a port never gets here with one (S-DSP-9, refused at the call).
+    ke::UserApc apc{};
+    _KTHREAD* apc_thread = nullptr;
     if (report) {
         write_iosb();
+        if (PIO_APC_ROUTINE routine = irp->Overlay.AsynchronousParameters.UserApcRoutine) [[unlikely]] {
+            apc = {reinterpret_cast<void*>(routine), irp->Overlay.AsynchronousParameters.UserApcContext,
+                   irp->UserIosb, nullptr, true};
+            apc_thread = h->thread;
+        }
         user_event = irp->UserEvent;
         file_event = fo && (synchronous_fo || !irp->UserEvent) && !(irp->Flags & IRP_CLOSE_OPERATION);
         if (fo && (__atomic_load_n(&fo->CompletionContext, __ATOMIC_RELAXED) || (file_flags(fo) & FO_SKIP_SET_EVENT)))
@@ -715,13 +737,16 @@ void finish_request_general(IRP* irp, Site site) {
     if (traced) [[unlikely]]
         trace::irp_after(trace::Kind::notified, traced,
                          (user_event ? trace::kNotifiedEvent : 0) | (file_event ? trace::kNotifiedFileEvent : 0) |
-                             (wrote_iosb ? trace::kNotifiedStatusBlock : 0) | (port ? trace::kNotifiedPort : 0),
+                             (wrote_iosb ? trace::kNotifiedStatusBlock : 0) | (port ? trace::kNotifiedPort : 0) |
+                             (apc_thread ? trace::kNotifiedApc : 0),
                          wrote_iosb ? static_cast<const void*>(user_iosb) : nullptr);
     // Requests on an asynchronous file without an event may complete concurrently here.
     if (signal_file) __atomic_store_n(&signal_file->FinalStatus, status, __ATOMIC_RELAXED);
     if (user_event) ke::set_event(user_event);
     if (signal_file) ke::set_event(&signal_file->Event);
     if (port) queue_completion(port, packet);
+    if (apc_thread) [[unlikely]]
+        queue_completion_apc(apc_thread, apc);
     if (issuer_to_notify) finish_thread_notification(issuer_to_notify);
     if (event_object) ob::dereference(event_object);
     if (fo) ob::dereference(fo);
@@ -1034,7 +1059,7 @@ template <bool Verified>
 // The common case of a request on an asynchronous file object that its driver
 // completes inside dispatch: the issuer's own thread completes a user request with one
 // location, no completion routine and nothing for a check to report, and its final
-// stage is finish_request_general's for an asynchronous file, no trace,
+// stage is finish_request_general's for an asynchronous file, no trace, no APC to queue,
 // fits_common_finish and the IRP in its issuer's slot. Like finish_inline_common, it
 // tests all of that before it changes anything and returns false (nothing changed) for
 // anything else; the IRP is freed without the unwind's stores. Then the same steps in
@@ -1054,7 +1079,8 @@ template <bool Verified>
     if (h->magic != kIrpMagic || (h->flags & (kIrpCompleted | kIrpUserRequest)) != kIrpUserRequest ||
         Irp->CurrentLocation != Irp->StackCount || done->CompletionRoutine ||
         (flags & (IRP_ASSOCIATED_IRP | IRP_SYNCHRONOUS_API)) || status == STATUS_PENDING ||
-        __atomic_load_n(&Irp->CancelRoutine, __ATOMIC_RELAXED) || trace::enabled() || !fo || !t ||
+        __atomic_load_n(&Irp->CancelRoutine, __ATOMIC_RELAXED) || Irp->Overlay.AsynchronousParameters.UserApcRoutine ||
+        trace::enabled() || !fo || !t ||
         t != ps::current_thread_if_known() || cancel_lock_held_by_caller() || (file_flags(fo) & FO_SYNCHRONOUS_IO) ||
         !fits_common_finish(Irp, h, flags, information) || !take_from_issuer_slot(t, Irp))
         return false;

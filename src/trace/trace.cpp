@@ -110,6 +110,7 @@ std::string notified_name(int64_t how) {
     if (how & kNotifiedEvent) s += " event";
     if (how & kNotifiedFileEvent) s += " file object";
     if (how & kNotifiedPort) s += " completion port";
+    if (how & kNotifiedApc) s += " APC";
     if (how == 0) s += " nothing (an immediate failure)";
     return s;
 }

@@ -41,7 +41,8 @@ enum class Kind : uint8_t {
     verifier,            // a verifier report (text: check name, message; info: IRP id or 0)
 };
 constexpr int64_t kCollectedOverlappedResult = 1, kCollectedFromPort = 2;
-constexpr int64_t kNotifiedEvent = 1, kNotifiedFileEvent = 2, kNotifiedPort = 4, kNotifiedStatusBlock = 8;
+constexpr int64_t kNotifiedEvent = 1, kNotifiedFileEvent = 2, kNotifiedPort = 4, kNotifiedStatusBlock = 8,
+                  kNotifiedApc = 16;
 
 extern std::atomic<bool> g_enabled;
 #ifdef NTIO_NO_TRACER

@@ -190,6 +190,54 @@ BOOL WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite, LPDW
                       lpOverlapped, true);
 }
 
+// ---- completion routines: ReadFileEx / WriteFileEx (S-APC-3) ---------------------------
+
+namespace {
+
+// The I/O manager's APC for a ...FileEx request: its context is the caller's routine and
+// its status block the caller's OVERLAPPED.
+VOID NTAPI call_completion_routine(PVOID context, PIO_STATUS_BLOCK iosb, ULONG) {
+    auto routine = reinterpret_cast<LPOVERLAPPED_COMPLETION_ROUTINE>(context);
+    routine(RtlNtStatusToDosError(iosb->Status), static_cast<DWORD>(iosb->Information),
+            reinterpret_cast<LPOVERLAPPED>(iosb));
+}
+
+// hEvent is the caller's to use: it is neither reset nor set. TRUE once the request is
+// under way or done without an error, its routine then queued or to be queued; as
+// Microsoft documents it, a warning (STATUS_BUFFER_OVERFLOW) is TRUE too, with its
+// error (ERROR_MORE_DATA) as the last error, and anything else leaves ERROR_SUCCESS.
+BOOL read_write_ex(HANDLE h, LPVOID buffer, DWORD length, LPOVERLAPPED ov, LPOVERLAPPED_COMPLETION_ROUTINE routine,
+                   bool write) {
+    if (!ov || !routine) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    LARGE_INTEGER offset;
+    offset.LowPart = ov->Offset;
+    offset.HighPart = static_cast<LONG>(ov->OffsetHigh);
+    ov->Internal = static_cast<ULONG_PTR>(STATUS_PENDING);
+    ov->InternalHigh = 0;
+    auto call = write ? NtWriteFile : NtReadFile;
+    NTSTATUS s = call(h, nullptr, call_completion_routine, reinterpret_cast<PVOID>(routine),
+                      reinterpret_cast<PIO_STATUS_BLOCK>(ov), buffer, length, &offset, nullptr);
+    if (NT_ERROR(s)) return fail(s);
+    set_last_error(NT_WARNING(s) ? RtlNtStatusToDosError(s) : ERROR_SUCCESS);
+    return TRUE;
+}
+
+}  // namespace
+
+BOOL ReadFileEx(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead, LPOVERLAPPED lpOverlapped,
+                LPOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine) {
+    return read_write_ex(hFile, lpBuffer, nNumberOfBytesToRead, lpOverlapped, lpCompletionRoutine, false);
+}
+
+BOOL WriteFileEx(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite, LPOVERLAPPED lpOverlapped,
+                 LPOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine) {
+    return read_write_ex(hFile, const_cast<LPVOID>(lpBuffer), nNumberOfBytesToWrite, lpOverlapped,
+                         lpCompletionRoutine, true);
+}
+
 BOOL GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,
                            DWORD dwMilliseconds, BOOL bAlertable) {
     if (overlapped_status(lpOverlapped) == STATUS_PENDING) {

@@ -24,8 +24,9 @@ BOOL fail(NTSTATUS s) {
 // ERROR_ABANDONED_WAIT_0 when the port was closed during the wait, else the status
 // mapped (ERROR_INVALID_HANDLE for a handle that is not a port).
 BOOL fail_removal(NTSTATUS s) {
-    if (s == STATUS_TIMEOUT) {
-        set_last_error(WAIT_TIMEOUT);
+    if (s == STATUS_TIMEOUT || s == STATUS_USER_APC) {
+        // An alertable wait that ran APCs (S-W32-18): WAIT_IO_COMPLETION, the same number.
+        set_last_error(s == STATUS_TIMEOUT ? WAIT_TIMEOUT : WAIT_IO_COMPLETION);
         return FALSE;
     }
     return fail(s);

@@ -122,25 +122,43 @@ BOOL SwitchToThread(VOID) {
     return TRUE;
 }
 
+// S-W32-2: 0 when the time is up; WAIT_IO_COMPLETION when alertable and user APCs ran
+// (SleepEx(0, TRUE) runs those already queued and returns at once).
 DWORD SleepEx(DWORD dwMilliseconds, BOOL bAlertable) {
-    (void)bAlertable;
-    if (dwMilliseconds == 0) {
-        sched_yield();
-        return 0;
-    }
-    if (dwMilliseconds == INFINITE) {
-        // Sleep(INFINITE) never returns: a wait on nothing, without a deadline.
-        sys().dispatcher.wait(ps::current_thread(), 0, nullptr, WaitAny, ntio::ke::kNever, false);
-        return 0;
-    }
+    BOOLEAN alertable = bAlertable ? TRUE : FALSE;
     LARGE_INTEGER interval;
-    interval.QuadPart = -static_cast<LONGLONG>(dwMilliseconds) * 10000;
-    NtDelayExecution(FALSE, &interval);
+    // Sleep(INFINITE) waits on nothing without a deadline: for good, or until an APC.
+    interval.QuadPart = dwMilliseconds == INFINITE ? INT64_MIN : -static_cast<LONGLONG>(dwMilliseconds) * 10000;
+    NTSTATUS s = NtDelayExecution(alertable, &interval);
     ps::stop_if_program_exiting();
-    return 0;
+    return s == STATUS_USER_APC ? WAIT_IO_COMPLETION : 0;
 }
 
 VOID Sleep(DWORD dwMilliseconds) { SleepEx(dwMilliseconds, FALSE); }
+
+// ---- user APCs (S-APC-1) ------------------------------------------------------------------
+
+namespace {
+// NtQueueApcThread's routine for QueueUserAPC: the caller's function and its parameter.
+VOID NTAPI call_user_apc(PVOID routine, PVOID parameter, PVOID) {
+    reinterpret_cast<PAPCFUNC>(routine)(reinterpret_cast<ULONG_PTR>(parameter));
+}
+}  // namespace
+
+DWORD QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData) {
+    if (!pfnAPC) {
+        // Windows queues it and the thread faults when it runs; ntio refuses it here.
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return 0;
+    }
+    NTSTATUS s = NtQueueApcThread(hThread, call_user_apc, reinterpret_cast<PVOID>(pfnAPC),
+                                  reinterpret_cast<PVOID>(dwData), nullptr);
+    if (!NT_SUCCESS(s)) {
+        set_error_from_status(s);
+        return 0;
+    }
+    return 1;
+}
 
 DWORD GetTickCount(VOID) { return static_cast<DWORD>(sys().dispatcher.now() / ntio::ke::kTicksPerMs); }
 ULONGLONG GetTickCount64(VOID) { return static_cast<ULONGLONG>(sys().dispatcher.now() / ntio::ke::kTicksPerMs); }

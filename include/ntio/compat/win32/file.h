@@ -55,6 +55,12 @@ NTIO_API BOOL ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead
                        LPOVERLAPPED lpOverlapped);
 NTIO_API BOOL WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite, LPDWORD lpNumberOfBytesWritten,
                         LPOVERLAPPED lpOverlapped);
+/* Overlapped reads and writes that report through a completion routine, run as a user
+ * APC in the calling thread's next alertable wait; hEvent is left to the caller. */
+NTIO_API BOOL ReadFileEx(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead, LPOVERLAPPED lpOverlapped,
+                         LPOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+NTIO_API BOOL WriteFileEx(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite, LPOVERLAPPED lpOverlapped,
+                          LPOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
 NTIO_API BOOL GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,
                                   BOOL bWait);
 NTIO_API BOOL GetOverlappedResultEx(HANDLE hFile, LPOVERLAPPED lpOverlapped, LPDWORD lpNumberOfBytesTransferred,

@@ -75,6 +75,12 @@ NTIO_API DWORD WaitForMultipleObjects(DWORD nCount, const HANDLE *lpHandles, BOO
 NTIO_API DWORD WaitForMultipleObjectsEx(DWORD nCount, const HANDLE *lpHandles, BOOL bWaitAll, DWORD dwMilliseconds, BOOL bAlertable);
 NTIO_API VOID Sleep(DWORD dwMilliseconds);
 NTIO_API DWORD SleepEx(DWORD dwMilliseconds, BOOL bAlertable);
+/* User APCs: the routine runs in hThread when that thread next waits alertably
+ * (SleepEx, WaitFor*ObjectsEx, GetOverlappedResultEx, GetQueuedCompletionStatusEx with
+ * bAlertable TRUE), which then returns WAIT_IO_COMPLETION. Nonzero on success; 0 with
+ * ERROR_GEN_FAILURE once the thread has ended. */
+typedef VOID(WINAPI *PAPCFUNC)(ULONG_PTR Parameter);
+NTIO_API DWORD QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData);
 
 /* Threads */
 NTIO_API HANDLE CreateThread(LPSECURITY_ATTRIBUTES lpThreadAttributes, SIZE_T dwStackSize,
