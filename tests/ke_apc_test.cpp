@@ -426,4 +426,115 @@ TEST_F(Apc, S_APC_2_S_W32_6_GetOverlappedResultExAlerted) {
     CloseHandle(h);
 }
 
+// ---- the races, in real time ----------------------------------------------------------------
+
+// Four threads issue requests with APC routines that complete inside dispatch or from a
+// timer DPC on another thread, and queue user APCs to each other while the targets
+// block in alertable waits; short-lived threads end with completions still to come
+// (S-APC-5: their APCs are dropped). Every routine of a thread that waits for its
+// requests runs exactly once, every APC queued to a live thread runs, and nothing is
+// left behind. Run under ThreadSanitizer by CI.
+class ApcRace : public RealTimeTest {
+protected:
+    void SetUp() override {
+        testdrv::reset();
+        ASSERT_EQ(sys.load_driver("ntiotest", reinterpret_cast<ntio::System::DriverEntryFunction>(&testdrv::DriverEntry)),
+                  STATUS_SUCCESS);
+    }
+};
+
+constexpr int kRaceThreads = 4, kRaceRounds = 300, kRaceBatch = 4, kChildEvery = 50;
+
+struct RaceWorker {
+    HANDLE thread = nullptr;
+    std::atomic<int> io_routines{0}, apcs_received{0}, apcs_queued_to{0};
+};
+RaceWorker g_race[kRaceThreads];
+std::atomic<int> g_child_routines{0};  // routines of threads that ended first: never run
+
+VOID NTAPI race_io_apc(PVOID context, PIO_STATUS_BLOCK, ULONG) {
+    if (context)
+        static_cast<RaceWorker*>(context)->io_routines.fetch_add(1, std::memory_order_relaxed);
+    else
+        g_child_routines.fetch_add(1, std::memory_order_relaxed);
+}
+VOID WINAPI race_user_apc(ULONG_PTR p) { g_race[p].apcs_received.fetch_add(1, std::memory_order_relaxed); }
+
+HANDLE open_test_device(bool overlapped) {
+    return CreateFileA("\\\\.\\TestBuffered", GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+                       overlapped ? FILE_FLAG_OVERLAPPED : FILE_ATTRIBUTE_NORMAL, nullptr);
+}
+
+// One request with an APC routine that the test driver completes inside dispatch or
+// from a timer DPC; true when it was issued.
+bool issue(HANDLE h, RaceWorker* w, bool from_dpc) {
+    Script s;
+    s.finish = from_dpc ? testdrv::Finish::dpc : testdrv::Finish::now;
+    s.delay_spread = 2;
+    // Status blocks outlive their requests: a round waits for its routines before the
+    // next one reuses a block.
+    static thread_local IO_STATUS_BLOCK blocks[64];
+    static thread_local unsigned next = 0;
+    return NT_SUCCESS(NtDeviceIoControlFile(h, nullptr, race_io_apc, w, &blocks[next++ % 64], IOCTL_BUFFERED, &s,
+                                            sizeof s, nullptr, 0));
+}
+
+TEST_F(ApcRace, S_APC_2_S_APC_3_S_APC_5_CompletionsQueueingAndThreadEndsRace) {
+    for (RaceWorker& w : g_race) {
+        w.io_routines = 0;
+        w.apcs_received = 0;
+        w.apcs_queued_to = 0;
+    }
+    g_child_routines = 0;
+    std::atomic<int> issuing{kRaceThreads}, running{0}, children{0};
+    HANDLE all_issued = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    HANDLE started = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    for (int i = 0; i < kRaceThreads; ++i) {
+        g_race[i].thread = spawn([&, i] {
+            if (++running == kRaceThreads) SetEvent(started);
+            WaitForSingleObject(started, INFINITE);
+            HANDLE h = open_test_device(i % 2 == 0);  // half overlapped, half synchronous
+            ASSERT_NE(h, INVALID_HANDLE_VALUE);
+            std::vector<HANDLE> kids;
+            uint32_t seed = 12345u + static_cast<uint32_t>(i);
+            int issued = 0;
+            for (int round = 0; round < kRaceRounds; ++round) {
+                for (int b = 0; b < kRaceBatch; ++b) {
+                    seed = seed * 1103515245u + 12345u;
+                    issued += issue(h, &g_race[i], (seed >> 16) % 3 != 0);
+                }
+                int target = static_cast<int>((seed >> 8) % kRaceThreads);
+                if (QueueUserAPC(race_user_apc, g_race[target].thread, static_cast<ULONG_PTR>(target)))
+                    g_race[target].apcs_queued_to.fetch_add(1, std::memory_order_relaxed);
+                if (round % kChildEvery == 0)  // a thread that ends with its completion to come
+                    kids.push_back(spawn([&, h] {
+                        issue(h, nullptr, true);
+                        children.fetch_add(1);
+                    }));
+                while (g_race[i].io_routines.load(std::memory_order_relaxed) < issued)
+                    SleepEx(1000, TRUE);  // ended by its own completions and by the others' APCs
+            }
+            for (HANDLE k : kids) {
+                WaitForSingleObject(k, INFINITE);
+                CloseHandle(k);
+            }
+            if (--issuing == 0) SetEvent(all_issued);
+            WaitForSingleObject(all_issued, INFINITE);
+            SleepEx(0, TRUE);  // the APCs queued to it last
+            EXPECT_EQ(g_race[i].io_routines.load(), issued);
+            CloseHandle(h);
+        });
+    }
+    for (RaceWorker& w : g_race) WaitForSingleObject(w.thread, INFINITE);
+    for (int i = 0; i < kRaceThreads; ++i) {
+        EXPECT_EQ(g_race[i].apcs_received.load(), g_race[i].apcs_queued_to.load()) << "worker " << i;
+        CloseHandle(g_race[i].thread);
+    }
+    EXPECT_EQ(children.load(), kRaceThreads * (kRaceRounds / kChildEvery));
+    EXPECT_EQ(g_child_routines.load(), 0) << "a thread that ended ran none of its routines";
+    EXPECT_EQ(sys.live_irps(), 0);
+    CloseHandle(all_issued);
+    CloseHandle(started);
+}
+
 }  // namespace
