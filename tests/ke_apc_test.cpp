@@ -426,6 +426,49 @@ TEST_F(Apc, S_APC_2_S_W32_6_GetOverlappedResultExAlerted) {
     CloseHandle(h);
 }
 
+// ---- S-APC-7: SignalObjectAndWait ------------------------------------------------------------
+
+TEST_F(Apc, S_APC_7_SignalObjectAndWait) {
+    HANDLE a = CreateEventA(nullptr, FALSE, FALSE, nullptr);
+    HANDLE b = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+    // The other side: waits for `a`, then sets `b` 500 ms later.
+    HANDLE t = spawn([&] {
+        WaitForSingleObject(a, INFINITE);
+        Sleep(500);
+        SetEvent(b);
+    });
+    int64_t t0 = now_ms();
+    EXPECT_EQ(SignalObjectAndWait(a, b, INFINITE, FALSE), WAIT_OBJECT_0);
+    EXPECT_EQ(now_ms() - t0, 500);
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+
+    // A semaphore is released by one; at its maximum the call fails without waiting.
+    HANDLE sem = CreateSemaphoreA(nullptr, 0, 1, nullptr);
+    EXPECT_EQ(SignalObjectAndWait(sem, b, 0, FALSE), WAIT_OBJECT_0);
+    EXPECT_EQ(SignalObjectAndWait(sem, a, 0, FALSE), WAIT_FAILED);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_TOO_MANY_POSTS));
+    // A mutex must be the caller's; signaling and waiting on one works.
+    HANDLE m = CreateMutexA(nullptr, FALSE, nullptr);
+    EXPECT_EQ(SignalObjectAndWait(m, b, 0, FALSE), WAIT_FAILED);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_NOT_OWNER));
+    EXPECT_EQ(SignalObjectAndWait(b, b, 0, FALSE), WAIT_OBJECT_0);
+    // Objects that cannot be signaled, and a bad wait handle (which signals nothing).
+    HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, 0);
+    EXPECT_EQ(SignalObjectAndWait(port, b, 0, FALSE), WAIT_FAILED);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    EXPECT_EQ(SignalObjectAndWait(a, nullptr, 0, FALSE), WAIT_FAILED);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+    EXPECT_EQ(WaitForSingleObject(a, 0), WAIT_TIMEOUT) << "nothing was signaled";
+    // Alertable: an APC ends the wait.
+    ASSERT_NE(QueueUserAPC(record, GetCurrentThread(), 6), 0u);
+    ResetEvent(b);
+    EXPECT_EQ(SignalObjectAndWait(a, b, 1000, TRUE), WAIT_IO_COMPLETION);
+    EXPECT_EQ(g_seen.params, (std::vector<ULONG_PTR>{6}));
+    EXPECT_EQ(WaitForSingleObject(a, 0), WAIT_OBJECT_0) << "the signal came before the wait";
+    for (HANDLE h : {a, b, sem, m, port}) CloseHandle(h);
+}
+
 // ---- the races, in real time ----------------------------------------------------------------
 
 // Four threads issue requests with APC routines that complete inside dispatch or from a

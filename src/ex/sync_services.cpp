@@ -197,6 +197,37 @@ NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER 
     return ke::user_wait_result(status);
 }
 
+// S-APC-7: signals one object (an event is set, a semaphore released by one, a mutex
+// released) and waits on another. The wait handle is checked first, so a bad one
+// signals nothing; a signal that fails (a semaphore at its maximum, a mutex the caller
+// does not own, another kind of object) is returned without waiting. Not atomic: another
+// thread may run between the signal and the start of the wait (docs/compat.md).
+NTSTATUS NtSignalAndWaitForSingleObject(HANDLE SignalHandle, HANDLE WaitHandle, BOOLEAN Alertable,
+                                        PLARGE_INTEGER Timeout) {
+    KPROCESSOR_MODE mode = previous_mode();
+    void* waited = nullptr;
+    NTSTATUS s = ob::reference_by_handle(WaitHandle, nullptr, mode, SYNCHRONIZE, &waited, nullptr);
+    if (!NT_SUCCESS(s)) return s;
+    bool waitable = ob::waitable(ob::type_of(waited));
+    ob::dereference(waited);
+    if (!waitable) return STATUS_OBJECT_TYPE_MISMATCH;
+    void* signaled = nullptr;
+    s = ob::reference_by_handle(SignalHandle, nullptr, mode, 0, &signaled, nullptr);
+    if (!NT_SUCCESS(s)) return s;
+    const ob::ObjectType* type = ob::type_of(signaled);
+    ob::dereference(signaled);
+    if (type == &ob::g_event_type)
+        s = NtSetEvent(SignalHandle, nullptr);
+    else if (type == &ob::g_semaphore_type)
+        s = NtReleaseSemaphore(SignalHandle, 1, nullptr);
+    else if (type == &ob::g_mutant_type)
+        s = NtReleaseMutant(SignalHandle, nullptr);
+    else
+        s = STATUS_OBJECT_TYPE_MISMATCH;
+    if (!NT_SUCCESS(s)) return s;
+    return NtWaitForSingleObject(WaitHandle, Alertable, Timeout);
+}
+
 NTSTATUS ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout) {
     ntio::ps::KernelModeScope kernel;
     return NtWaitForSingleObject(Handle, Alertable, Timeout);

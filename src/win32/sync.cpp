@@ -258,6 +258,15 @@ DWORD WaitForSingleObjectEx(HANDLE hHandle, DWORD dwMilliseconds, BOOL bAlertabl
     return wait_result(s);
 }
 
+DWORD SignalObjectAndWait(HANDLE hObjectToSignal, HANDLE hObjectToWaitOn, DWORD dwMilliseconds, BOOL bAlertable) {
+    LARGE_INTEGER t;
+    NTSTATUS s = NtSignalAndWaitForSingleObject(hObjectToSignal, hObjectToWaitOn,
+                                                static_cast<BOOLEAN>(bAlertable ? TRUE : FALSE),
+                                                timeout_from_ms(dwMilliseconds, &t));
+    ntio::ps::stop_if_program_exiting();
+    return wait_result(s);
+}
+
 DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds) {
     return WaitForSingleObjectEx(hHandle, dwMilliseconds, FALSE);
 }

@@ -177,6 +177,8 @@ NTIO_API NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE
 NTIO_API NTSTATUS NtWaitForMultipleObjects(ULONG Count, const HANDLE *Handles, WAIT_TYPE WaitType, BOOLEAN Alertable,
                                            PLARGE_INTEGER Timeout);
 NTIO_API NTSTATUS NtDelayExecution(BOOLEAN Alertable, PLARGE_INTEGER DelayInterval);
+NTIO_API NTSTATUS NtSignalAndWaitForSingleObject(HANDLE SignalHandle, HANDLE WaitHandle, BOOLEAN Alertable,
+                                                 PLARGE_INTEGER Timeout);
 /* User APCs: a routine queued to a thread runs when that thread next waits alertably in
  * user mode (the wait then returns STATUS_USER_APC), or calls NtTestAlert. The handle
  * needs THREAD_SET_CONTEXT; a thread that has ended gets STATUS_UNSUCCESSFUL. */

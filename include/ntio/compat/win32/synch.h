@@ -73,6 +73,10 @@ NTIO_API DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds);
 NTIO_API DWORD WaitForSingleObjectEx(HANDLE hHandle, DWORD dwMilliseconds, BOOL bAlertable);
 NTIO_API DWORD WaitForMultipleObjects(DWORD nCount, const HANDLE *lpHandles, BOOL bWaitAll, DWORD dwMilliseconds);
 NTIO_API DWORD WaitForMultipleObjectsEx(DWORD nCount, const HANDLE *lpHandles, BOOL bWaitAll, DWORD dwMilliseconds, BOOL bAlertable);
+/* Signals hObjectToSignal (an event, a semaphore by one, a mutex) and waits on
+ * hObjectToWait; not as one atomic step (docs/compat.md). */
+NTIO_API DWORD SignalObjectAndWait(HANDLE hObjectToSignal, HANDLE hObjectToWaitOn, DWORD dwMilliseconds,
+                                   BOOL bAlertable);
 NTIO_API VOID Sleep(DWORD dwMilliseconds);
 NTIO_API DWORD SleepEx(DWORD dwMilliseconds, BOOL bAlertable);
 /* User APCs: the routine runs in hThread when that thread next waits alertably
