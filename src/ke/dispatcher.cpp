@@ -54,6 +54,12 @@ Dispatcher::Dispatcher(ClockMode mode, int wait_spin, int stall_warning_ms)
     m_virtual_now.store(kVirtualOrigin);
     m_system_time_origin = wall_ticks_nt();
     m_deferred_wakes.reserve(64);
+    for (DISPATCHER_HEADER& b : m_address_buckets) {
+        b.Type = kAddressBucket;
+        b.Waiters = 0;
+        b.SignalState = 0;
+        InitializeListHead(&b.WaitListHead);
+    }
     if (is_virtual() && m_stall_warning_ms > 0) m_watchdog = new std::thread([this] { watchdog_loop(); });
 }
 

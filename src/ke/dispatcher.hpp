@@ -34,6 +34,7 @@ enum ObjectKind : uint8_t {
     kTimerNotification = 8,
     kTimerSynchronization = 9,
     kWaitTimeout = 0x20,  // a thread's private wait timer (virtual clock only)
+    kAddressBucket = 0x21,  // a list of address waits (Dispatcher::wait_address), never signaled
 };
 
 enum class ClockMode { real, virtual_ };
@@ -42,6 +43,7 @@ struct WaitBlock {
     LIST_ENTRY entry;  // in the object's WaitListHead
     DISPATCHER_HEADER* object;
     _KTHREAD* thread;
+    const volatile void* address;  // an address wait's address (object is its bucket)
     uint16_t key;
     uint8_t wait_type;  // WaitAny or WaitAll
 };
@@ -176,6 +178,18 @@ public:
     NTSTATUS wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, Ticks deadline,
                   bool poll, bool alertable = false);
 
+    // ---- address waits (ke/address_wait.cpp) ----------------------------------------------
+    // WaitOnAddress and the application locks built on it: blocks `self` while the
+    // `size` bytes (1, 2, 4 or 8) at `address` equal those at `compare`, until
+    // wake_address or `deadline`. STATUS_SUCCESS when woken or when the value differed at
+    // once; STATUS_TIMEOUT. The wait counts as blocked for the virtual clock, as every
+    // dispatcher wait does. A waker changes the value first, then calls wake_address.
+    NTSTATUS wait_address(_KTHREAD* self, const volatile void* address, const void* compare, size_t size,
+                          Ticks deadline);
+    // Wakes the longest waiting thread on `address`, or all of them. Takes no lock when
+    // nobody waits on the address's bucket.
+    void wake_address(const volatile void* address, bool all);
+
     // ---- user APCs (ke/apc.cpp) ---------------------------------------------------------
     // Queues `apc` to `thread`, ending its alertable wait. STATUS_UNSUCCESSFUL once the
     // thread has terminated; STATUS_NO_MEMORY when no node could be allocated.
@@ -277,6 +291,12 @@ private:
     std::atomic<int> m_running{0};
     bool m_auto_advance = true;
     _KTHREAD* m_idle_waiter = nullptr;
+
+    // Address waits hash into these buckets, as futexes do: a waiter's block goes on its
+    // bucket's WaitListHead with the address beside it.
+    static constexpr size_t kAddressBuckets = 64;
+    DISPATCHER_HEADER m_address_buckets[kAddressBuckets];
+    DISPATCHER_HEADER* address_bucket(const volatile void* address);
 
     // Spare UserApcNodes (chained through link.Flink), so that an APC completion
     // allocates nothing once the deepest queue so far has been reached.

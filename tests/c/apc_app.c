@@ -2,7 +2,9 @@
  * reads put in flight with ReadFileEx wait in the driver until WriteFileEx brings data;
  * every routine runs in this thread's alertable waits, with the OVERLAPPED it was
  * given; hEvent is left to the caller; a cancelled read's routine gets
- * ERROR_OPERATION_ABORTED; QueueUserAPC runs in SleepEx. Prints "all checks passed". */
+ * ERROR_OPERATION_ABORTED; QueueUserAPC runs in SleepEx, its routine counting under a
+ * critical section and an SRW lock made by InitOnceExecuteOnce (S-LCK-1/2/4). Prints
+ * "all checks passed". */
 #include <stdio.h>
 #include <string.h>
 #include <windows.h>
@@ -44,7 +46,28 @@ static VOID WINAPI on_complete(DWORD error, DWORD bytes, LPOVERLAPPED ov) {
     if (GetCurrentThreadId() != main_thread) apc_thread = GetCurrentThreadId();
 }
 
-static VOID WINAPI on_user_apc(ULONG_PTR parameter) { routines_run += (int)parameter; }
+static CRITICAL_SECTION count_lock;
+static SRWLOCK srw = SRWLOCK_INIT;
+static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+
+static BOOL WINAPI init_lock(PINIT_ONCE init, PVOID parameter, PVOID *context) {
+    (void)init;
+    (void)parameter;
+    InitializeCriticalSection(&count_lock);
+    *context = &count_lock;
+    return TRUE;
+}
+
+/* The locks' C declarations: a user APC counts under a critical section made once. */
+static VOID WINAPI on_user_apc(ULONG_PTR parameter) {
+    PVOID lock = NULL;
+    if (!InitOnceExecuteOnce(&once, init_lock, NULL, &lock) || lock != &count_lock) return;
+    EnterCriticalSection(&count_lock);
+    AcquireSRWLockExclusive(&srw);
+    routines_run += (int)parameter;
+    ReleaseSRWLockExclusive(&srw);
+    LeaveCriticalSection(&count_lock);
+}
 
 static HANDLE open_echo(void) {
     ULONG length = 0;
@@ -107,6 +130,7 @@ int main(void) {
     CHECK(WaitForSingleObjectEx(event, 0, TRUE) == WAIT_OBJECT_0, "a signaled object comes before an APC");
     CHECK(SleepEx(0, TRUE) == WAIT_IO_COMPLETION && routines_run == 2 * CHUNKS + 1 + 100, "the user APC");
 
+    DeleteCriticalSection(&count_lock);
     CloseHandle(event);
     CloseHandle(h);
     printf("apc: %d reads and %d writes completed through routines in %d alertable waits\n", CHUNKS, CHUNKS, waits);

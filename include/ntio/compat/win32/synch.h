@@ -86,6 +86,67 @@ NTIO_API DWORD SleepEx(DWORD dwMilliseconds, BOOL bAlertable);
 typedef VOID(WINAPI *PAPCFUNC)(ULONG_PTR Parameter);
 NTIO_API DWORD QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData);
 
+/* Locks in the application's memory: critical sections, slim reader/writer locks,
+ * condition variables, one-time initialization and WaitOnAddress. Uncontended, they
+ * stay in user memory; a thread that must wait blocks in ntio's dispatcher, so the
+ * virtual clock moves while it waits. The structures have Windows's sizes; the meaning
+ * of their fields is ntio's own (docs/compat.md). */
+typedef struct _RTL_CRITICAL_SECTION_DEBUG *PRTL_CRITICAL_SECTION_DEBUG;
+typedef struct _RTL_CRITICAL_SECTION {
+    PRTL_CRITICAL_SECTION_DEBUG DebugInfo;
+    LONG LockCount;
+    LONG RecursionCount;
+    HANDLE OwningThread;
+    HANDLE LockSemaphore;
+    ULONG_PTR SpinCount;
+} RTL_CRITICAL_SECTION, *PRTL_CRITICAL_SECTION, CRITICAL_SECTION, *PCRITICAL_SECTION, *LPCRITICAL_SECTION;
+typedef struct _RTL_SRWLOCK {
+    PVOID Ptr;
+} RTL_SRWLOCK, SRWLOCK, *PSRWLOCK;
+#define RTL_SRWLOCK_INIT {0}
+#define SRWLOCK_INIT RTL_SRWLOCK_INIT
+typedef struct _RTL_CONDITION_VARIABLE {
+    PVOID Ptr;
+} RTL_CONDITION_VARIABLE, CONDITION_VARIABLE, *PCONDITION_VARIABLE;
+#define RTL_CONDITION_VARIABLE_INIT {0}
+#define CONDITION_VARIABLE_INIT RTL_CONDITION_VARIABLE_INIT
+#define CONDITION_VARIABLE_LOCKMODE_SHARED 0x1U
+typedef union _RTL_RUN_ONCE {
+    PVOID Ptr;
+} RTL_RUN_ONCE, INIT_ONCE, *PINIT_ONCE, *LPINIT_ONCE;
+#define RTL_RUN_ONCE_INIT {0}
+#define INIT_ONCE_STATIC_INIT RTL_RUN_ONCE_INIT
+#define INIT_ONCE_CTX_RESERVED_BITS 2
+typedef BOOL(WINAPI *PINIT_ONCE_FN)(PINIT_ONCE InitOnce, PVOID Parameter, PVOID *Context);
+
+NTIO_API VOID InitializeCriticalSection(LPCRITICAL_SECTION lpCriticalSection);
+NTIO_API BOOL InitializeCriticalSectionAndSpinCount(LPCRITICAL_SECTION lpCriticalSection, DWORD dwSpinCount);
+NTIO_API BOOL InitializeCriticalSectionEx(LPCRITICAL_SECTION lpCriticalSection, DWORD dwSpinCount, DWORD Flags);
+NTIO_API DWORD SetCriticalSectionSpinCount(LPCRITICAL_SECTION lpCriticalSection, DWORD dwSpinCount);
+NTIO_API VOID EnterCriticalSection(LPCRITICAL_SECTION lpCriticalSection);
+NTIO_API BOOL TryEnterCriticalSection(LPCRITICAL_SECTION lpCriticalSection);
+NTIO_API VOID LeaveCriticalSection(LPCRITICAL_SECTION lpCriticalSection);
+NTIO_API VOID DeleteCriticalSection(LPCRITICAL_SECTION lpCriticalSection);
+NTIO_API VOID InitializeSRWLock(PSRWLOCK SRWLock);
+NTIO_API VOID AcquireSRWLockExclusive(PSRWLOCK SRWLock);
+NTIO_API VOID AcquireSRWLockShared(PSRWLOCK SRWLock);
+NTIO_API VOID ReleaseSRWLockExclusive(PSRWLOCK SRWLock);
+NTIO_API VOID ReleaseSRWLockShared(PSRWLOCK SRWLock);
+NTIO_API BOOLEAN TryAcquireSRWLockExclusive(PSRWLOCK SRWLock);
+NTIO_API BOOLEAN TryAcquireSRWLockShared(PSRWLOCK SRWLock);
+NTIO_API VOID InitializeConditionVariable(PCONDITION_VARIABLE ConditionVariable);
+NTIO_API BOOL SleepConditionVariableCS(PCONDITION_VARIABLE ConditionVariable, PCRITICAL_SECTION CriticalSection,
+                                       DWORD dwMilliseconds);
+NTIO_API BOOL SleepConditionVariableSRW(PCONDITION_VARIABLE ConditionVariable, PSRWLOCK SRWLock, DWORD dwMilliseconds,
+                                        ULONG Flags);
+NTIO_API VOID WakeConditionVariable(PCONDITION_VARIABLE ConditionVariable);
+NTIO_API VOID WakeAllConditionVariable(PCONDITION_VARIABLE ConditionVariable);
+NTIO_API VOID InitOnceInitialize(PINIT_ONCE InitOnce);
+NTIO_API BOOL InitOnceExecuteOnce(PINIT_ONCE InitOnce, PINIT_ONCE_FN InitFn, PVOID Parameter, LPVOID *Context);
+NTIO_API BOOL WaitOnAddress(volatile VOID *Address, PVOID CompareAddress, SIZE_T AddressSize, DWORD dwMilliseconds);
+NTIO_API VOID WakeByAddressSingle(PVOID Address);
+NTIO_API VOID WakeByAddressAll(PVOID Address);
+
 /* Threads */
 NTIO_API HANDLE CreateThread(LPSECURITY_ATTRIBUTES lpThreadAttributes, SIZE_T dwStackSize,
                              LPTHREAD_START_ROUTINE lpStartAddress, LPVOID lpParameter, DWORD dwCreationFlags,
