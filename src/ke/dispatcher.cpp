@@ -268,7 +268,7 @@ NTSTATUS Dispatcher::wait(_KTHREAD* self, ULONG count, DISPATCHER_HEADER* const*
         unlock();
         return status;
     }
-    // Signaled objects win over queued APCs, and APCs over the timeout (S-W32-2).
+    // Signaled objects win over queued APCs, and APCs over the timeout (S-APC-2).
     if (user_apc_ends_wait_locked(self, alertable)) [[unlikely]] {
         unlock();
         return STATUS_USER_APC;

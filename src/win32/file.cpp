@@ -190,7 +190,7 @@ BOOL WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite, LPDW
                       lpOverlapped, true);
 }
 
-// ---- completion routines: ReadFileEx / WriteFileEx (S-APC-3) ---------------------------
+// ---- completion routines: ReadFileEx / WriteFileEx (S-APC-6) ---------------------------
 
 namespace {
 
