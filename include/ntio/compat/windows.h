@@ -17,6 +17,7 @@
 #include "win32/iocp.h"
 #include "win32/message.h"
 #include "win32/heap.h"
+#include "win32/memory.h"
 
 /* Literals of the TCHAR type (wide with UNICODE), as winnt.h has them. */
 #ifndef TEXT
