@@ -18,6 +18,7 @@
 #include "win32/message.h"
 #include "win32/heap.h"
 #include "win32/memory.h"
+#include "win32/nls.h"
 
 /* Literals of the TCHAR type (wide with UNICODE), as winnt.h has them. */
 #ifndef TEXT
