@@ -60,6 +60,22 @@ uintptr_t* word(PSRWLOCK l) { return reinterpret_cast<uintptr_t*>(&l->Ptr); }
 
 uintptr_t* word(PCONDITION_VARIABLE cv) { return reinterpret_cast<uintptr_t*>(&cv->Ptr); }
 
+// A condition variable's sleep: the sequence number read before the lock is released, so
+// that a wake between the release and the wait is not missed; the lock taken again
+// whatever ended the wait. FALSE with ERROR_TIMEOUT when the time ran out.
+template <typename Release, typename Reacquire>
+BOOL sleep_on(PCONDITION_VARIABLE cv, DWORD ms, Release release, Reacquire reacquire) {
+    uintptr_t* w = word(cv);
+    uintptr_t seq = load(w);
+    ke::Ticks deadline = deadline_from_ms(ms);
+    release();
+    bool woken = wait_while(w, seq, deadline);
+    reacquire();
+    if (woken) return TRUE;
+    set_last_error(ERROR_TIMEOUT);
+    return FALSE;
+}
+
 // ---- one-time initialization: 0 not begun, 1 running, else the context | 2 ----------------
 constexpr uintptr_t kOnceRunning = 1, kOnceDone = 2, kOnceStateBits = 3;
 uintptr_t* word(PINIT_ONCE once) { return reinterpret_cast<uintptr_t*>(&once->Ptr); }
@@ -201,15 +217,9 @@ VOID InitializeConditionVariable(PCONDITION_VARIABLE ConditionVariable) { Condit
 
 BOOL SleepConditionVariableCS(PCONDITION_VARIABLE ConditionVariable, PCRITICAL_SECTION CriticalSection,
                               DWORD dwMilliseconds) {
-    uintptr_t* w = word(ConditionVariable);
-    uintptr_t seq = load(w);
-    ke::Ticks deadline = deadline_from_ms(dwMilliseconds);
-    LeaveCriticalSection(CriticalSection);
-    bool woken = wait_while(w, seq, deadline);
-    EnterCriticalSection(CriticalSection);
-    if (woken) return TRUE;
-    set_last_error(ERROR_TIMEOUT);
-    return FALSE;
+    return sleep_on(
+        ConditionVariable, dwMilliseconds, [&] { LeaveCriticalSection(CriticalSection); },
+        [&] { EnterCriticalSection(CriticalSection); });
 }
 
 BOOL SleepConditionVariableSRW(PCONDITION_VARIABLE ConditionVariable, PSRWLOCK SRWLock, DWORD dwMilliseconds,
@@ -219,15 +229,10 @@ BOOL SleepConditionVariableSRW(PCONDITION_VARIABLE ConditionVariable, PSRWLOCK S
         return FALSE;
     }
     bool shared = Flags & CONDITION_VARIABLE_LOCKMODE_SHARED;
-    uintptr_t* w = word(ConditionVariable);
-    uintptr_t seq = load(w);
-    ke::Ticks deadline = deadline_from_ms(dwMilliseconds);
-    shared ? ReleaseSRWLockShared(SRWLock) : ReleaseSRWLockExclusive(SRWLock);
-    bool woken = wait_while(w, seq, deadline);
-    shared ? AcquireSRWLockShared(SRWLock) : AcquireSRWLockExclusive(SRWLock);
-    if (woken) return TRUE;
-    set_last_error(ERROR_TIMEOUT);
-    return FALSE;
+    return sleep_on(
+        ConditionVariable, dwMilliseconds,
+        [&] { shared ? ReleaseSRWLockShared(SRWLock) : ReleaseSRWLockExclusive(SRWLock); },
+        [&] { shared ? AcquireSRWLockShared(SRWLock) : AcquireSRWLockExclusive(SRWLock); });
 }
 
 VOID WakeConditionVariable(PCONDITION_VARIABLE ConditionVariable) {
