@@ -143,6 +143,39 @@ void BM_Ntio_PendedIoctlRoundTrip(benchmark::State& state) {
 }
 BENCHMARK(BM_Ntio_PendedIoctlRoundTrip)->Arg(300)->Arg(0)->UseRealTime();
 
+// Completion through a user APC (NtDeviceIoControlFile's ApcRoutine, which ReadFileEx
+// uses) on an overlapped handle. range(0): 0 = the driver completes in dispatch and
+// SleepEx(0, TRUE) runs the APC; 1 = the driver pends and its worker completes, and
+// SleepEx(INFINITE, TRUE) wakes for the APC. Steady state allocates nothing: APC nodes
+// are recycled (ke/apc.cpp).
+void BM_Ntio_ApcIoctlRoundTrip(benchmark::State& state) {
+    ntio::System sys;
+    bench::load(sys);
+    HANDLE h = CreateFileA("\\\\.\\BenchEcho", GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+                           FILE_FLAG_OVERLAPPED, nullptr);
+    bool pend = state.range(0) == 1;
+    unsigned char in[64] = {}, out[64];
+    long routines = 0;
+    IO_STATUS_BLOCK iosb;
+    PIO_APC_ROUTINE count = [](PVOID context, PIO_STATUS_BLOCK, ULONG) { ++*static_cast<long*>(context); };
+    auto round_trip = [&] {
+        NTSTATUS s = NtDeviceIoControlFile(h, nullptr, count, &routines, &iosb,
+                                           pend ? bench::IOCTL_BENCH_PEND : bench::IOCTL_BENCH_COPY, in, sizeof in,
+                                           out, sizeof out);
+        return NT_SUCCESS(s) && SleepEx(pend ? INFINITE : 0, TRUE) == WAIT_IO_COMPLETION;
+    };
+    for (int i = 0; i < 1024; ++i) round_trip();
+    bench::AllocationsPerRequest allocs(state);
+    for (auto _ : state) {
+        if (!round_trip()) {
+            state.SkipWithError("the APC did not run");
+            break;
+        }
+    }
+    CloseHandle(h);
+}
+BENCHMARK(BM_Ntio_ApcIoctlRoundTrip)->Arg(0)->Arg(1)->UseRealTime();
+
 }  // namespace
 
 BENCHMARK_MAIN();
