@@ -1,12 +1,14 @@
-// User APCs (S-APC-1..6 in docs/design.md, "User APCs"; nt-io-semantics S-KE-9,
+// User APCs (S-APC-1..8 in docs/design.md, "User APCs"; nt-io-semantics S-KE-9,
 // S-CMP-9 step 4, S-DSP-7's APC column, S-DSP-9, S-W32-2/6/18): QueueUserAPC and
 // NtQueueApcThread, alertable waits and what ends them, delivery order, I/O
 // completion routines (NtDeviceIoControlFile's ApcRoutine, ReadFileEx/WriteFileEx),
-// completion ports, and threads that end with APCs queued.
+// completion ports, threads that end with APCs queued, SignalObjectAndWait, and the abort
+// of a request on a FILE_SYNCHRONOUS_IO_ALERT handle (S-DSP-3).
 #include <atomic>
 #include <cstring>
 #include <vector>
 
+#include "drivers/queue_driver.hpp"
 #include "io_test_support.hpp"
 
 namespace {
@@ -424,6 +426,75 @@ TEST_F(Apc, S_APC_2_S_W32_6_GetOverlappedResultExAlerted) {
     EXPECT_TRUE(GetOverlappedResultEx(h, &ov, &bytes, INFINITE, TRUE));
     CloseHandle(ov.hEvent);
     CloseHandle(h);
+}
+
+// ---- S-APC-8: a handle opened with FILE_SYNCHRONOUS_IO_ALERT (S-DSP-3) ------------------------
+
+class ApcAbort : public Apc {
+protected:
+    void SetUp() override {
+        Apc::SetUp();
+        queuedrv::reset();
+        ASSERT_EQ(sys.load_driver("ntioqueue", reinterpret_cast<ntio::System::DriverEntryFunction>(&queuedrv::DriverEntry)),
+                  STATUS_SUCCESS);
+    }
+    // The cancel-safe-queue device, where a request waits until it is completed or cancelled.
+    static HANDLE open_queue(ULONG options) {
+        UNICODE_STRING name;
+        RtlInitUnicodeString(&name, L"\\??\\TestCsq");
+        OBJECT_ATTRIBUTES oa;
+        InitializeObjectAttributes(&oa, &name, OBJ_CASE_INSENSITIVE, nullptr, nullptr);
+        HANDLE h = nullptr;
+        IO_STATUS_BLOCK iosb{};
+        EXPECT_EQ(NtCreateFile(&h, GENERIC_READ | GENERIC_WRITE | SYNCHRONIZE, &oa, &iosb, nullptr, 0, 0, FILE_OPEN,
+                               options, nullptr, 0),
+                  STATUS_SUCCESS);
+        return h;
+    }
+};
+
+// The alertable wait for a pended request ends for a user APC: the request is
+// cancelled and waited for, the APC runs before the call returns, and the call
+// returns the request's final status. Without FILE_SYNCHRONOUS_IO_ALERT the APC waits.
+TEST_F(ApcAbort, S_APC_8_S_DSP_3_AnApcAbortsTheRequestOfAnAlertableHandle) {
+    HANDLE main_thread = nullptr;
+    ASSERT_TRUE(DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(), &main_thread, 0, FALSE,
+                                DUPLICATE_SAME_ACCESS));
+    HANDLE h = open_queue(FILE_SYNCHRONOUS_IO_ALERT);
+    HANDLE t = spawn([&] {
+        Sleep(700);
+        QueueUserAPC(record, main_thread, 9);
+        Sleep(5000);
+        queuedrv::complete_next_csq(STATUS_SUCCESS);  // only if the APC did not abort it
+    });
+    ULONG tag = 1;
+    IO_STATUS_BLOCK iosb{};
+    int64_t t0 = now_ms();
+    EXPECT_EQ(NtDeviceIoControlFile(h, nullptr, nullptr, nullptr, &iosb, queuedrv::IOCTL_QUEUE, &tag, sizeof tag,
+                                    nullptr, 0),
+              STATUS_CANCELLED);
+    EXPECT_EQ(now_ms() - t0, 700);
+    EXPECT_EQ(g_seen.params, (std::vector<ULONG_PTR>{9})) << "the APC ran on the way back";
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+
+    HANDLE plain = open_queue(FILE_SYNCHRONOUS_IO_NONALERT);
+    t = spawn([&] {
+        Sleep(300);
+        QueueUserAPC(record, main_thread, 10);
+        Sleep(300);
+        queuedrv::complete_next_csq(STATUS_SUCCESS);
+    });
+    t0 = now_ms();
+    EXPECT_EQ(NtDeviceIoControlFile(plain, nullptr, nullptr, nullptr, &iosb, queuedrv::IOCTL_QUEUE, &tag, sizeof tag,
+                                    nullptr, 0),
+              STATUS_SUCCESS);
+    EXPECT_EQ(now_ms() - t0, 600) << "the APC did not end the wait";
+    EXPECT_EQ(g_seen.params.size(), 1u);
+    EXPECT_EQ(SleepEx(0, TRUE), WAIT_IO_COMPLETION);
+    EXPECT_EQ(g_seen.params, (std::vector<ULONG_PTR>{9, 10}));
+    WaitForSingleObject(t, INFINITE);
+    for (HANDLE x : {t, plain, h, main_thread}) CloseHandle(x);
 }
 
 // ---- S-APC-7: SignalObjectAndWait ------------------------------------------------------------

@@ -115,6 +115,16 @@ void cancel_request(_KTHREAD* t, uint64_t sequence) {
     cancel_and_release(held);
 }
 
+void cancel_file_request(_KTHREAD* t, FILE_OBJECT* file) {
+    std::vector<Held> held;
+    collect(t,
+            [&](IRP* irp) {
+                return irp->Tail.Overlay.OriginalFileObject == file && (header_of(irp)->flags & kIrpUserRequest);
+            },
+            held);
+    cancel_and_release(held);
+}
+
 void cancel_thread_io(_KTHREAD* t) {
     if (cancel_thread_requests(t)) wait_for_thread_requests(t);
 }

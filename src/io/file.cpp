@@ -6,6 +6,7 @@
 #include "io/call_driver.hpp"
 #include "io/completion_port.hpp"
 #include "io/iomgr.hpp"
+#include "ke/apc.hpp"
 #include "io/irp_lookaside.hpp"
 #include "trace/trace.hpp"
 #include "ke/objects.hpp"
@@ -396,6 +397,20 @@ void discard_irp(IRP* irp) {
 // Sends the IRP and applies the dispatch-return protocol: the service returns the
 // dispatch routine's value (S-DSP-2); a synchronous file waits for a pended request
 // and returns its final status (S-DSP-3).
+// S-DSP-3 on a handle opened with FILE_SYNCHRONOUS_IO_ALERT: the wait for a pended
+// request is alertable; when a user APC ends it, the request is cancelled and waited for
+// (Windows's IopAbortInterruptedIrp), and the APCs run on the way back to the caller,
+// who gets the request's final status.
+[[gnu::noinline, gnu::cold]] NTSTATUS wait_alertable_file(FILE_OBJECT* fo) {
+    if (KeWaitForSingleObject(&fo->Event, UserRequest, UserMode, TRUE, nullptr) != STATUS_USER_APC)
+        return fo->FinalStatus;
+    io::cancel_file_request(ps::current_thread(), fo);
+    KeWaitForSingleObject(&fo->Event, Executive, KernelMode, FALSE, nullptr);
+    NTSTATUS status = fo->FinalStatus;
+    ke::deliver_user_apcs();
+    return status;
+}
+
 // `apc`: the request has an APC routine, which only finish_request_general queues, so
 // it is not registered for the inline completion.
 [[gnu::always_inline]] inline NTSTATUS send_request(Request& r, IRP* irp, PIO_APC_ROUTINE apc) {
@@ -413,8 +428,12 @@ void discard_irp(IRP* irp) {
     }
     if (r.locked && status == STATUS_PENDING) {
         r.set_owed_file_event();
-        KeWaitForSingleObject(&fo->Event, Executive, KernelMode, FALSE, nullptr);
-        status = fo->FinalStatus;
+        if ((io::file_flags(fo) & FO_ALERTABLE_IO) && r.mode == UserMode) [[unlikely]] {
+            status = wait_alertable_file(fo);
+        } else {
+            KeWaitForSingleObject(&fo->Event, Executive, KernelMode, FALSE, nullptr);
+            status = fo->FinalStatus;
+        }
         if (ps::g_program_exiting.load(std::memory_order_relaxed)) [[unlikely]] {
             r.unlock();  // the file's lock and references first: the exit closes the file
             ps::stop_if_program_thread();

@@ -285,6 +285,10 @@ bool cancel_thread_requests(_KTHREAD* thread);
 void wait_for_thread_requests(_KTHREAD* thread);
 // Cancels the IRP numbered `sequence` if it is still on `thread`'s list (fault injection).
 void cancel_request(_KTHREAD* thread, uint64_t sequence);
+// Cancels `thread`'s user request on the synchronous `file`, if it is still listed
+// (S-DSP-3: the request whose alertable wait an APC ended). A synchronous file object's
+// requests are serialized, so the waiting thread has only that one on it.
+void cancel_file_request(_KTHREAD* thread, FILE_OBJECT* file);
 
 // Driver loading (io/driver.cpp). `instances`: the root-enumerated devices a PnP driver
 // gets (0: the default, one for a driver that sets AddDevice, none otherwise; a number
