@@ -133,6 +133,23 @@ static VOID ExtrasUnload(PDRIVER_OBJECT DriverObject) {
     IoDeleteDevice(g_device);
 }
 
+/* The platform and version macros a driver's shared headers test (sdkddkver.h). */
+#if !defined(_WDMDDK_) || !defined(_NTDDK_) || !defined(_WIN64) || NTDDI_VERSION < NTDDI_WIN10_VB
+#error "the WDK's header and version macros are missing"
+#endif
+/* A vendor device type (0x8000-0xFFFF) sets bit 31: still an unsigned constant that
+ * pedantic C takes as a case label and #if can compute. */
+#define IOCTL_VENDOR_PROBE CTL_CODE(0x8001, 0x801, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#if IOCTL_VENDOR_PROBE != 0x80012004u
+#error "CTL_CODE of a vendor device type"
+#endif
+static int is_vendor_probe(ULONG code) {
+    switch (code) {
+    case IOCTL_VENDOR_PROBE: return 1;
+    default: return 0;
+    }
+}
+
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) {
     UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\Device\\WdmExtras");
     UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\DosDevices\\WdmExtras");
@@ -142,6 +159,8 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
     UNREFERENCED_PARAMETER(RegistryPath);
     RtlInitEmptyUnicodeString(&empty, text, sizeof text);
     if (empty.Length != 0 || !IoIsErrorUserInduced(STATUS_NO_MEDIA_IN_DEVICE)) return STATUS_UNSUCCESSFUL;
+    NT_VERIFY(empty.Length == 0); /* a statement: no -Wunused-value under -Werror */
+    if (!is_vendor_probe(0x80012004u) || is_vendor_probe(0x00012004u)) return STATUS_UNSUCCESSFUL;
     ExInitializeRundownProtection(&g_rundown);
     DriverObject->MajorFunction[IRP_MJ_CREATE] = ExtrasCreateClose;
     DriverObject->MajorFunction[IRP_MJ_CLOSE] = ExtrasCreateClose;

@@ -1,11 +1,18 @@
 /* ntio compat: I/O control code layout (S-BUF-1), shared by drivers and apps. */
 #ifndef NTIO_COMPAT_DEVIOCTL_H
 #define NTIO_COMPAT_DEVIOCTL_H
+#define _DEVIOCTL_
+
+#include "ntdef.h" /* ULONG, DWORD: the header stands alone, as the SDK's does */
 
 typedef ULONG DEVICE_TYPE;
 
+/* Unsigned, as the codes are (ULONG/DWORD): the WDK's form is signed int arithmetic, which
+ * MSVC accepts for the vendor device types 0x8000-0xFFFF, but which GCC and Clang reject as a
+ * narrowing case label in C++ (and call no constant expression in pedantic C) once bit 31 is
+ * set. The "+ 0u" instead of a cast keeps the macro usable in #if. */
 #define CTL_CODE(DeviceType, Function, Method, Access) \
-    (((DeviceType) << 16) | ((Access) << 14) | ((Function) << 2) | (Method))
+    ((((DeviceType) + 0u) << 16) | (((Access) + 0u) << 14) | (((Function) + 0u) << 2) | ((Method) + 0u))
 #define DEVICE_TYPE_FROM_CTL_CODE(ctrlCode) (((DWORD)(ctrlCode & 0xffff0000)) >> 16)
 #define METHOD_FROM_CTL_CODE(ctrlCode) ((DWORD)(ctrlCode & 3))
 

@@ -32,6 +32,9 @@
 #define NTIO_COMPAT_EXCPT_H
 
 #include <setjmp.h>
+/* Its types (DWORD, PVOID, NTSTATUS): included first, <ntdef.h> comes here before going on,
+ * and its own include of this header is then skipped by the guard above. */
+#include "ntdef.h"
 
 #define EXCEPTION_EXECUTE_HANDLER 1
 #define EXCEPTION_CONTINUE_SEARCH 0

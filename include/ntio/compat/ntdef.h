@@ -15,6 +15,7 @@
 #include <wchar.h>
 #include <stdarg.h>
 #include "sal.h"
+#include "sdkddkver.h"
 
 #ifdef __cplusplus
 #define NTIO_EXTERN_C extern "C"

@@ -1,5 +1,6 @@
 #ifndef NTIO_COMPAT_NTIFS_H
 #define NTIO_COMPAT_NTIFS_H
+#define _NTIFS_
 #include "ntddk.h"
 
 /* Flag tests of the file-system headers. */
