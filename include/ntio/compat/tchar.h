@@ -10,7 +10,7 @@
 #include <wchar.h>
 
 #ifdef _UNICODE
-typedef wchar_t TCHAR, _TCHAR;
+typedef wchar_t _TCHAR;
 #define __T(x) L##x
 #define _tmain ntio_wmain
 #define _tprintf wprintf
@@ -28,7 +28,7 @@ typedef wchar_t TCHAR, _TCHAR;
 #define _tcstol wcstol
 NTIO_EXTERN_C int ntio_wmain(int argc, wchar_t *argv[]);
 #else
-typedef char TCHAR, _TCHAR;
+typedef char _TCHAR;
 #define __T(x) x
 #define _tmain main
 #define _tprintf printf
@@ -47,6 +47,11 @@ typedef char TCHAR, _TCHAR;
 #endif
 #define _T(x) __T(x)
 #define _TEXT(x) __T(x)
-typedef TCHAR *PTCHAR, *LPTSTR, *PTSTR;
-typedef const TCHAR *LPCTSTR, *PCTSTR;
+/* TCHAR and its pointers, unless <windows.h> made them already (it follows UNICODE, this
+ * header _UNICODE; a program defines both or neither, as on Windows). */
+#ifndef _TCHAR_DEFINED
+#define _TCHAR_DEFINED
+typedef _TCHAR TCHAR, *PTCHAR, *LPTSTR, *PTSTR;
+typedef const _TCHAR *LPCTSTR, *PCTSTR;
+#endif
 #endif
