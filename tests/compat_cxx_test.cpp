@@ -70,3 +70,17 @@ TEST(CompatCxx, HeadersWorkTogether) {
 }
 
 }  // namespace
+
+// C++ code after <windows.h> gets the Windows-format printf family too, through the
+// global names and through std:: (<cstdio> included first, so its #undef came before
+// the macros): docs/compat.md, "printf in application code".
+TEST(CompatCxx, PrintfFamilyFormatsAsWindowsThroughStdToo) {
+    char a[64];
+    DWORD big = 0xFFFFFFFFu;
+    EXPECT_EQ(std::snprintf(a, sizeof a, "%lu|%ws|%I64d", big, L"wide", -1LL), 18);
+    EXPECT_STREQ(a, "4294967295|wide|-1");
+    wchar_t w[16];
+    EXPECT_EQ(std::swprintf(w, 16, L"%s-%S", L"w", "n"), 3);
+    EXPECT_STREQ(w, L"w-n");
+    EXPECT_EQ(::_snprintf(a, 2, "%s", "abc"), -1);
+}

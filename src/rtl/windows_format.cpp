@@ -49,7 +49,57 @@ void append_string(std::string& out, const std::string& flags_width_precision, c
     append_formatted(out, "%" + flags_width_precision + "s", text.c_str());
 }
 
+void put_utf8(std::string& out, wchar_t c) {
+    char buf[MB_LEN_MAX];
+    std::mbstate_t st{};
+    size_t k = std::wcrtomb(buf, c, &st);
+    if (k == static_cast<size_t>(-1)) out += '?';
+    else out.append(buf, k);
+}
+
 }  // namespace
+
+// A W routine's format, rewritten as the equivalent A format: the string and character
+// conversions swap their default width (%s is wide in wprintf, %S narrow), spelled with
+// the explicit prefixes format_windows reads (%ws/%wc wide, %hs/%hc narrow). Everything
+// else, %wZ and %Z included, means the same in both and is copied.
+std::string narrow_format(const wchar_t* f) {
+    std::string out;
+    while (*f) {
+        if (*f != L'%') {
+            put_utf8(out, *f++);
+            continue;
+        }
+        out += '%';
+        ++f;
+        if (*f == L'%') {
+            out += '%';
+            ++f;
+            continue;
+        }
+        while (*f && std::wcschr(L"-+ #0123456789.*", *f)) out += static_cast<char>(*f++);
+        std::string size;
+        while (*f && std::wcschr(L"hlwILzjt3264", *f)) size += static_cast<char>(*f++);
+        wchar_t conv = *f;
+        if (!conv) {
+            out += size;
+            break;
+        }
+        ++f;
+        bool h = size == "h", lw = size == "l" || size == "w";
+        switch (conv) {
+        case L's': out += h ? "hs" : "ws"; break;
+        case L'S': out += lw ? "ws" : "hs"; break;
+        case L'c': out += h ? "hc" : "wc"; break;
+        case L'C': out += lw ? "wc" : "hc"; break;
+        default:
+            out += size;
+            put_utf8(out, conv);
+            break;
+        }
+    }
+    return out;
+}
 
 std::string format_windows(const char* f, va_list args) {
     std::string out;

@@ -9,6 +9,11 @@ namespace ntio::rtl {
 // %C/%wc a wide character. Everything else as in C.
 std::string format_windows(const char* format, va_list args);
 
+// A wide format (wprintf's: %s is wide, %S narrow) rewritten as the narrow format that
+// means the same to format_windows (%ws, %hs). Literal text becomes UTF-8 in the thread's
+// conversion, so call it inside a Utf8Scope.
+std::string narrow_format(const wchar_t* format);
+
 // Wide text through the narrow formatter and back: format_windows converts wide
 // arguments with wcrtomb, which follows the thread's LC_CTYPE, and ntio never calls
 // setlocale. Inside a Utf8Scope the calling thread converts to and from UTF-8 (the

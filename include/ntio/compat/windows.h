@@ -3,6 +3,7 @@
  * the generic names (CreateEvent, ...) map to the A variants, as on Windows. */
 #ifndef NTIO_COMPAT_WINDOWS_H
 #define NTIO_COMPAT_WINDOWS_H
+#define _WINDOWS_
 
 #include "ntdef.h"
 /* winnt.h's status codes (DWORDs; docs/compat.md), unless the app asks for none, to include
@@ -19,6 +20,20 @@
 #include "win32/heap.h"
 #include "win32/memory.h"
 #include "win32/nls.h"
+#include "win32/crt_print.h"
+
+/* The generic character type, as winnt.h has it: wide with UNICODE. <tchar.h> makes the
+ * same names from _UNICODE when it comes first. */
+#ifndef _TCHAR_DEFINED
+#define _TCHAR_DEFINED
+#ifdef UNICODE
+typedef WCHAR TCHAR, *PTCHAR, *LPTSTR, *PTSTR;
+typedef const WCHAR *LPCTSTR, *PCTSTR;
+#else
+typedef char TCHAR, *PTCHAR, *LPTSTR, *PTSTR;
+typedef const char *LPCTSTR, *PCTSTR;
+#endif
+#endif
 
 /* Literals of the TCHAR type (wide with UNICODE), as winnt.h has them. */
 #ifndef TEXT
