@@ -19,6 +19,17 @@ cc -Wall -Wextra -Werror -shared -fPIC "$here/driver.c" $(pkg-config --cflags --
 out=$("$prefix/bin/ntio" run --virtual-time -- "$work/app")
 echo "$out"
 grep -q "wait: 258 after 3000 ms; driver side: 4" <<<"$out"
+# A C++ driver with its own global operator new/delete on the pool and a vendor IOCTL in a
+# switch, and a C app with <strsafe.h> and Windows printf formats. Without -Bsymbolic in
+# pkg-config's flags the driver's delete would reach libstdc++'s and free() pool memory.
+c++ -std=c++17 -Wall -Wextra -Werror -Wno-multichar -shared -fPIC "$here/cxx_driver.cpp" \
+    $(pkg-config --cflags --libs ntio) -o "$work/cxx_driver.so"
+cc -std=c11 -Wall -Wextra -Werror -pedantic "$here/cxx_app.c" $(pkg-config --cflags --libs ntio) -o "$work/cxx_app"
+out=$("$prefix/bin/ntio" run --verifier fail --driver "$work/cxx_driver.so" -- "$work/cxx_app" 2>&1)
+echo "$out"
+grep -q 'opening \\\\.\\CxxDriver' <<<"$out"
+grep -q "doubled: 42, objects live in the call: 2, bytes 8" <<<"$out"
+grep -q "cxx driver: unloaded with 0 live objects" <<<"$out"
 # The StartIo article (issue 4) as an outside driver module + app, run with --driver.
 cc -Wall -Wextra -Werror -shared -fPIC "$samples/startio/driver.c" $(pkg-config --cflags --libs ntio) \
    -o "$work/startio_driver.so"
