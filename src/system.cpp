@@ -544,4 +544,13 @@ extern "C" {
 static POBJECT_TYPE g_process_type_ptr = &ntio::ob::g_process_type;
 POBJECT_TYPE* PsProcessType = &g_process_type_ptr;
 PEPROCESS PsGetCurrentProcess(VOID) { return ntio::process_object(); }
+HANDLE PsGetProcessId(PEPROCESS Process) {
+    if (Process != ntio::process_object()) {
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
+                               fmt::format("PsGetProcessId({}): not a process object (ntio hosts one process)",
+                                           static_cast<void*>(Process)));
+        return nullptr;
+    }
+    return PsGetCurrentProcessId();
+}
 }

@@ -225,6 +225,29 @@ VOID ExFreePoolWithTag(PVOID P, ULONG Tag) {
     sys().pool.free(P, Tag, true, "ExFreePoolWithTag");
 }
 
+// ExAllocatePool2's partner: the tag is checked as ExFreePoolWithTag checks it; extended
+// parameters (secure pool) do not exist here, so a call that passes them is refused.
+VOID ExFreePool2(PVOID P, ULONG Tag, PCPOOL_EXTENDED_PARAMETER ExtendedParameters, ULONG ExtendedParametersCount) {
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "ExFreePool2");
+    if (ExtendedParameters || ExtendedParametersCount) {
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
+                               fmt::format("ExFreePool2({}): extended parameters (secure pool) are not supported; "
+                                           "the block was not freed",
+                                           P));
+        return;
+    }
+    sys().pool.free(P, Tag, true, "ExFreePool2");
+}
+
+// S-DRT-3: the only runtime flag is the NX opt-in, which ntio's pool already satisfies
+// (heap memory is never executable on Linux), so accepting it is the whole of the work.
+VOID ExInitializeDriverRuntime(ULONG RuntimeFlags) {
+    if (RuntimeFlags & ~ULONG(DrvRtPoolNxOptIn))
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
+                               fmt::format("ExInitializeDriverRuntime: unknown runtime flags {:#x}",
+                                           RuntimeFlags & ~ULONG(DrvRtPoolNxOptIn)));
+}
+
 VOID ExFreePool(PVOID P) {
     ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "ExFreePool");
     sys().pool.free(P, 0, false, "ExFreePool");

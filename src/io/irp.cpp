@@ -1358,6 +1358,13 @@ PEPROCESS IoGetRequestorProcess(PIRP Irp) {
     return PsGetCurrentProcess();
 }
 
+// S-DRT-2: one process hosts every thread, so a request with a thread came from it.
+ULONG IoGetRequestorProcessId(PIRP Irp) {
+    return Irp->Tail.Overlay.Thread ? static_cast<ULONG>(reinterpret_cast<uintptr_t>(PsGetCurrentProcessId())) : 0;
+}
+BOOLEAN IoIs32bitProcess(PIRP) { return FALSE; }
+BOOLEAN IoIsSystemThread(PETHREAD Thread) { return PsIsSystemThread(Thread); }
+
 BOOLEAN IoIsOperationSynchronous(PIRP Irp) {
     FILE_OBJECT* fo = Irp->Tail.Overlay.OriginalFileObject;
     return (Irp->Flags & IRP_SYNCHRONOUS_API) || (fo && (io::file_flags(fo) & FO_SYNCHRONOUS_IO));

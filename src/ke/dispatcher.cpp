@@ -476,12 +476,15 @@ void Dispatcher::dpc_loop(_KTHREAD* self) {
         KDPC* dpc = CONTAINING_RECORD(RemoveHeadList(&m_dpcs), KDPC, DpcListEntry);
         PKDEFERRED_ROUTINE routine = dpc->DeferredRoutine;
         void *ctx = dpc->DeferredContext, *a1 = dpc->SystemArgument1, *a2 = dpc->SystemArgument2;
+        int target = static_cast<int>(dpc->Number) - 1;  // KeSetTargetProcessorDpc's, or -1
         dpc->DpcData = nullptr;
         m_dpc_active.fetch_add(1);
         unlock();
 
         KIRQL old = KfRaiseIrql(DISPATCH_LEVEL);
+        t_dpc_processor = target;
         routine(dpc, ctx, a1, a2);
+        t_dpc_processor = -1;
         if (KeGetCurrentIrql() != DISPATCH_LEVEL)
             verifier::report(verifier::Check::IRQL_UNEXPECTED_VALUE,
                                  fmt::format("DPC routine {} returned at IRQL {} (entered at DISPATCH_LEVEL)",

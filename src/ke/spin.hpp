@@ -11,6 +11,9 @@ namespace ntio::ke {
 // constinit: no dynamic initialization, so other files read it without a call to a
 // TLS init wrapper (the same for every thread_local shared between files).
 extern constinit thread_local unsigned char t_irql;
+// The processor a targeted DPC asked for, while its routine runs on the DPC thread
+// (KeSetTargetProcessorDpc); -1 elsewhere, where KeGetCurrentProcessorNumber asks the host.
+extern constinit thread_local int t_dpc_processor;
 
 inline void cpu_relax() { __builtin_ia32_pause(); }
 

@@ -69,6 +69,31 @@ BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument
 
 BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc) { return sys().dispatcher.remove_dpc(Dpc); }
 
+// S-DRT-1: importance picks the end of the DPC queue the next insertion takes.
+VOID KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance) {
+    if (Importance < LowImportance || Importance > MediumHighImportance) {
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
+                               fmt::format("KeSetImportanceDpc: importance {} is not a KDPC_IMPORTANCE; nothing changed",
+                                           static_cast<int>(Importance)));
+        return;
+    }
+    Dpc->Importance = static_cast<UCHAR>(Importance);
+}
+
+// S-DRT-1: the routine still runs on the DPC thread, which reports the target as its
+// processor while it runs. Number is kept as target + 1 (0: no target).
+VOID KeSetTargetProcessorDpc(PRKDPC Dpc, CCHAR Number) {
+    ULONG count = KeQueryActiveProcessorCount(nullptr);
+    if (Number < 0 || static_cast<ULONG>(Number) >= count) {
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
+                               fmt::format("KeSetTargetProcessorDpc: processor {} does not exist (this machine has {}); "
+                                           "nothing changed",
+                                           static_cast<int>(Number), count));
+        return;
+    }
+    Dpc->Number = static_cast<USHORT>(Number + 1);
+}
+
 VOID KeFlushQueuedDpcs(VOID) {
     ntio::verifier::check_irql_at_most(PASSIVE_LEVEL, "KeFlushQueuedDpcs");
     sys().dispatcher.flush_dpcs();

@@ -14,6 +14,8 @@ namespace ke = ntio::ke;
 
 namespace ntio::ke {
 
+constinit thread_local int t_dpc_processor = -1;
+
 NTSTATUS wait_objects(ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, const LARGE_INTEGER* timeout,
                       bool alertable) {
     Dispatcher& d = sys().dispatcher;
@@ -137,7 +139,15 @@ ULONG KeQueryActiveProcessorCount(PKAFFINITY ActiveProcessors) {
     return static_cast<ULONG>(n);
 }
 
+ULONG KeQueryActiveProcessorCountEx(USHORT GroupNumber) {
+    // One group: group 0, or all of them, holds every processor; another group has none.
+    return GroupNumber == 0 || GroupNumber == ALL_PROCESSOR_GROUPS ? KeQueryActiveProcessorCount(nullptr) : 0;
+}
+
+ULONGLONG KeQueryUnbiasedInterruptTime(VOID) { return KeQueryInterruptTime(); }
+
 ULONG KeGetCurrentProcessorNumber(VOID) {
+    if (ke::t_dpc_processor >= 0) return static_cast<ULONG>(ke::t_dpc_processor);
     int cpu = sched_getcpu();
     return cpu < 0 ? 0 : static_cast<ULONG>(cpu);
 }

@@ -275,6 +275,25 @@ NTSTATUS create_thread(System::Impl& s, const StartInfo& info, _KTHREAD** out, H
     return STATUS_SUCCESS;
 }
 
+NTSTATUS open_thread_by_id(System::Impl& s, DWORD tid, ACCESS_MASK access, HANDLE* handle) {
+    _KTHREAD* found = nullptr;
+    {
+        std::lock_guard g(s.threads_lock);
+        for (LIST_ENTRY* e = s.threads.Flink; e != &s.threads; e = e->Flink) {
+            auto* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
+            if (tid != 0 && t->tid.load(std::memory_order_acquire) == tid) {
+                reference(t);  // under the lock, so the object cannot go meanwhile
+                found = t;
+                break;
+            }
+        }
+    }
+    if (!found) return STATUS_INVALID_CID;
+    NTSTATUS st = s.handles.insert(found, access, false, handle);
+    dereference(found);  // the handle holds its own reference
+    return st;
+}
+
 void cancel_program_io(System::Impl& s) {
     std::vector<_KTHREAD*> threads;
     {

@@ -149,6 +149,9 @@ void watch_thread_exit();
 // all the same, the calling thread's included, and those that get back from a wait
 // stop there (stop_if_program_thread).
 void cancel_program_io(System::Impl& s);
+// A user handle to the thread with this id, whose object still exists (OpenThread);
+// STATUS_INVALID_CID when there is none.
+NTSTATUS open_thread_by_id(System::Impl& s, DWORD tid, ACCESS_MASK access, HANDLE* handle);
 
 // The process is exiting: set by the thread that runs the exit (begin_program_exit).
 // Windows ends every other thread of the program before it runs anything down; ntio

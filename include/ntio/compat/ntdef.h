@@ -89,6 +89,8 @@ typedef char CHAR, CCHAR, *PCHAR, *PSTR, *LPSTR, *PCH, *LPCH;
 typedef const char *PCSTR, *LPCSTR, *PCCH, *LPCCH;
 typedef unsigned char UCHAR, *PUCHAR, BYTE, *PBYTE, *LPBYTE, BOOLEAN, *PBOOLEAN;
 typedef short SHORT, *PSHORT, CSHORT;
+/* The declared length of a trailing variable-length array, as winnt.h has it. */
+#define ANYSIZE_ARRAY 1
 typedef unsigned short USHORT, *PUSHORT, WORD, *PWORD, *LPWORD;
 typedef int INT, *PINT, *LPINT, LONG, *PLONG, *LPLONG, BOOL, *PBOOL, *LPBOOL;
 typedef unsigned int UINT, *PUINT, ULONG, *PULONG, DWORD, *PDWORD, *LPDWORD;
@@ -450,6 +452,7 @@ FORCEINLINE PVOID InterlockedCompareExchangePointer(PVOID volatile *p, PVOID exc
 #define THREAD_SET_INFORMATION   0x0020U
 #define THREAD_QUERY_INFORMATION 0x0040U
 #define THREAD_QUERY_LIMITED_INFORMATION 0x0800U
+#define THREAD_SET_LIMITED_INFORMATION 0x0400U
 #define THREAD_ALL_ACCESS        (STANDARD_RIGHTS_REQUIRED | SYNCHRONIZE | 0xFFFFU)
 #define PROCESS_ALL_ACCESS       (STANDARD_RIGHTS_REQUIRED | SYNCHRONIZE | 0xFFFFU)
 #define DIRECTORY_QUERY          0x0001U

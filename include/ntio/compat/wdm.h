@@ -11,6 +11,7 @@
 #include "ntdef.h"
 #include "ntstatus.h"
 #include "kernel/ke.h"
+#include "kernel/rtl.h"
 #include "kernel/ex.h"
 #include "kernel/ps_ob.h"
 #include "kernel/nt_services.h"

@@ -42,6 +42,18 @@ NTIO_API PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULON
 NTIO_API PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
 NTIO_API PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes);
 NTIO_API VOID ExFreePoolWithTag(PVOID P, ULONG Tag);
+/* ExFreePool2 takes the tag and no extended parameters here (no secure pool). */
+typedef struct _POOL_EXTENDED_PARAMETER POOL_EXTENDED_PARAMETER, *PPOOL_EXTENDED_PARAMETER;
+typedef const POOL_EXTENDED_PARAMETER *PCPOOL_EXTENDED_PARAMETER;
+NTIO_API VOID ExFreePool2(PVOID P, ULONG Tag, PCPOOL_EXTENDED_PARAMETER ExtendedParameters,
+                          ULONG ExtendedParametersCount);
+/* ExInitializeDriverRuntime(DrvRtPoolNxOptIn): ntio's pool is never executable, so the
+ * opt-in has nothing left to change; other flags are refused loudly (S-DRT-3). */
+#define DrvRtPoolNxOptIn 0x00000001
+NTIO_API VOID ExInitializeDriverRuntime(ULONG RuntimeFlags);
+/* Time zones: the host's local time, as Windows uses the system's zone (S-DRT-4). */
+NTIO_API VOID ExSystemTimeToLocalTime(PLARGE_INTEGER SystemTime, PLARGE_INTEGER LocalTime);
+NTIO_API VOID ExLocalTimeToSystemTime(PLARGE_INTEGER LocalTime, PLARGE_INTEGER SystemTime);
 NTIO_API VOID ExFreePool(PVOID P);
 
 /* ERESOURCE: a reader/writer lock for PASSIVE/APC-level code (S-KE-19). Acquire it

@@ -764,6 +764,11 @@ NTIO_API POWER_STATE PoSetPowerState(PDEVICE_OBJECT DeviceObject, POWER_STATE_TY
 #endif
 NTIO_API PEPROCESS IoGetRequestorProcess(PIRP Irp);
 NTIO_API BOOLEAN IoIsOperationSynchronous(PIRP Irp);
+/* The process of the thread that issued the request; 0 for an IRP with no thread. */
+NTIO_API ULONG IoGetRequestorProcessId(PIRP Irp);
+/* FALSE: every requestor is a 64-bit process, so no 32-bit layout to thunk (S-DRT-2). */
+NTIO_API BOOLEAN IoIs32bitProcess(PIRP Irp);
+NTIO_API BOOLEAN IoIsSystemThread(PETHREAD Thread);
 /* The failures a user can cause and fix (no media, a write-protected or wrong volume,
  * a device not ready or timed out), as the WDK's macro lists them. */
 #define IoIsErrorUserInduced(Status)                                                          \

@@ -230,6 +230,13 @@ NTIO_API VOID KeInitializeThreadedDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRou
 NTIO_API BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2);
 NTIO_API BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc);
 NTIO_API VOID KeFlushQueuedDpcs(VOID);
+/* Where a queued DPC goes in the DPC queue: HighImportance at the head, the others at the
+ * tail (S-DRT-1). */
+typedef enum _KDPC_IMPORTANCE { LowImportance, MediumImportance, HighImportance, MediumHighImportance } KDPC_IMPORTANCE;
+NTIO_API VOID KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance);
+/* The processor a DPC runs on: ntio runs every DPC on its DPC thread, which reports the
+ * target as KeGetCurrentProcessorNumber while the routine runs (S-DRT-1). */
+NTIO_API VOID KeSetTargetProcessorDpc(PRKDPC Dpc, CCHAR Number);
 
 /* Waits (S-KE-8..12) */
 NTIO_API NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
@@ -274,6 +281,11 @@ NTIO_API ULONG KeQueryActiveProcessorCount(PKAFFINITY ActiveProcessors);
 /* The WDK's variable, as the number it holds: the processors online. */
 #define KeNumberProcessors ((CCHAR)KeQueryActiveProcessorCount(NULL))
 NTIO_API ULONG KeGetCurrentProcessorNumber(VOID);
+/* One processor group (group 0), as on a machine with at most 64 processors. */
+#define ALL_PROCESSOR_GROUPS 0xffff
+NTIO_API ULONG KeQueryActiveProcessorCountEx(USHORT GroupNumber);
+/* No sleep or hibernation happens under ntio, so the unbiased time is the interrupt time. */
+NTIO_API ULONGLONG KeQueryUnbiasedInterruptTime(VOID);
 
 /* Bugchecks stop the process with the code and parameters, as a crash dump would show them. */
 NTIO_API DECLSPEC_NORETURN VOID KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3, ULONG_PTR P4);

@@ -21,6 +21,9 @@ NTIO_API NTSTATUS NtCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, PO
                                struct _IO_STATUS_BLOCK *IoStatusBlock, PLARGE_INTEGER AllocationSize,
                                ULONG FileAttributes, ULONG ShareAccess, ULONG CreateDisposition, ULONG CreateOptions,
                                PVOID EaBuffer, ULONG EaLength);
+/* ZwCreateFile with FILE_OPEN, no allocation size, attributes or extended attributes. */
+NTIO_API NTSTATUS ZwOpenFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                             struct _IO_STATUS_BLOCK *IoStatusBlock, ULONG ShareAccess, ULONG OpenOptions);
 NTIO_API NTSTATUS NtOpenFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
                              struct _IO_STATUS_BLOCK *IoStatusBlock, ULONG ShareAccess, ULONG OpenOptions);
 NTIO_API NTSTATUS NtDeviceIoControlFile(HANDLE FileHandle, HANDLE Event, NTIO_IO_APC_ROUTINE *ApcRoutine,

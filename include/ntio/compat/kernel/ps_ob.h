@@ -51,6 +51,8 @@ NTIO_API HANDLE PsGetCurrentProcessId(VOID);
 NTIO_API HANDLE PsGetThreadId(PETHREAD Thread);
 NTIO_API BOOLEAN PsIsSystemThread(PETHREAD Thread);
 NTIO_API PEPROCESS PsGetCurrentProcess(VOID);
+/* ntio hosts one process: its id, for the process object PsGetCurrentProcess returns. */
+NTIO_API HANDLE PsGetProcessId(PEPROCESS Process);
 NTIO_API KPROCESSOR_MODE ExGetPreviousMode(VOID);
 /* The same: UserMode inside a request an application issued, KernelMode in a driver's own. */
 NTIO_API KPROCESSOR_MODE KeGetPreviousMode(VOID);

@@ -1,0 +1,203 @@
+// Driver runtime routines outside the I/O model proper (docs/design.md, "Driver runtime
+// odds and ends", S-DRT-1..5): DPC importance and target processor, the requestor's
+// process, the driver runtime's NX opt-in and ExFreePool2, calendar time, the version.
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "ntio/gtest.hpp"
+#include "wdm.h"
+
+namespace {
+
+class DriverRuntime : public ntio::testing::DriverTest {};
+
+struct Order {
+    std::vector<int> ran;
+    std::atomic<bool> release{false}, running{false};
+    ULONG processor = 0xffffffff;
+};
+struct Entry {
+    Order* order;
+    int id;
+};
+
+VOID Record(PKDPC, PVOID ctx, PVOID, PVOID) {
+    auto* e = static_cast<Entry*>(ctx);
+    e->order->ran.push_back(e->id);
+    e->order->processor = KeGetCurrentProcessorNumber();
+}
+VOID Hold(PKDPC, PVOID ctx, PVOID, PVOID) {
+    auto* o = static_cast<Order*>(ctx);
+    o->running = true;
+    while (!o->release) std::this_thread::yield();
+}
+
+// S-DRT-1: a HighImportance DPC goes to the head of the queue, the others to its tail.
+TEST_F(DriverRuntime, S_DRT_1_HighImportanceDpcsJumpTheQueue) {
+    Order order;
+    KDPC hold, low, medium, high;
+    Entry e_low{&order, 1}, e_medium{&order, 2}, e_high{&order, 3};
+    KeInitializeDpc(&hold, Hold, &order);
+    KeInitializeDpc(&low, Record, &e_low);
+    KeInitializeDpc(&medium, Record, &e_medium);
+    KeInitializeDpc(&high, Record, &e_high);
+    KeSetImportanceDpc(&low, LowImportance);
+    KeSetImportanceDpc(&high, HighImportance);
+    EXPECT_EQ(high.Importance, HighImportance);
+    ASSERT_TRUE(KeInsertQueueDpc(&hold, nullptr, nullptr));  // keeps the DPC thread busy
+    while (!order.running) std::this_thread::yield();
+    KeInsertQueueDpc(&low, nullptr, nullptr);
+    KeInsertQueueDpc(&medium, nullptr, nullptr);
+    KeInsertQueueDpc(&high, nullptr, nullptr);
+    order.release = true;
+    KeFlushQueuedDpcs();
+    EXPECT_EQ(order.ran, (std::vector<int>{3, 1, 2}));
+    EXPECT_DRIVER_BUG("InvalidParameter", KeSetImportanceDpc(&low, static_cast<KDPC_IMPORTANCE>(7)));
+    EXPECT_EQ(low.Importance, LowImportance) << "a bad importance changes nothing";
+}
+
+// S-DRT-1: a targeted DPC reads its target as the current processor while it runs.
+TEST_F(DriverRuntime, S_DRT_1_TargetedDpcRunsAsItsProcessor) {
+    ULONG count = KeQueryActiveProcessorCount(nullptr);
+    ASSERT_GE(count, 1u);
+    EXPECT_EQ(KeQueryActiveProcessorCountEx(0), count);
+    EXPECT_EQ(KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS), count);
+    EXPECT_EQ(KeQueryActiveProcessorCountEx(1), 0u) << "one processor group";
+    Order order;
+    Entry e{&order, 1};
+    KDPC dpc;
+    KeInitializeDpc(&dpc, Record, &e);
+    KeSetTargetProcessorDpc(&dpc, static_cast<CCHAR>(count - 1));
+    KeInsertQueueDpc(&dpc, nullptr, nullptr);
+    KeFlushQueuedDpcs();
+    EXPECT_EQ(order.processor, count - 1);
+    KeSetTargetProcessorDpc(&dpc, 0);  // and the other end, so a host processor cannot pass for both
+    KeInsertQueueDpc(&dpc, nullptr, nullptr);
+    KeFlushQueuedDpcs();
+    EXPECT_EQ(order.processor, 0u);
+    EXPECT_DRIVER_BUG("InvalidParameter", KeSetTargetProcessorDpc(&dpc, static_cast<CCHAR>(count)));
+    EXPECT_GE(KeQueryUnbiasedInterruptTime(), 0u);
+    EXPECT_LE(KeQueryUnbiasedInterruptTime(), KeQueryInterruptTime()) << "no sleep: the same clock";
+}
+
+// S-DRT-2: the requestor's process is the one process when the IRP has a thread; every
+// requestor is 64-bit.
+TEST_F(DriverRuntime, S_DRT_2_RequestorProcessAndBitness) {
+    PIRP irp = IoAllocateIrp(1, FALSE);
+    ASSERT_NE(irp, nullptr);
+    EXPECT_EQ(IoGetRequestorProcessId(irp), 0u) << "IoAllocateIrp leaves Thread NULL (S-IRP-1)";
+    irp->Tail.Overlay.Thread = PsGetCurrentThread();
+    EXPECT_EQ(IoGetRequestorProcessId(irp), static_cast<ULONG>(getpid()));
+    EXPECT_FALSE(IoIs32bitProcess(irp));
+    IoFreeIrp(irp);
+    EXPECT_EQ(PsGetProcessId(PsGetCurrentProcess()), PsGetCurrentProcessId());
+    EXPECT_EQ(PsGetProcessId(IoGetCurrentProcess()), reinterpret_cast<HANDLE>(static_cast<uintptr_t>(getpid())));
+    EXPECT_FALSE(IoIsSystemThread(PsGetCurrentThread())) << "the test's thread is not a system thread";
+}
+
+struct SystemThreadProbe {
+    std::atomic<int> is_system{-1};
+};
+VOID ProbeSystemThread(PVOID ctx) {
+    static_cast<SystemThreadProbe*>(ctx)->is_system = IoIsSystemThread(PsGetCurrentThread()) ? 1 : 0;
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+TEST_F(DriverRuntime, S_DRT_2_SystemThreadsAreSystemThreads) {
+    SystemThreadProbe probe;
+    HANDLE h;
+    ASSERT_EQ(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr, ProbeSystemThread, &probe),
+              STATUS_SUCCESS);
+    PVOID thread;
+    ASSERT_EQ(ObReferenceObjectByHandle(h, SYNCHRONIZE, nullptr, KernelMode, &thread, nullptr), STATUS_SUCCESS);
+    KeWaitForSingleObject(thread, Executive, KernelMode, FALSE, nullptr);
+    ObDereferenceObject(thread);
+    ZwClose(h);
+    EXPECT_EQ(probe.is_system, 1);
+}
+
+// S-DRT-3: the NX opt-in is accepted, other runtime flags are reported; ExFreePool2
+// frees as ExFreePoolWithTag does and refuses extended parameters.
+TEST_F(DriverRuntime, S_DRT_3_DriverRuntimeAndExFreePool2) {
+    ExInitializeDriverRuntime(DrvRtPoolNxOptIn);
+    EXPECT_DRIVER_BUG("InvalidParameter", ExInitializeDriverRuntime(0x10));
+    PVOID p = ExAllocatePool2(POOL_FLAG_NON_PAGED, 64, 'trDT');
+    ASSERT_NE(p, nullptr);
+    int param = 0;
+    EXPECT_DRIVER_BUG("InvalidParameter",
+                      ExFreePool2(p, 'trDT', reinterpret_cast<PCPOOL_EXTENDED_PARAMETER>(&param), 1));
+    ExFreePool2(p, 'trDT', nullptr, 0);  // still allocated after the refusal: freed now
+    EXPECT_DRIVER_BUG("BAD_POOL_CALLER", ExFreePool2(p, 'trDT', nullptr, 0));  // the second free
+}
+
+// S-DRT-4: system time <-> calendar fields, both ways, and the host zone's local time.
+TEST_F(DriverRuntime, S_DRT_4_TimeFieldsRoundTrip) {
+    LARGE_INTEGER t;
+    TIME_FIELDS f;
+    t.QuadPart = 0;
+    RtlTimeToTimeFields(&t, &f);
+    EXPECT_EQ(f.Year, 1601);
+    EXPECT_EQ(f.Month, 1);
+    EXPECT_EQ(f.Day, 1);
+    EXPECT_EQ(f.Weekday, 1) << "1601-01-01 was a Monday";
+    // 2000-02-29 12:34:56.789, a Tuesday: the Unix epoch's offset plus 951827696.789 s
+    t.QuadPart = (11644473600LL + 951827696LL) * 10000000LL + 7890000LL;
+    RtlTimeToTimeFields(&t, &f);
+    EXPECT_EQ(f.Year, 2000);
+    EXPECT_EQ(f.Month, 2);
+    EXPECT_EQ(f.Day, 29);
+    EXPECT_EQ(f.Hour, 12);
+    EXPECT_EQ(f.Minute, 34);
+    EXPECT_EQ(f.Second, 56);
+    EXPECT_EQ(f.Milliseconds, 789);
+    EXPECT_EQ(f.Weekday, 2);
+    LARGE_INTEGER back;
+    ASSERT_TRUE(RtlTimeFieldsToTime(&f, &back));
+    EXPECT_EQ(back.QuadPart, t.QuadPart);
+    // every field checked; 1900 is not a leap year, 2000 is
+    TIME_FIELDS bad = f;
+    bad.Year = 1900;
+    EXPECT_FALSE(RtlTimeFieldsToTime(&bad, &back));
+    bad = f;
+    bad.Month = 13;
+    EXPECT_FALSE(RtlTimeFieldsToTime(&bad, &back));
+    bad = f;
+    bad.Milliseconds = 1000;
+    EXPECT_FALSE(RtlTimeFieldsToTime(&bad, &back));
+    bad = f;
+    bad.Year = 1600;
+    EXPECT_FALSE(RtlTimeFieldsToTime(&bad, &back));
+    // local time: the host zone's offset, and back again
+    LARGE_INTEGER now, local, utc;
+    KeQuerySystemTime(&now);
+    ExSystemTimeToLocalTime(&now, &local);
+    time_t secs = static_cast<time_t>(now.QuadPart / 10000000LL - 11644473600LL);
+    struct tm tm {};
+    localtime_r(&secs, &tm);
+    EXPECT_EQ(local.QuadPart - now.QuadPart, static_cast<LONGLONG>(tm.tm_gmtoff) * 10000000LL);
+    ExLocalTimeToSystemTime(&local, &utc);
+    EXPECT_EQ(utc.QuadPart, now.QuadPart);
+}
+
+// S-DRT-5: Windows 10 version 2004 in both structure sizes; another size is refused.
+TEST_F(DriverRuntime, S_DRT_5_VersionIsWindows10Version2004) {
+    RTL_OSVERSIONINFOEXW ex{};
+    ex.dwOSVersionInfoSize = sizeof ex;
+    ASSERT_EQ(RtlGetVersion(reinterpret_cast<PRTL_OSVERSIONINFOW>(&ex)), STATUS_SUCCESS);
+    EXPECT_EQ(ex.dwMajorVersion, 10u);
+    EXPECT_EQ(ex.dwMinorVersion, 0u);
+    EXPECT_EQ(ex.dwBuildNumber, 19041u);
+    EXPECT_EQ(ex.dwPlatformId, static_cast<ULONG>(VER_PLATFORM_WIN32_NT));
+    EXPECT_EQ(ex.wProductType, VER_NT_WORKSTATION);
+    RTL_OSVERSIONINFOW v{};
+    v.dwOSVersionInfoSize = sizeof v;
+    EXPECT_EQ(RtlGetVersion(&v), STATUS_SUCCESS);
+    EXPECT_EQ(v.dwBuildNumber, 19041u);
+    v.dwOSVersionInfoSize = 12;
+    EXPECT_EQ(RtlGetVersion(&v), STATUS_INVALID_PARAMETER);
+}
+
+}  // namespace
