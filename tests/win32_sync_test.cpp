@@ -363,3 +363,113 @@ TEST_F(Win32Sync, TickCountAndPerformanceCounterFollowTheClock) {
 }
 
 }  // namespace
+
+namespace {
+
+DWORD WINAPI WaitForGo(LPVOID arg) {
+    WaitForSingleObject(static_cast<HANDLE>(arg), INFINITE);
+    return 7;
+}
+
+// S-W32T-1: OpenThread finds a thread of the process by its id; the handle works like
+// CreateThread's (wait, exit code, priority); an id of no thread is ERROR_INVALID_PARAMETER.
+TEST_F(Win32Sync, S_W32T_1_OpenThreadByItsId) {
+    HANDLE go = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+    DWORD tid = 0;
+    HANDLE created = CreateThread(nullptr, 0, WaitForGo, go, 0, &tid);
+    ASSERT_NE(created, nullptr);
+    HANDLE opened = OpenThread(SYNCHRONIZE | THREAD_QUERY_INFORMATION, FALSE, tid);
+    ASSERT_NE(opened, nullptr);
+    EXPECT_NE(opened, created);
+    EXPECT_EQ(GetThreadId(opened), tid) << "THREAD_QUERY_INFORMATION grants the limited right too";
+    EXPECT_EQ(GetThreadPriority(opened), THREAD_PRIORITY_NORMAL);
+    EXPECT_FALSE(SetThreadPriority(opened, THREAD_PRIORITY_HIGHEST)) << "no THREAD_SET_*INFORMATION asked";
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ACCESS_DENIED));
+    HANDLE mine = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, GetCurrentThreadId());
+    ASSERT_NE(mine, nullptr);
+    EXPECT_EQ(GetThreadId(mine), GetCurrentThreadId());
+    CloseHandle(mine);
+    SetEvent(go);
+    EXPECT_EQ(WaitForSingleObject(opened, 5000), WAIT_OBJECT_0);
+    DWORD code = 0;
+    EXPECT_TRUE(GetExitCodeThread(opened, &code));
+    EXPECT_EQ(code, 7u);
+    CloseHandle(opened);
+    CloseHandle(created);
+    CloseHandle(go);
+    SetLastError(0);
+    EXPECT_EQ(OpenThread(SYNCHRONIZE, FALSE, 0), nullptr);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    EXPECT_EQ(OpenThread(SYNCHRONIZE, FALSE, 0x7ffffff0), nullptr);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+}
+
+// S-W32T-2: the seven relative priorities round-trip, IDLE and TIME_CRITICAL saturate;
+// others are refused; a driver sees the same value through KeQueryPriorityThread.
+TEST_F(Win32Sync, S_W32T_2_ThreadPriorities) {
+    HANDLE self = GetCurrentThread();
+    for (int p : {THREAD_PRIORITY_IDLE, THREAD_PRIORITY_LOWEST, THREAD_PRIORITY_BELOW_NORMAL, THREAD_PRIORITY_NORMAL,
+                  THREAD_PRIORITY_ABOVE_NORMAL, THREAD_PRIORITY_HIGHEST, THREAD_PRIORITY_TIME_CRITICAL}) {
+        EXPECT_TRUE(SetThreadPriority(self, p)) << p;
+        EXPECT_EQ(GetThreadPriority(self), p);
+    }
+    EXPECT_EQ(KeQueryPriorityThread(KeGetCurrentThread()), 15) << "TIME_CRITICAL is base priority 15";
+    SetLastError(0);
+    EXPECT_FALSE(SetThreadPriority(self, 3));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    EXPECT_EQ(GetThreadPriority(self), THREAD_PRIORITY_TIME_CRITICAL) << "a refusal changes nothing";
+    EXPECT_TRUE(SetThreadPriority(self, THREAD_PRIORITY_NORMAL));
+    EXPECT_EQ(KeQueryPriorityThread(KeGetCurrentThread()), 8);
+    EXPECT_EQ(GetThreadPriority(reinterpret_cast<HANDLE>(0x1234)), THREAD_PRIORITY_ERROR_RETURN);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+}
+
+// S-W32T-3: calendar time on the runtime's clock, which virtual time moves; the
+// conversions check their fields and round-trip.
+TEST_F(Win32Sync, S_W32T_3_CalendarTimeFollowsTheClock) {
+    SYSTEMTIME before, after;
+    GetSystemTime(&before);
+    Sleep(61000);  // virtual: exact
+    GetSystemTime(&after);
+    FILETIME fb, fa;
+    ASSERT_TRUE(SystemTimeToFileTime(&before, &fb));
+    ASSERT_TRUE(SystemTimeToFileTime(&after, &fa));
+    ULONGLONG b = (ULONGLONG(fb.dwHighDateTime) << 32) | fb.dwLowDateTime;
+    ULONGLONG a = (ULONGLONG(fa.dwHighDateTime) << 32) | fa.dwLowDateTime;
+    EXPECT_EQ(a - b, 61000ULL * 10000) << "a minute and a second of virtual time, to the millisecond";
+    FILETIME now;
+    GetSystemTimeAsFileTime(&now);
+    SYSTEMTIME st;
+    ASSERT_TRUE(FileTimeToSystemTime(&now, &st));
+    EXPECT_EQ(st.wYear, after.wYear);
+    EXPECT_EQ(st.wMinute, after.wMinute);
+    // 2024-02-29 (a Thursday) 23:59:59.999
+    SYSTEMTIME leap{2024, 2, 0, 29, 23, 59, 59, 999};
+    FILETIME ft;
+    ASSERT_TRUE(SystemTimeToFileTime(&leap, &ft));
+    SYSTEMTIME back;
+    ASSERT_TRUE(FileTimeToSystemTime(&ft, &back));
+    EXPECT_EQ(back.wDay, 29);
+    EXPECT_EQ(back.wDayOfWeek, 4);
+    EXPECT_EQ(back.wMilliseconds, 999);
+    SYSTEMTIME bad = leap;
+    bad.wYear = 2023;  // no 29 February
+    SetLastError(0);
+    EXPECT_FALSE(SystemTimeToFileTime(&bad, &ft));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    FILETIME negative{0, 0x80000000u};
+    EXPECT_FALSE(FileTimeToSystemTime(&negative, &back));
+    // local time: the host zone's, both ways
+    FILETIME local, utc;
+    ASSERT_TRUE(FileTimeToLocalFileTime(&now, &local));
+    ASSERT_TRUE(LocalFileTimeToFileTime(&local, &utc));
+    EXPECT_EQ(utc.dwLowDateTime, now.dwLowDateTime);
+    EXPECT_EQ(utc.dwHighDateTime, now.dwHighDateTime);
+    SYSTEMTIME lt;
+    GetLocalTime(&lt);
+    ASSERT_TRUE(FileTimeToSystemTime(&local, &back));
+    EXPECT_EQ(lt.wMinute, back.wMinute);
+    EXPECT_EQ(lt.wHour, back.wHour);
+}
+
+}  // namespace

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "kernel/rtl.h"
 #include "ke/objects.hpp"
 #include "ob/services.hpp"
 #include "process.h"
@@ -114,6 +115,58 @@ DWORD GetThreadId(HANDLE Thread) {
     return tid;
 }
 
+// S-W32T-1
+HANDLE OpenThread(DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwThreadId) {
+    (void)bInheritHandle;  // one process: nothing inherits
+    ACCESS_MASK access = dwDesiredAccess;
+    if (access & THREAD_QUERY_INFORMATION) access |= THREAD_QUERY_LIMITED_INFORMATION;
+    if (access & THREAD_SET_INFORMATION) access |= THREAD_SET_LIMITED_INFORMATION;
+    HANDLE h = nullptr;
+    NTSTATUS s = ntio::ps::open_thread_by_id(sys(), dwThreadId, access, &h);
+    if (!NT_SUCCESS(s)) {
+        set_error_from_status(s);
+        return nullptr;
+    }
+    return h;
+}
+
+// S-W32T-2: the relative priority over the NORMAL_PRIORITY_CLASS base of 8; IDLE and
+// TIME_CRITICAL saturate to 1 and 15, as Windows's do.
+BOOL SetThreadPriority(HANDLE hThread, int nPriority) {
+    KPRIORITY base;
+    switch (nPriority) {
+    case THREAD_PRIORITY_IDLE: base = 1; break;
+    case THREAD_PRIORITY_TIME_CRITICAL: base = 15; break;
+    case THREAD_PRIORITY_LOWEST:
+    case THREAD_PRIORITY_BELOW_NORMAL:
+    case THREAD_PRIORITY_NORMAL:
+    case THREAD_PRIORITY_ABOVE_NORMAL:
+    case THREAD_PRIORITY_HIGHEST: base = 8 + nPriority; break;
+    default: set_last_error(ERROR_INVALID_PARAMETER); return FALSE;
+    }
+    NTSTATUS s = with_thread(hThread, THREAD_SET_LIMITED_INFORMATION, [&](_KTHREAD* t) { t->priority.store(base); });
+    if (!NT_SUCCESS(s)) {
+        set_error_from_status(s);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+int GetThreadPriority(HANDLE hThread) {
+    KPRIORITY p = 0;
+    NTSTATUS s = with_thread(hThread, THREAD_QUERY_LIMITED_INFORMATION, [&](_KTHREAD* t) { p = t->priority.load(); });
+    if (!NT_SUCCESS(s)) {
+        set_error_from_status(s);
+        return THREAD_PRIORITY_ERROR_RETURN;
+    }
+    if (p <= 1) return THREAD_PRIORITY_IDLE;
+    if (p >= 15) return THREAD_PRIORITY_TIME_CRITICAL;
+    int relative = p - 8;  // a driver's KeSetPriorityThread may have left it anywhere between
+    return relative < THREAD_PRIORITY_LOWEST ? THREAD_PRIORITY_LOWEST
+           : relative > THREAD_PRIORITY_HIGHEST ? THREAD_PRIORITY_HIGHEST
+                                                : relative;
+}
+
 HANDLE GetCurrentThread(VOID) { return NtCurrentThread(); }
 HANDLE GetCurrentProcess(VOID) { return NtCurrentProcess(); }
 
@@ -177,6 +230,100 @@ VOID GetSystemTimeAsFileTime(LPFILETIME lpSystemTimeAsFileTime) {
     auto t = static_cast<ULONGLONG>(sys().dispatcher.system_time());
     lpSystemTimeAsFileTime->dwLowDateTime = static_cast<DWORD>(t);
     lpSystemTimeAsFileTime->dwHighDateTime = static_cast<DWORD>(t >> 32);
+}
+
+// ---- calendar time (S-W32T-3), through the kernel's time fields -----------------------
+
+}  // extern "C"
+
+// <wdm.h>'s; this file sees <windows.h>
+extern "C" VOID ExSystemTimeToLocalTime(PLARGE_INTEGER SystemTime, PLARGE_INTEGER LocalTime);
+extern "C" VOID ExLocalTimeToSystemTime(PLARGE_INTEGER LocalTime, PLARGE_INTEGER SystemTime);
+
+namespace {
+LARGE_INTEGER from_file_time(const FILETIME& f) {
+    LARGE_INTEGER t;
+    t.QuadPart = static_cast<LONGLONG>((static_cast<ULONGLONG>(f.dwHighDateTime) << 32) | f.dwLowDateTime);
+    return t;
+}
+FILETIME to_file_time(LARGE_INTEGER t) {
+    FILETIME f;
+    f.dwLowDateTime = static_cast<DWORD>(t.QuadPart);
+    f.dwHighDateTime = static_cast<DWORD>(static_cast<ULONGLONG>(t.QuadPart) >> 32);
+    return f;
+}
+void to_system_time(LARGE_INTEGER t, SYSTEMTIME* out) {
+    TIME_FIELDS f;
+    RtlTimeToTimeFields(&t, &f);
+    out->wYear = static_cast<WORD>(f.Year);
+    out->wMonth = static_cast<WORD>(f.Month);
+    out->wDayOfWeek = static_cast<WORD>(f.Weekday);
+    out->wDay = static_cast<WORD>(f.Day);
+    out->wHour = static_cast<WORD>(f.Hour);
+    out->wMinute = static_cast<WORD>(f.Minute);
+    out->wSecond = static_cast<WORD>(f.Second);
+    out->wMilliseconds = static_cast<WORD>(f.Milliseconds);
+}
+}  // namespace
+
+extern "C" {
+
+VOID GetSystemTime(LPSYSTEMTIME lpSystemTime) {
+    LARGE_INTEGER now;
+    now.QuadPart = sys().dispatcher.system_time();
+    to_system_time(now, lpSystemTime);
+}
+
+VOID GetLocalTime(LPSYSTEMTIME lpSystemTime) {
+    LARGE_INTEGER now, local;
+    now.QuadPart = sys().dispatcher.system_time();
+    ExSystemTimeToLocalTime(&now, &local);
+    to_system_time(local, lpSystemTime);
+}
+
+// A FILETIME past 0x7FFFFFFFFFFFFFFF is refused, as Windows refuses it.
+BOOL FileTimeToSystemTime(const FILETIME* lpFileTime, LPSYSTEMTIME lpSystemTime) {
+    LARGE_INTEGER t = from_file_time(*lpFileTime);
+    if (t.QuadPart < 0) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    to_system_time(t, lpSystemTime);
+    return TRUE;
+}
+
+// Every field is checked (wDayOfWeek is ignored), as RtlTimeFieldsToTime checks them.
+BOOL SystemTimeToFileTime(const SYSTEMTIME* lpSystemTime, LPFILETIME lpFileTime) {
+    TIME_FIELDS f;
+    f.Year = static_cast<CSHORT>(lpSystemTime->wYear);
+    f.Month = static_cast<CSHORT>(lpSystemTime->wMonth);
+    f.Day = static_cast<CSHORT>(lpSystemTime->wDay);
+    f.Hour = static_cast<CSHORT>(lpSystemTime->wHour);
+    f.Minute = static_cast<CSHORT>(lpSystemTime->wMinute);
+    f.Second = static_cast<CSHORT>(lpSystemTime->wSecond);
+    f.Milliseconds = static_cast<CSHORT>(lpSystemTime->wMilliseconds);
+    f.Weekday = 0;
+    LARGE_INTEGER t;
+    if (lpSystemTime->wYear > 30827 || !RtlTimeFieldsToTime(&f, &t)) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    *lpFileTime = to_file_time(t);
+    return TRUE;
+}
+
+BOOL FileTimeToLocalFileTime(const FILETIME* lpFileTime, LPFILETIME lpLocalFileTime) {
+    LARGE_INTEGER t = from_file_time(*lpFileTime), local;
+    ExSystemTimeToLocalTime(&t, &local);
+    *lpLocalFileTime = to_file_time(local);
+    return TRUE;
+}
+
+BOOL LocalFileTimeToFileTime(const FILETIME* lpLocalFileTime, LPFILETIME lpFileTime) {
+    LARGE_INTEGER local = from_file_time(*lpLocalFileTime), t;
+    ExLocalTimeToSystemTime(&local, &t);
+    *lpFileTime = to_file_time(t);
+    return TRUE;
 }
 
 // ---- MSVC CRT threads ----------------------------------------------------------------

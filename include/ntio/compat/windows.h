@@ -22,6 +22,11 @@
 #include "win32/nls.h"
 #include "win32/crt_print.h"
 
+/* The longest path the A/W file functions take without the \\?\ prefix. */
+#ifndef MAX_PATH
+#define MAX_PATH 260
+#endif
+
 /* The generic character type, as winnt.h has it: wide with UNICODE. <tchar.h> makes the
  * same names from _UNICODE when it comes first. */
 #ifndef _TCHAR_DEFINED

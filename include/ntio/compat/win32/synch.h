@@ -160,6 +160,23 @@ NTIO_API DWORD ResumeThread(HANDLE hThread);
 NTIO_API DWORD GetCurrentThreadId(VOID);
 NTIO_API DWORD GetCurrentProcessId(VOID);
 NTIO_API DWORD GetThreadId(HANDLE Thread);
+/* A handle to a thread of the process by its id (docs/design.md, S-W32T-1); a thread that
+ * does not exist is ERROR_INVALID_PARAMETER. The access is granted as asked, with the
+ * limited rights the full ones imply, as on Windows. */
+NTIO_API HANDLE OpenThread(DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwThreadId);
+/* Thread priorities relative to the process's class (NORMAL_PRIORITY_CLASS, base 8), kept
+ * in the thread's KPRIORITY as KeSetPriorityThread keeps it; like it, the host's scheduler
+ * never sees them (S-W32T-2). */
+#define THREAD_PRIORITY_IDLE (-15)
+#define THREAD_PRIORITY_LOWEST (-2)
+#define THREAD_PRIORITY_BELOW_NORMAL (-1)
+#define THREAD_PRIORITY_NORMAL 0
+#define THREAD_PRIORITY_ABOVE_NORMAL 1
+#define THREAD_PRIORITY_HIGHEST 2
+#define THREAD_PRIORITY_TIME_CRITICAL 15
+#define THREAD_PRIORITY_ERROR_RETURN (0x7fffffff)
+NTIO_API BOOL SetThreadPriority(HANDLE hThread, int nPriority);
+NTIO_API int GetThreadPriority(HANDLE hThread);
 NTIO_API HANDLE GetCurrentThread(VOID);
 NTIO_API HANDLE GetCurrentProcess(VOID);
 NTIO_API BOOL SwitchToThread(VOID);
@@ -170,6 +187,24 @@ NTIO_API ULONGLONG GetTickCount64(VOID);
 NTIO_API BOOL QueryPerformanceCounter(LARGE_INTEGER *lpPerformanceCount);
 NTIO_API BOOL QueryPerformanceFrequency(LARGE_INTEGER *lpFrequency);
 NTIO_API VOID GetSystemTimeAsFileTime(LPFILETIME lpSystemTimeAsFileTime);
+/* Calendar time on the runtime's clock (virtual time moves it too): UTC, and the host's
+ * local time zone, as Windows uses the system's (S-W32T-3). */
+typedef struct _SYSTEMTIME {
+    WORD wYear;
+    WORD wMonth;
+    WORD wDayOfWeek;
+    WORD wDay;
+    WORD wHour;
+    WORD wMinute;
+    WORD wSecond;
+    WORD wMilliseconds;
+} SYSTEMTIME, *PSYSTEMTIME, *LPSYSTEMTIME;
+NTIO_API VOID GetSystemTime(LPSYSTEMTIME lpSystemTime);
+NTIO_API VOID GetLocalTime(LPSYSTEMTIME lpSystemTime);
+NTIO_API BOOL FileTimeToSystemTime(const FILETIME *lpFileTime, LPSYSTEMTIME lpSystemTime);
+NTIO_API BOOL SystemTimeToFileTime(const SYSTEMTIME *lpSystemTime, LPFILETIME lpFileTime);
+NTIO_API BOOL FileTimeToLocalFileTime(const FILETIME *lpFileTime, LPFILETIME lpLocalFileTime);
+NTIO_API BOOL LocalFileTimeToFileTime(const FILETIME *lpLocalFileTime, LPFILETIME lpFileTime);
 
 /* Debug output: the same channel as the kernel's DbgPrint. */
 NTIO_API VOID OutputDebugStringA(LPCSTR lpOutputString);
