@@ -450,6 +450,20 @@ bool Dispatcher::remove_dpc(KDPC* dpc) {
     return true;
 }
 
+std::vector<Dispatcher::PendingDpc> Dispatcher::pending_dpcs() {
+    std::vector<PendingDpc> out;
+    Guard g(*this);
+    for (LIST_ENTRY* e = m_timers.Flink; e != &m_timers; e = e->Flink) {
+        KTIMER* t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
+        if (t->Header.Type != kWaitTimeout && t->Dpc) out.push_back({t, t->Dpc, t->Dpc->DeferredRoutine});
+    }
+    for (LIST_ENTRY* e = m_dpcs.Flink; e != &m_dpcs; e = e->Flink) {
+        KDPC* dpc = CONTAINING_RECORD(e, KDPC, DpcListEntry);
+        out.push_back({nullptr, dpc, dpc->DeferredRoutine});
+    }
+    return out;
+}
+
 void Dispatcher::flush_dpcs() {
     for (;;) {
         {

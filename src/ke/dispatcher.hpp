@@ -227,6 +227,14 @@ public:
     bool queue_dpc(KDPC* dpc, void* arg1, void* arg2);
     bool remove_dpc(KDPC* dpc);
     void flush_dpcs();
+    // The KTIMERs set with a DPC, and the DPCs queued, each with its routine: what a driver
+    // that unloads must not leave behind (verifier, TimerLeftAtUnload).
+    struct PendingDpc {
+        KTIMER* timer;  // null for a queued DPC
+        KDPC* dpc;
+        PKDEFERRED_ROUTINE routine;
+    };
+    std::vector<PendingDpc> pending_dpcs();
 
     // ---- thread accounting for the virtual clock ---------------------------------
     void thread_started_locked(_KTHREAD* thread);  // counts it running

@@ -120,6 +120,35 @@ void report_threads(io::DriverBody* d, uint32_t id) {
                {.driver = &d->driver});
 }
 
+// S-VER-TMR: a timer still set, or a DPC still queued, would run the driver's routine after
+// it unloaded (Windows stops with bug check 0xCE). Attributed by the routine's module, for
+// a driver alone in its module; each is reported, then cancelled so it cannot fire.
+void report_timers(io::DriverBody* d, uint32_t id) {
+    const void* base;
+    {
+        std::lock_guard g(state().lock);
+        base = state().drivers[id - 1].module_base;
+        size_t sharing = 0;
+        for (const DriverInfo& r : state().drivers) sharing += r.module_base == base;
+        if (!base || sharing != 1) return;  // test drivers linked into the program
+    }
+    for (const ke::Dispatcher::PendingDpc& p : sys().dispatcher.pending_dpcs()) {
+        if (module_of(reinterpret_cast<const void*>(p.routine)) != base) continue;
+        std::string what = p.timer ? fmt::format("the KTIMER at {} is still set (DPC {}, routine {})",
+                                                 static_cast<void*>(p.timer), static_cast<void*>(p.dpc),
+                                                 reinterpret_cast<void*>(p.routine))
+                                   : fmt::format("the DPC at {} is still queued (routine {})",
+                                                 static_cast<void*>(p.dpc), reinterpret_cast<void*>(p.routine));
+        report(Check::TimerLeftAtUnload,
+               fmt::format("driver {} unloaded and {}: its routine would run after the driver is gone. KeCancelTimer "
+                           "(then KeFlushQueuedDpcs) in DriverUnload. ntio cancels it",
+                           narrow(d->name), what),
+               {.driver = &d->driver});
+        if (p.timer) KeCancelTimer(p.timer);
+        else KeRemoveQueueDpc(p.dpc);
+    }
+}
+
 void report_pool(io::DriverBody* d, uint32_t id) {
     std::map<uint32_t, PoolUse> left;
     {
@@ -204,6 +233,7 @@ void unloaded(io::DriverBody* d) {
     if (!id) return;
     report_links(d, id);
     report_threads(d, id);
+    report_timers(d, id);
     if (enabled(Check::PoolLeftAtUnload)) report_pool(d, id);
     if (enabled(Check::IrpLeftAtUnload)) irps::report_left_by(id);
 }
