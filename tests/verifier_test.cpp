@@ -1253,3 +1253,27 @@ TEST(FaultInjection, BadSettingsAreRefused) {
 }
 
 }  // namespace
+
+// ---- what a driver module leaves at unload -------------------------------------------
+
+namespace {
+class VerifierModules : public ntio::testing::DriverTest {};
+
+// TimerLeftAtUnload (0xCE): tests/c/timer_left_driver.c sets a 100 ms periodic timer with a
+// DPC and does not cancel it; the report names the driver and the timer, once, and the
+// timer is cancelled: its DPC does not run again, however long the clock then moves.
+TEST_F(VerifierModules, TimerLeftAtUnload_APeriodicTimerIsReportedAndCancelled) {
+    size_t idle_timers = sys.run_until_idle();
+    ASSERT_EQ(sys.load_driver(NTIO_TEST_TIMER_LEFT_DRIVER), STATUS_SUCCESS);
+    Sleep(350);  // virtual: three expiries
+    EXPECT_EQ(sys.run_until_idle(), idle_timers + 1) << "the driver's periodic timer is set";
+    auto left = verifier.expect("TimerLeftAtUnload");
+    ASSERT_TRUE(sys.unload_driver("timerleft"));
+    ASSERT_EQ(left.reports().size(), 1u);
+    EXPECT_EQ(left.reports()[0].bugcheck, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS");
+    EXPECT_EQ(left.reports()[0].driver, "\\Driver\\timerleft");
+    EXPECT_NE(left.reports()[0].message.find("the KTIMER at "), std::string::npos) << left.reports()[0].text;
+    EXPECT_EQ(sys.run_until_idle(), idle_timers) << "cancelled: it cannot run into the unloaded driver";
+    EXPECT_EQ(left.reports().size(), 1u);
+}
+}  // namespace
