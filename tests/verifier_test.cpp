@@ -1277,3 +1277,53 @@ TEST_F(VerifierModules, TimerLeftAtUnload_APeriodicTimerIsReportedAndCancelled) 
     EXPECT_EQ(left.reports().size(), 1u);
 }
 }  // namespace
+
+namespace {
+// NullDispatchRoutine: a DriverEntry that sets MajorFunction entries to NULL. Both are
+// reported at load and given back the invalid-request routine, so a request of that
+// kind fails with ERROR_INVALID_FUNCTION instead of calling address 0.
+NTSTATUS NullCreateClose(PDEVICE_OBJECT, PIRP irp) {
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    irp->IoStatus.Information = 0;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+VOID NullUnload(PDRIVER_OBJECT driver) {
+    UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\DosDevices\\NullDispatch");
+    IoDeleteSymbolicLink(&link);
+    IoDeleteDevice(driver->DeviceObject);
+}
+NTSTATUS NullDispatchEntry(PDRIVER_OBJECT driver, PUNICODE_STRING) {
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\Device\\NullDispatch");
+    UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\DosDevices\\NullDispatch");
+    PDEVICE_OBJECT dev;
+    NTSTATUS s = IoCreateDevice(driver, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &dev);
+    if (!NT_SUCCESS(s)) return s;
+    IoCreateSymbolicLink(&link, &name);
+    driver->MajorFunction[IRP_MJ_CREATE] = NullCreateClose;
+    driver->MajorFunction[IRP_MJ_CLOSE] = NullCreateClose;
+    driver->MajorFunction[IRP_MJ_DEVICE_CONTROL] = nullptr;
+    driver->MajorFunction[IRP_MJ_CLEANUP] = nullptr;
+    driver->DriverUnload = NullUnload;
+    return STATUS_SUCCESS;
+}
+
+TEST_F(VerifierModules, NullDispatchRoutine_EntriesLeftNullAreReportedAndRefuseTheirRequests) {
+    auto null_entries = verifier.expect("NullDispatchRoutine");
+    ASSERT_EQ(sys.load_driver("nulldispatch", reinterpret_cast<ntio::System::DriverEntryFunction>(&NullDispatchEntry)),
+              STATUS_SUCCESS);
+    ASSERT_EQ(null_entries.reports().size(), 2u);
+    EXPECT_NE(null_entries.reports()[0].message.find("MajorFunction[0xe] (IRP_MJ_DEVICE_CONTROL)"), std::string::npos)
+        << null_entries.reports()[0].text;
+    EXPECT_NE(null_entries.reports()[1].message.find("MajorFunction[0x12] (IRP_MJ_CLEANUP)"), std::string::npos)
+        << null_entries.reports()[1].text;
+    HANDLE h = CreateFileW(L"\\\\.\\NullDispatch", GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+    ASSERT_NE(h, INVALID_HANDLE_VALUE);
+    DWORD got = 7;
+    EXPECT_FALSE(DeviceIoControl(h, CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_BUFFERED, FILE_ANY_ACCESS), nullptr, 0,
+                                 nullptr, 0, &got, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_FUNCTION));
+    EXPECT_TRUE(CloseHandle(h)) << "IRP_MJ_CLEANUP refused, the close goes on";
+    EXPECT_TRUE(sys.unload_driver("nulldispatch"));
+}
+}  // namespace

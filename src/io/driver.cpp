@@ -78,6 +78,18 @@ NTSTATUS start_driver(DriverBody* d, PDRIVER_INITIALIZE entry, bool listed = tru
         status = entry(drv, &d->registry_us);
     });
     if (!NT_SUCCESS(status)) return status;
+    // A NULL entry would be called by the next request of that kind (on Windows, a fault at
+    // address 0 in the kernel): reported, and given back the invalid-request routine.
+    for (size_t major = 0; major < std::size(drv->MajorFunction); ++major) {
+        if (drv->MajorFunction[major]) continue;
+        verifier::report(verifier::Check::NullDispatchRoutine,
+                         fmt::format("driver {} set MajorFunction[{:#x}] (IRP_MJ_{}) to NULL in DriverEntry; leave "
+                                     "the entries it does not handle as they are. ntio puts back the routine that "
+                                     "fails the request with STATUS_INVALID_DEVICE_REQUEST",
+                                     narrow(d->name), major, major_function_name(static_cast<uint8_t>(major))),
+                         {.driver = drv});
+        drv->MajorFunction[major] = invalid_device_request;
+    }
     // S-W32-12: the I/O manager clears DO_DEVICE_INITIALIZING for devices made in DriverEntry.
     for (PDEVICE_OBJECT dev = drv->DeviceObject; dev; dev = dev->NextDevice) dev->Flags &= ~DO_DEVICE_INITIALIZING;
     if (!listed) return STATUS_SUCCESS;
