@@ -87,6 +87,27 @@ TEST(DebugPrint, PrecisionBoundsTheStringRead) {
     EXPECT_NE(read_file(path).find("[hello] [hel] [ab]"), std::string::npos) << read_file(path);
 }
 
+// One call transmits at most 512 bytes, as Windows's does; a cut never splits a character.
+TEST(DebugPrint, OneCallSendsAtMost512Bytes) {
+    std::string path = ::testing::TempDir() + "ntio_dbgprint_512.log";
+    std::string long_text(600, 'x');
+    std::wstring wide(300, L'\u00e9');  // 600 bytes of UTF-8
+    {
+        ntio::System sys({.clock = ntio::Clock::virtual_time, .debug_log = path});
+        DbgPrint("%s|end\n", long_text.c_str());
+        DbgPrint("a%ws\n", wide.c_str());
+    }
+    std::string log = read_file(path);
+    std::string first = log.substr(0, log.find('\n'));
+    std::string second = log.substr(log.find('\n') + 1);
+    second = second.substr(0, second.find('\n'));
+    std::string text1 = first.substr(first.rfind('\t') + 1);
+    std::string text2 = second.substr(second.rfind('\t') + 1);
+    EXPECT_EQ(text1, std::string(512, 'x')) << "cut at 512 bytes, the rest dropped";
+    EXPECT_EQ(text2.size(), 511u) << "'a' and 255 two-byte characters: the 256th would split at byte 512";
+    EXPECT_EQ(text2.substr(0, 3), "a\xc3\xa9");
+}
+
 TEST(DebugPrint, QuietDropsOutput) {
     std::string path = ::testing::TempDir() + "ntio_dbgprint_quiet.log";
     {

@@ -34,6 +34,14 @@ ULONG vprint(const char* format, va_list args) {
         ntio::rtl::Utf8Scope utf8;
         text = ntio::rtl::format_windows(format, args);
     }
+    // One call sends at most 512 bytes, as Windows's DbgPrint does (its page: "any single
+    // call ... will only transmit 512 bytes"); cut at a character boundary of the UTF-8.
+    constexpr size_t kMaxMessage = 512;
+    if (text.size() > kMaxMessage) {
+        size_t cut = kMaxMessage;
+        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+        text.resize(cut);
+    }
     emit(text.data(), text.size());
     return STATUS_SUCCESS;
 }
