@@ -68,6 +68,18 @@ std::vector<_KTHREAD*> all_threads() {
 }
 
 // No IRP on the list and none whose caller is still being notified.
+// S-CAN-8: whether the thread still has a request on this file object, listed, or any
+// request still finishing (its status block and event may not be written yet).
+bool requests_on_file_remain(_KTHREAD* t, const FILE_OBJECT* fo) {
+    t->irp_lock.lock();
+    bool remain = t->irps_finishing != 0;
+    if (IRP* irp = slot_irp_locked(t)) remain = remain || irp->Tail.Overlay.OriginalFileObject == fo;
+    for (PLIST_ENTRY e = t->irp_list.Flink; !remain && e != &t->irp_list; e = e->Flink)
+        remain = CONTAINING_RECORD(e, IRP, ThreadListEntry)->Tail.Overlay.OriginalFileObject == fo;
+    t->irp_lock.unlock();
+    return remain;
+}
+
 bool all_requests_done(_KTHREAD* t) {
     t->irp_lock.lock();
     bool done =
@@ -247,9 +259,25 @@ NTSTATUS NtCancelIoFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock) {
     NTSTATUS s = file_of(FileHandle, &fb);
     if (!NT_SUCCESS(s)) return s;
     std::vector<io::Held> held;
-    io::collect(ps::current_thread(), [&](IRP* irp) { return irp->Tail.Overlay.OriginalFileObject == &fb->file; },
-                held);
+    _KTHREAD* self = ps::current_thread();
+    io::collect(self, [&](IRP* irp) { return irp->Tail.Overlay.OriginalFileObject == &fb->file; }, held);
+    bool cancelled = !held.empty();
     io::cancel_and_release(held);
+    // Then it waits until the drivers have completed them, polling every 10 ms as
+    // Windows's NtCancelIoFile does, so the caller may free its OVERLAPPEDs and buffers
+    // when CancelIo returns.
+    if (cancelled) {
+        LARGE_INTEGER poll;
+        poll.QuadPart = -10 * 10000;
+        for (int polls = 0; io::requests_on_file_remain(self, &fb->file); ++polls) {
+            if (polls == 100)  // said once, after a second, so that a long wait is not a mystery
+                std::fprintf(stderr,
+                             "ntio: CancelIo waits for the cancelled requests of thread tid %u to complete, as on "
+                             "Windows (S-CAN-8); a driver that queues requests should give them a cancel routine\n",
+                             self->tid.load());
+            KeDelayExecutionThread(KernelMode, FALSE, &poll);
+        }
+    }
     ob::dereference(fb);
     if (IoStatusBlock) {
         IoStatusBlock->Status = STATUS_SUCCESS;
