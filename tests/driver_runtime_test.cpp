@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <ctime>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -133,6 +136,27 @@ TEST_F(DriverRuntime, S_DRT_3_DriverRuntimeAndExFreePool2) {
     EXPECT_DRIVER_BUG("BAD_POOL_CALLER", ExFreePool2(p, 'trDT', nullptr, 0));  // the second free
 }
 
+// Sets the host's time zone for one test, then puts the previous one back.
+class ScopedZone {
+public:
+    explicit ScopedZone(const char* tz) {
+        const char* old = getenv("TZ");
+        m_had = old != nullptr;
+        if (m_had) m_old = old;
+        setenv("TZ", tz, 1);
+        tzset();
+    }
+    ~ScopedZone() {
+        if (m_had) setenv("TZ", m_old.c_str(), 1);
+        else unsetenv("TZ");
+        tzset();
+    }
+
+private:
+    bool m_had = false;
+    std::string m_old;
+};
+
 // S-DRT-4: system time <-> calendar fields, both ways, and the host zone's local time.
 TEST_F(DriverRuntime, S_DRT_4_TimeFieldsRoundTrip) {
     LARGE_INTEGER t;
@@ -170,14 +194,12 @@ TEST_F(DriverRuntime, S_DRT_4_TimeFieldsRoundTrip) {
     bad = f;
     bad.Year = 1600;
     EXPECT_FALSE(RtlTimeFieldsToTime(&bad, &back));
-    // local time: the host zone's offset, and back again
+    // local time: the host zone's current offset (a fixed UTC-5 zone here), and back again
+    ScopedZone zone("EST5");
     LARGE_INTEGER now, local, utc;
     KeQuerySystemTime(&now);
     ExSystemTimeToLocalTime(&now, &local);
-    time_t secs = static_cast<time_t>(now.QuadPart / 10000000LL - 11644473600LL);
-    struct tm tm {};
-    localtime_r(&secs, &tm);
-    EXPECT_EQ(local.QuadPart - now.QuadPart, static_cast<LONGLONG>(tm.tm_gmtoff) * 10000000LL);
+    EXPECT_EQ(local.QuadPart - now.QuadPart, -5 * 3600 * 10000000LL);
     ExLocalTimeToSystemTime(&local, &utc);
     EXPECT_EQ(utc.QuadPart, now.QuadPart);
 }

@@ -1,6 +1,10 @@
 // Win32 synchronization: S-W32-1 (events and names), S-W32-2 (wait results),
 // S-W32-3 (multiple objects), threads, handles, and every bad input of issue 2.
 #include <process.h>
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
 #include <winternl.h>
 
 #include "test_support.hpp"
@@ -397,6 +401,22 @@ TEST_F(Win32Sync, S_W32T_1_OpenThreadByItsId) {
     CloseHandle(opened);
     CloseHandle(created);
     CloseHandle(go);
+    // a thread the runtime knows only from its GetCurrentThreadId, opened with
+    // MAXIMUM_ALLOWED (mapped to every thread right)
+    std::atomic<DWORD> other_tid{0};
+    std::atomic<bool> done{false};
+    std::thread plain([&] {
+        other_tid = GetCurrentThreadId();
+        while (!done) std::this_thread::yield();
+    });
+    while (!other_tid) std::this_thread::yield();
+    HANDLE any = OpenThread(MAXIMUM_ALLOWED, FALSE, other_tid);
+    ASSERT_NE(any, nullptr) << GetLastError();
+    EXPECT_TRUE(SetThreadPriority(any, THREAD_PRIORITY_LOWEST));
+    EXPECT_EQ(GetThreadPriority(any), THREAD_PRIORITY_LOWEST);
+    CloseHandle(any);
+    done = true;
+    plain.join();
     SetLastError(0);
     EXPECT_EQ(OpenThread(SYNCHRONIZE, FALSE, 0), nullptr);
     EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
@@ -459,9 +479,16 @@ TEST_F(Win32Sync, S_W32T_3_CalendarTimeFollowsTheClock) {
     EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
     FILETIME negative{0, 0x80000000u};
     EXPECT_FALSE(FileTimeToSystemTime(&negative, &back));
-    // local time: the host zone's, both ways
+    // local time: the host zone's current offset (a fixed UTC+3 zone here), both ways
+    const char* old_tz = getenv("TZ");
+    std::string saved = old_tz ? old_tz : "";
+    setenv("TZ", "MSK-3", 1);
+    tzset();
     FILETIME local, utc;
     ASSERT_TRUE(FileTimeToLocalFileTime(&now, &local));
+    EXPECT_EQ(((ULONGLONG(local.dwHighDateTime) << 32) | local.dwLowDateTime) -
+                  ((ULONGLONG(now.dwHighDateTime) << 32) | now.dwLowDateTime),
+              3ULL * 3600 * 10000000);
     ASSERT_TRUE(LocalFileTimeToFileTime(&local, &utc));
     EXPECT_EQ(utc.dwLowDateTime, now.dwLowDateTime);
     EXPECT_EQ(utc.dwHighDateTime, now.dwHighDateTime);
@@ -470,6 +497,9 @@ TEST_F(Win32Sync, S_W32T_3_CalendarTimeFollowsTheClock) {
     ASSERT_TRUE(FileTimeToSystemTime(&local, &back));
     EXPECT_EQ(lt.wMinute, back.wMinute);
     EXPECT_EQ(lt.wHour, back.wHour);
+    if (old_tz) setenv("TZ", saved.c_str(), 1);
+    else unsetenv("TZ");
+    tzset();
 }
 
 }  // namespace

@@ -450,16 +450,27 @@ bool Dispatcher::remove_dpc(KDPC* dpc) {
     return true;
 }
 
-std::vector<Dispatcher::PendingDpc> Dispatcher::pending_dpcs() {
+std::vector<Dispatcher::PendingDpc> Dispatcher::cancel_dpcs_in(uintptr_t code_begin, uintptr_t code_end) {
+    auto inside = [&](PKDEFERRED_ROUTINE r) {
+        auto a = reinterpret_cast<uintptr_t>(r);
+        return a >= code_begin && a < code_end;
+    };
     std::vector<PendingDpc> out;
     Guard g(*this);
-    for (LIST_ENTRY* e = m_timers.Flink; e != &m_timers; e = e->Flink) {
+    for (LIST_ENTRY* e = m_timers.Flink; e != &m_timers;) {
         KTIMER* t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
-        if (t->Header.Type != kWaitTimeout && t->Dpc) out.push_back({t, t->Dpc, t->Dpc->DeferredRoutine});
+        e = e->Flink;  // before the entry leaves the list
+        if (t->Header.Type == kWaitTimeout || !t->Dpc || !inside(t->Dpc->DeferredRoutine)) continue;
+        out.push_back({t, t->Dpc, t->Dpc->DeferredRoutine});
+        remove_timer_locked(t);
     }
-    for (LIST_ENTRY* e = m_dpcs.Flink; e != &m_dpcs; e = e->Flink) {
+    for (LIST_ENTRY* e = m_dpcs.Flink; e != &m_dpcs;) {
         KDPC* dpc = CONTAINING_RECORD(e, KDPC, DpcListEntry);
+        e = e->Flink;
+        if (!inside(dpc->DeferredRoutine)) continue;
         out.push_back({nullptr, dpc, dpc->DeferredRoutine});
+        RemoveEntryList(&dpc->DpcListEntry);
+        dpc->DpcData = nullptr;
     }
     return out;
 }

@@ -227,14 +227,16 @@ public:
     bool queue_dpc(KDPC* dpc, void* arg1, void* arg2);
     bool remove_dpc(KDPC* dpc);
     void flush_dpcs();
-    // The KTIMERs set with a DPC, and the DPCs queued, each with its routine: what a driver
-    // that unloads must not leave behind (verifier, TimerLeftAtUnload).
+    // Cancels, in one pass under the lock, every KTIMER set with a DPC and every queued DPC
+    // whose routine lies in [code_begin, code_end), and returns what it cancelled: what a
+    // driver that unloads must not leave behind (verifier, TimerLeftAtUnload). The caller
+    // then flushes the DPCs, so one already running has ended too.
     struct PendingDpc {
         KTIMER* timer;  // null for a queued DPC
         KDPC* dpc;
         PKDEFERRED_ROUTINE routine;
     };
-    std::vector<PendingDpc> pending_dpcs();
+    std::vector<PendingDpc> cancel_dpcs_in(uintptr_t code_begin, uintptr_t code_end);
 
     // ---- thread accounting for the virtual clock ---------------------------------
     void thread_started_locked(_KTHREAD* thread);  // counts it running

@@ -281,8 +281,9 @@ NTSTATUS open_thread_by_id(System::Impl& s, DWORD tid, ACCESS_MASK access, HANDL
         std::lock_guard g(s.threads_lock);
         for (LIST_ENTRY* e = s.threads.Flink; e != &s.threads; e = e->Flink) {
             auto* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
-            if (tid != 0 && t->tid.load(std::memory_order_acquire) == tid) {
-                reference(t);  // under the lock, so the object cannot go meanwhile
+            // The list holds no reference: a thread whose count already reached 0 is being
+            // destroyed (and waits for this lock to leave the list), so it is not found.
+            if (tid != 0 && t->tid.load(std::memory_order_acquire) == tid && ob::reference_if_live(t)) {
                 found = t;
                 break;
             }

@@ -1,6 +1,6 @@
 // Calendar time (S-DRT-4): RtlTimeToTimeFields / RtlTimeFieldsToTime, and the local
-// time conversions of Ex, which follow the host's time zone as Windows follows the
-// system's. A system time counts 100 ns since 1601-01-01 00:00 UTC.
+// time conversions of Ex, which apply the host zone's current offset as Windows applies
+// the system's current bias. A system time counts 100 ns since 1601-01-01 00:00 UTC.
 #include <ctime>
 
 #include "wdm.h"
@@ -43,9 +43,11 @@ unsigned days_in_month(long long y, unsigned m) {
     return m == 2 && leap(y) ? 29 : kDays[m - 1];
 }
 
-// The host zone's offset from UTC, in ticks, at a system time.
-long long local_offset_at(long long system_time) {
-    time_t seconds = static_cast<time_t>(system_time / kTicksPerSecond - kDaysFrom1601To1970 * 86'400);
+// The host zone's offset from UTC now, in ticks. Windows's conversions apply the current
+// bias whatever the time converted (Microsoft's LocalFileTimeToFileTime page: the current
+// time zone and daylight saving settings, even for a time in standard time).
+long long current_local_offset() {
+    time_t seconds = time(nullptr);
     struct tm local {};
     if (!localtime_r(&seconds, &local)) return 0;
     return static_cast<long long>(local.tm_gmtoff) * kTicksPerSecond;
@@ -87,14 +89,11 @@ BOOLEAN RtlTimeFieldsToTime(PTIME_FIELDS TimeFields, PLARGE_INTEGER Time) {
 }
 
 VOID ExSystemTimeToLocalTime(PLARGE_INTEGER SystemTime, PLARGE_INTEGER LocalTime) {
-    LocalTime->QuadPart = SystemTime->QuadPart + local_offset_at(SystemTime->QuadPart);
+    LocalTime->QuadPart = SystemTime->QuadPart + current_local_offset();
 }
 
 VOID ExLocalTimeToSystemTime(PLARGE_INTEGER LocalTime, PLARGE_INTEGER SystemTime) {
-    // The offset that applies at the UTC instant the local time names: a first guess from
-    // the local time read as UTC, then the offset at the instant that guess gives.
-    long long guess = LocalTime->QuadPart - local_offset_at(LocalTime->QuadPart);
-    SystemTime->QuadPart = LocalTime->QuadPart - local_offset_at(guess);
+    SystemTime->QuadPart = LocalTime->QuadPart - current_local_offset();
 }
 
 // S-DRT-5: Windows 10 version 2004, the NTDDI_VERSION the headers present.

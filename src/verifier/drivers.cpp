@@ -1,6 +1,10 @@
 #include "verifier/drivers.hpp"
 
 #include <dlfcn.h>
+#include <link.h>
+
+#include <algorithm>
+#include <cstdint>
 
 #include <cwctype>
 #include <map>
@@ -132,8 +136,39 @@ void report_timers(io::DriverBody* d, uint32_t id) {
         for (const DriverInfo& r : state().drivers) sharing += r.module_base == base;
         if (!base || sharing != 1) return;  // test drivers linked into the program
     }
-    for (const ke::Dispatcher::PendingDpc& p : sys().dispatcher.pending_dpcs()) {
-        if (module_of(reinterpret_cast<const void*>(p.routine)) != base) continue;
+    // The module's mapped range, found outside the dispatcher lock; the cancel then runs
+    // in one pass under it, so no expiry slips between finding a timer and cancelling it.
+    // A DPC running meanwhile has ended after the flush; if it set its timer again, the
+    // next pass finds it.
+    uintptr_t begin = 0, end = 0;
+    struct Range {
+        const void* base;
+        uintptr_t *begin, *end;
+    } range{base, &begin, &end};
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* data) {
+            auto* r = static_cast<Range*>(data);
+            uintptr_t lo = UINTPTR_MAX, hi = 0;
+            for (int i = 0; i < info->dlpi_phnum; ++i) {
+                if (info->dlpi_phdr[i].p_type != PT_LOAD) continue;
+                lo = std::min<uintptr_t>(lo, info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+                hi = std::max<uintptr_t>(hi, info->dlpi_addr + info->dlpi_phdr[i].p_vaddr + info->dlpi_phdr[i].p_memsz);
+            }
+            if (lo > reinterpret_cast<uintptr_t>(r->base) || reinterpret_cast<uintptr_t>(r->base) >= hi) return 0;
+            *r->begin = lo;
+            *r->end = hi;
+            return 1;
+        },
+        &range);
+    if (!begin) return;
+    std::vector<ke::Dispatcher::PendingDpc> cancelled;
+    for (int pass = 0; pass < 4; ++pass) {
+        std::vector<ke::Dispatcher::PendingDpc> found = sys().dispatcher.cancel_dpcs_in(begin, end);
+        if (found.empty()) break;
+        sys().dispatcher.flush_dpcs();
+        cancelled.insert(cancelled.end(), found.begin(), found.end());
+    }
+    for (const ke::Dispatcher::PendingDpc& p : cancelled) {
         std::string what = p.timer ? fmt::format("the KTIMER at {} is still set (DPC {}, routine {})",
                                                  static_cast<void*>(p.timer), static_cast<void*>(p.dpc),
                                                  reinterpret_cast<void*>(p.routine))
@@ -144,8 +179,6 @@ void report_timers(io::DriverBody* d, uint32_t id) {
                            "(then KeFlushQueuedDpcs) in DriverUnload. ntio cancels it",
                            narrow(d->name), what),
                {.driver = &d->driver});
-        if (p.timer) KeCancelTimer(p.timer);
-        else KeRemoveQueueDpc(p.dpc);
     }
 }
 

@@ -50,7 +50,19 @@ int write_text(FILE* stream, const std::string& text, int result) {
         errno = EINVAL;
         return -1;
     }
-    if (!text.empty() && std::fwrite(text.data(), 1, text.size(), stream) != text.size()) return -1;
+    if (text.empty()) return result;
+    if (fwide(stream, 0) > 0) {  // made wide by glibc's own wide output: write it as wide text
+        std::wstring wide;
+        try {
+            ntio::rtl::Utf8Scope utf8;
+            wide = ntio::rtl::from_multibyte(text);
+        } catch (...) {
+            errno = ENOMEM;
+            return -1;
+        }
+        return std::fputws(wide.c_str(), stream) < 0 ? -1 : result;
+    }
+    if (std::fwrite(text.data(), 1, text.size(), stream) != text.size()) return -1;
     return result;
 }
 
@@ -78,9 +90,11 @@ int copy_terminated(Char* buffer, size_t count, const std::basic_string<Char>& t
     return static_cast<int>(text.size());
 }
 
-// MSVC's _snprintf: the terminator only when it fits; -1 when the text does not.
+// MSVC's _snprintf: the terminator only when it fits; -1 when the text does not. A NULL
+// buffer with a count of 0 asks for the length (Microsoft's snprintf page).
 template <typename Char>
 int copy_legacy(Char* buffer, size_t count, const std::basic_string<Char>& text) {
+    if (!buffer && count == 0) return static_cast<int>(text.size());
     if (text.size() > count) {
         if (buffer) std::memcpy(buffer, text.data(), count * sizeof(Char));
         return -1;

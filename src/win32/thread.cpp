@@ -99,7 +99,9 @@ DWORD ResumeThread(HANDLE hThread) {
 }
 
 DWORD GetCurrentThreadId(VOID) {
-    thread_local DWORD tid = static_cast<DWORD>(syscall(SYS_gettid));
+    // A thread that learns its id is known to the runtime from then on, so another thread
+    // can OpenThread it by that id (S-W32T-1), as on Windows, where every thread has one.
+    thread_local DWORD tid = (ntio::ps::current_thread(), static_cast<DWORD>(syscall(SYS_gettid)));
     return tid;
 }
 
@@ -118,7 +120,8 @@ DWORD GetThreadId(HANDLE Thread) {
 // S-W32T-1
 HANDLE OpenThread(DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwThreadId) {
     (void)bInheritHandle;  // one process: nothing inherits
-    ACCESS_MASK access = dwDesiredAccess;
+    if (dwThreadId == GetCurrentThreadId()) ntio::ps::current_thread();  // the caller itself, known from now on
+    ACCESS_MASK access = ntio::ob::map_generic(ntio::ob::g_thread_type, dwDesiredAccess);
     if (access & THREAD_QUERY_INFORMATION) access |= THREAD_QUERY_LIMITED_INFORMATION;
     if (access & THREAD_SET_INFORMATION) access |= THREAD_SET_LIMITED_INFORMATION;
     HANDLE h = nullptr;

@@ -7,6 +7,9 @@
 #include <windows.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
+#include <inttypes.h>
+#include <wchar.h>
 
 static int failures;
 static int checks;
@@ -44,7 +47,11 @@ static void test_formats(void) {
           strcmp(a, "-5|ffffffff|123456789|-1") == 0);
     CHECK(snprintf(a, sizeof a, "%ws|%S|%ls|%hs|%s|%wc%C", L"ws", L"S", L"ls", "hs", "s", L'w', L'C') > 0 &&
           strcmp(a, "ws|S|ls|hs|s|wC") == 0);
-    CHECK(snprintf(a, sizeof a, "%Iu|%p", (SIZE_T)12, (void *)0) > 0 && strncmp(a, "12|", 3) == 0);
+    CHECK(snprintf(a, sizeof a, "%Iu|%p", (SIZE_T)12, (void *)0x1234) > 0 && strcmp(a, "12|0000000000001234") == 0);
+    /* <inttypes.h>'s 64-bit conversions spell "lld" after <windows.h>, as MSVC's do */
+    CHECK(snprintf(a, sizeof a, "%" PRId64 "|%" PRIu64 "|%" PRIxPTR, (int64_t)-5000000000LL, (uint64_t)5000000000ULL,
+                   (uintptr_t)0x123456789ULL) > 0 &&
+          strcmp(a, "-5000000000|5000000000|123456789") == 0);
     CHECK(snprintf(a, sizeof a, "%5.2f|%-4d|%04x", 3.14159, 42, 0xab) > 0 && strcmp(a, " 3.14|42  |00ab") == 0);
 }
 
@@ -63,6 +70,7 @@ static void test_returns(void) {
     CHECK(_snprintf(a, 4, "%s", "abcdef") == -1 && memcmp(a, "abcd#", 5) == 0);
     CHECK(_snprintf(a, 8, "%s", "abc") == 3 && strcmp(a, "abc") == 0);
     CHECK(v_snprintf(a, 2, "%d", 123) == -1 && memcmp(a, "12", 2) == 0);
+    CHECK(_snprintf(NULL, 0, "%d", 12345) == 5 && _snwprintf(NULL, 0, L"%d", 12) == 2); /* the length asked for */
     CHECK(sprintf_s(a, sizeof a, "%lu", (ULONG)1234567) == 7 && strcmp(a, "1234567") == 0);
 
     /* swprintf (standard): terminated, negative when truncated; %s is wide, %S narrow */
@@ -89,6 +97,19 @@ static void test_streams(void) {
     fclose(f);
     CHECK(n == strlen("narrow 1;wide \xc3\xa9t\xc3\xa9 x;end"));
     CHECK(strcmp(text, "narrow 1;wide \xc3\xa9t\xc3\xa9 x;end") == 0);
+
+    /* a stream glibc's own wide output oriented is written as wide text */
+    f = tmpfile();
+    CHECK(f != NULL);
+    if (!f) return;
+    CHECK(fputws(L"[", f) >= 0 && fwide(f, 0) > 0);
+    CHECK(fprintf(f, "%lu", (DWORD)42) == 2 && fwprintf(f, L"%s]", L"w") == 2);
+    rewind(f);
+    {
+        wchar_t back[16] = {0};
+        CHECK(fgetws(back, 16, f) != NULL && wcscmp(back, L"[42w]") == 0);
+    }
+    fclose(f);
 }
 
 int main(int argc, char **argv) {

@@ -2,7 +2,7 @@
 // operator new/delete on the pool, since a kernel has no C++ runtime heap, and a vendor
 // device type's IOCTL as a case label. Built with the contract's line and g++; the
 // driver's calls must reach its own operators, not libstdc++'s, which the program
-// loaded first (pkg-config's -Bsymbolic, docs/running.md).
+// loaded first (pkg-config's -Bsymbolic-functions, docs/user-guide.md).
 #include <ntddk.h>
 
 #include "cxx_public.h"

@@ -20,7 +20,7 @@ out=$("$prefix/bin/ntio" run --virtual-time -- "$work/app")
 echo "$out"
 grep -q "wait: 258 after 3000 ms; driver side: 4" <<<"$out"
 # A C++ driver with its own global operator new/delete on the pool and a vendor IOCTL in a
-# switch, and a C app with <strsafe.h> and Windows printf formats. Without -Bsymbolic in
+# switch, and a C app with <strsafe.h> and Windows printf formats. Without -Bsymbolic-functions in
 # pkg-config's flags the driver's delete would reach libstdc++'s and free() pool memory.
 c++ -std=c++17 -Wall -Wextra -Werror -Wno-multichar -shared -fPIC "$here/cxx_driver.cpp" \
     $(pkg-config --cflags --libs ntio) -o "$work/cxx_driver.so"

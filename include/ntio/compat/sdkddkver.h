@@ -8,6 +8,9 @@
  *
  * Platform macros (docs/compat.md, "Compiler and platform macros"):
  *  - _WIN64 is defined: pointers are 64 bits, so `#ifdef _WIN64` layouts are the right ones.
+ *    Some Linux headers that test `defined(_WIN32) || defined(_WIN64)` (ncurses, ICU,
+ *    OpenSSL's e_os2.h) then take their Windows branch when included after ours: include
+ *    them first, or define NTIO_NO_WIN64 before the first Windows header.
  *  - _WIN32 is NOT defined. On Windows the compiler predefines it, but here it would also be
  *    seen by the C++ library and other Linux headers included after ours, which would take
  *    their Windows branches (libstdc++'s <filesystem>, fmt, GoogleTest). Test
@@ -18,7 +21,7 @@
 #define NTIO_COMPAT_SDKDDKVER_H
 
 #define NTIO_COMPAT_WINDOWS 1
-#ifndef _WIN64
+#if !defined(_WIN64) && !defined(NTIO_NO_WIN64)
 #define _WIN64 1
 #endif
 

@@ -12,7 +12,15 @@
  *
  * Output: wide text goes out as UTF-8 through the narrow stream, so mixing printf and
  * wprintf on stdout works, as on Windows (glibc would fix the stream's orientation at the
- * first call and drop the other kind). The functions return what MSVC's do; the _s forms
+ * first call and drop the other kind). A stream something else made wide-oriented
+ * (glibc's fputws, fwide) is written with fputws instead.
+ *
+ * What changes for code written for glibc: %ld, %lu and %lx read 32 bits, so a Linux
+ * `long` (off_t, time_t, ssize_t) needs %lld or %zd, as on Windows, where long is 32 bits;
+ * <inttypes.h>'s PRId64 and friends are redefined to "lld" accordingly. Being macros, the
+ * names also take over a member called printf or snprintf (obj.printf(...)) and a call
+ * qualified by another namespace (fmt::printf) after this header: include such headers
+ * first, or define NTIO_NO_WINDOWS_PRINTF. The functions return what MSVC's do; the _s forms
  * call no invalid-parameter handler: a buffer too small for sprintf_s is reported on
  * stderr and the process aborts, as MSVC's default handler ends it.
  *
@@ -77,6 +85,110 @@ using ::ntio_wprintf;
 }  // namespace std
 #endif
 
+/* <inttypes.h>'s 64-bit and pointer-sized conversions are "ld" in glibc (long is 64 bits),
+ * which Windows's formats read as 32 bits; they become "lld", as MSVC's <inttypes.h> has
+ * them. (glibc's int_fast16_t and int_fast32_t are long too.) */
+#include <inttypes.h>
+#undef PRId64
+#define PRId64 "lld"
+#undef PRIdLEAST64
+#define PRIdLEAST64 "lld"
+#undef PRIdFAST16
+#define PRIdFAST16 "lld"
+#undef PRIdFAST32
+#define PRIdFAST32 "lld"
+#undef PRIdFAST64
+#define PRIdFAST64 "lld"
+#undef PRIdMAX
+#define PRIdMAX "lld"
+#undef PRIdPTR
+#define PRIdPTR "lld"
+#undef PRIi64
+#define PRIi64 "lli"
+#undef PRIiLEAST64
+#define PRIiLEAST64 "lli"
+#undef PRIiFAST16
+#define PRIiFAST16 "lli"
+#undef PRIiFAST32
+#define PRIiFAST32 "lli"
+#undef PRIiFAST64
+#define PRIiFAST64 "lli"
+#undef PRIiMAX
+#define PRIiMAX "lli"
+#undef PRIiPTR
+#define PRIiPTR "lli"
+#undef PRIo64
+#define PRIo64 "llo"
+#undef PRIoLEAST64
+#define PRIoLEAST64 "llo"
+#undef PRIoFAST16
+#define PRIoFAST16 "llo"
+#undef PRIoFAST32
+#define PRIoFAST32 "llo"
+#undef PRIoFAST64
+#define PRIoFAST64 "llo"
+#undef PRIoMAX
+#define PRIoMAX "llo"
+#undef PRIoPTR
+#define PRIoPTR "llo"
+#undef PRIu64
+#define PRIu64 "llu"
+#undef PRIuLEAST64
+#define PRIuLEAST64 "llu"
+#undef PRIuFAST16
+#define PRIuFAST16 "llu"
+#undef PRIuFAST32
+#define PRIuFAST32 "llu"
+#undef PRIuFAST64
+#define PRIuFAST64 "llu"
+#undef PRIuMAX
+#define PRIuMAX "llu"
+#undef PRIuPTR
+#define PRIuPTR "llu"
+#undef PRIx64
+#define PRIx64 "llx"
+#undef PRIxLEAST64
+#define PRIxLEAST64 "llx"
+#undef PRIxFAST16
+#define PRIxFAST16 "llx"
+#undef PRIxFAST32
+#define PRIxFAST32 "llx"
+#undef PRIxFAST64
+#define PRIxFAST64 "llx"
+#undef PRIxMAX
+#define PRIxMAX "llx"
+#undef PRIxPTR
+#define PRIxPTR "llx"
+#undef PRIX64
+#define PRIX64 "llX"
+#undef PRIXLEAST64
+#define PRIXLEAST64 "llX"
+#undef PRIXFAST16
+#define PRIXFAST16 "llX"
+#undef PRIXFAST32
+#define PRIXFAST32 "llX"
+#undef PRIXFAST64
+#define PRIXFAST64 "llX"
+#undef PRIXMAX
+#define PRIXMAX "llX"
+#undef PRIXPTR
+#define PRIXPTR "llX"
+
+/* glibc's fortified <stdio.h> may define some of these names as macros already. */
+#undef printf
+#undef vprintf
+#undef fprintf
+#undef vfprintf
+#undef sprintf
+#undef vsprintf
+#undef snprintf
+#undef vsnprintf
+#undef wprintf
+#undef vwprintf
+#undef fwprintf
+#undef vfwprintf
+#undef swprintf
+#undef vswprintf
 #define printf(...) ntio_printf(__VA_ARGS__)
 #define vprintf(...) ntio_vprintf(__VA_ARGS__)
 #define fprintf(...) ntio_fprintf(__VA_ARGS__)
