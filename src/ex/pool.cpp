@@ -185,6 +185,33 @@ PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
     return driver_allocation(NumberOfBytes, Tag, true, is_paged(PoolType), __builtin_return_address(0));
 }
 
+// Quota allocations (no quota is charged: one process). The type's modifier bits say
+// whether a failure returns NULL or raises.
+namespace {
+PVOID quota_allocation(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, bool zero, const char* api,
+                       void* caller) {
+    int type = static_cast<int>(PoolType);
+    bool no_raise = type & POOL_QUOTA_FAIL_INSTEAD_OF_RAISE;
+    auto base = static_cast<POOL_TYPE>(type & ~(POOL_QUOTA_FAIL_INSTEAD_OF_RAISE | POOL_RAISE_IF_ALLOCATION_FAILURE));
+    ntio::verifier::check_irql_at_most(is_paged(base) ? APC_LEVEL : DISPATCH_LEVEL, api);
+    PVOID p = driver_allocation(NumberOfBytes, Tag, zero, is_paged(base), caller);
+    if (!p && !no_raise) ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
+    return p;
+}
+}  // namespace
+
+PVOID ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
+    return quota_allocation(PoolType, NumberOfBytes, Tag, false, "ExAllocatePoolWithQuotaTag",
+                            __builtin_return_address(0));
+}
+PVOID ExAllocatePoolQuotaZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
+    return quota_allocation(PoolType, NumberOfBytes, Tag, true, "ExAllocatePoolQuotaZero", __builtin_return_address(0));
+}
+PVOID ExAllocatePoolQuotaUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
+    return quota_allocation(PoolType, NumberOfBytes, Tag, false, "ExAllocatePoolQuotaUninitialized",
+                            __builtin_return_address(0));
+}
+
 PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
     ntio::verifier::check_irql_at_most(is_paged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePoolUninitialized");
     return driver_allocation(NumberOfBytes, Tag, false, is_paged(PoolType), __builtin_return_address(0));

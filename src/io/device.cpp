@@ -1,5 +1,7 @@
 // Device objects, symbolic links and share access (S-W32-9, S-W32-11, S-W32-12,
 // S-PNP-4, S-IRP-4).
+#include <cwchar>
+
 #include "io/iomgr.hpp"
 #include "trace/trace.hpp"
 #include "ke/objects.hpp"
@@ -10,6 +12,7 @@
 #include "verifier/hooks.hpp"
 #include "verifier/locks.hpp"
 #include "verifier/report.hpp"
+#include "wdmsec.h"
 
 namespace ntio::io {
 
@@ -115,6 +118,20 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, 
     DriverObject->DeviceObject = d;
     *DeviceObject = d;
     return STATUS_SUCCESS;
+}
+
+// <wdmsec.h>: no security descriptors here (one user, one process), so the SDDL string
+// restricts nothing; it must still have the form Windows requires, a protected DACL.
+NTSTATUS IoCreateDeviceSecure(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, PUNICODE_STRING DeviceName,
+                              DEVICE_TYPE DeviceType, ULONG DeviceCharacteristics, BOOLEAN Exclusive,
+                              PCUNICODE_STRING DefaultSDDLString, LPCGUID DeviceClassGuid,
+                              PDEVICE_OBJECT* DeviceObject) {
+    (void)DeviceClassGuid;
+    if (!DefaultSDDLString || !DefaultSDDLString->Buffer || DefaultSDDLString->Length < 3 * sizeof(WCHAR) ||
+        std::wmemcmp(DefaultSDDLString->Buffer, L"D:P", 3) != 0)
+        return STATUS_INVALID_PARAMETER;
+    return IoCreateDevice(DriverObject, DeviceExtensionSize, DeviceName, DeviceType, DeviceCharacteristics, Exclusive,
+                          DeviceObject);
 }
 
 VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {

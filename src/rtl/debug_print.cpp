@@ -2,6 +2,7 @@
 // sequence number, seconds since the runtime started (on the runtime clock, so
 // virtual time gives exact timestamps) and the text. One call is one record.
 #include <cstdarg>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -48,6 +49,20 @@ ULONG vprint(const char* format, va_list args) {
 
 }  // namespace
 
+namespace {
+// Whether a tracer (gdb, lldb) is attached: /proc/self/status's TracerPid.
+bool debugger_attached() {
+    FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) return false;
+    char line[256];
+    long tracer = 0;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "TracerPid: %ld", &tracer) == 1) break;
+    std::fclose(f);
+    return tracer != 0;
+}
+}  // namespace
+
 extern "C" {
 
 ULONG DbgPrint(PCSTR Format, ...) {
@@ -85,8 +100,18 @@ VOID DbgBreakPoint(VOID) {
         r.ExceptionAddress = __builtin_return_address(0);
         RtlRaiseException(&r);
     }
-    std::fprintf(stderr, "ntio: DbgBreakPoint() reached; stopping with SIGTRAP for an attached debugger\n");
-    __asm__ volatile("int3");  // a debugger continues from here; without one SIGTRAP ends the process
+    if (debugger_attached()) {
+        std::fprintf(stderr, "ntio: DbgBreakPoint() reached; stopping in the attached debugger\n");
+        __asm__ volatile("int3");  // the debugger stops here, and may continue
+        return;
+    }
+    // No debugger: Windows stops the machine (a breakpoint nobody handles). The trap of
+    // int3 is reported after the instruction, so ntio's handler could not end the process
+    // by letting it fault again; the default action of SIGTRAP ends it here, with a core.
+    std::fprintf(stderr, "ntio: DbgBreakPoint() reached with no debugger attached; stopping with SIGTRAP\n");
+    std::signal(SIGTRAP, SIG_DFL);
+    std::raise(SIGTRAP);
+    std::abort();  // SIGTRAP blocked or ignored: stop all the same
 }
 
 VOID OutputDebugStringA(LPCSTR lpOutputString) {

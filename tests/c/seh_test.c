@@ -608,6 +608,7 @@ int main(int argc, char **argv) {
         if (!strcmp(c, "continue-execution")) {
             __try { RaiseException(0xE0000003u, 0, 0, NULL); } __except (EXCEPTION_CONTINUE_EXECUTION) {}
         }
+        if (!strcmp(c, "break-outside-try")) DbgBreakPoint(); /* no debugger: the process stops */
         if (!strcmp(c, "fault-outside-try")) {
             __try { sink = 1; } __except (EXCEPTION_EXECUTE_HANDLER) {}
             sink = *low_address; /* no frame: the process crashes as it would without ntio */

@@ -5,6 +5,9 @@
  * reused with MmPrepareMdlForReuse; a power IRP goes through PoCallDriver to the
  * driver's own power routine, which records the state with PoSetPowerState. */
 #include <ntddk.h>
+#include <wdmsec.h>
+#include <dontuse.h>
+#include <DriverSpecs.h>
 
 #include "wdm_extras_public.h"
 
@@ -150,7 +153,27 @@ static int is_vendor_probe(ULONG code) {
     }
 }
 
+/* Annotated as the WDK's samples annotate (sal.h: analysis only); a quota allocation that
+ * returns NULL instead of raising, zeroed; the 32x32 products. */
+_Must_inspect_result_ _Success_(return != 0) static BOOLEAN
+QuotaAndProducts(_Out_writes_bytes_all_(Size) PUCHAR Out, _In_ ULONG Size) {
+    PUCHAR p = (PUCHAR)ExAllocatePoolQuotaZero((POOL_TYPE)(NonPagedPoolNx | POOL_QUOTA_FAIL_INSTEAD_OF_RAISE), Size,
+                                              0x57645871u /* 'qXdW' */);
+    ULONG i;
+    BOOLEAN zeroed = TRUE;
+    if (!p) return FALSE;
+    for (i = 0; i < Size; ++i) zeroed = zeroed && p[i] == 0;
+    RtlCopyMemory(Out, p, Size);
+    ExFreePoolWithTag(p, 0x57645871u /* 'qXdW' */);
+    return zeroed && Int32x32To64(-2, 0x40000000) == -0x80000000LL &&
+           UInt32x32To64(0xFFFFFFFFu, 2u) == 0x1FFFFFFFEULL;
+}
+
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) {
+    UNICODE_STRING bad_sddl = RTL_CONSTANT_STRING(L"O:BAG:SY");
+    UNICODE_STRING other = RTL_CONSTANT_STRING(L"\\Device\\WdmExtrasRefused");
+    PDEVICE_OBJECT refused = NULL;
+    UCHAR scratch[16];
     UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\Device\\WdmExtras");
     UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\DosDevices\\WdmExtras");
     WCHAR text[8];
@@ -161,13 +184,21 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
     if (empty.Length != 0 || !IoIsErrorUserInduced(STATUS_NO_MEDIA_IN_DEVICE)) return STATUS_UNSUCCESSFUL;
     NT_VERIFY(empty.Length == 0); /* a statement: no -Wunused-value under -Werror */
     if (!is_vendor_probe(0x80012004u) || is_vendor_probe(0x00012004u)) return STATUS_UNSUCCESSFUL;
+    KdBreakPoint(); /* DBG is not defined: nothing, as in a release build of the WDK */
+    if (!QuotaAndProducts(scratch, sizeof scratch)) return STATUS_UNSUCCESSFUL;
+    /* an SDDL string without a protected DACL ("D:P") is refused, and makes no device */
+    if (IoCreateDeviceSecure(DriverObject, 0, &other, FILE_DEVICE_UNKNOWN, 0, FALSE, &bad_sddl, NULL, &refused) !=
+            STATUS_INVALID_PARAMETER ||
+        refused != NULL || DriverObject->DeviceObject != NULL)
+        return STATUS_UNSUCCESSFUL;
     ExInitializeRundownProtection(&g_rundown);
     DriverObject->MajorFunction[IRP_MJ_CREATE] = ExtrasCreateClose;
     DriverObject->MajorFunction[IRP_MJ_CLOSE] = ExtrasCreateClose;
     DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = ExtrasControl;
     DriverObject->MajorFunction[IRP_MJ_POWER] = ExtrasPower;
     DriverObject->DriverUnload = ExtrasUnload;
-    status = IoCreateDevice(DriverObject, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &g_device);
+    status = IoCreateDeviceSecure(DriverObject, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &SDDL_DEVOBJ_SYS_ALL_ADM_ALL,
+                                  NULL, &g_device);
     if (!NT_SUCCESS(status)) return status;
     g_device->Flags |= DO_DIRECT_IO;
     status = IoCreateSymbolicLink(&link, &name);

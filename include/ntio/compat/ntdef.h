@@ -91,6 +91,9 @@ typedef unsigned char UCHAR, *PUCHAR, BYTE, *PBYTE, *LPBYTE, BOOLEAN, *PBOOLEAN;
 typedef short SHORT, *PSHORT, CSHORT;
 /* The declared length of a trailing variable-length array, as winnt.h has it. */
 #define ANYSIZE_ARRAY 1
+/* 32 x 32 -> 64-bit products, signed and unsigned, as winnt.h has them. */
+#define Int32x32To64(a, b) ((LONGLONG)((LONG)(a)) * (LONGLONG)((LONG)(b)))
+#define UInt32x32To64(a, b) ((ULONGLONG)((ULONG)(a)) * (ULONGLONG)((ULONG)(b)))
 typedef unsigned short USHORT, *PUSHORT, WORD, *PWORD, *LPWORD;
 typedef int INT, *PINT, *LPINT, LONG, *PLONG, *LPLONG, BOOL, *PBOOL, *LPBOOL;
 typedef unsigned int UINT, *PUINT, ULONG, *PULONG, DWORD, *PDWORD, *LPDWORD;
@@ -638,7 +641,13 @@ NTIO_EXTERN_C_END
  * ntio prints it in every build, like a checked build, since this is a test runtime. */
 #define KdPrint(_x_) DbgPrint _x_
 #define KdPrintEx(_x_) DbgPrintEx _x_
+/* KdBreakPoint breaks only in a checked build (DBG non-zero), as in the WDK: unlike
+ * KdPrint it would stop the program, which a release driver never asks for. */
+#if defined(DBG) && DBG
 #define KdBreakPoint() DbgBreakPoint()
+#else
+#define KdBreakPoint() ((void)0)
+#endif
 
 #include "excpt.h"
 

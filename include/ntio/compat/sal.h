@@ -167,4 +167,70 @@
 #ifndef __forceinline
 #define __forceinline inline __attribute__((always_inline))
 #endif
+
+/* More of the annotations the WDK's and SDK's samples use (analysis only, like the rest). */
+#define _Acquires_shared_lock_(...)
+#define _Analysis_mode_(...)
+#define _Analysis_noreturn_
+#define _At_buffer_(...)
+#define _Deref_in_range_(...)
+#define _Deref_out_opt_
+#define _Deref_post_z_
+#define _Deref_pre_z_
+#define _Enum_is_bitflag_
+#define _Field_size_bytes_part_(...)
+#define _Field_size_part_(...)
+#define _Field_z_
+#define _In_reads_opt_z_(...)
+#define _In_reads_or_z_(...)
+#define _In_reads_to_ptr_(...)
+#define _In_reads_z_(...)
+#define _Inout_opt_z_
+#define _Inout_updates_all_(...)
+#define _Inout_updates_all_opt_(...)
+#define _Inout_updates_bytes_all_(...)
+#define _Inout_updates_bytes_all_opt_(...)
+#define _Inout_updates_bytes_opt_(...)
+#define _Inout_updates_z_(...)
+#define _Kernel_IoGetDmaAdapter_
+#define _Kernel_float_restored_
+#define _Kernel_float_saved_
+#define _Maybevalid_
+#define _Notvalid_
+#define _Out_writes_all_(...)
+#define _Out_writes_all_opt_(...)
+#define _Out_writes_bytes_all_(...)
+#define _Out_writes_bytes_all_opt_(...)
+#define _Out_writes_opt_z_(...)
+#define _Out_writes_to_opt_(...)
+#define _Outptr_opt_result_maybenull_
+#define _Outptr_result_buffer_(...)
+#define _Outptr_result_nullonfailure_
+#define _Outref_
+#define _Outref_result_maybenull_
+#define _Post_defensive_
+#define _Post_notnull_
+#define _Post_null_
+#define _Post_readable_size_(...)
+#define _Post_valid_
+#define _Post_writable_size_(...)
+#define _Post_z_
+#define _Pre_defensive_
+#define _Pre_maybenull_
+#define _Pre_null_
+#define _Pre_readable_size_(...)
+#define _Pre_valid_
+#define _Pre_writable_size_(...)
+#define _Pre_z_
+#define _Readable_elements_(...)
+#define _Releases_shared_lock_(...)
+#define _Result_nullonfailure_
+#define _Ret_maybenull_z_
+#define _Ret_notnull_
+#define _Ret_writes_bytes_(...)
+#define _Ret_writes_bytes_maybenull_(...)
+#define _Scanf_format_string_
+#define _Valid_
+#define _Writable_elements_(...)
+
 #endif

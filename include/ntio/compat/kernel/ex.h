@@ -41,6 +41,15 @@ NTIO_API PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag
 NTIO_API PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
 NTIO_API PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
 NTIO_API PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes);
+/* Quota allocations: ntio charges no quota (one process), so these allocate as their
+ * non-quota forms; a failure raises STATUS_INSUFFICIENT_RESOURCES (an exception for the
+ * caller's __try) unless the pool type carries POOL_QUOTA_FAIL_INSTEAD_OF_RAISE, as on
+ * Windows. */
+#define POOL_QUOTA_FAIL_INSTEAD_OF_RAISE 8
+#define POOL_RAISE_IF_ALLOCATION_FAILURE 16
+NTIO_API PVOID ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+NTIO_API PVOID ExAllocatePoolQuotaZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+NTIO_API PVOID ExAllocatePoolQuotaUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
 NTIO_API VOID ExFreePoolWithTag(PVOID P, ULONG Tag);
 /* ExFreePool2 takes the tag and no extended parameters here (no secure pool). */
 typedef struct _POOL_EXTENDED_PARAMETER POOL_EXTENDED_PARAMETER, *PPOOL_EXTENDED_PARAMETER;
