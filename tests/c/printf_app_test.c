@@ -11,17 +11,7 @@
 #include <inttypes.h>
 #include <wchar.h>
 
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        ++checks;                                                                    \
-        if (!(cond)) {                                                               \
-            ++failures;                                                              \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
+#include "check.h"
 
 static int v_snprintf(char *buffer, size_t count, const char *format, ...) {
     int n;

@@ -9,17 +9,7 @@
 
 #include <stdio.h>
 
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        ++checks;                                                                    \
-        if (!(cond)) {                                                               \
-            ++failures;                                                              \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
+#include "check.h"
 
 static HRESULT vprintf_a(char *dst, size_t cch, const char *format, ...) {
     HRESULT hr;
