@@ -47,4 +47,20 @@ NTIO_API size_t ntio_vswprintf_windows(wchar_t* Buffer, size_t Count, const wcha
     }
 }
 
+// For the counted strings of RtlUnicodeStringPrintf: at most Count characters and no
+// terminator (a UNICODE_STRING needs none); the whole length back, SIZE_MAX on error.
+NTIO_API size_t ntio_vswprintf_windows_counted(wchar_t* Buffer, size_t Count, const wchar_t* Format, va_list Args) {
+    if (!Format) return SIZE_MAX;
+    try {
+        ntio::rtl::Utf8Scope utf8;
+        std::wstring text =
+            ntio::rtl::from_multibyte(ntio::rtl::format_windows(ntio::rtl::narrow_format(Format).c_str(), Args));
+        size_t n = text.size() < Count ? text.size() : Count;
+        if (Buffer && n) std::memcpy(Buffer, text.data(), n * sizeof(wchar_t));
+        return text.size();
+    } catch (...) {
+        return SIZE_MAX;
+    }
+}
+
 }  // extern "C"

@@ -216,7 +216,44 @@ static void test_printf_windows(void) {
     CHECK(RtlStringCchPrintfW(w, 64, L"100%%") == STATUS_SUCCESS && wcscmp(w, L"100%") == 0);
 }
 
+/* The counted-string routines: no terminator needed, Length set to what was written,
+ * STATUS_BUFFER_OVERFLOW with as much as fits, invalid strings refused. */
+static void test_unicode_strings(void) {
+    WCHAR buffer[6];
+    UNICODE_STRING dst, src, bad;
+    RtlInitEmptyUnicodeString(&dst, buffer, sizeof buffer);
+    CHECK(RtlUnicodeStringInit(&src, L"abc") == STATUS_SUCCESS && src.Length == 3 * sizeof(WCHAR) &&
+          src.MaximumLength == 4 * sizeof(WCHAR));
+    CHECK(RtlUnicodeStringInit(&bad, NULL) == STATUS_SUCCESS && bad.Length == 0 && bad.Buffer == NULL);
+    CHECK(RtlUnicodeStringValidate(&src) == STATUS_SUCCESS);
+    CHECK(RtlUnicodeStringCopy(&dst, &src) == STATUS_SUCCESS && dst.Length == 3 * sizeof(WCHAR) &&
+          wcsncmp(dst.Buffer, L"abc", 3) == 0);
+    CHECK(RtlUnicodeStringCatString(&dst, L"def") == STATUS_SUCCESS && dst.Length == sizeof buffer &&
+          wcsncmp(dst.Buffer, L"abcdef", 6) == 0); /* exactly full: no terminator needed */
+    CHECK(RtlUnicodeStringCat(&dst, &src) == STATUS_BUFFER_OVERFLOW && dst.Length == sizeof buffer);
+    CHECK(RtlUnicodeStringCopyString(&dst, L"0123456789") == STATUS_BUFFER_OVERFLOW && dst.Length == sizeof buffer &&
+          wcsncmp(dst.Buffer, L"012345", 6) == 0);
+    CHECK(RtlUnicodeStringCbCopyStringN(&dst, L"xyz", 2 * sizeof(WCHAR)) == STATUS_SUCCESS &&
+          dst.Length == 2 * sizeof(WCHAR) && wcsncmp(dst.Buffer, L"xy", 2) == 0);
+    CHECK(RtlUnicodeStringCchCopyStringN(&dst, L"xyz", 1) == STATUS_SUCCESS && dst.Length == sizeof(WCHAR));
+    CHECK(RtlUnicodeStringPrintf(&dst, L"%d-%s", 42, L"ok") == STATUS_SUCCESS && dst.Length == 5 * sizeof(WCHAR) &&
+          wcsncmp(dst.Buffer, L"42-ok", 5) == 0);
+    CHECK(RtlUnicodeStringPrintf(&dst, L"%s", L"abcdef") == STATUS_SUCCESS && dst.Length == sizeof buffer);
+    CHECK(RtlUnicodeStringPrintf(&dst, L"%wZ+", &src) == STATUS_SUCCESS && wcsncmp(dst.Buffer, L"abc+", 4) == 0);
+    CHECK(RtlUnicodeStringPrintf(&dst, L"%s", L"toolongtext") == STATUS_BUFFER_OVERFLOW &&
+          dst.Length == sizeof buffer && wcsncmp(dst.Buffer, L"toolon", 6) == 0);
+    bad = dst;
+    bad.Length = bad.MaximumLength + sizeof(WCHAR); /* longer than its maximum */
+    CHECK(RtlUnicodeStringValidate(&bad) == STATUS_INVALID_PARAMETER);
+    CHECK(RtlUnicodeStringCopy(&bad, &src) == STATUS_INVALID_PARAMETER);
+    bad = dst;
+    bad.Length = 3; /* not whole characters */
+    CHECK(RtlUnicodeStringCat(&dst, &bad) == STATUS_INVALID_PARAMETER);
+    CHECK(RtlUnicodeStringCopyString(&dst, NULL) == STATUS_INVALID_PARAMETER);
+}
+
 int main(void) {
+    test_unicode_strings();
     test_copy();
     test_cat();
     test_length();

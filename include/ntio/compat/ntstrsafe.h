@@ -185,4 +185,109 @@ NTIO_INLINE NTSTATUS RtlStringCbLengthW(STRSAFE_PCNZWCH psz, size_t cbMax, size_
 }
 #endif /* NTSTRSAFE_NO_CB_FUNCTIONS */
 
+/* ---- counted UNICODE_STRINGs (RtlUnicodeString*) ------------------------------------ *
+ * A UNICODE_STRING is valid when Length <= MaximumLength, both are whole WCHARs, the
+ * maximum is at most NTIO_USTR_MAX_CCH characters (below), and Buffer is non-NULL
+ * unless both are 0. The result needs no terminator: Length is set to what was written,
+ * STATUS_BUFFER_OVERFLOW when the whole result did not fit (as much as fits is kept). */
+NTIO_EXTERN_C_BEGIN
+NTIO_API size_t ntio_vswprintf_windows_counted(wchar_t *Buffer, size_t Count, const wchar_t *Format, va_list Args);
+NTIO_EXTERN_C_END
+
+/* The most characters a counted string holds: NTSTRSAFE_UNICODE_STRING_MAX_CCH, or what
+ * the USHORT byte counts can express with 4-byte WCHARs (16383), whichever is less. */
+#define NTIO_USTR_MAX_CCH \
+    ((size_t)NTSTRSAFE_UNICODE_STRING_MAX_CCH < 0xFFFFu / sizeof(wchar_t) ? (size_t)NTSTRSAFE_UNICODE_STRING_MAX_CCH \
+                                                                          : 0xFFFFu / sizeof(wchar_t) - 1)
+#define NTIO_USTR_MAX_BYTES (NTIO_USTR_MAX_CCH * sizeof(wchar_t))
+NTIO_INLINE int ntio_ustr_valid(PCUNICODE_STRING s) {
+    return s != NULL && s->Length <= s->MaximumLength && s->Length % sizeof(wchar_t) == 0 &&
+           s->MaximumLength % sizeof(wchar_t) == 0 && s->MaximumLength <= NTIO_USTR_MAX_BYTES &&
+           (s->Buffer != NULL || s->MaximumLength == 0);
+}
+NTIO_INLINE NTSTATUS RtlUnicodeStringValidate(PCUNICODE_STRING SourceString) {
+    return ntio_ustr_valid(SourceString) ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+}
+/* Points DestinationString at pszSrc (a NULL pszSrc makes an empty string), refusing one
+ * longer than the maximum. */
+NTIO_INLINE NTSTATUS RtlUnicodeStringInit(PUNICODE_STRING DestinationString, NTSTRSAFE_PCWSTR pszSrc) {
+    size_t n = 0;
+    if (DestinationString == NULL) return STATUS_INVALID_PARAMETER;
+    DestinationString->Length = DestinationString->MaximumLength = 0;
+    DestinationString->Buffer = (PWSTR)pszSrc;
+    if (pszSrc == NULL) return STATUS_SUCCESS;
+    while (n < NTIO_USTR_MAX_CCH && pszSrc[n] != L'\0') ++n;
+    if (pszSrc[n] != L'\0') {
+        DestinationString->Buffer = NULL;
+        return STATUS_INVALID_PARAMETER;
+    }
+    DestinationString->Length = (USHORT)(n * sizeof(wchar_t));
+    DestinationString->MaximumLength = (USHORT)((n + (n < NTIO_USTR_MAX_CCH)) * sizeof(wchar_t));
+    return STATUS_SUCCESS;
+}
+/* Appends count characters of src at character `at` of dst, as many as fit. */
+NTIO_INLINE NTSTATUS ntio_ustr_put(PUNICODE_STRING dst, size_t at, const wchar_t *src, size_t count) {
+    size_t room = dst->MaximumLength / sizeof(wchar_t) - at;
+    size_t n = count < room ? count : room;
+    if (n) memmove(dst->Buffer + at, src, n * sizeof(wchar_t));
+    dst->Length = (USHORT)((at + n) * sizeof(wchar_t));
+    return n < count ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
+}
+NTIO_INLINE size_t ntio_wcsnlen_max(const wchar_t *s, size_t max) {
+    size_t n = 0;
+    while (n < max && s[n] != L'\0') ++n;
+    return n;
+}
+NTIO_INLINE NTSTATUS RtlUnicodeStringCopy(PUNICODE_STRING DestinationString, PCUNICODE_STRING SourceString) {
+    if (!ntio_ustr_valid(DestinationString) || !ntio_ustr_valid(SourceString)) return STATUS_INVALID_PARAMETER;
+    return ntio_ustr_put(DestinationString, 0, SourceString->Buffer, SourceString->Length / sizeof(wchar_t));
+}
+NTIO_INLINE NTSTATUS RtlUnicodeStringCopyString(PUNICODE_STRING DestinationString, NTSTRSAFE_PCWSTR pszSrc) {
+    if (!ntio_ustr_valid(DestinationString) || pszSrc == NULL) return STATUS_INVALID_PARAMETER;
+    return ntio_ustr_put(DestinationString, 0, pszSrc, ntio_wcsnlen_max(pszSrc, NTIO_USTR_MAX_CCH));
+}
+NTIO_INLINE NTSTATUS RtlUnicodeStringCbCopyStringN(PUNICODE_STRING DestinationString, NTSTRSAFE_PCWSTR pszSrc,
+                                                   size_t cbToCopy) {
+    if (!ntio_ustr_valid(DestinationString) || pszSrc == NULL || cbToCopy > NTIO_USTR_MAX_BYTES)
+        return STATUS_INVALID_PARAMETER;
+    return ntio_ustr_put(DestinationString, 0, pszSrc, ntio_wcsnlen_max(pszSrc, cbToCopy / sizeof(wchar_t)));
+}
+NTIO_INLINE NTSTATUS RtlUnicodeStringCchCopyStringN(PUNICODE_STRING DestinationString, NTSTRSAFE_PCWSTR pszSrc,
+                                                    size_t cchToCopy) {
+    if (!ntio_ustr_valid(DestinationString) || pszSrc == NULL || cchToCopy > NTIO_USTR_MAX_CCH)
+        return STATUS_INVALID_PARAMETER;
+    return ntio_ustr_put(DestinationString, 0, pszSrc, ntio_wcsnlen_max(pszSrc, cchToCopy));
+}
+NTIO_INLINE NTSTATUS RtlUnicodeStringCat(PUNICODE_STRING DestinationString, PCUNICODE_STRING SourceString) {
+    if (!ntio_ustr_valid(DestinationString) || !ntio_ustr_valid(SourceString)) return STATUS_INVALID_PARAMETER;
+    return ntio_ustr_put(DestinationString, DestinationString->Length / sizeof(wchar_t), SourceString->Buffer,
+                         SourceString->Length / sizeof(wchar_t));
+}
+NTIO_INLINE NTSTATUS RtlUnicodeStringCatString(PUNICODE_STRING DestinationString, NTSTRSAFE_PCWSTR pszSrc) {
+    if (!ntio_ustr_valid(DestinationString) || pszSrc == NULL) return STATUS_INVALID_PARAMETER;
+    return ntio_ustr_put(DestinationString, DestinationString->Length / sizeof(wchar_t), pszSrc,
+                         ntio_wcsnlen_max(pszSrc, NTIO_USTR_MAX_CCH));
+}
+NTIO_INLINE NTSTATUS RtlUnicodeStringVPrintf(PUNICODE_STRING DestinationString, NTSTRSAFE_PCWSTR pszFormat,
+                                             va_list argList) {
+    size_t cch, needed;
+    if (!ntio_ustr_valid(DestinationString) || pszFormat == NULL) return STATUS_INVALID_PARAMETER;
+    cch = DestinationString->MaximumLength / sizeof(wchar_t);
+    needed = ntio_vswprintf_windows_counted(DestinationString->Buffer, cch, pszFormat, argList);
+    if (needed == SIZE_MAX) {
+        DestinationString->Length = 0;
+        return STATUS_INVALID_PARAMETER;
+    }
+    DestinationString->Length = (USHORT)((needed < cch ? needed : cch) * sizeof(wchar_t));
+    return needed <= cch ? STATUS_SUCCESS : STATUS_BUFFER_OVERFLOW;
+}
+NTIO_INLINE NTSTATUS RtlUnicodeStringPrintf(PUNICODE_STRING DestinationString, NTSTRSAFE_PCWSTR pszFormat, ...) {
+    NTSTATUS status;
+    va_list args;
+    va_start(args, pszFormat);
+    status = RtlUnicodeStringVPrintf(DestinationString, pszFormat, args);
+    va_end(args);
+    return status;
+}
+
 #endif /* NTIO_COMPAT_NTSTRSAFE_H */
