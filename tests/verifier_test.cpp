@@ -1327,3 +1327,28 @@ TEST_F(VerifierModules, NullDispatchRoutine_EntriesLeftNullAreReportedAndRefuseT
     EXPECT_TRUE(sys.unload_driver("nulldispatch"));
 }
 }  // namespace
+
+namespace {
+// REFERENCE_BY_POINTER (0x18): one ObDereferenceObject too many while a handle is open.
+// Reported at the dereference that reaches zero; the object stays alive for the handle,
+// which still works, and the close frees it (no leak, no use after free under ASan).
+TEST_F(VerifierModules, REFERENCE_BY_POINTER_OneDereferenceTooManyWithAHandleOpen) {
+    HANDLE h = nullptr;
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, nullptr, OBJ_KERNEL_HANDLE, nullptr, nullptr);
+    ASSERT_EQ(ZwCreateEvent(&h, EVENT_ALL_ACCESS, &oa, NotificationEvent, FALSE), STATUS_SUCCESS);
+    PVOID event = nullptr;
+    ASSERT_EQ(ObReferenceObjectByHandle(h, EVENT_MODIFY_STATE, *ExEventObjectType, KernelMode, &event, nullptr),
+              STATUS_SUCCESS);
+    ObDereferenceObject(event);  // the reference it took
+    auto too_many = verifier.expect("REFERENCE_BY_POINTER");
+    ObDereferenceObject(event);  // one more: the handle's
+    ASSERT_EQ(too_many.reports().size(), 1u);
+    EXPECT_EQ(too_many.reports()[0].bugcheck, "REFERENCE_BY_POINTER");
+    EXPECT_NE(too_many.reports()[0].message.find("1 handle(s) to it still open"), std::string::npos)
+        << too_many.reports()[0].text;
+    EXPECT_EQ(ZwSetEvent(h, nullptr), STATUS_SUCCESS) << "the object is still alive behind its handle";
+    EXPECT_EQ(ZwWaitForSingleObject(h, FALSE, nullptr), STATUS_SUCCESS);
+    EXPECT_EQ(ZwClose(h), STATUS_SUCCESS);
+}
+}  // namespace

@@ -6,6 +6,7 @@
 #include "ke/spin.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
+#include "verifier/report.hpp"
 
 namespace ntio::ob {
 
@@ -24,6 +25,19 @@ void last_reference_dropped(void* body, int64_t left) {
     if (left < 0) {
         std::fprintf(stderr, "ntio: object %p (%s) dereferenced below zero\n", body, h->type->name);
         std::abort();
+    }
+    // Each handle holds a reference, taken before the handle counts and dropped after it
+    // stops counting: no references with handles open means one dereference too many.
+    // Windows stops (0x18); ntio reports it and gives the handles their references back,
+    // so the object lives until they close instead of being used after it is freed.
+    if (int64_t open = h->handles.load(std::memory_order_acquire); open > 0) {
+        h->refs.fetch_add(open, std::memory_order_acq_rel);
+        verifier::report(verifier::Check::REFERENCE_BY_POINTER,
+                         fmt::format("the references to {} object {} reached zero with {} handle(s) to it still open: "
+                                     "a driver dereferenced it once more than it referenced it. ntio keeps it alive "
+                                     "until the handles close",
+                                     h->type->name, body, open));
+        return;
     }
     if (h->type->on_zero_references) h->type->on_zero_references(body);
     else free_object(body);
