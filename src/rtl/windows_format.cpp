@@ -44,6 +44,21 @@ void append_formatted(std::string& out, const std::string& spec, T value) {
     }
 }
 
+// Pads the UTF-8 of a wide string or character to the field width, counting characters,
+// not bytes: each is one WCHAR in a wide result, and snprintf's byte count would pad "é"
+// short and cut a character in two. (The precision was applied to the wide characters.)
+void append_wide_field(std::string& out, const std::string& flags_width_precision, const std::string& text) {
+    bool left = false;
+    size_t i = 0, width = 0;
+    const std::string& f = flags_width_precision;
+    while (i < f.size() && std::strchr("-+ #0", f[i])) left |= f[i++] == '-';
+    while (i < f.size() && f[i] >= '0' && f[i] <= '9') width = width * 10 + static_cast<size_t>(f[i++] - '0');
+    size_t chars = 0;
+    for (unsigned char c : text) chars += (c & 0xC0) != 0x80;
+    std::string pad(width > chars ? width - chars : 0, ' ');
+    out += left ? text + pad : pad + text;
+}
+
 // Pads `text` to the field width and precision of a %s conversion.
 void append_string(std::string& out, const std::string& flags_width_precision, const std::string& text) {
     append_formatted(out, "%" + flags_width_precision + "s", text.c_str());
@@ -180,7 +195,7 @@ std::string format_windows(const char* f, va_list args) {
                 wchar_t w = static_cast<wchar_t>(c);
                 std::string s;
                 append_wide(s, &w, 1);
-                append_string(out, fwp, s);
+                append_wide_field(out, fwp, s);
             } else {
                 append_formatted(out, "%" + fwp + "c", c);
             }
@@ -193,8 +208,8 @@ std::string format_windows(const char* f, va_list args) {
                 const wchar_t* w = va_arg(args, const wchar_t*);
                 std::string s;
                 if (w) append_wide(s, w, precision);
-                else s = "(null)";
-                append_string(out, fwp, s);
+                else s = std::string("(null)", precision < 6 ? precision : 6);
+                append_wide_field(out, fwp, s);
             } else {
                 const char* s = va_arg(args, const char*);
                 append_string(out, fwp, s ? std::string(s, strnlen(s, precision)) : std::string("(null)"));

@@ -69,6 +69,12 @@ static void test_returns(void) {
     wmemset(w, L'#', 8);
     CHECK(_snwprintf(w, 3, L"%s", L"abc") == 3 && w[2] == L'c' && w[3] == L'#');
     CHECK(swprintf_s(w, 8, L"%lu", (ULONG)99) == 2 && wcscmp(w, L"99") == 0);
+    {
+        /* width and precision count characters, not the bytes of their UTF-8 */
+        wchar_t x[24];
+        CHECK(swprintf(x, 24, L"%.3s|%-4s|%3s|%2c", L"\u00e4\u00f6\u00fc\u00df", L"\u00e4b", L"\u00e9", L'\u00e9') == 15 &&
+              wcscmp(x, L"\u00e4\u00f6\u00fc|\u00e4b  |  \u00e9| \u00e9") == 0);
+    }
 }
 
 /* Narrow and wide output on one stream, read back: glibc would fix the stream's
