@@ -1,6 +1,9 @@
 // Win32 synchronization: S-W32-1 (events and names), S-W32-2 (wait results),
 // S-W32-3 (multiple objects), threads, handles, and every bad input of issue 2.
 #include <process.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <atomic>
 #include <cstdlib>
 #include <string>
@@ -500,6 +503,23 @@ TEST_F(Win32Sync, S_W32T_3_CalendarTimeFollowsTheClock) {
     if (old_tz) setenv("TZ", saved.c_str(), 1);
     else unsetenv("TZ");
     tzset();
+}
+
+// S-W32T-4: the host's current directory, with Windows's size contract: the length
+// without the terminator when it fits, else the size needed with it.
+TEST_F(Win32Sync, S_W32T_4_CurrentDirectoryAndItsSize) {
+    char host[4096];
+    ASSERT_NE(getcwd(host, sizeof host), nullptr);
+    DWORD length = static_cast<DWORD>(strlen(host));
+    EXPECT_EQ(GetCurrentDirectoryA(0, nullptr), length + 1);
+    char small[2];
+    EXPECT_EQ(GetCurrentDirectoryA(sizeof small, small), length + 1) << "too small: the size needed";
+    std::string a(length + 1, '#');
+    EXPECT_EQ(GetCurrentDirectoryA(length + 1, a.data()), length);
+    EXPECT_STREQ(a.c_str(), host);
+    std::wstring w(length + 1, L'#');
+    EXPECT_EQ(GetCurrentDirectoryW(length + 1, w.data()), length);
+    EXPECT_EQ(w[0], static_cast<wchar_t>(host[0]));
 }
 
 }  // namespace

@@ -1,9 +1,15 @@
 // Win32 device I/O: CreateFile, DeviceIoControl, ReadFile, WriteFile,
 // GetOverlappedResult(Ex), the file pointer, size, type and flush, as thin translations to the Nt* services
 // (S-DSP-13..16, S-W32-5..10).
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <string>
 
+#include <unistd.h>
+
 #include "io/iomgr.hpp"
+#include "rtl/windows_format.hpp"
 #include "ps/thread.hpp"
 #include "trace/trace.hpp"
 #include "win32/win32.hpp"
@@ -47,6 +53,27 @@ DWORD overlapped_bytes(const OVERLAPPED* ov) {
     return static_cast<DWORD>(__atomic_load_n(&ov->InternalHigh, __ATOMIC_RELAXED));
 }
 
+}  // namespace
+
+namespace {
+// GetCurrentDirectory's contract on a text of `length` characters.
+template <typename Char>
+DWORD deliver_directory(const std::basic_string<Char>& text, DWORD size, Char* buffer) {
+    if (text.size() + 1 > size || !buffer) return static_cast<DWORD>(text.size() + 1);
+    std::copy(text.begin(), text.end(), buffer);
+    buffer[text.size()] = Char(0);
+    return static_cast<DWORD>(text.size());
+}
+bool host_directory(std::string* out) {
+    std::string buf(4096, '\0');
+    if (!getcwd(buf.data(), buf.size())) {
+        set_last_error(errno == ERANGE ? ERROR_FILENAME_EXCED_RANGE : ERROR_PATH_NOT_FOUND);
+        return false;
+    }
+    buf.resize(std::strlen(buf.c_str()));
+    *out = buf;
+    return true;
+}
 }  // namespace
 
 extern "C" {
@@ -378,6 +405,23 @@ DWORD GetFileSize(HANDLE hFile, LPDWORD lpFileSizeHigh) {
 // The device's type, as kernelbase maps it: storage is a disk, the character devices of
 // the FILE_DEVICE_* list are character devices, anything else (FILE_DEVICE_UNKNOWN
 // included) is unknown, with the last error cleared to tell it from a failure.
+DWORD GetCurrentDirectoryA(DWORD nBufferLength, LPSTR lpBuffer) {
+    std::string dir;
+    if (!host_directory(&dir)) return 0;
+    return deliver_directory(dir, nBufferLength, lpBuffer);
+}
+
+DWORD GetCurrentDirectoryW(DWORD nBufferLength, LPWSTR lpBuffer) {
+    std::string dir;
+    if (!host_directory(&dir)) return 0;
+    std::wstring wide;
+    {
+        ntio::rtl::Utf8Scope utf8;
+        wide = ntio::rtl::from_multibyte(dir);
+    }
+    return deliver_directory(wide, nBufferLength, lpBuffer);
+}
+
 DWORD GetFileType(HANDLE hFile) {
     IO_STATUS_BLOCK iosb{};
     FILE_FS_DEVICE_INFORMATION device{};

@@ -87,6 +87,16 @@ NTIO_API BOOL SetFilePointerEx(HANDLE hFile, LARGE_INTEGER liDistanceToMove, PLA
 NTIO_API DWORD GetFileSize(HANDLE hFile, LPDWORD lpFileSizeHigh);
 NTIO_API BOOL GetFileSizeEx(HANDLE hFile, PLARGE_INTEGER lpFileSize);
 NTIO_API DWORD GetFileType(HANDLE hFile);
+/* The process's current directory (the host's), as Windows reports it: the length without
+ * the terminator when it fits, else the size needed with it; 0 and the error on failure.
+ * The A form passes the host's bytes through; the W form widens them (UTF-8). */
+NTIO_API DWORD GetCurrentDirectoryA(DWORD nBufferLength, LPSTR lpBuffer);
+NTIO_API DWORD GetCurrentDirectoryW(DWORD nBufferLength, LPWSTR lpBuffer);
+#ifdef UNICODE
+#define GetCurrentDirectory GetCurrentDirectoryW
+#else
+#define GetCurrentDirectory GetCurrentDirectoryA
+#endif
 NTIO_API BOOL FlushFileBuffers(HANDLE hFile);
 /* The end of file at the file pointer (FileEndOfFileInformation to the driver). */
 NTIO_API BOOL SetEndOfFile(HANDLE hFile);
