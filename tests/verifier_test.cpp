@@ -1352,3 +1352,66 @@ TEST_F(VerifierModules, REFERENCE_BY_POINTER_OneDereferenceTooManyWithAHandleOpe
     EXPECT_EQ(ZwClose(h), STATUS_SUCCESS);
 }
 }  // namespace
+
+namespace {
+// TIMER_OR_DPC_INVALID (0xC7): memory freed with a KTIMER still set, or a KDPC still
+// queued, inside it. Reported at the free and cancelled, so the timer does not fire from
+// freed memory (the routine never runs; no expiry is left).
+struct ArmedBlock {
+    KTIMER timer;
+    KDPC dpc;
+};
+std::atomic<int> g_freed_dpc_ran{0};
+VOID FreedDpc(PKDPC, PVOID, PVOID, PVOID) { ++g_freed_dpc_ran; }
+
+TEST_F(VerifierModules, TIMER_OR_DPC_INVALID_PoolFreedWithItsTimerSet) {
+    size_t idle_timers = sys.run_until_idle();
+    auto* block = static_cast<ArmedBlock*>(ExAllocatePool2(POOL_FLAG_NON_PAGED, sizeof(ArmedBlock), 'dmrA'));
+    ASSERT_NE(block, nullptr);
+    KeInitializeTimer(&block->timer);
+    KeInitializeDpc(&block->dpc, FreedDpc, nullptr);
+    LARGE_INTEGER due;
+    due.QuadPart = -1000 * 10000LL;
+    KeSetTimer(&block->timer, due, &block->dpc);
+    g_freed_dpc_ran = 0;
+    auto invalid = verifier.expect("TIMER_OR_DPC_INVALID");
+    ExFreePoolWithTag(block, 'dmrA');
+    ASSERT_EQ(invalid.reports().size(), 1u);
+    EXPECT_EQ(invalid.reports()[0].bugcheck, "TIMER_OR_DPC_INVALID");
+    EXPECT_NE(invalid.reports()[0].message.find("is still set"), std::string::npos) << invalid.reports()[0].text;
+    EXPECT_EQ(sys.run_until_idle(), idle_timers) << "cancelled: nothing left to fire";
+    Sleep(2000);
+    EXPECT_EQ(g_freed_dpc_ran, 0);
+}
+
+struct Extension {
+    KTIMER timer;
+    KDPC dpc;
+};
+NTSTATUS DeleteWithTimerEntry(PDRIVER_OBJECT driver, PUNICODE_STRING) {
+    PDEVICE_OBJECT dev = nullptr;
+    NTSTATUS s = IoCreateDevice(driver, sizeof(Extension), nullptr, FILE_DEVICE_UNKNOWN, 0, FALSE, &dev);
+    if (!NT_SUCCESS(s)) return s;
+    auto* ext = static_cast<Extension*>(dev->DeviceExtension);
+    KeInitializeTimer(&ext->timer);
+    KeInitializeDpc(&ext->dpc, FreedDpc, nullptr);
+    LARGE_INTEGER due;
+    due.QuadPart = -500 * 10000LL;
+    KeSetTimerEx(&ext->timer, due, 100, &ext->dpc);
+    IoDeleteDevice(dev);  // the timer in its extension is still set
+    return STATUS_SUCCESS;
+}
+
+TEST_F(VerifierModules, TIMER_OR_DPC_INVALID_DeviceDeletedWithATimerInItsExtension) {
+    g_freed_dpc_ran = 0;
+    auto invalid = verifier.expect("TIMER_OR_DPC_INVALID");
+    ASSERT_EQ(sys.load_driver("deltimer", reinterpret_cast<ntio::System::DriverEntryFunction>(&DeleteWithTimerEntry)),
+              STATUS_SUCCESS);
+    ASSERT_EQ(invalid.reports().size(), 1u);
+    EXPECT_NE(invalid.reports()[0].message.find("deleting a device (its extension)"), std::string::npos)
+        << invalid.reports()[0].text;
+    Sleep(1000);
+    EXPECT_EQ(g_freed_dpc_ran, 0);
+    EXPECT_TRUE(sys.unload_driver("deltimer"));
+}
+}  // namespace

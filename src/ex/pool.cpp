@@ -118,6 +118,7 @@ void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
         m_untracked.fetch_sub(1, std::memory_order_relaxed);
     }
     if (h->owner) verifier::drivers::pool_freed(h->owner, h->tag, h->bytes);
+    verifier::drivers::timers_in_freed_memory(p, h->bytes, api);
     if (verifier::lock_hooks()) [[unlikely]]  // spin locks that lived in the block are gone
         verifier::locks::forget(p, h->bytes);
     if (h->bytes > kQuarantineBlock) {

@@ -24,7 +24,14 @@ void destroy_device(void* body) {
         if (d->device.DeviceExtension)
             verifier::locks::forget(d->device.DeviceExtension, d->device.Size - sizeof(DEVICE_OBJECT));
     }
-    if (d->device.DeviceExtension) std::free(d->device.DeviceExtension);
+    // A KTIMER or KDPC still armed in the device's memory would fire from it once freed
+    // (TIMER_OR_DPC_INVALID): the device object's own Dpc (IoRequestDpc) and the extension.
+    verifier::drivers::timers_in_freed_memory(&d->device, sizeof d->device, "deleting a device (its DEVICE_OBJECT)");
+    if (d->device.DeviceExtension) {
+        verifier::drivers::timers_in_freed_memory(d->device.DeviceExtension, d->device.Size - sizeof(DEVICE_OBJECT),
+                                                  "deleting a device (its extension)");
+        std::free(d->device.DeviceExtension);
+    }
     free_io_timer(&d->device);
     PDRIVER_OBJECT driver = d->device.DriverObject;
     d->~DeviceBody();

@@ -353,6 +353,7 @@ void Dispatcher::insert_timer_locked(KTIMER* timer) {
     InsertHeadList(pos, &timer->TimerListEntry);
     timer->Header.Inserted = TRUE;
     ++m_timer_count;
+    if (timer->Header.Type != kWaitTimeout) m_dpc_timers.fetch_add(1, std::memory_order_relaxed);
     if (!is_virtual() && timer->Header.Type != kWaitTimeout && m_timers.Flink == &timer->TimerListEntry) {
         ensure_clock_thread_locked();
         m_clock_seq.fetch_add(1, std::memory_order_relaxed);
@@ -364,6 +365,7 @@ void Dispatcher::remove_timer_locked(KTIMER* timer) {
     RemoveEntryList(&timer->TimerListEntry);
     timer->Header.Inserted = FALSE;
     --m_timer_count;
+    if (timer->Header.Type != kWaitTimeout) m_dpc_timers.fetch_sub(1, std::memory_order_relaxed);
 }
 
 bool Dispatcher::set_timer(KTIMER* timer, Ticks due, LONG period_ms, KDPC* dpc) {
@@ -430,6 +432,7 @@ bool Dispatcher::queue_dpc_locked(KDPC* dpc, void* arg1, void* arg2) {
         InsertHeadList(&m_dpcs, &dpc->DpcListEntry);
     else
         InsertTailList(&m_dpcs, &dpc->DpcListEntry);
+    m_dpcs_queued.fetch_add(1, std::memory_order_relaxed);
     if (state_of(&m_dpc_event.Header) == 0) {
         ntio::ke::set_signal_state(&m_dpc_event.Header, 1);
         wait_test_locked(&m_dpc_event.Header);
@@ -446,30 +449,38 @@ bool Dispatcher::remove_dpc(KDPC* dpc) {
     Guard g(*this);
     if (!dpc->DpcData) return false;
     RemoveEntryList(&dpc->DpcListEntry);
+    m_dpcs_queued.fetch_sub(1, std::memory_order_relaxed);
     dpc->DpcData = nullptr;
     return true;
 }
 
-std::vector<Dispatcher::PendingDpc> Dispatcher::cancel_dpcs_in(uintptr_t code_begin, uintptr_t code_end) {
-    auto inside = [&](PKDEFERRED_ROUTINE r) {
-        auto a = reinterpret_cast<uintptr_t>(r);
-        return a >= code_begin && a < code_end;
+std::vector<Dispatcher::PendingDpc> Dispatcher::cancel_dpcs_in(DpcMatch match, uintptr_t begin, uintptr_t end) {
+    auto within = [&](const void* p, size_t size) {
+        auto a = reinterpret_cast<uintptr_t>(p);
+        return a < end && a + size > begin;
     };
     std::vector<PendingDpc> out;
     Guard g(*this);
     for (LIST_ENTRY* e = m_timers.Flink; e != &m_timers;) {
         KTIMER* t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
         e = e->Flink;  // before the entry leaves the list
-        if (t->Header.Type == kWaitTimeout || !t->Dpc || !inside(t->Dpc->DeferredRoutine)) continue;
-        out.push_back({t, t->Dpc, t->Dpc->DeferredRoutine});
+        if (t->Header.Type == kWaitTimeout) continue;
+        bool held = match == DpcMatch::routine
+                        ? t->Dpc && within(reinterpret_cast<const void*>(t->Dpc->DeferredRoutine), 1)
+                        : within(t, sizeof(KTIMER)) || (t->Dpc && within(t->Dpc, sizeof(KDPC)));
+        if (!held) continue;
+        out.push_back({t, t->Dpc, t->Dpc ? t->Dpc->DeferredRoutine : nullptr});
         remove_timer_locked(t);
     }
     for (LIST_ENTRY* e = m_dpcs.Flink; e != &m_dpcs;) {
         KDPC* dpc = CONTAINING_RECORD(e, KDPC, DpcListEntry);
         e = e->Flink;
-        if (!inside(dpc->DeferredRoutine)) continue;
+        bool held = match == DpcMatch::routine ? within(reinterpret_cast<const void*>(dpc->DeferredRoutine), 1)
+                                               : within(dpc, sizeof(KDPC));
+        if (!held) continue;
         out.push_back({nullptr, dpc, dpc->DeferredRoutine});
         RemoveEntryList(&dpc->DpcListEntry);
+        m_dpcs_queued.fetch_sub(1, std::memory_order_relaxed);
         dpc->DpcData = nullptr;
     }
     return out;
@@ -499,6 +510,7 @@ void Dispatcher::dpc_loop(_KTHREAD* self) {
             return;
         }
         KDPC* dpc = CONTAINING_RECORD(RemoveHeadList(&m_dpcs), KDPC, DpcListEntry);
+        m_dpcs_queued.fetch_sub(1, std::memory_order_relaxed);
         PKDEFERRED_ROUTINE routine = dpc->DeferredRoutine;
         void *ctx = dpc->DeferredContext, *a1 = dpc->SystemArgument1, *a2 = dpc->SystemArgument2;
         int target = static_cast<int>(dpc->Number) - 1;  // KeSetTargetProcessorDpc's, or -1

@@ -227,16 +227,21 @@ public:
     bool queue_dpc(KDPC* dpc, void* arg1, void* arg2);
     bool remove_dpc(KDPC* dpc);
     void flush_dpcs();
-    // Cancels, in one pass under the lock, every KTIMER set with a DPC and every queued DPC
-    // whose routine lies in [code_begin, code_end), and returns what it cancelled: what a
-    // driver that unloads must not leave behind (verifier, TimerLeftAtUnload). The caller
-    // then flushes the DPCs, so one already running has ended too.
+    // Cancels, in one pass under the lock, every KTIMER set and every DPC queued that
+    // [begin, end) holds: by the DPC's routine (code of a driver that unloads, verifier
+    // TimerLeftAtUnload), or by where the KTIMER or KDPC itself lives (memory being freed,
+    // TIMER_OR_DPC_INVALID). Returns what it cancelled; the caller then flushes the DPCs
+    // when one that is already running must have ended too.
     struct PendingDpc {
         KTIMER* timer;  // null for a queued DPC
         KDPC* dpc;
         PKDEFERRED_ROUTINE routine;
     };
-    std::vector<PendingDpc> cancel_dpcs_in(uintptr_t code_begin, uintptr_t code_end);
+    enum class DpcMatch { routine, object };
+    std::vector<PendingDpc> cancel_dpcs_in(DpcMatch match, uintptr_t begin, uintptr_t end);
+    // Whether any KTIMER is set (wait timeouts aside) or any DPC queued: lets a free skip
+    // the scan above when there is nothing to find.
+    bool any_timer_or_dpc() const { return m_dpc_timers.load(std::memory_order_relaxed) > 0 || m_dpcs_queued.load(std::memory_order_relaxed) > 0; }
 
     // ---- thread accounting for the virtual clock ---------------------------------
     void thread_started_locked(_KTHREAD* thread);  // counts it running
@@ -293,6 +298,8 @@ private:
 
     LIST_ENTRY m_timers;  // sorted by DueTime, KTIMERs and virtual wait timers
     size_t m_timer_count = 0;
+    std::atomic<int> m_dpc_timers{0};   // KTIMERs set (wait timeouts aside): any_timer_or_dpc()
+    std::atomic<int> m_dpcs_queued{0};  // DPCs in m_dpcs
     LIST_ENTRY m_dpcs;
     KEVENT m_dpc_event;  // synchronization event the DPC thread waits on
     bool m_dpc_stop = false;

@@ -163,7 +163,7 @@ void report_timers(io::DriverBody* d, uint32_t id) {
     if (!begin) return;
     std::vector<ke::Dispatcher::PendingDpc> cancelled;
     for (int pass = 0; pass < 4; ++pass) {
-        std::vector<ke::Dispatcher::PendingDpc> found = sys().dispatcher.cancel_dpcs_in(begin, end);
+        std::vector<ke::Dispatcher::PendingDpc> found = sys().dispatcher.cancel_dpcs_in(ke::Dispatcher::DpcMatch::routine, begin, end);
         if (found.empty()) break;
         sys().dispatcher.flush_dpcs();
         cancelled.insert(cancelled.end(), found.begin(), found.end());
@@ -198,6 +198,25 @@ void report_pool(io::DriverBody* d, uint32_t id) {
 }
 
 }  // namespace
+
+void timers_in_freed_memory(const void* block, size_t bytes, const char* what) {
+    System::Impl* s = sys_if_exists();
+    if (!s || !enabled(Check::TIMER_OR_DPC_INVALID) || !s->dispatcher.any_timer_or_dpc()) return;
+    auto begin = reinterpret_cast<uintptr_t>(block);
+    for (const ke::Dispatcher::PendingDpc& p :
+         s->dispatcher.cancel_dpcs_in(ke::Dispatcher::DpcMatch::object, begin, begin + bytes)) {
+        std::string held = p.timer ? fmt::format("the KTIMER at {} is still set (DPC {}, routine {})",
+                                                 static_cast<void*>(p.timer), static_cast<void*>(p.dpc),
+                                                 reinterpret_cast<void*>(p.routine))
+                                   : fmt::format("the KDPC at {} is still queued (routine {})",
+                                                 static_cast<void*>(p.dpc), reinterpret_cast<void*>(p.routine));
+        report(Check::TIMER_OR_DPC_INVALID,
+               fmt::format("{} frees {} bytes at {} while {} inside them: it would fire from freed memory. "
+                           "KeCancelTimer (or KeRemoveQueueDpc) before the free, and KeFlushQueuedDpcs for one "
+                           "that may be running. ntio cancels it",
+                           what, bytes, block, held));
+    }
+}
 
 uint32_t loading(io::DriverBody* d) {
     std::lock_guard g(state().lock);

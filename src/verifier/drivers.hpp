@@ -46,6 +46,10 @@ uint32_t attribute(const void* code);
 // Pool blocks by owner (only while PoolLeftAtUnload is on).
 void pool_allocated(uint32_t driver, uint32_t tag, uint64_t bytes);
 void pool_freed(uint32_t driver, uint32_t tag, uint64_t bytes);
+// Memory about to be freed (pool, a deleted device's extension): a KTIMER still set or a
+// KDPC still queued inside it would be used after the free (TIMER_OR_DPC_INVALID, 0xC7).
+// Each is reported and cancelled. `what` names the free for the report.
+void timers_in_freed_memory(const void* block, size_t bytes, const char* what);
 
 // Symbolic links by creator.
 void link_created(uint32_t driver, const std::wstring& link);
