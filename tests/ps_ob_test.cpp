@@ -108,6 +108,38 @@ TEST_F(PsOb, S_KE_7_KernelEventAndItsHandleAreOneObject) {
     ZwClose(h);
 }
 
+// S-KE-7: IoCreateSynchronizationEvent/IoCreateNotificationEvent create a named event,
+// signaled, or open the one that exists as it is; an application's OpenEvent by the
+// Win32 name reaches the same object.
+TEST_F(PsOb, S_KE_7_IoCreateEventsAreNamedStartSignaledAndShared) {
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\BaseNamedObjects\\NtioSKE7");
+    HANDLE h = nullptr, again = nullptr;
+    PKEVENT e = IoCreateSynchronizationEvent(&name, &h);
+    ASSERT_NE(e, nullptr);
+    LARGE_INTEGER z;
+    z.QuadPart = 0;
+    EXPECT_EQ(KeWaitForSingleObject(e, Executive, KernelMode, FALSE, &z), STATUS_SUCCESS) << "created signaled";
+    EXPECT_EQ(KeWaitForSingleObject(e, Executive, KernelMode, FALSE, &z), STATUS_TIMEOUT) << "auto-reset";
+    EXPECT_EQ(IoCreateSynchronizationEvent(&name, &again), e) << "the existing event, opened";
+    EXPECT_NE(again, h);
+    EXPECT_EQ(KeReadStateEvent(e), 0) << "opening leaves its state alone";
+    HANDLE app = OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE, L"NtioSKE7");
+    ASSERT_NE(app, nullptr);
+    EXPECT_TRUE(SetEvent(app));
+    EXPECT_EQ(KeReadStateEvent(e), 1) << "one object behind both names";
+    CloseHandle(app);
+    ZwClose(again);
+    ZwClose(h);
+    UNICODE_STRING other = RTL_CONSTANT_STRING(L"\\BaseNamedObjects\\NtioSKE7n");
+    PKEVENT n = IoCreateNotificationEvent(&other, &h);
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(KeReadStateEvent(n), 1);
+    EXPECT_EQ(KeWaitForSingleObject(n, Executive, KernelMode, FALSE, &z), STATUS_SUCCESS);
+    EXPECT_EQ(KeReadStateEvent(n), 1) << "a notification event stays signaled";
+    ZwClose(h);
+    EXPECT_EQ(IoCreateNotificationEvent(nullptr, &h), nullptr);
+}
+
 TEST_F(PsOb, S_KE_24_ObjectLivesWhileReferencedAfterZwClose) {
     HANDLE h;
     ASSERT_EQ(ZwCreateEvent(&h, EVENT_ALL_ACCESS, nullptr, NotificationEvent, FALSE), STATUS_SUCCESS);

@@ -53,6 +53,33 @@ NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, POBJECT_A
     return ob::insert_new_object(e, ObjectAttributes, DesiredAccess, EventHandle);
 }
 
+// S-KE-7: a named event, created signaled or opened as it is, as a kernel handle and the
+// pointer behind it. The pointer holds no reference of its own: the handle keeps the
+// event alive until ZwClose, as on Windows. NULL when the name cannot be used.
+static PKEVENT create_named_io_event(PUNICODE_STRING EventName, PHANDLE EventHandle, EVENT_TYPE type) {
+    if (!EventName || !EventHandle) return nullptr;
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, EventName, OBJ_OPENIF | OBJ_KERNEL_HANDLE, nullptr, nullptr);
+    HANDLE h = nullptr;
+    if (!NT_SUCCESS(ZwCreateEvent(&h, EVENT_ALL_ACCESS, &oa, type, TRUE))) return nullptr;
+    PVOID event = nullptr;
+    if (!NT_SUCCESS(ObReferenceObjectByHandle(h, 0, *ExEventObjectType, KernelMode, &event, nullptr))) {
+        ZwClose(h);
+        return nullptr;
+    }
+    ObDereferenceObject(event);
+    *EventHandle = h;
+    return static_cast<PKEVENT>(event);
+}
+
+PKEVENT IoCreateNotificationEvent(PUNICODE_STRING EventName, PHANDLE EventHandle) {
+    return create_named_io_event(EventName, EventHandle, NotificationEvent);
+}
+
+PKEVENT IoCreateSynchronizationEvent(PUNICODE_STRING EventName, PHANDLE EventHandle) {
+    return create_named_io_event(EventName, EventHandle, SynchronizationEvent);
+}
+
 NTSTATUS ZwCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
                        EVENT_TYPE EventType, BOOLEAN InitialState) {
     ntio::ps::KernelModeScope kernel;

@@ -34,6 +34,11 @@ NTIO_API NTSTATUS ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE
 NTIO_API NTSTATUS ZwCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
                                 EVENT_TYPE EventType, BOOLEAN InitialState);
 NTIO_API NTSTATUS ZwSetEvent(HANDLE EventHandle, PLONG PreviousState);
+/* S-KE-7: a named event (\BaseNamedObjects\Name is where an application's
+ * CreateEvent/OpenEvent names live), created signaled or opened as it is; a kernel handle
+ * in *EventHandle and the event behind it, alive until ZwClose. NULL on failure. */
+NTIO_API PKEVENT IoCreateNotificationEvent(PUNICODE_STRING EventName, PHANDLE EventHandle);
+NTIO_API PKEVENT IoCreateSynchronizationEvent(PUNICODE_STRING EventName, PHANDLE EventHandle);
 NTIO_API NTSTATUS ZwCreateDirectoryObject(PHANDLE DirectoryHandle, ACCESS_MASK DesiredAccess,
                                           POBJECT_ATTRIBUTES ObjectAttributes);
 
