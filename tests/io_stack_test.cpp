@@ -241,6 +241,31 @@ TEST_F(Stack, S_CMP_6_MoreProcessingRequiredThenCompletingAgain) {
     EXPECT_EQ(new_driver_bugs(), 0u);
 }
 
+// S-CMP-6 through IoForwardIrpSynchronously: the same forward-and-wait in one call, for a
+// request pended below and for one completed inline.
+TEST_F(Stack, S_CMP_6_IoForwardIrpSynchronouslyWaitsThenTheCallerCompletes) {
+    PDEVICE_OBJECT f;
+    ASSERT_EQ(filterdrv::attach(L"\\Device\\TestBuffered", &f, nullptr), STATUS_SUCCESS);
+    filterdrv::state().pass = filterdrv::Pass::forward_synchronously;
+    HANDLE h = open(testdrv::kBuffered, false);
+    Script s = later(STATUS_SUCCESS, 500, 3, 3);
+    char out[4] = {};
+    DWORD n = 0;
+    int64_t t0 = now_ms();
+    EXPECT_TRUE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, out, sizeof out, &n, nullptr));
+    EXPECT_EQ(now_ms() - t0, 500) << "waited in the filter's dispatch routine for the lower completion";
+    EXPECT_EQ(filterdrv::state().forward_lower_status, STATUS_SUCCESS);
+    EXPECT_EQ(n, 3u);
+    EXPECT_EQ(out[0], char(0xAB));
+    Script failing = now(STATUS_INVALID_PARAMETER);
+    EXPECT_FALSE(DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &failing, sizeof failing, out, sizeof out, &n, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    EXPECT_EQ(filterdrv::state().forward_lower_status, STATUS_INVALID_PARAMETER);
+    CloseHandle(h);
+    filterdrv::detach(f);
+    EXPECT_EQ(new_driver_bugs(), 0u);
+}
+
 TEST_F(Stack, S_IRP_9_CompletionRoutineExRunsAndReleasesItsDevice) {
     PDEVICE_OBJECT f;
     ASSERT_EQ(filterdrv::attach(L"\\Device\\TestBuffered", &f, nullptr), STATUS_SUCCESS);

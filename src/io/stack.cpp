@@ -185,6 +185,23 @@ NTSTATUS completion_ex_wrapper(PDEVICE_OBJECT device, PIRP Irp, PVOID context) {
 }
 }  // namespace
 
+static NTSTATUS NTAPI signal_forwarded(PDEVICE_OBJECT, PIRP, PVOID Context) {
+    KeSetEvent(static_cast<PKEVENT>(Context), IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED;  // the IRP goes back to the forwarder
+}
+
+BOOLEAN IoForwardIrpSynchronously(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    verifier::check_irql_at_most(PASSIVE_LEVEL, "IoForwardIrpSynchronously");
+    if (Irp->CurrentLocation <= 1) return FALSE;  // no location for the next driver
+    KEVENT done;
+    KeInitializeEvent(&done, NotificationEvent, FALSE);
+    IoCopyCurrentIrpStackLocationToNext(Irp);
+    IoSetCompletionRoutine(Irp, signal_forwarded, &done, TRUE, TRUE, TRUE);
+    if (IoCallDriver(DeviceObject, Irp) == STATUS_PENDING)
+        KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, nullptr);
+    return TRUE;
+}
+
 NTSTATUS IoSetCompletionRoutineEx(PDEVICE_OBJECT DeviceObject, PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine,
                                   PVOID Context, BOOLEAN InvokeOnSuccess, BOOLEAN InvokeOnError,
                                   BOOLEAN InvokeOnCancel) {

@@ -83,6 +83,13 @@ NTSTATUS Dispatch(PDEVICE_OBJECT dev, PIRP irp) {
         IoCompleteRequest(irp, IO_NO_INCREMENT);
         return s;
     }
+    case Pass::forward_synchronously: {
+        if (!IoForwardIrpSynchronously(lower, irp)) return STATUS_INVALID_DEVICE_REQUEST;
+        NTSTATUS s = irp->IoStatus.Status;
+        g_state->forward_lower_status = s;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return s;
+    }
     }
     return STATUS_INVALID_DEVICE_REQUEST;
 }

@@ -17,6 +17,7 @@ enum class Pass : UCHAR {
     skip,               // IoSkipCurrentIrpStackLocation, return IoCallDriver's status
     forward_and_wait,   // routine returns STATUS_MORE_PROCESSING_REQUIRED; wait if pending; complete again
     copy_no_routine,    // IoCopyCurrentIrpStackLocationToNext without a routine
+    forward_synchronously,  // IoForwardIrpSynchronously, then complete again
 };
 
 struct RoutineCall {

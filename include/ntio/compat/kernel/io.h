@@ -712,6 +712,12 @@ NTIO_API NTSTATUS IoAttachDevice(PDEVICE_OBJECT SourceDevice, PUNICODE_STRING Ta
 NTIO_API VOID IoDetachDevice(PDEVICE_OBJECT TargetDevice);
 NTIO_API NTSTATUS IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName, ACCESS_MASK DesiredAccess,
                                            PFILE_OBJECT *FileObject, PDEVICE_OBJECT *DeviceObject);
+/* The forward-and-wait pattern in one call: the current location copied to the next, a
+ * routine that signals and stops the completion (STATUS_MORE_PROCESSING_REQUIRED), the
+ * call, and a wait when it pended. TRUE when the IRP went down (its IoStatus holds the
+ * lower driver's result; the caller completes it); FALSE, untouched, when the IRP has no
+ * location left for the next driver. At PASSIVE_LEVEL. */
+NTIO_API BOOLEAN IoForwardIrpSynchronously(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 /* S-IRP-9: like IoSetCompletionRoutine, but the driver stays loaded until the routine has
  * returned; fails with STATUS_INSUFFICIENT_RESOURCES (and sets nothing) when out of memory. */
 NTIO_API NTSTATUS IoSetCompletionRoutineEx(PDEVICE_OBJECT DeviceObject, PIRP Irp,
