@@ -11,19 +11,6 @@
 #include "rtl/windows_format.hpp"
 #include "ntstrsafe.h"  // the prototypes the header calls
 
-namespace {
-
-template <typename Char>
-size_t deliver(Char* buffer, size_t count, const std::basic_string<Char>& text) {
-    if (count > 0 && buffer) {
-        size_t n = text.size() < count ? text.size() : count - 1;
-        std::memcpy(buffer, text.data(), n * sizeof(Char));
-        buffer[n] = Char(0);
-    }
-    return text.size();
-}
-
-}  // namespace
 
 extern "C" {
 
@@ -31,7 +18,7 @@ NTIO_API size_t ntio_vsnprintf_windows(char* Buffer, size_t Count, const char* F
     if (!Format) return SIZE_MAX;
     try {
         ntio::rtl::Utf8Scope utf8;
-        return deliver(Buffer, Count, ntio::rtl::format_windows(Format, Args));
+        return ntio::rtl::copy_terminated(Buffer, Count, ntio::rtl::format_windows(Format, Args));
     } catch (...) {  // std::bad_alloc must not cross into C
         return SIZE_MAX;
     }
@@ -40,8 +27,7 @@ NTIO_API size_t ntio_vsnprintf_windows(char* Buffer, size_t Count, const char* F
 NTIO_API size_t ntio_vswprintf_windows(wchar_t* Buffer, size_t Count, const wchar_t* Format, va_list Args) {
     if (!Format) return SIZE_MAX;
     try {
-        ntio::rtl::Utf8Scope utf8;
-        return deliver(Buffer, Count, ntio::rtl::from_multibyte(ntio::rtl::format_windows(ntio::rtl::narrow_format(Format).c_str(), Args)));
+        return ntio::rtl::copy_terminated(Buffer, Count, ntio::rtl::format_windows_wide(Format, Args));
     } catch (...) {
         return SIZE_MAX;
     }
@@ -52,9 +38,7 @@ NTIO_API size_t ntio_vswprintf_windows(wchar_t* Buffer, size_t Count, const wcha
 NTIO_API size_t ntio_vswprintf_windows_counted(wchar_t* Buffer, size_t Count, const wchar_t* Format, va_list Args) {
     if (!Format) return SIZE_MAX;
     try {
-        ntio::rtl::Utf8Scope utf8;
-        std::wstring text =
-            ntio::rtl::from_multibyte(ntio::rtl::format_windows(ntio::rtl::narrow_format(Format).c_str(), Args));
+        std::wstring text = ntio::rtl::format_windows_wide(Format, Args);
         size_t n = text.size() < Count ? text.size() : Count;
         if (Buffer && n) std::memcpy(Buffer, text.data(), n * sizeof(wchar_t));
         return text.size();

@@ -116,6 +116,11 @@ std::string narrow_format(const wchar_t* f) {
     return out;
 }
 
+std::wstring format_windows_wide(const wchar_t* format, va_list args) {
+    Utf8Scope utf8;
+    return from_multibyte(format_windows(narrow_format(format).c_str(), args));
+}
+
 std::string format_windows(const char* f, va_list args) {
     std::string out;
     while (*f) {

@@ -14,6 +14,22 @@ std::string format_windows(const char* format, va_list args);
 // conversion, so call it inside a Utf8Scope.
 std::string narrow_format(const wchar_t* format);
 
+// A wide format (wprintf's rules) formatted to wide text: narrow_format, format_windows,
+// and back from UTF-8. Opens its own Utf8Scope.
+std::wstring format_windows_wide(const wchar_t* format, va_list args);
+
+// C99's bounded copy into a buffer of `count` characters: at most count - 1 of them and a
+// terminator (nothing when count is 0 or there is no buffer); the whole length back.
+template <typename Char>
+size_t copy_terminated(Char* buffer, size_t count, const std::basic_string<Char>& text) {
+    if (count > 0 && buffer) {
+        size_t n = text.size() < count ? text.size() : count - 1;
+        for (size_t i = 0; i < n; ++i) buffer[i] = text[i];
+        buffer[n] = Char(0);
+    }
+    return text.size();
+}
+
 // Wide text through the narrow formatter and back: format_windows converts wide
 // arguments with wcrtomb, which follows the thread's LC_CTYPE, and ntio never calls
 // setlocale. Inside a Utf8Scope the calling thread converts to and from UTF-8 (the

@@ -36,8 +36,7 @@ bool format_wide(const wchar_t* format, va_list args, std::wstring* out) {
         return false;
     }
     try {
-        ntio::rtl::Utf8Scope utf8;
-        *out = ntio::rtl::from_multibyte(ntio::rtl::format_windows(ntio::rtl::narrow_format(format).c_str(), args));
+        *out = ntio::rtl::format_windows_wide(format, args);
         return true;
     } catch (...) {
         errno = ENOMEM;
@@ -77,17 +76,6 @@ int write_wide(FILE* stream, const std::wstring& text) {
         return -1;
     }
     return write_text(stream, bytes, static_cast<int>(text.size()));
-}
-
-// C99's bounded copy: at most count - 1 characters and a terminator; the whole length back.
-template <typename Char>
-int copy_terminated(Char* buffer, size_t count, const std::basic_string<Char>& text) {
-    if (count > 0 && buffer) {
-        size_t n = text.size() < count ? text.size() : count - 1;
-        std::memcpy(buffer, text.data(), n * sizeof(Char));
-        buffer[n] = Char(0);
-    }
-    return static_cast<int>(text.size());
 }
 
 // MSVC's _snprintf: the terminator only when it fits; -1 when the text does not. A NULL
@@ -162,7 +150,7 @@ int ntio_sprintf(char* buffer, const char* format, ...) {
 int ntio_vsnprintf(char* buffer, size_t count, const char* format, va_list args) {
     std::string text;
     if (!format_narrow(format, args, &text)) return -1;
-    return copy_terminated(buffer, count, text);
+    return static_cast<int>(ntio::rtl::copy_terminated(buffer, count, text));
 }
 int ntio_snprintf(char* buffer, size_t count, const char* format, ...) {
     va_list args;
@@ -220,7 +208,7 @@ int ntio_wprintf(const wchar_t* format, ...) {
 int ntio_vswprintf(wchar_t* buffer, size_t count, const wchar_t* format, va_list args) {
     std::wstring text;
     if (!format_wide(format, args, &text)) return -1;
-    int n = copy_terminated(buffer, count, text);
+    int n = static_cast<int>(ntio::rtl::copy_terminated(buffer, count, text));
     return text.size() < count ? n : -1;
 }
 int ntio_swprintf(wchar_t* buffer, size_t count, const wchar_t* format, ...) {
