@@ -358,6 +358,10 @@ size_t System::run_until_idle() {
 int System::running_threads() const { return m_impl->dispatcher.running(); }
 
 std::vector<PoolTagUsage> System::pool_usage() const { return m_impl->pool.usage(); }
+std::vector<std::string> System::error_log() const {
+    std::lock_guard g(m_impl->error_log_lock);
+    return m_impl->error_log;
+}
 size_t System::open_handles() const { return m_impl->handles.count(); }
 
 int32_t System::load_driver(const std::string& path) { return io::load_driver(path, 0, nullptr); }

@@ -74,6 +74,9 @@ public:
     FILE* debug_out = stderr;
     bool debug_owned = false;
     uint32_t debug_seq = 0;
+    // IoWriteErrorLogEntry's entries as recorded (io/error_log.cpp), under error_log_lock.
+    std::mutex error_log_lock;
+    std::vector<std::string> error_log;
 };
 
 // The current runtime; creates the default one from the environment on first use.

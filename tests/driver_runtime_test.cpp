@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <thread>
@@ -223,3 +224,112 @@ TEST_F(DriverRuntime, S_DRT_5_VersionIsWindows10Version2004) {
 }
 
 }  // namespace
+
+// ---- The system error log (S-ELOG-1..4) ------------------------------------------------
+
+PDEVICE_OBJECT g_log_device;
+PDRIVER_OBJECT g_log_driver;
+VOID LogUnload(PDRIVER_OBJECT driver) { IoDeleteDevice(driver->DeviceObject); }
+NTSTATUS LogEntry(PDRIVER_OBJECT driver, PUNICODE_STRING) {
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\Device\\ErrLogTest");
+    driver->DriverUnload = LogUnload;
+    g_log_driver = driver;
+    return IoCreateDevice(driver, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &g_log_device);
+}
+
+uint64_t error_log_pool(ntio::System& sys) {
+    for (const ntio::PoolTagUsage& u : sys.pool_usage())
+        if (u.tag_text == "ErrL") return u.allocations;
+    return 0;
+}
+
+class ErrorLog : public DriverRuntime {
+protected:
+    void SetUp() override { ASSERT_EQ(sys.load_driver("errlog", &LogEntry), STATUS_SUCCESS); }
+};
+
+// S-ELOG-1: an entry comes zeroed at the size asked for; written, it is one record with
+// every field, the dump data and the strings, and its pool is gone.
+TEST_F(ErrorLog, S_ELOG_1_WrittenEntryIsRecordedWithItsFieldsAndFreed) {
+    const wchar_t port[] = L"COM7";
+    UCHAR size = sizeof(IO_ERROR_LOG_PACKET) + sizeof(ULONG) + sizeof(port);
+    auto* p = static_cast<PIO_ERROR_LOG_PACKET>(IoAllocateErrorLogEntry(g_log_device, size));
+    ASSERT_NE(p, nullptr);
+    const auto* bytes = reinterpret_cast<const unsigned char*>(p);
+    for (UCHAR i = 0; i < size; ++i) ASSERT_EQ(bytes[i], 0) << "byte " << int(i);
+    EXPECT_EQ(error_log_pool(sys), 1u);
+    p->MajorFunctionCode = IRP_MJ_DEVICE_CONTROL;
+    p->RetryCount = 2;
+    p->ErrorCode = static_cast<NTSTATUS>(0xC0040004);
+    p->FinalStatus = STATUS_IO_TIMEOUT;
+    p->UniqueErrorValue = 77;
+    p->SequenceNumber = 5;
+    p->IoControlCode = 0x222003;
+    p->DeviceOffset.QuadPart = 4096;
+    p->DumpDataSize = 2 * sizeof(ULONG);
+    p->DumpData[0] = 0xdeadbeef;
+    p->DumpData[1] = 0x12;
+    p->NumberOfStrings = 1;
+    p->StringOffset = static_cast<USHORT>(sizeof(IO_ERROR_LOG_PACKET) + sizeof(ULONG));
+    std::memcpy(reinterpret_cast<unsigned char*>(p) + p->StringOffset, port, sizeof(port));
+    IoWriteErrorLogEntry(p);
+    EXPECT_EQ(error_log_pool(sys), 0u) << "IoWriteErrorLogEntry frees the entry";
+    std::vector<std::string> log = sys.error_log();
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0],
+              "error log: \\Driver\\errlog, device \\Device\\ErrLogTest: ErrorCode 0xc0040004, FinalStatus 0xc00000b5, "
+              "UniqueErrorValue 77, MajorFunctionCode 0x0e, RetryCount 2, SequenceNumber 5, IoControlCode 0x222003, "
+              "DeviceOffset 4096, EventCategory 0, dump data deadbeef 00000012, strings \"COM7\"");
+}
+
+// S-ELOG-2: an entry for the driver object, freed unwritten, leaves no record and no pool.
+TEST_F(ErrorLog, S_ELOG_2_FreedEntryIsNotRecorded) {
+    PVOID p = IoAllocateErrorLogEntry(g_log_driver, sizeof(IO_ERROR_LOG_PACKET));
+    ASSERT_NE(p, nullptr);
+    IoFreeErrorLogEntry(p);
+    EXPECT_TRUE(sys.error_log().empty());
+    EXPECT_EQ(error_log_pool(sys), 0u);
+    PVOID q = IoAllocateErrorLogEntry(g_log_driver, sizeof(IO_ERROR_LOG_PACKET));
+    ASSERT_NE(q, nullptr);
+    IoWriteErrorLogEntry(q);
+    ASSERT_EQ(sys.error_log().size(), 1u);
+    EXPECT_EQ(sys.error_log()[0].rfind("error log: \\Driver\\errlog: ErrorCode 0x00000000,", 0), 0u)
+        << sys.error_log()[0];
+}
+
+// S-ELOG-3: no entry for a missing object, an object that is neither a device nor a
+// driver, or a size smaller than the packet.
+TEST_F(ErrorLog, S_ELOG_3_NoEntryForBadObjectOrSize) {
+    EXPECT_EQ(IoAllocateErrorLogEntry(nullptr, sizeof(IO_ERROR_LOG_PACKET)), nullptr);
+    EXPECT_EQ(IoAllocateErrorLogEntry(g_log_device, sizeof(IO_ERROR_LOG_PACKET) - 1), nullptr);
+    KEVENT event;
+    KeInitializeEvent(&event, NotificationEvent, FALSE);
+    EXPECT_DRIVER_BUG("InvalidParameter", EXPECT_EQ(IoAllocateErrorLogEntry(&event, 64), nullptr));
+    EXPECT_EQ(error_log_pool(sys), 0u);
+}
+
+// S-ELOG-4: writing or freeing an entry twice, and strings or dump data outside the
+// entry, are reported; what lies outside is not read.
+TEST_F(ErrorLog, S_ELOG_4_MisusedEntriesAreReported) {
+    PVOID p = IoAllocateErrorLogEntry(g_log_device, sizeof(IO_ERROR_LOG_PACKET));
+    ASSERT_NE(p, nullptr);
+    IoWriteErrorLogEntry(p);
+    EXPECT_DRIVER_BUG("InvalidParameter", IoWriteErrorLogEntry(p));
+    EXPECT_DRIVER_BUG("InvalidParameter", IoFreeErrorLogEntry(p));
+    EXPECT_EQ(sys.error_log().size(), 1u);
+
+    auto* q = static_cast<PIO_ERROR_LOG_PACKET>(IoAllocateErrorLogEntry(g_log_device, sizeof(IO_ERROR_LOG_PACKET)));
+    ASSERT_NE(q, nullptr);
+    q->NumberOfStrings = 1;
+    q->StringOffset = sizeof(IO_ERROR_LOG_PACKET) - 2;  // one WCHAR fits, no terminator
+    reinterpret_cast<WCHAR*>(reinterpret_cast<unsigned char*>(q) + q->StringOffset)[0] = L'x';
+    q->DumpDataSize = 200;
+    q->DumpData[0] = 1;
+    EXPECT_DRIVER_BUG("InvalidParameter", IoWriteErrorLogEntry(q));
+    ASSERT_EQ(sys.error_log().size(), 2u);
+    std::string line = sys.error_log()[1];
+    EXPECT_EQ(line.find("strings"), std::string::npos) << line;
+    EXPECT_NE(line.find("dump data 00000001 00780000"), std::string::npos)
+        << "cut to the entry's 8 bytes (the second holds the unterminated L'x'): " << line;
+    EXPECT_EQ(error_log_pool(sys), 0u);
+}

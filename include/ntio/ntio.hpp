@@ -151,6 +151,9 @@ public:
 
     // ---- accounting ------------------------------------------------------------------
     std::vector<PoolTagUsage> pool_usage() const;  // live pool by tag
+    // The entries drivers wrote with IoWriteErrorLogEntry, oldest first, each as the one
+    // line the debug output shows for it (docs/running.md, "The error log").
+    std::vector<std::string> error_log() const;
     size_t open_handles() const;
     // Human-readable report of what is still allocated or open; empty when clean.
     std::string leak_report() const;

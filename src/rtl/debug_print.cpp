@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "rtl/debug_print.hpp"
 #include "rtl/windows_format.hpp"
 #include "system.hpp"
 #include "trace/trace.hpp"
@@ -14,9 +15,9 @@
 
 using ntio::sys;
 
-namespace {
+namespace ntio::rtl {
 
-void emit(const char* text, size_t len) {
+void debug_record(const char* text, size_t len) {
     ntio::System::Impl& s = sys();
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) --len;
     if (ntio::trace::enabled()) ntio::trace::debug_line(text, len);
@@ -26,6 +27,12 @@ void emit(const char* text, size_t len) {
     std::fprintf(s.debug_out, "%08u\t%.6f\t%.*s\n", ++s.debug_seq, seconds, static_cast<int>(len), text);
     std::fflush(s.debug_out);
 }
+
+}  // namespace ntio::rtl
+
+namespace {
+
+using ntio::rtl::debug_record;
 
 ULONG vprint(const char* format, va_list args) {
     if (!format) return static_cast<ULONG>(STATUS_INVALID_PARAMETER);
@@ -43,7 +50,7 @@ ULONG vprint(const char* format, va_list args) {
         while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
         text.resize(cut);
     }
-    emit(text.data(), text.size());
+    debug_record(text.data(), text.size());
     return STATUS_SUCCESS;
 }
 
@@ -115,14 +122,14 @@ VOID DbgBreakPoint(VOID) {
 }
 
 VOID OutputDebugStringA(LPCSTR lpOutputString) {
-    if (lpOutputString) emit(lpOutputString, strlen(lpOutputString));
+    if (lpOutputString) debug_record(lpOutputString, strlen(lpOutputString));
 }
 
 VOID OutputDebugStringW(LPCWSTR lpOutputString) {
     if (!lpOutputString) return;
     std::string narrow;
     for (const wchar_t* p = lpOutputString; *p; ++p) narrow += *p < 0x80 ? static_cast<char>(*p) : '?';
-    emit(narrow.data(), narrow.size());
+    debug_record(narrow.data(), narrow.size());
 }
 
 }  // extern "C"

@@ -169,6 +169,24 @@ QuotaAndProducts(_Out_writes_bytes_all_(Size) PUCHAR Out, _In_ ULONG Size) {
            UInt32x32To64(0xFFFFFFFFu, 2u) == 0x1FFFFFFFEULL;
 }
 
+/* An error log entry as drivers write one: the packet, one dump word, one insertion string. */
+static void LogStarted(PDEVICE_OBJECT device) {
+    static const WCHAR insert[] = L"WdmExtras";
+    UCHAR size = (UCHAR)(sizeof(IO_ERROR_LOG_PACKET) + sizeof(insert));
+    PIO_ERROR_LOG_PACKET entry;
+    C_ASSERT(sizeof(IO_ERROR_LOG_PACKET) + sizeof(insert) <= ERROR_LOG_MAXIMUM_SIZE);
+    entry = (PIO_ERROR_LOG_PACKET)IoAllocateErrorLogEntry(device, size);
+    if (!entry) return; /* not fatal, as the WDK says */
+    entry->ErrorCode = STATUS_SUCCESS;
+    entry->UniqueErrorValue = 0x1234;
+    entry->DumpDataSize = sizeof(ULONG);
+    entry->DumpData[0] = 42;
+    entry->NumberOfStrings = 1;
+    entry->StringOffset = (USHORT)sizeof(IO_ERROR_LOG_PACKET);
+    RtlCopyMemory((PUCHAR)entry + entry->StringOffset, insert, sizeof(insert));
+    IoWriteErrorLogEntry(entry);
+}
+
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) {
     UNICODE_STRING bad_sddl = RTL_CONSTANT_STRING(L"O:BAG:SY");
     UNICODE_STRING other = RTL_CONSTANT_STRING(L"\\Device\\WdmExtrasRefused");
@@ -207,5 +225,6 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
         return status;
     }
     g_device->Flags &= ~DO_DEVICE_INITIALIZING;
+    LogStarted(g_device);
     return STATUS_SUCCESS;
 }

@@ -915,5 +915,53 @@ NTIO_API ULONG IoSizeofWorkItem(VOID);
 NTIO_API VOID IoInitializeWorkItem(PVOID IoObject, PIO_WORKITEM IoWorkItem);
 NTIO_API VOID IoUninitializeWorkItem(PIO_WORKITEM IoWorkItem);
 
+/* ---- The system error log -----------------------------------------------------------
+ * A driver reports a device error as Windows's Event Viewer shows it: IoAllocateErrorLogEntry
+ * gives a zeroed packet of EntrySize bytes (NULL when the object is not a device or driver
+ * object, or EntrySize is smaller than the packet itself; a driver must carry on without
+ * it), the driver fills it and IoWriteErrorLogEntry records and frees it, or
+ * IoFreeErrorLogEntry frees it unwritten. ntio records an entry as one line of the debug
+ * output (where DbgPrint goes) and in the IRP trace (docs/running.md, "The error log"). */
+typedef struct _IO_ERROR_LOG_PACKET {
+    UCHAR MajorFunctionCode;
+    UCHAR RetryCount;
+    USHORT DumpDataSize; /* bytes of DumpData */
+    USHORT NumberOfStrings;
+    USHORT StringOffset; /* from the packet's start: NumberOfStrings NUL-terminated WCHAR strings */
+    USHORT EventCategory;
+    NTSTATUS ErrorCode; /* the message id (IO_ERR_* or the driver's message file's) */
+    ULONG UniqueErrorValue;
+    NTSTATUS FinalStatus;
+    ULONG SequenceNumber;
+    ULONG IoControlCode;
+    LARGE_INTEGER DeviceOffset;
+    ULONG DumpData[1];
+} IO_ERROR_LOG_PACKET, *PIO_ERROR_LOG_PACKET;
+
+/* The message the I/O manager hands the event log service: the packet after a header,
+ * and the driver's name. The size limits below follow from it, as in the WDK. */
+typedef struct _IO_ERROR_LOG_MESSAGE {
+    USHORT Type;
+    USHORT Size;
+    USHORT DriverNameLength;
+    LARGE_INTEGER TimeStamp;
+    ULONG DriverNameOffset;
+    IO_ERROR_LOG_PACKET EntryData;
+} IO_ERROR_LOG_MESSAGE, *PIO_ERROR_LOG_MESSAGE;
+
+#define ERROR_LOG_LIMIT_SIZE (256 - 16)
+#define IO_ERROR_LOG_MESSAGE_HEADER_LENGTH \
+    (sizeof(IO_ERROR_LOG_MESSAGE) - sizeof(IO_ERROR_LOG_PACKET) + (sizeof(WCHAR) * 40))
+#define ERROR_LOG_MESSAGE_LIMIT_SIZE 512
+#define PORT_MAXIMUM_MESSAGE_LENGTH 512
+#define IO_ERROR_LOG_MESSAGE_LENGTH                                                        \
+    ((PORT_MAXIMUM_MESSAGE_LENGTH > ERROR_LOG_MESSAGE_LIMIT_SIZE) ? ERROR_LOG_MESSAGE_LIMIT_SIZE \
+                                                                  : PORT_MAXIMUM_MESSAGE_LENGTH)
+#define ERROR_LOG_MAXIMUM_SIZE (IO_ERROR_LOG_MESSAGE_LENGTH - IO_ERROR_LOG_MESSAGE_HEADER_LENGTH)
+
+NTIO_API PVOID IoAllocateErrorLogEntry(PVOID IoObject, UCHAR EntrySize);
+NTIO_API VOID IoWriteErrorLogEntry(PVOID ElEntry);
+NTIO_API VOID IoFreeErrorLogEntry(PVOID ElEntry);
+
 NTIO_EXTERN_C_END
 #endif
