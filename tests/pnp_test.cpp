@@ -588,6 +588,116 @@ TEST_F(Pnp, InstancesForADriverWithoutAddDeviceAreRefused) {
     EXPECT_NE(err.find("a PnP driver has at least 1 device instance"), std::string::npos) << err;
 }
 
+// ---- IoGetDeviceProperty (S-PROP-1..4) ------------------------------------------------------
+
+// A property as the two-call pattern reads it: the size, then the bytes.
+std::vector<unsigned char> get_property(PDEVICE_OBJECT pdo, DEVICE_REGISTRY_PROPERTY which, NTSTATUS* status) {
+    ULONG size = 0;
+    *status = IoGetDeviceProperty(pdo, which, 0, nullptr, &size);
+    if (*status != STATUS_BUFFER_TOO_SMALL) return {};
+    std::vector<unsigned char> out(size, 0xcc);
+    ULONG got = 0;
+    *status = IoGetDeviceProperty(pdo, which, size, out.data(), &got);
+    EXPECT_EQ(got, size);
+    return out;
+}
+std::wstring get_string(PDEVICE_OBJECT pdo, DEVICE_REGISTRY_PROPERTY which) {
+    NTSTATUS s;
+    std::vector<unsigned char> b = get_property(pdo, which, &s);
+    EXPECT_EQ(s, STATUS_SUCCESS) << "property " << int(which);
+    if (b.size() < sizeof(WCHAR)) return L"(none)";
+    std::wstring text(reinterpret_cast<const wchar_t*>(b.data()), b.size() / sizeof(WCHAR));
+    EXPECT_EQ(text.back(), L'\0') << "with its terminator";
+    text.pop_back();
+    return text;
+}
+
+// S-PROP-1: the defaults of an INF-less root-enumerated device, consistent with
+// IoOpenDeviceRegistryKey (S-REG-10) and the device's PDO name.
+TEST_F(Pnp, S_PROP_1_DefaultsDescribeARootEnumeratedSystemDevice) {
+    load(2);
+    PDEVICE_OBJECT pdo = device(1).pdo;
+    EXPECT_EQ(get_string(pdo, DevicePropertyDeviceDescription), L"PNPTEST");
+    EXPECT_EQ(get_string(pdo, DevicePropertyHardwareID), std::wstring(L"ROOT\\PNPTEST\0", 13)) << "a MULTI_SZ";
+    EXPECT_EQ(get_string(pdo, DevicePropertyClassName), L"System");
+    EXPECT_EQ(get_string(pdo, DevicePropertyClassGuid), L"{4d36e97d-e325-11ce-bfc1-08002be10318}");
+    EXPECT_EQ(get_string(pdo, DevicePropertyDriverKeyName), L"{4d36e97d-e325-11ce-bfc1-08002be10318}\\0001");
+    EXPECT_EQ(get_string(pdo, DevicePropertyEnumeratorName), L"ROOT");
+    std::wstring pdo_name = get_string(pdo, DevicePropertyPhysicalDeviceObjectName);
+    EXPECT_EQ(pdo_name.rfind(L"\\Device\\", 0), 0u) << narrow(pdo_name);
+    EXPECT_EQ(pdo_name.size(), 16u) << "\\Device\\ and eight hex digits: " << narrow(pdo_name);
+    NTSTATUS s;
+    std::vector<unsigned char> b = get_property(pdo, DevicePropertyAddress, &s);
+    ASSERT_EQ(b.size(), sizeof(ULONG));
+    EXPECT_EQ(*reinterpret_cast<ULONG*>(b.data()), 0xFFFFFFFFu) << "no bus address";
+    b = get_property(pdo, DevicePropertyInstallState, &s);
+    ASSERT_EQ(b.size(), sizeof(DEVICE_INSTALL_STATE));
+    EXPECT_EQ(*reinterpret_cast<DEVICE_INSTALL_STATE*>(b.data()), InstallStateInstalled);
+    b = get_property(pdo, DevicePropertyRemovalPolicy, &s);
+    ASSERT_EQ(b.size(), sizeof(DEVICE_REMOVAL_POLICY));
+    EXPECT_EQ(*reinterpret_cast<DEVICE_REMOVAL_POLICY*>(b.data()), RemovalPolicyExpectNoRemoval);
+    for (DEVICE_REGISTRY_PROPERTY none :
+         {DevicePropertyCompatibleIDs, DevicePropertyManufacturer, DevicePropertyFriendlyName,
+          DevicePropertyLocationInformation, DevicePropertyBusTypeGuid, DevicePropertyLegacyBusType,
+          DevicePropertyBusNumber, DevicePropertyUINumber, DevicePropertyBootConfiguration,
+          DevicePropertyBootConfigurationTranslated, DevicePropertyResourceRequirements,
+          DevicePropertyAllocatedResources, DevicePropertyContainerID}) {
+        ULONG size = 123;
+        EXPECT_EQ(IoGetDeviceProperty(pdo, none, 0, nullptr, &size), STATUS_OBJECT_NAME_NOT_FOUND) << int(none);
+        EXPECT_EQ(size, 0u);
+    }
+}
+
+// S-PROP-2: what an INF would have written to the device's Enum key wins.
+TEST_F(Pnp, S_PROP_2_TheEnumKeySuppliesWhatAnInfWould) {
+    load(1);
+    std::wstring path = L"\\Registry\\Machine\\System\\CurrentControlSet\\Enum";
+    for (const wchar_t* part : {L"\\ROOT", L"\\PNPTEST", L"\\0000"}) {
+        path += part;
+        ASSERT_TRUE(NT_SUCCESS(RtlCreateRegistryKey(RTL_REGISTRY_ABSOLUTE, path.data()))) << narrow(path);
+    }
+    auto put = [&](const wchar_t* name, ULONG type, const std::wstring& data) {
+        ASSERT_EQ(RtlWriteRegistryValue(RTL_REGISTRY_ABSOLUTE, path.c_str(), name, type,
+                                        const_cast<wchar_t*>(data.c_str()),
+                                        static_cast<ULONG>((data.size() + 1) * sizeof(WCHAR))),
+                  STATUS_SUCCESS);
+    };
+    put(L"FriendlyName", REG_SZ, L"Test device (COM9)");
+    put(L"DeviceDesc", REG_SZ, L"PnP test device");
+    put(L"Mfg", REG_SZ, L"ntio");
+    put(L"HardwareID", REG_MULTI_SZ, std::wstring(L"ROOT\\PNPTEST\0PNPTEST_ANY\0", 25));
+    PDEVICE_OBJECT pdo = device(0).pdo;
+    EXPECT_EQ(get_string(pdo, DevicePropertyFriendlyName), L"Test device (COM9)");
+    EXPECT_EQ(get_string(pdo, DevicePropertyDeviceDescription), L"PnP test device");
+    EXPECT_EQ(get_string(pdo, DevicePropertyManufacturer), L"ntio");
+    EXPECT_EQ(get_string(pdo, DevicePropertyHardwareID), std::wstring(L"ROOT\\PNPTEST\0PNPTEST_ANY\0", 25));
+}
+
+// S-PROP-3: a buffer too small gets the size and no bytes; an unknown property is
+// STATUS_INVALID_PARAMETER_2.
+TEST_F(Pnp, S_PROP_3_TooSmallGivesTheSizeAndUnknownIsParameter2) {
+    load(1);
+    PDEVICE_OBJECT pdo = device(0).pdo;
+    wchar_t small[4];
+    std::fill(std::begin(small), std::end(small), L'#');
+    ULONG size = 0;
+    EXPECT_EQ(IoGetDeviceProperty(pdo, DevicePropertyClassName, sizeof small, small, &size), STATUS_BUFFER_TOO_SMALL);
+    EXPECT_EQ(size, sizeof(L"System"));
+    EXPECT_EQ(small[0], L'#') << "nothing copied";
+    EXPECT_EQ(IoGetDeviceProperty(pdo, static_cast<DEVICE_REGISTRY_PROPERTY>(0x17), 0, nullptr, &size),
+              STATUS_INVALID_PARAMETER_2);
+    EXPECT_EQ(IoGetDeviceProperty(pdo, DevicePropertyClassName, 0, nullptr, nullptr), STATUS_INVALID_PARAMETER);
+}
+
+// S-PROP-4: the FDO is not a PDO: Windows stops with PNP_DETECTED_FATAL_ERROR.
+TEST_F(Pnp, S_PROP_4_AnFdoIsADriverBug) {
+    load(1);
+    ULONG size = 0;
+    EXPECT_EQ(IoGetDeviceProperty(device(0).fdo, DevicePropertyClassName, 0, nullptr, &size),
+              STATUS_INVALID_DEVICE_REQUEST);
+    EXPECT_EQ(new_bugs(), 1u);
+}
+
 // ---- ntio run --instances ------------------------------------------------------------------------
 
 using CliRun = ntio::testing::CommandRun;

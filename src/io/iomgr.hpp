@@ -328,6 +328,13 @@ void destroy(PnpManager* m);
 // class's interfaces as a MULTI_SZ, enabled ones of started devices or (all) every one
 // registered, of one device when device_id is not empty. Returns a CONFIGRET.
 uint32_t interface_list(const GUID& guid, const std::wstring& device_id, bool all, std::wstring* multi_sz);
+// What the PnP manager knows of a PDO's device, for IoGetDeviceProperty; false when
+// `pdo` is not a PDO of the root bus.
+struct NodeFacts {
+    std::wstring instance_id;  // ROOT\ECHO\0000
+    size_t number = 0;         // the node's number: its software key Control\Class\{System}\NNNN
+};
+bool node_facts(DEVICE_OBJECT* pdo, NodeFacts* facts);
 }  // namespace pnp
 
 }  // namespace ntio::io

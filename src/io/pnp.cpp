@@ -636,6 +636,17 @@ uint32_t interface_list(const GUID& guid, const std::wstring& device_id, bool al
     return CR_SUCCESS;
 }
 
+bool node_facts(DEVICE_OBJECT* pdo, NodeFacts* facts) {
+    DevNode* n = pdo ? runtime(pdo).pnp_node : nullptr;
+    if (!n) return false;
+    PnpManager& m = manager();
+    std::lock_guard g(m.lock);
+    facts->instance_id = n->instance_id;
+    facts->number = 0;
+    while (facts->number < m.nodes.size() && m.nodes[facts->number].get() != n) ++facts->number;
+    return true;
+}
+
 }  // namespace pnp
 }  // namespace ntio::io
 

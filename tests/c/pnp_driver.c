@@ -104,7 +104,13 @@ static NTSTATUS PnpTestIoctl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
 static NTSTATUS PnpTestAddDevice(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT PhysicalDeviceObject) {
     PDEVICE_OBJECT fdo;
     PPNPTEST_EXTENSION ext;
-    NTSTATUS status = IoCreateDevice(DriverObject, sizeof(PNPTEST_EXTENSION), NULL, FILE_DEVICE_UNKNOWN,
+    WCHAR class_name[16];
+    ULONG length = 0;
+    NTSTATUS status;
+    /* Who the PDO says the device is (S-PROP-1): no INF, so the System class. */
+    status = IoGetDeviceProperty(PhysicalDeviceObject, DevicePropertyClassName, sizeof class_name, class_name, &length);
+    if (status != STATUS_SUCCESS || length != sizeof(L"System") || class_name[0] != L'S') return STATUS_UNSUCCESSFUL;
+    status = IoCreateDevice(DriverObject, sizeof(PNPTEST_EXTENSION), NULL, FILE_DEVICE_UNKNOWN,
                                      FILE_DEVICE_SECURE_OPEN, FALSE, &fdo);
     if (!NT_SUCCESS(status)) return status;
     ext = (PPNPTEST_EXTENSION)fdo->DeviceExtension;

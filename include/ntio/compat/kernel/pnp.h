@@ -70,5 +70,56 @@ NTIO_API NTSTATUS IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName, BO
 NTIO_API NTSTATUS IoGetDeviceInterfaces(const GUID *InterfaceClassGuid, PDEVICE_OBJECT PhysicalDeviceObject,
                                         ULONG Flags, PWSTR *SymbolicLinkList);
 
+/* ---- device properties ---------------------------------------------------------------------
+ * IoGetDeviceProperty answers for a PDO (another device: STATUS_INVALID_DEVICE_REQUEST, and a
+ * verifier report, where Windows stops with PNP_DETECTED_FATAL_ERROR). Strings come with
+ * their terminator, lists as a MULTI_SZ; a buffer too small gets STATUS_BUFFER_TOO_SMALL and
+ * the size in *ResultLength. ntio's devices are root-enumerated without an INF: what an INF
+ * or a bus driver would supply comes from the device's Enum key when a .reg file set it
+ * (DeviceDesc, HardwareID, CompatibleIDs, Class, ClassGUID, Mfg, FriendlyName,
+ * LocationInformation), else the defaults of docs/design.md (S-PROP); a property nothing
+ * supplies is STATUS_OBJECT_NAME_NOT_FOUND. */
+typedef enum _DEVICE_REGISTRY_PROPERTY {
+    DevicePropertyDeviceDescription = 0x0,
+    DevicePropertyHardwareID = 0x1,
+    DevicePropertyCompatibleIDs = 0x2,
+    DevicePropertyBootConfiguration = 0x3,
+    DevicePropertyBootConfigurationTranslated = 0x4,
+    DevicePropertyClassName = 0x5,
+    DevicePropertyClassGuid = 0x6,
+    DevicePropertyDriverKeyName = 0x7,
+    DevicePropertyManufacturer = 0x8,
+    DevicePropertyFriendlyName = 0x9,
+    DevicePropertyLocationInformation = 0xa,
+    DevicePropertyPhysicalDeviceObjectName = 0xb,
+    DevicePropertyBusTypeGuid = 0xc,
+    DevicePropertyLegacyBusType = 0xd,
+    DevicePropertyBusNumber = 0xe,
+    DevicePropertyEnumeratorName = 0xf,
+    DevicePropertyAddress = 0x10,
+    DevicePropertyUINumber = 0x11,
+    DevicePropertyInstallState = 0x12,
+    DevicePropertyRemovalPolicy = 0x13,
+    DevicePropertyResourceRequirements = 0x14,
+    DevicePropertyAllocatedResources = 0x15,
+    DevicePropertyContainerID = 0x16
+} DEVICE_REGISTRY_PROPERTY;
+
+typedef enum _DEVICE_INSTALL_STATE {
+    InstallStateInstalled,
+    InstallStateNeedsReinstall,
+    InstallStateFailedInstall,
+    InstallStateFinishInstall
+} DEVICE_INSTALL_STATE, *PDEVICE_INSTALL_STATE;
+
+typedef enum _DEVICE_REMOVAL_POLICY {
+    RemovalPolicyExpectNoRemoval = 1,
+    RemovalPolicyExpectOrderlyRemoval = 2,
+    RemovalPolicyExpectSurpriseRemoval = 3
+} DEVICE_REMOVAL_POLICY, *PDEVICE_REMOVAL_POLICY;
+
+NTIO_API NTSTATUS IoGetDeviceProperty(PDEVICE_OBJECT DeviceObject, DEVICE_REGISTRY_PROPERTY DeviceProperty,
+                                      ULONG BufferLength, PVOID PropertyBuffer, PULONG ResultLength);
+
 NTIO_EXTERN_C_END
 #endif
