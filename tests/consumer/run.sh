@@ -94,6 +94,13 @@ set -e
 echo "$out"
 test "$rc" = 3
 grep -q "bare host: DriverEntry ran" <<<"$out"
+# A program whose entry is wmain: pkg-config's Libs end with libntio_wmain.a, whose main
+# widens the arguments (and is not pulled into the programs above, which have their own).
+cc -std=c11 -Wall -Wextra -Werror -pedantic "$here/../c/wmain_app.c" $(pkg-config --cflags --libs ntio) -o "$work/wmain_app"
+out=$(NTIO_WMAIN_TEST=été "$prefix/bin/ntio" run -- "$work/wmain_app" "héllo" 2>&1)
+echo "$out"
+grep -q "arg 1: \[héllo\] 5 characters" <<<"$out"
+grep -q "environment: widened" <<<"$out"
 cmake -S "$here" -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" > /dev/null
 cmake --build "$work/cmake" > /dev/null
 NTIO_CLOCK=virtual "$work/cmake/consumer_cmake" | grep -q "driver side: 4"

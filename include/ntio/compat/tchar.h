@@ -1,7 +1,7 @@
 /* ntio compat: generic-text mappings (<tchar.h>). Without _UNICODE, TCHAR is char
- * and _tmain is main. With _UNICODE, TCHAR is wchar_t; _tmain then needs a wide
- * entry point, which Linux does not have, so ntio maps _tmain to ntio_wmain and
- * libntio's weak main() converts argv (see docs/compat.md). */
+ * and _tmain is main. With _UNICODE, TCHAR is wchar_t and _tmain is wmain, which Linux
+ * does not start: the main of libntio_wmain.a (last on pkg-config's link line) widens
+ * the arguments and calls it (see docs/compat.md). */
 #ifndef NTIO_COMPAT_TCHAR_H
 #define NTIO_COMPAT_TCHAR_H
 #include "ntdef.h"
@@ -12,7 +12,7 @@
 #ifdef _UNICODE
 typedef wchar_t _TCHAR;
 #define __T(x) L##x
-#define _tmain ntio_wmain
+#define _tmain wmain
 #define _tprintf wprintf
 #define _ftprintf fwprintf
 #define _stprintf swprintf
@@ -26,7 +26,9 @@ typedef wchar_t _TCHAR;
 #define _ttoi(s) ((int)wcstol((s), NULL, 10))
 #define _tcstoul wcstoul
 #define _tcstol wcstol
-NTIO_EXTERN_C int ntio_wmain(int argc, wchar_t *argv[]);
+#ifdef __cplusplus
+extern "C" int wmain(int argc, wchar_t *argv[]); /* keeps its C name in C++, as main does */
+#endif
 #else
 typedef char _TCHAR;
 #define __T(x) x

@@ -22,6 +22,14 @@
 #include "win32/nls.h"
 #include "win32/crt_print.h"
 
+/* A program's wide entry point, wmain(int, wchar_t *[]): Linux starts programs at main,
+ * so libntio_wmain.a (last on pkg-config's link line; ntio::wmain in CMake) brings a main
+ * that widens the arguments and the environment and calls it. In C++ the declaration
+ * keeps wmain's C name, as MSVC treats it like main. */
+#ifdef __cplusplus
+extern "C" int wmain(int argc, wchar_t *argv[]);
+#endif
+
 /* The longest path the A/W file functions take without the \\?\ prefix. */
 #ifndef MAX_PATH
 #define MAX_PATH 260
