@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "test_support.hpp"
+#include <ntstrsafe.h>
 
 namespace {
 
@@ -118,3 +119,16 @@ TEST(DebugPrint, QuietDropsOutput) {
 }
 
 }  // namespace
+
+// %wZ's width and precision count characters, as %ws's do (not the UTF-8 bytes), and a
+// wide %c (%C, %lc, %wc) of 0 writes the NUL as the narrow %c does.
+TEST(DebugPrint, CountedWideStringsPadByCharactersAndWideNulIsWritten) {
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"Caf\u00e9");
+    char buf[64];
+    ASSERT_EQ(RtlStringCbPrintfA(buf, sizeof buf, "[%6wZ][%-6wZ][%.3wZ]", &name, &name, &name), STATUS_SUCCESS);
+    EXPECT_STREQ(buf, "[  Caf\xc3\xa9][Caf\xc3\xa9  ][Caf]");
+    std::memset(buf, '#', sizeof buf);
+    int n = snprintf(buf, sizeof buf, "a%Cb", 0);  // <windows.h>'s printf family: the Windows rules
+    EXPECT_EQ(n, 3);
+    EXPECT_EQ(std::string(buf, 4), std::string("a\0b\0", 4));
+}

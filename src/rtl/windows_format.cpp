@@ -1,5 +1,6 @@
 #include "rtl/windows_format.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -199,7 +200,8 @@ std::string format_windows(const char* f, va_list args) {
             if (wide) {
                 wchar_t w = static_cast<wchar_t>(c);
                 std::string s;
-                append_wide(s, &w, 1);
+                if (w == 0) s.assign(1, '\0');  // the NUL itself, as %c writes it
+                else append_wide(s, &w, 1);
                 append_wide_field(out, fwp, s);
             } else {
                 append_formatted(out, "%" + fwp + "c", c);
@@ -224,9 +226,12 @@ std::string format_windows(const char* f, va_list args) {
         case 'Z': {
             std::string s;
             if (size == Size::wide_text) {
+                // Width and precision count characters, as for %ws.
                 auto* us = va_arg(args, const UNICODE_STRING*);
-                if (us && us->Buffer) append_wide(s, us->Buffer, us->Length / sizeof(WCHAR));
-                else s = "(null)";
+                if (us && us->Buffer) append_wide(s, us->Buffer, std::min<size_t>(us->Length / sizeof(WCHAR), precision));
+                else s = std::string("(null)", precision < 6 ? precision : 6);
+                append_wide_field(out, fwp, s);
+                break;
             } else {
                 auto* as = va_arg(args, const ANSI_STRING*);
                 if (as && as->Buffer) s.assign(as->Buffer, as->Length);
