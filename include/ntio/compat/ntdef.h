@@ -152,14 +152,58 @@ typedef const char *PCSZ;
 #define NULL ((void *)0)
 #endif
 
+/* The limits of the Windows types, as winnt.h, ntdef.h and basetsd.h name them. The
+ * minimums are negative values of the signed type; winnt.h writes MINCHAR, MINSHORT and
+ * MINLONG as the positive literals 0x80, 0x8000 and 0x80000000. On Linux the C library's
+ * LONG_MAX, LONG_MIN and ULONG_MAX are those of the 64-bit `long`: MAXLONG and MAXULONG
+ * are the 32-bit LONG's and ULONG's. */
+#define MAXCHAR 0x7f
+#define MINCHAR (-MAXCHAR - 1)
 #define MAXUCHAR 0xff
+#define MAXBYTE 0xff
+#define MAXSHORT 0x7fff
+#define MINSHORT (-MAXSHORT - 1)
 #define MAXUSHORT 0xffff
+#define MAXWORD 0xffff
 #define MAXULONG 0xffffffffU
 #define MAXLONG 0x7fffffff
 #define MINLONG (-MAXLONG - 1)
-#define MAXLONGLONG 0x7fffffffffffffffLL
-#define MAXULONG_PTR (~((ULONG_PTR)0))
 #define MAXDWORD 0xffffffffU
+#define MAXUINT ((UINT)~(UINT)0)
+#define MAXINT ((INT)(MAXUINT >> 1))
+#define MININT (-MAXINT - 1)
+#define MAXLONGLONG 0x7fffffffffffffffLL
+#define MINLONGLONG (-MAXLONGLONG - 1)
+#define MAXULONGLONG ((ULONGLONG)~(ULONGLONG)0)
+#define MAXUINT_PTR ((UINT_PTR)~(UINT_PTR)0)
+#define MAXINT_PTR ((INT_PTR)(MAXUINT_PTR >> 1))
+#define MININT_PTR (-MAXINT_PTR - 1)
+#define MAXULONG_PTR (~((ULONG_PTR)0))
+#define MAXLONG_PTR ((LONG_PTR)(MAXULONG_PTR >> 1))
+#define MINLONG_PTR (-MAXLONG_PTR - 1)
+#define MAXSIZE_T ((SIZE_T)~(SIZE_T)0)
+#define MAXSSIZE_T ((SSIZE_T)(MAXSIZE_T >> 1))
+#define MINSSIZE_T (-MAXSSIZE_T - 1)
+#define MAXUINT8 ((UINT8)~(UINT8)0)
+#define MAXINT8 ((INT8)(MAXUINT8 >> 1))
+#define MININT8 ((INT8)(-MAXINT8 - 1))
+#define MAXUINT16 ((UINT16)~(UINT16)0)
+#define MAXINT16 ((INT16)(MAXUINT16 >> 1))
+#define MININT16 ((INT16)(-MAXINT16 - 1))
+#define MAXUINT32 ((UINT32)~(UINT32)0)
+#define MAXINT32 ((INT32)(MAXUINT32 >> 1))
+#define MININT32 (-MAXINT32 - 1)
+#define MAXULONG32 ((ULONG32)~(ULONG32)0)
+#define MAXLONG32 ((LONG32)(MAXULONG32 >> 1))
+#define MINLONG32 (-MAXLONG32 - 1)
+#define MAXDWORD32 ((DWORD32)~(DWORD32)0)
+#define MAXUINT64 ((UINT64)~(UINT64)0)
+#define MAXINT64 ((INT64)(MAXUINT64 >> 1))
+#define MININT64 (-MAXINT64 - 1)
+#define MAXULONG64 ((ULONG64)~(ULONG64)0)
+#define MAXLONG64 ((LONG64)(MAXULONG64 >> 1))
+#define MINLONG64 (-MAXLONG64 - 1)
+#define MAXDWORD64 ((DWORD64)~(DWORD64)0)
 
 typedef union _LARGE_INTEGER {
     struct {
