@@ -335,6 +335,23 @@ struct NodeFacts {
     size_t number = 0;         // the node's number: its software key Control\Class\{System}\NNNN
 };
 bool node_facts(DEVICE_OBJECT* pdo, NodeFacts* facts);
+// What a SetupAPI device information set copies (S-SDI): every device node recorded, in
+// creation order (number: its position from 1, stable for the runtime's life; present:
+// added or started, as present_instances), and every interface registered, with its
+// user-mode path and whether it is active (enabled on a started device, as the PRESENT
+// list has it), in registration order.
+struct DeviceRecord {
+    std::wstring instance_id;
+    uint32_t number;
+    bool present;
+};
+struct InterfaceRecord {
+    GUID guid;
+    std::wstring instance_id;
+    std::wstring path;  // \\?\ROOT#ECHO#0000#{guid}[\ref]
+    bool active;
+};
+void snapshot(std::vector<DeviceRecord>* devices, std::vector<InterfaceRecord>* interfaces);
 }  // namespace pnp
 
 }  // namespace ntio::io

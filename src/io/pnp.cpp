@@ -601,6 +601,23 @@ void shutdown() {
 
 void destroy(PnpManager* m) { delete m; }
 
+namespace {
+
+// Enabled on a device that is started: what the PRESENT lists show (S-W32-23, S-SDI).
+// Under m.lock.
+bool active(PnpManager& m, const DeviceInterface& i) {
+    if (!i.enabled) return false;
+    bool started = false;
+    for (auto& n : m.nodes)
+        if (same_text(n->instance_id, i.instance_id)) started = n->state.load() == NodeState::started;
+    return started;
+}
+
+// The name user mode opens: \\?\ for the kernel's \??\ (S-W32-23).
+std::wstring user_path(const DeviceInterface& i) { return L"\\\\?\\" + i.link.substr(4); }
+
+}  // namespace
+
 uint32_t interface_list(const GUID& guid, const std::wstring& device_id, bool all, std::wstring* multi_sz) {
     multi_sz->clear();
     PnpManager* m = manager_if_exists();
@@ -615,13 +632,8 @@ uint32_t interface_list(const GUID& guid, const std::wstring& device_id, bool al
         for (auto& i : m->interfaces) {
             if (!IsEqualGUID(i->guid, guid)) continue;
             if (!device_id.empty() && !same_text(i->instance_id, device_id)) continue;
-            if (!all) {
-                bool present = false;
-                for (auto& n : m->nodes)
-                    if (same_text(n->instance_id, i->instance_id)) present = n->state.load() == NodeState::started;
-                if (!i->enabled || !present) continue;
-            }
-            links.push_back(L"\\\\?\\" + i->link.substr(4));  // user mode names \\?\ for \??\ (S-W32-23)
+            if (!all && !active(*m, *i)) continue;
+            links.push_back(user_path(*i));
         }
     } else if (!device_id.empty()) {
         return CR_NO_SUCH_DEVNODE;
@@ -645,6 +657,20 @@ bool node_facts(DEVICE_OBJECT* pdo, NodeFacts* facts) {
     facts->number = 0;
     while (facts->number < m.nodes.size() && m.nodes[facts->number].get() != n) ++facts->number;
     return true;
+}
+
+void snapshot(std::vector<DeviceRecord>* devices, std::vector<InterfaceRecord>* interfaces) {
+    devices->clear();
+    interfaces->clear();
+    PnpManager* m = manager_if_exists();
+    if (!m) return;
+    std::lock_guard g(m->lock);
+    uint32_t number = 0;
+    for (auto& n : m->nodes) {
+        NodeState s = n->state.load();
+        devices->push_back({n->instance_id, ++number, s == NodeState::added || s == NodeState::started});
+    }
+    for (auto& i : m->interfaces) interfaces->push_back({i->guid, i->instance_id, user_path(*i), active(*m, *i)});
 }
 
 }  // namespace pnp
