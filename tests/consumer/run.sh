@@ -60,6 +60,12 @@ out=$("$prefix/bin/ntio" run --driver "$work/pnpc.so" --instances 2 -- "$work/pn
 echo "$out"
 grep -q "interface 1: .*ROOT#PNPC#0001#" <<<"$out"
 grep -q "2 device(s) found and answered in order" <<<"$out"
+# The same devices found through the installed <setupapi.h> (S-SDI), as older samples do.
+cc -std=c11 -Wall -Wextra -Werror -pedantic "$here/../c/setupapi_app.c" $(pkg-config --cflags --libs ntio) \
+   -o "$work/setupapi_app"
+out=$("$prefix/bin/ntio" run --driver "$work/pnpc.so" --instances 2 -- "$work/setupapi_app" 2>&1)
+echo "$out" | grep setupapi
+grep -q "setupapi: 2 device(s) found and answered in order; [0-9]* checks, 0 failed" <<<"$out"
 # The Echo sample (issue 5's acceptance) as the contract spells it: echo.so, two instances.
 cc -Wall -Wextra -Werror -Wno-multichar -shared -fPIC "$samples/echo/driver.c" $(pkg-config --cflags --libs ntio) \
    -o "$work/echo.so"
