@@ -11,6 +11,7 @@
 #include "io/iomgr.hpp"
 #include "ke/objects.hpp"
 #include "ps/thread.hpp"
+#include "win32/threadpool.hpp"
 #include "verifier/drivers.hpp"
 #include "verifier/faults.hpp"
 #include "verifier/irp_tracker.hpp"
@@ -224,6 +225,9 @@ void report_pending_irps() {
 // Stops the runtime's threads and closes what is left. Returns false when threads
 // started by the runtime are still running: the runtime must then stay allocated.
 bool shutdown(System::Impl& s) {
+    // The program's thread pool runs no more callbacks: what the closes below complete
+    // would otherwise call into a program that is going away.
+    win32::stop_thread_pool(s);
     // As at process exit on Windows: handles close (cleanup and close reach the
     // drivers) before the drivers unload.
     s.handles.close_all();
@@ -269,6 +273,7 @@ bool shutdown(System::Impl& s) {
                      describe_threads(live).c_str());
         return false;
     }
+    win32::release_thread_pool(s);
     // Adopted threads (this one, a test's std::threads) stop belonging to this runtime.
     std::vector<_KTHREAD*> adopted;
     {

@@ -62,6 +62,8 @@ public:
 
     // ExQueueWorkItem / IoQueueWorkItem's worker threads.
     ex::WorkQueue work_items;
+    // The Win32 thread pool (win32/threadpool.cpp), made on first use.
+    std::atomic<void*> thread_pool{nullptr};
 
     // Loaded drivers, in load order.
     std::mutex drivers_lock;

@@ -37,6 +37,7 @@ void on_last_port_handle(void* body) {
 void destroy_port(void* body) {
     auto* port = static_cast<CompletionPort*>(body);
     ke::Dispatcher::free_queue_nodes(&port->queue);
+    if (port->sink) port->sink->destroy(port->sink_context);
     port->~CompletionPort();
 }
 
@@ -90,6 +91,10 @@ CompletionPort* completion_target(IRP* irp, FILE_OBJECT* fo, NTSTATUS status, bo
 }
 
 void queue_completion(CompletionPort* port, const ke::QueuePacket& packet) {
+    if (port->sink) [[unlikely]] {
+        port->sink->deliver(port->sink_context, packet);
+        return;
+    }
     if (sys().dispatcher.insert_queue(&port->queue, packet) == STATUS_SUCCESS) [[likely]]
         return;
     // The request is complete and its IRP gone; a packet that cannot be stored would
@@ -98,20 +103,22 @@ void queue_completion(CompletionPort* port, const ke::QueuePacket& packet) {
     std::abort();
 }
 
-NTSTATUS associate_completion_port(HANDLE file, HANDLE port_handle, ULONG_PTR key) {
+namespace {
+
+// Binds the file behind `file` to `port` (the caller's reference on the port passes to
+// the binding on success and is dropped on failure).
+NTSTATUS bind_file(HANDLE file, CompletionPort* port, ULONG_PTR key) {
     FILE_OBJECT* fo = nullptr;
     NTSTATUS s = reference_file(file, &fo);
-    if (!NT_SUCCESS(s)) return s;
+    if (!NT_SUCCESS(s)) {
+        ob::dereference(port);
+        return s;
+    }
     // S-W32-15: a synchronous file completes inside the call; it has nothing to post.
     if (file_flags(fo) & FO_SYNCHRONOUS_IO) {
         ob::dereference(fo);
+        ob::dereference(port);
         return STATUS_INVALID_PARAMETER;
-    }
-    CompletionPort* port = nullptr;
-    s = reference_port(port_handle, IO_COMPLETION_MODIFY_STATE, &port);
-    if (!NT_SUCCESS(s)) {
-        ob::dereference(fo);
-        return s;
     }
     // The context and its reference on the port live as long as the file object;
     // the first binding wins and is permanent.
@@ -125,6 +132,35 @@ NTSTATUS associate_completion_port(HANDLE file, HANDLE port_handle, ULONG_PTR ke
     }
     ob::dereference(fo);
     return s;
+}
+
+}  // namespace
+
+NTSTATUS associate_completion_port(HANDLE file, HANDLE port_handle, ULONG_PTR key) {
+    // The file is looked at first, as before: a bad file handle is the error reported.
+    FILE_OBJECT* fo = nullptr;
+    NTSTATUS s = reference_file(file, &fo);
+    if (!NT_SUCCESS(s)) return s;
+    bool synchronous = (file_flags(fo) & FO_SYNCHRONOUS_IO) != 0;
+    ob::dereference(fo);
+    if (synchronous) return STATUS_INVALID_PARAMETER;  // S-W32-15, before the port is looked at
+    CompletionPort* port = nullptr;
+    s = reference_port(port_handle, IO_COMPLETION_MODIFY_STATE, &port);
+    if (!NT_SUCCESS(s)) return s;
+    return bind_file(file, port, key);
+}
+
+NTSTATUS associate_completion_port(HANDLE file, CompletionPort* port, ULONG_PTR key) {
+    ob::reference(port);
+    return bind_file(file, port, key);
+}
+
+CompletionPort* create_sink_port(const PortSink* sink, void* context) {
+    auto* port = ob::create<CompletionPort>(g_completion_type);
+    ke::Dispatcher::init_queue(&port->queue, 0);
+    port->sink = sink;
+    port->sink_context = context;
+    return port;
 }
 
 NTSTATUS set_completion_notification_modes(HANDLE file, UCHAR flags) {
@@ -144,7 +180,9 @@ void release_completion_context(FILE_OBJECT* fo) {
     PIO_COMPLETION_CONTEXT context = fo->CompletionContext;
     if (!context) return;
     fo->CompletionContext = nullptr;
-    ob::dereference(context->Port);
+    auto* port = static_cast<CompletionPort*>(context->Port);
+    if (port->sink) port->sink->unbind(port->sink_context, reinterpret_cast<ULONG_PTR>(context->Key));
+    ob::dereference(port);
     delete context;
 }
 

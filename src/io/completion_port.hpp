@@ -18,8 +18,21 @@ namespace ntio::io {
 
 extern ob::ObjectType g_completion_type;
 
+// A port owned by a runtime component rather than a handle (the Win32 thread pool):
+// its packets go to `deliver` instead of the queue, from whichever thread completes
+// the request (any IRQL up to DISPATCH_LEVEL), with the completing thread's reference
+// on the file still held. `unbind` runs when a file object bound to it goes, with the
+// key it was bound with; `destroy` when the port's last reference goes.
+struct PortSink {
+    void (*deliver)(void* context, const ke::QueuePacket& packet);
+    void (*unbind)(void* context, ULONG_PTR key);
+    void (*destroy)(void* context);
+};
+
 struct CompletionPort {
     ke::Queue queue;  // first: waits on the port wait on the queue's header
+    const PortSink* sink = nullptr;
+    void* sink_context = nullptr;
 };
 
 // What finish_request needs to know about a request on a file object that has a
@@ -35,6 +48,10 @@ void queue_completion(CompletionPort* port, const ke::QueuePacket& packet);
 // FileCompletionInformation: binds a file handle to a port with a key, once
 // (S-W32-15). STATUS_INVALID_PARAMETER for a synchronous file or a second binding.
 NTSTATUS associate_completion_port(HANDLE file, HANDLE port, ULONG_PTR key);
+// The same for a port the runtime holds without a handle (a sink port).
+NTSTATUS associate_completion_port(HANDLE file, CompletionPort* port, ULONG_PTR key);
+// A port with no handle whose packets go to `sink`; one reference for the caller.
+CompletionPort* create_sink_port(const PortSink* sink, void* context);
 // FileIoCompletionNotificationInformation: FILE_SKIP_* flags, which cannot be removed.
 NTSTATUS set_completion_notification_modes(HANDLE file, UCHAR flags);
 // A file object's binding goes with the file object (its reference on the port).

@@ -16,6 +16,7 @@
 #include "win32/synch.h"
 #include "win32/file.h"
 #include "win32/iocp.h"
+#include "win32/threadpool.h"
 #include "win32/message.h"
 #include "win32/heap.h"
 #include "win32/memory.h"
