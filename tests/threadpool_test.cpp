@@ -461,9 +461,8 @@ TEST_F(ThreadPool, S_TP_3_CancelOnAnIoObjectDropsQueuedCompletions) {
         },
         &s, nullptr);
     ASSERT_NE(io, nullptr);
-    // Requests on a kept handle complete in order; the pool has more workers than
-    // requests here, so each gets its own: the first is held at the gate while
-    // the others... run too. To keep some queued, fill every worker first.
+    // More completions than the pool has workers: every worker ends up held at the
+    // gate and the rest stay queued until the cancelling wait drops them.
     constexpr int kRequests = 100;
     std::vector<OVERLAPPED> ovs(kRequests);
     for (int i = 0; i < kRequests; ++i) {
