@@ -1,10 +1,14 @@
 /* Headers that stand alone, as the SDK's do (test compat.header_order): <excpt.h> and
  * <devioctl.h> included first, before anything that defines their types; the platform
- * and version macros of sdkddkver.h; TCHAR from <windows.h> alone. Strict C11. */
+ * and version macros of sdkddkver.h; TCHAR from <windows.h> alone; <strsafe.h> with
+ * <ntstrsafe.h>. Strict C11. */
 #include <excpt.h>
 #include <devioctl.h>
 #include <winioctl.h>
 #include <windows.h>
+/* Both string-safety headers in one file (their shared workers come once). */
+#include <strsafe.h>
+#include <ntstrsafe.h>
 
 #include <stdio.h>
 

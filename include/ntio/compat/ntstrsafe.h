@@ -46,7 +46,11 @@ typedef const char *NTSTRSAFE_PCSTR;
 typedef wchar_t *NTSTRSAFE_PWSTR;
 typedef const wchar_t *NTSTRSAFE_PCWSTR;
 
+/* The shared workers' bound, from whichever of <strsafe.h> and <ntstrsafe.h> comes first
+ * (both are 2147483647 unless the program changes them); each routine passes its own. */
+#ifndef NTIO_STRSAFE_MAX_CCH
 #define NTIO_STRSAFE_MAX_CCH NTSTRSAFE_MAX_CCH
+#endif
 #include "strsafe_core.h"
 
 /* The workers' outcome as the WDK's routines report it. */

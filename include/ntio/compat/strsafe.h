@@ -42,7 +42,11 @@ typedef const char *STRSAFE_LPCSTR;
 typedef wchar_t *STRSAFE_LPWSTR;
 typedef const wchar_t *STRSAFE_LPCWSTR;
 
+/* The shared workers' bound, from whichever of <strsafe.h> and <ntstrsafe.h> comes first
+ * (both are 2147483647 unless the program changes them); each routine passes its own. */
+#ifndef NTIO_STRSAFE_MAX_CCH
 #define NTIO_STRSAFE_MAX_CCH STRSAFE_MAX_CCH
+#endif
 #include "strsafe_core.h"
 
 /* The workers' outcome as the SDK's routines report it. */
