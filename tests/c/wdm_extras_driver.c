@@ -153,19 +153,27 @@ static int is_vendor_probe(ULONG code) {
     }
 }
 
+/* MSVC spellings in driver code: a pool tag as a multi-character literal (no
+ * -Wno-multichar needed), __declspec(align(...)) written out, and __forceinline. */
+typedef struct __declspec(align(16)) _EXTRAS_ALIGNED {
+    UCHAR Byte;
+} EXTRAS_ALIGNED;
+C_ASSERT(__alignof__(EXTRAS_ALIGNED) == 16);
+static __forceinline ULONG Twice(ULONG x) { return x * 2; }
+
 /* Annotated as the WDK's samples annotate (sal.h: analysis only); a quota allocation that
  * returns NULL instead of raising, zeroed; the 32x32 products. */
 _Must_inspect_result_ _Success_(return != 0) static BOOLEAN
 QuotaAndProducts(_Out_writes_bytes_all_(Size) PUCHAR Out, _In_ ULONG Size) {
     PUCHAR p = (PUCHAR)ExAllocatePoolQuotaZero((POOL_TYPE)(NonPagedPoolNx | POOL_QUOTA_FAIL_INSTEAD_OF_RAISE), Size,
-                                              0x57645871u /* 'qXdW' */);
+                                              'WdXq');
     ULONG i;
     BOOLEAN zeroed = TRUE;
     if (!p) return FALSE;
     for (i = 0; i < Size; ++i) zeroed = zeroed && p[i] == 0;
     RtlCopyMemory(Out, p, Size);
-    ExFreePoolWithTag(p, 0x57645871u /* 'qXdW' */);
-    return zeroed && Int32x32To64(-2, 0x40000000) == -0x80000000LL &&
+    ExFreePoolWithTag(p, 'WdXq');
+    return zeroed && Twice(21) == 42 && Int32x32To64(-2, 0x40000000) == -0x80000000LL &&
            UInt32x32To64(0xFFFFFFFFu, 2u) == 0x1FFFFFFFEULL;
 }
 

@@ -22,7 +22,7 @@ grep -q "wait: 258 after 3000 ms; driver side: 4" <<<"$out"
 # A C++ driver with its own global operator new/delete on the pool and a vendor IOCTL in a
 # switch, and a C app with <strsafe.h> and Windows printf formats. Without -Bsymbolic-functions in
 # pkg-config's flags the driver's delete would reach libstdc++'s and free() pool memory.
-c++ -std=c++17 -Wall -Wextra -Werror -Wno-multichar -shared -fPIC "$here/cxx_driver.cpp" \
+c++ -std=c++17 -Wall -Wextra -Werror -shared -fPIC "$here/cxx_driver.cpp" \
     $(pkg-config --cflags --libs ntio) -o "$work/cxx_driver.so"
 cc -std=c11 -Wall -Wextra -Werror -pedantic "$here/cxx_app.c" $(pkg-config --cflags --libs ntio) -o "$work/cxx_app"
 out=$("$prefix/bin/ntio" run --verifier fail --driver "$work/cxx_driver.so" -- "$work/cxx_app" 2>&1)
@@ -41,7 +41,7 @@ grep -q "every XOR check passed" <<<"$out"
 # The article 002 sample (two drivers) from installed headers, and `ntio demo` from the
 # installed tree (issue 6: the samples are installed with ntio).
 for drv in blockdev relay; do
-  cc -Wall -Wextra -Werror -Wno-multichar -shared -fPIC "$samples/driver_irps/$drv.c" \
+  cc -Wall -Wextra -Werror -shared -fPIC "$samples/driver_irps/$drv.c" \
      $(pkg-config --cflags --libs ntio) -o "$work/$drv.so"
 done
 cc -Wall -Wextra -Werror "$samples/driver_irps/app.c" $(pkg-config --cflags --libs ntio) -o "$work/driver_irps_app"
@@ -67,7 +67,7 @@ out=$("$prefix/bin/ntio" run --driver "$work/pnpc.so" --instances 2 -- "$work/se
 echo "$out" | grep setupapi
 grep -q "setupapi: 2 device(s) found and answered in order; [0-9]* checks, 0 failed" <<<"$out"
 # The Echo sample (issue 5's acceptance) as the contract spells it: echo.so, two instances.
-cc -Wall -Wextra -Werror -Wno-multichar -shared -fPIC "$samples/echo/driver.c" $(pkg-config --cflags --libs ntio) \
+cc -Wall -Wextra -Werror -shared -fPIC "$samples/echo/driver.c" $(pkg-config --cflags --libs ntio) \
    -o "$work/echo.so"
 cc -Wall -Wextra -Werror "$samples/echo/app.c" $(pkg-config --cflags --libs ntio) -o "$work/echoapp"
 out=$("$prefix/bin/ntio" run --driver "$work/echo.so" --instances 2 -- "$work/echoapp" 2>&1)
@@ -80,7 +80,7 @@ out=$("$prefix/bin/ntio" run --driver "$work/echo.so" -- "$work/echoapp" 2>&1)
 grep -q "all checks passed" <<<"$out"
 # Structured exceptions from installed headers: a METHOD_NEITHER driver that probes its
 # user buffers inside __try, and an app handing it bad buffers.
-cc -std=c11 -Wall -Wextra -Werror -Wno-multichar -shared -fPIC "$here/../c/neither_driver.c" \
+cc -std=c11 -Wall -Wextra -Werror -shared -fPIC "$here/../c/neither_driver.c" \
    $(pkg-config --cflags --libs ntio) -o "$work/neitherseh.so"
 cc -std=c11 -Wall -Wextra -Werror "$here/../c/neither_app.c" $(pkg-config --cflags --libs ntio) -o "$work/neither_app"
 out=$("$prefix/bin/ntio" run --driver "$work/neitherseh.so" -- "$work/neither_app" 2>&1)

@@ -27,6 +27,13 @@
 #define NTIO_EXTERN_C_END
 #endif
 
+/* Pool tags and other four-character constants ('gaTx') are multi-character literals,
+ * which MSVC takes silently and GCC warns about by default (-Wmultichar, an error under
+ * -Werror): code written for the WDK and the SDK builds as cleanly as with MSVC. GCC
+ * before 13 ignores this in C++ (bug 53431): pkg-config's flags and the CMake target add
+ * -Wno-multichar as well. */
+#pragma GCC diagnostic ignored "-Wmultichar"
+
 #define NTIO_API __attribute__((visibility("default")))
 #define NTIO_INLINE static inline __attribute__((unused))
 
@@ -48,6 +55,28 @@
 #define DECLSPEC_ALIGN(x) __attribute__((aligned(x)))
 #define DECLSPEC_NOINLINE __attribute__((noinline))
 #define DECLSPEC_CACHEALIGN __attribute__((aligned(64)))
+/* MSVC's __declspec(...) spelled as GCC attributes, for code that writes it out rather than
+ * through the DECLSPEC_* macros: each spec maps to NTIO_DECLSPEC_<spec>, so one ntio does
+ * not know is a compile error that names it. */
+#ifndef __declspec
+#define __declspec(spec) NTIO_DECLSPEC_##spec
+#endif
+#define NTIO_DECLSPEC_align(x) __attribute__((aligned(x)))
+#define NTIO_DECLSPEC_noreturn __attribute__((noreturn))
+#define NTIO_DECLSPEC_noinline __attribute__((noinline))
+#define NTIO_DECLSPEC_dllexport __attribute__((visibility("default")))
+#define NTIO_DECLSPEC_dllimport
+#define NTIO_DECLSPEC_selectany __attribute__((weak))
+#define NTIO_DECLSPEC_thread __thread
+#define NTIO_DECLSPEC_nothrow __attribute__((nothrow))
+#define NTIO_DECLSPEC_novtable
+#define NTIO_DECLSPEC_noalias
+#define NTIO_DECLSPEC_restrict __attribute__((malloc))
+#define NTIO_DECLSPEC_deprecated __attribute__((deprecated))
+#define NTIO_DECLSPEC_allocator
+#ifndef __forceinline
+#define __forceinline __inline__ __attribute__((always_inline))
+#endif
 /* Pointer-aligned members of the WDK's structures (an x64 build's 8 bytes). */
 #define POINTER_ALIGNMENT DECLSPEC_ALIGN(8)
 #define NTSYSAPI
