@@ -13,4 +13,8 @@ LARGE_INTEGER* timeout_from_ms(DWORD ms, LARGE_INTEGER* storage);
 // NTSTATUS of a wait -> WAIT_OBJECT_0+i / WAIT_ABANDONED_0+i / WAIT_TIMEOUT / WAIT_FAILED (+ last error).
 DWORD wait_result(NTSTATUS s);
 std::wstring widen(LPCSTR s);
+// A Win32 object name ("Global\\" and "Local\\" prefixes dropped) as \BaseNamedObjects\name in *oa; false
+// for a name that cannot be one (empty, or with a backslash).
+bool named_object_attributes(const std::wstring& name, std::wstring* path, UNICODE_STRING* us, OBJECT_ATTRIBUTES* oa,
+                             ULONG attributes);
 }  // namespace ntio::win32

@@ -86,6 +86,43 @@ NTIO_API DWORD SleepEx(DWORD dwMilliseconds, BOOL bAlertable);
 typedef VOID(WINAPI *PAPCFUNC)(ULONG_PTR Parameter);
 NTIO_API DWORD QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData);
 
+/* Waitable timers on the runtime's clock (exact under --virtual-time): a handle to wait
+ * on, notification (manual-reset) or synchronization; the completion routine is a user
+ * APC to the thread that set the timer, run in its next alertable wait with the expiry's
+ * UTC FILETIME. fResume is not supported (ERROR_NOT_SUPPORTED as the last error of a
+ * success). docs/design.md S-WT-1..6. */
+#define CREATE_WAITABLE_TIMER_MANUAL_RESET 0x00000001U
+#define CREATE_WAITABLE_TIMER_HIGH_RESOLUTION 0x00000002U
+typedef VOID(WINAPI *PTIMERAPCROUTINE)(LPVOID lpArgToCompletionRoutine, DWORD dwTimerLowValue, DWORD dwTimerHighValue);
+typedef struct _REASON_CONTEXT {
+    ULONG Version;
+    DWORD Flags;
+    union {
+        struct {
+            HANDLE LocalizedReasonModule;
+            ULONG LocalizedReasonId;
+            ULONG ReasonStringCount;
+            LPWSTR *ReasonStrings;
+        } Detailed;
+        LPWSTR SimpleReasonString;
+    } Reason;
+} REASON_CONTEXT, *PREASON_CONTEXT;
+NTIO_API HANDLE CreateWaitableTimerA(LPSECURITY_ATTRIBUTES lpTimerAttributes, BOOL bManualReset, LPCSTR lpTimerName);
+NTIO_API HANDLE CreateWaitableTimerW(LPSECURITY_ATTRIBUTES lpTimerAttributes, BOOL bManualReset, LPCWSTR lpTimerName);
+NTIO_API HANDLE CreateWaitableTimerExA(LPSECURITY_ATTRIBUTES lpTimerAttributes, LPCSTR lpTimerName, DWORD dwFlags,
+                                       DWORD dwDesiredAccess);
+NTIO_API HANDLE CreateWaitableTimerExW(LPSECURITY_ATTRIBUTES lpTimerAttributes, LPCWSTR lpTimerName, DWORD dwFlags,
+                                       DWORD dwDesiredAccess);
+NTIO_API HANDLE OpenWaitableTimerA(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCSTR lpTimerName);
+NTIO_API HANDLE OpenWaitableTimerW(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCWSTR lpTimerName);
+NTIO_API BOOL SetWaitableTimer(HANDLE hTimer, const LARGE_INTEGER *lpDueTime, LONG lPeriod,
+                               PTIMERAPCROUTINE pfnCompletionRoutine, LPVOID lpArgToCompletionRoutine, BOOL fResume);
+/* WakeContext and TolerableDelay are accepted and ignored: the timer expires on time. */
+NTIO_API BOOL SetWaitableTimerEx(HANDLE hTimer, const LARGE_INTEGER *lpDueTime, LONG lPeriod,
+                                 PTIMERAPCROUTINE pfnCompletionRoutine, LPVOID lpArgToCompletionRoutine,
+                                 PREASON_CONTEXT WakeContext, ULONG TolerableDelay);
+NTIO_API BOOL CancelWaitableTimer(HANDLE hTimer);
+
 /* Locks in the application's memory: critical sections, slim reader/writer locks,
  * condition variables, one-time initialization and WaitOnAddress. Uncontended, they
  * stay in user memory; a thread that must wait blocks in ntio's dispatcher, so the
@@ -218,6 +255,9 @@ NTIO_API VOID OutputDebugStringW(LPCWSTR lpOutputString);
 #define OpenSemaphore OpenSemaphoreW
 #define CreateMutex CreateMutexW
 #define OpenMutex OpenMutexW
+#define CreateWaitableTimer CreateWaitableTimerW
+#define CreateWaitableTimerEx CreateWaitableTimerExW
+#define OpenWaitableTimer OpenWaitableTimerW
 #define OutputDebugString OutputDebugStringW
 #else
 #define CreateEvent CreateEventA
@@ -227,6 +267,9 @@ NTIO_API VOID OutputDebugStringW(LPCWSTR lpOutputString);
 #define OpenSemaphore OpenSemaphoreA
 #define CreateMutex CreateMutexA
 #define OpenMutex OpenMutexA
+#define CreateWaitableTimer CreateWaitableTimerA
+#define CreateWaitableTimerEx CreateWaitableTimerExA
+#define OpenWaitableTimer OpenWaitableTimerA
 #define OutputDebugString OutputDebugStringA
 #endif
 
