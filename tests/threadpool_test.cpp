@@ -658,4 +658,403 @@ TEST(ThreadPoolTeardown, S_TP_12_TheRuntimeEndsThePoolAndWhatWasLeftOpen) {
     EXPECT_FALSE(ntio::System::exists());
 }
 
+
+// ---- wait objects (S-TP-13..15) ------------------------------------------------------
+
+FILETIME ft_relative_ms(LONGLONG ms) {
+    ULONGLONG v = static_cast<ULONGLONG>(-ms * 10000);
+    return FILETIME{static_cast<DWORD>(v & 0xffffffffu), static_cast<DWORD>(v >> 32)};
+}
+
+struct WaitRecord {
+    std::atomic<int> runs{0};
+    std::atomic<int> wrong{0};
+    std::atomic<DWORD> result{0xdead};
+    std::atomic<DWORD> tick{0};
+    PTP_WAIT wait = nullptr;
+    HANDLE done = nullptr;  // set by each callback
+};
+
+VOID CALLBACK record_wait(PTP_CALLBACK_INSTANCE instance, PVOID context, PTP_WAIT wait, TP_WAIT_RESULT result) {
+    auto* r = static_cast<WaitRecord*>(context);
+    if (!instance || wait != r->wait) r->wrong++;
+    r->result = result;
+    r->tick = GetTickCount();
+    r->runs++;
+    if (r->done) SetEvent(r->done);
+}
+
+TEST_F(ThreadPool, S_TP_13_AWaitRunsItsCallbackOnceWhenTheObjectIsSignaled) {
+    WaitRecord r;
+    r.done = event(FALSE);
+    r.wait = CreateThreadpoolWait(record_wait, &r, nullptr);
+    ASSERT_NE(r.wait, nullptr);
+    HANDLE ev = event(FALSE);
+    DWORD start = GetTickCount();
+    SetThreadpoolWait(r.wait, ev, nullptr);
+    // Set by another thread 250 ms later: the callback at exactly +250.
+    HANDLE th = spawn([&] {
+        Sleep(250);
+        SetEvent(ev);
+    });
+    ASSERT_EQ(WaitForSingleObject(r.done, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(r.result.load(), WAIT_OBJECT_0);
+    EXPECT_EQ(r.tick.load() - start, 250u);
+    EXPECT_EQ(WaitForSingleObject(ev, 0), WAIT_TIMEOUT);  // the pool's wait consumed the auto-reset event
+    // One-shot: a second signal has no callback until the wait is set again.
+    SetEvent(ev);
+    Sleep(100);
+    EXPECT_EQ(r.runs.load(), 1);
+    SetThreadpoolWait(r.wait, ev, nullptr);  // still signaled: at once
+    ASSERT_EQ(WaitForSingleObject(r.done, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(r.runs.load(), 2);
+    WaitForThreadpoolWaitCallbacks(r.wait, FALSE);
+    EXPECT_EQ(r.wrong.load(), 0);
+    CloseThreadpoolWait(r.wait);
+    WaitForSingleObject(th, INFINITE);
+    for (HANDLE h : {th, ev, r.done}) CloseHandle(h);
+}
+
+TEST_F(ThreadPool, S_TP_13_AWaitTimesOutAtItsExactTimeoutOrAtOnceWithZero) {
+    WaitRecord r;
+    r.done = event(FALSE);
+    r.wait = CreateThreadpoolWait(record_wait, &r, nullptr);
+    HANDLE ev = event(TRUE);
+    DWORD start = GetTickCount();
+    FILETIME ft = ft_relative_ms(500);
+    SetThreadpoolWait(r.wait, ev, &ft);
+    ASSERT_EQ(WaitForSingleObject(r.done, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(r.result.load(), WAIT_TIMEOUT);
+    EXPECT_EQ(r.tick.load() - start, 500u);
+    // 0: a look at the object, then the timeout at once.
+    FILETIME zero{0, 0};
+    start = GetTickCount();
+    SetThreadpoolWait(r.wait, ev, &zero);
+    ASSERT_EQ(WaitForSingleObject(r.done, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(r.result.load(), WAIT_TIMEOUT);
+    EXPECT_EQ(r.tick.load() - start, 0u);
+    SetEvent(ev);
+    SetThreadpoolWait(r.wait, ev, &zero);
+    ASSERT_EQ(WaitForSingleObject(r.done, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(r.result.load(), WAIT_OBJECT_0);
+    // An absolute timeout (UTC FILETIME).
+    ResetEvent(ev);
+    FILETIME now;
+    GetSystemTimeAsFileTime(&now);
+    ULONGLONG abs = ((static_cast<ULONGLONG>(now.dwHighDateTime) << 32) | now.dwLowDateTime) + 1234 * 10000ULL;
+    FILETIME at{static_cast<DWORD>(abs & 0xffffffffu), static_cast<DWORD>(abs >> 32)};
+    start = GetTickCount();
+    SetThreadpoolWait(r.wait, ev, &at);
+    ASSERT_EQ(WaitForSingleObject(r.done, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(r.result.load(), WAIT_TIMEOUT);
+    EXPECT_EQ(r.tick.load() - start, 1234u);
+    EXPECT_EQ(r.runs.load(), 4);
+    WaitForThreadpoolWaitCallbacks(r.wait, FALSE);
+    CloseThreadpoolWait(r.wait);
+    CloseHandle(ev);
+    CloseHandle(r.done);
+}
+
+TEST_F(ThreadPool, S_TP_14_ANullHandleStopsTheWaitAndExSaysWhetherOneWasReplaced) {
+    WaitRecord r;
+    r.wait = CreateThreadpoolWait(record_wait, &r, nullptr);
+    HANDLE ev = event(TRUE);
+    FILETIME ft = ft_relative_ms(100);
+    EXPECT_FALSE(SetThreadpoolWaitEx(r.wait, ev, &ft, nullptr));
+    EXPECT_TRUE(SetThreadpoolWaitEx(r.wait, ev, &ft, nullptr));  // replaces the pending one
+    EXPECT_TRUE(SetThreadpoolWaitEx(r.wait, nullptr, nullptr, nullptr));
+    EXPECT_FALSE(SetThreadpoolWaitEx(r.wait, nullptr, nullptr, nullptr));
+    SetEvent(ev);
+    Sleep(500);
+    EXPECT_EQ(r.runs.load(), 0);
+    // A handle that cannot be waited on sets no wait.
+    EXPECT_FALSE(SetThreadpoolWaitEx(r.wait, reinterpret_cast<HANDLE>(0x7777), &ft, nullptr));
+    Sleep(500);
+    EXPECT_EQ(r.runs.load(), 0);
+    EXPECT_EQ(CreateThreadpoolWait(nullptr, nullptr, nullptr), nullptr);
+    EXPECT_EQ(GetLastError(), ERROR_INVALID_PARAMETER);
+    CloseThreadpoolWait(r.wait);
+    CloseHandle(ev);
+}
+
+struct ManyWaits {
+    std::atomic<int> runs{0};
+    HANDLE done = nullptr;
+    int expected = 0;
+};
+
+VOID CALLBACK count_waits(PTP_CALLBACK_INSTANCE, PVOID context, PTP_WAIT, TP_WAIT_RESULT result) {
+    auto* m = static_cast<ManyWaits*>(context);
+    if (result == WAIT_OBJECT_0 && ++m->runs == m->expected) SetEvent(m->done);
+}
+
+TEST_F(ThreadPool, S_TP_15_MoreWaitsThanOneThreadCanServeAllComplete) {
+    constexpr int kWaits = 200;  // four waiter threads' worth
+    ManyWaits m;
+    m.done = event();
+    m.expected = kWaits;
+    std::vector<HANDLE> events;
+    std::vector<PTP_WAIT> waits;
+    for (int i = 0; i < kWaits; ++i) {
+        events.push_back(event(FALSE));
+        waits.push_back(CreateThreadpoolWait(count_waits, &m, nullptr));
+        SetThreadpoolWait(waits.back(), events.back(), nullptr);
+    }
+    for (int i = kWaits - 1; i >= 0; --i) SetEvent(events[i]);
+    ASSERT_EQ(WaitForSingleObject(m.done, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(m.runs.load(), kWaits);
+    for (int i = 0; i < kWaits; ++i) {
+        WaitForThreadpoolWaitCallbacks(waits[i], FALSE);
+        CloseThreadpoolWait(waits[i]);
+        CloseHandle(events[i]);
+    }
+    CloseHandle(m.done);
+}
+
+// ---- timer objects (S-TP-16..17) ----------------------------------------------------
+
+struct TimerRecord {
+    std::atomic<int> runs{0};
+    std::vector<DWORD> ticks;  // written by one callback at a time (the test waits for each)
+    PTP_TIMER timer = nullptr;
+    HANDLE done = nullptr;
+    int stop_after = 1;
+    DWORD sleep_ms = 0;
+};
+
+VOID CALLBACK record_timer(PTP_CALLBACK_INSTANCE, PVOID context, PTP_TIMER timer) {
+    auto* r = static_cast<TimerRecord*>(context);
+    if (timer != r->timer) return;
+    r->ticks.push_back(GetTickCount());
+    if (r->sleep_ms) Sleep(r->sleep_ms);
+    if (++r->runs == r->stop_after && r->done) SetEvent(r->done);
+}
+
+TEST_F(ThreadPool, S_TP_16_AOneShotTimerRunsAtItsExactDueTime) {
+    TimerRecord r;
+    r.done = event();
+    r.timer = CreateThreadpoolTimer(record_timer, &r, nullptr);
+    ASSERT_NE(r.timer, nullptr);
+    EXPECT_FALSE(IsThreadpoolTimerSet(r.timer));
+    DWORD start = GetTickCount();
+    FILETIME due = ft_relative_ms(3000);
+    EXPECT_FALSE(SetThreadpoolTimerEx(r.timer, &due, 0, 0));
+    EXPECT_TRUE(IsThreadpoolTimerSet(r.timer));
+    // Nothing else runs: the idle process lets the clock jump to the timer.
+    ASSERT_EQ(WaitForSingleObject(r.done, INFINITE), WAIT_OBJECT_0);
+    ASSERT_EQ(r.ticks.size(), 1u);
+    EXPECT_EQ(r.ticks[0] - start, 3000u);
+    WaitForThreadpoolTimerCallbacks(r.timer, FALSE);
+    EXPECT_FALSE(IsThreadpoolTimerSet(r.timer));  // a one-shot timer that expired is no longer set
+    // Due 0: at once; NULL: stopped, and Ex says it was set.
+    ResetEvent(r.done);
+    r.stop_after = 2;
+    FILETIME zero{0, 0};
+    start = GetTickCount();
+    SetThreadpoolTimer(r.timer, &zero, 0, 0);
+    ASSERT_EQ(WaitForSingleObject(r.done, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(r.ticks[1] - start, 0u);
+    SetThreadpoolTimer(r.timer, &due, 0, 0);
+    EXPECT_TRUE(SetThreadpoolTimerEx(r.timer, nullptr, 0, 0));
+    EXPECT_FALSE(IsThreadpoolTimerSet(r.timer));
+    Sleep(5000);
+    EXPECT_EQ(r.runs.load(), 2);
+    EXPECT_EQ(CreateThreadpoolTimer(nullptr, nullptr, nullptr), nullptr);
+    EXPECT_EQ(GetLastError(), ERROR_INVALID_PARAMETER);
+    CloseThreadpoolTimer(r.timer);
+    CloseHandle(r.done);
+}
+
+TEST_F(ThreadPool, S_TP_16_APeriodicTimerRunsEveryPeriodUntilStopped) {
+    TimerRecord r;
+    r.done = event();
+    r.stop_after = 10;
+    r.timer = CreateThreadpoolTimer(record_timer, &r, nullptr);
+    DWORD start = GetTickCount();
+    FILETIME due = ft_relative_ms(50);
+    SetThreadpoolTimer(r.timer, &due, 100, 30);  // the window is ignored: every expiry on time
+    ASSERT_EQ(WaitForSingleObject(r.done, INFINITE), WAIT_OBJECT_0);
+    SetThreadpoolTimer(r.timer, nullptr, 0, 0);
+    WaitForThreadpoolTimerCallbacks(r.timer, TRUE);
+    ASSERT_EQ(r.ticks.size(), 10u);
+    for (DWORD i = 0; i < 10; ++i) EXPECT_EQ(r.ticks[i] - start, 50 + 100 * i) << i;
+    Sleep(1000);
+    EXPECT_EQ(r.runs.load(), 10);
+    CloseThreadpoolTimer(r.timer);
+    CloseHandle(r.done);
+}
+
+TEST_F(ThreadPool, S_TP_17_ClosingATimerWhileItsCallbackRunsFreesItAfterTheCallback) {
+    auto* r = new TimerRecord;
+    r->done = event();
+    r->sleep_ms = 200;
+    r->stop_after = 1000;  // never
+    r->timer = CreateThreadpoolTimer(record_timer, r, nullptr);
+    FILETIME due = ft_relative_ms(10);
+    SetThreadpoolTimer(r->timer, &due, 10, 0);  // callbacks pile up behind the running one
+    Sleep(100);
+    CloseThreadpoolTimer(r->timer);  // stops it; what was queued still runs, then it is freed
+    Sleep(10000);
+    int runs = r->runs.load();
+    EXPECT_GE(runs, 1);
+    Sleep(1000);
+    EXPECT_EQ(r->runs.load(), runs);  // nothing after the close's queued callbacks
+    CloseHandle(r->done);
+    delete r;
+}
+
+// ---- RegisterWaitForSingleObject and timer-queue timers (S-TP-18..20) ------------------
+
+struct Registered {
+    std::atomic<int> signaled{0};
+    std::atomic<int> timed_out{0};
+    std::vector<DWORD> ticks;
+    HANDLE entered = nullptr;  // set as a callback starts
+    HANDLE release = nullptr;  // what a callback waits for, when set
+};
+
+VOID CALLBACK record_registered(PVOID context, BOOLEAN fired) {
+    auto* r = static_cast<Registered*>(context);
+    if (fired) {
+        r->ticks.push_back(GetTickCount());
+        r->timed_out++;
+    } else {
+        r->signaled++;
+    }
+    if (r->entered) SetEvent(r->entered);
+    if (r->release) WaitForSingleObject(r->release, INFINITE);
+}
+
+TEST_F(ThreadPool, S_TP_18_ARegisteredWaitRepeatsUnlessExecuteOnlyOnce) {
+    Registered r;
+    r.entered = event(FALSE);
+    HANDLE ev = event(FALSE);
+    HANDLE wait = nullptr;
+    ASSERT_TRUE(RegisterWaitForSingleObject(&wait, ev, record_registered, &r, INFINITE, WT_EXECUTEDEFAULT));
+    for (int i = 0; i < 3; ++i) {
+        SetEvent(ev);
+        ASSERT_EQ(WaitForSingleObject(r.entered, INFINITE), WAIT_OBJECT_0);
+    }
+    EXPECT_EQ(r.signaled.load(), 3);
+    ASSERT_TRUE(UnregisterWaitEx(wait, INVALID_HANDLE_VALUE));
+    // A timeout repeats too, every 100 ms from the last.
+    DWORD start = GetTickCount();
+    ASSERT_TRUE(RegisterWaitForSingleObject(&wait, ev, record_registered, &r, 100, 0));
+    while (r.timed_out.load() < 4) WaitForSingleObject(r.entered, INFINITE);
+    ASSERT_TRUE(UnregisterWaitEx(wait, INVALID_HANDLE_VALUE));
+    ASSERT_EQ(r.ticks.size(), 4u);
+    for (DWORD i = 0; i < 4; ++i) EXPECT_EQ(r.ticks[i] - start, 100 * (i + 1)) << i;
+    // WT_EXECUTEONLYONCE: one callback, and the handle still needs unregistering.
+    ASSERT_TRUE(RegisterWaitForSingleObject(&wait, ev, record_registered, &r, INFINITE, WT_EXECUTEONLYONCE));
+    SetEvent(ev);
+    ASSERT_EQ(WaitForSingleObject(r.entered, INFINITE), WAIT_OBJECT_0);
+    SetEvent(ev);
+    Sleep(200);
+    EXPECT_EQ(r.signaled.load(), 4);
+    EXPECT_EQ(WaitForSingleObject(ev, 0), WAIT_OBJECT_0);  // nobody waits on it any more
+    ASSERT_TRUE(UnregisterWait(wait));
+    // Bad inputs.
+    EXPECT_FALSE(RegisterWaitForSingleObject(&wait, reinterpret_cast<HANDLE>(0x7777), record_registered, &r, 0, 0));
+    EXPECT_EQ(GetLastError(), ERROR_INVALID_HANDLE);
+    EXPECT_FALSE(RegisterWaitForSingleObject(&wait, ev, nullptr, &r, 0, 0));
+    EXPECT_EQ(GetLastError(), ERROR_INVALID_PARAMETER);
+    CloseHandle(ev);
+    CloseHandle(r.entered);
+}
+
+TEST_F(ThreadPool, S_TP_19_UnregisterWhileACallbackRunsIsPendingAndSignalsTheEventAfterIt) {
+    Registered r;
+    r.entered = event(FALSE);
+    r.release = event(TRUE);
+    HANDLE ev = event(TRUE);
+    HANDLE wait = nullptr;
+    ASSERT_TRUE(RegisterWaitForSingleObject(&wait, ev, record_registered, &r, INFINITE, WT_EXECUTEONLYONCE));
+    SetEvent(ev);
+    ASSERT_EQ(WaitForSingleObject(r.entered, INFINITE), WAIT_OBJECT_0);
+    // NULL: no waiting; FALSE with ERROR_IO_PENDING while the callback runs.
+    SetLastError(0);
+    EXPECT_FALSE(UnregisterWait(wait));
+    EXPECT_EQ(GetLastError(), ERROR_IO_PENDING);
+    SetEvent(r.release);
+    Sleep(10);
+
+    // An event: set once the running callback has returned.
+    ResetEvent(r.release);
+    HANDLE done = event(TRUE);
+    ASSERT_TRUE(RegisterWaitForSingleObject(&wait, ev, record_registered, &r, INFINITE, WT_EXECUTEONLYONCE));
+    ASSERT_EQ(WaitForSingleObject(r.entered, INFINITE), WAIT_OBJECT_0);  // ev is still set
+    EXPECT_FALSE(UnregisterWaitEx(wait, done));
+    EXPECT_EQ(GetLastError(), ERROR_IO_PENDING);
+    DWORD start = GetTickCount();
+    HANDLE th = spawn([&] {
+        Sleep(300);
+        SetEvent(r.release);
+    });
+    ASSERT_EQ(WaitForSingleObject(done, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(GetTickCount() - start, 300u);
+    WaitForSingleObject(th, INFINITE);
+    CloseHandle(th);
+
+    // INVALID_HANDLE_VALUE: returns once the running callback has.
+    ResetEvent(r.release);
+    ASSERT_TRUE(RegisterWaitForSingleObject(&wait, ev, record_registered, &r, INFINITE, WT_EXECUTEONLYONCE));
+    ASSERT_EQ(WaitForSingleObject(r.entered, INFINITE), WAIT_OBJECT_0);
+    start = GetTickCount();
+    th = spawn([&] {
+        Sleep(200);
+        SetEvent(r.release);
+    });
+    EXPECT_TRUE(UnregisterWaitEx(wait, INVALID_HANDLE_VALUE));
+    EXPECT_EQ(GetTickCount() - start, 200u);
+    WaitForSingleObject(th, INFINITE);
+    // Nothing running: the event is set at once.
+    ResetEvent(done);
+    ASSERT_TRUE(RegisterWaitForSingleObject(&wait, r.entered, record_registered, &r, INFINITE, 0));
+    EXPECT_TRUE(UnregisterWaitEx(wait, done));
+    EXPECT_EQ(WaitForSingleObject(done, 0), WAIT_OBJECT_0);
+    EXPECT_EQ(r.signaled.load(), 3);
+    for (HANDLE h : {th, ev, done, r.entered, r.release}) CloseHandle(h);
+}
+
+TEST_F(ThreadPool, S_TP_20_DefaultQueueTimersRunAtTheirExactTimes) {
+    Registered r;
+    r.entered = event(FALSE);
+    HANDLE timer = nullptr;
+    DWORD start = GetTickCount();
+    ASSERT_TRUE(CreateTimerQueueTimer(&timer, nullptr, record_registered, &r, 200, 100, WT_EXECUTEDEFAULT));
+    while (r.timed_out.load() < 3) WaitForSingleObject(r.entered, INFINITE);
+    ASSERT_TRUE(DeleteTimerQueueTimer(nullptr, timer, INVALID_HANDLE_VALUE));
+    ASSERT_EQ(r.ticks.size(), 3u);
+    for (DWORD i = 0; i < 3; ++i) EXPECT_EQ(r.ticks[i] - start, 200 + 100 * i) << i;
+    // ChangeTimerQueueTimer moves it; a one-shot one runs once.
+    ASSERT_TRUE(CreateTimerQueueTimer(&timer, nullptr, record_registered, &r, 10000, 0, WT_EXECUTEONLYONCE));
+    start = GetTickCount();
+    ASSERT_TRUE(ChangeTimerQueueTimer(nullptr, timer, 70, 0));
+    ASSERT_EQ(WaitForSingleObject(r.entered, INFINITE), WAIT_OBJECT_0);
+    EXPECT_EQ(r.ticks.back() - start, 70u);
+    Sleep(20000);
+    EXPECT_EQ(r.timed_out.load(), 4);
+    ASSERT_TRUE(DeleteTimerQueueTimer(nullptr, timer, nullptr));
+    EXPECT_FALSE(CreateTimerQueueTimer(&timer, reinterpret_cast<HANDLE>(1), record_registered, &r, 0, 0, 0));
+    EXPECT_EQ(GetLastError(), ERROR_INVALID_PARAMETER);
+    CloseHandle(r.entered);
+}
+
+TEST(ThreadPoolTeardown, S_TP_21_WaitsAndTimersLeftSetEndWithTheRuntime) {
+    {
+        ntio::System sys({.clock = ntio::Clock::virtual_time});
+        HANDLE ev = CreateEventA(nullptr, TRUE, FALSE, nullptr);
+        PTP_WAIT w = CreateThreadpoolWait([](PTP_CALLBACK_INSTANCE, PVOID, PTP_WAIT, TP_WAIT_RESULT) {}, nullptr, nullptr);
+        SetThreadpoolWait(w, ev, nullptr);
+        PTP_TIMER t = CreateThreadpoolTimer([](PTP_CALLBACK_INSTANCE, PVOID, PTP_TIMER) {}, nullptr, nullptr);
+        FILETIME due = ft_relative_ms(60000);
+        SetThreadpoolTimer(t, &due, 1000, 0);
+        HANDLE reg = nullptr;
+        ASSERT_TRUE(RegisterWaitForSingleObject(&reg, ev, [](PVOID, BOOLEAN) {}, nullptr, 500, 0));
+        Sleep(2000);  // the registered wait times out and waits again a few times
+        // Nothing is closed: the runtime's teardown stops the waiter threads and frees them.
+    }
+    EXPECT_FALSE(ntio::System::exists());
+}
+
 }  // namespace
