@@ -76,6 +76,10 @@ public:
     FILE* debug_out = stderr;
     bool debug_owned = false;
     uint32_t debug_seq = 0;
+    // Devices registered for IRP_MJ_SHUTDOWN (io/shutdown.cpp), newest first, each holding a
+    // reference; under shutdown_lock.
+    std::mutex shutdown_lock;
+    std::vector<DEVICE_OBJECT*> shutdown_devices, last_chance_devices;
     // IoWriteErrorLogEntry's entries as recorded (io/error_log.cpp), under error_log_lock.
     std::mutex error_log_lock;
     std::vector<std::string> error_log;

@@ -333,3 +333,75 @@ TEST_F(ErrorLog, S_ELOG_4_MisusedEntriesAreReported) {
         << "cut to the entry's 8 bytes (the second holds the unterminated L'x'): " << line;
     EXPECT_EQ(error_log_pool(sys), 0u);
 }
+
+// ---- Shutdown notification (S-SHD-1..3) ------------------------------------------------
+
+std::vector<std::string> g_shutdown_seen;
+PDEVICE_OBJECT g_shd_a, g_shd_b, g_shd_c, g_shd_gone;
+
+const char* shd_name(PDEVICE_OBJECT d) {
+    return d == g_shd_a ? "a" : d == g_shd_b ? "b" : d == g_shd_c ? "c" : "?";
+}
+NTSTATUS ShdShutdown(PDEVICE_OBJECT device, PIRP irp) {
+    g_shutdown_seen.push_back(std::string("shutdown ") + shd_name(device) +
+                              (KeGetCurrentIrql() == PASSIVE_LEVEL ? " passive" : " raised") +
+                              (PsIsSystemThread(PsGetCurrentThread()) ? " system" : " user"));
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+VOID ShdUnload(PDRIVER_OBJECT driver) {
+    g_shutdown_seen.push_back("unload");
+    while (driver->DeviceObject) IoDeleteDevice(driver->DeviceObject);
+}
+NTSTATUS ShdEntry(PDRIVER_OBJECT driver, PUNICODE_STRING) {
+    driver->MajorFunction[IRP_MJ_SHUTDOWN] = ShdShutdown;
+    driver->DriverUnload = ShdUnload;
+    for (PDEVICE_OBJECT* d : {&g_shd_a, &g_shd_b, &g_shd_c, &g_shd_gone}) {
+        NTSTATUS s = IoCreateDevice(driver, 0, nullptr, FILE_DEVICE_UNKNOWN, 0, FALSE, d);
+        if (!NT_SUCCESS(s)) return s;
+        (*d)->Flags &= ~DO_DEVICE_INITIALIZING;
+    }
+    return STATUS_SUCCESS;
+}
+
+// S-SHD-1: when the runtime ends, each registered device gets IRP_MJ_SHUTDOWN at
+// PASSIVE_LEVEL on a system thread before any driver unloads: newest registration
+// first, the last-chance list after the ordinary one. S-SHD-2: a deleted device was
+// unregistered (IoDeleteDevice), as was one unregistered explicitly.
+TEST(Shutdown, S_SHD_1_RegisteredDevicesGetShutdownBeforeUnloadNewestFirst) {
+    g_shutdown_seen.clear();
+    {
+        ntio::System sys(ntio::testing::DriverTest::verified_options());
+        ASSERT_EQ(sys.load_driver("shd", &ShdEntry), STATUS_SUCCESS);
+        ASSERT_EQ(IoRegisterLastChanceShutdownNotification(g_shd_c), STATUS_SUCCESS);
+        ASSERT_EQ(IoRegisterShutdownNotification(g_shd_a), STATUS_SUCCESS);
+        ASSERT_EQ(IoRegisterShutdownNotification(g_shd_b), STATUS_SUCCESS);
+        EXPECT_TRUE(g_shd_a->Flags & DO_SHUTDOWN_REGISTERED);
+        ASSERT_EQ(IoRegisterShutdownNotification(g_shd_gone), STATUS_SUCCESS);
+        IoDeleteDevice(g_shd_gone);  // S-SHD-2: unregisters it
+        PDEVICE_OBJECT extra = nullptr;
+        ASSERT_EQ(IoCreateDevice(g_shd_a->DriverObject, 0, nullptr, FILE_DEVICE_UNKNOWN, 0, FALSE, &extra),
+                  STATUS_SUCCESS);
+        ASSERT_EQ(IoRegisterShutdownNotification(extra), STATUS_SUCCESS);
+        IoUnregisterShutdownNotification(extra);
+        EXPECT_FALSE(extra->Flags & DO_SHUTDOWN_REGISTERED);
+        EXPECT_TRUE(g_shutdown_seen.empty()) << "nothing before the runtime ends";
+    }
+    EXPECT_EQ(g_shutdown_seen, (std::vector<std::string>{"shutdown b passive system", "shutdown a passive system",
+                                                          "shutdown c passive system", "unload"}));
+}
+
+// S-SHD-3: System::unload_driver is no shutdown: a driver unloaded alone gets no
+// IRP_MJ_SHUTDOWN, and its deleted devices' registrations go with them.
+TEST(Shutdown, S_SHD_3_UnloadingOneDriverSendsNoShutdown) {
+    g_shutdown_seen.clear();
+    {
+        ntio::System sys(ntio::testing::DriverTest::verified_options());
+        ASSERT_EQ(sys.load_driver("shd", &ShdEntry), STATUS_SUCCESS);
+        ASSERT_EQ(IoRegisterShutdownNotification(g_shd_a), STATUS_SUCCESS);
+        EXPECT_TRUE(sys.unload_driver("shd"));
+        EXPECT_EQ(sys.leak_report(), "");
+    }
+    EXPECT_EQ(g_shutdown_seen, (std::vector<std::string>{"unload"}));
+}

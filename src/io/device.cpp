@@ -168,6 +168,8 @@ VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {
         IoDetachDevice(lower);
     }
     io::stop_io_timer_for_delete(DeviceObject);
+    if (__atomic_load_n(&DeviceObject->Flags, __ATOMIC_RELAXED) & DO_SHUTDOWN_REGISTERED)
+        IoUnregisterShutdownNotification(DeviceObject);  // as Windows's IoDeleteDevice does
     // New opens fail from now on (S-PNP-4); the name goes away at once.
     if (!r.name.empty()) sys().names.remove(r.name, DeviceObject);
     PDRIVER_OBJECT drv = DeviceObject->DriverObject;

@@ -253,6 +253,7 @@ void unload_driver(DriverBody* d) {
 void unload_all_drivers() {
     System::Impl* s = sys_if_exists();
     if (!s) return;
+    send_shutdown_notifications();  // the system shuts down: drivers are still all there
     std::vector<DriverBody*> drivers;
     {
         std::lock_guard g(s->drivers_lock);

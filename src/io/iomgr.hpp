@@ -301,6 +301,9 @@ DriverBody* create_internal_driver(const std::wstring& name, PDRIVER_INITIALIZE 
 // Runs `fn` at PASSIVE_LEVEL on a new system thread and waits for it (driver routines
 // the system calls: DriverEntry, AddDevice, PnP IRPs, DriverUnload).
 void on_system_thread(const std::function<void()>& fn);
+// When the runtime ends, after the handles closed and before any driver unloads:
+// IRP_MJ_SHUTDOWN to each device registered for it (io/shutdown.cpp, S-SHD-1..3).
+void send_shutdown_notifications();
 void unload_driver(DriverBody* d);
 void unload_all_drivers();
 

@@ -36,6 +36,16 @@ BOOLEAN KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dp
     return d.set_timer(Timer, due, Period, Dpc);
 }
 
+BOOLEAN KeSetCoalescableTimer(PKTIMER Timer, LARGE_INTEGER DueTime, ULONG Period, ULONG TolerableDelay, PKDPC Dpc) {
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "KeSetCoalescableTimer");
+    if (Period > static_cast<ULONG>(MAXLONG)) {
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
+                               fmt::format("KeSetCoalescableTimer with a period of {} ms, above MAXLONG", Period));
+        return FALSE;
+    }
+    return KeSetTimerEx(Timer, DueTime, static_cast<LONG>(Period), Dpc);
+}
+
 BOOLEAN KeSetTimer(PKTIMER Timer, LARGE_INTEGER DueTime, PKDPC Dpc) { return KeSetTimerEx(Timer, DueTime, 0, Dpc); }
 
 BOOLEAN KeCancelTimer(PKTIMER Timer) {

@@ -13,7 +13,7 @@
 
 DRIVER_INITIALIZE DriverEntry;
 static DRIVER_UNLOAD ExtrasUnload;
-static DRIVER_DISPATCH ExtrasCreateClose, ExtrasControl, ExtrasPower;
+static DRIVER_DISPATCH ExtrasCreateClose, ExtrasControl, ExtrasPower, ExtrasShutdown;
 static IO_COMPLETION_ROUTINE PowerDone;
 
 static EX_RUNDOWN_REF g_rundown;
@@ -127,6 +127,13 @@ static NTSTATUS ExtrasControl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     return Finish(Irp, status, Irp->IoStatus.Information);
 }
 
+/* Registered in DriverEntry: the runtime's end sends it before the unload. */
+static NTSTATUS ExtrasShutdown(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    UNREFERENCED_PARAMETER(DeviceObject);
+    DbgPrint("wdm_extras: IRP_MJ_SHUTDOWN at IRQL %u\n", (unsigned)KeGetCurrentIrql());
+    return Finish(Irp, STATUS_SUCCESS, 0);
+}
+
 static VOID ExtrasUnload(PDRIVER_OBJECT DriverObject) {
     UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\DosDevices\\WdmExtras");
     UNREFERENCED_PARAMETER(DriverObject);
@@ -222,6 +229,7 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
     DriverObject->MajorFunction[IRP_MJ_CLOSE] = ExtrasCreateClose;
     DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = ExtrasControl;
     DriverObject->MajorFunction[IRP_MJ_POWER] = ExtrasPower;
+    DriverObject->MajorFunction[IRP_MJ_SHUTDOWN] = ExtrasShutdown;
     DriverObject->DriverUnload = ExtrasUnload;
     status = IoCreateDeviceSecure(DriverObject, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &SDDL_DEVOBJ_SYS_ALL_ADM_ALL,
                                   NULL, &g_device);
@@ -233,6 +241,8 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
         return status;
     }
     g_device->Flags &= ~DO_DEVICE_INITIALIZING;
+    status = IoRegisterShutdownNotification(g_device);
+    if (!NT_SUCCESS(status)) return status;
     LogStarted(g_device);
     return STATUS_SUCCESS;
 }

@@ -959,6 +959,15 @@ typedef struct _IO_ERROR_LOG_MESSAGE {
                                                                   : PORT_MAXIMUM_MESSAGE_LENGTH)
 #define ERROR_LOG_MAXIMUM_SIZE (IO_ERROR_LOG_MESSAGE_LENGTH - IO_ERROR_LOG_MESSAGE_HEADER_LENGTH)
 
+/* ---- Shutdown notification ---------------------------------------------------------------
+ * A registered device gets IRP_MJ_SHUTDOWN (at its stack's top, PASSIVE_LEVEL, a system
+ * thread) when the runtime ends, after the handles closed and before any driver unloads:
+ * newest registration first, the last-chance list after the others. IoDeleteDevice
+ * unregisters a device still registered. */
+NTIO_API NTSTATUS IoRegisterShutdownNotification(PDEVICE_OBJECT DeviceObject);
+NTIO_API NTSTATUS IoRegisterLastChanceShutdownNotification(PDEVICE_OBJECT DeviceObject);
+NTIO_API VOID IoUnregisterShutdownNotification(PDEVICE_OBJECT DeviceObject);
+
 NTIO_API PVOID IoAllocateErrorLogEntry(PVOID IoObject, UCHAR EntrySize);
 NTIO_API VOID IoWriteErrorLogEntry(PVOID ElEntry);
 NTIO_API VOID IoFreeErrorLogEntry(PVOID ElEntry);

@@ -223,6 +223,10 @@ NTIO_API VOID KeInitializeTimer(PKTIMER Timer);
 NTIO_API VOID KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type);
 NTIO_API BOOLEAN KeSetTimer(PKTIMER Timer, LARGE_INTEGER DueTime, PKDPC Dpc);
 NTIO_API BOOLEAN KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dpc);
+/* KeSetTimerEx with a tolerance the system may use to coalesce expirations; ntio expires
+ * every timer at its due time, so the tolerance changes nothing. */
+NTIO_API BOOLEAN KeSetCoalescableTimer(PKTIMER Timer, LARGE_INTEGER DueTime, ULONG Period, ULONG TolerableDelay,
+                                       PKDPC Dpc);
 NTIO_API BOOLEAN KeCancelTimer(PKTIMER Timer);
 NTIO_API BOOLEAN KeReadStateTimer(PKTIMER Timer);
 NTIO_API VOID KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext);
