@@ -107,15 +107,9 @@ protected:
         EXPECT_EQ(sys.live_irps(), 0);
     }
     void load(int instances, const pnpdrv::Config& config = {}) {
-        pnpdrv::reset(config);
-        ASSERT_EQ(sys.load_driver("pnptest", reinterpret_cast<ntio::System::DriverEntryFunction>(&pnpdrv::DriverEntry),
-                                  instances),
-                  STATUS_SUCCESS);
+        ASSERT_EQ(pnpdrv::load(sys, instances, config), STATUS_SUCCESS);
     }
-    static pnpdrv::Device device(size_t n) {
-        std::lock_guard g(pnpdrv::state().lock);
-        return pnpdrv::state().devices.at(n);
-    }
+    static pnpdrv::Device device(size_t n) { return pnpdrv::device(n); }
     static std::vector<std::string> ev(std::initializer_list<const char*> l) { return {l.begin(), l.end()}; }
     uint64_t new_bugs() const { return ntio::driver_bug_count() - bugs0; }
     uint64_t new_warnings() const { return ntio::driver_warning_count() - warnings0; }

@@ -145,15 +145,9 @@ protected:
         EXPECT_EQ(sys.leak_report(), "");
     }
     void load(int instances, const pnpdrv::Config& config = {}) {
-        pnpdrv::reset(config);
-        ASSERT_EQ(sys.load_driver("pnptest", reinterpret_cast<ntio::System::DriverEntryFunction>(&pnpdrv::DriverEntry),
-                                  instances),
-                  STATUS_SUCCESS);
+        ASSERT_EQ(pnpdrv::load(sys, instances, config), STATUS_SUCCESS);
     }
-    static pnpdrv::Device device(size_t n) {
-        std::lock_guard g(pnpdrv::state().lock);
-        return pnpdrv::state().devices.at(n);
-    }
+    static pnpdrv::Device device(size_t n) { return pnpdrv::device(n); }
 };
 
 // ---- S-SDI-1: SetupDiGetClassDevs's arguments -----------------------------------------------

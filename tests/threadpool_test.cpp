@@ -298,6 +298,13 @@ VOID CALLBACK record_io(PTP_CALLBACK_INSTANCE instance, PVOID context, PVOID ove
     r->callbacks++;
 }
 
+// `r` bound to the overlapped handle `h`, record_io its callback.
+void bind(IoRecord& r, ntio::System& sys, HANDLE h) {
+    r.sys = &sys;
+    r.io = CreateThreadpoolIo(h, record_io, &r, nullptr);
+    ASSERT_NE(r.io, nullptr);
+}
+
 BOOL ioctl(HANDLE h, Script s, OVERLAPPED* ov, void* out = nullptr, DWORD out_len = 0) {
     return DeviceIoControl(h, testdrv::IOCTL_BUFFERED, &s, sizeof s, out, out_len, nullptr, ov);
 }
@@ -306,9 +313,7 @@ TEST_F(ThreadPool, S_TP_4_S_TP_8_APendedRequestsCallbackComesAtItsCompletionInVi
     HANDLE h = open(testdrv::kBuffered, true);
     ASSERT_NE(h, INVALID_HANDLE_VALUE);
     IoRecord r;
-    r.sys = &sys;
-    r.io = CreateThreadpoolIo(h, record_io, &r, nullptr);
-    ASSERT_NE(r.io, nullptr);
+    ASSERT_NO_FATAL_FAILURE(bind(r, sys, h));
     OVERLAPPED ov{};
     unsigned char out[16]{};
     StartThreadpoolIo(r.io);
@@ -333,9 +338,7 @@ TEST_F(ThreadPool, S_TP_4_TheResultIsTheRequestsStatusAsAWin32Error) {
     HANDLE h = open(testdrv::kBuffered, true);
     ASSERT_NE(h, INVALID_HANDLE_VALUE);
     IoRecord r;
-    r.sys = &sys;
-    r.io = CreateThreadpoolIo(h, record_io, &r, nullptr);
-    ASSERT_NE(r.io, nullptr);
+    ASSERT_NO_FATAL_FAILURE(bind(r, sys, h));
     struct Case {
         NTSTATUS status;
         ULONG information;
@@ -362,9 +365,7 @@ TEST_F(ThreadPool, S_TP_8_AnImmediateFailureCancelledWithCancelThreadpoolIoHasNo
     HANDLE h = open(testdrv::kBuffered, true);
     ASSERT_NE(h, INVALID_HANDLE_VALUE);
     IoRecord r;
-    r.sys = &sys;
-    r.io = CreateThreadpoolIo(h, record_io, &r, nullptr);
-    ASSERT_NE(r.io, nullptr);
+    ASSERT_NO_FATAL_FAILURE(bind(r, sys, h));
     OVERLAPPED ov{};
     StartThreadpoolIo(r.io);
     EXPECT_FALSE(ioctl(h, now(STATUS_INVALID_DEVICE_REQUEST), &ov));
@@ -399,9 +400,7 @@ TEST_F(ThreadPool, S_TP_9_ACompletionNotAnnouncedHasNoCallback) {
     HANDLE h = open(testdrv::kBuffered, true);
     ASSERT_NE(h, INVALID_HANDLE_VALUE);
     IoRecord r;
-    r.sys = &sys;
-    r.io = CreateThreadpoolIo(h, record_io, &r, nullptr);
-    ASSERT_NE(r.io, nullptr);
+    ASSERT_NO_FATAL_FAILURE(bind(r, sys, h));
     OVERLAPPED ov{};
     EXPECT_FALSE(ioctl(h, later(STATUS_SUCCESS, 100), &ov));  // no StartThreadpoolIo
     EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_IO_PENDING));
@@ -570,9 +569,7 @@ TEST_F(ThreadPool, S_TP_2_ClosingAnIoObjectWithAnOperationInFlight) {
     HANDLE h = open(testdrv::kBuffered, true);
     ASSERT_NE(h, INVALID_HANDLE_VALUE);
     IoRecord r;
-    r.sys = &sys;
-    r.io = CreateThreadpoolIo(h, record_io, &r, nullptr);
-    ASSERT_NE(r.io, nullptr);
+    ASSERT_NO_FATAL_FAILURE(bind(r, sys, h));
     OVERLAPPED ov{};
     StartThreadpoolIo(r.io);
     EXPECT_FALSE(ioctl(h, later(STATUS_SUCCESS, 200), &ov));
@@ -647,9 +644,7 @@ TEST(ThreadPoolTeardown, S_TP_12_TheRuntimeEndsThePoolAndWhatWasLeftOpen) {
                                FILE_FLAG_OVERLAPPED, nullptr);
         ASSERT_NE(h, INVALID_HANDLE_VALUE);
         IoRecord r;
-        r.sys = &sys;
-        r.io = CreateThreadpoolIo(h, record_io, &r, nullptr);
-        ASSERT_NE(r.io, nullptr);
+        ASSERT_NO_FATAL_FAILURE(bind(r, sys, h));
         // Neither object is closed, and the file stays open: the runtime's teardown
         // closes the file and frees them, with no worker left running.
     }

@@ -58,6 +58,28 @@ std::wstring widen(LPCSTR s) {
     return w;
 }
 
+// An existing named object by its Win32 name (OpenEvent and the others).
+HANDLE open_object(LPCWSTR name, ACCESS_MASK access, OpenFn open) {
+    if (!name) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return nullptr;
+    }
+    OBJECT_ATTRIBUTES oa;
+    UNICODE_STRING us;
+    std::wstring path;
+    if (!named_object_attributes(name, &path, &us, &oa, 0)) {
+        set_last_error(ERROR_BAD_PATHNAME);
+        return nullptr;
+    }
+    HANDLE h = nullptr;
+    NTSTATUS s = open(&h, access, &oa);
+    if (!NT_SUCCESS(s)) {
+        set_error_from_status(s);
+        return nullptr;
+    }
+    return h;
+}
+
 }  // namespace ntio::win32
 
 using namespace ntio::win32;
@@ -89,28 +111,6 @@ HANDLE create_object(LPCWSTR name, ACCESS_MASK, CreateFn create, void* ctx) {
     return h;
 }
 
-using OpenFn = NTSTATUS (*)(PHANDLE, ACCESS_MASK, POBJECT_ATTRIBUTES);
-
-HANDLE open_object(LPCWSTR name, ACCESS_MASK access, OpenFn open) {
-    if (!name) {
-        set_last_error(ERROR_INVALID_PARAMETER);
-        return nullptr;
-    }
-    OBJECT_ATTRIBUTES oa;
-    UNICODE_STRING us;
-    std::wstring path;
-    if (!named_object_attributes(name, &path, &us, &oa, 0)) {
-        set_last_error(ERROR_BAD_PATHNAME);
-        return nullptr;
-    }
-    HANDLE h = nullptr;
-    NTSTATUS s = open(&h, access, &oa);
-    if (!NT_SUCCESS(s)) {
-        set_error_from_status(s);
-        return nullptr;
-    }
-    return h;
-}
 
 struct EventArgs {
     ACCESS_MASK access;

@@ -151,24 +151,9 @@ HANDLE CreateWaitableTimerA(LPSECURITY_ATTRIBUTES sa, BOOL bManualReset, LPCSTR 
 }
 
 HANDLE OpenWaitableTimerW(DWORD dwDesiredAccess, BOOL, LPCWSTR lpTimerName) {
-    if (!lpTimerName) {
-        set_last_error(ERROR_INVALID_PARAMETER);
-        return nullptr;
-    }
-    OBJECT_ATTRIBUTES oa;
-    UNICODE_STRING us;
-    std::wstring path;
-    if (!named_object_attributes(lpTimerName, &path, &us, &oa, 0)) {
-        set_last_error(ERROR_BAD_PATHNAME);
-        return nullptr;
-    }
-    HANDLE h = nullptr;
-    NTSTATUS s = ob::open_named_object(&oa, ob::g_timer_type, dwDesiredAccess, &h);
-    if (!NT_SUCCESS(s)) {
-        set_error_from_status(s);
-        return nullptr;
-    }
-    return h;
+    return open_object(lpTimerName, dwDesiredAccess, [](PHANDLE h, ACCESS_MASK access, POBJECT_ATTRIBUTES oa) {
+        return ob::open_named_object(oa, ob::g_timer_type, access, h);
+    });
 }
 
 HANDLE OpenWaitableTimerA(DWORD dwDesiredAccess, BOOL inherit, LPCSTR lpTimerName) {

@@ -17,4 +17,8 @@ std::wstring widen(LPCSTR s);
 // for a name that cannot be one (empty, or with a backslash).
 bool named_object_attributes(const std::wstring& name, std::wstring* path, UNICODE_STRING* us, OBJECT_ATTRIBUTES* oa,
                              ULONG attributes);
+// OpenEvent's shape, shared by the Open* calls: NULL name ERROR_INVALID_PARAMETER, a bad one
+// ERROR_BAD_PATHNAME, else `open` on \BaseNamedObjects\name with the last error from its status.
+using OpenFn = NTSTATUS (*)(PHANDLE, ACCESS_MASK, POBJECT_ATTRIBUTES);
+HANDLE open_object(LPCWSTR name, ACCESS_MASK access, OpenFn open);
 }  // namespace ntio::win32

@@ -298,6 +298,16 @@ size_t pending_reads() {
     return g_state->reads.size();
 }
 
+Device device(size_t n) {
+    std::lock_guard g(g_state->lock);
+    return g_state->devices.at(n);
+}
+
+NTSTATUS load(ntio::System& sys, int instances, const Config& config) {
+    reset(config);
+    return sys.load_driver("pnptest", reinterpret_cast<ntio::System::DriverEntryFunction>(&DriverEntry), instances);
+}
+
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING) {
     {
         std::lock_guard g(g_state->lock);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ntio/ntio.hpp"
 #include "wdm.h"
 
 namespace pnpdrv {
@@ -60,6 +61,10 @@ State& state();
 void reset(const Config& config = {});
 std::vector<std::string> events();
 size_t pending_reads();
+// Device `n` (AddDevice order), copied under the state's lock.
+Device device(size_t n);
+// reset(config), then the driver loaded into `sys` as "pnptest" with `instances` devices.
+NTSTATUS load(ntio::System& sys, int instances, const Config& config = {});
 
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 
