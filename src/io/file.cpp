@@ -680,6 +680,8 @@ InfoClass query_class(ULONG c) {
     case FilePositionInformation: return {sizeof(FILE_POSITION_INFORMATION), 0};
     case FileModeInformation: return {sizeof(FILE_MODE_INFORMATION), 0};
     case FileAlignmentInformation: return {sizeof(FILE_ALIGNMENT_INFORMATION), 0};
+    case FileAllInformation: return {sizeof(FILE_ALL_INFORMATION), FILE_READ_ATTRIBUTES};
+    case FileAttributeTagInformation: return {sizeof(FILE_ATTRIBUTE_TAG_INFORMATION), FILE_READ_ATTRIBUTES};
     default: return {0, 0};
     }
 }
@@ -696,7 +698,11 @@ InfoClass set_class(ULONG c) {
 }
 
 InfoClass volume_class(ULONG c) {
-    return c == FileFsDeviceInformation ? InfoClass{sizeof(FILE_FS_DEVICE_INFORMATION), 0} : InfoClass{0, 0};
+    switch (c) {
+    case FileFsVolumeInformation: return {sizeof(FILE_FS_VOLUME_INFORMATION), 0};
+    case FileFsDeviceInformation: return {sizeof(FILE_FS_DEVICE_INFORMATION), 0};
+    default: return {0, 0};
+    }
 }
 
 // The creation options a file object was opened with, as FileModeInformation gives them.

@@ -75,8 +75,10 @@ typedef enum _FILE_INFORMATION_CLASS {
     FilePositionInformation = 14,
     FileModeInformation = 16,
     FileAlignmentInformation = 17,
+    FileAllInformation = 18,
     FileAllocationInformation = 19,
     FileEndOfFileInformation = 20,
+    FileAttributeTagInformation = 35,
     FileMaximumInformation = 77
 } FILE_INFORMATION_CLASS, *PFILE_INFORMATION_CLASS;
 
@@ -125,6 +127,24 @@ typedef struct _FILE_ALLOCATION_INFORMATION {
 typedef struct _FILE_END_OF_FILE_INFORMATION {
     LARGE_INTEGER EndOfFile;
 } FILE_END_OF_FILE_INFORMATION, *PFILE_END_OF_FILE_INFORMATION;
+typedef struct _FILE_ATTRIBUTE_TAG_INFORMATION {
+    ULONG FileAttributes;
+    ULONG ReparseTag;
+} FILE_ATTRIBUTE_TAG_INFORMATION, *PFILE_ATTRIBUTE_TAG_INFORMATION;
+/* Every class a driver answers about a file, in one request (GetFileInformationByHandle's):
+ * a buffer of sizeof(FILE_ALL_INFORMATION) holds one WCHAR of the name, so a longer name
+ * is STATUS_BUFFER_OVERFLOW with the rest filled in. */
+typedef struct _FILE_ALL_INFORMATION {
+    FILE_BASIC_INFORMATION BasicInformation;
+    FILE_STANDARD_INFORMATION StandardInformation;
+    FILE_INTERNAL_INFORMATION InternalInformation;
+    FILE_EA_INFORMATION EaInformation;
+    FILE_ACCESS_INFORMATION AccessInformation;
+    FILE_POSITION_INFORMATION PositionInformation;
+    FILE_MODE_INFORMATION ModeInformation;
+    FILE_ALIGNMENT_INFORMATION AlignmentInformation;
+    FILE_NAME_INFORMATION NameInformation;
+} FILE_ALL_INFORMATION, *PFILE_ALL_INFORMATION;
 
 /* Volume information: the I/O manager answers FileFsDeviceInformation from the device
  * object; the other classes go to the driver (IRP_MJ_QUERY_VOLUME_INFORMATION). */
@@ -135,6 +155,13 @@ typedef enum _FSINFOCLASS {
     FileFsAttributeInformation = 5,
     FileFsMaximumInformation = 14
 } FS_INFORMATION_CLASS, *PFS_INFORMATION_CLASS;
+typedef struct _FILE_FS_VOLUME_INFORMATION {
+    LARGE_INTEGER VolumeCreationTime;
+    ULONG VolumeSerialNumber;
+    ULONG VolumeLabelLength; /* bytes */
+    BOOLEAN SupportsObjects;
+    WCHAR VolumeLabel[1];
+} FILE_FS_VOLUME_INFORMATION, *PFILE_FS_VOLUME_INFORMATION;
 typedef struct _FILE_FS_DEVICE_INFORMATION {
     ULONG DeviceType; /* DEVICE_TYPE */
     ULONG Characteristics;
