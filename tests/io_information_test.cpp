@@ -2,6 +2,9 @@
 // NtQueryVolumeInformationFile, NtFlushBuffersFile and their Win32 callers
 // (SetFilePointer(Ex), GetFileSize(Ex), GetFileType, FlushFileBuffers). The rules
 // (S-INF-n) are in docs/design.md, "Rules of our own".
+#include <cstring>
+#include <string>
+
 #include "command_support.hpp"
 #include "io_test_support.hpp"
 
@@ -304,10 +307,156 @@ TEST_F(Information, S_INF_7_GetFileTypeMapsTheDeviceType) {
     ObDereferenceObject(fo);
 }
 
+// S-INF-8: GetFileInformationByHandle is FileAllInformation (a name too long for the
+// buffer is not a failure) and FileFsVolumeInformation, each an IRP to the driver; a
+// driver that refuses either gives its status's Win32 error.
+TEST_F(Information, S_INF_8_GetFileInformationByHandleAsksForAllInformationAndTheVolume) {
+    HANDLE h = open(testdrv::kBuffered, false, GENERIC_READ);
+    ASSERT_NE(h, INVALID_HANDLE_VALUE);
+    testdrv::state().end_of_file = 0x100000200LL;
+    BY_HANDLE_FILE_INFORMATION info{};
+    ASSERT_TRUE(GetFileInformationByHandle(h, &info)) << GetLastError();
+    EXPECT_EQ(info.dwFileAttributes, static_cast<DWORD>(FILE_ATTRIBUTE_NORMAL));
+    EXPECT_EQ(info.ftCreationTime.dwHighDateTime, 0x01D00000u);
+    EXPECT_EQ(info.ftCreationTime.dwLowDateTime, 1u);
+    EXPECT_EQ(info.ftLastWriteTime.dwLowDateTime, 2u);
+    EXPECT_EQ(info.dwVolumeSerialNumber, testdrv::kVolumeSerial);
+    EXPECT_EQ(info.nFileSizeHigh, 1u);
+    EXPECT_EQ(info.nFileSizeLow, 0x200u);
+    EXPECT_EQ(info.nNumberOfLinks, 1u);
+    EXPECT_EQ(info.nFileIndexHigh, static_cast<DWORD>(testdrv::kFileIndex >> 32));
+    EXPECT_EQ(info.nFileIndexLow, static_cast<DWORD>(testdrv::kFileIndex));
+    auto queries = testdrv::observations(IRP_MJ_QUERY_INFORMATION);
+    ASSERT_EQ(queries.size(), 1u);
+    EXPECT_EQ(queries[0].info_class, static_cast<ULONG>(FileAllInformation));
+    EXPECT_EQ(queries[0].info_length, sizeof(FILE_ALL_INFORMATION));
+    auto volume = testdrv::observations(IRP_MJ_QUERY_VOLUME_INFORMATION);
+    ASSERT_EQ(volume.size(), 1u);
+    EXPECT_EQ(volume[0].info_class, static_cast<ULONG>(FileFsVolumeInformation));
+
+    // A driver that does not answer: STATUS_INVALID_DEVICE_REQUEST, ERROR_INVALID_FUNCTION.
+    testdrv::state().next_info = Script{.status = STATUS_INVALID_DEVICE_REQUEST};
+    SetLastError(0);
+    EXPECT_FALSE(GetFileInformationByHandle(h, &info));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_FUNCTION));
+    testdrv::state().next_info = Script{};
+    EXPECT_FALSE(GetFileInformationByHandle(h, nullptr));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+    CloseHandle(h);
+    EXPECT_FALSE(GetFileInformationByHandle(reinterpret_cast<HANDLE>(0x7777), &info));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_HANDLE));
+}
+
+// S-INF-9: each Ex class is one NT class, to the driver; a class with no NT class here,
+// or one for the other direction, is ERROR_INVALID_PARAMETER without an IRP.
+TEST_F(Information, S_INF_9_GetFileInformationByHandleExMapsEachClass) {
+    HANDLE h = open(testdrv::kBuffered, false, GENERIC_READ | GENERIC_WRITE);
+    ASSERT_NE(h, INVALID_HANDLE_VALUE);
+    testdrv::state().end_of_file = 5000;
+    FILE_STANDARD_INFO standard{};
+    ASSERT_TRUE(GetFileInformationByHandleEx(h, FileStandardInfo, &standard, sizeof(standard)));
+    EXPECT_EQ(standard.EndOfFile.QuadPart, 5000);
+    EXPECT_EQ(standard.AllocationSize.QuadPart, 5120);
+    EXPECT_EQ(standard.NumberOfLinks, 1u);
+    EXPECT_FALSE(standard.DeletePending);
+    FILE_BASIC_INFO basic{};
+    ASSERT_TRUE(GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof(basic)));
+    EXPECT_EQ(basic.FileAttributes, static_cast<DWORD>(FILE_ATTRIBUTE_NORMAL));
+    FILE_ATTRIBUTE_TAG_INFO tag{};
+    ASSERT_TRUE(GetFileInformationByHandleEx(h, FileAttributeTagInfo, &tag, sizeof(tag)));
+    EXPECT_EQ(tag.FileAttributes, static_cast<DWORD>(FILE_ATTRIBUTE_NORMAL));
+    int before = testdrv::state().dispatched.load();
+    FILE_ALIGNMENT_INFO alignment{123};
+    ASSERT_TRUE(GetFileInformationByHandleEx(h, FileAlignmentInfo, &alignment, sizeof(alignment)));
+    EXPECT_EQ(alignment.AlignmentRequirement, 0u);  // the I/O manager's answer (S-INF-3)
+
+    // The name: FileNameLength is bytes (4 per WCHAR here); too small a buffer for the
+    // name is ERROR_MORE_DATA with the length filled in.
+    alignas(8) unsigned char room[256];
+    auto* name = reinterpret_cast<FILE_NAME_INFO*>(room);
+    ASSERT_TRUE(GetFileInformationByHandleEx(h, FileNameInfo, name, sizeof(room)));
+    std::wstring expected = testdrv::kFileName;
+    EXPECT_EQ(name->FileNameLength, expected.size() * sizeof(WCHAR));
+    EXPECT_EQ(std::wstring(name->FileName, name->FileNameLength / sizeof(WCHAR)), expected);
+    std::memset(room, 0, sizeof(room));
+    EXPECT_FALSE(GetFileInformationByHandleEx(h, FileNameInfo, name, sizeof(FILE_NAME_INFO) + sizeof(WCHAR)));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_MORE_DATA));
+    EXPECT_EQ(name->FileNameLength, expected.size() * sizeof(WCHAR));
+    EXPECT_EQ(name->FileName[0], L'\\');
+
+    // Too small for the structure: the NT length check, ERROR_BAD_LENGTH, no IRP.
+    int dispatched = testdrv::state().dispatched.load();
+    EXPECT_FALSE(GetFileInformationByHandleEx(h, FileStandardInfo, &standard, sizeof(standard) - 1));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_BAD_LENGTH));
+    for (FILE_INFO_BY_HANDLE_CLASS c : {FileEndOfFileInfo, FileDispositionInfo, FileAllocationInfo, FileRenameInfo,
+                                        FileStreamInfo, FileIdBothDirectoryInfo, FileIdInfo,
+                                        MaximumFileInfoByHandleClass, static_cast<FILE_INFO_BY_HANDLE_CLASS>(-1)}) {
+        SetLastError(0);
+        EXPECT_FALSE(GetFileInformationByHandleEx(h, c, room, sizeof(room))) << c;
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER)) << c;
+    }
+    EXPECT_EQ(testdrv::state().dispatched.load(), dispatched);
+    EXPECT_GT(dispatched, before);  // the name queries went to the driver
+    CloseHandle(h);
+}
+
+// S-INF-10: SetFileInformationByHandle sends the basic, disposition, allocation and end
+// of file classes with their access (S-INF-2); the others are ERROR_INVALID_PARAMETER.
+TEST_F(Information, S_INF_10_SetFileInformationByHandleSendsEachClass) {
+    HANDLE h = open(testdrv::kBuffered, false, GENERIC_READ | GENERIC_WRITE | DELETE);
+    ASSERT_NE(h, INVALID_HANDLE_VALUE);
+    FILE_END_OF_FILE_INFO eof{};
+    eof.EndOfFile.QuadPart = 777;
+    ASSERT_TRUE(SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof(eof))) << GetLastError();
+    EXPECT_EQ(testdrv::state().end_of_file, 777);
+    FILE_ALLOCATION_INFO allocation{};
+    allocation.AllocationSize.QuadPart = 8192;
+    ASSERT_TRUE(SetFileInformationByHandle(h, FileAllocationInfo, &allocation, sizeof(allocation)));
+    FILE_BASIC_INFO basic{};
+    basic.FileAttributes = FILE_ATTRIBUTE_READONLY;
+    ASSERT_TRUE(SetFileInformationByHandle(h, FileBasicInfo, &basic, sizeof(basic)));
+    FILE_DISPOSITION_INFO disposition{TRUE};
+    ASSERT_TRUE(SetFileInformationByHandle(h, FileDispositionInfo, &disposition, sizeof(disposition)));
+    FILE_STANDARD_INFO standard{};
+    ASSERT_TRUE(GetFileInformationByHandleEx(h, FileStandardInfo, &standard, sizeof(standard)));
+    EXPECT_EQ(standard.EndOfFile.QuadPart, 777);
+    EXPECT_EQ(standard.AllocationSize.QuadPart, 8192);
+    EXPECT_TRUE(standard.DeletePending);
+    BY_HANDLE_FILE_INFORMATION info{};
+    ASSERT_TRUE(GetFileInformationByHandle(h, &info));
+    EXPECT_EQ(info.dwFileAttributes, static_cast<DWORD>(FILE_ATTRIBUTE_READONLY));
+    auto sets = testdrv::observations(IRP_MJ_SET_INFORMATION);
+    ASSERT_EQ(sets.size(), 4u);
+    EXPECT_EQ(sets[0].info_class, static_cast<ULONG>(FileEndOfFileInformation));
+    EXPECT_EQ(sets[1].info_class, static_cast<ULONG>(FileAllocationInformation));
+    EXPECT_EQ(sets[2].info_class, static_cast<ULONG>(FileBasicInformation));
+    EXPECT_EQ(sets[3].info_class, static_cast<ULONG>(FileDispositionInformation));
+    EXPECT_FALSE(SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof(eof) - 1));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_BAD_LENGTH));
+    for (FILE_INFO_BY_HANDLE_CLASS c : {FileStandardInfo, FileNameInfo, FileAttributeTagInfo, FileRenameInfo,
+                                        FileIoPriorityHintInfo, MaximumFileInfoByHandleClass}) {
+        SetLastError(0);
+        EXPECT_FALSE(SetFileInformationByHandle(h, c, &basic, sizeof(basic))) << c;
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER)) << c;
+    }
+    EXPECT_EQ(testdrv::observations(IRP_MJ_SET_INFORMATION).size(), 4u);
+    CloseHandle(h);
+
+    // The access each class needs is the handle's: a read-only handle sets nothing.
+    HANDLE r = open(testdrv::kBuffered, false, GENERIC_READ);
+    EXPECT_FALSE(SetFileInformationByHandle(r, FileEndOfFileInfo, &eof, sizeof(eof)));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ACCESS_DENIED));
+    EXPECT_FALSE(SetFileInformationByHandle(r, FileDispositionInfo, &disposition, sizeof(disposition)));
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_ACCESS_DENIED));
+    CloseHandle(r);
+}
+
 // The C pair tests/c/sized_driver.c and sized_app.c under `ntio run`, built as outside
 // code is: the Win32 calls against a driver that answers like a file system (S-INF-3,
 // S-INF-5, S-INF-6, S-INF-7), SetEndOfFile, and a disk device's 512-byte sectors
-// (IoCreateDevice sets them) refusing an unaligned unbuffered seek (S-INF-4).
+// (IoCreateDevice sets them) refusing an unaligned unbuffered seek (S-INF-4),
+// GetFileInformationByHandleEx's FileStandardInfo and GetFileInformationByHandle on a
+// driver that refuses FileAllInformation (S-INF-8, S-INF-9).
 TEST(InformationCommand, S_INF_7_AnOutsideDriverAndAppSizeSeekReadAndFlush) {
     auto r = ntio::testing::run_command(std::string(NTIO_TEST_CLI) + " run --virtual-time --verifier fail --driver " +
                                         NTIO_TEST_SIZED_C_DRIVER + " -- " + NTIO_TEST_SIZED_C_APP + " 2>&1");
@@ -315,7 +464,8 @@ TEST(InformationCommand, S_INF_7_AnOutsideDriverAndAppSizeSeekReadAndFlush) {
     for (const char* line : {"size: 5000\n", "pointer: 4990\n", "read at the pointer: 10 bytes, then at 5000\n",
                              "before the start: error 131\n", "new size: high 1 low 16\n", "type: 1 (disk 1)\n",
                              "after SetEndOfFile: 4096\n", "unaligned unbuffered seek: error 87\n",
-                             "aligned unbuffered seek: 1024\n", "SizedTest: 2 flushes, end of file 4096\n"})
+                             "aligned unbuffered seek: 1024\n", "standard info: end of file 4096, 1 link\n",
+                             "information by handle: not answered, error 87\n", "SizedTest: 2 flushes, end of file 4096\n"})
         EXPECT_NE(r.output.find(line), std::string::npos) << "missing: " << line << "\n" << r.output;
 }
 

@@ -466,6 +466,109 @@ BOOL SetEndOfFile(HANDLE hFile) {
     return NT_SUCCESS(s) ? TRUE : fail(s);
 }
 
+// ---- information by handle (S-INF-8..10) ---------------------------------------------
+
+// What the file is, from two requests to its driver: FileAllInformation in a buffer of
+// that structure's size (the name does not fit, so STATUS_BUFFER_OVERFLOW is success
+// here) and the volume's FileFsVolumeInformation, label cut short the same way. An error
+// from either is the call's.
+BOOL GetFileInformationByHandle(HANDLE hFile, LPBY_HANDLE_FILE_INFORMATION lpFileInformation) {
+    if (!lpFileInformation) {
+        set_last_error(ERROR_INVALID_PARAMETER);  // Windows faults, as GetFileSizeEx
+        return FALSE;
+    }
+    IO_STATUS_BLOCK iosb{};
+    FILE_ALL_INFORMATION all{};
+    NTSTATUS s = NtQueryInformationFile(hFile, &iosb, &all, sizeof(all), FileAllInformation);
+    if (NT_ERROR(s)) return fail(s);
+    FILE_FS_VOLUME_INFORMATION volume{};
+    s = NtQueryVolumeInformationFile(hFile, &iosb, &volume, sizeof(volume), FileFsVolumeInformation);
+    if (NT_ERROR(s)) return fail(s);
+    auto filetime = [](LARGE_INTEGER t) {
+        FILETIME f;
+        f.dwLowDateTime = t.LowPart;
+        f.dwHighDateTime = static_cast<DWORD>(t.HighPart);
+        return f;
+    };
+    const FILE_BASIC_INFORMATION& basic = all.BasicInformation;
+    const FILE_STANDARD_INFORMATION& standard = all.StandardInformation;
+    lpFileInformation->dwFileAttributes = basic.FileAttributes;
+    lpFileInformation->ftCreationTime = filetime(basic.CreationTime);
+    lpFileInformation->ftLastAccessTime = filetime(basic.LastAccessTime);
+    lpFileInformation->ftLastWriteTime = filetime(basic.LastWriteTime);
+    lpFileInformation->dwVolumeSerialNumber = volume.VolumeSerialNumber;
+    lpFileInformation->nFileSizeHigh = static_cast<DWORD>(standard.EndOfFile.HighPart);
+    lpFileInformation->nFileSizeLow = standard.EndOfFile.LowPart;
+    lpFileInformation->nNumberOfLinks = standard.NumberOfLinks;
+    lpFileInformation->nFileIndexHigh = static_cast<DWORD>(all.InternalInformation.IndexNumber.HighPart);
+    lpFileInformation->nFileIndexLow = all.InternalInformation.IndexNumber.LowPart;
+    return TRUE;
+}
+
+}  // extern "C"
+
+namespace {
+// The NT class a FILE_INFO_BY_HANDLE_CLASS is for each direction, or 0 when there is
+// none here (S-INF-9): the Win32 structures are the NT ones under other names.
+ULONG query_class_for(FILE_INFO_BY_HANDLE_CLASS c) {
+    switch (c) {
+    case FileBasicInfo: return FileBasicInformation;
+    case FileStandardInfo: return FileStandardInformation;
+    case FileNameInfo: return FileNameInformation;
+    case FileAttributeTagInfo: return FileAttributeTagInformation;
+    case FileAlignmentInfo: return FileAlignmentInformation;
+    default: return 0;
+    }
+}
+ULONG set_class_for(FILE_INFO_BY_HANDLE_CLASS c) {
+    switch (c) {
+    case FileBasicInfo: return FileBasicInformation;
+    case FileDispositionInfo: return FileDispositionInformation;
+    case FileAllocationInfo: return FileAllocationInformation;
+    case FileEndOfFileInfo: return FileEndOfFileInformation;
+    default: return 0;
+    }
+}
+static_assert(sizeof(FILE_BASIC_INFO) == sizeof(FILE_BASIC_INFORMATION));
+static_assert(sizeof(FILE_STANDARD_INFO) == sizeof(FILE_STANDARD_INFORMATION));
+static_assert(sizeof(FILE_NAME_INFO) == sizeof(FILE_NAME_INFORMATION));
+static_assert(sizeof(FILE_ATTRIBUTE_TAG_INFO) == sizeof(FILE_ATTRIBUTE_TAG_INFORMATION));
+static_assert(sizeof(FILE_ALIGNMENT_INFO) == sizeof(FILE_ALIGNMENT_INFORMATION));
+static_assert(sizeof(FILE_DISPOSITION_INFO) == sizeof(FILE_DISPOSITION_INFORMATION));
+static_assert(sizeof(FILE_ALLOCATION_INFO) == sizeof(FILE_ALLOCATION_INFORMATION));
+static_assert(sizeof(FILE_END_OF_FILE_INFO) == sizeof(FILE_END_OF_FILE_INFORMATION));
+}  // namespace
+
+extern "C" {
+
+// Any status but success fails, warnings included: a FileNameInfo buffer that holds the
+// length but not the whole name is ERROR_MORE_DATA, with FileNameLength the full size.
+BOOL GetFileInformationByHandleEx(HANDLE hFile, FILE_INFO_BY_HANDLE_CLASS FileInformationClass,
+                                  LPVOID lpFileInformation, DWORD dwBufferSize) {
+    ULONG c = query_class_for(FileInformationClass);
+    if (!c) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    IO_STATUS_BLOCK iosb{};
+    NTSTATUS s = NtQueryInformationFile(hFile, &iosb, lpFileInformation, dwBufferSize,
+                                        static_cast<FILE_INFORMATION_CLASS>(c));
+    return s == STATUS_SUCCESS ? TRUE : fail(s);
+}
+
+BOOL SetFileInformationByHandle(HANDLE hFile, FILE_INFO_BY_HANDLE_CLASS FileInformationClass,
+                                LPVOID lpFileInformation, DWORD dwBufferSize) {
+    ULONG c = set_class_for(FileInformationClass);
+    if (!c) {
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    IO_STATUS_BLOCK iosb{};
+    NTSTATUS s = NtSetInformationFile(hFile, &iosb, lpFileInformation, dwBufferSize,
+                                      static_cast<FILE_INFORMATION_CLASS>(c));
+    return NT_SUCCESS(s) ? TRUE : fail(s);
+}
+
 BOOL FlushFileBuffers(HANDLE hFile) {
     IO_STATUS_BLOCK iosb{};
     NTSTATUS s = NtFlushBuffersFile(hFile, &iosb);

@@ -1,6 +1,6 @@
 /* The client of sized_driver.c, as an outside program would be written: the size, the
-   file pointer, a read at the pointer, the device type and a flush, each line printed
-   for the Information.* command test to check. */
+   file pointer, a read at the pointer, the device type, the information by handle and
+   a flush, each line printed for the Information.* command test to check. */
 #include <stdio.h>
 #include <windows.h>
 #include <winternl.h>
@@ -49,6 +49,18 @@ int main(void) {
             printf("unaligned unbuffered seek: error %u\n", (unsigned)GetLastError());
         printf("aligned unbuffered seek: %u\n", (unsigned)SetFilePointer(raw, 1024, NULL, FILE_BEGIN));
         CloseHandle(raw);
+    }
+    {
+        FILE_STANDARD_INFO standard;
+        BY_HANDLE_FILE_INFORMATION info;
+        if (!GetFileInformationByHandleEx(h, FileStandardInfo, &standard, sizeof(standard)))
+            return failed("GetFileInformationByHandleEx");
+        printf("standard info: end of file %lld, %u link\n", standard.EndOfFile.QuadPart,
+               (unsigned)standard.NumberOfLinks);
+        /* The driver answers FileStandardInformation only: FileAllInformation is its
+           STATUS_INVALID_PARAMETER. */
+        if (!GetFileInformationByHandle(h, &info))
+            printf("information by handle: not answered, error %u\n", (unsigned)GetLastError());
     }
     if (!FlushFileBuffers(h) || !FlushFileBuffers(h)) return failed("FlushFileBuffers");
     CloseHandle(h);

@@ -2,7 +2,9 @@
 
 #include <sys/mman.h>
 
+#include <cstddef>
 #include <cstring>
+#include <cwchar>
 
 namespace testdrv {
 namespace {
@@ -201,9 +203,10 @@ NTSTATUS run_script(PIRP irp, const Script& script, const Observation& o) {
     return STATUS_PENDING;
 }
 
-// The information requests, as a device with a size would answer them: the standard
-// and basic classes, the end of file and, on an asynchronous file object (the I/O
-// manager keeps a synchronous one's), the position. The script says how they finish;
+// The information requests, as a device with a size would answer them: the standard,
+// basic, name, attribute-tag and all-information classes, the volume's serial, the end of
+// file, allocation, attributes and delete disposition and, on an asynchronous file object
+// (the I/O manager keeps a synchronous one's), the position. The script says how they finish;
 // an error status in it replaces the answer.
 Script answer_information(PIRP irp, const Observation& o) {
     Script s = g_state->next_info;
@@ -212,19 +215,68 @@ Script answer_information(PIRP irp, const Observation& o) {
     s.information = 0;
     void* buffer = irp->AssociatedIrp.SystemBuffer;
     if (o.major == IRP_MJ_FLUSH_BUFFERS) return s;
-    if (o.major == IRP_MJ_QUERY_INFORMATION && o.info_class == FileStandardInformation) {
-        auto* info = static_cast<FILE_STANDARD_INFORMATION*>(buffer);
+    auto standard = [](FILE_STANDARD_INFORMATION* info) {
         info->EndOfFile.QuadPart = g_state->end_of_file;
-        info->AllocationSize.QuadPart = (g_state->end_of_file + 511) & ~511LL;
+        info->AllocationSize.QuadPart =
+            g_state->allocation_size ? g_state->allocation_size : (g_state->end_of_file + 511) & ~511LL;
         info->NumberOfLinks = 1;
-        s.information = sizeof(*info);
-    } else if (o.major == IRP_MJ_QUERY_INFORMATION && o.info_class == FileBasicInformation) {
-        auto* info = static_cast<FILE_BASIC_INFORMATION*>(buffer);
+        info->DeletePending = g_state->delete_pending;
+        info->Directory = FALSE;
+    };
+    auto basic = [](FILE_BASIC_INFORMATION* info) {
         std::memset(info, 0, sizeof(*info));
-        info->FileAttributes = FILE_ATTRIBUTE_NORMAL;
+        info->CreationTime.QuadPart = 0x01D0000000000001LL;
+        info->LastWriteTime.QuadPart = 0x01D0000000000002LL;
+        info->FileAttributes = g_state->file_attributes;
+    };
+    // A name in a FILE_NAME_INFORMATION of `room` bytes: the whole length always, as much
+    // of the name as fits, and STATUS_BUFFER_OVERFLOW when not all of it did.
+    auto name = [&s](FILE_NAME_INFORMATION* info, ULONG room) {
+        ULONG bytes = static_cast<ULONG>(std::wcslen(kFileName) * sizeof(WCHAR));
+        ULONG fits = room - offsetof(FILE_NAME_INFORMATION, FileName);
+        info->FileNameLength = bytes;
+        std::memcpy(info->FileName, kFileName, bytes < fits ? bytes : fits);
+        if (bytes > fits) s.status = STATUS_BUFFER_OVERFLOW;
+        return bytes < fits ? bytes : fits;
+    };
+    if (o.major == IRP_MJ_QUERY_INFORMATION && o.info_class == FileStandardInformation) {
+        standard(static_cast<FILE_STANDARD_INFORMATION*>(buffer));
+        s.information = sizeof(FILE_STANDARD_INFORMATION);
+    } else if (o.major == IRP_MJ_QUERY_INFORMATION && o.info_class == FileBasicInformation) {
+        basic(static_cast<FILE_BASIC_INFORMATION*>(buffer));
+        s.information = sizeof(FILE_BASIC_INFORMATION);
+    } else if (o.major == IRP_MJ_QUERY_INFORMATION && o.info_class == FileNameInformation) {
+        s.information = offsetof(FILE_NAME_INFORMATION, FileName) +
+                        name(static_cast<FILE_NAME_INFORMATION*>(buffer), o.info_length);
+    } else if (o.major == IRP_MJ_QUERY_INFORMATION && o.info_class == FileAttributeTagInformation) {
+        auto* info = static_cast<FILE_ATTRIBUTE_TAG_INFORMATION*>(buffer);
+        info->FileAttributes = g_state->file_attributes;
+        info->ReparseTag = 0;
         s.information = sizeof(*info);
+    } else if (o.major == IRP_MJ_QUERY_INFORMATION && o.info_class == FileAllInformation) {
+        auto* info = static_cast<FILE_ALL_INFORMATION*>(buffer);
+        std::memset(info, 0, sizeof(*info));
+        basic(&info->BasicInformation);
+        standard(&info->StandardInformation);
+        info->InternalInformation.IndexNumber.QuadPart = static_cast<LONGLONG>(kFileIndex);
+        info->AccessInformation.AccessFlags = FILE_READ_DATA;
+        s.information = offsetof(FILE_ALL_INFORMATION, NameInformation) +
+                        offsetof(FILE_NAME_INFORMATION, FileName) +
+                        name(&info->NameInformation, o.info_length - offsetof(FILE_ALL_INFORMATION, NameInformation));
+    } else if (o.major == IRP_MJ_QUERY_VOLUME_INFORMATION && o.info_class == FileFsVolumeInformation) {
+        auto* info = static_cast<FILE_FS_VOLUME_INFORMATION*>(buffer);
+        std::memset(info, 0, sizeof(*info));
+        info->VolumeSerialNumber = kVolumeSerial;
+        s.information = offsetof(FILE_FS_VOLUME_INFORMATION, VolumeLabel);  // no label
     } else if (o.major == IRP_MJ_SET_INFORMATION && o.info_class == FileEndOfFileInformation) {
         g_state->end_of_file = static_cast<FILE_END_OF_FILE_INFORMATION*>(buffer)->EndOfFile.QuadPart;
+    } else if (o.major == IRP_MJ_SET_INFORMATION && o.info_class == FileBasicInformation) {
+        ULONG attributes = static_cast<FILE_BASIC_INFORMATION*>(buffer)->FileAttributes;
+        if (attributes) g_state->file_attributes = attributes;  // 0: unchanged, as file systems take it
+    } else if (o.major == IRP_MJ_SET_INFORMATION && o.info_class == FileAllocationInformation) {
+        g_state->allocation_size = static_cast<FILE_ALLOCATION_INFORMATION*>(buffer)->AllocationSize.QuadPart;
+    } else if (o.major == IRP_MJ_SET_INFORMATION && o.info_class == FileDispositionInformation) {
+        g_state->delete_pending = static_cast<FILE_DISPOSITION_INFORMATION*>(buffer)->DeleteFile != FALSE;
     } else if (o.info_class == FilePositionInformation) {
         auto* info = static_cast<FILE_POSITION_INFORMATION*>(buffer);
         PFILE_OBJECT file = IoGetCurrentIrpStackLocation(irp)->FileObject;
@@ -293,6 +345,7 @@ NTSTATUS Dispatch(PDEVICE_OBJECT dev, PIRP irp) {
     }
     case IRP_MJ_QUERY_INFORMATION:
     case IRP_MJ_SET_INFORMATION:
+    case IRP_MJ_QUERY_VOLUME_INFORMATION:
     case IRP_MJ_FLUSH_BUFFERS:
         return run_script(irp, answer_information(irp, o), o);
     default:
@@ -341,6 +394,9 @@ void reset() {
     g_state->next_read_write = Script{};
     g_state->next_info = Script{};
     g_state->end_of_file = 0;
+    g_state->file_attributes = FILE_ATTRIBUTE_NORMAL;
+    g_state->allocation_size = 0;
+    g_state->delete_pending = false;
     g_state->unloaded = false;
 }
 

@@ -102,12 +102,22 @@ struct State {
     // the script's status is an error).
     Script next_info;
     LONGLONG end_of_file = 0;  // FileStandardInformation's EndOfFile; FileEndOfFileInformation sets it
+    // What the other classes report and set: FileBasicInformation's attributes (and
+    // FileAttributeTagInformation's), FileAllocationInformation, FileDispositionInformation
+    // (FileStandardInformation's DeletePending). The file's name is kFileName, its index
+    // kFileIndex, the volume's serial kVolumeSerial.
+    ULONG file_attributes = FILE_ATTRIBUTE_NORMAL;
+    LONGLONG allocation_size = 0;
+    bool delete_pending = false;
     PDRIVER_OBJECT driver = nullptr;
     std::wstring registry_path, driver_name;
     KIRQL entry_irql = 0xff;
     bool entry_on_system_thread = false;
     bool unloaded = false;
 };
+inline constexpr const wchar_t* kFileName = L"\\data\\file.bin";
+inline constexpr ULONGLONG kFileIndex = 0x0000002A00001234ULL;
+inline constexpr ULONG kVolumeSerial = 0x1CE5EA1;
 State& state();
 void reset();
 Observation last();
