@@ -1,5 +1,7 @@
 // GetOverlappedResult(Ex) and HasOverlappedIoCompleted (S-W32-5..8), and the table
 // of bad inputs in docs/bad-input.md, one test per row.
+#include <algorithm>
+#include <vector>
 #include <thread>
 
 #include "io_test_support.hpp"
@@ -222,3 +224,53 @@ TEST_F(BadInput, S_PNP_4_IoAfterTheDeviceWasDeleted) {
 }
 
 }  // namespace
+
+// ---- QueryDosDevice (S-DOS-1, S-DOS-2) --------------------------------------------------
+
+class DosDevices : public IoTest {};
+
+// S-DOS-1: a name's target is its \?? link's, as a MULTI_SZ whose count includes both
+// final NULs; a buffer one short is ERROR_INSUFFICIENT_BUFFER; an unknown name
+// ERROR_FILE_NOT_FOUND; the A form converts.
+TEST_F(DosDevices, S_DOS_1_ANameGivesItsLinkTarget) {
+    wchar_t buf[64];
+    std::wstring expected = std::wstring(L"\\Device\\") + testdrv::kBuffered;
+    DWORD n = QueryDosDeviceW(testdrv::kBuffered, buf, 64);
+    ASSERT_EQ(n, expected.size() + 2);
+    EXPECT_EQ(std::wstring(buf, n), expected + std::wstring(2, L'\0'));
+    SetLastError(0);
+    EXPECT_EQ(QueryDosDeviceW(testdrv::kBuffered, buf, n - 1), 0u);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INSUFFICIENT_BUFFER));
+    EXPECT_EQ(QueryDosDeviceW(L"NoSuchDosName", buf, 64), 0u);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_FILE_NOT_FOUND));
+    char a[64];
+    n = QueryDosDeviceA("testbuffered", a, sizeof a);  // names are case-insensitive
+    ASSERT_EQ(n, expected.size() + 2);
+    EXPECT_EQ(std::string(a, n), "\\Device\\TestBuffered" + std::string(2, '\0'));
+}
+
+// S-DOS-2: with no name, every name in \?? as its driver spelled it, each with its NUL and
+// the list's after the last; a link deleted is gone from the list.
+TEST_F(DosDevices, S_DOS_2_NoNameListsEveryDosName) {
+    std::wstring list(4096, L'#');
+    DWORD n = QueryDosDeviceW(nullptr, list.data(), static_cast<DWORD>(list.size()));
+    ASSERT_GT(n, 2u);
+    list.resize(n);
+    EXPECT_EQ(list.substr(n - 2), std::wstring(2, L'\0'));
+    std::vector<std::wstring> names;
+    for (size_t at = 0; at < n && list[at];) {
+        names.emplace_back(list.c_str() + at);
+        at += names.back().size() + 1;
+    }
+    EXPECT_NE(std::find(names.begin(), names.end(), std::wstring(testdrv::kBuffered)), names.end());
+    EXPECT_NE(std::find(names.begin(), names.end(), std::wstring(testdrv::kDirect)), names.end());
+    EXPECT_EQ(QueryDosDeviceW(nullptr, list.data(), 1), 0u);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INSUFFICIENT_BUFFER));
+    UNICODE_STRING link;
+    std::wstring dos = std::wstring(L"\\DosDevices\\") + testdrv::kDirect;
+    RtlInitUnicodeString(&link, dos.c_str());
+    ASSERT_EQ(IoDeleteSymbolicLink(&link), STATUS_SUCCESS);
+    wchar_t buf[64];
+    EXPECT_EQ(QueryDosDeviceW(testdrv::kDirect, buf, 64), 0u);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_FILE_NOT_FOUND));
+}

@@ -265,6 +265,20 @@ std::vector<std::wstring> Namespace::release_links() {
     return names;
 }
 
+std::vector<std::wstring> Namespace::names_in(const std::wstring& directory) {
+    std::wstring prefix = key(directory) + L"\\";
+    std::vector<std::wstring> names;
+    std::lock_guard g(m_lock);
+    for (auto& [k, body] : m_names) {
+        if (k.size() <= prefix.size() || k.compare(0, prefix.size(), prefix) != 0) continue;
+        if (k.find(L'\\', prefix.size()) != std::wstring::npos) continue;  // deeper
+        const std::wstring& spelled = ObjectHeader::of(body)->name;
+        size_t last = spelled.rfind(L'\\');
+        names.push_back(last == std::wstring::npos ? spelled : spelled.substr(last + 1));
+    }
+    return names;
+}
+
 void Namespace::remove(const std::wstring& path, void* body) {
     std::lock_guard g(m_lock);
     auto it = m_names.find(key(path));

@@ -281,6 +281,9 @@ public:
     // Removes every symbolic link (permanent objects: the namespace holds their
     // creation reference) and returns their names. Used at teardown.
     std::vector<std::wstring> release_links();
+    // The names of the objects directly in `directory` (canonical: \??, not \DosDevices),
+    // each as its last component was spelled when the object was inserted.
+    std::vector<std::wstring> names_in(const std::wstring& directory);
 
 private:
     static std::wstring key(const std::wstring& path);

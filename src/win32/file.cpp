@@ -576,3 +576,71 @@ BOOL FlushFileBuffers(HANDLE hFile) {
 }
 
 }  // extern "C"
+
+// ---- QueryDosDevice (S-DOS-1, S-DOS-2) ---------------------------------------------------
+
+namespace {
+
+// The MULTI_SZ QueryDosDevice returns: the target of \??\name, or with no name every name
+// in \?? (sorted: Windows gives directory order, which nothing may rely on).
+bool dos_device_list(LPCWSTR name, std::wstring* multi_sz) {
+    ntio::System::Impl& s = ntio::sys();
+    multi_sz->clear();
+    if (name) {
+        void* object = s.names.lookup_referenced(std::wstring(L"\\??\\") + name);
+        if (!object || ntio::ob::type_of(object) != &ntio::ob::g_symlink_type) {
+            if (object) ntio::ob::dereference(object);
+            set_last_error(ERROR_FILE_NOT_FOUND);
+            return false;
+        }
+        *multi_sz = static_cast<ntio::ob::SymbolicLink*>(object)->target;
+        multi_sz->push_back(L'\0');
+        ntio::ob::dereference(object);
+    } else {
+        std::vector<std::wstring> names = s.names.names_in(L"\\??");
+        std::sort(names.begin(), names.end());
+        for (const std::wstring& n : names) {
+            multi_sz->append(n);
+            multi_sz->push_back(L'\0');
+        }
+    }
+    multi_sz->push_back(L'\0');  // the list's end
+    return true;
+}
+
+}  // namespace
+
+DWORD QueryDosDeviceW(LPCWSTR lpDeviceName, LPWSTR lpTargetPath, DWORD ucchMax) {
+    std::wstring list;
+    if (!dos_device_list(lpDeviceName, &list)) return 0;
+    if (!lpTargetPath || ucchMax < list.size()) {
+        set_last_error(ERROR_INSUFFICIENT_BUFFER);
+        return 0;
+    }
+    std::copy(list.begin(), list.end(), lpTargetPath);
+    set_last_error(ERROR_SUCCESS);
+    return static_cast<DWORD>(list.size());
+}
+
+DWORD QueryDosDeviceA(LPCSTR lpDeviceName, LPSTR lpTargetPath, DWORD ucchMax) {
+    std::wstring list;
+    if (!dos_device_list(lpDeviceName ? widen(lpDeviceName).c_str() : nullptr, &list)) return 0;
+    std::string narrow;
+    {
+        ntio::rtl::Utf8Scope utf8;
+        // Each string of the list on its own: the conversion stops at a NUL.
+        for (size_t at = 0; at < list.size();) {
+            size_t end = list.find(L'\0', at);
+            narrow += ntio::rtl::to_multibyte(list.substr(at, end - at).c_str());
+            narrow.push_back('\0');
+            at = end + 1;
+        }
+    }
+    if (!lpTargetPath || ucchMax < narrow.size()) {
+        set_last_error(ERROR_INSUFFICIENT_BUFFER);
+        return 0;
+    }
+    std::memcpy(lpTargetPath, narrow.data(), narrow.size());
+    set_last_error(ERROR_SUCCESS);
+    return static_cast<DWORD>(narrow.size());
+}

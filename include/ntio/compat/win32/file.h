@@ -97,6 +97,17 @@ NTIO_API DWORD GetCurrentDirectoryW(DWORD nBufferLength, LPWSTR lpBuffer);
 #else
 #define GetCurrentDirectory GetCurrentDirectoryA
 #endif
+/* The target of the MS-DOS device name (the \?? symbolic link a driver made with
+ * IoCreateSymbolicLink) as a MULTI_SZ, or with a NULL name every such name; the count of
+ * characters stored, both final NULs included. ERROR_FILE_NOT_FOUND for an unknown name,
+ * ERROR_INSUFFICIENT_BUFFER when the list does not fit. */
+NTIO_API DWORD QueryDosDeviceA(LPCSTR lpDeviceName, LPSTR lpTargetPath, DWORD ucchMax);
+NTIO_API DWORD QueryDosDeviceW(LPCWSTR lpDeviceName, LPWSTR lpTargetPath, DWORD ucchMax);
+#ifdef UNICODE
+#define QueryDosDevice QueryDosDeviceW
+#else
+#define QueryDosDevice QueryDosDeviceA
+#endif
 NTIO_API BOOL FlushFileBuffers(HANDLE hFile);
 /* The end of file at the file pointer (FileEndOfFileInformation to the driver). */
 NTIO_API BOOL SetEndOfFile(HANDLE hFile);
