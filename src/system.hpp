@@ -5,6 +5,7 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <unordered_set>
 #include <vector>
 #include <cstdio>
 #include <memory>
@@ -83,6 +84,7 @@ public:
     // IoWriteErrorLogEntry's entries as recorded (io/error_log.cpp), under error_log_lock.
     std::mutex error_log_lock;
     std::vector<std::string> error_log;
+    std::unordered_set<void*> error_log_entries;  // allocated, not yet written or freed
 };
 
 // The current runtime; creates the default one from the environment on first use.

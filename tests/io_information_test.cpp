@@ -390,7 +390,7 @@ TEST_F(Information, S_INF_9_GetFileInformationByHandleExMapsEachClass) {
     EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_BAD_LENGTH));
     for (FILE_INFO_BY_HANDLE_CLASS c : {FileEndOfFileInfo, FileDispositionInfo, FileAllocationInfo, FileRenameInfo,
                                         FileStreamInfo, FileIdBothDirectoryInfo, FileIdInfo,
-                                        MaximumFileInfoByHandleClass, static_cast<FILE_INFO_BY_HANDLE_CLASS>(-1)}) {
+                                        MaximumFileInfoByHandleClass, static_cast<FILE_INFO_BY_HANDLE_CLASS>(31)}) {
         SetLastError(0);
         EXPECT_FALSE(GetFileInformationByHandleEx(h, c, room, sizeof(room))) << c;
         EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER)) << c;

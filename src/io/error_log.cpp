@@ -24,8 +24,7 @@ using namespace ntio;
 
 namespace {
 
-constexpr uint32_t kEntryMagic = 0x676f4c45;  // "ELog"
-constexpr uint32_t kEntryFreed = 0x64657246;  // "Fred"
+constexpr uint32_t kEntryMagic = 0x676f4c45;  // "ELog": for a debugger's eyes
 // Pool tag "ErrL" as a pool dump shows it.
 constexpr ULONG kErrorLogTag = 'E' | ('r' << 8) | ('r' << 16) | (ULONG('L') << 24);
 
@@ -40,12 +39,15 @@ struct alignas(16) EntryHeader {
 
 EntryHeader* header_of(PVOID entry) { return static_cast<EntryHeader*>(entry) - 1; }
 
-// The entry behind a driver's pointer, or null (reported) when it is not one of ours or
-// was already written or freed: Windows would free it twice.
-EntryHeader* valid_entry(PVOID entry, const char* api) {
-    if (entry) {
-        EntryHeader* h = header_of(entry);
-        if (h->magic == kEntryMagic) return h;
+// The entry behind a driver's pointer, taken off the live set so that nothing else can
+// write or free it; null (reported) when it is not one of ours or was already written or
+// freed: Windows would free it twice. The set is asked, not the memory, which may be
+// freed already.
+EntryHeader* take_entry(PVOID entry, const char* api) {
+    System::Impl& s = sys();
+    {
+        std::lock_guard g(s.error_log_lock);
+        if (entry && s.error_log_entries.erase(entry)) return header_of(entry);
     }
     verifier::report(verifier::Check::InvalidParameter,
                      fmt::format("{}({}): not an entry from IoAllocateErrorLogEntry, or one already written or freed; "
@@ -125,7 +127,6 @@ std::string dump_of(const IO_ERROR_LOG_PACKET* p, uint32_t size, const std::stri
 }
 
 void release(EntryHeader* h) {
-    h->magic = kEntryFreed;
     PVOID object = h->io_object;
     sys().pool.free(h, kErrorLogTag, true, "IoFreeErrorLogEntry");
     ObDereferenceObject(object);
@@ -157,12 +158,17 @@ PVOID IoAllocateErrorLogEntry(PVOID IoObject, UCHAR EntrySize) {
     h->size = EntrySize;
     h->io_object = IoObject;
     ObReferenceObject(IoObject);
+    {
+        System::Impl& s = sys();
+        std::lock_guard g(s.error_log_lock);
+        s.error_log_entries.insert(h + 1);
+    }
     return h + 1;
 }
 
 VOID IoWriteErrorLogEntry(PVOID ElEntry) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoWriteErrorLogEntry");
-    EntryHeader* h = valid_entry(ElEntry, "IoWriteErrorLogEntry");
+    EntryHeader* h = take_entry(ElEntry, "IoWriteErrorLogEntry");
     if (!h) return;
     const auto* p = static_cast<const IO_ERROR_LOG_PACKET*>(ElEntry);
     std::string source = source_of(h->io_object);
@@ -184,7 +190,7 @@ VOID IoWriteErrorLogEntry(PVOID ElEntry) {
 }
 
 VOID IoFreeErrorLogEntry(PVOID ElEntry) {
-    EntryHeader* h = valid_entry(ElEntry, "IoFreeErrorLogEntry");
+    EntryHeader* h = take_entry(ElEntry, "IoFreeErrorLogEntry");
     if (h) release(h);
 }
 

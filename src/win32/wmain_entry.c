@@ -22,7 +22,7 @@ static wchar_t *widen(const char *text) {
     return wide;
 }
 
-/* A NULL-terminated array of widened copies; the program owns them until it exits. */
+/* A NULL-terminated array of widened copies, kept until the program exits. */
 static wchar_t **widen_all(char **list, int count) {
     wchar_t **wide = (wchar_t **)calloc((size_t)count + 1, sizeof(wchar_t *));
     int i;
@@ -32,12 +32,15 @@ static wchar_t **widen_all(char **list, int count) {
     return wide;
 }
 
+/* Kept for the program's life, as the C runtime keeps argv: reachable from here, so a leak
+ * checker at exit does not count them, whether wmain returns or calls exit. */
+static wchar_t **g_wide_argv, **g_wide_envp;
+
 int main(int argc, char **argv, char **envp) {
     int env_count = 0;
-    wchar_t **wargv, **wenvp;
     while (envp && envp[env_count]) ++env_count;
-    wargv = widen_all(argv, argc);
-    wenvp = widen_all(envp, env_count);
-    if (!wargv || !wenvp) return 255;
-    return wmain(argc, wargv, wenvp);
+    g_wide_argv = widen_all(argv, argc);
+    g_wide_envp = widen_all(envp, env_count);
+    if (!g_wide_argv || !g_wide_envp) return 255;
+    return wmain(argc, g_wide_argv, g_wide_envp);
 }
