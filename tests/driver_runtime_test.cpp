@@ -321,15 +321,16 @@ TEST_F(ErrorLog, S_ELOG_4_MisusedEntriesAreReported) {
     auto* q = static_cast<PIO_ERROR_LOG_PACKET>(IoAllocateErrorLogEntry(g_log_device, sizeof(IO_ERROR_LOG_PACKET)));
     ASSERT_NE(q, nullptr);
     q->NumberOfStrings = 1;
-    q->StringOffset = sizeof(IO_ERROR_LOG_PACKET) - 2;  // one WCHAR fits, no terminator
-    reinterpret_cast<WCHAR*>(reinterpret_cast<unsigned char*>(q) + q->StringOffset)[0] = L'x';
+    q->StringOffset = sizeof(IO_ERROR_LOG_PACKET) - sizeof(WCHAR);  // one WCHAR fits, no terminator
+    const WCHAR x = L'x';
+    std::memcpy(reinterpret_cast<unsigned char*>(q) + q->StringOffset, &x, sizeof x);
     q->DumpDataSize = 200;
     q->DumpData[0] = 1;
     EXPECT_DRIVER_BUG("InvalidParameter", IoWriteErrorLogEntry(q));
     ASSERT_EQ(sys.error_log().size(), 2u);
     std::string line = sys.error_log()[1];
     EXPECT_EQ(line.find("strings"), std::string::npos) << line;
-    EXPECT_NE(line.find("dump data 00000001 00780000"), std::string::npos)
+    EXPECT_NE(line.find("dump data 00000001 00000078"), std::string::npos)
         << "cut to the entry's 8 bytes (the second holds the unterminated L'x'): " << line;
     EXPECT_EQ(error_log_pool(sys), 0u);
 }

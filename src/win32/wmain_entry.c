@@ -33,8 +33,10 @@ static wchar_t **widen_all(char **list, int count) {
 }
 
 /* Kept for the program's life, as the C runtime keeps argv: reachable from here, so a leak
- * checker at exit does not count them, whether wmain returns or calls exit. */
-static wchar_t **g_wide_argv, **g_wide_envp;
+ * checker at exit does not count them, whether wmain returns or calls exit. volatile, so
+ * that the stores stay although nothing reads the variables again. */
+static wchar_t **volatile g_wide_argv;
+static wchar_t **volatile g_wide_envp;
 
 int main(int argc, char **argv, char **envp) {
     int env_count = 0;
