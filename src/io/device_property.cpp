@@ -19,8 +19,6 @@ using namespace ntio;
 
 namespace {
 
-constexpr wchar_t kSystemClassGuid[] = L"{4d36e97d-e325-11ce-bfc1-08002be10318}";
-
 // A value of the device's Enum key (\Registry\Machine\System\CurrentControlSet\Enum\<id>)
 // of the given type, as raw bytes; nothing when the key or the value is not there.
 std::optional<std::vector<unsigned char>> enum_value(const std::wstring& instance_id, const wchar_t* value,
@@ -91,8 +89,8 @@ std::optional<std::vector<unsigned char>> property(DEVICE_OBJECT* pdo, const io:
     }
     case DevicePropertyCompatibleIDs: return enum_value(node.instance_id, L"CompatibleIDs", REG_MULTI_SZ);
     case DevicePropertyClassName: return string_or(L"Class", L"System");
-    case DevicePropertyClassGuid: return string_or(L"ClassGUID", kSystemClassGuid);
-    case DevicePropertyDriverKeyName: return bytes_of(fmt::format(L"{}\\{:04}", kSystemClassGuid, node.number));
+    case DevicePropertyClassGuid: return string_or(L"ClassGUID", node.class_guid);
+    case DevicePropertyDriverKeyName: return bytes_of(node.driver_key);
     case DevicePropertyManufacturer: return enum_value(node.instance_id, L"Mfg", REG_SZ);
     case DevicePropertyFriendlyName: return enum_value(node.instance_id, L"FriendlyName", REG_SZ);
     case DevicePropertyLocationInformation: return enum_value(node.instance_id, L"LocationInformation", REG_SZ);

@@ -24,7 +24,6 @@ using namespace ntio;
 
 namespace {
 
-constexpr uint32_t kEntryMagic = 0x676f4c45;  // "ELog": for a debugger's eyes
 // Pool tag "ErrL" as a pool dump shows it.
 constexpr ULONG kErrorLogTag = 'E' | ('r' << 8) | ('r' << 16) | (ULONG('L') << 24);
 
@@ -32,7 +31,6 @@ constexpr ULONG kErrorLogTag = 'E' | ('r' << 8) | ('r' << 16) | (ULONG('L') << 2
 // until the entry is written or freed, so its names are still there) and the size it
 // asked for, which bounds what the record reads of the packet.
 struct alignas(16) EntryHeader {
-    uint32_t magic;
     uint32_t size;
     PVOID io_object;
 };
@@ -154,7 +152,6 @@ PVOID IoAllocateErrorLogEntry(PVOID IoObject, UCHAR EntrySize) {
     void* block = sys().pool.allocate(sizeof(EntryHeader) + EntrySize, kErrorLogTag, true, false, owner);
     if (!block) return nullptr;
     auto* h = static_cast<EntryHeader*>(block);
-    h->magic = kEntryMagic;
     h->size = EntrySize;
     h->io_object = IoObject;
     ObReferenceObject(IoObject);

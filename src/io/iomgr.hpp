@@ -335,7 +335,11 @@ uint32_t interface_list(const GUID& guid, const std::wstring& device_id, bool al
 // `pdo` is not a PDO of the root bus.
 struct NodeFacts {
     std::wstring instance_id;  // ROOT\ECHO\0000
-    size_t number = 0;         // the node's number: its software key Control\Class\{System}\NNNN
+    // The System setup class, {4d36e97d-e325-11ce-bfc1-08002be10318}: no INF names another.
+    std::wstring class_guid;
+    // The software key under Control\Class: the class and the node's number, <class>\NNNN
+    // (S-REG-10).
+    std::wstring driver_key;
 };
 bool node_facts(DEVICE_OBJECT* pdo, NodeFacts* facts);
 // What a SetupAPI device information set copies (S-SDI): every device node recorded, in

@@ -654,8 +654,10 @@ bool node_facts(DEVICE_OBJECT* pdo, NodeFacts* facts) {
     PnpManager& m = manager();
     std::lock_guard g(m.lock);
     facts->instance_id = n->instance_id;
-    facts->number = 0;
-    while (facts->number < m.nodes.size() && m.nodes[facts->number].get() != n) ++facts->number;
+    size_t number = 0;
+    while (number < m.nodes.size() && m.nodes[number].get() != n) ++number;
+    facts->class_guid = L"{4d36e97d-e325-11ce-bfc1-08002be10318}";
+    facts->driver_key = fmt::format(L"{}\\{:04}", facts->class_guid, number);
     return true;
 }
 
@@ -690,21 +692,12 @@ NTSTATUS IoOpenDeviceRegistryKey(PDEVICE_OBJECT DeviceObject, ULONG DevInstKeyTy
     ULONG kind = DevInstKeyType & ~PLUGPLAY_REGKEY_CURRENT_HWPROFILE;
     if ((kind != PLUGPLAY_REGKEY_DEVICE && kind != PLUGPLAY_REGKEY_DRIVER) || !DeviceRegKey)
         return STATUS_INVALID_PARAMETER;
-    io::DevNode* n = DeviceObject ? runtime(DeviceObject).pnp_node : nullptr;
-    if (!n) return STATUS_INVALID_DEVICE_REQUEST;  // not a PDO
+    io::pnp::NodeFacts node;
+    if (!io::pnp::node_facts(DeviceObject, &node)) return STATUS_INVALID_DEVICE_REQUEST;  // not a PDO
     std::wstring path = L"\\Registry\\Machine\\System\\CurrentControlSet\\";
     if (DevInstKeyType & PLUGPLAY_REGKEY_CURRENT_HWPROFILE) path += L"Hardware Profiles\\Current\\System\\CurrentControlSet\\";
-    if (kind == PLUGPLAY_REGKEY_DEVICE) {
-        path += L"Enum\\" + n->instance_id + L"\\Device Parameters";
-    } else {
-        io::PnpManager& m = io::manager();
-        size_t index = 0;
-        {
-            std::lock_guard g(m.lock);
-            while (index < m.nodes.size() && m.nodes[index].get() != n) ++index;
-        }
-        path += fmt::format(L"Control\\Class\\{{4d36e97d-e325-11ce-bfc1-08002be10318}}\\{:04}", index);
-    }
+    if (kind == PLUGPLAY_REGKEY_DEVICE) path += L"Enum\\" + node.instance_id + L"\\Device Parameters";
+    else path += L"Control\\Class\\" + node.driver_key;
     {
         cm::Registry& r = sys().registry;
         std::lock_guard g(r.lock);

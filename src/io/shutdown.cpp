@@ -33,11 +33,6 @@ NTSTATUS register_device(PDEVICE_OBJECT device, bool last_chance, const char* ap
     return STATUS_SUCCESS;
 }
 
-bool driver_unloaded(PDEVICE_OBJECT device) {
-    // The driver object is the first member of its DriverBody.
-    return reinterpret_cast<io::DriverBody*>(device->DriverObject)->unloaded;
-}
-
 void send_shutdown(PDEVICE_OBJECT device) {
     PDEVICE_OBJECT top = IoGetAttachedDeviceReference(device);
     KEVENT done;
@@ -70,7 +65,9 @@ void send_shutdown_notifications() {
         for (auto* list : {&ordinary, &last_chance})
             for (PDEVICE_OBJECT device : *list) {
                 __atomic_and_fetch(&device->Flags, ~ULONG(DO_SHUTDOWN_REGISTERED), __ATOMIC_RELAXED);
-                if (!runtime(device).deleted.load() && !driver_unloaded(device)) send_shutdown(device);
+                // A driver's unload deletes its devices, and IoDeleteDevice unregisters them;
+                // one deleted after the lists were taken here gets nothing.
+                if (!runtime(device).deleted.load()) send_shutdown(device);
                 ObDereferenceObject(device);
             }
     });
