@@ -475,6 +475,11 @@ static bool driver_entry_instances(std::string* entry, int* instances) {
     return *instances >= 1;
 }
 
+// The exit status of a run whose required driver did not load: 125, as tools that run
+// a command (env, timeout, git bisect run) use for a failure of their own, so that it
+// is not mistaken for the program's.
+constexpr int kDriverLoadFailedExit = 125;
+
 std::atomic<bool> g_unload_at_exit_pending{false};  // NTIO_DRIVERS' exit handler has not run yet
 
 static void report_pool_at_exit() {
@@ -496,9 +501,15 @@ __attribute__((constructor)) static void start_from_environment() {
     // NTIO_DRIVERS=a.so=2:b.so: loaded in order before main (a PnP driver with its
     // devices started), unloaded in reverse at exit.
     if (const char* list = std::getenv("NTIO_DRIVERS"); list && *list) {
+        // A driver that cannot load is reported and the program runs without it, as a
+        // Windows program runs when a service fails to start; NTIO_REQUIRE_DRIVERS=1
+        // (ntio run --require-drivers) makes that the end of the run instead.
+        const char* require = std::getenv("NTIO_REQUIRE_DRIVERS");
+        bool required = require && *require && std::strcmp(require, "0") != 0;
+        std::string failed;  // the first driver that did not load, when they are required
         std::string all = list;
         size_t start = 0;
-        while (start <= all.size()) {
+        while (start <= all.size() && failed.empty()) {
             size_t end = all.find(':', start);
             std::string path = all.substr(start, end == std::string::npos ? std::string::npos : end - start);
             int instances = 0;
@@ -507,8 +518,9 @@ __attribute__((constructor)) static void start_from_environment() {
                              "ntio: NTIO_DRIVERS entry for %s: the device count after '=' must be from 1 to 9999 "
                              "(PATH=N, e.g. echo.so=2); the driver is not loaded\n",
                              path.c_str());
+                if (required) failed = path;
             } else if (!path.empty()) {
-                io::load_driver(path, instances, nullptr);
+                if (!NT_SUCCESS(io::load_driver(path, instances, nullptr)) && required) failed = path;
             }
             if (end == std::string::npos) break;
             start = end + 1;
@@ -536,6 +548,15 @@ __attribute__((constructor)) static void start_from_environment() {
             },
             nullptr, nullptr);
         g_unload_at_exit_pending.store(true);
+        if (!failed.empty()) {
+            // The drivers that did load unload through the handler above, in reverse,
+            // with their report; the program's main never runs.
+            std::fprintf(stderr,
+                         "ntio: the driver %s did not load and drivers are required (--require-drivers, "
+                         "NTIO_REQUIRE_DRIVERS): the program does not run; exit status %d\n",
+                         failed.c_str(), kDriverLoadFailedExit);
+            std::exit(kDriverLoadFailedExit);
+        }
     }
 }
 

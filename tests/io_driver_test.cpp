@@ -1,6 +1,7 @@
 // Loading and unloading drivers (issue 3, point 2): modules by path, DriverEntry
 // linked into the program, several drivers in one process, failures, and what a
 // driver leaves behind.
+#include "command_support.hpp"
 #include "io_test_support.hpp"
 
 namespace {
@@ -84,6 +85,45 @@ TEST_F(DriverLoading, DevicesLeftAtUnloadAreReported) {
                        "behind"),
               std::string::npos)
         << err;
+}
+
+// ---- ntio run --require-drivers ----------------------------------------------------------------
+
+// The PnP C driver loads, then a module without DriverEntry does not: by default the
+// program runs without it (as a Windows program runs when a service fails to start);
+// with --require-drivers (or NTIO_REQUIRE_DRIVERS=1) the run ends with 125 before main,
+// and the driver that did load unloads as at any exit.
+CommandRun run_drivers(const std::string& how) {
+    return run_command(how + " " + NTIO_TEST_PNP_C_APP + " 2>&1");
+}
+const std::string kTwoDrivers =
+    std::string("--driver ") + NTIO_TEST_PNP_C_DRIVER + " --driver " + NTIO_TEST_NOT_A_DRIVER;
+
+TEST(RequireDrivers, ByDefaultTheProgramRunsWithoutTheDriverThatFailed) {
+    CommandRun r = run_drivers(std::string(NTIO_TEST_CLI) + " run " + kTwoDrivers + " --");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("has no DriverEntry"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("1 device(s) found and answered in order"), std::string::npos) << r.output;
+}
+
+TEST(RequireDrivers, AFailedLoadEndsTheRunBeforeMainAndUnloadsTheOthers) {
+    for (std::string how : {std::string(NTIO_TEST_CLI) + " run --require-drivers " + kTwoDrivers + " --",
+                            std::string("NTIO_REQUIRE_DRIVERS=1 NTIO_DRIVERS=") + NTIO_TEST_PNP_C_DRIVER + ":" +
+                                NTIO_TEST_NOT_A_DRIVER}) {
+        CommandRun r = run_drivers(how);
+        EXPECT_EQ(r.exit_code, 125) << how << "\n" << r.output;
+        EXPECT_NE(r.output.find("has no DriverEntry"), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("did not load and drivers are required"), std::string::npos) << r.output;
+        EXPECT_EQ(r.output.find("interface 0:"), std::string::npos) << "main ran:\n" << r.output;
+        EXPECT_NE(r.output.find("PnpTest: unloaded after 1 device(s)"), std::string::npos) << r.output;
+    }
+}
+
+TEST(RequireDrivers, DriversThatAllLoadRunTheProgram) {
+    CommandRun r = run_drivers(std::string(NTIO_TEST_CLI) + " run --require-drivers --driver " +
+                               NTIO_TEST_PNP_C_DRIVER + " --");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("1 device(s) found and answered in order"), std::string::npos) << r.output;
 }
 
 }  // namespace

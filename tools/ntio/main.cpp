@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     auto* run = app.add_subcommand("run", "Run PROGRAM with the ntio runtime configured (clock, debug log)");
-    bool virtual_time = false, real_time = false;
+    bool virtual_time = false, real_time = false, require_drivers = false;
     std::string log_file;
     std::string trace_file;
     std::string verifier = "report";
@@ -127,6 +127,10 @@ int main(int argc, char** argv) {
            "Device instances (ROOT\\NAME\\0000, 0001, ...) of the PnP driver given by the --driver before it; "
            "default 1 (NTIO_DRIVERS=PATH=N)")
         ->trigger_on_parse();
+    run->add_flag("--require-drivers", require_drivers,
+                  "End the run with status 125, before PROGRAM's main, if a --driver does not load (no "
+                  "DriverEntry, DriverEntry fails, ...); by default it is reported and PROGRAM runs without it "
+                  "(NTIO_REQUIRE_DRIVERS=1)");
     run->add_option("--trace", trace_file,
                     "Record every IRP's life, thread names and DbgPrint lines, and write them to FILE as Chrome "
                     "Trace Event JSON when PROGRAM ends; open it in https://ui.perfetto.dev (NTIO_TRACE)");
@@ -280,6 +284,7 @@ int main(int argc, char** argv) {
             if (d.instances) list += "=" + std::to_string(d.instances);
         }
         if (!list.empty()) setenv("NTIO_DRIVERS", list.c_str(), 1);
+        if (require_drivers) setenv("NTIO_REQUIRE_DRIVERS", "1", 1);
         return run_program(command);
     }
     return 0;
