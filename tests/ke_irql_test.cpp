@@ -1,11 +1,26 @@
 // IRQL and spin locks: S-KE-1 (levels and nesting), S-KE-2 (IRQL of callbacks),
 // S-KE-20 (spin locks), and PAGED_CODE().
+#include <cfenv>
+
 #include "test_support.hpp"
 
 namespace {
 
 using ntio::testing::VirtualTimeTest;
 class KeIrql : public VirtualTimeTest {};
+
+// KeSaveFloatingPointState gives the caller a fresh default environment and
+// KeRestoreFloatingPointState puts the caller's back (a driver shared with x86 code calls
+// them; they were missing, so such a driver did not compile).
+TEST_F(KeIrql, FloatingPointStateIsSavedAndRestored) {
+    ASSERT_EQ(fesetround(FE_UPWARD), 0);
+    KFLOATING_SAVE save;
+    ASSERT_EQ(KeSaveFloatingPointState(&save), STATUS_SUCCESS);
+    EXPECT_EQ(fegetround(), FE_TONEAREST);  // the fresh context's rounding
+    EXPECT_EQ(KeRestoreFloatingPointState(&save), STATUS_SUCCESS);
+    EXPECT_EQ(fegetround(), FE_UPWARD);
+    fesetround(FE_TONEAREST);
+}
 
 TEST_F(KeIrql, S_KE_1_RaiseAndLowerNest) {
     EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);

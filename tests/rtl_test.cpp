@@ -146,6 +146,15 @@ TEST(RtlStatus, S_DSP_19_StatusValuesAreWindowsOwn) {
     EXPECT_EQ(RtlNtStatusToDosError(STATUS_PIPE_BROKEN), static_cast<ULONG>(ERROR_BROKEN_PIPE));
 }
 
+TEST(RtlBytes, ByteSwapRoutinesAndIntrinsics) {
+    EXPECT_EQ(RtlUshortByteSwap(0x1122), 0x2211);
+    EXPECT_EQ(RtlUlongByteSwap(0x11223344u), 0x44332211u);
+    EXPECT_EQ(RtlUlonglongByteSwap(0x0102030405060708ull), 0x0807060504030201ull);
+    EXPECT_EQ(_byteswap_ulong(0xA1B2C3D4u), 0xD4C3B2A1u);
+    // The argument is converted to the routine's width first, as the WDK's macros do.
+    EXPECT_EQ(RtlUshortByteSwap(0xFFFF0102u), 0x0201);
+}
+
 TEST(RtlStatus, S_DSP_19_MappingAlgorithm) {
     // Customer-defined statuses pass through unchanged.
     EXPECT_EQ(RtlNtStatusToDosError(static_cast<NTSTATUS>(0xE0001234)), 0xE0001234u);

@@ -3,6 +3,8 @@
 // rule that depends on it (no blocking waits at DISPATCH_LEVEL, StartIo and
 // cancel routines at DISPATCH_LEVEL, ...) is checked against it.
 #include <atomic>
+#include <cfenv>
+#include <cstring>
 
 #include "ke/reentered.hpp"
 #include "ke/spin.hpp"
@@ -99,6 +101,31 @@ VOID KeLeaveCriticalRegion(VOID) {
     --t_critical_region;
 }
 BOOLEAN KeAreApcsDisabled(VOID) { return t_critical_region > 0 || t_irql >= APC_LEVEL; }
+
+// The floating-point environment is the C library's fenv_t: it holds what Windows calls the
+// nonvolatile floating-point context (the x87 control word and MXCSR on x64).
+static_assert(sizeof(fenv_t) <= sizeof(KFLOATING_SAVE), "KFLOATING_SAVE must hold an fenv_t");
+
+NTSTATUS KeSaveFloatingPointState(PKFLOATING_SAVE FloatSave) {
+    if (t_irql > DISPATCH_LEVEL) [[unlikely]]
+        ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_LESS_OR_EQUAL,
+                                   fmt::format("KeSaveFloatingPointState at IRQL {}: it is called at or below "
+                                               "DISPATCH_LEVEL",
+                                               t_irql));
+    fenv_t env;
+    if (fegetenv(&env) != 0) return STATUS_ILLEGAL_FLOAT_CONTEXT;
+    memcpy(FloatSave, &env, sizeof env);
+    // A fresh context for the caller, as Windows sets up: the defaults, exceptions masked.
+    fesetenv(FE_DFL_ENV);
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS KeRestoreFloatingPointState(PKFLOATING_SAVE FloatSave) {
+    fenv_t env;
+    memcpy(&env, FloatSave, sizeof env);
+    fesetenv(&env);
+    return STATUS_SUCCESS;
+}
 
 VOID KeInitializeSpinLock(PKSPIN_LOCK SpinLock) {
     *SpinLock = 0;

@@ -436,6 +436,11 @@ static inline __attribute__((unused)) char *ntio_literal_buffer(const char *s) {
 #define RtlFillMemory(Destination, Length, Fill) memset((Destination), (Fill), (Length))
 #define RtlZeroMemory(Destination, Length) memset((Destination), 0, (Length))
 #define RtlEqualMemory(Destination, Source, Length) (!memcmp((Destination), (Source), (Length)))
+/* MSVC's byte-order intrinsics (its <stdlib.h>), which drivers and applications use to
+ * read big-endian data; the WDK's RtlU*ByteSwap are built on them (kernel/rtl.h). */
+FORCEINLINE unsigned short _byteswap_ushort(unsigned short Value) { return __builtin_bswap16(Value); }
+FORCEINLINE ULONG _byteswap_ulong(ULONG Value) { return __builtin_bswap32(Value); }
+FORCEINLINE unsigned long long _byteswap_uint64(unsigned long long Value) { return __builtin_bswap64(Value); }
 #define RtlSecureZeroMemory(Destination, Length) ntio_secure_zero((Destination), (Length))
 #define CopyMemory RtlCopyMemory
 #define MoveMemory RtlMoveMemory

@@ -281,6 +281,16 @@ NTIO_API LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequ
  * does not move (a stall is the processor's time, not a wait); keep it short, as on
  * Windows (50 microseconds or less). */
 NTIO_API VOID KeStallExecutionProcessor(ULONG MicroSeconds);
+/* Floating point in a driver: the caller's floating-point environment (rounding, masked
+ * exceptions, x87 and SSE control) is saved in FloatSave and a fresh default one set up;
+ * KeRestoreFloatingPointState puts the saved one back. x64 code needs neither (Microsoft,
+ * "Using Floating Point in a WDM Driver"), but drivers shared with x86 call them. At
+ * IRQL <= DISPATCH_LEVEL. The contents are opaque, as on Windows. */
+typedef struct _KFLOATING_SAVE {
+    ULONGLONG Opaque[8];
+} KFLOATING_SAVE, *PKFLOATING_SAVE;
+NTIO_API NTSTATUS KeSaveFloatingPointState(PKFLOATING_SAVE FloatSave);
+NTIO_API NTSTATUS KeRestoreFloatingPointState(PKFLOATING_SAVE FloatSave);
 NTIO_API ULONG KeQueryActiveProcessorCount(PKAFFINITY ActiveProcessors);
 /* The WDK's variable, as the number it holds: the processors online. */
 #define KeNumberProcessors ((CCHAR)KeQueryActiveProcessorCount(NULL))

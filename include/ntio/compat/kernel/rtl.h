@@ -49,5 +49,10 @@ typedef struct _OSVERSIONINFOEXW {
  * says which structure the caller passes; another size is STATUS_INVALID_PARAMETER. */
 NTIO_API NTSTATUS RtlGetVersion(PRTL_OSVERSIONINFOW lpVersionInformation);
 
+/* Byte order, as the WDK defines them on x64 (ntdef.h's intrinsics). */
+#define RtlUshortByteSwap(_x) _byteswap_ushort((USHORT)(_x))
+#define RtlUlongByteSwap(_x) _byteswap_ulong((ULONG)(_x))
+#define RtlUlonglongByteSwap(_x) _byteswap_uint64((ULONGLONG)(_x))
+
 NTIO_EXTERN_C_END
 #endif
