@@ -18,9 +18,13 @@ NTSTATUS no_stack_location_left(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 // register kept across the call instead of three).
 void dispatch_changed_irql(PDEVICE_OBJECT DeviceObject, uint32_t packed);
 
+// `watched`: false when the caller has found that nothing watches IRPs
+// (verifier::irps_watched()), so that neither the verifier's nor the tracer's path is
+// tested again here.
+template <bool watched = true>
 [[gnu::always_inline]] inline NTSTATUS call_driver(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "IoCallDriver");
-    if (verifier::irp_hooks()) [[unlikely]]  // the same call with every IRP check (verifier/irp_tracker.cpp)
+    if (watched && verifier::irp_hooks()) [[unlikely]]  // the same call with every IRP check (verifier/irp_tracker.cpp)
         return verifier::irps::call_driver(DeviceObject, Irp);
     if (Irp->CurrentLocation <= 1) [[unlikely]]
         return no_stack_location_left(DeviceObject, Irp);
@@ -30,7 +34,8 @@ void dispatch_changed_irql(PDEVICE_OBJECT DeviceObject, uint32_t packed);
     UCHAR major = sl->MajorFunction;  // the IRP may be gone when dispatch returns
     PDRIVER_DISPATCH dispatch = DeviceObject->DriverObject->MajorFunction[major];
     uint32_t packed = uint32_t(major) << 8 | ke::t_irql;
-    NTSTATUS status = trace::enabled() ? dispatch_traced(DeviceObject, Irp, dispatch) : dispatch(DeviceObject, Irp);
+    NTSTATUS status = watched && trace::enabled() ? dispatch_traced(DeviceObject, Irp, dispatch)
+                                                  : dispatch(DeviceObject, Irp);
     if (ke::t_irql != static_cast<KIRQL>(packed)) [[unlikely]]
         dispatch_changed_irql(DeviceObject, packed);
     return status;

@@ -411,20 +411,31 @@ void discard_irp(IRP* irp) {
     return status;
 }
 
+// A request's IoCallDriver while the verifier's IRP checks or a trace watch IRPs: the
+// trace's `issued` event, then the call with each of its tests.
+[[gnu::noinline, gnu::cold]] NTSTATUS call_driver_watched(PDEVICE_OBJECT top, IRP* irp) {
+    if (trace::enabled()) trace::irp_event(trace::Kind::issued, irp, top);
+    return io::call_driver(top, irp);
+}
+// IoCallDriver for the I/O manager's requests: one test for both watchers.
+[[gnu::always_inline]] inline NTSTATUS call_driver_for_request(PDEVICE_OBJECT top, IRP* irp) {
+    if (verifier::irps_watched()) [[unlikely]]
+        return call_driver_watched(top, irp);
+    return io::call_driver<false>(top, irp);
+}
+
 // `apc`: the request has an APC routine, which only finish_request_general queues, so
 // it is not registered for the inline completion.
 [[gnu::always_inline]] inline NTSTATUS send_request(Request& r, IRP* irp, PIO_APC_ROUTINE apc) {
     FILE_OBJECT* fo = &r.fb->file;
     io::queue_to_thread(irp, ps::current_thread_inline());
     PDEVICE_OBJECT top = r.top;  // the device the IRP was sized for
-    if (trace::enabled()) [[unlikely]]
-        trace::irp_event(trace::Kind::issued, irp, top);
     NTSTATUS status;
     if (r.locked && !apc) [[likely]] {
         io::InlineCompletionScope scope(r.inline_completion, irp);
-        status = io::call_driver(top, irp);
+        status = call_driver_for_request(top, irp);
     } else {
-        status = io::call_driver(top, irp);
+        status = call_driver_for_request(top, irp);
     }
     if (r.locked && status == STATUS_PENDING) {
         r.set_owed_file_event();

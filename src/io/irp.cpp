@@ -1128,7 +1128,9 @@ template <bool Verified>
     InlineCompletion* ic = t_inline_completion;
     // Whether it is the issuer's own request comes first: every other request (an
     // overlapped one, one a worker completes) leaves after two loads.
-    if (!completes_inline(Irp, ic) || ke::t_irql > DISPATCH_LEVEL || verifier::irp_hooks() || h->magic != kIrpMagic ||
+    // One test for the tracer (completes_inline's) and the verifier: while either
+    // watches, complete_request_general takes every completion.
+    if (!ic || ic->irp != Irp || verifier::irps_watched() || ke::t_irql > DISPATCH_LEVEL || h->magic != kIrpMagic ||
         (h->flags & kIrpCompleted) || Irp->CurrentLocation != Irp->StackCount || cancel_lock_held_by_caller() ||
         Irp->IoStatus.Status == STATUS_PENDING || __atomic_load_n(&Irp->CancelRoutine, __ATOMIC_RELAXED) ||
         done->CompletionRoutine || (Irp->Flags & IRP_ASSOCIATED_IRP)) [[unlikely]]

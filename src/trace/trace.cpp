@@ -14,6 +14,7 @@
 #include "io/iomgr.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
+#include "verifier/hooks.hpp"
 
 namespace ntio::trace {
 
@@ -617,10 +618,12 @@ void begin(const std::string& path) {
     return;
 #endif
     g_enabled.store(!path.empty(), std::memory_order_relaxed);
+    verifier::set_irp_watcher(verifier::kWatchTrace, !path.empty());
 }
 
 void end() {
     if (!g_enabled.exchange(false)) return;
+    verifier::set_irp_watcher(verifier::kWatchTrace, false);
     Recorder& r = recorder();
     std::vector<Event> events;
     std::vector<std::string> labels;

@@ -4,6 +4,7 @@
 // so a build can be compared with one that has no verifier hooks at all.
 #pragma once
 #include <atomic>
+#include <cstdint>
 
 #ifndef NTIO_VERIFIER_HOOKS
 #define NTIO_VERIFIER_HOOKS 1
@@ -39,6 +40,18 @@ inline bool hook(const std::atomic<bool>& flag) {
     return flag.load(std::memory_order_relaxed);
 }
 inline bool irp_hooks() { return hook(g_hooks.irps); }
+
+// Whether anything watches IRPs as they go: bit kWatchIrps while `irps` is on, bit
+// kWatchTrace while a trace records (trace::g_enabled). The I/O manager's request path
+// and IoCompleteRequest's common case test this one byte where they would test both
+// flags, and take their general path, which tests each, when it is set.
+constexpr uint8_t kWatchIrps = 1, kWatchTrace = 2;
+extern std::atomic<uint8_t> g_irp_watchers;
+inline bool irps_watched() { return g_irp_watchers.load(std::memory_order_relaxed) != 0; }
+inline void set_irp_watcher(uint8_t bit, bool on) {
+    if (on) g_irp_watchers.fetch_or(bit, std::memory_order_relaxed);
+    else g_irp_watchers.fetch_and(static_cast<uint8_t>(~bit), std::memory_order_relaxed);
+}
 inline bool lock_hooks() { return hook(g_hooks.locks); }
 inline bool pool_owner_hooks() { return hook(g_hooks.pool_owners); }
 inline bool startio_hooks() { return hook(g_hooks.startio); }

@@ -32,6 +32,7 @@ constinit std::atomic<uint8_t> g_actions[kCheckCount] = {
 #undef on
 #undef off
 constinit HookFlags g_hooks;
+constinit std::atomic<uint8_t> g_irp_watchers{0};
 constinit thread_local CallSite t_call_site;
 
 namespace {
@@ -84,6 +85,7 @@ void configure(const Settings& s) {
                        std::memory_order_relaxed);
     // The compat headers' IoMarkIrpPending then notes the call in the IRP's history.
     __atomic_store_n(&NtioVerifierTracksIrps, g_hooks.irps.load() ? 1 : 0, __ATOMIC_RELAXED);
+    set_irp_watcher(kWatchIrps, irp_hooks());
     g_hooks.locks.store(on(Check::LockOrderInversion) || on(Check::SpinLockReleaseIrql), std::memory_order_relaxed);
     g_hooks.pool_owners.store(on(Check::PoolLeftAtUnload), std::memory_order_relaxed);
     g_hooks.startio.store(on(Check::StartIoStalled), std::memory_order_relaxed);
