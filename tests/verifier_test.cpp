@@ -986,6 +986,116 @@ TEST_F(LeavesBehind, DeviceLinkThreadPoolAndIrpLeftAtUnloadAreEachReported) {
     EXPECT_GE(sys.live_irps(), 1) << "reported, not freed behind the driver's back";
 }
 
+// S-VER-EX-1: lookaside lists and an ERESOURCE that DriverEntry initialized and DriverUnload
+// did not delete. Each is reported once, saying where it lives, and deleted: the lists'
+// kept blocks go back to pool, so PoolLeftAtUnload has nothing of theirs to report.
+bool pool_has_tag(ntio::System& sys, ULONG tag) {
+    for (const ntio::PoolTagUsage& u : sys.pool_usage())
+        if (u.tag == tag) return true;
+    return false;
+}
+
+struct LeavesLookasides : Verifier {
+    void configure(buggy::Config& c) override { c.leave_lookasides = true; }
+};
+
+TEST_F(LeavesLookasides, LookasideLeftAtUnload_BothListsAreReportedWhereTheyLiveAndDeleted_S_VER_EX_1) {
+    CloseHandle(h);
+    h = INVALID_HANDLE_VALUE;
+    ASSERT_TRUE(pool_has_tag(sys, buggy::kPoolTagNpagedList)) << "the list keeps the block it took back";
+    auto e = verifier.expect("LookasideLeftAtUnload");
+    ASSERT_TRUE(sys.unload_driver("buggy"));
+    std::vector<VerifierReport> reports = e.reports();
+    ASSERT_EQ(reports.size(), 2u);
+    const VerifierReport* npaged = nullptr;
+    const VerifierReport* paged = nullptr;
+    for (const VerifierReport& r : reports) {
+        EXPECT_EQ(r.bugcheck, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS") << r.text;
+        EXPECT_EQ(r.driver, kDriver) << r.text;
+        (r.message.find("nonpaged lookaside list") != std::string::npos ? npaged : paged) = &r;
+    }
+    ASSERT_TRUE(npaged && paged);
+    EXPECT_NE(npaged->message.find("driver \\Driver\\buggy unloaded without deleting the nonpaged lookaside list at "),
+              std::string::npos)
+        << npaged->text;
+    EXPECT_NE(npaged->message.find("(tag 'BgN1', 40-byte entries), a global of "), std::string::npos)
+        << "a global of the image (this test program):\n" << npaged->text;
+    EXPECT_NE(npaged->message.find("ExDeleteNPagedLookasideList it in DriverUnload. ntio deletes it"), std::string::npos)
+        << npaged->text;
+    EXPECT_NE(paged->message.find("the paged lookaside list at "), std::string::npos) << paged->text;
+    EXPECT_NE(paged->message.find("(tag 'BgP1', 56-byte entries), in memory it allocated"), std::string::npos)
+        << paged->text;
+    EXPECT_NE(paged->message.find("ExDeletePagedLookasideList it in DriverUnload"), std::string::npos) << paged->text;
+    EXPECT_FALSE(pool_has_tag(sys, buggy::kPoolTagNpagedList)) << "deleted: its kept block went back to pool";
+    EXPECT_FALSE(pool_has_tag(sys, buggy::kPoolTagPagedList));
+}
+
+struct LeavesResource : Verifier {
+    void configure(buggy::Config& c) override { c.leave_resource = true; }
+};
+
+TEST_F(LeavesResource, ResourceLeftAtUnload_TheUndeletedResourceIsReportedAndDeleted_S_VER_EX_1) {
+    CloseHandle(h);
+    h = INVALID_HANDLE_VALUE;
+    auto e = verifier.expect("ResourceLeftAtUnload");
+    ASSERT_TRUE(sys.unload_driver("buggy"));
+    ASSERT_EQ(e.reports().size(), 1u);
+    VerifierReport r = e.reports()[0];
+    EXPECT_EQ(r.bugcheck, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS");
+    EXPECT_EQ(r.driver, kDriver);
+    EXPECT_NE(r.message.find("driver \\Driver\\buggy unloaded without deleting the ERESOURCE at "), std::string::npos)
+        << r.text;
+    EXPECT_NE(r.message.find("ExDeleteResourceLite it in DriverUnload. ntio deletes it"), std::string::npos) << r.text;
+}
+
+// S-VER-EX-1: the same driver deleting everything it initialized is not reported.
+TEST_F(Verifier, DeletedListsAndResourcesLeaveNothingToReportAtUnload_S_VER_EX_1) {
+    CloseHandle(h);
+    h = INVALID_HANDLE_VALUE;
+    ASSERT_TRUE(sys.unload_driver("buggy"));
+    EXPECT_TRUE(verifier.reports().empty());
+}
+
+// S-VER-EX-2: pool freed with an initialized ERESOURCE and lookaside list inside: both
+// reported at the free, and deleted before the memory goes (nothing left for the unload).
+TEST_F(Verifier, ResourceOrLookasideInFreedMemory_PoolFreedWithAResourceAndAListInside_S_VER_EX_2) {
+    auto e = verifier.expect("ResourceOrLookasideInFreedMemory");
+    EXPECT_TRUE(ioctl(h, buggy::IOCTL_FREE_POOL_WITH_OBJECTS));
+    ASSERT_EQ(e.reports().size(), 2u);
+    bool resource = false, list = false;
+    for (const VerifierReport& r : e.reports()) {
+        EXPECT_EQ(r.bugcheck, "DRIVER_VERIFIER_DETECTED_VIOLATION") << r.text;
+        expect_driver(r);
+        EXPECT_EQ(r.message.find("ExFreePoolWithTag frees "), 0u) << r.text;
+        EXPECT_NE(r.message.find("initialized by \\Driver\\buggy and not deleted"), std::string::npos) << r.text;
+        resource = resource || r.message.find("with the ERESOURCE at ") != std::string::npos;
+        list = list || r.message.find("the nonpaged lookaside list at ") != std::string::npos;
+        if (r.message.find("lookaside") != std::string::npos) {
+            EXPECT_NE(r.message.find("(tag 'BgO1', 32-byte entries)"), std::string::npos) << r.text;
+        }
+    }
+    EXPECT_TRUE(resource && list);
+    CloseHandle(h);
+    h = INVALID_HANDLE_VALUE;
+    auto lists = verifier.expect("LookasideLeftAtUnload");
+    auto resources = verifier.expect("ResourceLeftAtUnload");
+    EXPECT_TRUE(sys.unload_driver("buggy"));
+    EXPECT_TRUE(lists.reports().empty() && resources.reports().empty()) << "no longer listed: nothing at unload";
+}
+
+TEST_F(Verifier, ResourceOrLookasideInFreedMemory_DeviceDeletedWithAListInItsExtension_S_VER_EX_2) {
+    auto e = verifier.expect("ResourceOrLookasideInFreedMemory");
+    EXPECT_TRUE(ioctl(h, buggy::IOCTL_DELETE_DEVICE_WITH_LIST));
+    ASSERT_EQ(e.reports().size(), 1u);
+    VerifierReport r = e.reports()[0];
+    expect_driver(r);
+    EXPECT_EQ(r.message.find("deleting a device (its extension) frees "), 0u) << r.text;
+    EXPECT_NE(r.message.find("the paged lookaside list at "), std::string::npos) << r.text;
+    EXPECT_NE(r.message.find("(tag 'BgP1', 48-byte entries)"), std::string::npos) << r.text;
+    EXPECT_NE(r.message.find("ExDeletePagedLookasideList it before the free. ntio deletes it"), std::string::npos)
+        << r.text;
+}
+
 // A request still pending when every handle has closed, and still held at unload.
 TEST(VerifierTeardown, IrpPendingAfterCleanup_AndIrpLeftAtUnload) {
     ntio::testing::VerifierGuard verifier;

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "ex/objects.hpp"
 #include "ke/spin.hpp"
 #include "system.hpp"
 #include "verifier/drivers.hpp"
@@ -98,7 +99,9 @@ void release_block(PGENERAL_LOOKASIDE l, PVOID entry) {
     else sys().pool.free(entry, l->Tag, true, "ExFreeToLookasideList");
 }
 
-void delete_lookaside(PGENERAL_LOOKASIDE l) {
+}  // namespace
+
+void ex::delete_lookaside_blocks(PGENERAL_LOOKASIDE l) {
     for (PSLIST_ENTRY e = InterlockedFlushSList(&l->ListHead); e;) {
         PSLIST_ENTRY next = e->Next;
         if (l->Free) l->Free(e);
@@ -106,8 +109,6 @@ void delete_lookaside(PGENERAL_LOOKASIDE l) {
         e = next;
     }
 }
-
-}  // namespace
 
 extern "C" {
 
@@ -201,11 +202,14 @@ VOID ExInitializeNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside, PALLOCATE
     (void)Depth;  // Windows ignores it too: the system chooses the depth
     verifier::check_irql_at_most(DISPATCH_LEVEL, "ExInitializeNPagedLookasideList");
     initialize_lookaside(&Lookaside->L, Allocate, Free, Size, Tag, NonPagedPoolNx, "ExInitializeNPagedLookasideList");
+    verifier::drivers::ex_object_initialized(Lookaside, verifier::drivers::ExObject::npaged_lookaside,
+                                             __builtin_return_address(0));
 }
 
 VOID ExDeleteNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside) {
     verifier::check_irql_at_most(DISPATCH_LEVEL, "ExDeleteNPagedLookasideList");
-    delete_lookaside(&Lookaside->L);
+    verifier::drivers::ex_object_deleted(Lookaside);
+    ex::delete_lookaside_blocks(&Lookaside->L);
 }
 
 PVOID ExAllocateFromNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside) {
@@ -224,11 +228,14 @@ VOID ExInitializePagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside, PALLOCATE_F
     (void)Depth;
     verifier::check_irql_at_most(APC_LEVEL, "ExInitializePagedLookasideList");
     initialize_lookaside(&Lookaside->L, Allocate, Free, Size, Tag, PagedPool, "ExInitializePagedLookasideList");
+    verifier::drivers::ex_object_initialized(Lookaside, verifier::drivers::ExObject::paged_lookaside,
+                                             __builtin_return_address(0));
 }
 
 VOID ExDeletePagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside) {
     verifier::check_irql_at_most(APC_LEVEL, "ExDeletePagedLookasideList");
-    delete_lookaside(&Lookaside->L);
+    verifier::drivers::ex_object_deleted(Lookaside);
+    ex::delete_lookaside_blocks(&Lookaside->L);
 }
 
 PVOID ExAllocateFromPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside) {

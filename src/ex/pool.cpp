@@ -119,6 +119,7 @@ void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
     }
     if (h->owner) verifier::drivers::pool_freed(h->owner, h->tag, h->bytes);
     verifier::drivers::timers_in_freed_memory(p, h->bytes, api);
+    verifier::drivers::ex_objects_in_freed_memory(p, h->bytes, api);
     if (verifier::lock_hooks()) [[unlikely]]  // spin locks that lived in the block are gone
         verifier::locks::forget(p, h->bytes);
     if (h->bytes > kQuarantineBlock) {

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "ex/objects.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
+#include "verifier/drivers.hpp"
 #include "verifier/report.hpp"
 
 namespace {
@@ -83,11 +85,7 @@ void release(PERESOURCE r, _KTHREAD* t, const char* api) {
     KeReleaseSpinLock(&r->SpinLock, old);
 }
 
-}  // namespace
-
-extern "C" {
-
-NTSTATUS ExInitializeResourceLite(PERESOURCE Resource) {
+void initialize(PERESOURCE Resource) {
     KeInitializeSpinLock(&Resource->SpinLock);
     Resource->OwnerTable = new OwnerTable();
     Resource->ExclusiveOwner = nullptr;
@@ -98,12 +96,43 @@ NTSTATUS ExInitializeResourceLite(PERESOURCE Resource) {
     Resource->ExclusiveWakePending = FALSE;
     KeInitializeSemaphore(&Resource->SharedWaiters, 0, MAXLONG);
     KeInitializeEvent(&Resource->ExclusiveWaiters, SynchronizationEvent, FALSE);
+}
+
+void release_owner_table(PERESOURCE Resource) {
+    delete static_cast<OwnerTable*>(Resource->OwnerTable);
+    Resource->OwnerTable = nullptr;
+}
+
+}  // namespace
+
+bool ntio::ex::delete_resource_if_idle(PERESOURCE r) {
+    if (!r->OwnerTable) return true;
+    KIRQL old;
+    KeAcquireSpinLock(&r->SpinLock, &old);
+    bool idle = !r->ExclusiveOwner && !r->SharedOwnerCount && !r->NumberOfExclusiveWaiters &&
+                !r->NumberOfSharedWaiters && !r->ExclusiveWakePending;
+    KeReleaseSpinLock(&r->SpinLock, old);
+    if (idle) release_owner_table(r);
+    return idle;
+}
+
+extern "C" {
+
+// Both initializations name their caller: the driver that must delete the resource
+// (ResourceLeftAtUnload).
+NTSTATUS ExInitializeResourceLite(PERESOURCE Resource) {
+    initialize(Resource);
+    ntio::verifier::drivers::ex_object_initialized(Resource, ntio::verifier::drivers::ExObject::resource,
+                                                   __builtin_return_address(0));
     return STATUS_SUCCESS;
 }
 
 NTSTATUS ExReinitializeResourceLite(PERESOURCE Resource) {
     if (Resource->OwnerTable) delete static_cast<OwnerTable*>(Resource->OwnerTable);
-    return ExInitializeResourceLite(Resource);
+    initialize(Resource);
+    ntio::verifier::drivers::ex_object_initialized(Resource, ntio::verifier::drivers::ExObject::resource,
+                                                   __builtin_return_address(0));
+    return STATUS_SUCCESS;
 }
 
 NTSTATUS ExDeleteResourceLite(PERESOURCE Resource) {
@@ -112,8 +141,8 @@ NTSTATUS ExDeleteResourceLite(PERESOURCE Resource) {
         ntio::verifier::report(ntio::verifier::Check::ResourceMisuse,
                                    fmt::format("ExDeleteResourceLite({}) while the resource is still owned",
                                                static_cast<void*>(Resource)));
-    delete static_cast<OwnerTable*>(Resource->OwnerTable);
-    Resource->OwnerTable = nullptr;
+    ntio::verifier::drivers::ex_object_deleted(Resource);
+    release_owner_table(Resource);
     return STATUS_SUCCESS;
 }
 

@@ -30,6 +30,10 @@ void destroy_device(void* body) {
     if (d->device.DeviceExtension) {
         verifier::drivers::timers_in_freed_memory(d->device.DeviceExtension, d->device.Size - sizeof(DEVICE_OBJECT),
                                                   "deleting a device (its extension)");
+        // A lookaside list or ERESOURCE in the extension would stay on Windows's lists.
+        verifier::drivers::ex_objects_in_freed_memory(d->device.DeviceExtension,
+                                                      d->device.Size - sizeof(DEVICE_OBJECT),
+                                                      "deleting a device (its extension)");
         std::free(d->device.DeviceExtension);
     }
     free_io_timer(&d->device);

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <vector>
 
+#include "ex/objects.hpp"
 #include "ex/pool.hpp"
 #include "io/iomgr.hpp"
 #include "ps/thread.hpp"
@@ -21,6 +22,7 @@
 namespace ntio::verifier::drivers {
 
 constinit thread_local uint32_t t_current = 0;
+std::atomic<int64_t> g_ex_objects_in_heap{0};
 
 namespace {
 
@@ -35,6 +37,18 @@ struct DriverInfo {
     std::map<uint32_t, PoolUse> pool;    // by tag, while PoolLeftAtUnload is on
 };
 
+// Where a lookaside list or ERESOURCE lives, seen when it is initialized: a global of a
+// loaded image (mapped for the process's life: modules are never unloaded), the
+// initializing thread's stack (gone with its frame: never read again once the frame may
+// be), or other memory, pool or a device extension, which the frees tell of.
+enum class Where : uint8_t { image, stack, heap };
+
+struct ExEntry {
+    ExObject kind;
+    Where where;
+    uint32_t driver;
+};
+
 // Never destroyed: drivers unload from an exit handler that runs after the library's
 // static destructors.
 struct State {
@@ -44,6 +58,9 @@ struct State {
     std::vector<DriverInfo> drivers;
     // Symbolic link (upper-cased) -> the driver that created it.
     std::map<std::wstring, uint32_t> links;
+    // Initialized lookaside lists and ERESOURCEs by address; never dereferenced while
+    // listed, so an entry whose memory went without a word (a stack frame) is harmless.
+    std::map<uintptr_t, ExEntry> ex_objects;
 };
 State& state() {
     static State* s = new State();
@@ -182,6 +199,118 @@ void report_timers(io::DriverBody* d, uint32_t id) {
     }
 }
 
+const char* ex_delete_api(ExObject k) {
+    switch (k) {
+    case ExObject::npaged_lookaside: return "ExDeleteNPagedLookasideList";
+    case ExObject::paged_lookaside: return "ExDeletePagedLookasideList";
+    case ExObject::resource: break;
+    }
+    return "ExDeleteResourceLite";
+}
+
+// The list Windows keeps it on, which would point at it after its memory has gone.
+const char* ex_system_list(ExObject k) {
+    return k == ExObject::resource ? "the system's list of resources" : "the system's list of lookaside lists";
+}
+
+// "the nonpaged lookaside list at 0x... (tag 'Abcd', 64-byte entries)"; the tag and the
+// size only when its memory may be read.
+std::string ex_name(uintptr_t a, ExObject k, bool readable) {
+    auto* p = reinterpret_cast<const void*>(a);
+    if (k == ExObject::resource) return fmt::format("the ERESOURCE at {}", p);
+    const char* kind = k == ExObject::npaged_lookaside ? "nonpaged" : "paged";
+    if (!readable) return fmt::format("the {} lookaside list at {}", kind, p);
+    auto* l = static_cast<const GENERAL_LOOKASIDE*>(p);
+    return fmt::format("the {} lookaside list at {} (tag '{}', {}-byte entries)", kind, p, ex::Pool::tag_text(l->Tag),
+                       l->Size);
+}
+
+Where where_of(uintptr_t a) {
+    ULONG_PTR low = 0, high = 0;
+    IoGetStackLimits(&low, &high);
+    if (a >= low && a < high) return Where::stack;
+    Dl_info info;
+    if (dladdr(reinterpret_cast<const void*>(a), &info) && info.dli_fbase) return Where::image;
+    return Where::heap;
+}
+
+// ", a global of echo.so (g_Lookaside)": where the report says it is.
+std::string where_text(uintptr_t a, Where w) {
+    switch (w) {
+    case Where::image: {
+        Dl_info info{};
+        void* entry = nullptr;
+        if (!dladdr1(reinterpret_cast<const void*>(a), &info, &entry, RTLD_DL_SYMENT) || !info.dli_fname)
+            return ", a global of its image";
+        auto* sym = static_cast<const ElfW(Sym)*>(entry);
+        std::string module = info.dli_fname;
+        module = module.substr(module.find_last_of('/') + 1);
+        auto start = reinterpret_cast<uintptr_t>(info.dli_saddr);
+        if (sym && info.dli_sname && a >= start && a < start + sym->st_size)
+            return a == start ? fmt::format(", the global {} of {}", info.dli_sname, module)
+                              : fmt::format(", inside the global {} of {}", info.dli_sname, module);
+        return fmt::format(", a global of {}", module);
+    }
+    case Where::stack: return ", on a thread's stack";
+    case Where::heap: break;
+    }
+    return ", in memory it allocated (pool or a device extension)";
+}
+
+// Deletes what a driver left: false for a resource still in use, which stays as it is.
+bool ex_delete(uintptr_t a, ExObject k) {
+    if (k == ExObject::resource) return ex::delete_resource_if_idle(reinterpret_cast<PERESOURCE>(a));
+    ex::delete_lookaside_blocks(reinterpret_cast<PGENERAL_LOOKASIDE>(a));
+    return true;
+}
+
+bool ex_tracked(ExObject k) {
+    Check at_unload = k == ExObject::resource ? Check::ResourceLeftAtUnload : Check::LookasideLeftAtUnload;
+    return enabled(at_unload) || enabled(Check::ResourceOrLookasideInFreedMemory);
+}
+
+// Takes the entry out of the map (lock held).
+std::map<uintptr_t, ExEntry>::iterator ex_erase(std::map<uintptr_t, ExEntry>::iterator it) {
+    if (it->second.where == Where::heap) g_ex_objects_in_heap.fetch_sub(1, std::memory_order_relaxed);
+    return state().ex_objects.erase(it);
+}
+
+// S-VER-EX-1: what the driver initialized and did not delete, reported and deleted (a
+// lookaside list's kept blocks go back to pool before PoolLeftAtUnload counts it). One
+// on a stack is only forgotten: its frame has gone, and with it the memory to delete.
+// Runs before the runtime deletes the devices the driver left, so that those in their
+// extensions are reported here, as left by the driver, not as freed by the runtime.
+void report_ex_objects(io::DriverBody* d, uint32_t id) {
+    std::vector<std::pair<uintptr_t, ExEntry>> left;
+    {
+        std::lock_guard g(state().lock);
+        auto& m = state().ex_objects;
+        for (auto it = m.begin(); it != m.end();) {
+            if (it->second.driver != id) {
+                ++it;
+                continue;
+            }
+            left.emplace_back(*it);
+            it = ex_erase(it);
+        }
+    }
+    for (const auto& [a, e] : left) {
+        bool readable = e.where != Where::stack;
+        std::string name = ex_name(a, e.kind, readable);
+        const char* outcome = "ntio forgets it (its stack frame has gone, and the memory with it)";
+        if (readable)
+            outcome = ex_delete(a, e.kind) ? "ntio deletes it"
+                                           : "ntio forgets it but cannot delete it: a thread still owns it or waits "
+                                             "for it";
+        report(e.kind == ExObject::resource ? Check::ResourceLeftAtUnload : Check::LookasideLeftAtUnload,
+               fmt::format("driver {} unloaded without deleting {}{}: {} would still point at it once the driver "
+                           "is gone. {} it in DriverUnload. {}",
+                           narrow(d->name), name, where_text(a, e.where), ex_system_list(e.kind),
+                           ex_delete_api(e.kind), outcome),
+               {.driver = &d->driver});
+    }
+}
+
 void report_pool(io::DriverBody* d, uint32_t id) {
     std::map<uint32_t, PoolUse> left;
     {
@@ -215,6 +344,54 @@ void timers_in_freed_memory(const void* block, size_t bytes, const char* what) {
                            "KeCancelTimer (or KeRemoveQueueDpc) before the free, and KeFlushQueuedDpcs for one "
                            "that may be running. ntio cancels it",
                            what, bytes, block, held));
+    }
+}
+
+void ex_object_initialized(const void* object, ExObject kind, const void* caller) {
+    auto a = reinterpret_cast<uintptr_t>(object);
+    uint32_t id = ex_tracked(kind) ? attribute(caller) : 0;
+    if (!id) {  // not a driver's, or not looked for: whatever was listed there before has gone
+        ex_object_deleted(object);
+        return;
+    }
+    Where where = where_of(a);
+    std::lock_guard g(state().lock);
+    auto& m = state().ex_objects;
+    if (auto it = m.find(a); it != m.end()) ex_erase(it);  // initialized again without a delete
+    m.emplace(a, ExEntry{kind, where, id});
+    if (where == Where::heap) g_ex_objects_in_heap.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ex_object_deleted(const void* object) {
+    std::lock_guard g(state().lock);
+    auto& m = state().ex_objects;
+    if (m.empty()) return;
+    if (auto it = m.find(reinterpret_cast<uintptr_t>(object)); it != m.end()) ex_erase(it);
+}
+
+// S-VER-EX-2: the object is deleted while its memory is still there, before the free.
+void ex_objects_in_freed_memory_slow(const void* block, size_t bytes, const char* what) {
+    auto begin = reinterpret_cast<uintptr_t>(block), end = begin + bytes;
+    std::vector<std::pair<uintptr_t, ExEntry>> found;
+    {
+        std::lock_guard g(state().lock);
+        auto& m = state().ex_objects;
+        for (auto it = m.lower_bound(begin); it != m.end() && it->first < end;) {
+            found.emplace_back(*it);
+            it = ex_erase(it);
+        }
+    }
+    for (const auto& [a, e] : found) {
+        std::string name = ex_name(a, e.kind, true);
+        std::string driver = name_of(e.driver);
+        bool deleted = ex_delete(a, e.kind);
+        report(Check::ResourceOrLookasideInFreedMemory,
+               fmt::format("{} frees {} bytes at {} with {} inside them, initialized by {} and not deleted: {} "
+                           "would point into freed memory. {} it before the free. {}",
+                           what, bytes, block, name, driver, ex_system_list(e.kind), ex_delete_api(e.kind),
+                           deleted ? "ntio deletes it"
+                                   : "ntio cannot delete it: a thread still owns it or waits for it"),
+               {.driver_name = driver});
     }
 }
 
@@ -281,6 +458,7 @@ void link_deleted(const std::wstring& link) {
 void unloaded(io::DriverBody* d) {
     uint32_t id = d->verifier_id;
     report_devices(d);
+    if (id) report_ex_objects(d, id);
     while (d->driver.DeviceObject) IoDeleteDevice(d->driver.DeviceObject);
     if (!id) return;
     report_links(d, id);
@@ -294,6 +472,7 @@ void reset() {
     std::lock_guard g(state().lock);
     state().drivers.clear();
     state().links.clear();
+    for (auto it = state().ex_objects.begin(); it != state().ex_objects.end();) it = ex_erase(it);
 }
 
 }  // namespace ntio::verifier::drivers

@@ -1,6 +1,7 @@
 // Drivers as the verifier sees them: who is running (the driver whose code the calling
 // thread executes), and what each driver leaves behind when it unloads: devices,
-// symbolic links, system threads, IRPs and pool by tag (the *LeftAtUnload checks).
+// symbolic links, system threads, timers, lookaside lists, ERESOURCEs, IRPs and pool by
+// tag (the *LeftAtUnload checks).
 //
 // Attribution: the runtime sets the current driver around every call into driver code
 // it knows of (DriverEntry, AddDevice, DriverUnload, PnP IRPs and, when IRPs are tracked,
@@ -9,6 +10,7 @@
 // of its caller when that lies inside a loaded driver module; what cannot be attributed
 // is reported at teardown with the process-wide leaks instead.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -50,6 +52,25 @@ void pool_freed(uint32_t driver, uint32_t tag, uint64_t bytes);
 // KDPC still queued inside it would be used after the free (TIMER_OR_DPC_INVALID, 0xC7).
 // Each is reported and cancelled. `what` names the free for the report.
 void timers_in_freed_memory(const void* block, size_t bytes, const char* what);
+
+// Lookaside lists and ERESOURCEs by the driver that initialized them, while a check
+// that looks for them is on (LookasideLeftAtUnload, ResourceLeftAtUnload,
+// ResourceOrLookasideInFreedMemory). Windows links each into a system-wide list that it
+// walks later (to tune lookaside depths, to dump resources), so one left initialized
+// in memory that goes away is a crash waiting to happen. Initializing and deleting pay
+// a map update; allocating from a list or acquiring a resource pays nothing.
+enum class ExObject : uint8_t { npaged_lookaside, paged_lookaside, resource };
+void ex_object_initialized(const void* object, ExObject kind, const void* caller);
+void ex_object_deleted(const void* object);
+// Memory about to be freed (pool, a deleted device's extension): a lookaside list or an
+// ERESOURCE still initialized inside it is reported and deleted. One relaxed load
+// while no driver has one outside its image's globals.
+extern std::atomic<int64_t> g_ex_objects_in_heap;
+void ex_objects_in_freed_memory_slow(const void* block, size_t bytes, const char* what);
+inline void ex_objects_in_freed_memory(const void* block, size_t bytes, const char* what) {
+    if (g_ex_objects_in_heap.load(std::memory_order_relaxed) > 0) [[unlikely]]
+        ex_objects_in_freed_memory_slow(block, bytes, what);
+}
 
 // Symbolic links by creator.
 void link_created(uint32_t driver, const std::wstring& link);

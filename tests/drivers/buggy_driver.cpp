@@ -26,9 +26,21 @@ struct Globals {
     KSEMAPHORE semaphore;  // count 0, limit 1
     FAST_MUTEX fast_mutex;
     ERESOURCE resource;
+    PAGED_LOOKASIDE_LIST paged_list;
     char mdl_buffer[64];
 };
 Globals* g = new Globals();
+// In the image (the other globals are on the heap): LookasideLeftAtUnload names where it is.
+NPAGED_LOOKASIDE_LIST g_image_list;
+
+// IOCTL_FREE_POOL_WITH_OBJECTS's block, and IOCTL_DELETE_DEVICE_WITH_LIST's extension.
+struct PoolObjects {
+    ERESOURCE resource;
+    NPAGED_LOOKASIDE_LIST list;
+};
+struct ListExtension {
+    PAGED_LOOKASIDE_LIST list;
+};
 
 // IOCTL_PENDING_NOT_MARKED: the request is finished 10 ms later by a timer DPC.
 struct Later {
@@ -340,6 +352,25 @@ NTSTATUS BuggyControl(PDEVICE_OBJECT, PIRP Irp) {
     case IOCTL_CANCEL_KEPT:
         if (g->kept) IoCancelIrp(g->kept);  // long gone
         return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_FREE_POOL_WITH_OBJECTS: {
+        auto* o = static_cast<PoolObjects*>(ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(PoolObjects), kPoolTagObjects));
+        if (!o) return Complete(Irp, STATUS_INSUFFICIENT_RESOURCES);
+        ExInitializeResourceLite(&o->resource);
+        ExInitializeNPagedLookasideList(&o->list, nullptr, nullptr, POOL_NX_ALLOCATION, 32, kPoolTagObjects, 0);
+        ExFreePoolWithTag(o, kPoolTagObjects);  // the bug: neither ExDeleteResourceLite nor ExDeleteNPagedLookasideList
+        return Complete(Irp, STATUS_SUCCESS);
+    }
+    case IOCTL_DELETE_DEVICE_WITH_LIST: {
+        PDEVICE_OBJECT dev = nullptr;
+        NTSTATUS s = IoCreateDevice(g->device->DriverObject, sizeof(ListExtension), nullptr, FILE_DEVICE_UNKNOWN, 0,
+                                    FALSE, &dev);
+        if (!NT_SUCCESS(s)) return Complete(Irp, s);
+        auto* ext = static_cast<ListExtension*>(dev->DeviceExtension);
+        ExInitializePagedLookasideList(&ext->list, nullptr, nullptr, 0, 48, kPoolTagPagedList, 0);
+        ExFreeToPagedLookasideList(&ext->list, ExAllocateFromPagedLookasideList(&ext->list));
+        IoDeleteDevice(dev);  // the bug: the list is still initialized in the extension
+        return Complete(Irp, STATUS_SUCCESS);
+    }
     case IOCTL_FREE_TWICE: {
         PVOID p = ExAllocatePoolWithTag(NonPagedPoolNx, 24, kPoolTagFirst);
         if (p) {
@@ -416,7 +447,11 @@ VOID Unload(PDRIVER_OBJECT) {
         }
         g->blocks.clear();
     }
-    ExDeleteResourceLite(&g->resource);
+    if (!g->config.leave_resource) ExDeleteResourceLite(&g->resource);
+    if (!g->config.leave_lookasides) {
+        ExDeleteNPagedLookasideList(&g_image_list);
+        ExDeletePagedLookasideList(&g->paged_list);
+    }
     UNICODE_STRING startio_link = text(L"\\DosDevices\\BuggyStartIo");
     IoDeleteSymbolicLink(&startio_link);
     if (!g->config.leave_link) {
@@ -480,6 +515,12 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING) {
     KeInitializeSemaphore(&g->semaphore, 0, 1);
     ExInitializeFastMutex(&g->fast_mutex);
     ExInitializeResourceLite(&g->resource);
+    ExInitializeNPagedLookasideList(&g_image_list, nullptr, nullptr, POOL_NX_ALLOCATION, 40, kPoolTagNpagedList, 0);
+    ExInitializePagedLookasideList(&g->paged_list, nullptr, nullptr, 0, 56, kPoolTagPagedList, 0);
+    if (g->config.leave_lookasides) {  // each list keeps the block it gave out and took back
+        ExFreeToNPagedLookasideList(&g_image_list, ExAllocateFromNPagedLookasideList(&g_image_list));
+        ExFreeToPagedLookasideList(&g->paged_list, ExAllocateFromPagedLookasideList(&g->paged_list));
+    }
     UNICODE_STRING name = text(kDevice), lower = text(kLowerDevice), startio = text(kStartIoDevice);
     NTSTATUS s = IoCreateDevice(DriverObject, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &g->device);
     if (NT_SUCCESS(s)) s = IoCreateDevice(DriverObject, 0, &lower, FILE_DEVICE_UNKNOWN, 0, FALSE, &g->lower);

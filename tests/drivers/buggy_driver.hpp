@@ -26,6 +26,9 @@ constexpr const char* kStartIoWin32Name = "\\\\.\\BuggyStartIo";
 constexpr ULONG kPoolTagFirst = 0x31416742;   // 'BgA1'
 constexpr ULONG kPoolTagSecond = 0x31426742;  // 'BgB1'
 constexpr ULONG kPoolTagLeak = 0x314c6742;    // 'BgL1'
+constexpr ULONG kPoolTagNpagedList = 0x314e6742;  // 'BgN1'
+constexpr ULONG kPoolTagPagedList = 0x31506742;   // 'BgP1'
+constexpr ULONG kPoolTagObjects = 0x314f6742;     // 'BgO1'
 
 #define BUGGY_CODE(n) CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900 + (n), METHOD_BUFFERED, FILE_ANY_ACCESS)
 enum : ULONG {
@@ -92,6 +95,11 @@ enum : ULONG {
     IOCTL_CANCEL_KEPT = BUGGY_CODE(51),            // IoCancelIrp on the IRP IOCTL_COMPLETE_AND_KEEP kept
     IOCTL_COPY_NO_LOCATION = BUGGY_CODE(52),       // IoCopyCurrentIrpStackLocationToNext and IoSetCompletionRoutine
                                                    // on a one-location IRP, then completes it
+    // Executive objects in memory that goes away
+    IOCTL_FREE_POOL_WITH_OBJECTS = BUGGY_CODE(53),  // pool ('BgO1') holding an ERESOURCE and a nonpaged lookaside
+                                                    // list, both initialized, freed without deleting either
+    IOCTL_DELETE_DEVICE_WITH_LIST = BUGGY_CODE(54),  // a device whose extension holds a paged lookaside list,
+                                                     // deleted without ExDeletePagedLookasideList
 };
 
 // What the driver does beyond the codes, set before it loads.
@@ -101,6 +109,11 @@ struct Config {
     bool leave_link = false;          // DriverUnload does not delete \DosDevices\Buggy
     bool leave_thread = false;        // DriverUnload does not stop its system thread
     bool leak_pool_at_unload = false; // DriverEntry allocates 'BgL1' that nobody frees
+    // DriverEntry initializes a nonpaged lookaside list (a global of the image, 'BgN1') and a
+    // paged one ('BgP1', in the driver's heap globals), and an ERESOURCE; DriverUnload
+    // deletes them unless these are set.
+    bool leave_lookasides = false;    // neither list is deleted (each keeps one block)
+    bool leave_resource = false;      // the ERESOURCE is not deleted
 };
 Config& config();
 void reset();

@@ -1,0 +1,19 @@
+// What the verifier needs of lookaside lists and ERESOURCEs to delete one a driver left
+// (verifier/drivers.cpp: LookasideLeftAtUnload, ResourceLeftAtUnload,
+// ResourceOrLookasideInFreedMemory). Without the IRQL checks of the Ex* routines: the
+// verifier may delete them from a free at DISPATCH_LEVEL, where the driver's own call
+// would have been right.
+#pragma once
+#include "wdm.h"
+
+namespace ntio::ex {
+
+// ExDelete(N)PagedLookasideList's work: the kept blocks go back to the list's Free
+// routine, or to pool.
+void delete_lookaside_blocks(PGENERAL_LOOKASIDE l);
+// ExDeleteResourceLite's work when no thread owns the resource or waits for it: true.
+// False, and nothing done, while it is in use (deleting it then would leave its owners
+// and waiters on memory the runtime freed).
+bool delete_resource_if_idle(PERESOURCE r);
+
+}  // namespace ntio::ex
