@@ -1020,7 +1020,8 @@ TEST_F(LeavesLookasides, LookasideLeftAtUnload_BothListsAreReportedWhereTheyLive
         << npaged->text;
     EXPECT_NE(npaged->message.find("(tag 'BgN1', 40-byte entries), a global of "), std::string::npos)
         << "a global of the image (this test program):\n" << npaged->text;
-    EXPECT_NE(npaged->message.find("ExDeleteNPagedLookasideList it in DriverUnload. ntio deletes it"), std::string::npos)
+    EXPECT_NE(npaged->message.find("ExDeleteNPagedLookasideList it in DriverUnload. ntio deletes it"),
+              std::string::npos)
         << npaged->text;
     EXPECT_NE(paged->message.find("the paged lookaside list at "), std::string::npos) << paged->text;
     EXPECT_NE(paged->message.find("(tag 'BgP1', 56-byte entries), in memory it allocated"), std::string::npos)
