@@ -21,6 +21,7 @@
 
 struct _EPROCESS {
     DISPATCHER_HEADER Header;  // never signaled: the process outlives every wait in it
+    uint32_t id;               // S-PS-1
 };
 
 extern "C" int __cxa_atexit(void (*func)(void*), void* arg, void* dso_handle);
@@ -55,16 +56,26 @@ namespace ob {
 ObjectType g_process_type{"Process", 0, PROCESS_ALL_ACCESS, destroy_nothing, nullptr};
 }
 
+namespace {
+// An object-manager object so handles and references to it work like any other;
+// it holds a permanent reference and is never signaled.
+_EPROCESS* new_process(uint32_t id) {
+    auto* p = ob::create<_EPROCESS>(ob::g_process_type);
+    p->Header.Type = ke::kProcess;
+    ntio::ke::set_signal_state(&p->Header, 0);
+    InitializeListHead(&p->Header.WaitListHead);
+    p->id = id;
+    return p;
+}
+}  // namespace
+
 _EPROCESS* process_object() {
-    // An object-manager object so handles and references to it work like any other;
-    // it holds a permanent reference and is never signaled.
-    static _EPROCESS* process = [] {
-        auto* p = ob::create<_EPROCESS>(ob::g_process_type);
-        p->Header.Type = ke::kProcess;
-        ntio::ke::set_signal_state(&p->Header, 0);
-        InitializeListHead(&p->Header.WaitListHead);
-        return p;
-    }();
+    static _EPROCESS* process = new_process(ps::program_process_id());
+    return process;
+}
+
+_EPROCESS* system_process_object() {
+    static _EPROCESS* process = new_process(ps::kSystemProcessId);
     return process;
 }
 
@@ -122,6 +133,7 @@ System::Impl::Impl(const Options& o)
                          o.debug_log.c_str(), std::strerror(errno));
         }
     }
+    PsInitialSystemProcess = system_process_object();  // before a driver can look
     g_current_system.store(this, std::memory_order_release);
     // DPCs run on one runtime thread at DISPATCH_LEVEL.
     ps::StartInfo info{_KTHREAD::Entry::system, reinterpret_cast<void*>(&dpc_thread_main), this, true, false, 0};
@@ -207,7 +219,7 @@ std::vector<_KTHREAD*> live_created_threads(System::Impl& s) {
 std::string describe_threads(const std::vector<_KTHREAD*>& threads) {
     std::string s;
     for (_KTHREAD* t : threads)
-        s += fmt::format("  thread tid {} ({}, start routine {})\n", t->tid.load(),
+        s += fmt::format("  thread id {} (Linux tid {}, {}, start routine {})\n", t->id, t->tid.load(),
                          t->system_thread ? "system thread" : "user thread", t->start);
     return s;
 }
@@ -573,14 +585,17 @@ __attribute__((destructor)) static void report_at_exit() {
 extern "C" {
 static POBJECT_TYPE g_process_type_ptr = &ntio::ob::g_process_type;
 POBJECT_TYPE* PsProcessType = &g_process_type_ptr;
-PEPROCESS PsGetCurrentProcess(VOID) { return ntio::process_object(); }
+PEPROCESS PsInitialSystemProcess = nullptr;  // set as a runtime starts, before any driver loads
+// S-PS-1: the System process on a system thread, the program's on the program's threads.
+PEPROCESS PsGetCurrentProcess(VOID) { return ntio::ps::current_process(); }
 HANDLE PsGetProcessId(PEPROCESS Process) {
-    if (Process != ntio::process_object()) {
+    if (Process != ntio::process_object() && Process != ntio::system_process_object()) {
         ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
-                               fmt::format("PsGetProcessId({}): not a process object (ntio hosts one process)",
+                               fmt::format("PsGetProcessId({}): not a process object (ntio has two: the "
+                                           "program's and the System process)",
                                            static_cast<void*>(Process)));
         return nullptr;
     }
-    return PsGetCurrentProcessId();
+    return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(Process->id));
 }
 }

@@ -97,6 +97,7 @@ inline System::Impl& sys() {
     return create_default_system();
 }
 inline System::Impl* sys_if_exists() { return g_current_system.load(std::memory_order_acquire); }
-_EPROCESS* process_object();
+_EPROCESS* process_object();         // the program's process
+_EPROCESS* system_process_object();  // the System process (PsInitialSystemProcess), id 4
 
 }  // namespace ntio

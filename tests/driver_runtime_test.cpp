@@ -13,6 +13,7 @@
 
 #include "ntio/gtest.hpp"
 #include "wdm.h"
+#include "windows.h"
 
 namespace {
 
@@ -93,6 +94,7 @@ TEST_F(DriverRuntime, S_DRT_2_RequestorProcessAndBitness) {
     PIRP irp = IoAllocateIrp(1, FALSE);
     ASSERT_NE(irp, nullptr);
     EXPECT_EQ(IoGetRequestorProcessId(irp), 0u) << "IoAllocateIrp leaves Thread NULL (S-IRP-1)";
+    EXPECT_EQ(IoGetRequestorProcess(irp), nullptr);
     irp->Tail.Overlay.Thread = PsGetCurrentThread();
     EXPECT_EQ(IoGetRequestorProcessId(irp), static_cast<ULONG>(getpid()));
     EXPECT_FALSE(IoIs32bitProcess(irp));
@@ -100,6 +102,99 @@ TEST_F(DriverRuntime, S_DRT_2_RequestorProcessAndBitness) {
     EXPECT_EQ(PsGetProcessId(PsGetCurrentProcess()), PsGetCurrentProcessId());
     EXPECT_EQ(PsGetProcessId(IoGetCurrentProcess()), reinterpret_cast<HANDLE>(static_cast<uintptr_t>(getpid())));
     EXPECT_FALSE(IoIsSystemThread(PsGetCurrentThread())) << "the test's thread is not a system thread";
+}
+
+// S-PS-1: a driver that records, for each request, IoGetRequestorProcessId and the
+// process its dispatch routine runs in.
+struct RequestorSeen {
+    ULONG requestor = 0;
+    PEPROCESS requestor_process = nullptr;
+    ULONG dispatch_pid = 0;
+};
+RequestorSeen g_requestor;
+PDEVICE_OBJECT g_requestor_device = nullptr;
+
+NTSTATUS RecordRequestor(PDEVICE_OBJECT, PIRP Irp) {
+    if (IoGetCurrentIrpStackLocation(Irp)->MajorFunction == IRP_MJ_DEVICE_CONTROL) {
+        g_requestor.requestor = IoGetRequestorProcessId(Irp);
+        g_requestor.requestor_process = IoGetRequestorProcess(Irp);
+        g_requestor.dispatch_pid = HandleToULong(PsGetCurrentProcessId());
+    }
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+VOID RequestorUnload(PDRIVER_OBJECT) {
+    UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\DosDevices\\RequestorProbe");
+    IoDeleteSymbolicLink(&link);
+    IoDeleteDevice(g_requestor_device);
+}
+
+NTSTATUS RequestorEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING) {
+    for (auto& f : DriverObject->MajorFunction) f = RecordRequestor;
+    DriverObject->DriverUnload = RequestorUnload;
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\Device\\RequestorProbe");
+    UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\DosDevices\\RequestorProbe");
+    NTSTATUS s = IoCreateDevice(DriverObject, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &g_requestor_device);
+    if (NT_SUCCESS(s)) s = IoCreateSymbolicLink(&link, &name);
+    return s;
+}
+
+constexpr ULONG kProbeIoctl = CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_BUFFERED, FILE_ANY_ACCESS);
+
+// A kernel-built IOCTL (IoBuildDeviceIoControlRequest) to the probe, from the calling thread.
+void send_kernel_ioctl() {
+    KEVENT done;
+    KeInitializeEvent(&done, NotificationEvent, FALSE);
+    IO_STATUS_BLOCK iosb{};
+    PIRP irp = IoBuildDeviceIoControlRequest(kProbeIoctl, g_requestor_device, nullptr, 0, nullptr, 0, FALSE, &done,
+                                             &iosb);
+    ASSERT_NE(irp, nullptr);
+    if (IoCallDriver(g_requestor_device, irp) == STATUS_PENDING)
+        KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, nullptr);
+}
+
+VOID SendFromSystemThread(PVOID ctx) {
+    send_kernel_ioctl();
+    KeSetEvent(static_cast<PKEVENT>(ctx), IO_NO_INCREMENT, FALSE);
+}
+
+// S-PS-1, S-DRT-2: the requestor is the process of the thread that issued the IRP: the
+// program for its DeviceIoControl and for an IRP one of its threads built; the System
+// process (4) for an IRP a system thread built. The dispatch routine runs in the
+// requestor's context (these are all sent synchronously).
+TEST_F(DriverRuntime, S_PS_1_RequestorProcessIsTheIssuingThreadsProcess) {
+    ASSERT_EQ(sys.load_driver("requestor", reinterpret_cast<ntio::System::DriverEntryFunction>(&RequestorEntry)),
+              STATUS_SUCCESS);
+    const ULONG program = GetCurrentProcessId();
+    HANDLE h = CreateFileA("\\\\.\\RequestorProbe", GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0,
+                           nullptr);
+    ASSERT_NE(h, INVALID_HANDLE_VALUE);
+    DWORD bytes = 0;
+    g_requestor = {};
+    ASSERT_TRUE(DeviceIoControl(h, kProbeIoctl, nullptr, 0, nullptr, 0, &bytes, nullptr));
+    EXPECT_EQ(g_requestor.requestor, program) << "a user request";
+    EXPECT_EQ(g_requestor.requestor_process, PsGetCurrentProcess());
+    EXPECT_EQ(g_requestor.dispatch_pid, program);
+    CloseHandle(h);
+
+    g_requestor = {};
+    send_kernel_ioctl();
+    EXPECT_EQ(g_requestor.requestor, program) << "built by one of the program's threads";
+
+    g_requestor = {};
+    KEVENT sent;
+    KeInitializeEvent(&sent, NotificationEvent, FALSE);
+    HANDLE t;
+    ASSERT_EQ(PsCreateSystemThread(&t, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr, SendFromSystemThread, &sent),
+              STATUS_SUCCESS);
+    KeWaitForSingleObject(&sent, Executive, KernelMode, FALSE, nullptr);
+    ZwClose(t);
+    EXPECT_EQ(g_requestor.requestor, 4u) << "built by a system thread";
+    EXPECT_EQ(g_requestor.requestor_process, PsInitialSystemProcess);
+    EXPECT_EQ(g_requestor.dispatch_pid, 4u);
 }
 
 struct SystemThreadProbe {

@@ -1,5 +1,11 @@
 // System threads and object references: S-KE-7 (one event, two views),
 // S-KE-21..24.
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <set>
+#include <thread>
+
 #include "test_support.hpp"
 
 namespace {
@@ -158,6 +164,130 @@ TEST_F(PsOb, CurrentThreadAndProcessIdentity) {
     EXPECT_FALSE(PsIsSystemThread(PsGetCurrentThread()));
     EXPECT_EQ(KeGetCurrentThread(), reinterpret_cast<PKTHREAD>(PsGetCurrentThread()));
     EXPECT_EQ(HandleToULong(PsGetCurrentProcessId()), GetCurrentProcessId());
+}
+
+// What code sees of its process and thread in one context.
+struct Identity {
+    HANDLE pid = nullptr;
+    HANDLE tid = nullptr;
+    PEPROCESS process = nullptr;
+    PEPROCESS io_process = nullptr;
+    HANDLE thread_pid = nullptr;  // PsGetThreadProcessId(PsGetCurrentThread())
+    PEPROCESS by_handle = nullptr;  // ObReferenceObjectByHandle(NtCurrentProcess())
+    KEVENT done;
+    Identity() { KeInitializeEvent(&done, NotificationEvent, FALSE); }
+    void take() {
+        pid = PsGetCurrentProcessId();
+        tid = PsGetCurrentThreadId();
+        process = PsGetCurrentProcess();
+        io_process = IoGetCurrentProcess();
+        thread_pid = PsGetThreadProcessId(PsGetCurrentThread());
+        PVOID p = nullptr;
+        if (NT_SUCCESS(ObReferenceObjectByHandle(NtCurrentProcess(), 0, *PsProcessType, KernelMode, &p, nullptr))) {
+            by_handle = static_cast<PEPROCESS>(p);
+            ObDereferenceObject(p);
+        }
+        KeSetEvent(&done, IO_NO_INCREMENT, FALSE);
+    }
+    void expect_system(const char* where) const {
+        EXPECT_EQ(HandleToULong(pid), 4u) << where;
+        EXPECT_EQ(process, PsInitialSystemProcess) << where;
+        EXPECT_EQ(io_process, PsInitialSystemProcess) << where;
+        EXPECT_EQ(HandleToULong(thread_pid), 4u) << where;
+        EXPECT_EQ(by_handle, PsInitialSystemProcess) << where;
+        EXPECT_EQ(HandleToULong(tid) % 4, 0u) << where;
+        EXPECT_NE(HandleToULong(tid), 4u) << where;
+    }
+};
+
+VOID IdentityInSystemThread(PVOID ctx) { static_cast<Identity*>(ctx)->take(); }
+VOID IdentityInDpc(PKDPC, PVOID ctx, PVOID, PVOID) { static_cast<Identity*>(ctx)->take(); }
+VOID IdentityInWorkItem(PVOID ctx) { static_cast<Identity*>(ctx)->take(); }
+
+// S-PS-1: system threads, DPCs and work items run in the System process (id 4,
+// PsInitialSystemProcess); the program's own threads in the program's process, the
+// Linux process.
+TEST_F(PsOb, S_PS_1_SystemContextIsTheSystemProcess) {
+    ASSERT_NE(PsInitialSystemProcess, nullptr);
+    EXPECT_EQ(HandleToULong(PsGetProcessId(PsInitialSystemProcess)), 4u);
+
+    Identity thread;
+    HANDLE h;
+    CLIENT_ID cid{};
+    ASSERT_EQ(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, nullptr, nullptr, &cid, IdentityInSystemThread, &thread),
+              STATUS_SUCCESS);
+    KeWaitForSingleObject(&thread.done, Executive, KernelMode, FALSE, nullptr);
+    ZwClose(h);
+    thread.expect_system("system thread");
+    EXPECT_EQ(HandleToULong(cid.UniqueProcess), 4u) << "CLIENT_ID of a system thread";
+    EXPECT_EQ(cid.UniqueThread, thread.tid);
+
+    Identity dpc_seen;
+    KDPC dpc;
+    KeInitializeDpc(&dpc, IdentityInDpc, &dpc_seen);
+    KeInsertQueueDpc(&dpc, nullptr, nullptr);
+    KeFlushQueuedDpcs();
+    dpc_seen.expect_system("DPC");
+
+    Identity work;
+    WORK_QUEUE_ITEM item;
+    ExInitializeWorkItem(&item, IdentityInWorkItem, &work);
+    ExQueueWorkItem(&item, DelayedWorkQueue);
+    KeWaitForSingleObject(&work.done, Executive, KernelMode, FALSE, nullptr);
+    work.expect_system("work item");
+
+    Identity program;
+    program.take();
+    EXPECT_EQ(HandleToULong(program.pid), static_cast<ULONG>(getpid()));
+    EXPECT_EQ(HandleToULong(program.pid), GetCurrentProcessId());
+    EXPECT_NE(program.process, PsInitialSystemProcess);
+    EXPECT_EQ(program.io_process, program.process);
+    EXPECT_EQ(program.by_handle, program.process);
+    EXPECT_EQ(PsGetProcessId(program.process), program.pid);
+    EXPECT_EQ(program.thread_pid, program.pid);
+    Identity other;
+    std::thread([&] { other.take(); }).join();
+    EXPECT_EQ(other.pid, program.pid) << "another thread of the program";
+    EXPECT_EQ(other.process, program.process);
+}
+
+// S-PS-2: thread ids are multiples of 4 and never a process id, the main thread's
+// included (its Linux tid is the process id); every way to learn or use one agrees.
+TEST_F(PsOb, S_PS_2_ThreadIdsAreNeverProcessIds) {
+    DWORD me = GetCurrentThreadId();
+    EXPECT_EQ(me % 4, 0u);
+    EXPECT_NE(me, GetCurrentProcessId());
+    EXPECT_NE(me, 4u);
+    EXPECT_EQ(HandleToULong(PsGetCurrentThreadId()), me);
+    EXPECT_EQ(HandleToULong(PsGetThreadId(PsGetCurrentThread())), me);
+    EXPECT_EQ(GetCurrentThreadId(), me) << "stable";
+    if (getpid() == static_cast<pid_t>(syscall(SYS_gettid))) {
+        EXPECT_NE(me, static_cast<DWORD>(getpid())) << "the main thread";
+    }
+
+    std::set<DWORD> ids{me, GetCurrentProcessId(), 4u};
+    auto routine = [](LPVOID p) -> DWORD {
+        *static_cast<DWORD*>(p) = GetCurrentThreadId();
+        return 0;
+    };
+    DWORD seen = 0, created = 0;
+    HANDLE t = CreateThread(nullptr, 0, routine, &seen, 0, &created);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(GetThreadId(t), created) << "known before the thread runs";
+    HANDLE opened = OpenThread(THREAD_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE, created);
+    ASSERT_NE(opened, nullptr) << GetLastError();
+    EXPECT_EQ(WaitForSingleObject(t, 5000), WAIT_OBJECT_0);
+    EXPECT_EQ(seen, created);
+    EXPECT_EQ(GetThreadId(opened), created);
+    EXPECT_EQ(created % 4, 0u);
+    EXPECT_TRUE(ids.insert(created).second) << "a new id";
+    CloseHandle(opened);
+    CloseHandle(t);
+
+    DWORD adopted = 0;
+    std::thread([&] { adopted = GetCurrentThreadId(); }).join();
+    EXPECT_EQ(adopted % 4, 0u);
+    EXPECT_TRUE(ids.insert(adopted).second) << "a new id for a thread the runtime adopted";
 }
 
 }  // namespace

@@ -164,10 +164,10 @@ void wait_for_thread_requests(_KTHREAD* t) {
             ++timeouts == 10)
             // Said once, after a second, so that a wait of minutes on the real clock is not a mystery.
             std::fprintf(stderr,
-                         "ntio: thread tid %u is ending (or the program exiting), and a request it issued was "
-                         "cancelled but is not completed yet; as on Windows, it is waited for up to 5 minutes "
-                         "(S-CAN-12). A driver that queues requests should give them a cancel routine.\n",
-                         t->tid.load());
+                         "ntio: thread %u (Linux tid %u) is ending (or the program exiting), and a request it "
+                         "issued was cancelled but is not completed yet; as on Windows, it is waited for up to 5 "
+                         "minutes (S-CAN-12). A driver that queues requests should give them a cancel routine.\n",
+                         t->id, t->tid.load());
     t->irp_lock.lock();
     t->irp_drain_waiting = false;
     int orphans = 0;
@@ -272,9 +272,10 @@ NTSTATUS NtCancelIoFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock) {
         for (int polls = 0; io::requests_on_file_remain(self, &fb->file); ++polls) {
             if (polls == 100)  // said once, after a second, so that a long wait is not a mystery
                 std::fprintf(stderr,
-                             "ntio: CancelIo waits for the cancelled requests of thread tid %u to complete, as on "
-                             "Windows (S-CAN-8); a driver that queues requests should give them a cancel routine\n",
-                             self->tid.load());
+                             "ntio: CancelIo waits for the cancelled requests of thread %u (Linux tid %u) to "
+                             "complete, as on Windows (S-CAN-8); a driver that queues requests should give them a "
+                             "cancel routine\n",
+                             self->id, self->tid.load());
             KeDelayExecutionThread(KernelMode, FALSE, &poll);
         }
     }

@@ -71,7 +71,8 @@ std::string parameters(const IO_STACK_LOCATION& sl) {
 std::string thread_label(PETHREAD thread) {
     if (!thread) return "none";
     _KTHREAD* t = static_cast<_KTHREAD*>(thread);
-    return fmt::format("{} {} (tid {})", t->system_thread ? "system thread" : "thread", t->number, t->tid.load());
+    return fmt::format("{} {} (id {}, Linux tid {})", t->system_thread ? "system thread" : "thread", t->number, t->id,
+                       t->tid.load());
 }
 
 }  // namespace

@@ -1355,14 +1355,14 @@ VOID IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress, ULO
         (SourceMdl->MdlFlags & kShared) ? static_cast<char*>(SourceMdl->MappedSystemVa) + offset : nullptr;
 }
 
+// S-DRT-2, S-PS-1: the process of the thread that issued the request: the program's for
+// its requests, the System process for one a system thread built; none without a thread.
 PEPROCESS IoGetRequestorProcess(PIRP Irp) {
-    (void)Irp;
-    return PsGetCurrentProcess();
+    return Irp->Tail.Overlay.Thread ? ps::process_of(Irp->Tail.Overlay.Thread) : nullptr;
 }
 
-// S-DRT-2: one process hosts every thread, so a request with a thread came from it.
 ULONG IoGetRequestorProcessId(PIRP Irp) {
-    return Irp->Tail.Overlay.Thread ? static_cast<ULONG>(reinterpret_cast<uintptr_t>(PsGetCurrentProcessId())) : 0;
+    return Irp->Tail.Overlay.Thread ? ps::process_id_of(Irp->Tail.Overlay.Thread) : 0;
 }
 BOOLEAN IoIs32bitProcess(PIRP) { return FALSE; }
 BOOLEAN IoIsSystemThread(PETHREAD Thread) { return PsIsSystemThread(Thread); }

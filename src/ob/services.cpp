@@ -19,7 +19,7 @@ ObjectType g_symlink_type{"SymbolicLink", -1, STANDARD_RIGHTS_REQUIRED | 1, dest
 NTSTATUS reference_by_handle(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode, ACCESS_MASK desired,
                              void** body, ACCESS_MASK* granted) {
     if (handle == NtCurrentProcess() || handle == NtCurrentThread()) {
-        void* obj = handle == NtCurrentProcess() ? static_cast<void*>(process_object())
+        void* obj = handle == NtCurrentProcess() ? static_cast<void*>(ps::current_process())
                                                  : static_cast<void*>(ps::current_thread());
         if (type && type_of(obj) != type) return STATUS_OBJECT_TYPE_MISMATCH;
         reference(obj);

@@ -69,6 +69,10 @@ uint32_t os_tid() {
     return tid;
 }
 
+// The OS thread's Windows id, kept for its life: a thread adopted again by a later
+// runtime (a test's second System) keeps the id it had.
+constinit thread_local uint32_t t_thread_id = 0;
+
 // Ends a thread's life in the dispatcher: abandons its mutants, signals waiters
 // on the thread object and stops counting it for the virtual clock.
 void mark_terminated(_KTHREAD* t) {
@@ -161,6 +165,7 @@ void* trampoline(void* arg) {
     System::Impl* system = t->system;
     t->tid.store(os_tid(), std::memory_order_release);
     ke::futex_wake(t->tid, INT32_MAX);
+    t_thread_id = t->id;
     t_slot.thread = t;
     t_slot.generation = t->system->generation;
     if (t->system_thread) t_previous_mode = KernelMode;
@@ -207,6 +212,8 @@ _KTHREAD* adopt_current_thread() {
     _ETHREAD* t = ob::create<_ETHREAD>(ob::g_thread_type);
     t->system = &s;
     t->tid = os_tid();
+    if (!t_thread_id) t_thread_id = new_thread_id();
+    t->id = t_thread_id;
     t->adopted = true;
     register_thread(s, t);
     {
@@ -228,6 +235,7 @@ NTSTATUS create_thread(System::Impl& s, const StartInfo& info, _KTHREAD** out, H
     t->context = info.context;
     t->system_thread = info.system_thread;
     t->driver = info.driver;
+    t->id = new_thread_id();
     t->suspend_count = info.suspended ? 1 : 0;
     if (handle) {
         NTSTATUS st = s.handles.insert(t, access, kernel_handle, handle);
@@ -268,8 +276,8 @@ NTSTATUS create_thread(System::Impl& s, const StartInfo& info, _KTHREAD** out, H
         dereference(t);
         return STATUS_INSUFFICIENT_RESOURCES;
     }
-    // Callers (CreateThread's lpThreadId, _beginthreadex) need the id at once. Both
-    // threads count as running meanwhile, so the virtual clock cannot move here.
+    // Reports name a thread by its Linux tid too, from the start. Both threads count as
+    // running meanwhile, so the virtual clock cannot move here.
     while (t->tid.load(std::memory_order_acquire) == 0) ke::futex_wait(t->tid, 0);
     *out = t;
     return STATUS_SUCCESS;
@@ -283,7 +291,7 @@ NTSTATUS open_thread_by_id(System::Impl& s, DWORD tid, ACCESS_MASK access, HANDL
             auto* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
             // The list holds no reference: a thread whose count already reached 0 is being
             // destroyed (and waits for this lock to leave the list), so it is not found.
-            if (tid != 0 && t->tid.load(std::memory_order_acquire) == tid && ob::reference_if_live(t)) {
+            if (tid != 0 && t->id == tid && ob::reference_if_live(t)) {
                 found = t;
                 break;
             }
@@ -293,6 +301,22 @@ NTSTATUS open_thread_by_id(System::Impl& s, DWORD tid, ACCESS_MASK access, HANDL
     NTSTATUS st = s.handles.insert(found, access, false, handle);
     dereference(found);  // the handle holds its own reference
     return st;
+}
+
+uint32_t program_process_id() { return static_cast<uint32_t>(getpid()); }
+
+_EPROCESS* process_of(const _KTHREAD* t) { return t->system_thread ? system_process_object() : process_object(); }
+
+_EPROCESS* current_process() { return process_of(current_thread()); }
+
+uint32_t new_thread_id() {
+    // Ids are never reused; 2^30 threads would wrap the counter, which then skips the
+    // small ids (Windows's idle and System processes own 0 and 4).
+    static std::atomic<uint32_t> next{8};
+    for (;;) {
+        uint32_t id = next.fetch_add(4, std::memory_order_relaxed);
+        if (id > kSystemProcessId && id != program_process_id()) return id;
+    }
 }
 
 void cancel_program_io(System::Impl& s) {
@@ -362,9 +386,9 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, POBJECT
                                                                                           : THREAD_ALL_ACCESS,
                                           kernel);
     if (!NT_SUCCESS(st)) return st;
-    if (ClientId) {
-        ClientId->UniqueProcess = reinterpret_cast<HANDLE>(static_cast<uintptr_t>(getpid()));
-        ClientId->UniqueThread = reinterpret_cast<HANDLE>(static_cast<uintptr_t>(t->tid.load()));
+    if (ClientId) {  // S-PS-1: a system thread of the System process
+        ClientId->UniqueProcess = reinterpret_cast<HANDLE>(static_cast<uintptr_t>(ntio::ps::kSystemProcessId));
+        ClientId->UniqueThread = reinterpret_cast<HANDLE>(static_cast<uintptr_t>(t->id));
     }
     ntio::ps::dereference(t);
     return STATUS_SUCCESS;
@@ -406,10 +430,19 @@ NTSTATUS NtTestAlert(VOID) {
 PKTHREAD KeGetCurrentThread(VOID) { return ntio::ps::current_thread(); }
 PETHREAD PsGetCurrentThread(VOID) { return static_cast<PETHREAD>(ntio::ps::current_thread()); }
 HANDLE PsGetCurrentThreadId(VOID) {
-    return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(ntio::ps::current_thread()->tid.load()));
+    return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(ntio::ps::current_thread()->id));
 }
-HANDLE PsGetCurrentProcessId(VOID) { return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(getpid())); }
-HANDLE PsGetThreadId(PETHREAD Thread) { return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(Thread->tid.load())); }
+// S-PS-1: 4 on a system thread (DriverEntry, a driver's system thread, DPCs, work items),
+// the program's process id on the program's threads.
+HANDLE PsGetCurrentProcessId(VOID) {
+    return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(ntio::ps::process_id_of(ntio::ps::current_thread())));
+}
+HANDLE PsGetThreadId(PETHREAD Thread) { return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(Thread->id)); }
+HANDLE PsGetThreadProcessId(PETHREAD Thread) {
+    return reinterpret_cast<HANDLE>(static_cast<uintptr_t>(ntio::ps::process_id_of(Thread)));
+}
+PEPROCESS PsGetThreadProcess(PETHREAD Thread) { return ntio::ps::process_of(Thread); }
+PEPROCESS IoThreadToProcess(PETHREAD Thread) { return ntio::ps::process_of(Thread); }
 BOOLEAN PsIsSystemThread(PETHREAD Thread) { return Thread->system_thread; }
 KPROCESSOR_MODE ExGetPreviousMode(VOID) { return ntio::ps::previous_mode(); }
 KPROCESSOR_MODE KeGetPreviousMode(VOID) { return ntio::ps::previous_mode(); }

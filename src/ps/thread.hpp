@@ -20,7 +20,8 @@ struct _KTHREAD {
     DISPATCHER_HEADER Header;  // must stay first: waits take the thread as a dispatcher object
 
     ntio::System::Impl* system = nullptr;
-    std::atomic<uint32_t> tid{0};  // Linux tid, published by the thread as it starts
+    std::atomic<uint32_t> tid{0};  // Linux tid, published by the thread as it starts (reports name it)
+    uint32_t id = 0;               // the thread id Windows code sees, from ntio's own counter (S-PS-2)
     bool system_thread = false;  // PsCreateSystemThread
     uint32_t driver = 0;         // the driver that started it (verifier/drivers.hpp), 0 if none or unknown
     bool adopted = false;        // not created by ntio; ends when its OS thread exits
@@ -136,6 +137,21 @@ struct StartInfo {
     size_t stack_size;
     uint32_t driver = 0;  // PsCreateSystemThread: the driver starting it (verifier/drivers.hpp)
 };
+// S-PS-1: the System process, which system threads (DriverEntry's, a driver's own,
+// the DPC thread, the worker threads) belong to, has id 4; the program's threads belong
+// to the program's process, whose id is the Linux process id.
+constexpr uint32_t kSystemProcessId = 4;
+uint32_t program_process_id();
+inline uint32_t process_id_of(const _KTHREAD* t) {
+    return t->system_thread ? kSystemProcessId : program_process_id();
+}
+_EPROCESS* process_of(const _KTHREAD* t);
+// The calling thread's process (adopting the thread if the runtime has not seen it).
+_EPROCESS* current_process();
+// S-PS-2: a new thread id: a multiple of 4 from 8 up, never 4 (System) nor the program's
+// process id, so that no thread id equals a process id.
+uint32_t new_thread_id();
+
 // Creates and starts a thread. With `handle`, a handle is inserted before the thread starts.
 // *out gets one reference for the caller.
 NTSTATUS create_thread(System::Impl& sys, const StartInfo& info, _KTHREAD** out, HANDLE* handle = nullptr,
@@ -149,7 +165,7 @@ void watch_thread_exit();
 // all the same, the calling thread's included, and those that get back from a wait
 // stop there (stop_if_program_thread).
 void cancel_program_io(System::Impl& s);
-// A user handle to the thread with this id, whose object still exists (OpenThread);
+// A user handle to the thread with this id (its `id`), whose object still exists (OpenThread);
 // STATUS_INVALID_CID when there is none.
 NTSTATUS open_thread_by_id(System::Impl& s, DWORD tid, ACCESS_MASK access, HANDLE* handle);
 

@@ -128,7 +128,8 @@ void report_threads(io::DriverBody* d, uint32_t id) {
         for (PLIST_ENTRY e = s.threads.Flink; e != &s.threads; e = e->Flink) {
             auto* t = CONTAINING_RECORD(e, _KTHREAD, registry_entry);
             if (t->system_thread && t->driver == id && !t->terminated.load(std::memory_order_acquire))
-                running.push_back(fmt::format("thread {} (tid {}, start routine {})", t->number, t->tid.load(),
+                running.push_back(fmt::format("thread {} (id {}, Linux tid {}, start routine {})", t->number, t->id,
+                                              t->tid.load(),
                                               t->start));
         }
     }

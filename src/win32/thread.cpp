@@ -26,7 +26,7 @@ HANDLE start_thread(_KTHREAD::Entry entry, void* start, void* arg, size_t stack,
     HANDLE h = nullptr;
     *status = ps::create_thread(sys(), info, &t, &h, THREAD_ALL_ACCESS, false);
     if (!NT_SUCCESS(*status)) return nullptr;
-    if (tid) *tid = t->tid.load();
+    if (tid) *tid = t->id;
     ps::dereference(t);
     return h;
 }
@@ -98,18 +98,17 @@ DWORD ResumeThread(HANDLE hThread) {
     return previous;
 }
 
-DWORD GetCurrentThreadId(VOID) {
-    // A thread that learns its id is known to the runtime from then on, so another thread
-    // can OpenThread it by that id (S-W32T-1), as on Windows, where every thread has one.
-    thread_local DWORD tid = (ntio::ps::current_thread(), static_cast<DWORD>(syscall(SYS_gettid)));
-    return tid;
-}
+// S-PS-2: ntio's id, not the Linux tid. A thread that learns its id is known to the
+// runtime from then on, so another thread can OpenThread it by that id (S-W32T-1), as on
+// Windows, where every thread has one.
+DWORD GetCurrentThreadId(VOID) { return ntio::ps::current_thread()->id; }
 
-DWORD GetCurrentProcessId(VOID) { return static_cast<DWORD>(getpid()); }
+// S-PS-1: the program's process; a system thread (a driver's) is in the System process.
+DWORD GetCurrentProcessId(VOID) { return ntio::ps::process_id_of(ntio::ps::current_thread()); }
 
 DWORD GetThreadId(HANDLE Thread) {
     DWORD tid = 0;
-    NTSTATUS s = with_thread(Thread, THREAD_QUERY_LIMITED_INFORMATION, [&](_KTHREAD* t) { tid = t->tid.load(); });
+    NTSTATUS s = with_thread(Thread, THREAD_QUERY_LIMITED_INFORMATION, [&](_KTHREAD* t) { tid = t->id; });
     if (!NT_SUCCESS(s)) {
         set_error_from_status(s);
         return 0;

@@ -55,9 +55,16 @@ NTIO_API HANDLE PsGetCurrentThreadId(VOID);
 NTIO_API HANDLE PsGetCurrentProcessId(VOID);
 NTIO_API HANDLE PsGetThreadId(PETHREAD Thread);
 NTIO_API BOOLEAN PsIsSystemThread(PETHREAD Thread);
+/* Processes (S-PS-1): the program's threads belong to its process, whose id is the Linux
+ * process id; system threads (PsCreateSystemThread's, the ones DriverEntry, DPCs and
+ * work items run on) belong to the System process, id 4, PsInitialSystemProcess. Thread
+ * ids are ntio's own, multiples of 4 that never equal a process id (S-PS-2). */
 NTIO_API PEPROCESS PsGetCurrentProcess(VOID);
-/* ntio hosts one process: its id, for the process object PsGetCurrentProcess returns. */
 NTIO_API HANDLE PsGetProcessId(PEPROCESS Process);
+NTIO_API HANDLE PsGetThreadProcessId(PETHREAD Thread);
+NTIO_API PEPROCESS PsGetThreadProcess(PETHREAD Thread);
+NTIO_API PEPROCESS IoThreadToProcess(PETHREAD Thread);
+extern NTIO_API PEPROCESS PsInitialSystemProcess;
 NTIO_API KPROCESSOR_MODE ExGetPreviousMode(VOID);
 /* The same: UserMode inside a request an application issued, KernelMode in a driver's own. */
 NTIO_API KPROCESSOR_MODE KeGetPreviousMode(VOID);
