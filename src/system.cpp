@@ -521,6 +521,8 @@ __attribute__((constructor)) static void start_from_environment() {
         std::string failed;  // the first driver that did not load, when they are required
         std::string all = list;
         size_t start = 0;
+        // One group: reinitialization routines run once all of them loaded (S-DRVX-3).
+        io::begin_driver_group();
         while (start <= all.size() && failed.empty()) {
             size_t end = all.find(':', start);
             std::string path = all.substr(start, end == std::string::npos ? std::string::npos : end - start);
@@ -537,6 +539,7 @@ __attribute__((constructor)) static void start_from_environment() {
             if (end == std::string::npos) break;
             start = end + 1;
         }
+        io::end_driver_group();
         // A process-level exit handler (no DSO handle): it runs in exit() on the main
         // thread with the runtime intact; glibc runs it after the libraries' destructors
         // (see report_at_exit), which is why those do nothing the drivers still need.

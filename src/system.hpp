@@ -72,6 +72,19 @@ public:
     // The Plug and Play manager (io/pnp.cpp), made when the first PnP driver loads.
     std::atomic<io::PnpManager*> pnp{nullptr};
 
+    // IoRegister(Boot)DriverReinitialization's routines not yet called (io/driver.cpp), in
+    // registration order, the boot drivers' apart; and how many driver groups are loading,
+    // whose end they wait for (S-DRVX-3); under reinit_lock.
+    struct Reinitialization {
+        io::DriverBody* driver;
+        PDRIVER_REINITIALIZE routine;
+        void* context;
+    };
+    std::mutex reinit_lock;
+    std::deque<Reinitialization> reinit, boot_reinit;
+    int loading_groups = 0;
+    bool reinit_running = false;  // one thread calls them, in order
+
     // DbgPrint output.
     std::mutex debug_lock;
     FILE* debug_out = stderr;

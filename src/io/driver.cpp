@@ -57,6 +57,47 @@ void write_service_key(DriverBody* d) {
     }
 }
 
+// Drops the routines still queued for a driver that failed to load or unloads.
+void forget_reinitialization(DriverBody* d) {
+    System::Impl& s = sys();
+    std::lock_guard g(s.reinit_lock);
+    for (auto* q : {&s.reinit, &s.boot_reinit})
+        std::erase_if(*q, [d](const System::Impl::Reinitialization& r) { return r.driver == d; });
+}
+
+// S-DRVX-3: calls the queued reinitialization routines unless a driver group is still
+// loading, ordinary ones first, each at PASSIVE_LEVEL on a system thread; a routine a
+// routine registers joins the queue's end and is called in the same pass, as Windows
+// drains its list. One thread calls them at a time: another load that ends meanwhile
+// leaves its routines to the pass under way.
+void run_reinitialization() {
+    System::Impl& s = sys();
+    {
+        std::lock_guard g(s.reinit_lock);
+        if (s.loading_groups > 0 || s.reinit_running || (s.reinit.empty() && s.boot_reinit.empty())) return;
+        s.reinit_running = true;
+    }
+    on_system_thread([&] {
+        for (;;) {
+            System::Impl::Reinitialization r;
+            {
+                std::lock_guard g(s.reinit_lock);
+                auto& queue = !s.reinit.empty() ? s.reinit : s.boot_reinit;
+                if (queue.empty() || s.loading_groups > 0) {
+                    s.reinit_running = false;
+                    return;
+                }
+                r = queue.front();
+                queue.pop_front();
+            }
+            // Count is the driver's, in its DRIVER_EXTENSION, as on Windows.
+            ULONG count = ++r.driver->extension.Count;
+            verifier::drivers::Scope scope(r.driver->verifier_id);
+            r.routine(&r.driver->driver, r.context, count);
+        }
+    });
+}
+
 NTSTATUS start_driver(DriverBody* d, PDRIVER_INITIALIZE entry, bool listed = true) {
     if (listed) write_service_key(d);
     DRIVER_OBJECT* drv = &d->driver;
@@ -77,7 +118,12 @@ NTSTATUS start_driver(DriverBody* d, PDRIVER_INITIALIZE entry, bool listed = tru
         verifier::drivers::Scope scope(d->verifier_id);
         status = entry(drv, &d->registry_us);
     });
-    if (!NT_SUCCESS(status)) return status;
+    if (!NT_SUCCESS(status)) {
+        // Windows calls no routine a failed DriverEntry registered (Microsoft says a driver
+        // registers only when it returns success): the object is going.
+        forget_reinitialization(d);
+        return status;
+    }
     // A NULL entry would be called by the next request of that kind (on Windows, a fault at
     // address 0 in the kernel): reported, and given back the invalid-request routine.
     for (size_t major = 0; major < std::size(drv->MajorFunction); ++major) {
@@ -173,6 +219,7 @@ NTSTATUS load_driver_entry(const std::wstring& name, PDRIVER_INITIALIZE entry, i
         return status;
     }
     if (out) *out = d;
+    run_reinitialization();
     return status;
 }
 
@@ -227,12 +274,29 @@ NTSTATUS load_driver(const std::string& path, int instances, DriverBody** out) {
         return status;
     }
     if (out) *out = d;
+    run_reinitialization();
     return status;
+}
+
+void begin_driver_group() {
+    System::Impl& s = sys();
+    std::lock_guard g(s.reinit_lock);
+    ++s.loading_groups;
+}
+
+void end_driver_group() {
+    {
+        System::Impl& s = sys();
+        std::lock_guard g(s.reinit_lock);
+        --s.loading_groups;
+    }
+    run_reinitialization();
 }
 
 void unload_driver(DriverBody* d) {
     if (d->unloaded) return;
     d->unloaded = true;
+    forget_reinitialization(d);
     // A PnP driver unloads once its devices are gone (QUERY_REMOVE/REMOVE first).
     pnp::remove_driver_devices(d);
     if (d->driver.DriverUnload) {
@@ -276,6 +340,80 @@ extern "C" {
 static POBJECT_TYPE IoDriverObjectType_ptr = &ntio::io::g_driver_type;
 POBJECT_TYPE* IoDriverObjectType = &IoDriverObjectType_ptr;
 }
+
+namespace {
+using ntio::io::DriverBody;
+
+// The runtime's body of a driver object, or NULL (reported) for anything else.
+DriverBody* driver_body(PDRIVER_OBJECT driver, const char* api) {
+    if (driver && driver->Type == IO_TYPE_DRIVER) return reinterpret_cast<DriverBody*>(driver);
+    ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
+                           fmt::format("{}({}): not a driver object", api, static_cast<void*>(driver)));
+    return nullptr;
+}
+
+void register_reinitialization(PDRIVER_OBJECT driver, PDRIVER_REINITIALIZE routine, PVOID context, bool boot,
+                               const char* api) {
+    ntio::verifier::check_irql_at_most(PASSIVE_LEVEL, api);
+    DriverBody* d = driver_body(driver, api);
+    if (!d) return;
+    if (!routine) {
+        // Windows would call address 0 when the routines run.
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
+                               fmt::format("{} with a NULL routine; nothing is registered", api), {.driver = driver});
+        return;
+    }
+    ntio::System::Impl& s = ntio::sys();
+    std::lock_guard g(s.reinit_lock);
+    (boot ? s.boot_reinit : s.reinit).push_back({d, routine, context});
+}
+}  // namespace
+
+extern "C" {
+
+NTSTATUS IoAllocateDriverObjectExtension(PDRIVER_OBJECT DriverObject, PVOID ClientIdentificationAddress,
+                                         ULONG DriverObjectExtensionSize, PVOID* DriverObjectExtension) {
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "IoAllocateDriverObjectExtension");
+    *DriverObjectExtension = nullptr;
+    DriverBody* d = driver_body(DriverObject, "IoAllocateDriverObjectExtension");
+    if (!d) return STATUS_INVALID_PARAMETER;
+    // Zeroed, and never a NULL for a size of 0: the area is found by its address.
+    void* area = std::calloc(1, DriverObjectExtensionSize ? DriverObjectExtensionSize : 1);
+    if (!area) return STATUS_INSUFFICIENT_RESOURCES;
+    std::lock_guard g(d->extensions_lock);
+    for (const auto& e : d->client_extensions)
+        if (e.first == ClientIdentificationAddress) {
+            std::free(area);
+            return STATUS_OBJECT_NAME_COLLISION;
+        }
+    d->client_extensions.emplace_back(ClientIdentificationAddress, area);
+    *DriverObjectExtension = area;
+    return STATUS_SUCCESS;
+}
+
+PVOID IoGetDriverObjectExtension(PDRIVER_OBJECT DriverObject, PVOID ClientIdentificationAddress) {
+    ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "IoGetDriverObjectExtension");
+    DriverBody* d = driver_body(DriverObject, "IoGetDriverObjectExtension");
+    if (!d) return nullptr;
+    std::lock_guard g(d->extensions_lock);
+    for (const auto& e : d->client_extensions)
+        if (e.first == ClientIdentificationAddress) return e.second;
+    return nullptr;
+}
+
+VOID IoRegisterDriverReinitialization(PDRIVER_OBJECT DriverObject, PDRIVER_REINITIALIZE DriverReinitializationRoutine,
+                                      PVOID Context) {
+    register_reinitialization(DriverObject, DriverReinitializationRoutine, Context, false,
+                              "IoRegisterDriverReinitialization");
+}
+
+VOID IoRegisterBootDriverReinitialization(PDRIVER_OBJECT DriverObject,
+                                          PDRIVER_REINITIALIZE DriverReinitializationRoutine, PVOID Context) {
+    register_reinitialization(DriverObject, DriverReinitializationRoutine, Context, true,
+                              "IoRegisterBootDriverReinitialization");
+}
+
+}  // extern "C"
 
 // MmGetSystemRoutineAddress: a routine of the "kernel", that is of libntio, by name.
 // Drivers use it to find routines newer than the oldest Windows they support, so an

@@ -8,9 +8,11 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ke/spin.hpp"
@@ -73,6 +75,14 @@ struct DriverBody {
     void* module = nullptr;  // dlopen handle
     bool unloaded = false;
     uint32_t verifier_id = 0;  // the verifier's number for it (verifier/drivers.hpp)
+    // IoAllocateDriverObjectExtension's areas by client address (S-DRVX-1), under
+    // extensions_lock; malloc'ed, not pool, so that they outlive DriverUnload's pool
+    // check as Windows frees them with the driver object.
+    std::mutex extensions_lock;
+    std::vector<std::pair<void*, void*>> client_extensions;
+    ~DriverBody() {
+        for (auto& e : client_extensions) std::free(e.second);
+    }
 };
 
 // Runtime part of a file object.
@@ -306,6 +316,10 @@ void on_system_thread(const std::function<void()>& fn);
 void send_shutdown_notifications();
 void unload_driver(DriverBody* d);
 void unload_all_drivers();
+// Drivers loaded as one group (NTIO_DRIVERS before main): their reinitialization routines
+// wait for the group's end, when they run (S-DRVX-3). Groups may nest.
+void begin_driver_group();
+void end_driver_group();
 
 // Plug and Play (io/pnp.cpp).
 namespace pnp {

@@ -968,6 +968,30 @@ NTIO_API NTSTATUS IoRegisterShutdownNotification(PDEVICE_OBJECT DeviceObject);
 NTIO_API NTSTATUS IoRegisterLastChanceShutdownNotification(PDEVICE_OBJECT DeviceObject);
 NTIO_API VOID IoUnregisterShutdownNotification(PDEVICE_OBJECT DeviceObject);
 
+/* ---- Driver object extensions (S-DRVX-1..2) -------------------------------------------
+ * A zeroed context area per (driver object, ClientIdentificationAddress), found again with
+ * IoGetDriverObjectExtension (NULL when there is none) and freed with the driver object.
+ * A second one with the same address is STATUS_OBJECT_NAME_COLLISION. At IRQL <=
+ * DISPATCH_LEVEL. */
+NTIO_API NTSTATUS IoAllocateDriverObjectExtension(PDRIVER_OBJECT DriverObject, PVOID ClientIdentificationAddress,
+                                                  ULONG DriverObjectExtensionSize, PVOID *DriverObjectExtension);
+NTIO_API PVOID IoGetDriverObjectExtension(PDRIVER_OBJECT DriverObject, PVOID ClientIdentificationAddress);
+
+/* ---- Reinitialization (S-DRVX-3..5) ----------------------------------------------------
+ * The routine runs once the drivers loaded together have all initialized: for `ntio run
+ * --driver` (NTIO_DRIVERS), after the last one's DriverEntry and devices and before the
+ * program's main; for System::load_driver, when that driver has loaded. At PASSIVE_LEVEL
+ * on a system thread, Count being how many times the driver's routines were called,
+ * this call included. It may register itself again to run after the others. A boot
+ * driver's routine (IoRegisterBootDriverReinitialization) runs at the same point, after
+ * the ordinary ones: ntio starts every driver after the devices exist. */
+typedef VOID DRIVER_REINITIALIZE(struct _DRIVER_OBJECT *DriverObject, PVOID Context, ULONG Count);
+typedef DRIVER_REINITIALIZE *PDRIVER_REINITIALIZE;
+NTIO_API VOID IoRegisterDriverReinitialization(PDRIVER_OBJECT DriverObject,
+                                               PDRIVER_REINITIALIZE DriverReinitializationRoutine, PVOID Context);
+NTIO_API VOID IoRegisterBootDriverReinitialization(PDRIVER_OBJECT DriverObject,
+                                                   PDRIVER_REINITIALIZE DriverReinitializationRoutine, PVOID Context);
+
 NTIO_API PVOID IoAllocateErrorLogEntry(PVOID IoObject, UCHAR EntrySize);
 NTIO_API VOID IoWriteErrorLogEntry(PVOID ElEntry);
 NTIO_API VOID IoFreeErrorLogEntry(PVOID ElEntry);
