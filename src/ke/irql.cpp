@@ -19,7 +19,14 @@ using ntio::ke::t_irql;
 
 namespace {
 
+// Critical and guarded region depths of the calling thread (KeEnterCriticalRegion,
+// KeEnterGuardedRegion). ntio delivers no kernel-mode APCs: the I/O manager's last stage
+// of completion, for which Windows queues a special kernel APC to the issuing thread,
+// runs in the thread that completes the request, and user APCs run only on a user-mode
+// alertable wait. So nothing is held back by these: they are what KeAreApcsDisabled,
+// KeAreAllApcsDisabled and the routines that require a region (ExAcquireResource*) check.
 thread_local int t_critical_region = 0;
+thread_local int t_guarded_region = 0;
 
 // A non-zero word unique to the calling thread, stored in a held spin lock.
 KSPIN_LOCK owner_tag() { return reinterpret_cast<KSPIN_LOCK>(&t_irql); }
@@ -100,7 +107,21 @@ VOID KeLeaveCriticalRegion(VOID) {
     }
     --t_critical_region;
 }
-BOOLEAN KeAreApcsDisabled(VOID) { return t_critical_region > 0 || t_irql >= APC_LEVEL; }
+VOID KeEnterGuardedRegion(VOID) {
+    ntio::verifier::check_irql_at_most(APC_LEVEL, "KeEnterGuardedRegion");
+    ++t_guarded_region;
+}
+VOID KeLeaveGuardedRegion(VOID) {
+    ntio::verifier::check_irql_at_most(APC_LEVEL, "KeLeaveGuardedRegion");
+    if (t_guarded_region == 0) {
+        ntio::verifier::report(ntio::verifier::Check::APC_INDEX_MISMATCH, "KeLeaveGuardedRegion without KeEnterGuardedRegion");
+        return;
+    }
+    --t_guarded_region;
+}
+// A guarded region disables normal kernel APCs too, so it counts for both.
+BOOLEAN KeAreApcsDisabled(VOID) { return t_critical_region > 0 || t_guarded_region > 0 || t_irql >= APC_LEVEL; }
+BOOLEAN KeAreAllApcsDisabled(VOID) { return t_guarded_region > 0 || t_irql >= APC_LEVEL; }
 
 // The floating-point environment is the C library's fenv_t: it holds what Windows calls the
 // nonvolatile floating-point context (the x87 control word and MXCSR on x64).

@@ -68,3 +68,12 @@ NTSTATUS probe_pages_slow(void* buffer, size_t n, bool write) {
 }
 
 }  // namespace ntio::ke
+
+// S-KAPI-9: an address is valid when reading it does not fault, which the read probe of
+// one page finds out (a fault resumes at its failure path). Reading also brings in a page
+// not yet touched, as Windows' answer is about the page being there now; what ntio cannot
+// tell is a page Windows would have paged out, which Linux brings back without a fault
+// the caller sees.
+extern "C" BOOLEAN MmIsAddressValid(PVOID VirtualAddress) {
+    return NT_SUCCESS(ntio::ke::touch_for_read(VirtualAddress)) ? TRUE : FALSE;
+}

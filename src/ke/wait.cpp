@@ -135,6 +135,7 @@ LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency) {
 ULONG KeQueryActiveProcessorCount(PKAFFINITY ActiveProcessors) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) n = 1;
+    if (n > 64) n = 64;  // one processor group, as GetSystemInfo's mask tells
     if (ActiveProcessors) *ActiveProcessors = n >= 64 ? ~KAFFINITY(0) : ((KAFFINITY(1) << n) - 1);
     return static_cast<ULONG>(n);
 }

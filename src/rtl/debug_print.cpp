@@ -132,4 +132,20 @@ VOID OutputDebugStringW(LPCWSTR lpOutputString) {
     debug_record(narrow.data(), narrow.size());
 }
 
+// S-KAPI-8: the kernel debugger of ntio's kernel is a debugger attached to the process
+// (gdb, lldb): the one DbgBreakPoint stops in. Drivers read the flags through the WDK's
+// pointers, so they are set when libntio loads and again by KdRefreshDebuggerNotPresent,
+// as Windows refreshes its flag there; with none attached, NOT_PRESENT is TRUE and
+// ENABLED FALSE.
+static BOOLEAN g_kd_not_present = TRUE, g_kd_enabled = FALSE;
+PBOOLEAN KdDebuggerNotPresent = &g_kd_not_present;
+PBOOLEAN KdDebuggerEnabled = &g_kd_enabled;
+BOOLEAN KdRefreshDebuggerNotPresent(VOID) {
+    bool attached = debugger_attached();
+    __atomic_store_n(&g_kd_enabled, attached ? TRUE : FALSE, __ATOMIC_RELAXED);
+    __atomic_store_n(&g_kd_not_present, attached ? FALSE : TRUE, __ATOMIC_RELAXED);
+    return attached ? FALSE : TRUE;
+}
+[[gnu::constructor]] static void kd_flags_at_load() { KdRefreshDebuggerNotPresent(); }
+
 }  // extern "C"

@@ -7,6 +7,7 @@
 #include <cwctype>
 
 #include "system.hpp"
+#include "verifier/report.hpp"
 #include "wdm.h"
 
 using ntio::sys;
@@ -205,6 +206,33 @@ NTSTATUS RtlDowncaseUnicodeString(PUNICODE_STRING DestinationString, PCUNICODE_S
 }
 
 WCHAR RtlUpcaseUnicodeChar(WCHAR SourceCharacter) { return upcase(SourceCharacter); }
+
+// S-KAPI-3: X65599 is h = h * 65599 + c over the string's UTF-16 code units from h = 0,
+// in 32 bits, each unit upcased first for a case-insensitive hash (Windows upcases, so
+// "a" hashes as "A"). The Length counts: an embedded NUL is hashed like any unit. ntio's
+// WCHAR is 4 bytes: a character beyond the BMP is hashed as the surrogate pair Windows
+// holds it as, so the value is Windows' for the same text.
+NTSTATUS RtlHashUnicodeString(PCUNICODE_STRING String, BOOLEAN CaseInSensitive, ULONG HashAlgorithm,
+                              PULONG HashValue) {
+    ntio::verifier::check_irql_at_most(APC_LEVEL, "RtlHashUnicodeString");
+    if (!String || !HashValue) return STATUS_INVALID_PARAMETER;
+    if (HashAlgorithm != HASH_STRING_ALGORITHM_DEFAULT && HashAlgorithm != HASH_STRING_ALGORITHM_X65599)
+        return STATUS_INVALID_PARAMETER;
+    uint32_t hash = 0;
+    for (USHORT i = 0; i < String->Length / sizeof(WCHAR); ++i) {
+        auto c = static_cast<uint32_t>(String->Buffer[i]);
+        if (c > 0xFFFF && c <= 0x10FFFF) {
+            c -= 0x10000;
+            hash = hash * 65599u + (0xD800u + (c >> 10));
+            hash = hash * 65599u + (0xDC00u + (c & 0x3FF));
+            continue;
+        }
+        uint32_t unit = static_cast<uint16_t>(CaseInSensitive ? upcase(static_cast<WCHAR>(c)) : static_cast<WCHAR>(c));
+        hash = hash * 65599u + unit;
+    }
+    *HashValue = hash;
+    return STATUS_SUCCESS;
+}
 WCHAR RtlDowncaseUnicodeChar(WCHAR SourceCharacter) { return downcase(SourceCharacter); }
 CHAR RtlUpperChar(CHAR Character) { return static_cast<CHAR>(toupper(static_cast<unsigned char>(Character))); }
 

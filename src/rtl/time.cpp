@@ -116,4 +116,17 @@ NTSTATUS RtlGetVersion(PRTL_OSVERSIONINFOW lpVersionInformation) {
     return STATUS_SUCCESS;
 }
 
+// S-KAPI-7: the version RtlGetVersion reports, as an NTDDI value. An NTDDI value holds the
+// OS (major, minor) in its high word and the service pack, or for Windows 10 the
+// release, in its low word, so the values order as the systems do.
+static constexpr ULONG kNtDdiVersion = NTDDI_WIN10_VB;
+
+BOOLEAN RtlIsNtDdiVersionAvailable(ULONG Version) { return Version <= kNtDdiVersion; }
+
+BOOLEAN RtlIsServicePackVersionInstalled(ULONG Version) {
+    // The same OS at that service pack (release) or a later one: another OS's service pack
+    // is not installed here, older or newer.
+    return (Version >> 16) == (kNtDdiVersion >> 16) && (Version & 0xFFFF) <= (kNtDdiVersion & 0xFFFF);
+}
+
 }  // extern "C"

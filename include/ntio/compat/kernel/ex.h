@@ -260,5 +260,15 @@ extern NTIO_API ULONG_PTR MmUserProbeAddress;
 NTIO_API VOID ProbeForRead(const volatile VOID *Address, SIZE_T Length, ULONG Alignment);
 NTIO_API VOID ProbeForWrite(volatile VOID *Address, SIZE_T Length, ULONG Alignment);
 
+/* ---- system information (S-KAPI-5, S-KAPI-6) ------------------------------------------ */
+#ifndef UUID_DEFINED
+#define UUID_DEFINED
+typedef GUID UUID;
+#endif
+/* A new random (version 4, RFC 4122 variant) UUID; STATUS_SUCCESS. At PASSIVE_LEVEL. */
+NTIO_API NTSTATUS ExUuidCreate(UUID *Uuid);
+/* IsProcessorFeaturePresent's answer, at any IRQL. */
+NTIO_API BOOLEAN ExIsProcessorFeaturePresent(ULONG ProcessorFeature);
+
 NTIO_EXTERN_C_END
 #endif

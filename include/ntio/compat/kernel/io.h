@@ -125,6 +125,9 @@ NTIO_API VOID IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAdd
 /* A kernel routine (one of libntio's Ke/Ex/Io/Mm/Ps/Ob/Rtl/Zw/Nt/... exports) by
  * name, or NULL when ntio does not have it. */
 NTIO_API PVOID MmGetSystemRoutineAddress(PUNICODE_STRING SystemRoutineName);
+/* TRUE when reading the byte at VirtualAddress would not fault: it is mapped and
+ * readable (S-KAPI-9). Any IRQL. */
+NTIO_API BOOLEAN MmIsAddressValid(PVOID VirtualAddress);
 #define MmCached 1
 #define MmGetSystemAddressForMdl(Mdl) MmGetSystemAddressForMdlSafe((Mdl), NormalPagePriority)
 

@@ -37,7 +37,14 @@ NTIO_API VOID ntio_paged_code_check(PCSTR File, ULONG Line, PCSTR Function);
 
 NTIO_API VOID KeEnterCriticalRegion(VOID);
 NTIO_API VOID KeLeaveCriticalRegion(VOID);
+/* A guarded region disables all APCs, special kernel APCs included (S-KAPI-1). Both kinds
+ * of region nest and are the calling thread's; at IRQL <= APC_LEVEL. */
+NTIO_API VOID KeEnterGuardedRegion(VOID);
+NTIO_API VOID KeLeaveGuardedRegion(VOID);
+/* TRUE inside a critical or guarded region or at APC_LEVEL and above. */
 NTIO_API BOOLEAN KeAreApcsDisabled(VOID);
+/* TRUE inside a guarded region or at APC_LEVEL and above: even special kernel APCs wait. */
+NTIO_API BOOLEAN KeAreAllApcsDisabled(VOID);
 
 /* ---- spin locks (S-KE-20) ---------------------------------------------------- */
 typedef ULONG_PTR KSPIN_LOCK, *PKSPIN_LOCK;
@@ -298,6 +305,17 @@ NTIO_API ULONG KeGetCurrentProcessorNumber(VOID);
 /* One processor group (group 0), as on a machine with at most 64 processors. */
 #define ALL_PROCESSOR_GROUPS 0xffff
 NTIO_API ULONG KeQueryActiveProcessorCountEx(USHORT GroupNumber);
+/* The processors the machine may have (the configured ones, S-KAPI-2): never fewer than
+ * the active ones. */
+NTIO_API ULONG KeQueryMaximumProcessorCount(VOID);
+NTIO_API ULONG KeQueryMaximumProcessorCountEx(USHORT GroupNumber);
+NTIO_API USHORT KeQueryActiveGroupCount(VOID);
+NTIO_API USHORT KeQueryMaximumGroupCount(VOID);
+/* The active processors' affinity mask, KeQueryActiveProcessorCount's. */
+NTIO_API KAFFINITY KeQueryActiveProcessors(VOID);
+/* The current processor's system-wide number, as KeGetCurrentProcessorNumber, and its
+ * group (0) and number in the group when ProcNumber is not NULL. */
+NTIO_API ULONG KeGetCurrentProcessorNumberEx(PPROCESSOR_NUMBER ProcNumber);
 /* No sleep or hibernation happens under ntio, so the unbiased time is the interrupt time. */
 NTIO_API ULONGLONG KeQueryUnbiasedInterruptTime(VOID);
 

@@ -48,6 +48,34 @@ typedef struct _OSVERSIONINFOEXW {
 /* Windows 10 version 2004 (10.0.19041), the NTDDI_VERSION ntio presents. The size field
  * says which structure the caller passes; another size is STATUS_INVALID_PARAMETER. */
 NTIO_API NTSTATUS RtlGetVersion(PRTL_OSVERSIONINFOW lpVersionInformation);
+/* Whether the system is at least the NTDDI_* version given (the one RtlGetVersion
+ * reports: NTDDI_WIN10_VB), and whether the given version's OS is this one with at least
+ * that service pack or release (S-KAPI-7). */
+NTIO_API BOOLEAN RtlIsNtDdiVersionAvailable(ULONG Version);
+NTIO_API BOOLEAN RtlIsServicePackVersionInstalled(ULONG Version);
+
+/* Pseudo-random numbers from a caller's seed, updated on each call: each value is in
+ * [0, MAXLONG - 1] and the sequence is the same for the same seed (S-KAPI-4), though not
+ * Windows' sequence. RtlRandom at IRQL <= APC_LEVEL. */
+NTIO_API ULONG RtlRandomEx(PULONG Seed);
+NTIO_API ULONG RtlRandom(PULONG Seed);
+
+/* A string's hash (S-KAPI-3): HASH_STRING_ALGORITHM_X65599 (and DEFAULT, the same) is
+ * Windows' multiply-by-65599 hash of the UTF-16 code units, upcased first when
+ * CaseInSensitive. At IRQL <= APC_LEVEL. */
+#define HASH_STRING_ALGORITHM_DEFAULT 0
+#define HASH_STRING_ALGORITHM_X65599 1
+#define HASH_STRING_ALGORITHM_INVALID 0xffffffff
+NTIO_API NTSTATUS RtlHashUnicodeString(PCUNICODE_STRING String, BOOLEAN CaseInSensitive, ULONG HashAlgorithm,
+                                       PULONG HashValue);
+
+/* The kernel debugger: none is attached under ntio (S-KAPI-8). The WDK's variables are
+ * pointers to the flags; KdRefreshDebuggerNotPresent gives KD_DEBUGGER_NOT_PRESENT anew. */
+NTIO_API extern PBOOLEAN KdDebuggerNotPresent;
+NTIO_API extern PBOOLEAN KdDebuggerEnabled;
+#define KD_DEBUGGER_NOT_PRESENT (*KdDebuggerNotPresent)
+#define KD_DEBUGGER_ENABLED (*KdDebuggerEnabled)
+NTIO_API BOOLEAN KdRefreshDebuggerNotPresent(VOID);
 
 /* Byte order, as the WDK defines them on x64 (ntdef.h's intrinsics). */
 #define RtlUshortByteSwap(_x) _byteswap_ushort((USHORT)(_x))

@@ -61,6 +61,9 @@ typedef struct _SYSTEM_INFO {
  * granularity, as Windows x64 reports them. */
 NTIO_API VOID GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 NTIO_API VOID GetNativeSystemInfo(LPSYSTEM_INFO lpSystemInfo);
+/* Whether the processor (and the OS, for the features it must enable) has a PF_* feature
+ * (<ntdef.h> lists them), from cpuid; FALSE for a number it does not know (S-KAPI-6). */
+NTIO_API BOOL IsProcessorFeaturePresent(DWORD ProcessorFeature);
 
 NTIO_EXTERN_C_END
 
