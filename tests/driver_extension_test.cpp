@@ -147,7 +147,7 @@ TEST_F(DriverExtensions, S_DRVX_3_RoutinesRunWhenTheDriverHasLoaded) {
 }
 
 // S-DRVX-5: a DriverEntry that fails has no routine called; a driver unloaded before its
-// routines ran has none called either.
+// routines ran has none called either, and cannot register more.
 TEST_F(DriverExtensions, S_DRVX_5_FailedDriverHasNoRoutineCalled) {
     g_reinit_log.clear();
     EXPECT_EQ(sys.load_driver("refail", &FailingReinitEntry), STATUS_UNSUCCESSFUL);
@@ -158,7 +158,10 @@ TEST_F(DriverExtensions, S_DRVX_5_FailedDriverHasNoRoutineCalled) {
     // Registered outside DriverEntry: it waits for the next load to end, as on Windows
     // the list is walked when a driver has loaded; unloading the driver drops it.
     IoRegisterDriverReinitialization(g_drv_a, Reinit, &g_plan_b);
+    ObReferenceObject(g_drv_a);  // kept past its unload, to register once more
     EXPECT_TRUE(sys.unload_driver("rea"));
+    EXPECT_DRIVER_BUG("InvalidParameter", IoRegisterDriverReinitialization(g_drv_a, Reinit, &g_plan_b));
+    ObDereferenceObject(g_drv_a);
     ASSERT_EQ(sys.load_driver("reb", &ReinitEntryB), STATUS_SUCCESS);
     EXPECT_EQ(g_reinit_log, (std::vector<std::string>{"entry b", "reinit b 1 passive system"}));
 }

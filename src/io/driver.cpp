@@ -105,6 +105,7 @@ NTSTATUS start_driver(DriverBody* d, PDRIVER_INITIALIZE entry, bool listed = tru
     drv->Type = IO_TYPE_DRIVER;
     drv->Size = sizeof(DRIVER_OBJECT);
     drv->DriverExtension = &d->extension;
+    d->extension = DRIVER_EXTENSION{};  // Count starts at 0: no reinitialization routine ran yet
     d->extension.DriverObject = drv;
     drv->DriverName.Buffer = d->name.data();
     drv->DriverName.Length = drv->DriverName.MaximumLength = static_cast<USHORT>(d->name.size() * sizeof(WCHAR));
@@ -361,6 +362,13 @@ void register_reinitialization(PDRIVER_OBJECT driver, PDRIVER_REINITIALIZE routi
         // Windows would call address 0 when the routines run.
         ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
                                fmt::format("{} with a NULL routine; nothing is registered", api), {.driver = driver});
+        return;
+    }
+    if (d->unloaded) {
+        // Its queued routines were dropped at unload; a late one would outlive the object.
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
+                               fmt::format("{} for a driver that has unloaded; nothing is registered", api),
+                               {.driver = driver});
         return;
     }
     ntio::System::Impl& s = ntio::sys();
