@@ -79,7 +79,7 @@ TEST_F(ThreadPool, S_TP_5_BadInputsAreRefused) {
     SetLastError(0);
     EXPECT_FALSE(QueueUserWorkItem(nullptr, nullptr, WT_EXECUTEDEFAULT));
     EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
-    // A pool or cleanup group in the environment: ntio has only the default pool.
+    // A pool in the environment that is no pool of CreateThreadpool's (S-TP-22).
     TP_CALLBACK_ENVIRON env;
     InitializeThreadpoolEnvironment(&env);
     env.Pool = reinterpret_cast<PTP_POOL>(&env);
@@ -1030,8 +1030,6 @@ TEST_F(ThreadPool, S_TP_20_DefaultQueueTimersRunAtTheirExactTimes) {
     Sleep(20000);
     EXPECT_EQ(r.timed_out.load(), 4);
     ASSERT_TRUE(DeleteTimerQueueTimer(nullptr, timer, nullptr));
-    EXPECT_FALSE(CreateTimerQueueTimer(&timer, reinterpret_cast<HANDLE>(1), record_registered, &r, 0, 0, 0));
-    EXPECT_EQ(GetLastError(), ERROR_INVALID_PARAMETER);
     CloseHandle(r.entered);
 }
 

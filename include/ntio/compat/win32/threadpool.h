@@ -1,8 +1,10 @@
-/* ntio compat, Win32 side: the default thread pool (threadpoolapiset.h and winnt.h's
- * TP_* types): work, I/O, wait and timer objects, the callback instance's on-return
- * actions, TrySubmitThreadpoolCallback, and the older QueueUserWorkItem,
- * BindIoCompletionCallback, RegisterWaitForSingleObject and default-queue timers. Part of
- * <windows.h>. One process-wide pool: no CreateThreadpool, no cleanup groups (docs/compat.md, design.md "The Win32 thread pool"). */
+/* ntio compat, Win32 side: the thread pool (threadpoolapiset.h, threadpoollegacyapiset.h
+ * and winnt.h's TP_* types): the default pool and private pools (CreateThreadpool),
+ * callback environments and cleanup groups, work, I/O, wait and timer objects, the
+ * callback instance's on-return actions, TrySubmitThreadpoolCallback, and the older
+ * QueueUserWorkItem, BindIoCompletionCallback, RegisterWaitForSingleObject and timer
+ * queues. Part of <windows.h>. What differs from Windows: docs/compat.md, "The thread
+ * pool"; the rules: docs/design.md, "The Win32 thread pool". */
 #ifndef NTIO_COMPAT_WIN32_THREADPOOL_H
 #define NTIO_COMPAT_WIN32_THREADPOOL_H
 
@@ -40,8 +42,11 @@ typedef enum _TP_CALLBACK_PRIORITY {
     TP_CALLBACK_PRIORITY_COUNT = TP_CALLBACK_PRIORITY_INVALID
 } TP_CALLBACK_PRIORITY;
 
-/* The callback environment. ntio accepts one whose Pool and CleanupGroup are NULL (the
- * default pool, no group); the other fields are kept and ignored. */
+/* The callback environment, laid out as the SDK's TP_CALLBACK_ENVIRON_V3, and its
+ * helpers, inline as in the SDK: objects created with it run on its Pool (NULL: the
+ * default pool), join its CleanupGroup, and start in the order of CallbackPriority.
+ * LongFunction, Persistent and RaceDll are kept and change nothing (docs/compat.md);
+ * ActivationContext and FinalizationCallback are ignored. */
 typedef struct _TP_CALLBACK_ENVIRON_V3 {
     TP_VERSION Version;
     PTP_POOL Pool;
@@ -75,10 +80,43 @@ static inline VOID InitializeThreadpoolEnvironment(PTP_CALLBACK_ENVIRON pcbe) {
     pcbe->Size = sizeof(TP_CALLBACK_ENVIRON_V3);
 }
 static inline VOID DestroyThreadpoolEnvironment(PTP_CALLBACK_ENVIRON pcbe) { (void)pcbe; }
+static inline VOID SetThreadpoolCallbackPool(PTP_CALLBACK_ENVIRON pcbe, PTP_POOL ptpp) { pcbe->Pool = ptpp; }
+static inline VOID SetThreadpoolCallbackCleanupGroup(PTP_CALLBACK_ENVIRON pcbe, PTP_CLEANUP_GROUP ptpcg,
+                                                     PTP_CLEANUP_GROUP_CANCEL_CALLBACK pfng) {
+    pcbe->CleanupGroup = ptpcg;
+    pcbe->CleanupGroupCancelCallback = pfng;
+}
 static inline VOID SetThreadpoolCallbackRunsLong(PTP_CALLBACK_ENVIRON pcbe) { pcbe->u.s.LongFunction = 1; }
+static inline VOID SetThreadpoolCallbackLibrary(PTP_CALLBACK_ENVIRON pcbe, PVOID mod) { pcbe->RaceDll = mod; }
 static inline VOID SetThreadpoolCallbackPriority(PTP_CALLBACK_ENVIRON pcbe, TP_CALLBACK_PRIORITY priority) {
     pcbe->CallbackPriority = priority;
 }
+static inline VOID SetThreadpoolCallbackPersistent(PTP_CALLBACK_ENVIRON pcbe) { pcbe->u.s.Persistent = 1; }
+
+/* Private pools: workers start on demand up to the maximum (at first the default
+ * pool's); SetThreadpoolThreadMinimum starts that many at once. CloseThreadpool frees
+ * the pool once its last object is freed. The stack size is the workers'. */
+typedef struct _TP_POOL_STACK_INFORMATION {
+    SIZE_T StackReserve;
+    SIZE_T StackCommit;
+} TP_POOL_STACK_INFORMATION, *PTP_POOL_STACK_INFORMATION;
+NTIO_API PTP_POOL CreateThreadpool(PVOID reserved);
+NTIO_API VOID CloseThreadpool(PTP_POOL ptpp);
+NTIO_API VOID SetThreadpoolThreadMaximum(PTP_POOL ptpp, DWORD cthrdMost);
+NTIO_API BOOL SetThreadpoolThreadMinimum(PTP_POOL ptpp, DWORD cthrdMic);
+NTIO_API BOOL SetThreadpoolStackInformation(PTP_POOL ptpp, PTP_POOL_STACK_INFORMATION ptpsi);
+NTIO_API BOOL QueryThreadpoolStackInformation(PTP_POOL ptpp, PTP_POOL_STACK_INFORMATION ptpsi);
+
+/* Cleanup groups: work, I/O, wait and timer objects and one-shot callbacks created with
+ * an environment naming the group are its members until freed.
+ * CloseThreadpoolCleanupGroupMembers closes every member (the program must not close
+ * them again), with fCancelPendingCallbacks drops their callbacks not started and calls
+ * the environment's CleanupGroupCancelCallback(object context, pvCleanupContext) for
+ * each member the program had not closed, and returns once no member's callback runs. */
+NTIO_API PTP_CLEANUP_GROUP CreateThreadpoolCleanupGroup(void);
+NTIO_API VOID CloseThreadpoolCleanupGroupMembers(PTP_CLEANUP_GROUP ptpcg, BOOL fCancelPendingCallbacks,
+                                                 PVOID pvCleanupContext);
+NTIO_API VOID CloseThreadpoolCleanupGroup(PTP_CLEANUP_GROUP ptpcg);
 
 /* Work objects: each SubmitThreadpoolWork runs the callback once. */
 NTIO_API PTP_WORK CreateThreadpoolWork(PTP_WORK_CALLBACK pfnwk, PVOID pv, PTP_CALLBACK_ENVIRON pcbe);
@@ -127,9 +165,10 @@ NTIO_API VOID ReleaseMutexWhenCallbackReturns(PTP_CALLBACK_INSTANCE pci, HANDLE 
 NTIO_API VOID LeaveCriticalSectionWhenCallbackReturns(PTP_CALLBACK_INSTANCE pci, PCRITICAL_SECTION pcs);
 NTIO_API VOID DisassociateCurrentThreadFromCallback(PTP_CALLBACK_INSTANCE pci);
 
-/* QueueUserWorkItem's and RegisterWaitForSingleObject's flags: accepted; every callback
- * runs on the one pool; WT_EXECUTEONLYONCE is honoured by RegisterWaitForSingleObject
- * and CreateTimerQueueTimer. */
+/* The WT_* flags. WT_EXECUTEONLYONCE: one callback (registered waits, queue timers);
+ * WT_EXECUTEINWAITTHREAD (registered waits) and WT_EXECUTEINTIMERTHREAD (queue timers):
+ * the callback runs on the thread serving the wait or the timers, not on a worker. The
+ * others are accepted and change nothing here (docs/compat.md says why). */
 #define WT_EXECUTEDEFAULT 0x00000000
 #define WT_EXECUTEINIOTHREAD 0x00000001
 #define WT_EXECUTEINUITHREAD 0x00000002
@@ -155,8 +194,17 @@ NTIO_API BOOL RegisterWaitForSingleObject(PHANDLE phNewWaitObject, HANDLE hObjec
                                           PVOID Context, ULONG dwMilliseconds, ULONG dwFlags);
 NTIO_API BOOL UnregisterWait(HANDLE WaitHandle);
 NTIO_API BOOL UnregisterWaitEx(HANDLE WaitHandle, HANDLE CompletionEvent);
-/* Timer-queue timers on the default queue only (TimerQueue NULL): DueTime and Period
- * in ms; DeleteTimerQueueTimer's CompletionEvent as UnregisterWaitEx's. */
+/* Timer queues: NULL is the default queue. Timers run Callback(Parameter, TRUE) DueTime
+ * ms after creation, then every Period ms (0 or WT_EXECUTEONLYONCE: once), on the
+ * runtime's clock. ChangeTimerQueueTimer re-times a timer (not a one-shot one that has
+ * expired). DeleteTimerQueueTimer's and DeleteTimerQueueEx's CompletionEvent: NULL returns
+ * at once, INVALID_HANDLE_VALUE waits for running callbacks, an event is set once they
+ * are done; DeleteTimerQueueTimer then fails with ERROR_IO_PENDING while a callback
+ * still runs (as when called from the timer's own callback with NULL).
+ * DeleteTimerQueue(q) is DeleteTimerQueueEx(q, NULL). */
+NTIO_API HANDLE CreateTimerQueue(void);
+NTIO_API BOOL DeleteTimerQueue(HANDLE TimerQueue);
+NTIO_API BOOL DeleteTimerQueueEx(HANDLE TimerQueue, HANDLE CompletionEvent);
 NTIO_API BOOL CreateTimerQueueTimer(PHANDLE phNewTimer, HANDLE TimerQueue, WAITORTIMERCALLBACK Callback,
                                     PVOID Parameter, DWORD DueTime, DWORD Period, ULONG Flags);
 NTIO_API BOOL ChangeTimerQueueTimer(HANDLE TimerQueue, HANDLE Timer, ULONG DueTime, ULONG Period);
