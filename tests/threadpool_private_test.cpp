@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -111,6 +112,17 @@ TEST_F(ThreadPoolPrivate, S_TP_22_AMaximumOfOneSerializesCallbacks) {
     EXPECT_EQ(t.threads.size(), 1u);
     EXPECT_EQ(now_ms() - t0, 200) << "one after the other, 10 ms each";
     CloseThreadpoolWork(w);
+    // No other thread may start: CallbackMayRunLong says so (S-TP-6).
+    std::atomic<int> may = -1;
+    PTP_WORK ask = CreateThreadpoolWork(
+        [](PTP_CALLBACK_INSTANCE instance, PVOID c, PTP_WORK) {
+            static_cast<std::atomic<int>*>(c)->store(CallbackMayRunLong(instance));
+        },
+        &may, &env);
+    SubmitThreadpoolWork(ask);
+    WaitForThreadpoolWorkCallbacks(ask, FALSE);
+    EXPECT_EQ(may.load(), FALSE);
+    CloseThreadpoolWork(ask);
     CloseThreadpool(pool);
 }
 
@@ -238,7 +250,8 @@ TEST_F(ThreadPoolPrivate, S_TP_23_ClosingAPoolWithObjectsLetsTheirCallbacksRun) 
     EXPECT_FALSE(TrySubmitThreadpoolCallback([](PTP_CALLBACK_INSTANCE, PVOID) {}, nullptr, &bad));
     EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
     InitializeThreadpoolEnvironment(&bad);
-    bad.CallbackPriority = TP_CALLBACK_PRIORITY_INVALID;
+    const unsigned out_of_range = 7;  // stored as a C program may (memcpy keeps C++ from objecting)
+    std::memcpy(&bad.CallbackPriority, &out_of_range, sizeof out_of_range);
     SetLastError(0);
     EXPECT_EQ(CreateThreadpoolTimer([](PTP_CALLBACK_INSTANCE, PVOID, PTP_TIMER) {}, nullptr, &bad), nullptr);
     EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));

@@ -36,6 +36,7 @@
 #include <vector>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <unistd.h>
@@ -934,7 +935,10 @@ bool place(PTP_CALLBACK_ENVIRON env, Placement* out) {
         return false;
     }
     if (env->Version == 3) {  // a version 1 environment ends before CallbackPriority
-        auto prio = static_cast<unsigned>(env->CallbackPriority);
+        // Read as the integer it is: a program may have stored any value in the enum.
+        unsigned prio;
+        static_assert(sizeof prio == sizeof env->CallbackPriority);
+        std::memcpy(&prio, &env->CallbackPriority, sizeof prio);
         if (prio >= kPriorities) {
             set_last_error(ERROR_INVALID_PARAMETER);
             return false;
