@@ -10,6 +10,7 @@
 
 #include "io/iomgr.hpp"
 #include "ke/objects.hpp"
+#include "ke/user_access.hpp"
 #include "ps/thread.hpp"
 #include "win32/threadpool.hpp"
 #include "verifier/drivers.hpp"
@@ -508,6 +509,9 @@ static void report_pool_at_exit() {
 // main(), so the main thread is managed from its first instruction.
 __attribute__((constructor)) static void start_from_environment() {
     if (!std::getenv("NTIO_RUN") && !std::getenv("NTIO_CLOCK") && !std::getenv("NTIO_DRIVERS")) return;
+    // A DriverEntry may probe memory (MmIsAddressValid, ProbeForRead in a __try) before
+    // ke/user_access.cpp's own constructor, which may run after this one, installs them.
+    ke::install_fault_handlers();
     sys();
     ps::current_thread();
     // NTIO_DRIVERS=a.so=2:b.so: loaded in order before main (a PnP driver with its
