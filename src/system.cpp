@@ -558,6 +558,7 @@ __attribute__((constructor)) static void start_from_environment() {
                 if (size_t n = sys().handles.close_all())
                     std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);
                 verifier::faults::drain();
+                sys().wait_for_posted_work();  // closes deferred to the worker, as in shutdown
                 report_pending_irps();
                 io::unload_all_drivers();
                 verifier::faults::finish();

@@ -340,20 +340,28 @@ size_t position(const std::string& out, const std::string& what) {
     return p;
 }
 
-// After the app's line `returned`: the cancel, then a cleanup with nothing left, and no report.
-void expect_cancelled_before_cleanup(const std::string& out, const std::string& returned) {
+// After the app's line `returned`: the cancel, then a cleanup with nothing left, the
+// close (which takes the driver a second), the unload, and no report. The close may be
+// sent by a thread whose cancelled call drops the file's last reference: the exit waits
+// for that thread to stop before it judges what is pending and unloads the driver.
+// `closed_at`: when the close ends, a second after main returned.
+void expect_cancelled_before_cleanup(const std::string& out, const std::string& returned,
+                                     const std::string& closed_at = "1.100000") {
     size_t main_returned = position(out, returned);
     size_t cancelled = position(out, "ExitTest: request cancelled");
     size_t cleanup = position(out, "ExitTest: cleanup completed 0 held request(s)");
-    position(out, "ExitTest: unloaded");
+    size_t closed = position(out, closed_at + "\tExitTest: closed");
+    size_t unloaded = position(out, closed_at + "\tExitTest: unloaded");
     EXPECT_LT(main_returned, cancelled);
     EXPECT_LT(cancelled, cleanup);
+    EXPECT_LT(cleanup, closed);
+    EXPECT_LT(closed, unloaded);
     EXPECT_EQ(out.find("DRIVER BUG"), std::string::npos) << out;
     EXPECT_EQ(out.find("still allocated"), std::string::npos) << out;
 }
 
 TEST(ProcessExit, S_CAN_12_MainReturningCancelsItsPendingRequestBeforeTheCleanup) {
-    expect_cancelled_before_cleanup(run_exit_app("overlapped"), "main returns with its request pending");
+    expect_cancelled_before_cleanup(run_exit_app("overlapped"), "main returns with its request pending", "1.000000");
 }
 
 // Windows ends the program's other threads before it runs anything down; ntio cannot

@@ -141,9 +141,22 @@ void cancel_thread_io(_KTHREAD* t) {
     if (cancel_thread_requests(t)) wait_for_thread_requests(t);
 }
 
-bool cancel_thread_requests(_KTHREAD* t) {
+bool cancel_thread_requests(_KTHREAD* t, bool* in_synchronous_call) {
     std::vector<Held> held;
-    collect(t, [](IRP*) { return true; }, held);
+    bool synchronous = false;
+    collect(
+        t,
+        [&](IRP* irp) {
+            // A data request the I/O manager sent for a synchronous file object (its
+            // own create, cleanup and close are IRP_SYNCHRONOUS_API and return as usual).
+            FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
+            if ((header_of(irp)->flags & kIrpUserRequest) && !(irp->Flags & IRP_SYNCHRONOUS_API) && fo &&
+                (file_flags(fo) & FO_SYNCHRONOUS_IO))
+                synchronous = true;
+            return true;
+        },
+        held);
+    if (in_synchronous_call) *in_synchronous_call = synchronous;
     if (held.empty() && all_requests_done(t)) return false;
     cancel_and_release(held);
     return true;

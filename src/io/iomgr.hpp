@@ -291,7 +291,10 @@ NTSTATUS send_file_irp(FILE_OBJECT* file, UCHAR major, ACCESS_MASK access, ULONG
 void cancel_thread_io(_KTHREAD* thread);
 // Its two halves, for the process's exit, which cancels every thread's requests
 // before it waits for any: false from the first when there is nothing to wait for.
-bool cancel_thread_requests(_KTHREAD* thread);
+// `in_synchronous_call`, when given, is set if one of them is a request on a
+// synchronous file object: its issuer is inside the call (io/file.cpp send_request)
+// until the request completes, and then on its way out of it.
+bool cancel_thread_requests(_KTHREAD* thread, bool* in_synchronous_call = nullptr);
 void wait_for_thread_requests(_KTHREAD* thread);
 // Cancels the IRP numbered `sequence` if it is still on `thread`'s list (fault injection).
 void cancel_request(_KTHREAD* thread, uint64_t sequence);

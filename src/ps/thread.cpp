@@ -34,6 +34,7 @@ _KTHREAD::_KTHREAD() {
     InitializeListHead(&user_apcs);
     KeInitializeEvent(&resume_gate, NotificationEvent, FALSE);
     KeInitializeEvent(&irps_gone, SynchronizationEvent, FALSE);
+    KeInitializeEvent(&stopped_at_exit, NotificationEvent, FALSE);
 }
 
 _KTHREAD::~_KTHREAD() { ntio::ke::free_user_apcs(this); }
@@ -332,9 +333,29 @@ void cancel_program_io(System::Impl& s) {
     }
     // All are cancelled before any is waited for, as when the threads end together.
     std::vector<_KTHREAD*> waiting;
-    for (_KTHREAD* t : threads)
-        if (io::cancel_thread_requests(t)) waiting.push_back(t);
+    std::vector<_KTHREAD*> in_call;  // inside a synchronous call: they wake into it
+    for (_KTHREAD* t : threads) {
+        bool synchronous = false;
+        if (!io::cancel_thread_requests(t, &synchronous)) continue;
+        waiting.push_back(t);
+        if (synchronous) in_call.push_back(t);
+    }
     for (_KTHREAD* t : waiting) io::wait_for_thread_requests(t);
+    // A thread whose synchronous call was cancelled wakes in the call, drops the file
+    // object's references (the last one sends IRP_MJ_CLOSE) and stops. Windows would
+    // have ended it before anything was run down; here the exit waits until it has
+    // stopped (or ended), so that the handles close, pending requests are judged and
+    // drivers unload only after its close. Bounded, in case its driver returned from
+    // dispatch without pending and the thread went back to the program's code.
+    LARGE_INTEGER slice;
+    slice.QuadPart = -100 * 10000;
+    for (_KTHREAD* t : in_call) {
+        void* objects[2] = {&t->stopped_at_exit, t};
+        for (int slices = 0; slices < 50; ++slices)
+            if (KeWaitForMultipleObjects(2, objects, WaitAny, Executive, KernelMode, FALSE, &slice, nullptr) !=
+                STATUS_TIMEOUT)
+                break;
+    }
     for (_KTHREAD* t : threads) dereference(t);
 }
 
@@ -352,6 +373,7 @@ void stop_if_program_thread() {
     if (t_runs_program_exit) return;
     _KTHREAD* t = current_thread();
     if (t->system_thread) return;
+    ke::set_event(&t->stopped_at_exit);
     // Blocked as the dispatcher counts it, so that virtual time still moves for the
     // threads the exit waits for (a driver's system thread ending in DriverUnload).
     for (;;) t->system->dispatcher.wait(t, 0, nullptr, WaitAny, ke::kNever, false);

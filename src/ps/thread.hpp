@@ -78,6 +78,9 @@ struct _KTHREAD {
     // the caller; the thread may not end before they have (under irp_lock).
     uint32_t irps_finishing = 0;
     KEVENT irps_gone;
+    // Set when the thread stops for the program's exit (ps::stop_if_program_thread):
+    // the exit waits for it before it closes handles (ps::cancel_program_io).
+    KEVENT stopped_at_exit;
     LIST_ENTRY registry_entry; // System::m_threads
 
     // Start.

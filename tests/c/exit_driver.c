@@ -16,6 +16,14 @@ static PIRP g_held[8];  /* under the cancel spin lock */
 
 static NTSTATUS ExitCreateClose(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     UNREFERENCED_PARAMETER(DeviceObject);
+    if (IoGetCurrentIrpStackLocation(Irp)->MajorFunction == IRP_MJ_CLOSE) {
+        /* A close that takes a second: the exit must wait for it wherever it runs (a
+           thread whose cancelled call drops the file's last reference sends it). */
+        LARGE_INTEGER second;
+        second.QuadPart = -10000000LL;
+        KeDelayExecutionThread(KernelMode, FALSE, &second);
+        DbgPrint("ExitTest: closed\n");
+    }
     Irp->IoStatus.Status = STATUS_SUCCESS;
     Irp->IoStatus.Information = 0;
     IoCompleteRequest(Irp, IO_NO_INCREMENT);
