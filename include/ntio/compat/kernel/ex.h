@@ -270,5 +270,27 @@ NTIO_API NTSTATUS ExUuidCreate(UUID *Uuid);
 /* IsProcessorFeaturePresent's answer, at any IRQL. */
 NTIO_API BOOLEAN ExIsProcessorFeaturePresent(ULONG ProcessorFeature);
 
+/* ---- callback objects (S-CB) ----------------------------------------------------------
+ * ExCreateCallback opens the callback object named by ObjectAttributes (\Callback\Name) or,
+ * with Create, makes it when there is none (AllowMultipleCallbacks then decides whether
+ * more than one routine may register). *CallbackObject is referenced: ObDereferenceObject it
+ * when done; the object, and its name, go with the last reference (each registration holds
+ * one). Opening a missing name without Create: STATUS_OBJECT_NAME_NOT_FOUND (in a missing
+ * directory STATUS_OBJECT_PATH_NOT_FOUND); no name and no Create: STATUS_UNSUCCESSFUL; a
+ * name that is another kind of object: STATUS_OBJECT_TYPE_MISMATCH.
+ * ExRegisterCallback returns the registration, or NULL when the object allows one routine
+ * and has one. ExNotifyCallback (IRQL <= DISPATCH_LEVEL) calls every registered routine,
+ * oldest first, at the caller's IRQL on the caller's thread. ExUnregisterCallback returns
+ * once no call of the routine is in progress on another thread. */
+typedef struct _CALLBACK_OBJECT *PCALLBACK_OBJECT;
+typedef VOID CALLBACK_FUNCTION(PVOID CallbackContext, PVOID Argument1, PVOID Argument2);
+typedef CALLBACK_FUNCTION *PCALLBACK_FUNCTION;
+NTIO_API NTSTATUS ExCreateCallback(PCALLBACK_OBJECT *CallbackObject, POBJECT_ATTRIBUTES ObjectAttributes,
+                                   BOOLEAN Create, BOOLEAN AllowMultipleCallbacks);
+NTIO_API PVOID ExRegisterCallback(PCALLBACK_OBJECT CallbackObject, PCALLBACK_FUNCTION CallbackFunction,
+                                  PVOID CallbackContext);
+NTIO_API VOID ExUnregisterCallback(PVOID CallbackRegistration);
+NTIO_API VOID ExNotifyCallback(PVOID CallbackObject, PVOID Argument1, PVOID Argument2);
+
 NTIO_EXTERN_C_END
 #endif
