@@ -200,6 +200,7 @@ void System::Impl::wait_for_posted_work() {
 }
 
 System::Impl::~Impl() {
+    io::pnp::destroy_notifications(pnp_notifications.load());
     io::pnp::destroy(pnp.load());
     if (debug_owned) std::fclose(debug_out);
 }

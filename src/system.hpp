@@ -24,6 +24,7 @@ namespace ntio {
 namespace io {
 struct DriverBody;
 class PnpManager;
+struct PnpNotifications;
 }
 
 class System::Impl {
@@ -71,6 +72,9 @@ public:
     std::vector<io::DriverBody*> drivers;
     // The Plug and Play manager (io/pnp.cpp), made when the first PnP driver loads.
     std::atomic<io::PnpManager*> pnp{nullptr};
+    // IoRegisterPlugPlayNotification's registrations and queued events (io/pnp_notify.cpp),
+    // made on first use.
+    std::atomic<io::PnpNotifications*> pnp_notifications{nullptr};
 
     // IoRegister(Boot)DriverReinitialization's routines not yet called (io/driver.cpp), in
     // registration order, the boot drivers' apart; and how many driver groups are loading,

@@ -26,6 +26,7 @@ namespace ntio::io {
 extern ob::ObjectType g_device_type, g_driver_type, g_file_type;
 struct DevNode;
 class PnpManager;
+struct PnpNotifications;
 
 // Runtime part of a device object (DEVICE_OBJECT::DeviceObjectExtension).
 struct DeviceRuntime {
@@ -376,6 +377,18 @@ struct InterfaceRecord {
     bool active;
 };
 void snapshot(std::vector<DeviceRecord>* devices, std::vector<InterfaceRecord>* interfaces);
+// Calls `fn` with the kernel names of the class's enabled interfaces, under the manager's
+// table lock: no interface changes state until it returns (S-PNPN-2).
+void with_enabled_interfaces(const GUID& interface_class, const std::function<void(std::vector<std::wstring>)>& fn);
+
+// PnP notifications (io/pnp_notify.cpp, S-PNPN). Under the manager's table lock: an
+// interface of the class was enabled or disabled; queues the event for the registrations
+// of the class.
+void interface_state_changed(const GUID& interface_class, const std::wstring& link, bool enabled);
+// DriverUnload has returned: unregisters what the driver left registered and describes
+// each, for the verifier's report (S-PNPN-5).
+std::vector<std::string> unregister_left_by(DriverBody* d);
+void destroy_notifications(PnpNotifications* n);  // with the runtime
 }  // namespace pnp
 
 }  // namespace ntio::io

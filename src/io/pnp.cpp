@@ -675,6 +675,15 @@ void snapshot(std::vector<DeviceRecord>* devices, std::vector<InterfaceRecord>* 
     for (auto& i : m->interfaces) interfaces->push_back({i->guid, i->instance_id, user_path(*i), active(*m, *i)});
 }
 
+void with_enabled_interfaces(const GUID& interface_class, const std::function<void(std::vector<std::wstring>)>& fn) {
+    PnpManager& m = manager();
+    std::lock_guard g(m.lock);
+    std::vector<std::wstring> links;
+    for (auto& i : m.interfaces)
+        if (i->enabled && IsEqualGUID(i->guid, interface_class)) links.push_back(i->link);
+    fn(std::move(links));
+}
+
 }  // namespace pnp
 }  // namespace ntio::io
 
@@ -790,6 +799,7 @@ NTSTATUS IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName, BOOLEAN Ena
         IoDeleteSymbolicLink(&link);
     }
     iface->enabled = Enable;
+    io::pnp::interface_state_changed(iface->guid, iface->link, Enable);  // S-PNPN-1
     return STATUS_SUCCESS;
 }
 

@@ -456,8 +456,22 @@ void link_deleted(const std::wstring& link) {
     state().links.erase(link_key(link));
 }
 
+// S-PNPN-5: a registration left at unload would call into a driver whose DriverUnload has
+// torn down what the callback uses; Windows keeps the driver object (and so the image) while
+// it is registered, which is why the driver never really leaves.
+void report_pnp_notifications(io::DriverBody* d) {
+    for (const std::string& what : io::pnp::unregister_left_by(d))
+        report(Check::PnpNotificationLeftAtUnload,
+               fmt::format("driver {} unloaded and left {} registered; IoUnregisterPlugPlayNotificationEx it in "
+                           "DriverUnload (the registration holds a reference on the driver object, so the driver "
+                           "cannot really unload). ntio unregisters it",
+                           narrow(d->name), what),
+               {.driver = &d->driver});
+}
+
 void unloaded(io::DriverBody* d) {
     uint32_t id = d->verifier_id;
+    report_pnp_notifications(d);
     report_devices(d);
     if (id) report_ex_objects(d, id);
     while (d->driver.DeviceObject) IoDeleteDevice(d->driver.DeviceObject);

@@ -121,5 +121,73 @@ typedef enum _DEVICE_REMOVAL_POLICY {
 NTIO_API NTSTATUS IoGetDeviceProperty(PDEVICE_OBJECT DeviceObject, DEVICE_REGISTRY_PROPERTY DeviceProperty,
                                       ULONG BufferLength, PVOID PropertyBuffer, PULONG ResultLength);
 
+/* ---- PnP notifications (S-PNPN) ------------------------------------------------------------
+ * IoRegisterPlugPlayNotification at PASSIVE_LEVEL. EventCategoryDeviceInterfaceChange with
+ * EventCategoryData pointing at an interface class GUID: the callback gets a
+ * DEVICE_INTERFACE_CHANGE_NOTIFICATION (Event GUID_DEVICE_INTERFACE_ARRIVAL or _REMOVAL
+ * from <wdmguid.h>, SymbolicLinkName the kernel name \??\...) each time an interface of the
+ * class is enabled or disabled, at PASSIVE_LEVEL on a system thread, one event at a time in
+ * the order they happened. With PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES the
+ * interfaces enabled at registration are reported as arrivals first, on the registering
+ * thread, before the call returns. The registration holds a reference on DriverObject until
+ * it is unregistered. EventCategoryTargetDeviceChange and EventCategoryHardwareProfileChange
+ * are not implemented: STATUS_NOT_SUPPORTED (and a line on stderr). */
+typedef enum _IO_NOTIFICATION_EVENT_CATEGORY {
+    EventCategoryReserved,
+    EventCategoryHardwareProfileChange,
+    EventCategoryDeviceInterfaceChange,
+    EventCategoryTargetDeviceChange,
+    EventCategoryKernelSoftRestart
+} IO_NOTIFICATION_EVENT_CATEGORY;
+
+#define PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES 0x00000001
+
+typedef NTSTATUS DRIVER_NOTIFICATION_CALLBACK_ROUTINE(PVOID NotificationStructure, PVOID Context);
+typedef DRIVER_NOTIFICATION_CALLBACK_ROUTINE *PDRIVER_NOTIFICATION_CALLBACK_ROUTINE;
+
+/* Every notification starts so. Version is 1; Size the whole structure's size. */
+typedef struct _PLUGPLAY_NOTIFICATION_HEADER {
+    USHORT Version;
+    USHORT Size;
+    GUID Event;
+} PLUGPLAY_NOTIFICATION_HEADER, *PPLUGPLAY_NOTIFICATION_HEADER;
+
+typedef struct _DEVICE_INTERFACE_CHANGE_NOTIFICATION {
+    USHORT Version;
+    USHORT Size;
+    GUID Event;
+    GUID InterfaceClassGuid;
+    PUNICODE_STRING SymbolicLinkName; /* valid during the call only */
+} DEVICE_INTERFACE_CHANGE_NOTIFICATION, *PDEVICE_INTERFACE_CHANGE_NOTIFICATION;
+
+typedef struct _HWPROFILE_CHANGE_NOTIFICATION {
+    USHORT Version;
+    USHORT Size;
+    GUID Event;
+} HWPROFILE_CHANGE_NOTIFICATION, *PHWPROFILE_CHANGE_NOTIFICATION;
+
+typedef struct _TARGET_DEVICE_REMOVAL_NOTIFICATION {
+    USHORT Version;
+    USHORT Size;
+    GUID Event;
+    PFILE_OBJECT FileObject;
+} TARGET_DEVICE_REMOVAL_NOTIFICATION, *PTARGET_DEVICE_REMOVAL_NOTIFICATION;
+
+/* STATUS_SUCCESS with *NotificationEntry set; STATUS_INVALID_PARAMETER for a missing
+ * DriverObject, CallbackRoutine, NotificationEntry or class GUID, or flags other than
+ * PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES (that one for interface changes
+ * only); STATUS_NOT_SUPPORTED for the categories ntio does not have. */
+NTIO_API NTSTATUS IoRegisterPlugPlayNotification(IO_NOTIFICATION_EVENT_CATEGORY EventCategory,
+                                                 ULONG EventCategoryFlags, PVOID EventCategoryData,
+                                                 PDRIVER_OBJECT DriverObject,
+                                                 PDRIVER_NOTIFICATION_CALLBACK_ROUTINE CallbackRoutine,
+                                                 PVOID Context, PVOID *NotificationEntry);
+/* Both end the registration and release DriverObject. The Ex form returns once a call of
+ * the callback in progress on another thread has returned, so none follows it (called from
+ * the callback itself it does not wait); the old form does not wait. STATUS_SUCCESS;
+ * STATUS_INVALID_PARAMETER for NULL or an entry that is not a live registration. */
+NTIO_API NTSTATUS IoUnregisterPlugPlayNotification(PVOID NotificationEntry);
+NTIO_API NTSTATUS IoUnregisterPlugPlayNotificationEx(PVOID NotificationEntry);
+
 NTIO_EXTERN_C_END
 #endif
