@@ -8,6 +8,7 @@
 #include <wdmsec.h>
 #include <dontuse.h>
 #include <DriverSpecs.h>
+#include <wdmguid.h>
 
 #include "wdm_extras_public.h"
 
@@ -19,6 +20,8 @@ static IO_COMPLETION_ROUTINE PowerDone;
 static EX_RUNDOWN_REF g_rundown;
 static PDEVICE_OBJECT g_device;
 static POWER_STATE g_replaced_in_power_routine;
+static PVOID g_notification;
+static LONG g_callback_calls;
 
 static NTSTATUS Finish(PIRP Irp, NTSTATUS status, ULONG_PTR information) {
     Irp->IoStatus.Status = status;
@@ -134,9 +137,46 @@ static NTSTATUS ExtrasShutdown(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     return Finish(Irp, STATUS_SUCCESS, 0);
 }
 
+/* S-CB: a callback object's routine, and a PnP notification routine (S-PNPN) for a class
+ * no device has, so it is never called. */
+static CALLBACK_FUNCTION Counted;
+static DRIVER_NOTIFICATION_CALLBACK_ROUTINE InterfaceChanged;
+static VOID Counted(PVOID Context, PVOID Argument1, PVOID Argument2) {
+    UNREFERENCED_PARAMETER(Argument2);
+    if (Context == (PVOID)&g_callback_calls && Argument1 == (PVOID)&g_callback_calls)
+        InterlockedIncrement(&g_callback_calls);
+}
+static NTSTATUS InterfaceChanged(PVOID NotificationStructure, PVOID Context) {
+    PDEVICE_INTERFACE_CHANGE_NOTIFICATION n = (PDEVICE_INTERFACE_CHANGE_NOTIFICATION)NotificationStructure;
+    UNREFERENCED_PARAMETER(Context);
+    DbgPrint("wdm_extras: unexpected interface %s\n",
+             IsEqualGUID(&n->Event, &GUID_DEVICE_INTERFACE_ARRIVAL) ? "arrival" : "removal");
+    return STATUS_SUCCESS;
+}
+
+/* Two routines on a named callback object, notified once; the object opened again by name. */
+static LONG CallbackRoundTrip(void) {
+    UNICODE_STRING cb_name = RTL_CONSTANT_STRING(L"\\Callback\\WdmExtras");
+    OBJECT_ATTRIBUTES oa;
+    PCALLBACK_OBJECT created = NULL, opened = NULL;
+    PVOID r1, r2;
+    InitializeObjectAttributes(&oa, &cb_name, OBJ_CASE_INSENSITIVE, NULL, NULL);
+    if (!NT_SUCCESS(ExCreateCallback(&created, &oa, TRUE, TRUE))) return -1;
+    if (!NT_SUCCESS(ExCreateCallback(&opened, &oa, FALSE, FALSE)) || opened != created) return -2;
+    r1 = ExRegisterCallback(created, Counted, &g_callback_calls);
+    r2 = ExRegisterCallback(opened, Counted, &g_callback_calls);
+    ExNotifyCallback(created, &g_callback_calls, NULL);
+    if (r1) ExUnregisterCallback(r1);
+    if (r2) ExUnregisterCallback(r2);
+    ObDereferenceObject(opened);
+    ObDereferenceObject(created);
+    return g_callback_calls;
+}
+
 static VOID ExtrasUnload(PDRIVER_OBJECT DriverObject) {
     UNICODE_STRING link = RTL_CONSTANT_STRING(L"\\DosDevices\\WdmExtras");
     UNREFERENCED_PARAMETER(DriverObject);
+    IoUnregisterPlugPlayNotificationEx(g_notification);
     ExWaitForRundownProtectionRelease(&g_rundown);
     DbgPrint("wdm_extras: run down, %s\n", ExAcquireRundownProtection(&g_rundown) ? "still open" : "closed");
     IoDeleteSymbolicLink(&link);
@@ -244,5 +284,14 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
     status = IoRegisterShutdownNotification(g_device);
     if (!NT_SUCCESS(status)) return status;
     LogStarted(g_device);
+    {
+        /* {4f1e2d3c-...}: a class no device registers */
+        static GUID no_devices = {0x4f1e2d3c, 0x1111, 0x2222, {0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa}};
+        status = IoRegisterPlugPlayNotification(EventCategoryDeviceInterfaceChange,
+                                                PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES, &no_devices,
+                                                DriverObject, InterfaceChanged, NULL, &g_notification);
+        DbgPrint("wdm_extras: callbacks %d, notification 0x%08X\n", (int)CallbackRoundTrip(), (unsigned)status);
+        if (!NT_SUCCESS(status)) return status;
+    }
     return STATUS_SUCCESS;
 }
