@@ -368,13 +368,13 @@ void Dispatcher::remove_timer_locked(KTIMER* timer) {
     if (timer->Header.Type != kWaitTimeout) m_dpc_timers.fetch_sub(1, std::memory_order_relaxed);
 }
 
-bool Dispatcher::set_timer(KTIMER* timer, Ticks due, LONG period_ms, KDPC* dpc) {
+bool Dispatcher::set_timer(KTIMER* timer, Ticks due, Ticks period, KDPC* dpc) {
     Guard g(*this);
     bool was_set = timer->Header.Inserted;
     if (was_set) remove_timer_locked(timer);
     ntio::ke::set_signal_state(&timer->Header, 0);
     timer->Dpc = dpc;
-    timer->Period = period_ms > 0 ? period_ms : 0;
+    timer->Period100ns = period > 0 ? period : 0;
     timer->DueTime.QuadPart = static_cast<ULONGLONG>(due);
     insert_timer_locked(timer);
     if (due <= now()) process_until_locked(now());
@@ -386,6 +386,18 @@ bool Dispatcher::cancel_timer(KTIMER* timer) {
     bool was_set = timer->Header.Inserted;
     if (was_set) remove_timer_locked(timer);
     return was_set;
+}
+
+bool Dispatcher::make_last_expiry(KTIMER* timer) {
+    Guard g(*this);
+    if (!timer->Header.Inserted) return false;
+    timer->Period100ns = 0;
+    return true;
+}
+
+bool Dispatcher::timer_or_dpc_pending(const KTIMER* timer, const KDPC* dpc) {
+    Guard g(*this);
+    return timer->Header.Inserted || dpc->DpcData != nullptr;
 }
 
 size_t Dispatcher::pending_timers() const {
@@ -406,8 +418,8 @@ void Dispatcher::expire_locked(KTIMER* timer, Ticks now) {
     if (timer->Dpc)
         queue_dpc_locked(timer->Dpc, reinterpret_cast<void*>(static_cast<uintptr_t>(expiry_system_time & 0xffffffff)),
                          reinterpret_cast<void*>(static_cast<uintptr_t>(expiry_system_time >> 32)));
-    if (timer->Period > 0) {
-        timer->DueTime.QuadPart += static_cast<ULONGLONG>(timer->Period) * kTicksPerMs;
+    if (timer->Period100ns > 0) {
+        timer->DueTime.QuadPart += static_cast<ULONGLONG>(timer->Period100ns);
         insert_timer_locked(timer);
     }
 }

@@ -222,8 +222,16 @@ public:
     static void free_queue_nodes(Queue* q);
 
     // ---- timers and DPCs (KTIMER/KDPC) ----------------------------------------------
-    bool set_timer(KTIMER* timer, Ticks due, LONG period_ms, KDPC* dpc);
+    // `period` in 100-ns ticks (0: one expiry), so ExSetTimer's periods stay exact under
+    // the virtual clock; KeSetTimerEx's milliseconds are multiplied by kTicksPerMs.
+    bool set_timer(KTIMER* timer, Ticks due, Ticks period, KDPC* dpc);
     bool cancel_timer(KTIMER* timer);
+    // If `timer` is set, makes its next expiry its last (a periodic timer stops after
+    // it) and returns true; false when it is not set. ExDeleteTimer without Cancel.
+    bool make_last_expiry(KTIMER* timer);
+    // Whether `timer` is set or `dpc` queued, read together under the lock: once both
+    // are false and nobody can set the timer again, neither will touch them any more.
+    bool timer_or_dpc_pending(const KTIMER* timer, const KDPC* dpc);
     bool queue_dpc(KDPC* dpc, void* arg1, void* arg2);
     bool remove_dpc(KDPC* dpc);
     void flush_dpcs();

@@ -20,7 +20,7 @@ VOID KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type) {
     Timer->DueTime.QuadPart = 0;
     InitializeListHead(&Timer->TimerListEntry);
     Timer->Dpc = nullptr;
-    Timer->Period = 0;
+    Timer->Period100ns = 0;
 }
 
 VOID KeInitializeTimer(PKTIMER Timer) { KeInitializeTimerEx(Timer, NotificationTimer); }
@@ -33,7 +33,7 @@ BOOLEAN KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dp
     }
     ke::Dispatcher& d = sys().dispatcher;
     ke::Ticks due = DueTime.QuadPart == 0 ? d.now() : d.deadline_for(DueTime.QuadPart);
-    return d.set_timer(Timer, due, Period, Dpc);
+    return d.set_timer(Timer, due, ke::Ticks(Period) * ke::kTicksPerMs, Dpc);
 }
 
 BOOLEAN KeSetCoalescableTimer(PKTIMER Timer, LARGE_INTEGER DueTime, ULONG Period, ULONG TolerableDelay, PKDPC Dpc) {

@@ -183,7 +183,7 @@ BOOL SetWaitableTimer(HANDLE hTimer, const LARGE_INTEGER* lpDueTime, LONG lPerio
         ke::Dispatcher& d = sys().dispatcher;
         // Due 0 (and any time already past) expires at once, as NtSetTimer does.
         ke::Ticks when = due.QuadPart == 0 ? d.now() : d.deadline_for(due.QuadPart);
-        d.set_timer(&t->timer, when, lPeriod, self ? &t->dpc : nullptr);
+        d.set_timer(&t->timer, when, ke::Ticks(lPeriod) * ke::kTicksPerMs, self ? &t->dpc : nullptr);
         t->lock.unlock();
         if (old) ps::dereference(old);
         return TRUE;

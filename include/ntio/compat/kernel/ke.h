@@ -155,7 +155,8 @@ typedef struct _KTIMER {
     ULARGE_INTEGER DueTime; /* interrupt time (100 ns) of the next expiry */
     LIST_ENTRY TimerListEntry;
     struct _KDPC *Dpc;
-    LONG Period; /* ms, 0 = one-shot */
+    LONGLONG Period100ns; /* 100-ns units, 0 = one-shot (Windows keeps KeSetTimerEx's ms in a
+                           * ULONG Period; ntio's unit also serves ExSetTimer's periods) */
 } KTIMER, *PKTIMER, *PRKTIMER;
 
 typedef struct _KWAIT_BLOCK {
