@@ -186,6 +186,16 @@ void report_timers(io::DriverBody* d, uint32_t id) {
         sys().dispatcher.flush_dpcs();
         cancelled.insert(cancelled.end(), found.begin(), found.end());
     }
+    // EX_TIMERs run the driver's callback from a DPC of ntio's, which the scan above
+    // cannot attribute: they are found by their callback.
+    std::vector<std::string> ex_timers = ex::cancel_ex_timers_in(begin, end);
+    if (!ex_timers.empty()) sys().dispatcher.flush_dpcs();
+    for (const std::string& what : ex_timers)
+        report(Check::TimerLeftAtUnload,
+               fmt::format("driver {} unloaded and {}: its callback would run after the driver is gone. "
+                           "ExDeleteTimer(Cancel = TRUE) in DriverUnload. ntio cancels it",
+                           narrow(d->name), what),
+               {.driver = &d->driver});
     for (const ke::Dispatcher::PendingDpc& p : cancelled) {
         std::string what = p.timer ? fmt::format("the KTIMER at {} is still set (DPC {}, routine {})",
                                                  static_cast<void*>(p.timer), static_cast<void*>(p.dpc),

@@ -260,6 +260,61 @@ extern NTIO_API ULONG_PTR MmUserProbeAddress;
 NTIO_API VOID ProbeForRead(const volatile VOID *Address, SIZE_T Length, ULONG Alignment);
 NTIO_API VOID ProbeForWrite(volatile VOID *Address, SIZE_T Length, ULONG Alignment);
 
+/* ---- EX_TIMER: system-allocated timers, Windows 8.1 (S-EXT-1..8) ---------------------
+ * An EX_TIMER is opaque; it is a dispatcher object, so KeWaitForSingleObject waits for it
+ * to expire. Times are 100-ns units: DueTime negative is relative, positive absolute
+ * system time; Period 0 is one expiry, else 1..MAXLONG. The callback runs at
+ * DISPATCH_LEVEL on the DPC thread. ntio's processors never sleep, so a no-wake timer
+ * expires at its due time as any other, and a high-resolution one is exact to 100 ns. */
+typedef struct _EX_TIMER *PEX_TIMER;
+typedef VOID EXT_CALLBACK(PEX_TIMER Timer, PVOID Context);
+typedef EXT_CALLBACK *PEXT_CALLBACK;
+typedef VOID EXT_DELETE_CALLBACK(PVOID Context);
+typedef EXT_DELETE_CALLBACK *PEXT_DELETE_CALLBACK;
+typedef PVOID PEXT_CANCEL_PARAMETERS;
+
+typedef struct _EXT_SET_PARAMETERS_V0 {
+    ULONG Version;
+    ULONG Reserved;
+    LONGLONG NoWakeTolerance; /* 100-ns units, or EX_TIMER_UNLIMITED_TOLERANCE */
+} EXT_SET_PARAMETERS, *PEXT_SET_PARAMETERS;
+typedef EXT_SET_PARAMETERS KT2_SET_PARAMETERS, *PKT2_SET_PARAMETERS;
+
+typedef struct _EXT_DELETE_PARAMETERS {
+    ULONG Version;
+    ULONG Reserved;
+    PEXT_DELETE_CALLBACK DeleteCallback; /* runs once the timer object is gone */
+    PVOID DeleteContext;
+} EXT_DELETE_PARAMETERS, *PEXT_DELETE_PARAMETERS;
+
+#define EX_TIMER_HIGH_RESOLUTION 0x4
+#define EX_TIMER_NO_WAKE 0x8
+#define EX_TIMER_NOTIFICATION (1UL << 31)
+#define EX_TIMER_UNLIMITED_TOLERANCE ((LONGLONG)-1)
+
+FORCEINLINE VOID ExInitializeSetTimerParameters(PEXT_SET_PARAMETERS Parameters) {
+    Parameters->Version = 0;
+    Parameters->Reserved = 0;
+    Parameters->NoWakeTolerance = 0;
+}
+FORCEINLINE VOID ExInitializeDeleteTimerParameters(PEXT_DELETE_PARAMETERS Parameters) {
+    Parameters->Version = 0;
+    Parameters->Reserved = 0;
+    Parameters->DeleteCallback = NULL;
+    Parameters->DeleteContext = NULL;
+}
+
+/* A new timer (a synchronization timer unless EX_TIMER_NOTIFICATION), or NULL. */
+NTIO_API PEX_TIMER ExAllocateTimer(PEXT_CALLBACK Callback, PVOID CallbackContext, ULONG Attributes);
+/* TRUE when it cancelled a timer still set (which the new one replaces). */
+NTIO_API BOOLEAN ExSetTimer(PEX_TIMER Timer, LONGLONG DueTime, LONGLONG Period, PEXT_SET_PARAMETERS Parameters);
+/* TRUE when the timer was set and is cancelled; Parameters must be NULL. */
+NTIO_API BOOLEAN ExCancelTimer(PEX_TIMER Timer, PEXT_CANCEL_PARAMETERS Parameters);
+/* Disables the timer and frees it once no expiry or callback is left; Wait (which needs
+ * Cancel) returns after that, with the delete callback run. TRUE when Cancel cancelled
+ * a timer still set. */
+NTIO_API BOOLEAN ExDeleteTimer(PEX_TIMER Timer, BOOLEAN Cancel, BOOLEAN Wait, PEXT_DELETE_PARAMETERS Parameters);
+
 /* ---- system information (S-KAPI-5, S-KAPI-6) ------------------------------------------ */
 #ifndef UUID_DEFINED
 #define UUID_DEFINED
