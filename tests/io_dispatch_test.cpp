@@ -260,6 +260,61 @@ TEST_F(Dispatch, S_DSP_17_ReadWithoutAnOffsetOnAnAsynchronousFileIsInvalid) {
     CloseHandle(h);
 }
 
+// S-DISK-2: on a file opened without intermediate buffering (FILE_FLAG_NO_BUFFERING), a
+// user-mode read or write must move whole sectors of the device, at an explicit offset
+// on a sector boundary, from a buffer on the device's alignment; else
+// ERROR_INVALID_PARAMETER and no IRP, as Windows's I/O manager checks.
+TEST_F(Dispatch, S_DISK_2_NoBufferingTransfersAreWholeAlignedSectors) {
+    PDEVICE_OBJECT dev = nullptr;
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\Device\\TestBuffered");
+    PFILE_OBJECT fo = nullptr;
+    ASSERT_EQ(IoGetDeviceObjectPointer(&name, FILE_READ_DATA, &fo, &dev), STATUS_SUCCESS);
+    dev->SectorSize = 512;
+    dev->AlignmentRequirement = FILE_QUAD_ALIGNMENT;
+    alignas(16) static unsigned char buf[2048];
+    for (bool overlapped : {false, true}) {
+        HANDLE h = CreateFileA(win32_name(testdrv::kBuffered).c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                               OPEN_EXISTING, FILE_FLAG_NO_BUFFERING | (overlapped ? FILE_FLAG_OVERLAPPED : 0), nullptr);
+        ASSERT_NE(h, INVALID_HANDLE_VALUE);
+        IO_STATUS_BLOCK iosb{};
+        LARGE_INTEGER at{};
+        int before = testdrv::state().dispatched;
+        EXPECT_EQ(NtReadFile(h, nullptr, nullptr, nullptr, &iosb, buf, 100, &at, nullptr), STATUS_INVALID_PARAMETER)
+            << "a length that is not whole sectors";
+        EXPECT_EQ(NtWriteFile(h, nullptr, nullptr, nullptr, &iosb, buf, 513, &at, nullptr), STATUS_INVALID_PARAMETER);
+        EXPECT_EQ(NtReadFile(h, nullptr, nullptr, nullptr, &iosb, buf + 4, 512, &at, nullptr), STATUS_INVALID_PARAMETER)
+            << "a buffer off the device's 8-byte alignment";
+        at.QuadPart = 100;
+        EXPECT_EQ(NtReadFile(h, nullptr, nullptr, nullptr, &iosb, buf, 512, &at, nullptr), STATUS_INVALID_PARAMETER)
+            << "an offset off a sector boundary";
+        EXPECT_EQ(testdrv::state().dispatched, before) << "no IRP for any of them";
+        OVERLAPPED ov{};
+        ov.hEvent = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+        DWORD n = 0;
+        EXPECT_FALSE(ReadFile(h, buf, 10, &n, overlapped ? &ov : nullptr));
+        EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+        // Whole sectors at a sector boundary from an aligned buffer reach the driver.
+        testdrv::state().next_read_write = now(STATUS_SUCCESS, 1024);
+        ov.Offset = 1024;
+        BOOL ok = ReadFile(h, buf, 1024, &n, overlapped ? &ov : nullptr);
+        if (overlapped) ok = GetOverlappedResult(h, &ov, &n, TRUE);
+        EXPECT_TRUE(ok);
+        EXPECT_EQ(n, 1024u);
+        EXPECT_EQ(testdrv::state().dispatched, before + 1);
+        CloseHandle(ov.hEvent);
+        CloseHandle(h);
+    }
+    // Without FILE_FLAG_NO_BUFFERING the device's sector size asks nothing of the caller.
+    HANDLE h = open(testdrv::kBuffered, false);
+    DWORD n = 0;
+    testdrv::state().next_read_write = now(STATUS_SUCCESS, 10);
+    EXPECT_TRUE(ReadFile(h, buf + 1, 10, &n, nullptr));
+    CloseHandle(h);
+    dev->SectorSize = 0;
+    dev->AlignmentRequirement = FILE_BYTE_ALIGNMENT;
+    ObDereferenceObject(fo);
+}
+
 // S-DSP-5: a synchronous read or write without an offset (or with
 // FILE_USE_FILE_POINTER_POSITION) starts at the file object's CurrentByteOffset, which
 // the I/O manager reads and never moves: the driver keeps the position, as a file

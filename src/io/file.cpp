@@ -635,6 +635,18 @@ NTSTATUS read_write(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
         return STATUS_INVALID_PARAMETER;  // S-DSP-17
     }
     DEVICE_OBJECT* top = IoGetAttachedDevice(fo->DeviceObject);
+    // S-DISK-2: without intermediate buffering (FILE_FLAG_NO_BUFFERING) a caller's
+    // transfer goes to the device as it is, so Windows's I/O manager refuses, for a
+    // user-mode caller, a length or an explicit offset that is not a whole number of the
+    // device's sectors and a buffer off its alignment requirement.
+    if ((io::file_flags(fo) & FO_NO_INTERMEDIATE_BUFFERING) && r.mode == UserMode) [[unlikely]] {
+        ULONG sector = top->SectorSize;
+        bool whole = !sector || (Length % sector == 0 && (use_position || offset.QuadPart % sector == 0));
+        if (!whole || (reinterpret_cast<ULONG_PTR>(Buffer) & top->AlignmentRequirement)) {
+            abandon_request(r);
+            return STATUS_INVALID_PARAMETER;
+        }
+    }
     bool buffered = top->Flags & DO_BUFFERED_IO, direct = !buffered && (top->Flags & DO_DIRECT_IO);
     IRP* irp = new_request_irp(r, IoStatusBlock, ApcRoutine, ApcContext, buffered && Length <= 64 ? Length : 0);
     if (!irp) {
