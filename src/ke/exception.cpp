@@ -487,6 +487,15 @@ VOID ProbeForWrite(volatile VOID* Address, SIZE_T Length, ULONG Alignment) {
 
 }  // extern "C"
 
+bool ntio::ke::frame_would_take(void* caller) {
+    const NTIO_SEH_FRAME* frame = t_seh.innermost;
+    return frame && may_take(frame, reinterpret_cast<uintptr_t>(caller));
+}
+
+void ntio::ke::raise_status_for(NTSTATUS status, void* caller, void* caller_stack) {
+    raise_status(status, caller, caller_stack);
+}
+
 void ntio::ke::register_kernel_module(void* dl_handle) {
     link_map* map = nullptr;
     if (dlinfo(dl_handle, RTLD_DI_LINKMAP, &map) != 0 || !map) return;

@@ -1,4 +1,5 @@
 // Kernel events, semaphores, mutexes and fast mutexes (S-KE-4..6, S-KE-16..18).
+#include "ke/exception.hpp"
 #include "ke/objects.hpp"
 #include "ke/reentered.hpp"
 #include "ps/thread.hpp"
@@ -187,7 +188,13 @@ LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjust
     ntio::verifier::check_irql_at_most(DISPATCH_LEVEL, "KeReleaseSemaphore");
     LONG previous = 0;
     if (ke::release_semaphore(Semaphore, Adjustment, &previous) != STATUS_SUCCESS) {
-        // Windows raises STATUS_SEMAPHORE_LIMIT_EXCEEDED here; the count stays as it was.
+        // S-KE-16: Windows raises STATUS_SEMAPHORE_LIMIT_EXCEEDED, the count unchanged. A
+        // driver that releases inside __try gets the exception, as there; with no frame to
+        // take it (Windows would stop the system) the verifier reports it and the call
+        // returns the count.
+        void* caller = __builtin_return_address(0);
+        if (ntio::ke::frame_would_take(caller))
+            ntio::ke::raise_status_for(STATUS_SEMAPHORE_LIMIT_EXCEEDED, caller, __builtin_frame_address(0));
         ntio::verifier::report(ntio::verifier::Check::SemaphoreLimitExceeded,
                                    fmt::format("KeReleaseSemaphore({}, adjustment {}) would pass the limit {} "
                                                "(count {})",

@@ -582,6 +582,25 @@ static int returns_out_of_finally_try(void) {
     return 0;
 }
 
+/* S-KE-16: KeReleaseSemaphore past the limit inside __try raises
+ * STATUS_SEMAPHORE_LIMIT_EXCEEDED, as on Windows, and leaves the count; the semaphore
+ * goes on working. (With no frame it is a verifier report instead: KeObjects tests.) */
+static void semaphore_past_its_limit(void) {
+    KSEMAPHORE s;
+    NTSTATUS code = STATUS_SUCCESS;
+    LONG previous = -1;
+    KeInitializeSemaphore(&s, 4, 5);
+    __try {
+        previous = KeReleaseSemaphore(&s, IO_NO_INCREMENT, 2, FALSE);
+    } __except (EXCEPTION_EXECUTE_HANDLER) {
+        code = GetExceptionCode();
+    }
+    CHECK(code == STATUS_SEMAPHORE_LIMIT_EXCEEDED);
+    CHECK(previous == -1);
+    CHECK(KeReadStateSemaphore(&s) == 4);
+    CHECK(KeReleaseSemaphore(&s, IO_NO_INCREMENT, 1, FALSE) == 4);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) {
         const char *c = argv[1];
@@ -607,6 +626,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     access_violations();
+    semaphore_past_its_limit();
     other_hardware_exceptions();
     raises_and_filters();
     raise_exception_records();
