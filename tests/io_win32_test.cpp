@@ -123,6 +123,35 @@ TEST_F(BadInput, UnknownDevice) {
     EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
 }
 
+// S-W32F-1: CreateFile2 opens as CreateFileW would with the block's flags: none without
+// a block (a synchronous handle, whose reads use the file position), FILE_FLAG_OVERLAPPED
+// from dwFileFlags (an asynchronous one, where a read needs an offset: S-DSP-17); its
+// errors are CreateFileW's.
+TEST_F(BadInput, S_W32F_1_CreateFile2TakesItsFlagsFromTheBlock) {
+    char buf[4];
+    IO_STATUS_BLOCK iosb{};
+    HANDLE sync = CreateFile2(L"\\\\.\\TestBuffered", GENERIC_READ, 0, OPEN_EXISTING, nullptr);
+    ASSERT_NE(sync, INVALID_HANDLE_VALUE);
+    testdrv::state().next_read_write = now(STATUS_SUCCESS, 4);
+    EXPECT_EQ(NtReadFile(sync, nullptr, nullptr, nullptr, &iosb, buf, sizeof buf, nullptr, nullptr), STATUS_SUCCESS);
+    CloseHandle(sync);
+    CREATEFILE2_EXTENDED_PARAMETERS p{};
+    p.dwSize = sizeof p;
+    p.dwFileAttributes = FILE_ATTRIBUTE_NORMAL;
+    p.dwFileFlags = FILE_FLAG_OVERLAPPED;
+    HANDLE async = CreateFile2(L"\\\\.\\TestBuffered", GENERIC_READ, 0, OPEN_EXISTING, &p);
+    ASSERT_NE(async, INVALID_HANDLE_VALUE);
+    int before = testdrv::state().dispatched;
+    EXPECT_EQ(NtReadFile(async, nullptr, nullptr, nullptr, &iosb, buf, sizeof buf, nullptr, nullptr),
+              STATUS_INVALID_PARAMETER);
+    EXPECT_EQ(testdrv::state().dispatched, before);
+    CloseHandle(async);
+    EXPECT_EQ(CreateFile2(L"\\\\.\\NoSuchDevice", GENERIC_READ, 0, OPEN_EXISTING, &p), INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_FILE_NOT_FOUND));
+    EXPECT_EQ(CreateFile2(L"\\\\.\\TestBuffered", GENERIC_READ, 0, 99, nullptr), INVALID_HANDLE_VALUE);
+    EXPECT_EQ(GetLastError(), static_cast<DWORD>(ERROR_INVALID_PARAMETER));
+}
+
 TEST_F(BadInput, NullOverlappedOnAnOverlappedHandleWaitsOnTheHandle) {
     HANDLE h = open(testdrv::kBuffered, true);
     Script s = later(STATUS_SUCCESS, 250, 1);

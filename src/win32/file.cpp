@@ -121,6 +121,18 @@ HANDLE CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
     return h;
 }
 
+// S-W32F-1: CreateFile2 is CreateFileW with the block's attributes, flags and QoS flags
+// combined into dwFlagsAndAttributes, its security attributes and template; no block is
+// none of them.
+HANDLE CreateFile2(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode, DWORD dwCreationDisposition,
+                   LPCREATEFILE2_EXTENDED_PARAMETERS pCreateExParams) {
+    if (!pCreateExParams)
+        return CreateFileW(lpFileName, dwDesiredAccess, dwShareMode, nullptr, dwCreationDisposition, 0, nullptr);
+    const CREATEFILE2_EXTENDED_PARAMETERS& p = *pCreateExParams;
+    return CreateFileW(lpFileName, dwDesiredAccess, dwShareMode, p.lpSecurityAttributes, dwCreationDisposition,
+                       p.dwFileAttributes | p.dwFileFlags | p.dwSecurityQosFlags, p.hTemplateFile);
+}
+
 HANDLE CreateFileA(LPCSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode, LPSECURITY_ATTRIBUTES sa,
                    DWORD dwCreationDisposition, DWORD dwFlagsAndAttributes, HANDLE hTemplateFile) {
     if (!lpFileName) {
