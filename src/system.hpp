@@ -64,6 +64,10 @@ public:
 
     // ExQueueWorkItem / IoQueueWorkItem's worker threads.
     ex::WorkQueue work_items;
+    // ExRegisterCallback's registrations on every callback object (ex/callback.cpp), so that
+    // a driver's unload can end those it left (CallbackLeftAtUnload).
+    ke::SpinLock callbacks_lock;
+    std::vector<void*> callback_registrations;  // under callbacks_lock
     // The Win32 thread pool (win32/threadpool.cpp), made on first use.
     std::atomic<void*> thread_pool{nullptr};
 

@@ -18,6 +18,7 @@
 // BAD_POOL_CALLER's double free is caught because freed pool waits in a quarantine (the
 // last 256 frees of blocks up to 64 KB) before going back to the C library: the second
 // free still finds the freed block's header, in memory nobody else was given.
+#include <dlfcn.h>
 #include <gtest/gtest-spi.h>
 
 #include <map>
@@ -1386,6 +1387,113 @@ TEST_F(VerifierModules, TimerLeftAtUnload_APeriodicTimerIsReportedAndCancelled) 
     EXPECT_NE(left.reports()[0].message.find("the KTIMER at "), std::string::npos) << left.reports()[0].text;
     EXPECT_EQ(sys.run_until_idle(), idle_timers) << "cancelled: it cannot run into the unloaded driver";
     EXPECT_EQ(left.reports().size(), 1u);
+}
+}  // namespace
+
+namespace {
+// tests/c/work_left_driver.c's exports, found in its mapping (the runtime opened it
+// RTLD_LOCAL: dlopen with RTLD_NOLOAD gives the same module).
+template <typename F>
+F* work_left_export(const char* name) {
+    void* module = dlopen(NTIO_TEST_WORK_LEFT_DRIVER, RTLD_NOW | RTLD_NOLOAD);
+    EXPECT_NE(module, nullptr) << dlerror();
+    auto* f = module ? reinterpret_cast<F*>(dlsym(module, name)) : nullptr;
+    EXPECT_NE(f, nullptr) << name;
+    if (module) dlclose(module);  // the runtime's reference keeps it mapped
+    return f;
+}
+
+// A work item of the test program's that blocks until `release` is set.
+struct Blocker {
+    WORK_QUEUE_ITEM item;
+    KEVENT* release;
+    std::atomic<int>* done;
+};
+VOID BlockerRoutine(PVOID p) {
+    auto* b = static_cast<Blocker*>(p);
+    KeWaitForSingleObject(b->release, Executive, KernelMode, FALSE, nullptr);
+    b->done->fetch_add(1);
+}
+
+// WorkItemLeftAtUnload (0xCE, S-VER-EX-3/4): the driver's DriverEntry queued two items that
+// are running at unload (one returns 300 ms after it started, one waits for the test), and
+// DriverUnload queues a third while every worker is busy, so it is still queued. The
+// queued one is reported and taken off the queue: it never runs, even once workers are
+// free. The running ones are each reported, after ntio waited (1 s of the virtual clock)
+// for them: the one that returned meanwhile says so, the other is left running.
+TEST_F(VerifierModules, WorkItemLeftAtUnload_QueuedOnesAreRemovedAndRunningOnesWaitedFor) {
+    auto left = verifier.expect("WorkItemLeftAtUnload");
+    auto callback = verifier.expect("CallbackLeftAtUnload");  // the driver leaves one too
+    ASSERT_EQ(sys.load_driver(NTIO_TEST_WORK_LEFT_DRIVER), STATUS_SUCCESS);
+    auto late_ran = work_left_export<LONG()>("workleft_late_ran");
+    auto release = work_left_export<void()>("workleft_release");
+    ASSERT_TRUE(late_ran && release);
+    Sleep(50);  // virtual: the driver's two items have started and wait
+    // Every worker busy (the pool stops growing at 64 threads, ex/work_queue.hpp): the item
+    // DriverUnload queues cannot start before the check looks at the queue.
+    KEVENT free_workers;
+    KeInitializeEvent(&free_workers, NotificationEvent, FALSE);
+    std::atomic<int> done{0};
+    std::vector<Blocker> blockers(64);
+    for (Blocker& b : blockers) {
+        b.release = &free_workers;
+        b.done = &done;
+        ExInitializeWorkItem(&b.item, BlockerRoutine, &b);
+        ExQueueWorkItem(&b.item, DelayedWorkQueue);
+    }
+    Sleep(10);  // virtual: the workers have taken the blockers
+    ASSERT_TRUE(sys.unload_driver("workleft"));
+    ASSERT_EQ(left.reports().size(), 3u);
+    std::string queued = left.reports()[0].message, returned = left.reports()[1].message,
+                running = left.reports()[2].message;
+    if (returned.find("returned within") == std::string::npos) std::swap(returned, running);
+    EXPECT_NE(queued.find("still queued"), std::string::npos) << queued;
+    EXPECT_NE(queued.find("ntio takes it off the queue"), std::string::npos) << queued;
+    EXPECT_NE(returned.find("ntio waited for it: it returned within 2"), std::string::npos)
+        << "300 ms after it started, 50 + 10 ms before the unload: " << returned;
+    EXPECT_NE(running.find("still running 1000 ms later"), std::string::npos) << running;
+    for (const auto& r : left.reports()) {
+        EXPECT_EQ(r.bugcheck, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS");
+        EXPECT_EQ(r.driver, "\\Driver\\workleft");
+    }
+    release();  // the item left running returns
+    KeSetEvent(&free_workers, IO_NO_INCREMENT, FALSE);
+    while (done.load() < 64) Sleep(1);
+    Sleep(100);  // virtual: any item still queued has had its turn
+    EXPECT_EQ(late_ran(), 0) << "the item queued at unload was taken off the queue";
+    EXPECT_EQ(left.reports().size(), 3u);
+}
+
+// CallbackLeftAtUnload (0xCE, S-VER-EX-5): the driver registered a routine on
+// \Callback\WorkLeftTest and unloads without ExUnregisterCallback. Reported once, naming
+// the object, and unregistered: ExNotifyCallback no longer calls the unloaded driver.
+TEST_F(VerifierModules, CallbackLeftAtUnload_IsReportedAndUnregistered) {
+    auto left = verifier.expect("CallbackLeftAtUnload");
+    auto work = verifier.expect("WorkItemLeftAtUnload");  // the driver leaves work items too
+    ASSERT_EQ(sys.load_driver(NTIO_TEST_WORK_LEFT_DRIVER), STATUS_SUCCESS);
+    auto notified = work_left_export<LONG()>("workleft_notified");
+    auto release = work_left_export<void()>("workleft_release");
+    ASSERT_TRUE(notified && release);
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"\\Callback\\WorkLeftTest");
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, &name, OBJ_CASE_INSENSITIVE, nullptr, nullptr);
+    PCALLBACK_OBJECT object = nullptr;
+    ASSERT_EQ(ExCreateCallback(&object, &oa, FALSE, TRUE), STATUS_SUCCESS);
+    ExNotifyCallback(object, nullptr, nullptr);
+    EXPECT_EQ(notified(), 1);
+    ASSERT_TRUE(sys.unload_driver("workleft"));
+    ASSERT_EQ(left.reports().size(), 1u);
+    const auto& r = left.reports()[0];
+    EXPECT_EQ(r.bugcheck, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS");
+    EXPECT_EQ(r.driver, "\\Driver\\workleft");
+    EXPECT_NE(r.message.find("on the callback object \\Callback\\WorkLeftTest"), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find("ntio unregisters it"), std::string::npos) << r.message;
+    ExNotifyCallback(object, nullptr, nullptr);
+    EXPECT_EQ(notified(), 1) << "unregistered: the unloaded driver is not called";
+    ObDereferenceObject(object);
+    // The registration's reference went with it: with ours gone, so has the object.
+    EXPECT_EQ(ExCreateCallback(&object, &oa, FALSE, TRUE), STATUS_OBJECT_NAME_NOT_FOUND);
+    release();
 }
 }  // namespace
 

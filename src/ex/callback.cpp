@@ -8,8 +8,13 @@
 // the calls in progress: ExUnregisterCallback unlinks the registration and waits for that
 // count to fall to zero, unless the caller is that routine itself, in which case the last
 // call to return frees it.
+#include "ex/callback.hpp"
+
+#include <algorithm>
 #include <atomic>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "ke/spin.hpp"
 #include "ob/services.hpp"
@@ -58,6 +63,27 @@ bool running_here(CallbackRegistration* r) {
     return false;
 }
 
+// The runtime's list of live registrations: in it from ExRegisterCallback until one
+// unregistering takes it out, so that of two calls to end it (a driver's and its unload's)
+// only one goes on to free it.
+void list_registration(CallbackRegistration* r) {
+    ntio::System::Impl& s = ntio::sys();
+    s.callbacks_lock.lock();
+    s.callback_registrations.push_back(r);
+    s.callbacks_lock.unlock();
+}
+
+bool unlist_registration(CallbackRegistration* r) {
+    ntio::System::Impl& s = ntio::sys();
+    s.callbacks_lock.lock();
+    auto& v = s.callback_registrations;
+    auto it = std::find(v.begin(), v.end(), r);
+    bool listed = it != v.end();
+    if (listed) v.erase(it);
+    s.callbacks_lock.unlock();
+    return listed;
+}
+
 void free_registration(CallbackRegistration* r) {
     _CALLBACK_OBJECT* object = r->object;
     delete r;
@@ -100,7 +126,60 @@ NTSTATUS open_or_create(POBJECT_ATTRIBUTES attributes, bool create, bool multipl
     return s;
 }
 
+// ExUnregisterCallback's work, for a registration taken off the runtime's list.
+void unregister(CallbackRegistration* r) {
+    _CALLBACK_OBJECT* object = r->object;
+    object->lock.lock();
+    auto& list = object->registrations;
+    for (auto it = list.begin(); it != list.end(); ++it)
+        if (*it == r) {
+            list.erase(it);
+            break;
+        }
+    r->unregistered = true;
+    bool wait = r->busy > 0 && !running_here(r);
+    bool later = r->busy > 0 && !wait;  // from inside its own routine: the last call frees it
+    r->waiter = wait;
+    r->free_when_idle = later;
+    object->lock.unlock();
+    if (later) return;
+    if (wait) KeWaitForSingleObject(&r->idle, Executive, KernelMode, FALSE, nullptr);
+    free_registration(r);
+}
+
 }  // namespace
+
+namespace ntio::ex {
+
+std::vector<std::string> unregister_callbacks_in(uintptr_t begin, uintptr_t end) {
+    std::vector<CallbackRegistration*> left;
+    System::Impl& s = sys();
+    s.callbacks_lock.lock();
+    auto& v = s.callback_registrations;
+    for (auto it = v.begin(); it != v.end();) {
+        auto* r = static_cast<CallbackRegistration*>(*it);
+        auto a = reinterpret_cast<uintptr_t>(r->function);
+        if (a >= begin && a < end) {
+            left.push_back(r);
+            it = v.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    s.callbacks_lock.unlock();
+    std::vector<std::string> names;
+    for (CallbackRegistration* r : left) {
+        const std::wstring& wide = ob::ObjectHeader::of(r->object)->name;
+        std::string name(wide.begin(), wide.end());  // object names here are ASCII
+        names.push_back(fmt::format("the registration {} of routine {} (context {}) on the callback object {}",
+                                    static_cast<void*>(r), reinterpret_cast<void*>(r->function), r->context,
+                                    name.empty() ? fmt::format("at {}", static_cast<void*>(r->object)) : name));
+        unregister(r);
+    }
+    return names;
+}
+
+}  // namespace ntio::ex
 
 extern "C" {
 
@@ -124,11 +203,13 @@ PVOID ExRegisterCallback(PCALLBACK_OBJECT CallbackObject, PCALLBACK_FUNCTION Cal
     r->context = CallbackContext;
     KeInitializeEvent(&r->idle, NotificationEvent, FALSE);
     ob::reference(CallbackObject);
+    list_registration(r);  // before any thread can see it on the object
     CallbackObject->lock.lock();
     bool refused = !CallbackObject->allow_multiple && !CallbackObject->registrations.empty();
     if (!refused) CallbackObject->registrations.push_back(r);
     CallbackObject->lock.unlock();
     if (refused) {
+        unlist_registration(r);
         free_registration(r);
         return nullptr;
     }
@@ -139,23 +220,16 @@ VOID ExUnregisterCallback(PVOID CallbackRegistration) {
     ntio::verifier::check_irql_at_most(APC_LEVEL, "ExUnregisterCallback");
     auto* r = static_cast<struct CallbackRegistration*>(CallbackRegistration);
     if (!r) return;
-    _CALLBACK_OBJECT* object = r->object;
-    object->lock.lock();
-    auto& list = object->registrations;
-    for (auto it = list.begin(); it != list.end(); ++it)
-        if (*it == r) {
-            list.erase(it);
-            break;
-        }
-    r->unregistered = true;
-    bool wait = r->busy > 0 && !running_here(r);
-    bool later = r->busy > 0 && !wait;  // from inside its own routine: the last call frees it
-    r->waiter = wait;
-    r->free_when_idle = later;
-    object->lock.unlock();
-    if (later) return;
-    if (wait) KeWaitForSingleObject(&r->idle, Executive, KernelMode, FALSE, nullptr);
-    free_registration(r);
+    if (!unlist_registration(r)) {
+        // Freed already: reading it would be a use after free, as on Windows (which would
+        // corrupt the object's list or fault).
+        ntio::verifier::report(ntio::verifier::Check::InvalidParameter,
+                               fmt::format("ExUnregisterCallback({}): not a registration ExRegisterCallback "
+                                           "returned, or one already unregistered; nothing was done",
+                                           CallbackRegistration));
+        return;
+    }
+    unregister(r);
 }
 
 VOID ExNotifyCallback(PVOID CallbackObject, PVOID Argument1, PVOID Argument2) {

@@ -17,6 +17,15 @@ namespace {
 
 void worker_main(void* context) { static_cast<WorkQueue*>(context)->run_worker(); }
 
+// The calling worker's slot (running_in leaves out the thread that asks: a routine that
+// unloads its own driver cannot wait for itself).
+thread_local int t_slot = -1;
+
+bool in(PWORKER_THREAD_ROUTINE routine, uintptr_t begin, uintptr_t end) {
+    auto a = reinterpret_cast<uintptr_t>(routine);
+    return a >= begin && a < end;
+}
+
 }  // namespace
 
 WorkQueue::WorkQueue() {
@@ -59,8 +68,15 @@ void WorkQueue::queue(PWORK_QUEUE_ITEM item) {
 }
 
 void WorkQueue::run_worker() {
+    m_lock.lock();
+    // At most kMaxWorkers threads are ever started (queue() counts them), so a slot is free.
+    const unsigned slot = m_slots_taken++;
+    m_lock.unlock();
+    t_slot = static_cast<int>(slot);
     for (;;) {
         m_lock.lock();
+        m_slots[slot].routine = nullptr;  // the previous item (if any) has returned
+        m_slots[slot].item = nullptr;
         if (IsListEmpty(&m_items)) {
             if (m_stopping) {
                 --m_live;
@@ -73,10 +89,11 @@ void WorkQueue::run_worker() {
             continue;
         }
         LIST_ENTRY* e = RemoveHeadList(&m_items);
-        m_lock.unlock();
         auto* item = CONTAINING_RECORD(e, WORK_QUEUE_ITEM, List);
         PWORKER_THREAD_ROUTINE routine = item->WorkerRoutine;
         PVOID parameter = item->Parameter;
+        m_slots[slot] = {item, routine, parameter, m_slots[slot].run + 1};
+        m_lock.unlock();
         // No longer queued before the routine runs: it may queue the item again, or free it.
         item->List.Flink = nullptr;
         routine(parameter);
@@ -87,6 +104,42 @@ void WorkQueue::run_worker() {
             KeLowerIrql(PASSIVE_LEVEL);  // the next item runs where it should
         }
     }
+}
+
+std::vector<WorkQueue::Found> WorkQueue::remove_queued_in(uintptr_t begin, uintptr_t end) {
+    std::vector<Found> found;
+    m_lock.lock();
+    for (PLIST_ENTRY e = m_items.Flink; e != &m_items;) {
+        auto* item = CONTAINING_RECORD(e, WORK_QUEUE_ITEM, List);
+        e = e->Flink;
+        if (!in(item->WorkerRoutine, begin, end)) continue;
+        RemoveEntryList(&item->List);
+        item->List.Flink = nullptr;  // not queued (as a worker leaves it)
+        found.push_back({item, item->WorkerRoutine, item->Parameter});
+    }
+    // A worker woken for an item that is gone finds the queue empty and waits again: the
+    // semaphore's counts are claims on "an item or another", not on this one.
+    m_lock.unlock();
+    return found;
+}
+
+std::vector<WorkQueue::Found> WorkQueue::running_in(uintptr_t begin, uintptr_t end) {
+    std::vector<Found> found;
+    m_lock.lock();
+    for (unsigned i = 0; i < m_slots_taken; ++i) {
+        const Slot& s = m_slots[i];
+        if (s.routine && static_cast<int>(i) != t_slot && in(s.routine, begin, end))
+            found.push_back({s.item, s.routine, s.parameter, i, s.run});
+    }
+    m_lock.unlock();
+    return found;
+}
+
+bool WorkQueue::still_running(const Found& f) {
+    m_lock.lock();
+    bool running = m_slots[f.slot].run == f.run && m_slots[f.slot].routine;
+    m_lock.unlock();
+    return running;
 }
 
 std::vector<_KTHREAD*> WorkQueue::stop() {

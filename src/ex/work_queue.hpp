@@ -1,6 +1,7 @@
 // The executive's worker threads: ExQueueWorkItem (and IoQueueWorkItem, which queues
 // through it) run a driver's routine at PASSIVE_LEVEL on a system thread.
 #pragma once
+#include <cstdint>
 #include <vector>
 
 #include "ke/spin.hpp"
@@ -30,6 +31,22 @@ public:
     std::vector<_KTHREAD*> stop();
     void run_worker();  // a worker thread's body
 
+    // For the verifier's unload check (WorkItemLeftAtUnload): the items whose routine lies
+    // in [begin, end), a driver's image.
+    struct Found {
+        PWORK_QUEUE_ITEM item;
+        PWORKER_THREAD_ROUTINE routine;
+        PVOID parameter;
+        unsigned slot = 0;  // running ones: the worker, and which of its runs
+        uint64_t run = 0;
+    };
+    // Queued and not started: taken off the queue, so they never run.
+    std::vector<Found> remove_queued_in(uintptr_t begin, uintptr_t end);
+    // Running now on a worker other than the calling thread.
+    std::vector<Found> running_in(uintptr_t begin, uintptr_t end);
+    // Whether that run of the routine has not yet returned.
+    bool still_running(const Found& f);
+
     WorkQueue(const WorkQueue&) = delete;
     WorkQueue& operator=(const WorkQueue&) = delete;
 
@@ -42,6 +59,16 @@ private:
     unsigned m_live = 0;  // workers started and not yet ended
     bool m_stopping = false;
     std::vector<_KTHREAD*> m_workers;  // under m_lock; a reference each
+    // What each worker runs, by the slot it took when it started; under m_lock. Set when
+    // the item is taken, cleared when the worker comes back for the next one.
+    struct Slot {
+        PWORK_QUEUE_ITEM item = nullptr;
+        PWORKER_THREAD_ROUTINE routine = nullptr;
+        PVOID parameter = nullptr;
+        uint64_t run = 0;  // counts the items it has taken
+    };
+    Slot m_slots[kMaxWorkers];
+    unsigned m_slots_taken = 0;
 };
 
 }  // namespace ntio::ex

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <vector>
 
+#include "ex/callback.hpp"
 #include "ex/objects.hpp"
 #include "ex/pool.hpp"
 #include "io/iomgr.hpp"
@@ -142,27 +143,23 @@ void report_threads(io::DriverBody* d, uint32_t id) {
                {.driver = &d->driver});
 }
 
-// S-VER-TMR: a timer still set, or a DPC still queued, would run the driver's routine after
-// it unloaded (Windows stops with bug check 0xCE). Attributed by the routine's module, for
-// a driver alone in its module; each is reported, then cancelled so it cannot fire.
-void report_timers(io::DriverBody* d, uint32_t id) {
+// The mapped range [begin, end) of the driver's module, for the leftovers found by where
+// their routine lies (timers, DPCs, work items, callback registrations); false for a driver
+// not alone in its module (test drivers linked into the program), which is not judged so.
+bool image_range(uint32_t id, uintptr_t* begin, uintptr_t* end) {
     const void* base;
     {
         std::lock_guard g(state().lock);
         base = state().drivers[id - 1].module_base;
         size_t sharing = 0;
         for (const DriverInfo& r : state().drivers) sharing += r.module_base == base;
-        if (!base || sharing != 1) return;  // test drivers linked into the program
+        if (!base || sharing != 1) return false;
     }
-    // The module's mapped range, found outside the dispatcher lock; the cancel then runs
-    // in one pass under it, so no expiry slips between finding a timer and cancelling it.
-    // A DPC running meanwhile has ended after the flush; if it set its timer again, the
-    // next pass finds it.
-    uintptr_t begin = 0, end = 0;
+    *begin = *end = 0;
     struct Range {
         const void* base;
         uintptr_t *begin, *end;
-    } range{base, &begin, &end};
+    } range{base, begin, end};
     dl_iterate_phdr(
         [](dl_phdr_info* info, size_t, void* data) {
             auto* r = static_cast<Range*>(data);
@@ -178,7 +175,17 @@ void report_timers(io::DriverBody* d, uint32_t id) {
             return 1;
         },
         &range);
-    if (!begin) return;
+    return *begin != 0;
+}
+
+// S-VER-TMR: a timer still set, or a DPC still queued, would run the driver's routine after
+// it unloaded (Windows stops with bug check 0xCE). Attributed by the routine's module, for
+// a driver alone in its module; each is reported, then cancelled so it cannot fire.
+void report_timers(io::DriverBody* d, uintptr_t begin, uintptr_t end) {
+    // The module's range was found outside the dispatcher lock; the cancel then runs in
+    // one pass under it, so no expiry slips between finding a timer and cancelling it.
+    // A DPC running meanwhile has ended after the flush; if it set its timer again, the
+    // next pass finds it.
     std::vector<ke::Dispatcher::PendingDpc> cancelled;
     for (int pass = 0; pass < 4; ++pass) {
         std::vector<ke::Dispatcher::PendingDpc> found = sys().dispatcher.cancel_dpcs_in(ke::Dispatcher::DpcMatch::routine, begin, end);
@@ -208,6 +215,73 @@ void report_timers(io::DriverBody* d, uint32_t id) {
                            narrow(d->name), what),
                {.driver = &d->driver});
     }
+}
+
+// S-VER-EX-3: ExQueueWorkItem's item holds nothing of the driver (IoQueueWorkItem's holds
+// the device object, which keeps the image loaded), so one still queued when the image is
+// unmapped runs code that is gone (0xCE). Each is reported and taken off the queue.
+void report_queued_work_items(io::DriverBody* d, uintptr_t begin, uintptr_t end) {
+    for (const ex::WorkQueue::Found& f : sys().work_items.remove_queued_in(begin, end))
+        report(Check::WorkItemLeftAtUnload,
+               fmt::format("driver {} unloaded with the work item at {} (routine {}, parameter {}) still queued: "
+                           "its routine would run after the driver is gone. Wait in DriverUnload until the items it "
+                           "queued have run, or use IoQueueWorkItem, whose item keeps the driver loaded. ntio takes "
+                           "it off the queue; it does not run",
+                           narrow(d->name), static_cast<void*>(f.item), reinterpret_cast<void*>(f.routine),
+                           f.parameter),
+               {.driver = &d->driver});
+}
+
+// S-VER-EX-4: a routine still running in the driver's code when DriverUnload returns is the
+// same bug a moment later: Windows unmaps the image under it. ntio's modules stay mapped, so
+// it waits a while (the runtime's clock: in virtual time the wait costs nothing while the
+// routine is blocked) for the routine to return before the leftovers below are torn down,
+// and says which way it went.
+constexpr int kWorkItemWaitMs = 1000;
+void report_running_work_items(io::DriverBody* d, uintptr_t begin, uintptr_t end) {
+    ex::WorkQueue& q = sys().work_items;
+    std::vector<ex::WorkQueue::Found> running = q.running_in(begin, end);
+    if (running.empty()) return;
+    std::vector<int> returned_after(running.size(), -1);  // ms, or -1: still running
+    LARGE_INTEGER step;
+    step.QuadPart = -10 * 10000LL;  // 10 ms, relative
+    for (int waited = 0;; waited += 10) {
+        bool any = false;
+        for (size_t i = 0; i < running.size(); ++i) {
+            if (returned_after[i] >= 0) continue;
+            if (q.still_running(running[i])) any = true;
+            else returned_after[i] = waited;
+        }
+        if (!any || waited >= kWorkItemWaitMs) break;
+        KeDelayExecutionThread(KernelMode, FALSE, &step);
+    }
+    for (size_t i = 0; i < running.size(); ++i) {
+        const ex::WorkQueue::Found& f = running[i];
+        std::string outcome =
+            returned_after[i] >= 0
+                ? fmt::format("ntio waited for it: it returned within {} ms", returned_after[i])
+                : fmt::format("it was still running {} ms later; ntio leaves it running (the module stays mapped)",
+                              kWorkItemWaitMs);
+        report(Check::WorkItemLeftAtUnload,
+               fmt::format("driver {} unloaded while the routine {} of the work item at {} (parameter {}) still runs "
+                           "on a worker thread: Windows unmaps the driver's image under it. Wait in DriverUnload for "
+                           "the items it queued to finish (an event the routine sets as its last act still returns "
+                           "into the image: IoQueueWorkItem's item keeps the driver loaded until it returns). {}",
+                           narrow(d->name), reinterpret_cast<void*>(f.routine), static_cast<void*>(f.item),
+                           f.parameter, outcome),
+               {.driver = &d->driver});
+    }
+}
+
+// S-VER-EX-5: ExNotifyCallback would call the driver's routine after it is gone. Each is
+// reported and unregistered (waiting, as ExUnregisterCallback does, for a call in progress).
+void report_callbacks(io::DriverBody* d, uintptr_t begin, uintptr_t end) {
+    for (const std::string& what : ex::unregister_callbacks_in(begin, end))
+        report(Check::CallbackLeftAtUnload,
+               fmt::format("driver {} unloaded and left {} registered: ExNotifyCallback would call into the unloaded "
+                           "driver. ExUnregisterCallback it in DriverUnload. ntio unregisters it",
+                           narrow(d->name), what),
+               {.driver = &d->driver});
 }
 
 const char* ex_delete_api(ExObject k) {
@@ -482,13 +556,22 @@ void report_pnp_notifications(io::DriverBody* d) {
 void unloaded(io::DriverBody* d) {
     uint32_t id = d->verifier_id;
     report_pnp_notifications(d);
+    // What would run the driver's code goes first, so that nothing it tears down below (its
+    // devices, lookaside lists, resources) is in use by the driver's routine meanwhile.
+    uintptr_t begin = 0, end = 0;
+    bool alone = id && image_range(id, &begin, &end);
+    if (alone) {
+        report_callbacks(d, begin, end);
+        report_queued_work_items(d, begin, end);
+        report_running_work_items(d, begin, end);
+    }
     report_devices(d);
     if (id) report_ex_objects(d, id);
     while (d->driver.DeviceObject) IoDeleteDevice(d->driver.DeviceObject);
     if (!id) return;
     report_links(d, id);
     report_threads(d, id);
-    report_timers(d, id);
+    if (alone) report_timers(d, begin, end);
     if (enabled(Check::PoolLeftAtUnload)) report_pool(d, id);
     if (enabled(Check::IrpLeftAtUnload)) irps::report_left_by(id);
 }
