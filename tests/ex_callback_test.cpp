@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "ntio/gtest.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -216,6 +217,25 @@ TEST_F(Callback, UnregisterWaitsForACallInProgressUnlessTheRoutineUnregistersIts
     ExNotifyCallback(o, nullptr, nullptr);
     EXPECT_EQ(who_was_called(), std::vector<int>({3}));
     ExUnregisterCallback(r3);
+    ObDereferenceObject(o);
+}
+
+// S-VER-EX-5: a registration is freed by whichever unregistering takes it off the runtime's
+// list first; unregistering it again is reported and does nothing (it would read freed
+// memory), and the object keeps working for the registrations left.
+TEST_F(Callback, UnregisteringTwiceIsReportedAndDoesNothing_S_VER_EX_5) {
+    ntio::testing::VerifierGuard verifier;
+    PCALLBACK_OBJECT o = nullptr;
+    ASSERT_EQ(create(L"\\Callback\\Twice", TRUE, TRUE, &o), STATUS_SUCCESS);
+    Context c1{1}, c2{2};
+    PVOID r1 = ExRegisterCallback(o, routine, &c1);
+    PVOID r2 = ExRegisterCallback(o, routine, &c2);
+    ASSERT_TRUE(r1 && r2);
+    ExUnregisterCallback(r1);
+    EXPECT_DRIVER_BUG("InvalidParameter", ExUnregisterCallback(r1));
+    ExNotifyCallback(o, nullptr, nullptr);
+    EXPECT_EQ(who_was_called(), std::vector<int>{2});
+    ExUnregisterCallback(r2);
     ObDereferenceObject(o);
 }
 
