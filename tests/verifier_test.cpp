@@ -1482,8 +1482,9 @@ TEST_F(VerifierModules, CallbackLeftAtUnload_IsReportedAndUnregistered) {
     ExNotifyCallback(object, nullptr, nullptr);
     EXPECT_EQ(notified(), 1);
     ASSERT_TRUE(sys.unload_driver("workleft"));
-    ASSERT_EQ(left.reports().size(), 1u);
-    const auto& r = left.reports()[0];
+    const auto reports = left.reports();  // a copy: the element must outlive the statement
+    ASSERT_EQ(reports.size(), 1u);
+    const auto& r = reports[0];
     EXPECT_EQ(r.bugcheck, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS");
     EXPECT_EQ(r.driver, "\\Driver\\workleft");
     EXPECT_NE(r.message.find("on the callback object \\Callback\\WorkLeftTest"), std::string::npos) << r.message;
