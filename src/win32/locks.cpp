@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "ke/dispatcher.hpp"
+#include "ke/rw_word.hpp"
 #include "ps/thread.hpp"
 #include "system.hpp"
 #include "win32/win32.hpp"
@@ -54,8 +55,8 @@ void take_ownership(CRITICAL_SECTION* cs) {
     cs->RecursionCount = 1;
 }
 
-// ---- SRW locks: bit 0 a writer holds it, bit 1 threads wait, the rest counts readers ----
-constexpr uintptr_t kWriter = 1, kWaiters = 2, kReader = 4;
+// ---- SRW locks: a word of ke/rw_word.hpp ----------------------------------------------------
+namespace rw_word = ntio::ke::rw_word;
 uintptr_t* word(PSRWLOCK l) { return reinterpret_cast<uintptr_t*>(&l->Ptr); }
 
 uintptr_t* word(PCONDITION_VARIABLE cv) { return reinterpret_cast<uintptr_t*>(&cv->Ptr); }
@@ -154,62 +155,15 @@ VOID DeleteCriticalSection(LPCRITICAL_SECTION lpCriticalSection) {
     *lpCriticalSection = CRITICAL_SECTION{};  // nothing was allocated for it
 }
 
-// ---- SRW locks (S-LCK-2) ------------------------------------------------------------------------
-// Writers come first: once a thread waits, new readers wait too, so a stream of readers
-// cannot starve a writer. A release that leaves waiters wakes them all to compete again.
+// ---- SRW locks (S-LCK-2): the reader/writer word of ke/rw_word.hpp -------------------------
 
 VOID InitializeSRWLock(PSRWLOCK SRWLock) { SRWLock->Ptr = nullptr; }
-
-VOID AcquireSRWLockExclusive(PSRWLOCK SRWLock) {
-    uintptr_t* w = word(SRWLock);
-    for (uintptr_t s = load(w);;) {
-        if ((s & ~kWaiters) == 0) {
-            if (swap_if(w, &s, s | kWriter)) return;
-            continue;
-        }
-        if (!(s & kWaiters) && !swap_if(w, &s, s | kWaiters)) continue;
-        wait_while(w, s | kWaiters);
-        s = load(w);
-    }
-}
-
-VOID AcquireSRWLockShared(PSRWLOCK SRWLock) {
-    uintptr_t* w = word(SRWLock);
-    for (uintptr_t s = load(w);;) {
-        if (!(s & (kWriter | kWaiters))) {
-            if (swap_if(w, &s, s + kReader)) return;
-            continue;
-        }
-        if (!(s & kWaiters) && !swap_if(w, &s, s | kWaiters)) continue;
-        wait_while(w, s | kWaiters);
-        s = load(w);
-    }
-}
-
-VOID ReleaseSRWLockExclusive(PSRWLOCK SRWLock) {
-    uintptr_t* w = word(SRWLock);
-    if (__atomic_exchange_n(w, uintptr_t{0}, __ATOMIC_ACQ_REL) & kWaiters) wake(w, true);
-}
-
-VOID ReleaseSRWLockShared(PSRWLOCK SRWLock) {
-    uintptr_t* w = word(SRWLock);
-    uintptr_t s = __atomic_sub_fetch(w, kReader, __ATOMIC_ACQ_REL);
-    // The last reader out with threads waiting: clear the mark and wake them. If the
-    // exchange fails a writer took the lock meanwhile, and its release wakes them.
-    if (s == kWaiters && swap_if(w, &s, uintptr_t{0})) wake(w, true);
-}
-
-BOOLEAN TryAcquireSRWLockExclusive(PSRWLOCK SRWLock) {
-    uintptr_t* w = word(SRWLock);
-    uintptr_t s = load(w);
-    return (s & ~kWaiters) == 0 && swap_if(w, &s, s | kWriter);
-}
-
-BOOLEAN TryAcquireSRWLockShared(PSRWLOCK SRWLock) {
-    uintptr_t* w = word(SRWLock);
-    uintptr_t s = load(w);
-    return !(s & (kWriter | kWaiters)) && swap_if(w, &s, s + kReader);
-}
+VOID AcquireSRWLockExclusive(PSRWLOCK SRWLock) { rw_word::acquire_exclusive(word(SRWLock)); }
+VOID AcquireSRWLockShared(PSRWLOCK SRWLock) { rw_word::acquire_shared(word(SRWLock)); }
+VOID ReleaseSRWLockExclusive(PSRWLOCK SRWLock) { rw_word::release_exclusive(word(SRWLock)); }
+VOID ReleaseSRWLockShared(PSRWLOCK SRWLock) { rw_word::release_shared(word(SRWLock)); }
+BOOLEAN TryAcquireSRWLockExclusive(PSRWLOCK SRWLock) { return rw_word::try_acquire_exclusive(word(SRWLock)); }
+BOOLEAN TryAcquireSRWLockShared(PSRWLOCK SRWLock) { return rw_word::try_acquire_shared(word(SRWLock)); }
 
 // ---- condition variables (S-LCK-3): a sequence number the wakers advance -------------------
 
