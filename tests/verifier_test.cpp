@@ -699,6 +699,13 @@ TEST_F(Verifier, ResourceMisuse_AcquiringOutsideACriticalRegion_S_KE_19) {
     EXPECT_NE(r.message.find("ExAcquireResourceExclusiveLite outside a critical region"), std::string::npos) << r.text;
 }
 
+// S-PL-4: a push lock too is acquired inside a critical region (or at APC_LEVEL).
+TEST_F(Verifier, PushLockMisuse_AcquiringOutsideACriticalRegion_S_PL_4) {
+    VerifierReport r = one_report("PushLockMisuse", buggy::IOCTL_PUSH_LOCK_OUTSIDE_REGION);
+    expect_driver(r);
+    EXPECT_NE(r.message.find("ExAcquirePushLockExclusiveEx outside a critical region"), std::string::npos) << r.text;
+}
+
 // S-KE-12's interval is required.
 TEST_F(Verifier, InvalidParameter_DelayWithANullInterval) {
     VerifierReport r = one_report("InvalidParameter", buggy::IOCTL_DELAY_NULL_INTERVAL);

@@ -26,6 +26,7 @@ struct Globals {
     KSEMAPHORE semaphore;  // count 0, limit 1
     FAST_MUTEX fast_mutex;
     ERESOURCE resource;
+    EX_PUSH_LOCK push_lock = 0;  // all zero: an unowned push lock
     PAGED_LOOKASIDE_LIST paged_list;
     char mdl_buffer[64];
 };
@@ -331,6 +332,10 @@ NTSTATUS BuggyControl(PDEVICE_OBJECT, PIRP Irp) {
     case IOCTL_RESOURCE_OUTSIDE_REGION:
         ExAcquireResourceExclusiveLite(&g->resource, TRUE);  // no KeEnterCriticalRegion first
         ExReleaseResourceLite(&g->resource);
+        return Complete(Irp, STATUS_SUCCESS);
+    case IOCTL_PUSH_LOCK_OUTSIDE_REGION:
+        ExAcquirePushLockExclusive(&g->push_lock);  // no KeEnterCriticalRegion first
+        ExReleasePushLockExclusive(&g->push_lock);
         return Complete(Irp, STATUS_SUCCESS);
     case IOCTL_DELAY_NULL_INTERVAL:
         KeDelayExecutionThread(KernelMode, FALSE, nullptr);

@@ -100,6 +100,7 @@ enum : ULONG {
                                                     // list, both initialized, freed without deleting either
     IOCTL_DELETE_DEVICE_WITH_LIST = BUGGY_CODE(54),  // a device whose extension holds a paged lookaside list,
                                                      // deleted without ExDeletePagedLookasideList
+    IOCTL_PUSH_LOCK_OUTSIDE_REGION = BUGGY_CODE(55),  // ExAcquirePushLockExclusive without KeEnterCriticalRegion
 };
 
 // What the driver does beyond the codes, set before it loads.

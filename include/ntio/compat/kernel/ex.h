@@ -95,6 +95,30 @@ NTIO_API ERESOURCE_THREAD ExGetCurrentResourceThread(VOID);
 #define ExReleaseResource ExReleaseResourceLite
 #define ExIsResourceAcquiredLite ExIsResourceAcquiredSharedLite
 
+/* ---- push locks (S-PL-1..4) ---------------------------------------------------------------- *
+ * A pointer-sized reader/writer lock (wdm.h, Windows 10 version 1809): never recursive,
+ * held exclusive by one thread or shared by many, taken at IRQL <= APC_LEVEL inside
+ * KeEnterCriticalRegion as the WDK says. Flags is EX_DEFAULT_PUSH_LOCK_FLAGS (0); the
+ * word holds ntio's own state (EX_PUSH_LOCK is opaque on Windows). An all-zero
+ * EX_PUSH_LOCK is an unowned one, as ExInitializePushLock leaves it. */
+#if NTDDI_VERSION >= NTDDI_WIN10_RS5
+typedef ULONG_PTR EX_PUSH_LOCK, *PEX_PUSH_LOCK;
+#define EX_DEFAULT_PUSH_LOCK_FLAGS 0
+NTIO_API VOID ExInitializePushLock(PEX_PUSH_LOCK PushLock);
+NTIO_API VOID ExAcquirePushLockExclusiveEx(PEX_PUSH_LOCK PushLock, ULONG Flags);
+NTIO_API VOID ExAcquirePushLockSharedEx(PEX_PUSH_LOCK PushLock, ULONG Flags);
+NTIO_API BOOLEAN ExTryAcquirePushLockExclusiveEx(PEX_PUSH_LOCK PushLock, ULONG Flags);
+NTIO_API BOOLEAN ExTryAcquirePushLockSharedEx(PEX_PUSH_LOCK PushLock, ULONG Flags);
+NTIO_API VOID ExReleasePushLockExclusiveEx(PEX_PUSH_LOCK PushLock, ULONG Flags);
+NTIO_API VOID ExReleasePushLockSharedEx(PEX_PUSH_LOCK PushLock, ULONG Flags);
+#define ExAcquirePushLockExclusive(Lock) ExAcquirePushLockExclusiveEx(Lock, EX_DEFAULT_PUSH_LOCK_FLAGS)
+#define ExAcquirePushLockShared(Lock) ExAcquirePushLockSharedEx(Lock, EX_DEFAULT_PUSH_LOCK_FLAGS)
+#define ExTryAcquirePushLockExclusive(Lock) ExTryAcquirePushLockExclusiveEx(Lock, EX_DEFAULT_PUSH_LOCK_FLAGS)
+#define ExTryAcquirePushLockShared(Lock) ExTryAcquirePushLockSharedEx(Lock, EX_DEFAULT_PUSH_LOCK_FLAGS)
+#define ExReleasePushLockExclusive(Lock) ExReleasePushLockExclusiveEx(Lock, EX_DEFAULT_PUSH_LOCK_FLAGS)
+#define ExReleasePushLockShared(Lock) ExReleasePushLockSharedEx(Lock, EX_DEFAULT_PUSH_LOCK_FLAGS)
+#endif
+
 /* ---- lists under a spin lock, and sequenced lists (S-EX-1, S-EX-2) ------------------ *
  * The ExInterlocked list routines take the caller's spin lock around one list operation
  * and may be called at any IRQL up to DISPATCH_LEVEL (the lock must not also be taken
