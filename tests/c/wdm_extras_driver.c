@@ -3,7 +3,8 @@
  * docs/design.md): every request holds run-down protection, which DriverUnload runs
  * down; a METHOD_OUT_DIRECT output is written one page at a time through a partial MDL
  * reused with MmPrepareMdlForReuse; a power IRP goes through PoCallDriver to the
- * driver's own power routine, which records the state with PoSetPowerState. */
+ * driver's own power routine, which records the state with PoSetPowerState; DriverEntry
+ * keeps records in generic tables under a push lock (S-GT, S-PL). */
 #include <ntddk.h>
 #include <wdmsec.h>
 #include <dontuse.h>
@@ -242,6 +243,78 @@ static void LogStarted(PDEVICE_OBJECT device) {
     IoWriteErrorLogEntry(entry);
 }
 
+/* A file system's kind of bookkeeping (S-GT, S-PL): records in an AVL table and a
+ * splay table from the pool, guarded by a push lock inside a critical region; prints the
+ * keys in order as it deletes them. */
+typedef struct _EXTRAS_RECORD {
+    ULONG Key;
+} EXTRAS_RECORD;
+static RTL_AVL_COMPARE_ROUTINE CompareRecords;
+static RTL_AVL_ALLOCATE_ROUTINE AllocateRecord;
+static RTL_AVL_FREE_ROUTINE FreeRecord;
+static RTL_GENERIC_COMPARE_ROUTINE CompareSplayRecords;
+static RTL_GENERIC_ALLOCATE_ROUTINE AllocateSplayRecord;
+static RTL_GENERIC_FREE_ROUTINE FreeSplayRecord;
+static RTL_GENERIC_COMPARE_RESULTS Compare(PVOID First, PVOID Second) {
+    ULONG a = ((EXTRAS_RECORD *)First)->Key, b = ((EXTRAS_RECORD *)Second)->Key;
+    return a < b ? GenericLessThan : a > b ? GenericGreaterThan : GenericEqual;
+}
+static RTL_GENERIC_COMPARE_RESULTS CompareRecords(PRTL_AVL_TABLE Table, PVOID First, PVOID Second) {
+    UNREFERENCED_PARAMETER(Table);
+    return Compare(First, Second);
+}
+static PVOID AllocateRecord(PRTL_AVL_TABLE Table, CLONG ByteSize) {
+    UNREFERENCED_PARAMETER(Table);
+    return ExAllocatePool2(POOL_FLAG_PAGED, ByteSize, 'WdXt');
+}
+static VOID FreeRecord(PRTL_AVL_TABLE Table, PVOID Buffer) {
+    UNREFERENCED_PARAMETER(Table);
+    ExFreePoolWithTag(Buffer, 'WdXt');
+}
+static RTL_GENERIC_COMPARE_RESULTS CompareSplayRecords(PRTL_GENERIC_TABLE Table, PVOID First, PVOID Second) {
+    UNREFERENCED_PARAMETER(Table);
+    return Compare(First, Second);
+}
+static PVOID AllocateSplayRecord(PRTL_GENERIC_TABLE Table, CLONG ByteSize) {
+    UNREFERENCED_PARAMETER(Table);
+    return ExAllocatePool2(POOL_FLAG_PAGED, ByteSize, 'WdXs');
+}
+static VOID FreeSplayRecord(PRTL_GENERIC_TABLE Table, PVOID Buffer) {
+    UNREFERENCED_PARAMETER(Table);
+    ExFreePoolWithTag(Buffer, 'WdXs');
+}
+static BOOLEAN TablesUnderAPushLock(void) {
+    static const ULONG keys[] = {30, 10, 20};
+    RTL_AVL_TABLE avl;
+    RTL_GENERIC_TABLE splay;
+    EX_PUSH_LOCK lock;
+    EXTRAS_RECORD record, *found;
+    BOOLEAN is_new = FALSE, ok = TRUE;
+    ULONG i;
+    ExInitializePushLock(&lock);
+    RtlInitializeGenericTableAvl(&avl, CompareRecords, AllocateRecord, FreeRecord, NULL);
+    RtlInitializeGenericTable(&splay, CompareSplayRecords, AllocateSplayRecord, FreeSplayRecord, NULL);
+    KeEnterCriticalRegion();
+    ExAcquirePushLockExclusive(&lock);
+    for (i = 0; i < sizeof keys / sizeof keys[0]; ++i) {
+        record.Key = keys[i];
+        ok = ok && RtlInsertElementGenericTableAvl(&avl, &record, sizeof record, &is_new) && is_new;
+        ok = ok && RtlInsertElementGenericTable(&splay, &record, sizeof record, &is_new) && is_new;
+    }
+    ExReleasePushLockExclusive(&lock);
+    ExAcquirePushLockShared(&lock);
+    ok = ok && RtlNumberGenericTableElementsAvl(&avl) == 3 &&
+         ((EXTRAS_RECORD *)RtlGetElementGenericTable(&splay, 0))->Key == 30;
+    ExReleasePushLockShared(&lock);
+    KeLeaveCriticalRegion();
+    while ((found = (EXTRAS_RECORD *)RtlEnumerateGenericTableAvl(&avl, TRUE)) != NULL) {
+        DbgPrint("tables: %lu\n", (unsigned long)found->Key);
+        record = *found;
+        ok = ok && RtlDeleteElementGenericTableAvl(&avl, &record) && RtlDeleteElementGenericTable(&splay, &record);
+    }
+    return ok && RtlIsGenericTableEmptyAvl(&avl) && RtlIsGenericTableEmpty(&splay);
+}
+
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) {
     UNICODE_STRING bad_sddl = RTL_CONSTANT_STRING(L"O:BAG:SY");
     UNICODE_STRING other = RTL_CONSTANT_STRING(L"\\Device\\WdmExtrasRefused");
@@ -259,6 +332,7 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
     if (!is_vendor_probe(0x80012004u) || is_vendor_probe(0x00012004u)) return STATUS_UNSUCCESSFUL;
     KdBreakPoint(); /* DBG is not defined: nothing, as in a release build of the WDK */
     if (!QuotaAndProducts(scratch, sizeof scratch)) return STATUS_UNSUCCESSFUL;
+    if (!TablesUnderAPushLock()) return STATUS_UNSUCCESSFUL;
     /* an SDDL string without a protected DACL ("D:P") is refused, and makes no device */
     if (IoCreateDeviceSecure(DriverObject, 0, &other, FILE_DEVICE_UNKNOWN, 0, FALSE, &bad_sddl, NULL, &refused) !=
             STATUS_INVALID_PARAMETER ||
