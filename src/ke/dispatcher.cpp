@@ -374,7 +374,8 @@ bool Dispatcher::set_timer(KTIMER* timer, Ticks due, Ticks period, KDPC* dpc) {
     if (was_set) remove_timer_locked(timer);
     ntio::ke::set_signal_state(&timer->Header, 0);
     timer->Dpc = dpc;
-    timer->Period100ns = period > 0 ? period : 0;
+    timer->NtioPeriod = period > 0 ? period : 0;
+    timer->Period = static_cast<ULONG>(timer->NtioPeriod / 10000);
     timer->DueTime.QuadPart = static_cast<ULONGLONG>(due);
     insert_timer_locked(timer);
     if (due <= now()) process_until_locked(now());
@@ -391,7 +392,8 @@ bool Dispatcher::cancel_timer(KTIMER* timer) {
 bool Dispatcher::make_last_expiry(KTIMER* timer) {
     Guard g(*this);
     if (!timer->Header.Inserted) return false;
-    timer->Period100ns = 0;
+    timer->NtioPeriod = 0;
+    timer->Period = 0;
     return true;
 }
 
@@ -418,8 +420,8 @@ void Dispatcher::expire_locked(KTIMER* timer, Ticks now) {
     if (timer->Dpc)
         queue_dpc_locked(timer->Dpc, reinterpret_cast<void*>(static_cast<uintptr_t>(expiry_system_time & 0xffffffff)),
                          reinterpret_cast<void*>(static_cast<uintptr_t>(expiry_system_time >> 32)));
-    if (timer->Period100ns > 0) {
-        timer->DueTime.QuadPart += static_cast<ULONGLONG>(timer->Period100ns);
+    if (timer->NtioPeriod > 0) {
+        timer->DueTime.QuadPart += static_cast<ULONGLONG>(timer->NtioPeriod);
         insert_timer_locked(timer);
     }
 }

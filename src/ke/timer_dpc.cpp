@@ -20,7 +20,9 @@ VOID KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type) {
     Timer->DueTime.QuadPart = 0;
     InitializeListHead(&Timer->TimerListEntry);
     Timer->Dpc = nullptr;
-    Timer->Period100ns = 0;
+    Timer->Processor = 0;
+    Timer->Period = 0;
+    Timer->NtioPeriod = 0;
 }
 
 VOID KeInitializeTimer(PKTIMER Timer) { KeInitializeTimerEx(Timer, NotificationTimer); }

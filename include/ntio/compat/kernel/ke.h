@@ -155,8 +155,10 @@ typedef struct _KTIMER {
     ULARGE_INTEGER DueTime; /* interrupt time (100 ns) of the next expiry */
     LIST_ENTRY TimerListEntry;
     struct _KDPC *Dpc;
-    LONGLONG Period100ns; /* 100-ns units, 0 = one-shot (Windows keeps KeSetTimerEx's ms in a
-                           * ULONG Period; ntio's unit also serves ExSetTimer's periods) */
+    ULONG Processor;
+    ULONG Period; /* ms, 0 = one-shot: as Windows keeps KeSetTimerEx's period, for drivers that read it */
+    LONGLONG NtioPeriod; /* ntio's own: the period the dispatcher uses, in 100-ns units, so that one
+                          * that is no whole number of ms (ExSetTimer's) stays exact */
 } KTIMER, *PKTIMER, *PRKTIMER;
 
 typedef struct _KWAIT_BLOCK {
