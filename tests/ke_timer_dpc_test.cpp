@@ -150,6 +150,65 @@ TEST_F(KeTimer, S_KE_15_QueueingTwiceIsRefusedAndRemoveDequeues) {
     EXPECT_EQ(log.count, 1);
 }
 
+// S-DPC-1: a DPC queued at DISPATCH_LEVEL (here under a spin lock) goes to the current
+// processor's queue on Windows and cannot run before the queuing thread lowers its IRQL:
+// until then a second insert is refused and a removal takes it. The real-time spin
+// gives ntio's DPC thread every chance to run it early.
+void spin_real_ms(int ms) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < until) std::this_thread::yield();
+}
+
+TEST_F(KeTimer, S_DPC_1_ADpcQueuedAtDispatchLevelWaitsUntilTheQueuerLowersItsIrql) {
+    DpcLog log;
+    log.sys = &sys;
+    KeInitializeEvent(&log.fired, SynchronizationEvent, FALSE);
+    KDPC dpc;
+    KeInitializeDpc(&dpc, LogDpc, &log);
+    KSPIN_LOCK lock;
+    KeInitializeSpinLock(&lock);
+    KIRQL old;
+    KeAcquireSpinLock(&lock, &old);
+    int a;
+    EXPECT_TRUE(KeInsertQueueDpc(&dpc, &a, nullptr));
+    spin_real_ms(50);
+    EXPECT_EQ(log.count, 0) << "ran while its queuer was still at DISPATCH_LEVEL";
+    EXPECT_FALSE(KeInsertQueueDpc(&dpc, nullptr, nullptr)) << "still queued: a second insert is refused";
+    KeReleaseSpinLock(&lock, old);
+    KeWaitForSingleObject(&log.fired, Executive, KernelMode, FALSE, nullptr);
+    KeFlushQueuedDpcs();
+    EXPECT_EQ(log.count, 1) << "runs once, after the release";
+    EXPECT_EQ(log.arg1, &a) << "with the first insert's arguments";
+}
+
+TEST_F(KeTimer, S_DPC_1_HeldDpcsCanBeRemovedAndTheRestRunInOrder) {
+    DpcLog first, second;
+    for (DpcLog* l : {&first, &second}) {
+        l->sys = &sys;
+        KeInitializeEvent(&l->fired, NotificationEvent, FALSE);
+    }
+    KDPC removed, a, b;
+    KeInitializeDpc(&removed, LogDpc, &first);
+    KeInitializeDpc(&a, LogDpc, &first);
+    KeInitializeDpc(&b, LogDpc, &second);
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    EXPECT_TRUE(KeInsertQueueDpc(&removed, nullptr, nullptr));
+    EXPECT_TRUE(KeInsertQueueDpc(&a, nullptr, nullptr));
+    EXPECT_TRUE(KeInsertQueueDpc(&b, nullptr, nullptr));
+    // Another thread may take a held DPC off, as it may from any processor's queue.
+    bool taken = false;
+    std::thread other([&] { taken = KeRemoveQueueDpc(&removed); });
+    other.join();
+    EXPECT_TRUE(taken);
+    EXPECT_FALSE(KeRemoveQueueDpc(&removed));
+    KeLowerIrql(old);
+    KeWaitForSingleObject(&second.fired, Executive, KernelMode, FALSE, nullptr);
+    KeFlushQueuedDpcs();
+    EXPECT_EQ(first.count, 1) << "the removed one never ran; the other did";
+    EXPECT_EQ(second.count, 1);
+    ASSERT_EQ(first.at_ms.size(), 1u);
+}
+
 TEST_F(KeTimer, S_KE_15_TimerDpcGetsTheExpirySystemTime) {
     DpcLog log;
     log.sys = &sys;

@@ -459,11 +459,31 @@ bool Dispatcher::queue_dpc(KDPC* dpc, void* arg1, void* arg2) {
     return queue_dpc_locked(dpc, arg1, arg2);
 }
 
+bool Dispatcher::queue_dpc_held(KDPC* dpc, void* arg1, void* arg2, _KTHREAD* holder) {
+    Guard g(*this);
+    if (dpc->DpcData) return false;
+    dpc->DpcData = holder;  // not `this`: held, not in m_dpcs
+    dpc->SystemArgument1 = arg1;
+    dpc->SystemArgument2 = arg2;
+    InsertTailList(&holder->held_dpcs, &dpc->DpcListEntry);
+    return true;
+}
+
+void Dispatcher::release_held_dpcs(_KTHREAD* holder) {
+    Guard g(*this);
+    // In the order they were queued, each as queue_dpc_locked places it.
+    while (!IsListEmpty(&holder->held_dpcs)) {
+        KDPC* dpc = CONTAINING_RECORD(RemoveHeadList(&holder->held_dpcs), KDPC, DpcListEntry);
+        dpc->DpcData = nullptr;
+        queue_dpc_locked(dpc, dpc->SystemArgument1, dpc->SystemArgument2);
+    }
+}
+
 bool Dispatcher::remove_dpc(KDPC* dpc) {
     Guard g(*this);
     if (!dpc->DpcData) return false;
     RemoveEntryList(&dpc->DpcListEntry);
-    m_dpcs_queued.fetch_sub(1, std::memory_order_relaxed);
+    if (dpc->DpcData == this) m_dpcs_queued.fetch_sub(1, std::memory_order_relaxed);
     dpc->DpcData = nullptr;
     return true;
 }
@@ -512,6 +532,7 @@ void Dispatcher::flush_dpcs() {
 
 void Dispatcher::dpc_loop(_KTHREAD* self) {
     DISPATCHER_HEADER* event = &m_dpc_event.Header;
+    t_runs_dpcs = true;
     for (;;) {
         lock();
         while (IsListEmpty(&m_dpcs) && !m_dpc_stop) {

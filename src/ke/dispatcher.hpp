@@ -233,6 +233,13 @@ public:
     // are false and nobody can set the timer again, neither will touch them any more.
     bool timer_or_dpc_pending(const KTIMER* timer, const KDPC* dpc);
     bool queue_dpc(KDPC* dpc, void* arg1, void* arg2);
+    // KeInsertQueueDpc from a thread at DISPATCH_LEVEL or above (S-DPC-1): as on Windows,
+    // where the DPC goes to the current processor's queue, it cannot run before that
+    // thread lowers its IRQL below DISPATCH_LEVEL. It counts as queued (a second insert
+    // returns false, KeRemoveQueueDpc takes it) but waits on `holder`'s list until
+    // release_held_dpcs, which KeLowerIrql calls.
+    bool queue_dpc_held(KDPC* dpc, void* arg1, void* arg2, _KTHREAD* holder);
+    void release_held_dpcs(_KTHREAD* holder);
     bool remove_dpc(KDPC* dpc);
     void flush_dpcs();
     // Cancels, in one pass under the lock, every KTIMER set and every DPC queued that

@@ -6,8 +6,11 @@
 #include <cfenv>
 #include <cstring>
 
+#include "ke/dispatcher.hpp"
 #include "ke/reentered.hpp"
 #include "ke/spin.hpp"
+#include "ps/thread.hpp"
+#include "system.hpp"
 #include "verifier/hooks.hpp"
 #include "verifier/locks.hpp"
 #include "verifier/report.hpp"
@@ -87,6 +90,11 @@ VOID KeLowerIrql(KIRQL NewIrql) {
         ntio::verifier::report(ntio::verifier::Check::IRQL_NOT_LESS_OR_EQUAL,
                                    fmt::format("KeLowerIrql to {} from the lower IRQL {}", NewIrql, t_irql));
     t_irql = NewIrql;
+    // S-DPC-1: the DPCs this thread queued at DISPATCH_LEVEL may run now.
+    if (ntio::ke::t_holds_dpcs && NewIrql < DISPATCH_LEVEL) [[unlikely]] {
+        ntio::ke::t_holds_dpcs = false;
+        if (_KTHREAD* self = ntio::ps::current_thread_if_known()) ntio::sys().dispatcher.release_held_dpcs(self);
+    }
 }
 
 KIRQL KeRaiseIrqlToDpcLevel(VOID) { return KfRaiseIrql(DISPATCH_LEVEL); }

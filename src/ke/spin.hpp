@@ -14,6 +14,12 @@ extern constinit thread_local unsigned char t_irql;
 // The processor a targeted DPC asked for, while its routine runs on the DPC thread
 // (KeSetTargetProcessorDpc); -1 elsewhere, where KeGetCurrentProcessorNumber asks the host.
 extern constinit thread_local int t_dpc_processor;
+// Set while the thread may hold DPCs it queued at DISPATCH_LEVEL (Dispatcher::
+// queue_dpc_held); KeLowerIrql below DISPATCH_LEVEL then releases them. Only the thread
+// itself reads or writes it; the DPCs themselves are under the dispatcher's lock.
+extern constinit thread_local bool t_holds_dpcs;
+// Set on the DPC thread, whose DPCs queued from a DPC routine run after it anyway.
+extern constinit thread_local bool t_runs_dpcs;
 
 inline void cpu_relax() { __builtin_ia32_pause(); }
 

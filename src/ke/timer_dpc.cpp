@@ -2,6 +2,8 @@
 // point (virtual clock) or on the clock thread (real clock); timer DPCs run on
 // the runtime's DPC thread at DISPATCH_LEVEL.
 #include "ke/objects.hpp"
+#include "ke/spin.hpp"
+#include "ps/thread.hpp"
 #include "system.hpp"
 #include "verifier/report.hpp"
 
@@ -75,7 +77,17 @@ VOID KeInitializeThreadedDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVO
     KeInitializeDpc(Dpc, DeferredRoutine, DeferredContext);
 }
 
+// S-DPC-1: queued at DISPATCH_LEVEL or above (a spin lock held, a DPC's own IRQL
+// raised by hand), the DPC waits until this thread lowers its IRQL below
+// DISPATCH_LEVEL, as one queued to the current processor does on Windows; the DPC
+// thread's own inserts run after the routine in progress anyway.
 BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2) {
+    if (ntio::ke::t_irql >= DISPATCH_LEVEL && !ntio::ke::t_runs_dpcs) {
+        if (_KTHREAD* self = ntio::ps::current_thread_if_known()) {
+            ntio::ke::t_holds_dpcs = true;
+            return sys().dispatcher.queue_dpc_held(Dpc, SystemArgument1, SystemArgument2, self);
+        }
+    }
     return sys().dispatcher.queue_dpc(Dpc, SystemArgument1, SystemArgument2);
 }
 

@@ -15,6 +15,8 @@ namespace ke = ntio::ke;
 namespace ntio::ke {
 
 constinit thread_local int t_dpc_processor = -1;
+constinit thread_local bool t_holds_dpcs = false;
+constinit thread_local bool t_runs_dpcs = false;
 
 NTSTATUS wait_objects(ULONG count, DISPATCHER_HEADER* const* objects, WAIT_TYPE type, const LARGE_INTEGER* timeout,
                       bool alertable) {

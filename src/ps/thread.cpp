@@ -30,6 +30,7 @@ _KTHREAD::_KTHREAD() {
     InitializeListHead(&owned_mutants);
     InitializeListHead(&irp_list);
     InitializeListHead(&irp_slot_mark);
+    InitializeListHead(&held_dpcs);
     InitializeListHead(&registry_entry);
     InitializeListHead(&user_apcs);
     KeInitializeEvent(&resume_gate, NotificationEvent, FALSE);

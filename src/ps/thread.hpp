@@ -81,6 +81,9 @@ struct _KTHREAD {
     // Set when the thread stops for the program's exit (ps::stop_if_program_thread):
     // the exit waits for it before it closes handles (ps::cancel_program_io).
     KEVENT stopped_at_exit;
+    // DPCs it queued at DISPATCH_LEVEL or above, until it lowers its IRQL (under the
+    // dispatcher's lock; ke::Dispatcher::queue_dpc_held).
+    LIST_ENTRY held_dpcs;
     LIST_ENTRY registry_entry; // System::m_threads
 
     // Start.
