@@ -34,8 +34,14 @@ struct alignas(16) PoolHeader {
     uint32_t paged;
     uint64_t bytes;
     uint32_t owner;  // the driver charged with it, while PoolLeftAtUnload is on (else 0)
-    uint32_t reserved;
+    uint32_t lead;   // bytes of the C library's block before this header (aligned blocks)
 };
+static_assert(sizeof(PoolHeader) % MEMORY_ALLOCATION_ALIGNMENT == 0 &&
+                  sizeof(PoolHeader) <= SYSTEM_CACHE_ALIGNMENT_SIZE,
+              "a block after the header keeps malloc's 16-byte alignment; an aligned one has room for it");
+
+// The C library's block that holds a header.
+void* block_of(PoolHeader* h) { return reinterpret_cast<char*>(h) - h->lead; }
 
 }  // namespace
 
@@ -68,11 +74,36 @@ Pool::TagSlot* Pool::slot_for(uint32_t tag) {
     return nullptr;  // more than kSlots distinct tags: counted as untracked
 }
 
-void* Pool::allocate(size_t bytes, uint32_t tag, bool zero, bool paged, uint32_t owner) {
+void* Pool::allocate(size_t bytes, uint32_t tag, bool zero, bool paged, uint32_t owner, bool cache_aligned) {
     if (bytes > (SIZE_MAX >> 1)) return nullptr;
-    auto* h = static_cast<PoolHeader*>(zero ? std::calloc(1, sizeof(PoolHeader) + bytes)
-                                            : std::malloc(sizeof(PoolHeader) + bytes));
+    PoolHeader* h;
+    if (bytes >= PAGE_SIZE || cache_aligned) [[unlikely]] {
+        size_t alignment = bytes >= PAGE_SIZE ? PAGE_SIZE : SYSTEM_CACHE_ALIGNMENT_SIZE;
+        h = static_cast<PoolHeader*>(allocate_aligned(bytes, alignment, zero));
+    } else {
+        h = static_cast<PoolHeader*>(zero ? std::calloc(1, sizeof(PoolHeader) + bytes)
+                                          : std::malloc(sizeof(PoolHeader) + bytes));
+        if (h) h->lead = 0;
+    }
     if (!h) return nullptr;
+    account(h, bytes, tag, paged, owner);
+    return h + 1;
+}
+
+// A block whose body starts at a multiple of `alignment` (a power of two, at least the
+// header's size), with the header just before it.
+void* Pool::allocate_aligned(size_t bytes, size_t alignment, bool zero) {
+    void* block = nullptr;
+    if (posix_memalign(&block, alignment, alignment + bytes) != 0) return nullptr;
+    auto* body = static_cast<char*>(block) + alignment;
+    if (zero) std::memset(body, 0, bytes);
+    auto* h = reinterpret_cast<PoolHeader*>(body) - 1;
+    h->lead = static_cast<uint32_t>(alignment - sizeof(PoolHeader));
+    return h;
+}
+
+void Pool::account(void* header, size_t bytes, uint32_t tag, bool paged, uint32_t owner) {
+    auto* h = static_cast<PoolHeader*>(header);
     h->magic = kLiveMagic;
     h->tag = tag;
     h->paged = paged;
@@ -85,7 +116,6 @@ void* Pool::allocate(size_t bytes, uint32_t tag, bool zero, bool paged, uint32_t
     } else {
         m_untracked.fetch_add(1, std::memory_order_relaxed);
     }
-    return h + 1;
 }
 
 void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
@@ -123,7 +153,7 @@ void Pool::free(void* p, uint32_t tag, bool check_tag, const char* api) {
     if (verifier::lock_hooks()) [[unlikely]]  // spin locks that lived in the block are gone
         verifier::locks::forget(p, h->bytes);
     if (h->bytes > kQuarantineBlock) {
-        std::free(h);
+        std::free(block_of(h));
         return;
     }
     NTIO_POISON(p, h->bytes);
@@ -135,11 +165,19 @@ void Pool::release_quarantined(void* block) {
     if (!block) return;
     auto* h = static_cast<PoolHeader*>(block);
     NTIO_UNPOISON(h + 1, h->bytes);
-    std::free(h);
+    std::free(block_of(h));
 }
 
 Pool::~Pool() {
     for (auto& q : m_quarantine) release_quarantined(q.exchange(nullptr));
+}
+
+// Windows raises; a C driver's __try takes it (S-SEH-2). With no frame on the thread (C++
+// code cannot have one) the raise would stop the process, so the verifier reports it and
+// the call returns NULL instead.
+void raise_for_failed_allocation(const char* api, const char* flag) {
+    if (ntio_seh_frame_active()) ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
+    verifier::report(verifier::Check::PoolAllocationRaised, fmt::format("{} failed with {} (would raise)", api, flag));
 }
 
 std::vector<PoolTagUsage> Pool::usage() const {
@@ -161,30 +199,51 @@ using ntio::sys;
 
 namespace {
 bool is_paged(POOL_TYPE t) { return (t & 1) == 1 && t != NonPagedPoolMustSucceed; }
+// NonPagedPoolCacheAligned (4), PagedPoolCacheAligned (5), their Nx and session forms.
+bool is_cache_aligned(POOL_TYPE t) { return (t & 4) != 0; }
 constexpr ULONG kNoneTag = 0x656e6f4e;  // 'None', what ExAllocatePool uses
 
 // A driver's pool allocation; `caller` (its return address) names the driver when
 // PoolLeftAtUnload counts pool per driver, and fault injection may fail it (never one
 // that must succeed or raise).
-void* driver_allocation(SIZE_T bytes, ULONG tag, bool zero, bool paged, const void* caller, bool may_fail = true) {
+void* driver_allocation(SIZE_T bytes, ULONG tag, bool zero, bool paged, const void* caller, bool may_fail = true,
+                        bool cache_aligned = false) {
     if (may_fail && ntio::verifier::allocation_fault_hooks() && ntio::verifier::faults::fail_pool(tag, bytes, caller))
         [[unlikely]]
         return nullptr;
     uint32_t owner = ntio::verifier::pool_owner_hooks() ? ntio::verifier::drivers::attribute(caller) : 0;
-    return sys().pool.allocate(bytes, tag, zero, paged, owner);
+    return sys().pool.allocate(bytes, tag, zero, paged, owner, cache_aligned);
+}
+
+// The POOL_TYPE routines: the type's bits say paged or not, cache-aligned or not, and
+// whether a failure raises.
+PVOID typed_allocation(POOL_TYPE type, SIZE_T bytes, ULONG tag, bool zero, const char* api, const void* caller) {
+    bool paged = is_paged(static_cast<POOL_TYPE>(type & ~POOL_RAISE_IF_ALLOCATION_FAILURE));
+    ntio::verifier::check_irql_at_most(paged ? APC_LEVEL : DISPATCH_LEVEL, api);
+    bool raise = type & POOL_RAISE_IF_ALLOCATION_FAILURE;
+    PVOID p = driver_allocation(bytes, tag, zero, paged, caller, !raise, is_cache_aligned(type));
+    if (!p && raise) [[unlikely]]
+        ntio::ex::raise_for_failed_allocation(api, "POOL_RAISE_IF_ALLOCATION_FAILURE");
+    return p;
 }
 }  // namespace
 
 extern "C" {
 
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
-    ntio::verifier::check_irql_at_most(is_paged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePoolWithTag");
-    return driver_allocation(NumberOfBytes, Tag, false, is_paged(PoolType), __builtin_return_address(0));
+    return typed_allocation(PoolType, NumberOfBytes, Tag, false, "ExAllocatePoolWithTag", __builtin_return_address(0));
+}
+
+// The priority is a hint of how badly the caller needs the memory when pool runs low;
+// ntio's pool does not run low, so every priority allocates as ExAllocatePoolWithTag.
+PVOID ExAllocatePoolWithTagPriority(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, EX_POOL_PRIORITY Priority) {
+    (void)Priority;
+    return typed_allocation(PoolType, NumberOfBytes, Tag, false, "ExAllocatePoolWithTagPriority",
+                            __builtin_return_address(0));
 }
 
 PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
-    ntio::verifier::check_irql_at_most(is_paged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePoolZero");
-    return driver_allocation(NumberOfBytes, Tag, true, is_paged(PoolType), __builtin_return_address(0));
+    return typed_allocation(PoolType, NumberOfBytes, Tag, true, "ExAllocatePoolZero", __builtin_return_address(0));
 }
 
 // Quota allocations (no quota is charged: one process). The type's modifier bits say
@@ -196,7 +255,7 @@ PVOID quota_allocation(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, bool
     bool no_raise = type & POOL_QUOTA_FAIL_INSTEAD_OF_RAISE;
     auto base = static_cast<POOL_TYPE>(type & ~(POOL_QUOTA_FAIL_INSTEAD_OF_RAISE | POOL_RAISE_IF_ALLOCATION_FAILURE));
     ntio::verifier::check_irql_at_most(is_paged(base) ? APC_LEVEL : DISPATCH_LEVEL, api);
-    PVOID p = driver_allocation(NumberOfBytes, Tag, zero, is_paged(base), caller);
+    PVOID p = driver_allocation(NumberOfBytes, Tag, zero, is_paged(base), caller, true, is_cache_aligned(base));
     if (!p && !no_raise) ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
     return p;
 }
@@ -215,13 +274,12 @@ PVOID ExAllocatePoolQuotaUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
 }
 
 PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag) {
-    ntio::verifier::check_irql_at_most(is_paged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePoolUninitialized");
-    return driver_allocation(NumberOfBytes, Tag, false, is_paged(PoolType), __builtin_return_address(0));
+    return typed_allocation(PoolType, NumberOfBytes, Tag, false, "ExAllocatePoolUninitialized",
+                            __builtin_return_address(0));
 }
 
 PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes) {
-    ntio::verifier::check_irql_at_most(is_paged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePool");
-    return driver_allocation(NumberOfBytes, kNoneTag, false, is_paged(PoolType), __builtin_return_address(0));
+    return typed_allocation(PoolType, NumberOfBytes, kNoneTag, false, "ExAllocatePool", __builtin_return_address(0));
 }
 
 PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) {
@@ -238,14 +296,10 @@ PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag) {
     bool paged = kind == POOL_FLAG_PAGED;
     ntio::verifier::check_irql_at_most(paged ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocatePool2");
     void* p = driver_allocation(NumberOfBytes, Tag, !(Flags & POOL_FLAG_UNINITIALIZED), paged,
-                                __builtin_return_address(0), !(Flags & POOL_FLAG_RAISE_ON_FAILURE));
-    if (!p && (Flags & POOL_FLAG_RAISE_ON_FAILURE)) {
-        // Windows raises; a C driver's __try takes it (S-SEH-2). With no frame on the
-        // thread (C++ code cannot have one) the raise would stop the process, so the
-        // verifier reports it and the call returns NULL instead.
-        if (ntio_seh_frame_active()) ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
-        ntio::verifier::report(ntio::verifier::Check::PoolAllocationRaised, "ExAllocatePool2 failed with POOL_FLAG_RAISE_ON_FAILURE (would raise)");
-    }
+                                __builtin_return_address(0), !(Flags & POOL_FLAG_RAISE_ON_FAILURE),
+                                Flags & POOL_FLAG_CACHE_ALIGNED);
+    if (!p && (Flags & POOL_FLAG_RAISE_ON_FAILURE))
+        ntio::ex::raise_for_failed_allocation("ExAllocatePool2", "POOL_FLAG_RAISE_ON_FAILURE");
     return p;
 }
 

@@ -4,6 +4,12 @@
 // wait in a small quarantine before going back to the C library, so that a double
 // free within the last kQuarantine frees finds the freed magic in memory nobody
 // else was given.
+//
+// Alignment (S-POOL-1): a block is 16-aligned, as the header before it is a multiple of 16 bytes
+// and malloc's blocks are 16-aligned; a block of a page or more is page-aligned, a
+// cache-aligned one aligned to the cache line. Those two come from posix_memalign with
+// room for the header before the aligned start, and the header records how far the C
+// library's block begins before it, so that a free needs no branch to find it.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -14,10 +20,19 @@
 
 namespace ntio::ex {
 
+// A failed allocation that was asked to raise (POOL_RAISE_IF_ALLOCATION_FAILURE,
+// POOL_FLAG_RAISE_ON_FAILURE, a RAISE_ON_FAIL lookaside list): raises
+// STATUS_INSUFFICIENT_RESOURCES to the caller's __try, or, with no frame to take it,
+// reports PoolAllocationRaised and returns (the call then returns NULL).
+// `flag` names what asked for it, for the report.
+void raise_for_failed_allocation(const char* api, const char* flag);
+
 class Pool {
 public:
     // `owner`: the driver charged with the block (verifier/drivers.hpp), 0 for none.
-    void* allocate(size_t bytes, uint32_t tag, bool zero, bool paged, uint32_t owner = 0);
+    // `cache_aligned`: a *CacheAligned pool type or POOL_FLAG_CACHE_ALIGNED.
+    void* allocate(size_t bytes, uint32_t tag, bool zero, bool paged, uint32_t owner = 0,
+                   bool cache_aligned = false);
     void free(void* p, uint32_t tag, bool check_tag, const char* api);
     std::vector<PoolTagUsage> usage() const;
     Pool() = default;
@@ -35,6 +50,8 @@ private:
     };
     static constexpr size_t kSlots = 512;
     TagSlot* slot_for(uint32_t tag);
+    void* allocate_aligned(size_t bytes, size_t alignment, bool zero);  // the header's block
+    void account(void* header, size_t bytes, uint32_t tag, bool paged, uint32_t owner);
     static void release_quarantined(void* block);  // a block leaving the quarantine
     TagSlot m_slots[kSlots];
     std::atomic<int64_t> m_untracked{0};

@@ -107,6 +107,10 @@ ULONG KeQueryMaximumProcessorCountEx(USHORT GroupNumber) {
     return GroupNumber == 0 || GroupNumber == ALL_PROCESSOR_GROUPS ? KeQueryMaximumProcessorCount() : 0;
 }
 
+// S-POOL-2: the pool's cache line, so that data a driver aligns to this value and data in
+// a cache-aligned pool block agree.
+ULONG KeGetRecommendedSharedDataAlignment(VOID) { return SYSTEM_CACHE_ALIGNMENT_SIZE; }
+
 USHORT KeQueryActiveGroupCount(VOID) { return 1; }
 USHORT KeQueryMaximumGroupCount(VOID) { return 1; }
 

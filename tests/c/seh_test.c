@@ -201,6 +201,19 @@ static void raises_and_filters(void) {
     }
     CHECK(code == STATUS_INSUFFICIENT_RESOURCES);
 
+    /* So does ExAllocatePoolWithTag with a type ORed with POOL_RAISE_IF_ALLOCATION_FAILURE
+     * (S-POOL-3), as a RAISE_ON_FAIL lookaside list's allocate routine gets it (S-EX-9). */
+    code = 0;
+    __try {
+        PVOID p = ExAllocatePoolWithTag((POOL_TYPE)(NonPagedPoolNx | POOL_RAISE_IF_ALLOCATION_FAILURE), ~(SIZE_T)0,
+                                        0x74736554);
+        CHECK(!"an impossible allocation returned");
+        ExFreePool(p);
+    } __except (EXCEPTION_EXECUTE_HANDLER) {
+        code = GetExceptionCode();
+    }
+    CHECK(code == STATUS_INSUFFICIENT_RESOURCES);
+
     /* HeapAlloc with HEAP_GENERATE_EXCEPTIONS raises STATUS_NO_MEMORY when it fails. */
     code = 0;
     __try {

@@ -358,14 +358,13 @@ NTSTATUS BuggyControl(PDEVICE_OBJECT, PIRP Irp) {
         if (g->kept) IoCancelIrp(g->kept);  // long gone
         return Complete(Irp, STATUS_SUCCESS);
     case IOCTL_FREE_POOL_WITH_OBJECTS: {
-        // The list's type is cache-aligned (LOOKASIDE_ALIGN) and a pool block only 16-aligned,
-        // so the objects go at the block's first 64-byte boundary.
-        PVOID block = ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(PoolObjects) + 64, kPoolTagObjects);
-        if (!block) return Complete(Irp, STATUS_INSUFFICIENT_RESOURCES);
-        auto* o = reinterpret_cast<PoolObjects*>((reinterpret_cast<ULONG_PTR>(block) + 63) & ~ULONG_PTR(63));
+        // The list's type is cache-aligned, so its block is too (S-POOL-1).
+        auto* o = static_cast<PoolObjects*>(
+            ExAllocatePoolWithTag(NonPagedPoolNxCacheAligned, sizeof(PoolObjects), kPoolTagObjects));
+        if (!o) return Complete(Irp, STATUS_INSUFFICIENT_RESOURCES);
         ExInitializeResourceLite(&o->resource);
         ExInitializeNPagedLookasideList(&o->list, nullptr, nullptr, POOL_NX_ALLOCATION, 32, kPoolTagObjects, 0);
-        ExFreePoolWithTag(block, kPoolTagObjects);  // the bug: neither ExDeleteResourceLite nor ExDeleteNPagedLookasideList
+        ExFreePoolWithTag(o, kPoolTagObjects);  // the bug: neither ExDeleteResourceLite nor ExDeleteNPagedLookasideList
         return Complete(Irp, STATUS_SUCCESS);
     }
     case IOCTL_DELETE_DEVICE_WITH_LIST: {

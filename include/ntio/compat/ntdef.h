@@ -54,7 +54,14 @@
 #define DECLSPEC_NORETURN __attribute__((noreturn))
 #define DECLSPEC_ALIGN(x) __attribute__((aligned(x)))
 #define DECLSPEC_NOINLINE __attribute__((noinline))
-#define DECLSPEC_CACHEALIGN __attribute__((aligned(64)))
+/* The cache line the pool's cache-aligned blocks and DECLSPEC_CACHEALIGN types are aligned
+ * to: 64 bytes on x86 and x64, 128 elsewhere, as Windows' ntdef.h has it. */
+#if defined(__x86_64__) || defined(__i386__)
+#define SYSTEM_CACHE_ALIGNMENT_SIZE 64
+#else
+#define SYSTEM_CACHE_ALIGNMENT_SIZE 128
+#endif
+#define DECLSPEC_CACHEALIGN __attribute__((aligned(SYSTEM_CACHE_ALIGNMENT_SIZE)))
 /* MSVC's __declspec(...) spelled as GCC attributes, for code that writes it out rather than
  * through the DECLSPEC_* macros: each spec maps to NTIO_DECLSPEC_<spec>, so one ntio does
  * not know is a compile error that names it. */
@@ -278,7 +285,8 @@ typedef LARGE_INTEGER PHYSICAL_ADDRESS, *PPHYSICAL_ADDRESS;
 #define _countof(a) RTL_NUMBER_OF(a)
 #define UNREFERENCED_PARAMETER(P) ((void)(P))
 #define ARGUMENT_PRESENT(ArgumentPointer) ((CHAR *)((ULONG_PTR)(ArgumentPointer)) != (CHAR *)NULL)
-/* Pool and the heap return blocks this aligned (x64). */
+/* Pool and the heap return blocks this aligned (x64); pool blocks of PAGE_SIZE or more
+ * are page-aligned, cache-aligned ones SYSTEM_CACHE_ALIGNMENT_SIZE-aligned (S-POOL-1). */
 #define MEMORY_ALLOCATION_ALIGNMENT 16
 /* min and max, as the SDK's and the WDK's headers define them unless NOMINMAX. In C++
    they are function templates in the global namespace instead of macros: libstdc++'s

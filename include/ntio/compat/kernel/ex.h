@@ -36,7 +36,28 @@ typedef ULONG64 POOL_FLAGS;
 #define POOL_FLAG_SPECIAL_POOL           0x0000000100000000ULL
 #define POOL_FLAG_OPTIONAL_END           0x8000000000000000ULL
 
+/* Alignment (S-POOL-1): a block of PAGE_SIZE bytes or more starts on a page; one of a
+ * *CacheAligned type (or POOL_FLAG_CACHE_ALIGNED) on a SYSTEM_CACHE_ALIGNMENT_SIZE
+ * boundary; any other on a MEMORY_ALLOCATION_ALIGNMENT (16) boundary. A PoolType ORed
+ * with POOL_RAISE_IF_ALLOCATION_FAILURE raises STATUS_INSUFFICIENT_RESOURCES instead of
+ * returning NULL. */
 NTIO_API PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+/* The priority says how much the caller needs the memory when pool runs short; ntio's
+ * pool does not, so each priority allocates as ExAllocatePoolWithTag does (no special
+ * pool: the *SpecialPool* priorities are the same). */
+typedef enum _EX_POOL_PRIORITY {
+    LowPoolPriority = 0,
+    LowPoolPrioritySpecialPoolOverrun = 8,
+    LowPoolPrioritySpecialPoolUnderrun = 9,
+    NormalPoolPriority = 16,
+    NormalPoolPrioritySpecialPoolOverrun = 24,
+    NormalPoolPrioritySpecialPoolUnderrun = 25,
+    HighPoolPriority = 32,
+    HighPoolPrioritySpecialPoolOverrun = 40,
+    HighPoolPrioritySpecialPoolUnderrun = 41
+} EX_POOL_PRIORITY;
+NTIO_API PVOID ExAllocatePoolWithTagPriority(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag,
+                                             EX_POOL_PRIORITY Priority);
 NTIO_API PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag);
 NTIO_API PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
 NTIO_API PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
@@ -212,6 +233,7 @@ NTIO_API VOID ExInitializePagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside, PA
 NTIO_API VOID ExDeletePagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside);
 NTIO_API PVOID ExAllocateFromPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside);
 NTIO_API VOID ExFreeToPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside, PVOID Entry);
+
 
 /* Work items: a routine run later at PASSIVE_LEVEL on a system worker thread. ntio runs
  * every queue type on one pool of worker threads that grows when all of them are busy

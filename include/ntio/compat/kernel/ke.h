@@ -319,6 +319,9 @@ NTIO_API KAFFINITY KeQueryActiveProcessors(VOID);
 /* The current processor's system-wide number, as KeGetCurrentProcessorNumber, and its
  * group (0) and number in the group when ProcNumber is not NULL. */
 NTIO_API ULONG KeGetCurrentProcessorNumberEx(PPROCESSOR_NUMBER ProcNumber);
+/* The alignment that keeps data shared between processors off each other's cache lines:
+ * SYSTEM_CACHE_ALIGNMENT_SIZE, the line the pool's cache-aligned blocks start on (S-POOL-2). */
+NTIO_API ULONG KeGetRecommendedSharedDataAlignment(VOID);
 /* No sleep or hibernation happens under ntio, so the unbiased time is the interrupt time. */
 NTIO_API ULONGLONG KeQueryUnbiasedInterruptTime(VOID);
 
