@@ -994,9 +994,10 @@ TEST_F(LeavesBehind, DeviceLinkThreadPoolAndIrpLeftAtUnloadAreEachReported) {
     EXPECT_GE(sys.live_irps(), 1) << "reported, not freed behind the driver's back";
 }
 
-// S-VER-EX-1: lookaside lists and an ERESOURCE that DriverEntry initialized and DriverUnload
-// did not delete. Each is reported once, saying where it lives, and deleted: the lists'
-// kept blocks go back to pool, so PoolLeftAtUnload has nothing of theirs to report.
+// S-VER-EX-1: lookaside lists (the classic ones and a LOOKASIDE_LIST_EX, S-EX-11) and an
+// ERESOURCE that DriverEntry initialized and DriverUnload did not delete. Each is reported
+// once, saying where it lives, and deleted: the lists' kept blocks go back to pool, so
+// PoolLeftAtUnload has nothing of theirs to report.
 bool pool_has_tag(ntio::System& sys, ULONG tag) {
     for (const ntio::PoolTagUsage& u : sys.pool_usage())
         if (u.tag == tag) return true;
@@ -1014,15 +1015,18 @@ TEST_F(LeavesLookasides, LookasideLeftAtUnload_BothListsAreReportedWhereTheyLive
     auto e = verifier.expect("LookasideLeftAtUnload");
     ASSERT_TRUE(sys.unload_driver("buggy"));
     std::vector<VerifierReport> reports = e.reports();
-    ASSERT_EQ(reports.size(), 2u);
+    ASSERT_EQ(reports.size(), 3u);
     const VerifierReport* npaged = nullptr;
     const VerifierReport* paged = nullptr;
+    const VerifierReport* ex = nullptr;
     for (const VerifierReport& r : reports) {
         EXPECT_EQ(r.bugcheck, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS") << r.text;
         EXPECT_EQ(r.driver, kDriver) << r.text;
-        (r.message.find("nonpaged lookaside list") != std::string::npos ? npaged : paged) = &r;
+        (r.message.find("LOOKASIDE_LIST_EX") != std::string::npos           ? ex
+         : r.message.find("nonpaged lookaside list") != std::string::npos ? npaged
+                                                                          : paged) = &r;
     }
-    ASSERT_TRUE(npaged && paged);
+    ASSERT_TRUE(npaged && paged && ex);
     EXPECT_NE(npaged->message.find("driver \\Driver\\buggy unloaded without deleting the nonpaged lookaside list at "),
               std::string::npos)
         << npaged->text;
@@ -1035,8 +1039,14 @@ TEST_F(LeavesLookasides, LookasideLeftAtUnload_BothListsAreReportedWhereTheyLive
     EXPECT_NE(paged->message.find("(tag 'BgP1', 56-byte entries), in memory it allocated"), std::string::npos)
         << paged->text;
     EXPECT_NE(paged->message.find("ExDeletePagedLookasideList it in DriverUnload"), std::string::npos) << paged->text;
+    EXPECT_NE(ex->message.find("the paged lookaside list (LOOKASIDE_LIST_EX) at "), std::string::npos) << ex->text;
+    EXPECT_NE(ex->message.find("(tag 'BgX1', 72-byte entries), in memory it allocated"), std::string::npos)
+        << ex->text;
+    EXPECT_NE(ex->message.find("ExDeleteLookasideListEx it in DriverUnload. ntio deletes it"), std::string::npos)
+        << ex->text;
     EXPECT_FALSE(pool_has_tag(sys, buggy::kPoolTagNpagedList)) << "deleted: its kept block went back to pool";
     EXPECT_FALSE(pool_has_tag(sys, buggy::kPoolTagPagedList));
+    EXPECT_FALSE(pool_has_tag(sys, buggy::kPoolTagExList));
 }
 
 struct LeavesResource : Verifier {
@@ -1065,13 +1075,15 @@ TEST_F(Verifier, DeletedListsAndResourcesLeaveNothingToReportAtUnload_S_VER_EX_1
     EXPECT_TRUE(verifier.reports().empty());
 }
 
-// S-VER-EX-2: pool freed with an initialized ERESOURCE and lookaside list inside: both
-// reported at the free, and deleted before the memory goes (nothing left for the unload).
+// S-VER-EX-2: pool freed with an initialized ERESOURCE and lookaside lists inside (a
+// classic one and a LOOKASIDE_LIST_EX, S-EX-11): each reported at the free, and deleted
+// before the memory goes (nothing left for the unload). The block is cache-aligned pool
+// (S-POOL-1), as the classic list's type asks.
 TEST_F(Verifier, ResourceOrLookasideInFreedMemory_PoolFreedWithAResourceAndAListInside_S_VER_EX_2) {
     auto e = verifier.expect("ResourceOrLookasideInFreedMemory");
     EXPECT_TRUE(ioctl(h, buggy::IOCTL_FREE_POOL_WITH_OBJECTS));
-    ASSERT_EQ(e.reports().size(), 2u);
-    bool resource = false, list = false;
+    ASSERT_EQ(e.reports().size(), 3u);
+    bool resource = false, list = false, ex_list = false;
     for (const VerifierReport& r : e.reports()) {
         EXPECT_EQ(r.bugcheck, "DRIVER_VERIFIER_DETECTED_VIOLATION") << r.text;
         expect_driver(r);
@@ -1079,11 +1091,20 @@ TEST_F(Verifier, ResourceOrLookasideInFreedMemory_PoolFreedWithAResourceAndAList
         EXPECT_NE(r.message.find("initialized by \\Driver\\buggy and not deleted"), std::string::npos) << r.text;
         resource = resource || r.message.find("with the ERESOURCE at ") != std::string::npos;
         list = list || r.message.find("the nonpaged lookaside list at ") != std::string::npos;
-        if (r.message.find("lookaside") != std::string::npos) {
+        if (r.message.find("the nonpaged lookaside list at ") != std::string::npos) {
             EXPECT_NE(r.message.find("(tag 'BgO1', 32-byte entries)"), std::string::npos) << r.text;
         }
+        if (r.message.find("LOOKASIDE_LIST_EX") != std::string::npos) {
+            ex_list = true;
+            EXPECT_NE(r.message.find("the nonpaged lookaside list (LOOKASIDE_LIST_EX) at "), std::string::npos)
+                << r.text;
+            EXPECT_NE(r.message.find("(tag 'BgO1', 24-byte entries)"), std::string::npos) << r.text;
+            EXPECT_NE(r.message.find("ExDeleteLookasideListEx it before the free. ntio deletes it"), std::string::npos)
+                << r.text;
+        }
     }
-    EXPECT_TRUE(resource && list);
+    EXPECT_TRUE(resource && list && ex_list);
+    EXPECT_FALSE(pool_has_tag(sys, buggy::kPoolTagObjects)) << "the block, and the block the list kept, are freed";
     CloseHandle(h);
     h = INVALID_HANDLE_VALUE;
     auto lists = verifier.expect("LookasideLeftAtUnload");

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "ex/objects.hpp"
+#include "ex/pool.hpp"
 #include "ke/spin.hpp"
 #include "system.hpp"
 #include "verifier/drivers.hpp"
@@ -78,25 +79,61 @@ void initialize_lookaside(PGENERAL_LOOKASIDE l, PALLOCATE_FUNCTION allocate, PFR
     InitializeListHead(&l->ListEntry);
 }
 
-// A block for the list's caller (`caller`: the driver's code, charged with the pool).
-PVOID allocate_block(PGENERAL_LOOKASIDE l, const void* caller) {
+bool is_paged(POOL_TYPE t) { return (t & 1) != 0; }
+
+// A block for the list's caller (`caller`: the driver's code, charged with the pool), from
+// the list or, on a miss, from `allocate` (its Allocate/AllocateEx routine) or pool.
+template <class Allocate>
+PVOID allocate_block(PGENERAL_LOOKASIDE l, const void* caller, Allocate&& allocate) {
     __atomic_fetch_add(&l->TotalAllocates, 1, __ATOMIC_RELAXED);
     if (PVOID kept = InterlockedPopEntrySList(&l->ListHead)) return kept;
     __atomic_fetch_add(&l->AllocateMisses, 1, __ATOMIC_RELAXED);
-    if (l->Allocate) return l->Allocate(l->Type, l->Size, l->Tag);
+    if (PVOID own = nullptr; allocate(own)) return own;
     uint32_t owner = verifier::pool_owner_hooks() ? verifier::drivers::attribute(caller) : 0;
-    return sys().pool.allocate(l->Size, l->Tag, false, l->Type == PagedPool, owner);
+    return sys().pool.allocate(l->Size, l->Tag, false, is_paged(l->Type), owner, (l->Type & 4) != 0);
 }
 
-void release_block(PGENERAL_LOOKASIDE l, PVOID entry) {
+// Keeps the block, or gives it to `discard` (the list's Free/FreeEx routine, or pool).
+template <class Discard>
+void release_block(PGENERAL_LOOKASIDE l, PVOID entry, Discard&& discard) {
     __atomic_fetch_add(&l->TotalFrees, 1, __ATOMIC_RELAXED);
     if (QueryDepthSList(&l->ListHead) < l->Depth) {
         InterlockedPushEntrySList(&l->ListHead, static_cast<PSLIST_ENTRY>(entry));
         return;
     }
     __atomic_fetch_add(&l->FreeMisses, 1, __ATOMIC_RELAXED);
+    discard(entry);
+}
+
+// The classic lists' routines: Allocate(type, size, tag) and Free(block).
+PVOID allocate_block(PGENERAL_LOOKASIDE l, const void* caller) {
+    return allocate_block(l, caller, [l](PVOID& own) {
+        if (!l->Allocate) return false;
+        own = l->Allocate(l->Type, l->Size, l->Tag);
+        return true;
+    });
+}
+void discard_block(PGENERAL_LOOKASIDE l, PVOID entry, const char* api) {
     if (l->Free) l->Free(entry);
-    else sys().pool.free(entry, l->Tag, true, "ExFreeToLookasideList");
+    else sys().pool.free(entry, l->Tag, true, api);
+}
+void release_block(PGENERAL_LOOKASIDE l, PVOID entry) {
+    release_block(l, entry, [l](PVOID e) { discard_block(l, e, "ExFreeToLookasideList"); });
+}
+
+// LOOKASIDE_LIST_EX's routines also get the list.
+void discard_block_ex(PLOOKASIDE_LIST_EX x, PVOID entry, const char* api) {
+    if (x->L.FreeEx) x->L.FreeEx(entry, x);
+    else sys().pool.free(entry, x->L.Tag, true, api);
+}
+
+// S-EX-8: the pool types a lookaside list's entries may have: paged or not, cache aligned
+// or not, session or not, Nx (nonpaged only). Not the must-succeed types, and not the
+// allocation modifiers, which are what Flags asks for.
+bool valid_list_pool_type(POOL_TYPE t) {
+    constexpr int kAllowed = PagedPool | NonPagedPoolCacheAligned | NonPagedPoolSession | NonPagedPoolNx;
+    int v = t;
+    return (v & ~kAllowed) == 0 && !((v & PagedPool) && (v & NonPagedPoolNx));
 }
 
 }  // namespace
@@ -104,8 +141,15 @@ void release_block(PGENERAL_LOOKASIDE l, PVOID entry) {
 void ex::delete_lookaside_blocks(PGENERAL_LOOKASIDE l) {
     for (PSLIST_ENTRY e = InterlockedFlushSList(&l->ListHead); e;) {
         PSLIST_ENTRY next = e->Next;
-        if (l->Free) l->Free(e);
-        else sys().pool.free(e, l->Tag, true, "ExDeleteLookasideList");
+        discard_block(l, e, "ExDeleteLookasideList");
+        e = next;
+    }
+}
+
+void ex::delete_lookaside_ex_blocks(PLOOKASIDE_LIST_EX x, const char* api) {
+    for (PSLIST_ENTRY e = InterlockedFlushSList(&x->L.ListHead); e;) {
+        PSLIST_ENTRY next = e->Next;
+        discard_block_ex(x, e, api);
         e = next;
     }
 }
@@ -252,6 +296,69 @@ VOID ExFreeToPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside, PVOID Entry) {
 VOID KeStallExecutionProcessor(ULONG MicroSeconds) {
     auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(MicroSeconds);
     while (std::chrono::steady_clock::now() < until) ke::cpu_relax();
+}
+
+// ---- LOOKASIDE_LIST_EX (S-EX-8..11) ----------------------------------------------------
+
+NTSTATUS ExInitializeLookasideListEx(PLOOKASIDE_LIST_EX Lookaside, PALLOCATE_FUNCTION_EX Allocate,
+                                     PFREE_FUNCTION_EX Free, POOL_TYPE PoolType, ULONG Flags, SIZE_T Size, ULONG Tag,
+                                     USHORT Depth) {
+    (void)Depth;  // reserved, as the classic lists' depth: the system chooses it
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "ExInitializeLookasideListEx");
+    constexpr ULONG kFlags = EX_LOOKASIDE_LIST_EX_FLAGS_RAISE_ON_FAIL | EX_LOOKASIDE_LIST_EX_FLAGS_FAIL_NO_RAISE;
+    if (!valid_list_pool_type(PoolType)) return STATUS_INVALID_PARAMETER_4;
+    if ((Flags & ~kFlags) || Flags == kFlags) return STATUS_INVALID_PARAMETER_5;  // the two exclude each other
+    // The entry size is a ULONG in the list; Windows documents no error for a larger one,
+    // ntio refuses it rather than hand out blocks smaller than asked for.
+    if (Size > 0xFFFFFFFFull) return STATUS_INVALID_PARAMETER_6;
+    if (!Allocate && (Flags & EX_LOOKASIDE_LIST_EX_FLAGS_FAIL_NO_RAISE))
+        verifier::report(verifier::Check::InvalidParameter,
+                         "ExInitializeLookasideListEx: EX_LOOKASIDE_LIST_EX_FLAGS_FAIL_NO_RAISE with no Allocate "
+                         "routine; Windows leaves the default allocation's behavior undefined (ntio's returns NULL "
+                         "when it fails). Pass the flag only with an AllocateEx routine that charges quota");
+    int type = PoolType;
+    if (Flags & EX_LOOKASIDE_LIST_EX_FLAGS_RAISE_ON_FAIL) type |= POOL_RAISE_IF_ALLOCATION_FAILURE;
+    if (Flags & EX_LOOKASIDE_LIST_EX_FLAGS_FAIL_NO_RAISE) type |= POOL_QUOTA_FAIL_INSTEAD_OF_RAISE;
+    initialize_lookaside(&Lookaside->L, nullptr, nullptr, Size, Tag, static_cast<POOL_TYPE>(type),
+                         "ExInitializeLookasideListEx");
+    Lookaside->L.AllocateEx = Allocate;
+    Lookaside->L.FreeEx = Free;
+    verifier::drivers::ex_object_initialized(Lookaside, verifier::drivers::ExObject::lookaside_ex,
+                                             __builtin_return_address(0));
+    return STATUS_SUCCESS;
+}
+
+VOID ExDeleteLookasideListEx(PLOOKASIDE_LIST_EX Lookaside) {
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "ExDeleteLookasideListEx");
+    verifier::drivers::ex_object_deleted(Lookaside);
+    ex::delete_lookaside_ex_blocks(Lookaside, "ExDeleteLookasideListEx");
+}
+
+// S-EX-10: the kept entries are freed; the list stays initialized.
+VOID ExFlushLookasideListEx(PLOOKASIDE_LIST_EX Lookaside) {
+    verifier::check_irql_at_most(DISPATCH_LEVEL, "ExFlushLookasideListEx");
+    ex::delete_lookaside_ex_blocks(Lookaside, "ExFlushLookasideListEx");
+}
+
+PVOID ExAllocateFromLookasideListEx(PLOOKASIDE_LIST_EX Lookaside) {
+    PGENERAL_LOOKASIDE l = &Lookaside->L;
+    verifier::check_irql_at_most(is_paged(l->Type) ? APC_LEVEL : DISPATCH_LEVEL, "ExAllocateFromLookasideListEx");
+    PVOID p = allocate_block(l, __builtin_return_address(0), [Lookaside, l](PVOID& own) {
+        if (!l->AllocateEx) return false;
+        own = l->AllocateEx(l->Type, l->Size, l->Tag, Lookaside);
+        return true;
+    });
+    // The routine's failure is its own to raise (it was given the type with the flag).
+    if (!p && !l->AllocateEx && (l->Type & POOL_RAISE_IF_ALLOCATION_FAILURE)) [[unlikely]]
+        ex::raise_for_failed_allocation("ExAllocateFromLookasideListEx",
+                                        "EX_LOOKASIDE_LIST_EX_FLAGS_RAISE_ON_FAIL");
+    return p;
+}
+
+VOID ExFreeToLookasideListEx(PLOOKASIDE_LIST_EX Lookaside, PVOID Entry) {
+    verifier::check_irql_at_most(is_paged(Lookaside->L.Type) ? APC_LEVEL : DISPATCH_LEVEL, "ExFreeToLookasideListEx");
+    release_block(&Lookaside->L, Entry,
+                  [Lookaside](PVOID e) { discard_block_ex(Lookaside, e, "ExFreeToLookasideListEx"); });
 }
 
 }  // extern "C"

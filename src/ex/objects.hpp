@@ -15,6 +15,9 @@ namespace ntio::ex {
 // ExDelete(N)PagedLookasideList's work: the kept blocks go back to the list's Free
 // routine, or to pool.
 void delete_lookaside_blocks(PGENERAL_LOOKASIDE l);
+// ExDeleteLookasideListEx's (and ExFlushLookasideListEx's) work: the kept blocks go to the
+// list's FreeEx routine, or to pool. `api` names the call for pool's reports.
+void delete_lookaside_ex_blocks(PLOOKASIDE_LIST_EX l, const char* api);
 // ExDeleteResourceLite's work when no thread owns the resource or waits for it: true.
 // False, and nothing done, while it is in use (deleting it then would leave its owners
 // and waiters on memory the runtime freed).

@@ -288,6 +288,7 @@ const char* ex_delete_api(ExObject k) {
     switch (k) {
     case ExObject::npaged_lookaside: return "ExDeleteNPagedLookasideList";
     case ExObject::paged_lookaside: return "ExDeletePagedLookasideList";
+    case ExObject::lookaside_ex: return "ExDeleteLookasideListEx";
     case ExObject::resource: break;
     }
     return "ExDeleteResourceLite";
@@ -303,6 +304,12 @@ const char* ex_system_list(ExObject k) {
 std::string ex_name(uintptr_t a, ExObject k, bool readable) {
     auto* p = reinterpret_cast<const void*>(a);
     if (k == ExObject::resource) return fmt::format("the ERESOURCE at {}", p);
+    if (k == ExObject::lookaside_ex) {  // paged or not is in the list itself
+        if (!readable) return fmt::format("the lookaside list (LOOKASIDE_LIST_EX) at {}", p);
+        auto* l = static_cast<const GENERAL_LOOKASIDE*>(p);
+        return fmt::format("the {} lookaside list (LOOKASIDE_LIST_EX) at {} (tag '{}', {}-byte entries)",
+                           (l->Type & PagedPool) ? "paged" : "nonpaged", p, ex::Pool::tag_text(l->Tag), l->Size);
+    }
     const char* kind = k == ExObject::npaged_lookaside ? "nonpaged" : "paged";
     if (!readable) return fmt::format("the {} lookaside list at {}", kind, p);
     auto* l = static_cast<const GENERAL_LOOKASIDE*>(p);
@@ -345,6 +352,10 @@ std::string where_text(uintptr_t a, Where w) {
 // Deletes what a driver left: false for a resource still in use, which stays as it is.
 bool ex_delete(uintptr_t a, ExObject k) {
     if (k == ExObject::resource) return ex::delete_resource_if_idle(reinterpret_cast<PERESOURCE>(a));
+    if (k == ExObject::lookaside_ex) {
+        ex::delete_lookaside_ex_blocks(reinterpret_cast<PLOOKASIDE_LIST_EX>(a), "ExDeleteLookasideListEx");
+        return true;
+    }
     ex::delete_lookaside_blocks(reinterpret_cast<PGENERAL_LOOKASIDE>(a));
     return true;
 }

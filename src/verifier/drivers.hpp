@@ -59,7 +59,7 @@ void timers_in_freed_memory(const void* block, size_t bytes, const char* what);
 // walks later (to tune lookaside depths, to dump resources), so one left initialized
 // in memory that goes away is a crash waiting to happen. Initializing and deleting pay
 // a map update; allocating from a list or acquiring a resource pays nothing.
-enum class ExObject : uint8_t { npaged_lookaside, paged_lookaside, resource };
+enum class ExObject : uint8_t { npaged_lookaside, paged_lookaside, lookaside_ex, resource };
 void ex_object_initialized(const void* object, ExObject kind, const void* caller);
 void ex_object_deleted(const void* object);
 // Memory about to be freed (pool, a deleted device's extension): a lookaside list or an

@@ -1,5 +1,5 @@
 /* A driver in strict C11 that uses the WDM routines beyond the articles' (test
- * compat.wdm_extras_c; rules S-MDL-1..4, S-PO-1..3, S-EX-4..7, S-IOH-1..3 in
+ * compat.wdm_extras_c; rules S-MDL-1..4, S-PO-1..3, S-EX-4..10, S-IOH-1..3, S-POOL-1 in
  * docs/design.md): every request holds run-down protection, which DriverUnload runs
  * down; a METHOD_OUT_DIRECT output is written one page at a time through a partial MDL
  * reused with MmPrepareMdlForReuse; a power IRP goes through PoCallDriver to the
@@ -225,6 +225,53 @@ QuotaAndProducts(_Out_writes_bytes_all_(Size) PUCHAR Out, _In_ ULONG Size) {
            UInt32x32To64(0xFFFFFFFFu, 2u) == 0x1FFFFFFFEULL;
 }
 
+/* A LOOKASIDE_LIST_EX inside the driver's own data, which its routines reach from the list
+ * they are given (the pattern of Microsoft's ExInitializeLookasideListEx page), in a
+ * cache-aligned pool block. */
+typedef struct {
+    LONG allocations;
+    LONG frees;
+    LOOKASIDE_LIST_EX list;
+} LIST_DATA;
+static ALLOCATE_FUNCTION_EX ListAllocate;
+static FREE_FUNCTION_EX ListFree;
+static PVOID ListAllocate(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, PLOOKASIDE_LIST_EX Lookaside) {
+    LIST_DATA *data = CONTAINING_RECORD(Lookaside, LIST_DATA, list);
+    PVOID entry = ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag);
+    if (entry) InterlockedIncrement(&data->allocations);
+    return entry;
+}
+static VOID ListFree(PVOID Buffer, PLOOKASIDE_LIST_EX Lookaside) {
+    InterlockedIncrement(&CONTAINING_RECORD(Lookaside, LIST_DATA, list)->frees);
+    ExFreePool(Buffer);
+}
+static BOOLEAN LookasideEx(void) {
+    LIST_DATA *data = (LIST_DATA *)ExAllocatePoolZero(NonPagedPoolNxCacheAligned, sizeof(LIST_DATA), 'WdXl');
+    PVOID a, b, page;
+    BOOLEAN ok;
+    if (!data || ((ULONG_PTR)data & (KeGetRecommendedSharedDataAlignment() - 1)) != 0) return FALSE;
+    if (ExInitializeLookasideListEx(&data->list, ListAllocate, ListFree, NonPagedPoolNx, 3, 64, 'WdXl', 0) !=
+        STATUS_INVALID_PARAMETER_5)
+        return FALSE;
+    if (!NT_SUCCESS(ExInitializeLookasideListEx(&data->list, ListAllocate, ListFree, NonPagedPoolNx,
+                                                EX_LOOKASIDE_LIST_EX_FLAGS_RAISE_ON_FAIL, 64, 'WdXl', 0)))
+        return FALSE;
+    a = ExAllocateFromLookasideListEx(&data->list);
+    b = ExAllocateFromLookasideListEx(&data->list);
+    if (a) ExFreeToLookasideListEx(&data->list, a);
+    ok = a && b && data->allocations == 2 && ExAllocateFromLookasideListEx(&data->list) == a;
+    if (b) ExFreeToLookasideListEx(&data->list, b);
+    if (a) ExFreeToLookasideListEx(&data->list, a);
+    ExFlushLookasideListEx(&data->list); /* both kept entries go to ListFree */
+    ok = ok && data->frees == 2;
+    ExDeleteLookasideListEx(&data->list);
+    ExFreePoolWithTag(data, 'WdXl');
+    page = ExAllocatePool2(POOL_FLAG_NON_PAGED, PAGE_SIZE, 'WdXl'); /* a page from PAGE_SIZE up */
+    ok = ok && page && BYTE_OFFSET(page) == 0;
+    if (page) ExFreePoolWithTag(page, 'WdXl');
+    return ok;
+}
+
 /* An error log entry as drivers write one: the packet, one dump word, one insertion string. */
 static void LogStarted(PDEVICE_OBJECT device) {
     static const WCHAR insert[] = L"WdmExtras";
@@ -333,6 +380,7 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
     KdBreakPoint(); /* DBG is not defined: nothing, as in a release build of the WDK */
     if (!QuotaAndProducts(scratch, sizeof scratch)) return STATUS_UNSUCCESSFUL;
     if (!TablesUnderAPushLock()) return STATUS_UNSUCCESSFUL;
+    if (!LookasideEx()) return STATUS_UNSUCCESSFUL;
     /* an SDDL string without a protected DACL ("D:P") is refused, and makes no device */
     if (IoCreateDeviceSecure(DriverObject, 0, &other, FILE_DEVICE_UNKNOWN, 0, FALSE, &bad_sddl, NULL, &refused) !=
             STATUS_INVALID_PARAMETER ||

@@ -28,6 +28,7 @@ struct Globals {
     ERESOURCE resource;
     EX_PUSH_LOCK push_lock = 0;  // all zero: an unowned push lock
     PAGED_LOOKASIDE_LIST paged_list;
+    LOOKASIDE_LIST_EX ex_list;  // paged entries
     char mdl_buffer[64];
 };
 Globals* g = new Globals();
@@ -38,6 +39,7 @@ NPAGED_LOOKASIDE_LIST g_image_list;
 struct PoolObjects {
     ERESOURCE resource;
     NPAGED_LOOKASIDE_LIST list;
+    LOOKASIDE_LIST_EX ex_list;
 };
 struct ListExtension {
     PAGED_LOOKASIDE_LIST list;
@@ -364,7 +366,11 @@ NTSTATUS BuggyControl(PDEVICE_OBJECT, PIRP Irp) {
         if (!o) return Complete(Irp, STATUS_INSUFFICIENT_RESOURCES);
         ExInitializeResourceLite(&o->resource);
         ExInitializeNPagedLookasideList(&o->list, nullptr, nullptr, POOL_NX_ALLOCATION, 32, kPoolTagObjects, 0);
-        ExFreePoolWithTag(o, kPoolTagObjects);  // the bug: neither ExDeleteResourceLite nor ExDeleteNPagedLookasideList
+        if (ExInitializeLookasideListEx(&o->ex_list, nullptr, nullptr, NonPagedPoolNx, 0, 24, kPoolTagObjects, 0) ==
+            STATUS_SUCCESS)  // it keeps the block it gave out and took back
+            ExFreeToLookasideListEx(&o->ex_list, ExAllocateFromLookasideListEx(&o->ex_list));
+        ExFreePoolWithTag(o, kPoolTagObjects);  // the bug: none of ExDeleteResourceLite, ExDeleteNPagedLookasideList,
+                                                // ExDeleteLookasideListEx
         return Complete(Irp, STATUS_SUCCESS);
     }
     case IOCTL_DELETE_DEVICE_WITH_LIST: {
@@ -458,6 +464,7 @@ VOID Unload(PDRIVER_OBJECT) {
     if (!g->config.leave_lookasides) {
         ExDeleteNPagedLookasideList(&g_image_list);
         ExDeletePagedLookasideList(&g->paged_list);
+        ExDeleteLookasideListEx(&g->ex_list);
     }
     UNICODE_STRING startio_link = text(L"\\DosDevices\\BuggyStartIo");
     IoDeleteSymbolicLink(&startio_link);
@@ -524,9 +531,12 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING) {
     ExInitializeResourceLite(&g->resource);
     ExInitializeNPagedLookasideList(&g_image_list, nullptr, nullptr, POOL_NX_ALLOCATION, 40, kPoolTagNpagedList, 0);
     ExInitializePagedLookasideList(&g->paged_list, nullptr, nullptr, 0, 56, kPoolTagPagedList, 0);
+    NTSTATUS listed = ExInitializeLookasideListEx(&g->ex_list, nullptr, nullptr, PagedPool, 0, 72, kPoolTagExList, 0);
+    if (!NT_SUCCESS(listed)) return listed;
     if (g->config.leave_lookasides) {  // each list keeps the block it gave out and took back
         ExFreeToNPagedLookasideList(&g_image_list, ExAllocateFromNPagedLookasideList(&g_image_list));
         ExFreeToPagedLookasideList(&g->paged_list, ExAllocateFromPagedLookasideList(&g->paged_list));
+        ExFreeToLookasideListEx(&g->ex_list, ExAllocateFromLookasideListEx(&g->ex_list));
     }
     UNICODE_STRING name = text(kDevice), lower = text(kLowerDevice), startio = text(kStartIoDevice);
     NTSTATUS s = IoCreateDevice(DriverObject, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &g->device);

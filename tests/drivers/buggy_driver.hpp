@@ -29,6 +29,7 @@ constexpr ULONG kPoolTagLeak = 0x314c6742;    // 'BgL1'
 constexpr ULONG kPoolTagNpagedList = 0x314e6742;  // 'BgN1'
 constexpr ULONG kPoolTagPagedList = 0x31506742;   // 'BgP1'
 constexpr ULONG kPoolTagObjects = 0x314f6742;     // 'BgO1'
+constexpr ULONG kPoolTagExList = 0x31586742;      // 'BgX1'
 
 #define BUGGY_CODE(n) CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900 + (n), METHOD_BUFFERED, FILE_ANY_ACCESS)
 enum : ULONG {
@@ -96,8 +97,9 @@ enum : ULONG {
     IOCTL_COPY_NO_LOCATION = BUGGY_CODE(52),       // IoCopyCurrentIrpStackLocationToNext and IoSetCompletionRoutine
                                                    // on a one-location IRP, then completes it
     // Executive objects in memory that goes away
-    IOCTL_FREE_POOL_WITH_OBJECTS = BUGGY_CODE(53),  // pool ('BgO1') holding an ERESOURCE and a nonpaged lookaside
-                                                    // list, both initialized, freed without deleting either
+    IOCTL_FREE_POOL_WITH_OBJECTS = BUGGY_CODE(53),  // cache-aligned pool ('BgO1') holding an ERESOURCE, a nonpaged
+                                                    // lookaside list and a LOOKASIDE_LIST_EX (one block kept), all
+                                                    // initialized, freed without deleting any
     IOCTL_DELETE_DEVICE_WITH_LIST = BUGGY_CODE(54),  // a device whose extension holds a paged lookaside list,
                                                      // deleted without ExDeletePagedLookasideList
     IOCTL_PUSH_LOCK_OUTSIDE_REGION = BUGGY_CODE(55),  // ExAcquirePushLockExclusive without KeEnterCriticalRegion
@@ -110,10 +112,10 @@ struct Config {
     bool leave_link = false;          // DriverUnload does not delete \DosDevices\Buggy
     bool leave_thread = false;        // DriverUnload does not stop its system thread
     bool leak_pool_at_unload = false; // DriverEntry allocates 'BgL1' that nobody frees
-    // DriverEntry initializes a nonpaged lookaside list (a global of the image, 'BgN1') and a
-    // paged one ('BgP1', in the driver's heap globals), and an ERESOURCE; DriverUnload
-    // deletes them unless these are set.
-    bool leave_lookasides = false;    // neither list is deleted (each keeps one block)
+    // DriverEntry initializes a nonpaged lookaside list (a global of the image, 'BgN1'), a
+    // paged one ('BgP1', in the driver's heap globals), a LOOKASIDE_LIST_EX of paged entries
+    // ('BgX1', beside it) and an ERESOURCE; DriverUnload deletes them unless these are set.
+    bool leave_lookasides = false;    // no list is deleted (each keeps one block)
     bool leave_resource = false;      // the ERESOURCE is not deleted
 };
 Config& config();

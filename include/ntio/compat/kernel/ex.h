@@ -198,6 +198,13 @@ typedef ALLOCATE_FUNCTION *PALLOCATE_FUNCTION;
 typedef VOID FREE_FUNCTION(PVOID Buffer);
 typedef FREE_FUNCTION *PFREE_FUNCTION;
 
+typedef struct _LOOKASIDE_LIST_EX *PLOOKASIDE_LIST_EX;
+typedef PVOID ALLOCATE_FUNCTION_EX(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, PLOOKASIDE_LIST_EX Lookaside);
+typedef ALLOCATE_FUNCTION_EX *PALLOCATE_FUNCTION_EX;
+typedef VOID FREE_FUNCTION_EX(PVOID Buffer, PLOOKASIDE_LIST_EX Lookaside);
+typedef FREE_FUNCTION_EX *PFREE_FUNCTION_EX;
+
+/* The Allocate/Free routines of a LOOKASIDE_LIST_EX are the AllocateEx/FreeEx members. */
 typedef struct _GENERAL_LOOKASIDE {
     SLIST_HEADER ListHead;
     USHORT Depth;
@@ -209,13 +216,21 @@ typedef struct _GENERAL_LOOKASIDE {
     POOL_TYPE Type;
     ULONG Tag;
     ULONG Size;
-    PALLOCATE_FUNCTION Allocate;
-    PFREE_FUNCTION Free;
+    union {
+        PALLOCATE_FUNCTION Allocate;
+        PALLOCATE_FUNCTION_EX AllocateEx;
+    };
+    union {
+        PFREE_FUNCTION Free;
+        PFREE_FUNCTION_EX FreeEx;
+    };
     LIST_ENTRY ListEntry;
     ULONG LastTotalAllocates;
     ULONG LastAllocateMisses;
     ULONG Future[2];
 } GENERAL_LOOKASIDE, *PGENERAL_LOOKASIDE;
+/* The same fields without the cache alignment (LOOKASIDE_LIST_EX needs only 16). */
+typedef GENERAL_LOOKASIDE GENERAL_LOOKASIDE_POOL, *PGENERAL_LOOKASIDE_POOL;
 typedef struct _NPAGED_LOOKASIDE_LIST {
     GENERAL_LOOKASIDE L;
 } DECLSPEC_CACHEALIGN NPAGED_LOOKASIDE_LIST, *PNPAGED_LOOKASIDE_LIST;
@@ -234,6 +249,28 @@ NTIO_API VOID ExDeletePagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside);
 NTIO_API PVOID ExAllocateFromPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside);
 NTIO_API VOID ExFreeToPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside, PVOID Entry);
 
+/* LOOKASIDE_LIST_EX (S-EX-8..11): one list type for paged and nonpaged entries, whose
+ * AllocateEx/FreeEx routines also get the list (to reach the caller's data around it with
+ * CONTAINING_RECORD). ExInitializeLookasideListEx returns STATUS_INVALID_PARAMETER_4 for a
+ * pool type a lookaside list cannot have (must-succeed, or bits other than paged, cache
+ * aligned, session and Nx) and STATUS_INVALID_PARAMETER_5 for Flags other than 0 or one of
+ * the two flags below. RAISE_ON_FAIL: the allocate routine gets the type ORed with
+ * POOL_RAISE_IF_ALLOCATION_FAILURE (a failed default allocation raises); FAIL_NO_RAISE:
+ * ORed with POOL_QUOTA_FAIL_INSTEAD_OF_RAISE, for an allocate routine that charges quota.
+ * The routines work up to DISPATCH_LEVEL, allocations and frees of paged entries up to
+ * APC_LEVEL. */
+#define EX_LOOKASIDE_LIST_EX_FLAGS_RAISE_ON_FAIL 0x00000001UL
+#define EX_LOOKASIDE_LIST_EX_FLAGS_FAIL_NO_RAISE 0x00000002UL
+typedef struct _LOOKASIDE_LIST_EX {
+    GENERAL_LOOKASIDE_POOL L;
+} LOOKASIDE_LIST_EX;
+NTIO_API NTSTATUS ExInitializeLookasideListEx(PLOOKASIDE_LIST_EX Lookaside, PALLOCATE_FUNCTION_EX Allocate,
+                                              PFREE_FUNCTION_EX Free, POOL_TYPE PoolType, ULONG Flags, SIZE_T Size,
+                                              ULONG Tag, USHORT Depth);
+NTIO_API VOID ExDeleteLookasideListEx(PLOOKASIDE_LIST_EX Lookaside);
+NTIO_API VOID ExFlushLookasideListEx(PLOOKASIDE_LIST_EX Lookaside);
+NTIO_API PVOID ExAllocateFromLookasideListEx(PLOOKASIDE_LIST_EX Lookaside);
+NTIO_API VOID ExFreeToLookasideListEx(PLOOKASIDE_LIST_EX Lookaside, PVOID Entry);
 
 /* Work items: a routine run later at PASSIVE_LEVEL on a system worker thread. ntio runs
  * every queue type on one pool of worker threads that grows when all of them are busy
