@@ -7,9 +7,9 @@
 //
 // Alignment (S-POOL-1): a block is 16-aligned, as the header before it is a multiple of 16 bytes
 // and malloc's blocks are 16-aligned; a block of a page or more is page-aligned, a
-// cache-aligned one aligned to the cache line. Those two come from posix_memalign with
-// room for the header before the aligned start, and the header records how far the C
-// library's block begins before it, so that a free needs no branch to find it.
+// cache-aligned one aligned to the cache line. Those two come from malloc with room to
+// slide the body up to the boundary, the header just before it; the header records how
+// far the C library's block begins before it, so that a free needs no branch to find it.
 #pragma once
 #include <atomic>
 #include <cstdint>
