@@ -143,7 +143,13 @@ void unregister(CallbackRegistration* r) {
     r->free_when_idle = later;
     object->lock.unlock();
     if (later) return;
-    if (wait) KeWaitForSingleObject(&r->idle, Executive, KernelMode, FALSE, nullptr);
+    if (wait) {
+        KeWaitForSingleObject(&r->idle, Executive, KernelMode, FALSE, nullptr);
+        // The notifier set the event under the object's lock and touches the registration
+        // no more once it lets go of it (TSan saw the free race its last read).
+        object->lock.lock();
+        object->lock.unlock();
+    }
     free_registration(r);
 }
 
@@ -250,8 +256,9 @@ VOID ExNotifyCallback(PVOID CallbackObject, PVOID Argument1, PVOID Argument2) {
         object->lock.lock();
         bool free_now = false;
         if (--r->busy == 0) {
-            if (r->waiter) KeSetEvent(&r->idle, IO_NO_INCREMENT, FALSE);
+            // Read before the waiter is woken: it frees the registration once it has the lock.
             free_now = r->free_when_idle;
+            if (r->waiter) KeSetEvent(&r->idle, IO_NO_INCREMENT, FALSE);
         }
         // The registration may have left the list (unregistered by its routine or by
         // another thread): continue after the position it had.
