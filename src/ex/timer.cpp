@@ -55,12 +55,17 @@ constexpr ULONG kKnownAttributes = EX_TIMER_HIGH_RESOLUTION | EX_TIMER_NO_WAKE |
 // The timers ExAllocateTimer gave and ExDeleteTimer has not freed yet: a pointer that is
 // not here (never allocated, or already freed) is reported instead of being used.
 // Never destroyed: drivers unload at process exit, after this file's statics would have
-// gone, and the unload check (cancel_ex_timers_in) still reads it.
+// gone, and the unload check (cancel_ex_timers_in) still reads it. Made on first use: a
+// DriverEntry may allocate a timer before this file's static initializers have run
+// (NTIO_DRIVERS' drivers load from another file's; the order between files is not fixed).
 struct Live {
     std::mutex lock;
     std::unordered_set<const _EX_TIMER*> timers;
 };
-Live& g_live = *new Live;
+Live& live_timers() {
+    static Live& live = *new Live;
+    return live;
+}
 
 // The timer whose callback the DPC thread is running: ExDeleteTimer(Wait) from it would
 // wait for itself.
@@ -68,8 +73,8 @@ thread_local const _EX_TIMER* t_in_callback = nullptr;
 
 bool live(const _EX_TIMER* t, const char* api) {
     {
-        std::lock_guard g(g_live.lock);
-        if (t && g_live.timers.count(t)) return true;
+        std::lock_guard g(live_timers().lock);
+        if (t && live_timers().timers.count(t)) return true;
     }
     verifier::report(verifier::Check::InvalidParameter,
                      fmt::format("{}({}): not a timer ExAllocateTimer returned, or one already deleted; nothing done",
@@ -80,8 +85,8 @@ bool live(const _EX_TIMER* t, const char* api) {
 // DPC thread only, once nothing can use the timer any more.
 void free_timer(_EX_TIMER* t) {
     {
-        std::lock_guard g(g_live.lock);
-        g_live.timers.erase(t);
+        std::lock_guard g(live_timers().lock);
+        live_timers().timers.erase(t);
     }
     EXT_DELETE_PARAMETERS on_delete = t->on_delete;
     KEVENT* deleted = t->deleted;
@@ -121,8 +126,8 @@ VOID delete_routine(PKDPC, PVOID context, PVOID, PVOID) {
 std::vector<std::string> ntio::ex::cancel_ex_timers_in(uintptr_t begin, uintptr_t end) {
     std::vector<std::string> out;
     ke::Dispatcher& d = sys().dispatcher;
-    std::lock_guard live_guard(g_live.lock);  // before a timer's lock, as everywhere
-    for (const _EX_TIMER* c : g_live.timers) {
+    std::lock_guard live_guard(live_timers().lock);  // before a timer's lock, as everywhere
+    for (const _EX_TIMER* c : live_timers().timers) {
         auto* t = const_cast<_EX_TIMER*>(c);
         auto callback = reinterpret_cast<uintptr_t>(t->callback);
         if (callback < begin || callback >= end) continue;
@@ -164,8 +169,8 @@ PEX_TIMER ExAllocateTimer(PEXT_CALLBACK Callback, PVOID CallbackContext, ULONG A
     t->callback = Callback;
     t->context = CallbackContext;
     t->attributes = Attributes;
-    std::lock_guard g(g_live.lock);
-    g_live.timers.insert(t);
+    std::lock_guard g(live_timers().lock);
+    live_timers().timers.insert(t);
     return t;
 }
 
