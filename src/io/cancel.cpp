@@ -149,9 +149,10 @@ bool cancel_thread_requests(_KTHREAD* t, bool* in_synchronous_call) {
         [&](IRP* irp) {
             // A data request the I/O manager sent for a synchronous file object (its
             // own create, cleanup and close are IRP_SYNCHRONOUS_API and return as usual).
+            // Only what is written before the IRP is queued is read: a completion on
+            // another thread may be changing the rest (the header's flags) right now.
             FILE_OBJECT* fo = irp->Tail.Overlay.OriginalFileObject;
-            if ((header_of(irp)->flags & kIrpUserRequest) && !(irp->Flags & IRP_SYNCHRONOUS_API) && fo &&
-                (file_flags(fo) & FO_SYNCHRONOUS_IO))
+            if (fo && !(irp->Flags & IRP_SYNCHRONOUS_API) && (file_flags(fo) & FO_SYNCHRONOUS_IO))
                 synchronous = true;
             return true;
         },
