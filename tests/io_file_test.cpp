@@ -373,6 +373,24 @@ TEST(ProcessExit, S_CAN_12_AThreadBlockedInASynchronousCallIsCancelledAndNeverRe
     EXPECT_EQ(out.find("thread's call returned"), std::string::npos) << out;
 }
 
+// The same when the driver does not pend the call but waits inside dispatch and fails it
+// there once cancelled: the call returns without pending, and the thread stops on its
+// way out of DeviceIoControl.
+TEST(ProcessExit, S_CAN_12_AThreadWhoseCallIsFailedInsideDispatchNeverReturns) {
+    std::string out = run_exit_app("inside");
+    size_t main_returned = position(out, "main returns while a thread waits in its call");
+    size_t cancelled = position(out, "ExitTest: request cancelled inside dispatch");
+    size_t cleanup = position(out, "ExitTest: cleanup completed 0 held request(s)");
+    size_t closed = position(out, "1.100000\tExitTest: closed");
+    size_t unloaded = position(out, "1.100000\tExitTest: unloaded");
+    EXPECT_LT(main_returned, cancelled);
+    EXPECT_LT(cancelled, cleanup);
+    EXPECT_LT(cleanup, closed);
+    EXPECT_LT(closed, unloaded);
+    EXPECT_EQ(out.find("thread's call returned"), std::string::npos) << out;
+    EXPECT_EQ(out.find("DRIVER BUG"), std::string::npos) << out;
+}
+
 TEST(ProcessExit, S_CAN_12_AThreadWaitingForAnEventTheCancelSetsNeverReturns) {
     std::string out = run_exit_app("wait");
     expect_cancelled_before_cleanup(out, "main returns while a thread waits for its request");

@@ -30,7 +30,11 @@ bool to_nt_path(const std::wstring& win32, std::wstring* nt) {
     return false;
 }
 
+// A call that fails while the program exits (its request cancelled, most likely) does
+// not get back to a program thread's code (S-CAN-12): the thread stops here, as it does
+// after a wait. On the failure path only, so that a success costs no test.
 BOOL fail(NTSTATUS s) {
+    ntio::ps::stop_if_program_exiting();
     set_error_from_status(s);
     return FALSE;
 }

@@ -3,17 +3,21 @@
    overlapped one whose event another thread waits for, `port` an overlapped one whose
    packet another thread waits for. The process's exit cancels them before it closes
    the handles, and the waiting threads, which Windows would have ended, never get back
-   to their code (S-CAN-12): none of their lines is printed. */
+   to their code (S-CAN-12): none of their lines is printed. `inside` is `thread` with a
+   driver that waits inside dispatch and fails the call there when it is cancelled. */
 #include <windows.h>
 #include <winioctl.h>
 #include <stdio.h>
 #include <string.h>
 
 #define IOCTL_EXIT_HOLD CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#define IOCTL_EXIT_WAIT_INSIDE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x801, METHOD_BUFFERED, FILE_ANY_ACCESS)
+
+static DWORD g_blocked_code = IOCTL_EXIT_HOLD;
 
 static DWORD WINAPI blocked_call(LPVOID handle) {
     DWORD n = 0;
-    BOOL ok = DeviceIoControl((HANDLE)handle, IOCTL_EXIT_HOLD, NULL, 0, NULL, 0, &n, NULL);
+    BOOL ok = DeviceIoControl((HANDLE)handle, g_blocked_code, NULL, 0, NULL, 0, &n, NULL);
     printf("thread's call returned %d, error %lu\n", ok, (unsigned long)GetLastError());
     fflush(stdout);
     return 0;
@@ -68,6 +72,8 @@ int main(int argc, char** argv) {
         Sleep(100);
         printf("main returns while a thread waits for its request\n");
     } else {
+        /* `thread`: the driver pends the blocked call; `inside`: it waits inside dispatch. */
+        if (strcmp(mode, "inside") == 0) g_blocked_code = IOCTL_EXIT_WAIT_INSIDE;
         HANDLE h = CreateFile(TEXT("\\\\.\\ExitTest"), GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
         if (h == INVALID_HANDLE_VALUE) return 2;
         if (!CreateThread(NULL, 0, blocked_call, h, 0, NULL)) return 3;

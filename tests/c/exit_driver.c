@@ -13,6 +13,17 @@ static DRIVER_DISPATCH ExitCreateClose, ExitCleanup, ExitControl;
 static DRIVER_CANCEL ExitCancel;
 
 static PIRP g_held[8];  /* under the cancel spin lock */
+static KEVENT g_cancelled_inside; /* set by InsideCancel */
+
+#define IOCTL_EXIT_WAIT_INSIDE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x801, METHOD_BUFFERED, FILE_ANY_ACCESS)
+
+/* The cancel routine of a request its dispatch routine waits on without pending it: it
+   only wakes the dispatch routine, which completes the request itself. */
+static VOID InsideCancel(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+    UNREFERENCED_PARAMETER(DeviceObject);
+    IoReleaseCancelSpinLock(Irp->CancelIrql);
+    KeSetEvent(&g_cancelled_inside, IO_NO_INCREMENT, FALSE);
+}
 
 static NTSTATUS ExitCreateClose(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     UNREFERENCED_PARAMETER(DeviceObject);
@@ -52,6 +63,19 @@ static VOID ExitCancel(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
 static NTSTATUS ExitControl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     KIRQL irql;
     PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
+    if (sl->Parameters.DeviceIoControl.IoControlCode == IOCTL_EXIT_WAIT_INSIDE) {
+        /* Waits inside dispatch until cancelled, then completes the request and returns
+           its status: the caller's synchronous call returns without ever pending. */
+        IoSetCancelRoutine(Irp, InsideCancel);
+        DbgPrint("ExitTest: waiting inside dispatch\n");
+        KeWaitForSingleObject(&g_cancelled_inside, Executive, KernelMode, FALSE, NULL);
+        IoSetCancelRoutine(Irp, NULL);
+        DbgPrint("ExitTest: request cancelled inside dispatch\n");
+        Irp->IoStatus.Status = STATUS_CANCELLED;
+        Irp->IoStatus.Information = 0;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return STATUS_CANCELLED;
+    }
     if (!ARGUMENT_PRESENT(sl->FileObject) || !FlagOn(sl->FileObject->Flags, FO_HANDLE_CREATED) ||
         min(sl->Parameters.DeviceIoControl.InputBufferLength, 1u) != 0) {
         /* held requests come from handles, without input */
@@ -118,6 +142,7 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
     PDEVICE_OBJECT device;
     NTSTATUS status;
     UNREFERENCED_PARAMETER(RegistryPath);
+    KeInitializeEvent(&g_cancelled_inside, SynchronizationEvent, FALSE);
     RtlInitUnicodeString(&name, EXIT_TEST_DEVICE);
     status = IoCreateDevice(DriverObject, 0, &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &device);
     if (!NT_SUCCESS(status)) return status;
