@@ -304,11 +304,16 @@ private:
     void ensure_clock_thread_locked();
     void watchdog_loop();
 
+    // Read-mostly, on a line apart from the lock's (every wait reads them).
     ClockMode m_mode;
     int m_wait_spin;
-    SpinLock m_lock;
+    int m_stall_warning_ms;
     Ticks m_interrupt_origin;   // now() at construction
     Ticks m_system_time_origin; // system time at construction
+
+    // The lock, on a line of its own with what its holders write.
+    alignas(64) SpinLock m_lock;
+    std::atomic<uint64_t> m_activity{0};  // bumped (without an RMW) by every lock holder
     std::atomic<Ticks> m_virtual_now{0};
 
     LIST_ENTRY m_timers;  // sorted by DueTime, KTIMERs and virtual wait timers
@@ -347,8 +352,6 @@ private:
 
     // Virtual clock watchdog: a plain (unmanaged) thread that notices a clock that
     // cannot move and says why, instead of leaving a silent hang.
-    int m_stall_warning_ms;
-    std::atomic<uint64_t> m_activity{0};  // bumped (without an RMW) by every lock holder
     std::atomic<uint32_t> m_watchdog_stop{0};
     void* m_watchdog = nullptr;  // std::thread*
 };
