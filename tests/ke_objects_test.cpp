@@ -9,6 +9,7 @@ namespace {
 using ntio::testing::VirtualTimeTest;
 using ntio::testing::relative_ms;
 class KeObjects : public VirtualTimeTest {};
+class KeObjectsRealClock : public ntio::testing::RealTimeTest {};
 
 LARGE_INTEGER zero() {
     LARGE_INTEGER z;
@@ -119,6 +120,74 @@ TEST_F(KeObjects, S_KE_6_SetEventWithWaitTrueHasTheSameEffect) {
     EXPECT_EQ(KeSetEvent(&e, IO_NO_INCREMENT, TRUE), 0);
     EXPECT_EQ(KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, nullptr), STATUS_SUCCESS);
     EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+}
+
+// S-KE-26: "reset the event, test a flag, wait if it is not set" against a thread that
+// sets the flag and then the event. A reset that is a plain store lets the flag be read
+// before the store is visible, and a set in between is then undone by the store: the
+// waiter sleeps with the flag set (3 to 17 times in 100000 rounds on this machine before
+// the fix). Each round both threads start together. A wait that times out is a lost
+// wake-up if, once the setter's set has returned, the event is still not signaled.
+enum class ResetCall { ke_reset, ke_clear, win32_reset };
+// Spins until `word` reads `value`, yielding now and then: ctest runs tests side by side.
+void spin_until(const std::atomic<long>& word, long value) {
+    for (unsigned n = 0; word.load(std::memory_order_acquire) != value;)
+        if (++n % 256 == 0) std::this_thread::yield();
+}
+void expect_no_lost_wakeup(EVENT_TYPE type, ResetCall call, long rounds) {
+    KEVENT e;
+    KeInitializeEvent(&e, type, TRUE);
+    HANDLE win32_event = CreateEventW(nullptr, type == NotificationEvent, TRUE, nullptr);
+    ASSERT_NE(win32_event, nullptr);
+    std::atomic<long> flag{0}, go{0}, set_done{0};
+    std::thread setter([&] {
+        for (long i = 1; i <= rounds; ++i) {
+            spin_until(go, i);
+            flag.store(i, std::memory_order_relaxed);
+            if (call == ResetCall::win32_reset) SetEvent(win32_event);
+            else KeSetEvent(&e, IO_NO_INCREMENT, FALSE);
+            set_done.store(i, std::memory_order_release);
+        }
+    });
+    long lost_round = 0;
+    for (long i = 1; i <= rounds; ++i) {
+        go.store(i, std::memory_order_release);
+        switch (call) {
+        case ResetCall::ke_reset: KeResetEvent(&e); break;
+        case ResetCall::ke_clear: KeClearEvent(&e); break;
+        case ResetCall::win32_reset: ResetEvent(win32_event); break;
+        }
+        if (flag.load(std::memory_order_relaxed) != i) {
+            bool timed_out;
+            if (call == ResetCall::win32_reset) {
+                timed_out = WaitForSingleObject(win32_event, 1000) == WAIT_TIMEOUT;
+            } else {
+                LARGE_INTEGER timeout = relative_ms(1000);
+                timed_out = KeWaitForSingleObject(&e, Executive, KernelMode, FALSE, &timeout) == STATUS_TIMEOUT;
+            }
+            if (timed_out) {
+                spin_until(set_done, i);
+                bool signaled = call == ResetCall::win32_reset ? WaitForSingleObject(win32_event, 0) == WAIT_OBJECT_0
+                                                               : KeReadStateEvent(&e) != 0;
+                if (!signaled && !lost_round) lost_round = i;
+            }
+        }
+        spin_until(set_done, i);
+    }
+    setter.join();
+    CloseHandle(win32_event);
+    EXPECT_EQ(lost_round, 0) << "a set between the reset and the flag test was lost";
+}
+
+TEST_F(KeObjectsRealClock, S_KE_26_KeResetEventThenAFlagTestLosesNoSet) {
+    expect_no_lost_wakeup(NotificationEvent, ResetCall::ke_reset, 50000);
+}
+TEST_F(KeObjectsRealClock, S_KE_26_KeClearEventThenAFlagTestLosesNoSet) {
+    expect_no_lost_wakeup(NotificationEvent, ResetCall::ke_clear, 100000);
+    expect_no_lost_wakeup(SynchronizationEvent, ResetCall::ke_clear, 50000);
+}
+TEST_F(KeObjectsRealClock, S_KE_26_ResetEventThenAFlagTestLosesNoSet) {
+    expect_no_lost_wakeup(NotificationEvent, ResetCall::win32_reset, 50000);
 }
 
 TEST_F(KeObjects, S_KE_16_SemaphoreReleaseReturnsPreviousCount) {

@@ -272,7 +272,7 @@ NTSTATUS reference_event(HANDLE event, KPROCESSOR_MODE mode, KEVENT** kevent) {
     NTSTATUS s = ob::reference_by_handle(event, &ob::g_event_type, mode, EVENT_MODIFY_STATE, &body, nullptr);
     if (!NT_SUCCESS(s)) return s;
     *kevent = static_cast<KEVENT*>(body);
-    ke::reset_event(*kevent);
+    ke::reset_event_at_issue(*kevent);
     return STATUS_SUCCESS;
 }
 
@@ -342,7 +342,7 @@ struct Request {
         io::lock_file(*r.fb);
         r.locked = true;  // with its own reference, taken by reference_file
     }
-    ke::reset_event(&fo->Event);  // FO->Event too, at the start of every call (S-DSP-6)
+    ke::reset_event_at_issue(&fo->Event);  // FO->Event too, at the start of every call (S-DSP-6)
     if (io::runtime(fo->DeviceObject).deleted.load()) {
         r.unlock();
         if (r.event) ob::dereference(r.event);

@@ -27,15 +27,29 @@ void wake_notification_waiters_slow(KEVENT* event);
     if (__atomic_load_n(&event->Header.Waiters, __ATOMIC_RELAXED)) [[unlikely]]
         wake_notification_waiters_slow(event);
 }
-// Resetting never wakes anyone, so it needs no lock, nor even a read-modify-write: a
-// set racing with the reset is ordered before it (its exchange sees the event still
-// signaled and wakes no one) or after it (it sees 0 and wakes waiters as usual).
-// Inline: every request resets its file object's event (S-DSP-6).
+// Resetting never wakes anyone, so it needs no lock: a set racing with the reset is
+// ordered before it (its exchange sees the event still signaled and wakes no one) or
+// after it (it sees 0 and wakes waiters as usual).
+// S-KE-26: the reset of KeResetEvent, KeClearEvent and NtResetEvent is an exchange, so
+// that what the caller reads next is read after it. "Reset, test a flag that another
+// thread sets before it sets the event, wait" lost wake-ups with a plain store: the
+// flag was read before the store left the store buffer, the setter saw the event still
+// signaled, the store then cleared its set, and the waiter slept with the flag set.
+// An event that is not signaled is left alone, and no store is made at all.
 [[gnu::always_inline]] inline LONG reset_event(KEVENT* event) {
     DISPATCHER_HEADER* h = &event->Header;
     LONG previous = state_of(h);
-    if (previous != 0) __atomic_store_n(&h->SignalState, 0, __ATOMIC_RELEASE);
+    if (previous != 0) previous = __atomic_exchange_n(&h->SignalState, 0, __ATOMIC_SEQ_CST);
     return previous;
+}
+// The I/O manager's resets at the start of a request (S-DSP-6: the caller's event and
+// the file object's): nothing between them and the request's own set reads shared
+// state that a set could be lost against, and the request's hand-over to the driver
+// orders the store before that set. A plain store keeps the request path free of
+// another locked instruction. Inline: every request resets its file object's event.
+[[gnu::always_inline]] inline void reset_event_at_issue(KEVENT* event) {
+    DISPATCHER_HEADER* h = &event->Header;
+    if (state_of(h) != 0) __atomic_store_n(&h->SignalState, 0, __ATOMIC_RELEASE);
 }
 LONG pulse_event(KEVENT* event);
 NTSTATUS release_semaphore(KSEMAPHORE* s, LONG adjustment, LONG* previous);
