@@ -220,7 +220,7 @@ NTSTATUS open_device(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTR
     HANDLE h = nullptr;
     NTSTATUS s = sys().handles.insert(fb, granted, ps::previous_mode() == KernelMode &&
                                                        (ObjectAttributes->Attributes & OBJ_KERNEL_HANDLE),
-                                      &h);
+                                      &h, ob::handle_flags_from_obj(ObjectAttributes->Attributes & OBJ_INHERIT));
     ob::dereference(fb);  // the handle holds it now
     if (!NT_SUCCESS(s)) return s;
     *FileHandle = h;

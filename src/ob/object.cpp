@@ -63,7 +63,7 @@ HandleTable::~HandleTable() {
     for (auto& c : m_chunks) delete[] c.load();
 }
 
-NTSTATUS HandleTable::insert(void* body, ACCESS_MASK access, bool kernel, HANDLE* out) {
+NTSTATUS HandleTable::insert(void* body, ACCESS_MASK access, bool kernel, HANDLE* out, uint32_t flags) {
     uint32_t index;
     {
         std::lock_guard g(m_alloc_lock);
@@ -81,7 +81,7 @@ NTSTATUS HandleTable::insert(void* body, ACCESS_MASK access, bool kernel, HANDLE
     h->handles.fetch_add(1, std::memory_order_relaxed);
     HandleEntry* e = entry(index);
     e->access = access;
-    e->attributes = kernel ? kHandleAttrKernel : 0;
+    e->attributes.store((kernel ? kHandleAttrKernel : 0) | (flags & kHandleFlags), std::memory_order_relaxed);
     e->object.store(reinterpret_cast<uintptr_t>(h), std::memory_order_release);
     m_count.fetch_add(1, std::memory_order_relaxed);
     uintptr_t v = (uintptr_t(index) + 1) << 2;
@@ -90,15 +90,18 @@ NTSTATUS HandleTable::insert(void* body, ACCESS_MASK access, bool kernel, HANDLE
     return STATUS_SUCCESS;
 }
 
-NTSTATUS HandleTable::close(HANDLE handle, KPROCESSOR_MODE mode) {
+NTSTATUS HandleTable::close(HANDLE handle, KPROCESSOR_MODE mode, bool ignore_protection) {
     bool kernel;
     uintptr_t v;
     HandleEntry* e = lock_entry(handle, &kernel, &v);
     if (!e) return STATUS_INVALID_HANDLE;
-    bool kernel_entry = e->attributes & kHandleAttrKernel;
-    if (kernel_entry != kernel || (kernel_entry && mode == UserMode)) {
+    if (!usable(e, kernel, mode)) {
         e->object.store(v, std::memory_order_release);
         return STATUS_INVALID_HANDLE;
+    }
+    if ((e->attributes.load(std::memory_order_relaxed) & kHandleAttrProtect) && !ignore_protection) {
+        e->object.store(v, std::memory_order_release);  // S-OBH-2: the handle stays as it was
+        return STATUS_HANDLE_NOT_CLOSABLE;
     }
     uint32_t index = 0;
     decode(handle, &index, &kernel);
@@ -127,11 +130,28 @@ size_t HandleTable::close_all() {
         HandleEntry* e = entry(i);
         if (!e || e->object.load() == 0) continue;
         uintptr_t v = (uintptr_t(i) + 1) << 2;
-        if (e->attributes & kHandleAttrKernel) v |= kKernelHandleBits;
-        if (close(reinterpret_cast<HANDLE>(v), KernelMode) == STATUS_SUCCESS) ++closed;
+        if (e->attributes.load(std::memory_order_relaxed) & kHandleAttrKernel) v |= kKernelHandleBits;
+        // As Windows's exit sweeps the table: protected handles close too (S-OBH-6).
+        if (close(reinterpret_cast<HANDLE>(v), KernelMode, /*ignore_protection=*/true) == STATUS_SUCCESS) ++closed;
     }
     m_running_down.store(false, std::memory_order_relaxed);
     return closed;
+}
+
+NTSTATUS HandleTable::set_flags(HANDLE handle, KPROCESSOR_MODE mode, uint32_t mask, uint32_t flags) {
+    bool kernel;
+    uintptr_t v;
+    HandleEntry* e = lock_entry(handle, &kernel, &v);
+    if (!e) return STATUS_INVALID_HANDLE;
+    NTSTATUS status = STATUS_INVALID_HANDLE;
+    if (usable(e, kernel, mode)) {
+        mask &= kHandleFlags;
+        uint32_t a = e->attributes.load(std::memory_order_relaxed);
+        e->attributes.store((a & ~mask) | (flags & mask), std::memory_order_relaxed);
+        status = STATUS_SUCCESS;
+    }
+    e->object.store(v, std::memory_order_release);  // the release publishes the new flags
+    return status;
 }
 
 // ---- namespace ----------------------------------------------------------------------

@@ -93,12 +93,29 @@ inline DISPATCHER_HEADER* wait_header(void* body) {
 // Two levels of fixed-size chunks, so a lookup never races with growth. An entry
 // holds the header pointer with bit 0 as its lock (taken briefly to pin the object
 // while its reference count is raised, as NT's handle table does).
+//
+// The entry's attribute word: whether it is a kernel handle, and the handle's own flags
+// (S-OBH). The flags share the word with the kernel bit because the lookup already masks
+// that bit out of it: they cost the request path nothing. Only close, duplicate and the
+// query/set services read them. Written under the entry's lock (or before the entry is
+// published), read under it except by close_all, hence relaxed atomics.
 constexpr uint32_t kHandleAttrKernel = 1;
+constexpr uint32_t kHandleAttrInherit = 2;  // HANDLE_FLAG_INHERIT / OBJ_INHERIT
+constexpr uint32_t kHandleAttrProtect = 4;  // HANDLE_FLAG_PROTECT_FROM_CLOSE / OBJ_PROTECT_CLOSE
+constexpr uint32_t kHandleFlags = kHandleAttrInherit | kHandleAttrProtect;
+// OBJ_INHERIT / OBJ_PROTECT_CLOSE (object attributes, NtDuplicateObject's HandleAttributes,
+// OBJECT_HANDLE_INFORMATION) to the entry's flags and back.
+inline uint32_t handle_flags_from_obj(ULONG obj) {
+    return ((obj & OBJ_INHERIT) ? kHandleAttrInherit : 0) | ((obj & OBJ_PROTECT_CLOSE) ? kHandleAttrProtect : 0);
+}
+inline ULONG obj_from_handle_flags(uint32_t flags) {
+    return ((flags & kHandleAttrInherit) ? OBJ_INHERIT : 0) | ((flags & kHandleAttrProtect) ? OBJ_PROTECT_CLOSE : 0);
+}
 
 struct HandleEntry {
     std::atomic<uintptr_t> object{0};
     ACCESS_MASK access = 0;
-    uint32_t attributes = 0;
+    std::atomic<uint32_t> attributes{0};
 };
 
 class HandleTable {
@@ -115,6 +132,8 @@ public:
         void* body() const { return m_header->body(); }
         const ObjectType* type() const { return m_header->type; }
         ACCESS_MASK access() const { return m_access; }
+        // The handle's flags (kHandleAttrInherit, kHandleAttrProtect).
+        uint32_t flags() const { return m_entry->attributes.load(std::memory_order_relaxed) & kHandleFlags; }
         // `count` references in one atomic operation.
         void take_reference(int64_t count = 1) { m_header->refs.fetch_add(count, std::memory_order_relaxed); }
         void release() {
@@ -141,14 +160,22 @@ public:
 
     HandleTable();
     ~HandleTable();
-    // Inserts a handle for `body`, taking a new reference and a handle count.
-    NTSTATUS insert(void* body, ACCESS_MASK access, bool kernel, HANDLE* out);
+    // Inserts a handle for `body`, taking a new reference and a handle count. `flags`:
+    // the handle's kHandleAttrInherit / kHandleAttrProtect.
+    NTSTATUS insert(void* body, ACCESS_MASK access, bool kernel, HANDLE* out, uint32_t flags = 0);
     // References the object behind `handle`. Pseudo handles are resolved by the caller.
+    // *flags (optional): the handle's flags.
     inline NTSTATUS reference(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode, ACCESS_MASK desired,
-                              void** body, ACCESS_MASK* granted);
-    NTSTATUS close(HANDLE handle, KPROCESSOR_MODE mode);
+                              void** body, ACCESS_MASK* granted, uint32_t* flags = nullptr);
+    // Closes `handle`; one protected from close stays open and gives
+    // STATUS_HANDLE_NOT_CLOSABLE (S-OBH-2) unless `ignore_protection` (the process's exit).
+    NTSTATUS close(HANDLE handle, KPROCESSOR_MODE mode, bool ignore_protection = false);
+    // Sets the flags of `mask` (kHandleFlags bits) to those of `flags`, with the checks
+    // of a close: STATUS_INVALID_HANDLE for no such handle (or a kernel one from user mode).
+    NTSTATUS set_flags(HANDLE handle, KPROCESSOR_MODE mode, uint32_t mask, uint32_t flags);
     size_t count() const { return m_count.load(); }
-    // Closes every handle still open (runtime teardown); returns how many there were.
+    // Closes every handle still open, protected ones too (S-OBH-6: the process's exit and
+    // the runtime's teardown); returns how many there were.
     size_t close_all();
     // Inside close_all: the handles close because the process goes (io/file.cpp).
     bool running_down() const { return m_running_down.load(std::memory_order_relaxed); }
@@ -158,7 +185,7 @@ private:
     // A kernel handle names a kernel entry and a user handle a user entry, and user
     // mode may not use a kernel one.
     static bool usable(const HandleEntry* e, bool kernel_handle, KPROCESSOR_MODE mode) {
-        bool kernel_entry = e->attributes & kHandleAttrKernel;
+        bool kernel_entry = e->attributes.load(std::memory_order_relaxed) & kHandleAttrKernel;
         return kernel_entry == kernel_handle && !(mode == UserMode && kernel_entry);
     }
     static constexpr uint32_t kChunkBits = 10, kChunkSize = 1u << kChunkBits, kChunks = 1024;
@@ -246,7 +273,7 @@ template <typename Count>
 }
 
 inline NTSTATUS HandleTable::reference(HANDLE handle, const ObjectType* type, KPROCESSOR_MODE mode,
-                                       ACCESS_MASK desired, void** body, ACCESS_MASK* granted) {
+                                       ACCESS_MASK desired, void** body, ACCESS_MASK* granted, uint32_t* flags) {
     // The type before the access, as ObReferenceObjectByHandle checks them: a handle to
     // the wrong kind of object is STATUS_OBJECT_TYPE_MISMATCH whatever its access.
     Pin p;
@@ -257,6 +284,7 @@ inline NTSTATUS HandleTable::reference(HANDLE handle, const ObjectType* type, KP
     p.take_reference();
     *body = p.body();
     if (granted) *granted = p.access();
+    if (flags) *flags = p.flags();
     return STATUS_SUCCESS;
 }
 

@@ -82,7 +82,7 @@ bool host_directory(std::string* out) {
 
 extern "C" {
 
-HANDLE CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode, LPSECURITY_ATTRIBUTES,
+HANDLE CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode, LPSECURITY_ATTRIBUTES sa,
                    DWORD dwCreationDisposition, DWORD dwFlagsAndAttributes, HANDLE hTemplateFile) {
     (void)hTemplateFile;
     if (!lpFileName) {
@@ -112,7 +112,7 @@ HANDLE CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
     name.Buffer = nt.data();
     name.Length = name.MaximumLength = static_cast<USHORT>(nt.size() * sizeof(WCHAR));
     OBJECT_ATTRIBUTES oa;
-    InitializeObjectAttributes(&oa, &name, OBJ_CASE_INSENSITIVE, nullptr, nullptr);
+    InitializeObjectAttributes(&oa, &name, OBJ_CASE_INSENSITIVE | inherit_attribute(sa), nullptr, nullptr);
     IO_STATUS_BLOCK iosb{};
     HANDLE h = nullptr;
     NTSTATUS s = NtCreateFile(&h, dwDesiredAccess | SYNCHRONIZE | FILE_READ_ATTRIBUTES, &oa, &iosb, nullptr,

@@ -59,7 +59,7 @@ std::wstring widen(LPCSTR s) {
 }
 
 // An existing named object by its Win32 name (OpenEvent and the others).
-HANDLE open_object(LPCWSTR name, ACCESS_MASK access, OpenFn open) {
+HANDLE open_object(LPCWSTR name, ACCESS_MASK access, OpenFn open, ULONG attributes) {
     if (!name) {
         set_last_error(ERROR_INVALID_PARAMETER);
         return nullptr;
@@ -67,7 +67,7 @@ HANDLE open_object(LPCWSTR name, ACCESS_MASK access, OpenFn open) {
     OBJECT_ATTRIBUTES oa;
     UNICODE_STRING us;
     std::wstring path;
-    if (!named_object_attributes(name, &path, &us, &oa, 0)) {
+    if (!named_object_attributes(name, &path, &us, &oa, attributes)) {
         set_last_error(ERROR_BAD_PATHNAME);
         return nullptr;
     }
@@ -89,16 +89,19 @@ namespace {
 using CreateFn = NTSTATUS (*)(HANDLE*, OBJECT_ATTRIBUTES*, void* ctx);
 
 // Shared shape of CreateEvent/CreateSemaphore/CreateMutex with an optional name.
-HANDLE create_object(LPCWSTR name, ACCESS_MASK, CreateFn create, void* ctx) {
+HANDLE create_object(LPCWSTR name, ACCESS_MASK, CreateFn create, void* ctx, ULONG attributes) {
     OBJECT_ATTRIBUTES oa;
     UNICODE_STRING us;
     std::wstring path;
     OBJECT_ATTRIBUTES* poa = nullptr;
     if (name && *name) {  // an empty name makes an unnamed object, as on Windows
-        if (!named_object_attributes(name, &path, &us, &oa, OBJ_OPENIF)) {
+        if (!named_object_attributes(name, &path, &us, &oa, OBJ_OPENIF | attributes)) {
             set_last_error(ERROR_BAD_PATHNAME);
             return nullptr;
         }
+        poa = &oa;
+    } else if (attributes) {
+        InitializeObjectAttributes(&oa, nullptr, attributes, nullptr, nullptr);
         poa = &oa;
     }
     HANDLE h = nullptr;
@@ -156,15 +159,39 @@ BOOL CloseHandle(HANDLE hObject) { return status_to_bool(NtClose(hObject)); }
 
 BOOL DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle, HANDLE hTargetProcessHandle,
                      LPHANDLE lpTargetHandle, DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwOptions) {
-    (void)bInheritHandle;
     return status_to_bool(NtDuplicateObject(hSourceProcessHandle, hSourceHandle, hTargetProcessHandle, lpTargetHandle,
-                                            dwDesiredAccess, 0, dwOptions));
+                                            dwDesiredAccess, bInheritHandle ? OBJ_INHERIT : 0, dwOptions));
 }
 
-HANDLE CreateEventW(LPSECURITY_ATTRIBUTES, BOOL bManualReset, BOOL bInitialState, LPCWSTR lpName) {
+// S-OBH-1/5: kernelbase's shape. GetHandleInformation is NtQueryObject's
+// ObjectHandleFlagInformation; SetHandleInformation changes the masked flags of what it
+// reads (other mask bits are ignored) and writes both back.
+BOOL GetHandleInformation(HANDLE hObject, LPDWORD lpdwFlags) {
+    OBJECT_HANDLE_FLAG_INFORMATION info;
+    NTSTATUS s = NtQueryObject(hObject, ObjectHandleFlagInformation, &info, sizeof info, nullptr);
+    if (!NT_SUCCESS(s)) return status_to_bool(s);
+    if (!lpdwFlags) return status_to_bool(STATUS_ACCESS_VIOLATION);
+    *lpdwFlags = (info.Inherit ? HANDLE_FLAG_INHERIT : 0) | (info.ProtectFromClose ? HANDLE_FLAG_PROTECT_FROM_CLOSE : 0);
+    return TRUE;
+}
+
+BOOL SetHandleInformation(HANDLE hObject, DWORD dwMask, DWORD dwFlags) {
+    OBJECT_HANDLE_FLAG_INFORMATION info = {FALSE, FALSE};
+    constexpr DWORD kBoth = HANDLE_FLAG_INHERIT | HANDLE_FLAG_PROTECT_FROM_CLOSE;
+    if ((dwMask & kBoth) != kBoth) {  // keep the flag the mask leaves alone
+        NTSTATUS s = NtQueryObject(hObject, ObjectHandleFlagInformation, &info, sizeof info, nullptr);
+        if (!NT_SUCCESS(s)) return status_to_bool(s);
+    }
+    if (dwMask & HANDLE_FLAG_INHERIT) info.Inherit = (dwFlags & HANDLE_FLAG_INHERIT) ? TRUE : FALSE;
+    if (dwMask & HANDLE_FLAG_PROTECT_FROM_CLOSE)
+        info.ProtectFromClose = (dwFlags & HANDLE_FLAG_PROTECT_FROM_CLOSE) ? TRUE : FALSE;
+    return status_to_bool(NtSetInformationObject(hObject, ObjectHandleFlagInformation, &info, sizeof info));
+}
+
+HANDLE CreateEventW(LPSECURITY_ATTRIBUTES sa, BOOL bManualReset, BOOL bInitialState, LPCWSTR lpName) {
     EventArgs a{EVENT_ALL_ACCESS, bManualReset ? NotificationEvent : SynchronizationEvent,
                 static_cast<BOOLEAN>(bInitialState ? TRUE : FALSE)};
-    return create_object(lpName, EVENT_ALL_ACCESS, create_event, &a);
+    return create_object(lpName, EVENT_ALL_ACCESS, create_event, &a, inherit_attribute(sa));
 }
 
 HANDLE CreateEventA(LPSECURITY_ATTRIBUTES sa, BOOL bManualReset, BOOL bInitialState, LPCSTR lpName) {
@@ -172,14 +199,14 @@ HANDLE CreateEventA(LPSECURITY_ATTRIBUTES sa, BOOL bManualReset, BOOL bInitialSt
     return CreateEventW(sa, bManualReset, bInitialState, widen(lpName).c_str());
 }
 
-HANDLE CreateEventExW(LPSECURITY_ATTRIBUTES, LPCWSTR lpName, DWORD dwFlags, DWORD dwDesiredAccess) {
+HANDLE CreateEventExW(LPSECURITY_ATTRIBUTES sa, LPCWSTR lpName, DWORD dwFlags, DWORD dwDesiredAccess) {
     if (dwFlags & ~(CREATE_EVENT_MANUAL_RESET | CREATE_EVENT_INITIAL_SET)) {
         set_last_error(ERROR_INVALID_PARAMETER);
         return nullptr;
     }
     EventArgs a{dwDesiredAccess, (dwFlags & CREATE_EVENT_MANUAL_RESET) ? NotificationEvent : SynchronizationEvent,
                 static_cast<BOOLEAN>((dwFlags & CREATE_EVENT_INITIAL_SET) ? TRUE : FALSE)};
-    return create_object(lpName, dwDesiredAccess, create_event, &a);
+    return create_object(lpName, dwDesiredAccess, create_event, &a, inherit_attribute(sa));
 }
 
 HANDLE CreateEventExA(LPSECURITY_ATTRIBUTES sa, LPCSTR lpName, DWORD dwFlags, DWORD dwDesiredAccess) {
@@ -187,7 +214,9 @@ HANDLE CreateEventExA(LPSECURITY_ATTRIBUTES sa, LPCSTR lpName, DWORD dwFlags, DW
     return CreateEventExW(sa, widen(lpName).c_str(), dwFlags, dwDesiredAccess);
 }
 
-HANDLE OpenEventW(DWORD dwDesiredAccess, BOOL, LPCWSTR lpName) { return open_object(lpName, dwDesiredAccess, NtOpenEvent); }
+HANDLE OpenEventW(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCWSTR lpName) {
+    return open_object(lpName, dwDesiredAccess, NtOpenEvent, bInheritHandle ? OBJ_INHERIT : 0);
+}
 HANDLE OpenEventA(DWORD dwDesiredAccess, BOOL inherit, LPCSTR lpName) {
     return OpenEventW(dwDesiredAccess, inherit, lpName ? widen(lpName).c_str() : nullptr);
 }
@@ -196,15 +225,15 @@ BOOL SetEvent(HANDLE hEvent) { return status_to_bool(NtSetEvent(hEvent, nullptr)
 BOOL ResetEvent(HANDLE hEvent) { return status_to_bool(NtResetEvent(hEvent, nullptr)); }
 BOOL PulseEvent(HANDLE hEvent) { return status_to_bool(NtPulseEvent(hEvent, nullptr)); }
 
-HANDLE CreateSemaphoreW(LPSECURITY_ATTRIBUTES, LONG lInitialCount, LONG lMaximumCount, LPCWSTR lpName) {
+HANDLE CreateSemaphoreW(LPSECURITY_ATTRIBUTES sa, LONG lInitialCount, LONG lMaximumCount, LPCWSTR lpName) {
     SemaphoreArgs a{SEMAPHORE_ALL_ACCESS, lInitialCount, lMaximumCount};
-    return create_object(lpName, SEMAPHORE_ALL_ACCESS, create_semaphore, &a);
+    return create_object(lpName, SEMAPHORE_ALL_ACCESS, create_semaphore, &a, inherit_attribute(sa));
 }
 HANDLE CreateSemaphoreA(LPSECURITY_ATTRIBUTES sa, LONG lInitialCount, LONG lMaximumCount, LPCSTR lpName) {
     return CreateSemaphoreW(sa, lInitialCount, lMaximumCount, lpName ? widen(lpName).c_str() : nullptr);
 }
-HANDLE OpenSemaphoreW(DWORD dwDesiredAccess, BOOL, LPCWSTR lpName) {
-    return open_object(lpName, dwDesiredAccess, NtOpenSemaphore);
+HANDLE OpenSemaphoreW(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCWSTR lpName) {
+    return open_object(lpName, dwDesiredAccess, NtOpenSemaphore, bInheritHandle ? OBJ_INHERIT : 0);
 }
 HANDLE OpenSemaphoreA(DWORD dwDesiredAccess, BOOL inherit, LPCSTR lpName) {
     return OpenSemaphoreW(dwDesiredAccess, inherit, lpName ? widen(lpName).c_str() : nullptr);
@@ -213,14 +242,16 @@ BOOL ReleaseSemaphore(HANDLE hSemaphore, LONG lReleaseCount, LPLONG lpPreviousCo
     return status_to_bool(NtReleaseSemaphore(hSemaphore, lReleaseCount, lpPreviousCount));
 }
 
-HANDLE CreateMutexW(LPSECURITY_ATTRIBUTES, BOOL bInitialOwner, LPCWSTR lpName) {
+HANDLE CreateMutexW(LPSECURITY_ATTRIBUTES sa, BOOL bInitialOwner, LPCWSTR lpName) {
     MutexArgs a{MUTANT_ALL_ACCESS, static_cast<BOOLEAN>(bInitialOwner ? TRUE : FALSE)};
-    return create_object(lpName, MUTANT_ALL_ACCESS, create_mutex, &a);
+    return create_object(lpName, MUTANT_ALL_ACCESS, create_mutex, &a, inherit_attribute(sa));
 }
 HANDLE CreateMutexA(LPSECURITY_ATTRIBUTES sa, BOOL bInitialOwner, LPCSTR lpName) {
     return CreateMutexW(sa, bInitialOwner, lpName ? widen(lpName).c_str() : nullptr);
 }
-HANDLE OpenMutexW(DWORD dwDesiredAccess, BOOL, LPCWSTR lpName) { return open_object(lpName, dwDesiredAccess, NtOpenMutant); }
+HANDLE OpenMutexW(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCWSTR lpName) {
+    return open_object(lpName, dwDesiredAccess, NtOpenMutant, bInheritHandle ? OBJ_INHERIT : 0);
+}
 HANDLE OpenMutexA(DWORD dwDesiredAccess, BOOL inherit, LPCSTR lpName) {
     return OpenMutexW(dwDesiredAccess, inherit, lpName ? widen(lpName).c_str() : nullptr);
 }

@@ -46,7 +46,7 @@ NTSTATUS with_thread(HANDLE h, ACCESS_MASK access, F&& f) {
 
 extern "C" {
 
-HANDLE CreateThread(LPSECURITY_ATTRIBUTES, SIZE_T dwStackSize, LPTHREAD_START_ROUTINE lpStartAddress,
+HANDLE CreateThread(LPSECURITY_ATTRIBUTES sa, SIZE_T dwStackSize, LPTHREAD_START_ROUTINE lpStartAddress,
                     LPVOID lpParameter, DWORD dwCreationFlags, LPDWORD lpThreadId) {
     if (!lpStartAddress) {
         set_last_error(ERROR_INVALID_PARAMETER);
@@ -60,6 +60,8 @@ HANDLE CreateThread(LPSECURITY_ATTRIBUTES, SIZE_T dwStackSize, LPTHREAD_START_RO
         set_error_from_status(s);
         return nullptr;
     }
+    if (inherit_attribute(sa))  // S-OBH-1, before the caller sees the handle
+        sys().handles.set_flags(h, KernelMode, ntio::ob::kHandleAttrInherit, ntio::ob::kHandleAttrInherit);
     if (lpThreadId) *lpThreadId = tid;
     return h;
 }
@@ -118,7 +120,6 @@ DWORD GetThreadId(HANDLE Thread) {
 
 // S-W32T-1
 HANDLE OpenThread(DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwThreadId) {
-    (void)bInheritHandle;  // one process: nothing inherits
     if (dwThreadId == GetCurrentThreadId()) ntio::ps::current_thread();  // the caller itself, known from now on
     ACCESS_MASK access = ntio::ob::map_generic(ntio::ob::g_thread_type, dwDesiredAccess);
     if (access & THREAD_QUERY_INFORMATION) access |= THREAD_QUERY_LIMITED_INFORMATION;
@@ -129,6 +130,8 @@ HANDLE OpenThread(DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwThreadId) 
         set_error_from_status(s);
         return nullptr;
     }
+    if (bInheritHandle)  // S-OBH-1: a flag only, nothing inherits in one process
+        sys().handles.set_flags(h, KernelMode, ntio::ob::kHandleAttrInherit, ntio::ob::kHandleAttrInherit);
     return h;
 }
 

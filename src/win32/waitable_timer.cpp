@@ -103,7 +103,7 @@ BOOL with_timer(HANDLE h, ACCESS_MASK access, F&& f) {
 
 extern "C" {
 
-HANDLE CreateWaitableTimerExW(LPSECURITY_ATTRIBUTES, LPCWSTR lpTimerName, DWORD dwFlags, DWORD dwDesiredAccess) {
+HANDLE CreateWaitableTimerExW(LPSECURITY_ATTRIBUTES sa, LPCWSTR lpTimerName, DWORD dwFlags, DWORD dwDesiredAccess) {
     if (dwFlags & ~(CREATE_WAITABLE_TIMER_MANUAL_RESET | CREATE_WAITABLE_TIMER_HIGH_RESOLUTION)) {
         set_last_error(ERROR_INVALID_PARAMETER);
         return nullptr;
@@ -113,10 +113,13 @@ HANDLE CreateWaitableTimerExW(LPSECURITY_ATTRIBUTES, LPCWSTR lpTimerName, DWORD 
     std::wstring path;
     OBJECT_ATTRIBUTES* poa = nullptr;
     if (lpTimerName && *lpTimerName) {
-        if (!named_object_attributes(lpTimerName, &path, &us, &oa, OBJ_OPENIF)) {
+        if (!named_object_attributes(lpTimerName, &path, &us, &oa, OBJ_OPENIF | inherit_attribute(sa))) {
             set_last_error(ERROR_BAD_PATHNAME);
             return nullptr;
         }
+        poa = &oa;
+    } else if (inherit_attribute(sa)) {
+        InitializeObjectAttributes(&oa, nullptr, OBJ_INHERIT, nullptr, nullptr);
         poa = &oa;
     }
     auto* t = ob::create<WaitableTimer>(ob::g_timer_type);
@@ -150,10 +153,13 @@ HANDLE CreateWaitableTimerA(LPSECURITY_ATTRIBUTES sa, BOOL bManualReset, LPCSTR 
                                   TIMER_ALL_ACCESS);
 }
 
-HANDLE OpenWaitableTimerW(DWORD dwDesiredAccess, BOOL, LPCWSTR lpTimerName) {
-    return open_object(lpTimerName, dwDesiredAccess, [](PHANDLE h, ACCESS_MASK access, POBJECT_ATTRIBUTES oa) {
-        return ob::open_named_object(oa, ob::g_timer_type, access, h);
-    });
+HANDLE OpenWaitableTimerW(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCWSTR lpTimerName) {
+    return open_object(
+        lpTimerName, dwDesiredAccess,
+        [](PHANDLE h, ACCESS_MASK access, POBJECT_ATTRIBUTES oa) {
+            return ob::open_named_object(oa, ob::g_timer_type, access, h);
+        },
+        bInheritHandle ? OBJ_INHERIT : 0);
 }
 
 HANDLE OpenWaitableTimerA(DWORD dwDesiredAccess, BOOL inherit, LPCSTR lpTimerName) {

@@ -20,5 +20,8 @@ bool named_object_attributes(const std::wstring& name, std::wstring* path, UNICO
 // OpenEvent's shape, shared by the Open* calls: NULL name ERROR_INVALID_PARAMETER, a bad one
 // ERROR_BAD_PATHNAME, else `open` on \BaseNamedObjects\name with the last error from its status.
 using OpenFn = NTSTATUS (*)(PHANDLE, ACCESS_MASK, POBJECT_ATTRIBUTES);
-HANDLE open_object(LPCWSTR name, ACCESS_MASK access, OpenFn open);
+// `attributes`: OBJ_INHERIT when the caller asked for an inheritable handle (S-OBH-1).
+HANDLE open_object(LPCWSTR name, ACCESS_MASK access, OpenFn open, ULONG attributes = 0);
+// SECURITY_ATTRIBUTES.bInheritHandle as an object attribute (OBJ_INHERIT or 0).
+inline ULONG inherit_attribute(const SECURITY_ATTRIBUTES* sa) { return sa && sa->bInheritHandle ? OBJ_INHERIT : 0; }
 }  // namespace ntio::win32

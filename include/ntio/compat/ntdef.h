@@ -595,6 +595,9 @@ FORCEINLINE PVOID InterlockedCompareExchangePointer(PVOID volatile *p, PVOID exc
 #define FILE_OPENED 0x00000001U
 
 /* ---- object attributes ------------------------------------------------------ */
+/* Not an object attribute: NtDuplicateObject's HandleAttributes and
+ * OBJECT_HANDLE_INFORMATION.HandleAttributes use it for a handle protected from close. */
+#define OBJ_PROTECT_CLOSE      0x00000001L
 #define OBJ_INHERIT            0x00000002L
 #define OBJ_PERMANENT          0x00000010L
 #define OBJ_EXCLUSIVE          0x00000020L

@@ -217,9 +217,38 @@ NTIO_API NTSTATUS NtQueueApcThread(HANDLE ThreadHandle, PPS_APC_ROUTINE ApcRouti
                                    PVOID ApcArgument2, PVOID ApcArgument3);
 NTIO_API NTSTATUS NtTestAlert(VOID);
 NTIO_API NTSTATUS NtClose(HANDLE Handle);
+#ifndef DUPLICATE_CLOSE_SOURCE
+#define DUPLICATE_CLOSE_SOURCE 0x00000001U
+#define DUPLICATE_SAME_ACCESS 0x00000002U
+#endif
+#define DUPLICATE_SAME_ATTRIBUTES 0x00000004U
+/* HandleAttributes: OBJ_INHERIT and OBJ_PROTECT_CLOSE give the new handle those flags;
+ * DUPLICATE_SAME_ATTRIBUTES gives it the source's instead (S-OBH-4). */
 NTIO_API NTSTATUS NtDuplicateObject(HANDLE SourceProcessHandle, HANDLE SourceHandle, HANDLE TargetProcessHandle,
                                     PHANDLE TargetHandle, ACCESS_MASK DesiredAccess, ULONG HandleAttributes,
                                     ULONG Options);
+NTIO_API NTSTATUS ZwDuplicateObject(HANDLE SourceProcessHandle, HANDLE SourceHandle, HANDLE TargetProcessHandle,
+                                    PHANDLE TargetHandle, ACCESS_MASK DesiredAccess, ULONG HandleAttributes,
+                                    ULONG Options);
+typedef enum _OBJECT_INFORMATION_CLASS {
+    ObjectBasicInformation = 0,
+    ObjectNameInformation = 1,
+    ObjectTypeInformation = 2,
+    ObjectTypesInformation = 3,
+    ObjectHandleFlagInformation = 4,
+    ObjectSessionInformation = 5,
+    ObjectSessionObjectInformation = 6
+} OBJECT_INFORMATION_CLASS;
+/* Only ObjectHandleFlagInformation (an OBJECT_HANDLE_FLAG_INFORMATION, exactly its size) is
+ * implemented; the other classes fail with STATUS_NOT_IMPLEMENTED (docs/compat.md). */
+NTIO_API NTSTATUS NtQueryObject(HANDLE Handle, OBJECT_INFORMATION_CLASS ObjectInformationClass,
+                                PVOID ObjectInformation, ULONG ObjectInformationLength, PULONG ReturnLength);
+NTIO_API NTSTATUS ZwQueryObject(HANDLE Handle, OBJECT_INFORMATION_CLASS ObjectInformationClass,
+                                PVOID ObjectInformation, ULONG ObjectInformationLength, PULONG ReturnLength);
+NTIO_API NTSTATUS NtSetInformationObject(HANDLE Handle, OBJECT_INFORMATION_CLASS ObjectInformationClass,
+                                         PVOID ObjectInformation, ULONG ObjectInformationLength);
+NTIO_API NTSTATUS ZwSetInformationObject(HANDLE Handle, OBJECT_INFORMATION_CLASS ObjectInformationClass,
+                                         PVOID ObjectInformation, ULONG ObjectInformationLength);
 
 NTIO_EXTERN_C_END
 #endif

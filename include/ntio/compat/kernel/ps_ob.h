@@ -9,6 +9,12 @@ typedef struct _OBJECT_HANDLE_INFORMATION {
     ULONG HandleAttributes;
     ACCESS_MASK GrantedAccess;
 } OBJECT_HANDLE_INFORMATION, *POBJECT_HANDLE_INFORMATION;
+/* A handle's flags (S-OBH): ObSetHandleAttributes, and Nt/ZwQueryObject and
+ * Nt/ZwSetInformationObject with ObjectHandleFlagInformation. */
+typedef struct _OBJECT_HANDLE_FLAG_INFORMATION {
+    BOOLEAN Inherit;
+    BOOLEAN ProtectFromClose;
+} OBJECT_HANDLE_FLAG_INFORMATION, *POBJECT_HANDLE_FLAG_INFORMATION;
 
 /* As in the WDK these are pointers to the type pointer: pass *PsThreadType. */
 NTIO_API extern POBJECT_TYPE *PsThreadType;
@@ -30,6 +36,11 @@ NTIO_API LONG_PTR ObfDereferenceObject(PVOID Object);
 #define ObDereferenceObject(Object) ObfDereferenceObject(Object)
 
 NTIO_API NTSTATUS ZwClose(HANDLE Handle);
+/* Sets the flags of a handle of the current process; PreviousMode UserMode cannot reach
+ * kernel handles (STATUS_INVALID_HANDLE). A pseudo handle has none to set
+ * (STATUS_ACCESS_DENIED). */
+NTIO_API NTSTATUS ObSetHandleAttributes(HANDLE Handle, POBJECT_HANDLE_FLAG_INFORMATION HandleFlags,
+                                        KPROCESSOR_MODE PreviousMode);
 NTIO_API NTSTATUS ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout);
 NTIO_API NTSTATUS ZwCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
                                 EVENT_TYPE EventType, BOOLEAN InitialState);

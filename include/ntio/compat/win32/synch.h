@@ -30,8 +30,12 @@ typedef PTHREAD_START_ROUTINE LPTHREAD_START_ROUTINE;
 #define STILL_ACTIVE 259U
 #define CREATE_SUSPENDED 0x00000004U
 #define STACK_SIZE_PARAM_IS_A_RESERVATION 0x00010000U
+#ifndef DUPLICATE_CLOSE_SOURCE
 #define DUPLICATE_CLOSE_SOURCE 0x00000001U
 #define DUPLICATE_SAME_ACCESS 0x00000002U
+#endif
+#define HANDLE_FLAG_INHERIT 0x00000001U
+#define HANDLE_FLAG_PROTECT_FROM_CLOSE 0x00000002U
 #define CREATE_EVENT_MANUAL_RESET 0x00000001U
 #define CREATE_EVENT_INITIAL_SET 0x00000002U
 #define CREATE_MUTEX_INITIAL_OWNER 0x00000001U
@@ -44,6 +48,10 @@ NTIO_API VOID SetLastError(DWORD dwErrCode);
 NTIO_API BOOL CloseHandle(HANDLE hObject);
 NTIO_API BOOL DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle, HANDLE hTargetProcessHandle,
                               LPHANDLE lpTargetHandle, DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwOptions);
+/* A handle's HANDLE_FLAG_INHERIT and HANDLE_FLAG_PROTECT_FROM_CLOSE (docs/design.md, S-OBH).
+ * A protected handle's CloseHandle fails with ERROR_INVALID_HANDLE and leaves it open. */
+NTIO_API BOOL GetHandleInformation(HANDLE hObject, LPDWORD lpdwFlags);
+NTIO_API BOOL SetHandleInformation(HANDLE hObject, DWORD dwMask, DWORD dwFlags);
 
 /* Events */
 NTIO_API HANDLE CreateEventA(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState, LPCSTR lpName);
