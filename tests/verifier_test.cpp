@@ -1602,6 +1602,30 @@ TEST_F(VerifierModules, REFERENCE_BY_POINTER_OneDereferenceTooManyWithAHandleOpe
 }  // namespace
 
 namespace {
+// INVALID_KERNEL_HANDLE (0x93): kernel-mode code closing a handle protected from close
+// (S-OBH-3). Windows stops; ntio reports it and the handle stays open, as a user-mode
+// close leaves it, until its protection is cleared.
+TEST_F(VerifierModules, INVALID_KERNEL_HANDLE_ZwCloseOfAProtectedHandle) {
+    HANDLE h = nullptr;
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, nullptr, OBJ_KERNEL_HANDLE, nullptr, nullptr);
+    ASSERT_EQ(ZwCreateEvent(&h, EVENT_ALL_ACCESS, &oa, NotificationEvent, FALSE), STATUS_SUCCESS);
+    OBJECT_HANDLE_FLAG_INFORMATION protect = {FALSE, TRUE};
+    ASSERT_EQ(ObSetHandleAttributes(h, &protect, KernelMode), STATUS_SUCCESS);
+    auto report = verifier.expect("INVALID_KERNEL_HANDLE");
+    EXPECT_EQ(ZwClose(h), STATUS_HANDLE_NOT_CLOSABLE);
+    ASSERT_EQ(report.reports().size(), 1u);
+    EXPECT_EQ(report.reports()[0].bugcheck, "INVALID_KERNEL_HANDLE");
+    EXPECT_NE(report.reports()[0].message.find("protected from close"), std::string::npos) << report.reports()[0].text;
+    EXPECT_EQ(ZwSetEvent(h, nullptr), STATUS_SUCCESS) << "the handle is still open";
+    protect.ProtectFromClose = FALSE;
+    ASSERT_EQ(ObSetHandleAttributes(h, &protect, KernelMode), STATUS_SUCCESS);
+    EXPECT_EQ(ZwClose(h), STATUS_SUCCESS);
+    EXPECT_EQ(report.reports().size(), 1u) << "an unprotected close reports nothing";
+}
+}  // namespace
+
+namespace {
 // TIMER_OR_DPC_INVALID (0xC7): memory freed with a KTIMER still set, or a KDPC still
 // queued, inside it. Reported at the free and cancelled, so the timer does not fire from
 // freed memory (the routine never runs; no expiry is left).
