@@ -1,6 +1,8 @@
 /* ntio compat: the short spellings of the structured-exception keywords for C code
- * (try, except, finally, leave), as older driver samples write them. Opt-in, as in
- * other toolchains: these names are ordinary identifiers elsewhere. */
+ * (try, except, finally, leave), as older driver samples write them. <wdm.h> (so
+ * <ntddk.h> and <ntifs.h>) includes it, as the WDK gives driver code these names
+ * (S-SEH-13); applications opt in, as with the SDK: there the names are ordinary
+ * identifiers. */
 #ifndef NTIO_COMPAT_SEHMAP_H
 #define NTIO_COMPAT_SEHMAP_H
 #include "excpt.h"

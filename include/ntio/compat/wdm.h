@@ -19,6 +19,10 @@
 #include "kernel/pnp.h"
 #include "kernel/cm.h"
 #include "kernel/io_completion.h"
+/* S-SEH-13: in C, driver files get the short spellings try, except, finally and leave,
+ * as the WDK gives them (Microsoft's WDM samples write them: general/ioctl/wdm's
+ * sioctl.c). Applications and C++ ask for them with <sehmap.h>. */
+#include "sehmap.h"
 
 #define ASSERT(e) ((e) ? (void)0 : ntio_assert_failed(#e, __FILE__, __LINE__))
 #define ASSERTMSG(msg, e) ((e) ? (void)0 : ntio_assert_failed(msg, __FILE__, __LINE__))

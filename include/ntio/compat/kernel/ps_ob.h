@@ -28,6 +28,18 @@ NTIO_API extern POBJECT_TYPE *IoDriverObjectType;
 NTIO_API NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess, POBJECT_TYPE ObjectType,
                                             KPROCESSOR_MODE AccessMode, PVOID *Object,
                                             POBJECT_HANDLE_INFORMATION HandleInformation);
+#ifndef __cplusplus
+/* S-KAPI-10: C drivers pass the address of a typed pointer (PKEVENT *, PETHREAD *), as the
+ * WDK's samples do; MSVC's C compiler takes that for PVOID * without a word, GCC calls it
+ * an incompatible pointer type (an error from GCC 14). So in C the argument is converted,
+ * after a check that it points at a pointer (the sizeof is not evaluated): passing the
+ * object pointer itself instead of its address still fails to compile. C++ keeps the
+ * plain declaration, whose rules MSVC's C++ compiler applies too. */
+#define ObReferenceObjectByHandle(Handle, DesiredAccess, ObjectType, AccessMode, Object, HandleInformation) \
+    ((void)sizeof(*(Object) == (void *)0),                                                                   \
+     (ObReferenceObjectByHandle)((Handle), (DesiredAccess), (ObjectType), (AccessMode), (PVOID *)(Object),  \
+                                 (HandleInformation)))
+#endif
 NTIO_API NTSTATUS ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess, POBJECT_TYPE ObjectType,
                                              KPROCESSOR_MODE AccessMode);
 NTIO_API LONG_PTR ObfReferenceObject(PVOID Object);
