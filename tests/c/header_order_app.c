@@ -1,7 +1,8 @@
 /* Headers that stand alone, as the SDK's do (test compat.header_order): <excpt.h> and
  * <devioctl.h> included first, before anything that defines their types; the platform
  * and version macros of sdkddkver.h; TCHAR from <windows.h> alone; <strsafe.h> with
- * <ntstrsafe.h>. Strict C11. */
+ * <ntstrsafe.h>; <ctype.h>'s routines from <windows.h>, as winnt.h includes it (the cancel
+ * sample's testapp.c calls isalpha with nothing else). Strict C11. */
 #include <excpt.h>
 #include <devioctl.h>
 #include <winioctl.h>
@@ -31,7 +32,7 @@ int main(void) {
     } __except (GetExceptionCode() == 0xE0000001u ? EXCEPTION_EXECUTE_HANDLER : EXCEPTION_CONTINUE_SEARCH) {
         handled = 1;
     }
-    if (!handled || sizeof name != 6 || CTL_CODE(0xFFFF, 0xFFF, METHOD_NEITHER, FILE_READ_ACCESS | FILE_WRITE_ACCESS) != 0xFFFFFFFFu) {
+    if (!handled || !isalpha('q') || isalpha('1') || sizeof name != 6 || CTL_CODE(0xFFFF, 0xFFF, METHOD_NEITHER, FILE_READ_ACCESS | FILE_WRITE_ACCESS) != 0xFFFFFFFFu) {
         printf("header order: FAILED\n");
         return 1;
     }

@@ -6,6 +6,9 @@
 #define _WINDOWS_
 
 #include "ntdef.h"
+/* The SDK's winnt.h includes <ctype.h>, so Windows programs call isalpha, toupper, ...
+ * with <windows.h> alone (the cancel sample's testapp.c does). */
+#include <ctype.h>
 /* winnt.h's status codes (DWORDs; docs/compat.md), unless the app asks for none, to include
  * <ntstatus.h> itself; and, as an extension, the other codes typed as <ntstatus.h> types them. */
 #ifndef WIN32_NO_STATUS
@@ -22,6 +25,7 @@
 #include "win32/memory.h"
 #include "win32/nls.h"
 #include "win32/crt_print.h"
+#include "win32/crt_scan.h"
 
 /* A program's wide entry point, wmain(int, wchar_t *[]): Linux starts programs at main,
  * so libntio_wmain.a (last on pkg-config's link line; ntio::wmain in CMake) brings a main
