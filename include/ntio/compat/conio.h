@@ -1,6 +1,6 @@
 /* ntio compat: the MSVC CRT's console input (<conio.h>): whether a key is waiting, and
  * reading one without waiting for Enter. Windows reads the console; ntio reads standard
- * input, the terminal when there is one (docs/compat.md, "Console input"; S-CON). */
+ * input, the terminal when there is one (docs/design.md, S-CON). */
 #ifndef NTIO_COMPAT_CONIO_H
 #define NTIO_COMPAT_CONIO_H
 #include "ntdef.h"
