@@ -6,9 +6,18 @@
 
 #include "public.h"
 
+/* Every system thread the driver starts, referenced, so that DriverUnload can wait for
+ * each to end. A counter and an event that the worker signals are not enough: after the
+ * signal the worker still runs the driver's code on its way out, which DriverUnload may
+ * unload under it (Driver Verifier's 0xCE, ntio's ThreadLeftAtUnload). */
+typedef struct _WORKER_THREAD {
+    LIST_ENTRY Link;
+    PKTHREAD Thread;
+} WORKER_THREAD;
+
 typedef struct _DEVICE_EXTENSION {
-    LONG Outstanding; /* worker threads still running */
-    KEVENT Idle;      /* signaled when Outstanding is 0 */
+    KSPIN_LOCK Lock;
+    LIST_ENTRY Workers; /* WORKER_THREADs, under Lock; kept until unload (a sample's few) */
 } DEVICE_EXTENSION, *PDEVICE_EXTENSION;
 
 DRIVER_INITIALIZE DriverEntry;
@@ -19,13 +28,11 @@ static KSTART_ROUTINE PendingWorker;
 
 typedef struct _WORK {
     PIRP Irp;
-    PDEVICE_EXTENSION Extension;
 } WORK;
 
 static VOID PendingWorker(PVOID Context) {
     WORK *work = (WORK *)Context;
     PIRP irp = work->Irp;
-    PDEVICE_EXTENSION ext = work->Extension;
     LARGE_INTEGER delay;
     delay.QuadPart = -10000LL * PENDING_DELAY_MS;
     ExFreePoolWithTag(work, 'kroW');
@@ -35,7 +42,6 @@ static VOID PendingWorker(PVOID Context) {
     irp->IoStatus.Information = sizeof(PENDING_REPLY);
     KdPrint(("PendingIoctl: worker completes the request\n"));
     IoCompleteRequest(irp, IO_NO_INCREMENT);
-    if (InterlockedDecrement(&ext->Outstanding) == 0) KeSetEvent(&ext->Idle, IO_NO_INCREMENT, FALSE);
     PsTerminateSystemThread(STATUS_SUCCESS);
 }
 
@@ -55,6 +61,8 @@ static NTSTATUS PendingDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     NTSTATUS status;
     HANDLE thread;
     WORK *work;
+    WORKER_THREAD *worker;
+    KIRQL irql;
 
     if (code != IOCTL_PENDING_SEND_MESSAGE && code != IOCTL_PENDING_ANSWER_NOW) {
         status = STATUS_INVALID_DEVICE_REQUEST;
@@ -74,24 +82,34 @@ static NTSTATUS PendingDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
     }
 
     work = (WORK *)ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(WORK), 'kroW');
-    if (!work) {
+    worker = (WORKER_THREAD *)ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(WORKER_THREAD), 'hTrW');
+    if (!work || !worker) {
+        if (work) ExFreePoolWithTag(work, 'kroW');
+        if (worker) ExFreePoolWithTag(worker, 'hTrW');
         status = STATUS_INSUFFICIENT_RESOURCES;
         goto complete;
     }
     work->Irp = Irp;
-    work->Extension = ext;
     /* Mark pending before the IRP can be reached from the worker (S-DSP-1). */
     IoMarkIrpPending(Irp);
-    if (InterlockedIncrement(&ext->Outstanding) == 1) KeClearEvent(&ext->Idle);
     status = PsCreateSystemThread(&thread, THREAD_ALL_ACCESS, NULL, NULL, NULL, PendingWorker, work);
     if (!NT_SUCCESS(status)) {
         ExFreePoolWithTag(work, 'kroW');
-        if (InterlockedDecrement(&ext->Outstanding) == 0) KeSetEvent(&ext->Idle, IO_NO_INCREMENT, FALSE);
+        ExFreePoolWithTag(worker, 'hTrW');
         Irp->IoStatus.Status = status;
         IoCompleteRequest(Irp, IO_NO_INCREMENT);
         return STATUS_PENDING; /* marked pending: return STATUS_PENDING even though it is complete */
     }
+    /* The thread object, for DriverUnload to wait on; the handle is not needed. */
+    status = ObReferenceObjectByHandle(thread, SYNCHRONIZE, NULL, KernelMode, (PVOID *)&worker->Thread, NULL);
     ZwClose(thread);
+    if (NT_SUCCESS(status)) {
+        KeAcquireSpinLock(&ext->Lock, &irql);
+        InsertTailList(&ext->Workers, &worker->Link);
+        KeReleaseSpinLock(&ext->Lock, irql);
+    } else {
+        ExFreePoolWithTag(worker, 'hTrW'); /* cannot happen for a handle just made */
+    }
     return STATUS_PENDING;
 
 complete:
@@ -104,8 +122,14 @@ complete:
 static VOID PendingUnload(PDRIVER_OBJECT DriverObject) {
     UNICODE_STRING dos = RTL_CONSTANT_STRING(PENDING_DOS_NAME);
     PDEVICE_EXTENSION ext = (PDEVICE_EXTENSION)DriverObject->DeviceObject->DeviceExtension;
-    /* Requests still with a worker are finished before the code goes away. */
-    KeWaitForSingleObject(&ext->Idle, Executive, KernelMode, FALSE, NULL);
+    /* Every worker thread has ended, and with it its request, before the code goes away.
+     * No request arrives any more: every handle is closed before a driver unloads. */
+    while (!IsListEmpty(&ext->Workers)) {
+        WORKER_THREAD *worker = CONTAINING_RECORD(RemoveHeadList(&ext->Workers), WORKER_THREAD, Link);
+        KeWaitForSingleObject(worker->Thread, Executive, KernelMode, FALSE, NULL);
+        ObDereferenceObject(worker->Thread);
+        ExFreePoolWithTag(worker, 'hTrW');
+    }
     IoDeleteSymbolicLink(&dos);
     IoDeleteDevice(DriverObject->DeviceObject);
 }
@@ -121,8 +145,8 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
     status = IoCreateDevice(DriverObject, sizeof(DEVICE_EXTENSION), &name, FILE_DEVICE_UNKNOWN, 0, FALSE, &device);
     if (!NT_SUCCESS(status)) return status;
     ext = (PDEVICE_EXTENSION)device->DeviceExtension;
-    ext->Outstanding = 0;
-    KeInitializeEvent(&ext->Idle, NotificationEvent, TRUE);
+    KeInitializeSpinLock(&ext->Lock);
+    InitializeListHead(&ext->Workers);
     device->Flags |= DO_BUFFERED_IO;
     status = IoCreateSymbolicLink(&dos, &name);
     if (!NT_SUCCESS(status)) {
