@@ -494,7 +494,9 @@ static bool driver_entry_instances(std::string* entry, int* instances) {
 // is not mistaken for the program's.
 constexpr int kDriverLoadFailedExit = 125;
 
-std::atomic<bool> g_unload_at_exit_pending{false};  // NTIO_DRIVERS' exit handler has not run yet
+// The drivers' exit handler is registered (it reports the pool once they unloaded, so
+// report_at_exit does not): set when registered, and never cleared.
+std::atomic<bool> g_unload_at_exit_pending{false};
 
 static void report_pool_at_exit() {
     System::Impl* s = g_current_system.load();
@@ -504,6 +506,41 @@ static void report_pool_at_exit() {
         r += fmt::format("  pool tag '{}' ({:#010x}): {} allocation(s), {} byte(s) not freed\n", u.tag_text, u.tag,
                          u.allocations, u.bytes);
     if (!r.empty()) std::fprintf(stderr, "ntio: at exit:\n%s", r.c_str());
+}
+
+// The environment runtime's drivers unload at process exit, after its handles closed.
+// Registered when the first driver loads: before main for NTIO_DRIVERS, or when the
+// program starts a driver service (S-SCM-6).
+static void unload_at_exit(void*) {
+    // Windows ends a process's threads when it exits, which cancels their
+    // requests (S-CAN-12), then closes its handles, so drivers see their
+    // cleanup and close before they unload. Its other threads do not get
+    // back to their code (ps::begin_program_exit).
+    ps::begin_program_exit();
+    ps::cancel_program_io(sys());
+    if (size_t n = sys().handles.close_all())
+        std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);
+    verifier::faults::drain();
+    sys().wait_for_posted_work();  // closes deferred to the worker, as in shutdown
+    report_pending_irps();
+    io::unload_all_drivers();
+    verifier::faults::finish();
+    trace::end();
+    report_pool_at_exit();
+}
+
+void unload_drivers_at_exit() {
+    System::Impl* s = sys_if_exists();
+    if (!s || s != g_default) return;  // a System object unloads its drivers when it ends
+    static std::once_flag once;
+    std::call_once(once, [] {
+        // A process-level exit handler (no DSO handle): it runs in exit() on the main
+        // thread with the runtime intact. Registered by a library constructor, glibc
+        // runs it after the libraries' destructors (see report_at_exit), which is why
+        // those do nothing the drivers still need; registered from main, before them.
+        __cxa_atexit(unload_at_exit, nullptr, nullptr);
+        g_unload_at_exit_pending.store(true);
+    });
 }
 
 // Programs started by `ntio run` (or with NTIO_CLOCK set) get their runtime before
@@ -545,30 +582,7 @@ __attribute__((constructor)) static void start_from_environment() {
             start = end + 1;
         }
         io::end_driver_group();
-        // A process-level exit handler (no DSO handle): it runs in exit() on the main
-        // thread with the runtime intact; glibc runs it after the libraries' destructors
-        // (see report_at_exit), which is why those do nothing the drivers still need.
-        __cxa_atexit(
-            [](void*) {
-                // Windows ends a process's threads when it exits, which cancels their
-                // requests (S-CAN-12), then closes its handles, so drivers see their
-                // cleanup and close before they unload. Its other threads do not get
-                // back to their code (ps::begin_program_exit).
-                ps::begin_program_exit();
-                ps::cancel_program_io(sys());
-                if (size_t n = sys().handles.close_all())
-                    std::fprintf(stderr, "ntio: the program left %zu handle(s) open; closed at exit\n", n);
-                verifier::faults::drain();
-                sys().wait_for_posted_work();  // closes deferred to the worker, as in shutdown
-                report_pending_irps();
-                io::unload_all_drivers();
-                verifier::faults::finish();
-                trace::end();
-                g_unload_at_exit_pending.store(false);
-                report_pool_at_exit();
-            },
-            nullptr, nullptr);
-        g_unload_at_exit_pending.store(true);
+        unload_drivers_at_exit();
         if (!failed.empty()) {
             // The drivers that did load unload through the handler above, in reverse,
             // with their report; the program's main never runs.

@@ -122,6 +122,9 @@ inline System::Impl& sys() {
     return create_default_system();
 }
 inline System::Impl* sys_if_exists() { return g_current_system.load(std::memory_order_acquire); }
+// For the environment's runtime (not a System object's): its drivers unload at process
+// exit, in reverse load order, once; called when a driver loads (system.cpp).
+void unload_drivers_at_exit();
 _EPROCESS* process_object();         // the program's process
 _EPROCESS* system_process_object();  // the System process (PsInitialSystemProcess), id 4
 
