@@ -236,18 +236,24 @@ DriverBody* create_internal_driver(const std::wstring& name, PDRIVER_INITIALIZE 
 NTSTATUS load_driver(const std::string& path, int instances, DriverBody** out) {
     std::string base = path.substr(path.find_last_of('/') + 1);
     base = base.substr(0, base.find('.'));
+    return load_module(path, widen(base), instances, out, false);
+}
+
+NTSTATUS load_module(const std::string& path, const std::wstring& base, int instances, DriverBody** out,
+                     bool image_statuses) {
     // Before dlopen: the same module opened again is the same mapping, globals and all.
-    if (driver_loaded(widen(base))) {
+    if (driver_loaded(base)) {
         std::fprintf(stderr,
                      "ntio: cannot load the driver %s: a driver named \\Driver\\%s is already loaded (a service "
                      "starts once; give the module another file name to load a second copy)\n",
-                     path.c_str(), base.c_str());
+                     path.c_str(), narrow(base).c_str());
         return STATUS_OBJECT_NAME_COLLISION;
     }
     void* module = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!module) {
         std::fprintf(stderr, "ntio: cannot load the driver %s: %s\n", path.c_str(), dlerror());
-        return STATUS_OBJECT_NAME_NOT_FOUND;
+        // NtLoadDriver found the file: it is not a loadable image.
+        return image_statuses ? STATUS_INVALID_IMAGE_FORMAT : STATUS_OBJECT_NAME_NOT_FOUND;
     }
     auto entry = reinterpret_cast<PDRIVER_INITIALIZE>(dlsym(module, "DriverEntry"));
     if (!entry) {
@@ -256,10 +262,10 @@ NTSTATUS load_driver(const std::string& path, int instances, DriverBody** out) {
                      "PUNICODE_STRING)` with C linkage (extern \"C\" in C++)\n",
                      path.c_str());
         dlclose(module);
-        return STATUS_INVALID_PARAMETER;
+        return image_statuses ? STATUS_INVALID_IMAGE_FORMAT : STATUS_INVALID_PARAMETER;
     }
     ke::register_kernel_module(module);  // before DriverEntry, which may raise too
-    DriverBody* d = new_driver(widen(base));
+    DriverBody* d = new_driver(base);
     d->module_path = path;
     d->module = module;
     NTSTATUS status = start_driver(d, entry);

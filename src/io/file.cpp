@@ -67,8 +67,10 @@ void destroy_file(void* body) {
         DeviceRuntime& r = runtime(target);
         r.open_files.fetch_sub(1);
         // A surprise-removed PnP device gets IRP_MN_REMOVE_DEVICE after its last close (S-PNP-2).
-        if (r.watch_closes.load(std::memory_order_acquire)) [[unlikely]]
+        if (r.watch_closes.load(std::memory_order_acquire)) [[unlikely]] {
             pnp::file_closed(target);
+            driver_file_closed(target);  // a stopped driver service unloads at its last close (S-SCM-5)
+        }
         ob::dereference(target);
     }
     fb->~FileBody();

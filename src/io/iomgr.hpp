@@ -75,6 +75,9 @@ struct DriverBody {
     std::string module_path;
     void* module = nullptr;  // dlopen handle
     bool unloaded = false;
+    // NtUnloadDriver while a device of the driver had open handles (S-SCM-5): new opens
+    // fail, and the last close unloads it (once: unload_posted).
+    std::atomic<bool> unload_pending{false}, unload_posted{false};
     uint32_t verifier_id = 0;  // the verifier's number for it (verifier/drivers.hpp)
     // IoAllocateDriverObjectExtension's areas by client address (S-DRVX-1), under
     // extensions_lock; malloc'ed, not pool, so that they outlive DriverUnload's pool
@@ -308,6 +311,11 @@ void cancel_file_request(_KTHREAD* thread, FILE_OBJECT* file);
 // gets (0: the default, one for a driver that sets AddDevice, none otherwise; a number
 // given for a driver without AddDevice is an error and the driver is not kept).
 NTSTATUS load_driver(const std::string& path, int instances, DriverBody** out);
+// The same with the service name given (\Driver\<name>, Services\<name>); with
+// `image_statuses`, a module that is not a driver is STATUS_INVALID_IMAGE_FORMAT, as
+// NtLoadDriver reports it.
+NTSTATUS load_module(const std::string& path, const std::wstring& name, int instances, DriverBody** out,
+                     bool image_statuses);
 NTSTATUS load_driver_entry(const std::wstring& name, PDRIVER_INITIALIZE entry, int instances, DriverBody** out);
 // A driver the runtime itself provides (the PnP manager's root bus): DriverEntry has run,
 // the driver is not in the load list and never unloads on its own.
@@ -320,6 +328,10 @@ void on_system_thread(const std::function<void()>& fn);
 void send_shutdown_notifications();
 void unload_driver(DriverBody* d);
 void unload_all_drivers();
+// S-SCM-5: whether `dev`'s driver is stopping (opens fail), and a file object on `dev`
+// closed while it was (runtime(dev).watch_closes is set): the last one unloads it.
+bool unload_pending(DEVICE_OBJECT* dev);
+void driver_file_closed(DEVICE_OBJECT* dev);
 // Drivers loaded as one group (NTIO_DRIVERS before main): their reinitialization routines
 // wait for the group's end, when they run (S-DRVX-3). Groups may nest.
 void begin_driver_group();

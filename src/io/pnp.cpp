@@ -545,7 +545,8 @@ NTSTATUS open_status(DEVICE_OBJECT* dev) {
     DEVICE_OBJECT* base = dev;
     while (DEVICE_OBJECT* lower = runtime(base).attached_to) base = lower;
     for (DEVICE_OBJECT* d = base; d; d = d->AttachedDevice)
-        if ((d->Flags & DO_DEVICE_INITIALIZING) || runtime(d).deleted.load()) return STATUS_NO_SUCH_DEVICE;
+        if ((d->Flags & DO_DEVICE_INITIALIZING) || runtime(d).deleted.load() || unload_pending(d))
+            return STATUS_NO_SUCH_DEVICE;
     if (DevNode* n = runtime(base).pnp_node)
         if (n->state.load() != NodeState::started) return STATUS_NO_SUCH_DEVICE;
     return STATUS_SUCCESS;

@@ -16,6 +16,15 @@ typedef struct _IO_STATUS_BLOCK {
 } IO_STATUS_BLOCK, *PIO_STATUS_BLOCK;
 typedef VOID NTIO_IO_APC_ROUTINE(PVOID ApcContext, struct _IO_STATUS_BLOCK *IoStatusBlock, ULONG Reserved);
 
+/* Drivers by their service key (\Registry\Machine\System\CurrentControlSet\Services\
+ * <name>, whose ImagePath names the module; docs/design.md, S-SCM). NtLoadDriver runs
+ * DriverEntry before it returns; NtUnloadDriver calls DriverUnload, or later when a
+ * device of the driver still has open handles. */
+NTIO_API NTSTATUS NtLoadDriver(PUNICODE_STRING DriverServiceName);
+NTIO_API NTSTATUS ZwLoadDriver(PUNICODE_STRING DriverServiceName);
+NTIO_API NTSTATUS NtUnloadDriver(PUNICODE_STRING DriverServiceName);
+NTIO_API NTSTATUS ZwUnloadDriver(PUNICODE_STRING DriverServiceName);
+
 /* Files and devices. IoStatusBlock/ApcRoutine are PIO_STATUS_BLOCK/PIO_APC_ROUTINE. */
 NTIO_API NTSTATUS NtCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
                                struct _IO_STATUS_BLOCK *IoStatusBlock, PLARGE_INTEGER AllocationSize,
