@@ -26,6 +26,7 @@
 #include "win32/nls.h"
 #include "win32/crt_print.h"
 #include "win32/crt_scan.h"
+#include "win32/winsvc.h"
 
 /* A program's wide entry point, wmain(int, wchar_t *[]): Linux starts programs at main,
  * so libntio_wmain.a (last on pkg-config's link line; ntio::wmain in CMake) brings a main
